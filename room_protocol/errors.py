@@ -1,0 +1,35 @@
+"""Errors of the protocol layer.
+
+ProtocolError
+    Input that does not follow the protocol. ``code`` is a stable word from
+    :class:`ErrorCode` that peers may act on; ``str(error)`` is a sentence for people.
+"""
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    MALFORMED = "malformed"  # not JSON, not an object, bad encoding
+    TOO_LARGE = "too_large"
+    UNKNOWN_TYPE = "unknown_type"
+    MISSING_FIELD = "missing_field"
+    UNEXPECTED_FIELD = "unexpected_field"
+    BAD_FIELD = "bad_field"  # wrong type or out of range
+    VERSION_MISMATCH = "version_mismatch"
+    NOT_FOUND = "not_found"
+    BAD_STATE = "bad_state"  # a valid message at the wrong moment
+    FORBIDDEN = "forbidden"
+    BUSY = "busy"
+    INTERNAL = "internal"
+
+
+class ProtocolError(ValueError):
+    """A message or TXT record that breaks the protocol, with the reason in words."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"ProtocolError({self.code.value!r}, {self.message!r})"

@@ -1,0 +1,219 @@
+"""Every message on the wire, as a frozen dataclass with a type tag.
+
+A message is a JSON object ``{"type": TAG, ...fields}``. Field types are plain: str,
+int, float, bool, ``X | None``, ``tuple[X, ...]``, string enums and nested record
+dataclasses. Per-field limits live in the field's metadata (see :func:`limits`) so the
+codec can check them without a hand-written parser per message.
+
+Connections carry one of two channels (see :class:`Channel`): ``control`` for meeting
+state and live updates, ``documents`` for document bytes, so bytes never queue in front
+of control messages.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar, TypeVar
+
+SHA256_RE = re.compile(r"[0-9a-f]{64}")
+ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+_MAX_TEXT = 500
+_MAX_ID = 64
+_MAX_ITEMS = 10_000
+MAX_AGENDA_DEPTH = 4  # item, sub-item, sub-sub-item, and one more for congresses
+
+
+def limits(
+    *,
+    max_len: int | None = None,
+    pattern: re.Pattern[str] | None = None,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    max_items: int | None = None,
+) -> dict[str, Any]:
+    """Field metadata the codec enforces on decode (and the dataclass on construction)."""
+    meta: dict[str, Any] = {}
+    if max_len is not None:
+        meta["max_len"] = max_len
+    if pattern is not None:
+        meta["pattern"] = pattern
+    if minimum is not None:
+        meta["minimum"] = minimum
+    if maximum is not None:
+        meta["maximum"] = maximum
+    if max_items is not None:
+        meta["max_items"] = max_items
+    return meta
+
+
+TEXT = limits(max_len=_MAX_TEXT)
+IDENT = limits(max_len=_MAX_ID, pattern=ID_RE)
+SHA256 = limits(pattern=SHA256_RE)
+COUNT = limits(minimum=0, maximum=2**53)  # JSON-safe integer range
+MANY = limits(max_items=_MAX_ITEMS)
+
+
+class Channel(StrEnum):
+    CONTROL = "control"
+    DOCUMENTS = "documents"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """Base of every message; ``TYPE`` is the tag on the wire."""
+
+    TYPE: ClassVar[str] = ""
+
+
+_M = TypeVar("_M", bound=type[Message])
+REGISTRY: dict[str, type[Message]] = {}
+
+
+def register(cls: _M) -> _M:
+    if not cls.TYPE or cls.TYPE in REGISTRY:
+        raise RuntimeError(f"message tag {cls.TYPE!r} is empty or already used")
+    REGISTRY[cls.TYPE] = cls
+    return cls
+
+
+# --- records carried inside messages -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentInfo:
+    """A document of the meeting, addressed by the sha256 of its bytes."""
+
+    sha256: str = field(metadata=SHA256)
+    title: str = field(metadata=TEXT)
+    filename: str = field(metadata=TEXT)
+    size: int = field(metadata=COUNT)
+    pages: int = field(metadata=COUNT)
+    confidential: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AgendaItem:
+    """One agenda item; ``children`` are its sub-items, ``documents`` sha256 hashes."""
+
+    id: str = field(metadata=IDENT)
+    number: str = field(metadata=limits(max_len=32))
+    title: str = field(metadata=TEXT)
+    planned_minutes: int | None = field(default=None, metadata=limits(minimum=0, maximum=24 * 60))
+    documents: tuple[str, ...] = field(default=(), metadata=limits(pattern=SHA256_RE, max_items=500))
+    children: tuple[AgendaItem, ...] = field(default=(), metadata=limits(max_items=500))
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingSnapshot:
+    """Everything a tablet needs to show the meeting; ``revision`` grows on every change."""
+
+    meeting_id: str = field(metadata=IDENT)
+    title: str = field(metadata=TEXT)
+    date: str = field(metadata=limits(max_len=10, pattern=re.compile(r"\d{4}-\d{2}-\d{2}")))
+    location: str = field(metadata=TEXT)
+    revision: int = field(metadata=COUNT)
+    agenda: tuple[AgendaItem, ...] = field(metadata=limits(max_items=2_000))
+    documents: tuple[DocumentInfo, ...] = field(metadata=MANY)
+    current_item_id: str | None = field(default=None, metadata=IDENT)
+
+    def document(self, sha256: str) -> DocumentInfo | None:
+        return next((d for d in self.documents if d.sha256 == sha256), None)
+
+    def walk(self) -> list[tuple[int, AgendaItem]]:
+        """Agenda items in reading order with their depth (0 for top level)."""
+        out: list[tuple[int, AgendaItem]] = []
+
+        def visit(items: tuple[AgendaItem, ...], depth: int) -> None:
+            for item in items:
+                out.append((depth, item))
+                visit(item.children, depth + 1)
+
+        visit(self.agenda, 0)
+        return out
+
+
+# --- client to server ------------------------------------------------------------------
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class Hello(Message):
+    """First message on every connection, from the client."""
+
+    TYPE: ClassVar[str] = "hello"
+    protocol_version: int = field(metadata=COUNT)
+    channel: Channel
+    client_id: str = field(metadata=IDENT)
+    client_name: str = field(default="", metadata=limits(max_len=120))
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class FetchDocument(Message):
+    """Ask for a document's bytes from ``offset`` on (documents channel only)."""
+
+    TYPE: ClassVar[str] = "document.fetch"
+    sha256: str = field(metadata=SHA256)
+    offset: int = field(default=0, metadata=COUNT)
+
+
+# --- server to client ------------------------------------------------------------------
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class Welcome(Message):
+    """The server's answer to a good ``hello``."""
+
+    TYPE: ClassVar[str] = "welcome"
+    protocol_version: int = field(metadata=COUNT)
+    room_id: str = field(metadata=IDENT)
+    room_name: str = field(metadata=TEXT)
+    server_time: str = field(metadata=limits(max_len=40))
+    session_id: str = field(metadata=IDENT)
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class MeetingState(Message):
+    """The whole current meeting; sent after ``welcome`` and again on every change."""
+
+    TYPE: ClassVar[str] = "meeting.state"
+    meeting: MeetingSnapshot | None
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class DocumentBegin(Message):
+    """Binary frames follow, in order, carrying bytes ``offset`` .. ``size`` of the file."""
+
+    TYPE: ClassVar[str] = "document.begin"
+    sha256: str = field(metadata=SHA256)
+    size: int = field(metadata=COUNT)
+    offset: int = field(metadata=COUNT)
+    chunk_size: int = field(metadata=limits(minimum=1, maximum=16 * 1024 * 1024))
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class DocumentEnd(Message):
+    """All bytes of the document were sent; the client checks the sha256 now."""
+
+    TYPE: ClassVar[str] = "document.end"
+    sha256: str = field(metadata=SHA256)
+    size: int = field(metadata=COUNT)
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class ErrorMessage(Message):
+    """A refusal: ``code`` is an :class:`~room_protocol.errors.ErrorCode` value."""
+
+    TYPE: ClassVar[str] = "error"
+    code: str = field(metadata=limits(max_len=32))
+    message: str = field(metadata=limits(max_len=1_000))
+    ref: str | None = field(default=None, metadata=limits(max_len=64))
+
