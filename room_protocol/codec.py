@@ -84,11 +84,11 @@ def _to_json(value: Any) -> Any:
 
 
 @cache
-def _hints(cls: type[Any]) -> dict[str, Any]:
+def _hints(cls: Any) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def _from_json(cls: type[Any], body: Any, where: str) -> Any:
+def _from_json(cls: Any, body: Any, where: str) -> Any:
     if not isinstance(body, dict):
         raise ProtocolError(ErrorCode.BAD_FIELD, f"{where}: expected an object")
     hints = _hints(cls)

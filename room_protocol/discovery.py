@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from room_protocol.errors import ErrorCode, ProtocolError
 
@@ -77,7 +78,7 @@ def build_txt(room: RoomAnnouncement) -> dict[str, str]:
     return txt
 
 
-def parse_txt(properties: Mapping[bytes | str, bytes | str | None]) -> RoomAnnouncement:
+def parse_txt(properties: Mapping[Any, bytes | str | None]) -> RoomAnnouncement:
     """Read a TXT record (as python-zeroconf gives it); reject anything malformed."""
     props: dict[str, str] = {}
     for raw_key, raw_value in properties.items():

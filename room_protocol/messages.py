@@ -102,7 +102,9 @@ class AgendaItem:
     number: str = field(metadata=limits(max_len=32))
     title: str = field(metadata=TEXT)
     planned_minutes: int | None = field(default=None, metadata=limits(minimum=0, maximum=24 * 60))
-    documents: tuple[str, ...] = field(default=(), metadata=limits(pattern=SHA256_RE, max_items=500))
+    documents: tuple[str, ...] = field(
+        default=(), metadata=limits(pattern=SHA256_RE, max_items=500)
+    )
     children: tuple[AgendaItem, ...] = field(default=(), metadata=limits(max_items=500))
 
 
@@ -216,4 +218,3 @@ class ErrorMessage(Message):
     code: str = field(metadata=limits(max_len=32))
     message: str = field(metadata=limits(max_len=1_000))
     ref: str | None = field(default=None, metadata=limits(max_len=64))
-

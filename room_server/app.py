@@ -1,0 +1,92 @@
+"""Run the room server: store, certificates, WebSocket server and mDNS, until SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+from datetime import UTC, datetime
+
+from room_protocol import PROTOCOL_VERSION
+from room_protocol.discovery import RoomAnnouncement, fingerprint_hint
+from room_server.config import ServerConfig
+from room_server.importer import remove_orphan_tempfiles
+from room_server.mdns import RoomAdvertiser
+from room_server.server import RoomServer
+from room_server.store import Store
+from room_server.tls import ensure_certificates, room_hostname
+
+log = logging.getLogger(__name__)
+
+
+async def run(config: ServerConfig, stop: asyncio.Event | None = None) -> None:
+    """Serve until ``stop`` is set or the process gets SIGTERM/SIGINT."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    remove_orphan_tempfiles(config.documents_dir)
+    hostname = room_hostname(config.mdns_hostname)
+    certs = ensure_certificates(
+        config.tls_dir,
+        room_id=config.room_id,
+        room_name=config.room_name,
+        hostnames=(hostname, *config.tls_hostnames),
+        addresses=(*config.mdns_interfaces, *config.tls_addresses),
+    )
+    fingerprint = certs.fingerprint()
+    with Store(config.database_path, config.documents_dir) as store:
+        server = RoomServer(config, store, certs.server_context())
+        await server.start()
+        advertiser: RoomAdvertiser | None = None
+        try:
+            if config.mdns_enabled:
+                advertiser = RoomAdvertiser(
+                    RoomAnnouncement(
+                        config.room_id,
+                        config.room_name,
+                        PROTOCOL_VERSION,
+                        fingerprint_hint(fingerprint),
+                    ),
+                    port=server.port,
+                    hostname=hostname,
+                    interfaces=config.mdns_interfaces,
+                )
+                await advertiser.start()
+            _write_runtime(config, server.port, hostname, fingerprint, advertiser)
+            print(f"room server ready on port {server.port}", flush=True)
+            await stop.wait()
+            log.info("stopping")
+        finally:
+            config.runtime_file.unlink(missing_ok=True)
+            if advertiser is not None:
+                await advertiser.stop()
+            await server.stop()
+
+
+def _write_runtime(
+    config: ServerConfig,
+    port: int,
+    hostname: str,
+    fingerprint: str,
+    advertiser: RoomAdvertiser | None,
+) -> None:
+    """``server.json``: how to reach the running server (read by status, tests, the demo)."""
+    info = {
+        "pid": os.getpid(),
+        "port": port,
+        "hostname": hostname,
+        "room_id": config.room_id,
+        "room_name": config.room_name,
+        "fingerprint": fingerprint,
+        "ca_file": str(config.tls_dir / "ca.pem"),
+        "service_name": advertiser.service_name if advertiser else None,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    tmp = config.runtime_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(info, indent=2), encoding="utf-8")
+    tmp.replace(config.runtime_file)

@@ -1,0 +1,158 @@
+"""``room-server``: run the room, import meeting packages, show status."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from room_server.config import DEFAULT_CONFIG_PATH, ConfigError, ServerConfig, load_config
+
+EXIT_BAD_INPUT = 2
+EXIT_NOT_RUNNING = 3
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="room-server", description="Hemicycle room server for a paperless meeting room."
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help=f"configuration file (default: {DEFAULT_CONFIG_PATH} if it exists)",
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        help="where the database, documents and certificates live",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="serve the room until stopped (SIGTERM)")
+    imp = sub.add_parser("import", help="validate and load a meeting package (folder or .zip)")
+    imp.add_argument("package", type=Path)
+    imp.add_argument(
+        "--no-activate",
+        action="store_true",
+        help="store the meeting without making it the current one",
+    )
+    status = sub.add_parser("status", help="show the room's meetings and whether it is serving")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        config = _config(args.config, args.state_dir)
+    except ConfigError as exc:
+        print(f"room-server: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.command == "run":
+        from room_server.app import run
+
+        asyncio.run(run(config))
+        return 0
+    if args.command == "import":
+        return _import(config, args.package, activate=not args.no_activate)
+    return _status(config, as_json=args.json)
+
+
+def _config(path: Path | None, state_dir: Path | None) -> ServerConfig:
+    if path is None and DEFAULT_CONFIG_PATH.exists():
+        path = DEFAULT_CONFIG_PATH
+    return load_config(path, state_dir=state_dir)
+
+
+def _import(config: ServerConfig, package: Path, *, activate: bool) -> int:
+    from room_server.importer import import_package
+    from room_server.package import PackageError
+    from room_server.store import Store, StoreError
+
+    def progress(name: str, done: int, total: int) -> None:
+        print(f"  [{done}/{total}] {name}", flush=True)
+
+    print(f"checking {package} …", flush=True)
+    try:
+        with Store(config.database_path, config.documents_dir) as store:
+            report = import_package(store, package, activate=activate, progress=progress)
+    except PackageError as exc:
+        print(f"room-server: {exc}", file=sys.stderr)
+        print("nothing was imported.", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except StoreError as exc:
+        print(f"room-server: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    verb = "replaced" if report.replaced else "imported"
+    print(
+        f"{verb} meeting {report.meeting_id!r} ({report.title}): {report.agenda_items} agenda "
+        f"items, {report.documents} documents ({report.new_documents} new), "
+        f"{report.delegates} delegates; room revision {report.revision}"
+        + ("; it is now the current meeting" if activate else "")
+    )
+    return 0
+
+
+def _status(config: ServerConfig, *, as_json: bool) -> int:
+    from room_server.store import Store, StoreError
+
+    running = _running(config)
+    try:
+        with Store(config.database_path, config.documents_dir) as store:
+            meetings = store.meetings()
+            active = store.active_meeting_id()
+            revision = store.revision()
+    except StoreError as exc:
+        print(f"room-server: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "running": running,
+                    "active_meeting": active,
+                    "revision": revision,
+                    "meetings": meetings,
+                },
+                indent=2,
+            )
+        )
+        return 0 if running else EXIT_NOT_RUNNING
+    print(f"room {config.room_id!r} ({config.room_name}), state in {config.state_dir}")
+    if running:
+        print(
+            f"serving: pid {running['pid']}, port {running['port']}, "
+            f"host {running['hostname']}, certificate sha256 {running['fingerprint'][:16]}…"
+        )
+    else:
+        print("not running")
+    if not meetings:
+        print("no meetings imported")
+    for m in meetings:
+        mark = "*" if m["id"] == active else " "
+        print(
+            f" {mark} {m['id']}: {m['title']} ({m['date']}) — {m['agenda_items']} agenda items, "
+            f"{m['documents']} documents, {m['delegates']} delegates"
+        )
+    return 0 if running else EXIT_NOT_RUNNING
+
+
+def _running(config: ServerConfig) -> dict[str, Any] | None:
+    try:
+        info = json.loads(config.runtime_file.read_text(encoding="utf-8"))
+        os.kill(int(info["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return dict(info)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""Server configuration from a TOML file; every key, default and unit is in
+docs/configuration.md. Unknown keys and wrong types are errors that name the key."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CONFIG_PATH = Path("/etc/hemicycle/room-server.toml")
+DEFAULT_STATE_DIR = Path("/var/lib/hemicycle")
+_ROOM_ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used, with the file and key in the message."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    # [room]
+    room_id: str = "room"
+    room_name: str = "Meeting room"
+    # [server]
+    host: str = "::"  # all IPv4 and IPv6 addresses
+    port: int = 8443
+    max_connections: int = 4_000
+    # [mdns]
+    mdns_enabled: bool = True
+    mdns_interfaces: tuple[str, ...] = ()  # addresses; empty = every interface
+    mdns_hostname: str = ""  # "" = this machine's host name
+    # [tls]
+    tls_hostnames: tuple[str, ...] = ()  # extra DNS names in the server certificate
+    tls_addresses: tuple[str, ...] = ()  # extra IP addresses in the server certificate
+    # [documents]
+    chunk_size: int = 256 * 1024  # bytes per binary frame
+    # [storage]
+    state_dir: Path = DEFAULT_STATE_DIR
+    store_poll_seconds: float = 0.5  # how often the server looks for imports by other processes
+    source: Path | None = field(default=None, compare=False)
+
+    @property
+    def database_path(self) -> Path:
+        return self.state_dir / "room.sqlite3"
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.state_dir / "documents"
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.state_dir / "tls"
+
+    @property
+    def runtime_file(self) -> Path:
+        return self.state_dir / "server.json"
+
+
+# TOML table -> {key in that table: ServerConfig field name}
+_LAYOUT: dict[str, dict[str, str]] = {
+    "room": {"id": "room_id", "name": "room_name"},
+    "server": {"host": "host", "port": "port", "max_connections": "max_connections"},
+    "mdns": {
+        "enabled": "mdns_enabled",
+        "interfaces": "mdns_interfaces",
+        "hostname": "mdns_hostname",
+    },
+    "tls": {"hostnames": "tls_hostnames", "addresses": "tls_addresses"},
+    "documents": {"chunk_size": "chunk_size"},
+    "storage": {"state_dir": "state_dir", "poll_seconds": "store_poll_seconds"},
+}
+
+
+def load_config(path: Path | None, *, state_dir: Path | None = None) -> ServerConfig:
+    """Read ``path`` (None: built-in defaults); ``state_dir`` overrides the file's."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read configuration: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        values = _flatten(raw, path)
+        if "state_dir" in values:
+            state = Path(values["state_dir"])
+            values["state_dir"] = state if state.is_absolute() else path.parent / state
+        values["source"] = path
+    if state_dir is not None:
+        values["state_dir"] = state_dir
+    config = ServerConfig(**values)
+    _check(config, path)
+    return config
+
+
+def _flatten(raw: dict[str, Any], path: Path) -> dict[str, Any]:
+    types = {f.name: f.type for f in fields(ServerConfig)}
+    out: dict[str, Any] = {}
+    for table, entries in raw.items():
+        if table not in _LAYOUT:
+            raise ConfigError(f"{path}: unknown table [{table}]; known: {', '.join(_LAYOUT)}")
+        if not isinstance(entries, dict):
+            raise ConfigError(f"{path}: {table} must be a table ([{table}])")
+        for key, value in entries.items():
+            name = _LAYOUT[table].get(key)
+            if name is None:
+                known = ", ".join(_LAYOUT[table])
+                raise ConfigError(f"{path}: unknown key {table}.{key}; known: {known}")
+            out[name] = _coerce(value, str(types[name]), f"{path}: {table}.{key}")
+    return out
+
+
+def _coerce(value: Any, type_name: str, where: str) -> Any:
+    if type_name == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false")
+        return value
+    if type_name == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where} must be a whole number")
+        return value
+    if type_name == "float":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where} must be a number")
+        return float(value)
+    if type_name.startswith("tuple"):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where} must be a list of strings")
+        return tuple(value)
+    if not isinstance(value, str):
+        raise ConfigError(f"{where} must be a string")
+    return value
+
+
+def _check(config: ServerConfig, path: Path | None) -> None:
+    where = f"{path}: " if path else ""
+    if not _ROOM_ID_RE.fullmatch(config.room_id):
+        raise ConfigError(
+            f"{where}room.id {config.room_id!r} must be 1-63 lower-case letters, digits or '-'"
+        )
+    if not config.room_name.strip() or len(config.room_name) > 200:
+        raise ConfigError(f"{where}room.name must be 1-200 characters")
+    if not 0 <= config.port <= 65535:
+        raise ConfigError(f"{where}server.port must be 0-65535 (0 picks a free port)")
+    if config.max_connections < 1:
+        raise ConfigError(f"{where}server.max_connections must be at least 1")
+    if not 16 * 1024 <= config.chunk_size <= 4 * 1024 * 1024:
+        raise ConfigError(f"{where}documents.chunk_size must be 16 KiB to 4 MiB (in bytes)")
+    if not 0.05 <= config.store_poll_seconds <= 60:
+        raise ConfigError(f"{where}storage.poll_seconds must be 0.05-60")
+    for address in (*config.mdns_interfaces, *config.tls_addresses):
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise ConfigError(f"{where}{address!r} is not an IP address") from None

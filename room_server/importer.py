@@ -1,0 +1,218 @@
+"""Load a validated meeting package into the store: documents first, then one transaction.
+
+Nothing is written until :func:`room_server.package.open_package` has accepted the whole
+package. Document files are written content-addressed (``documents/ab/<sha256>.pdf``),
+fsynced and renamed into place; the database rows follow in a single transaction. If
+that transaction fails, the files this import created are removed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from room_server.package import (
+    MeetingPackage,
+    PackageAgendaItem,
+    PackageLimits,
+    open_package,
+)
+from room_server.store import KEY_ACTIVE_MEETING, Store, utc_now
+
+Progress = Callable[[str, int, int], None]  # (what, done, total)
+_COPY_BUFFER = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    meeting_id: str
+    title: str
+    documents: int
+    new_documents: int
+    agenda_items: int
+    delegates: int
+    replaced: bool
+    revision: int
+
+
+def import_package(
+    store: Store,
+    path: Path,
+    *,
+    limits: PackageLimits | None = None,
+    activate: bool = True,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Validate ``path`` completely, then store it; raise PackageError and store nothing."""
+    with open_package(path, limits or PackageLimits()) as package:
+        created = _store_documents(store, package, progress)
+        try:
+            return _store_rows(store, package, activate=activate, new_documents=len(created))
+        except BaseException:
+            for blob in created:
+                blob.unlink(missing_ok=True)
+            raise
+
+
+def _store_documents(
+    store: Store, package: MeetingPackage, progress: Progress | None
+) -> list[Path]:
+    created: list[Path] = []
+    total = len(package.documents)
+    try:
+        for done, doc in enumerate(package.documents, start=1):
+            target = store.blob_path(doc.sha256)
+            if not target.exists():
+                _write_blob(doc.source, target, doc.sha256)
+                created.append(target)
+            if progress:
+                progress(doc.file, done, total)
+    except BaseException:
+        for blob in created:
+            blob.unlink(missing_ok=True)
+        raise
+    return created
+
+
+def _write_blob(source: Path, target: Path, sha256: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    digest = hashlib.sha256()
+    try:
+        with source.open("rb") as src, tmp.open("wb") as dst:
+            while block := src.read(_COPY_BUFFER):
+                digest.update(block)
+                dst.write(block)
+            dst.flush()
+            os.fsync(dst.fileno())
+        if digest.hexdigest() != sha256:
+            raise OSError(f"{source} changed while it was being imported")
+        tmp.replace(target)
+        _fsync_dir(target.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _walk(
+    items: tuple[PackageAgendaItem, ...], parent: str | None = None
+) -> Iterator[tuple[str | None, PackageAgendaItem]]:
+    for item in items:
+        yield parent, item
+        yield from _walk(item.children, item.id)
+
+
+def _store_rows(
+    store: Store, package: MeetingPackage, *, activate: bool, new_documents: int
+) -> ImportReport:
+    mid = package.meeting_id
+    agenda = list(_walk(package.agenda))
+    with store.transaction() as db:
+        replaced = store.conn.execute(
+            "SELECT current_item_id FROM meetings WHERE id = ?", (mid,)
+        ).fetchone()
+        item_ids = {item.id for _parent, item in agenda}
+        current = replaced[0] if replaced and replaced[0] in item_ids else None
+        # A re-imported package is an amended agenda: replace the meeting's rows wholesale.
+        db.execute("DELETE FROM meetings WHERE id = ?", [mid])
+        now = utc_now()
+        db.table("blobs").insert_all(
+            (
+                {"sha256": d.sha256, "size": d.size, "pages": d.pages, "stored_at": now}
+                for d in package.documents
+            ),
+            ignore=True,
+        )
+        db.table("meetings").insert(
+            {
+                "id": mid,
+                "title": package.title,
+                "date": package.date,
+                "location": package.location,
+                "start_time": package.start_time,
+                "manifest_name": package.manifest_name,
+                "imported_at": now,
+                "current_item_id": current,
+            }
+        )
+        db.table("documents").insert_all(
+            {
+                "meeting_id": mid,
+                "id": d.id,
+                "position": i,
+                "sha256": d.sha256,
+                "title": d.title,
+                "filename": Path(d.file).name,
+                "confidential": int(d.confidential),
+            }
+            for i, d in enumerate(package.documents)
+        )
+        db.table("agenda_items").insert_all(
+            {
+                "meeting_id": mid,
+                "id": item.id,
+                "parent_id": parent,
+                "position": i,
+                "number": item.number,
+                "title": item.title,
+                "planned_minutes": item.planned_minutes,
+            }
+            for i, (parent, item) in enumerate(agenda)
+        )
+        db.table("agenda_documents").insert_all(
+            {"meeting_id": mid, "item_id": item.id, "document_id": doc_id, "position": i}
+            for _parent, item in agenda
+            for i, doc_id in enumerate(item.documents)
+        )
+        db.table("seats").insert_all(
+            {"meeting_id": mid, "id": s.id, "label": s.label, "position": i}
+            for i, s in enumerate(package.seats)
+        )
+        db.table("delegates").insert_all(
+            {
+                "meeting_id": mid,
+                "id": p.id,
+                "name": p.name,
+                "role": p.role,
+                "seat_id": p.seat,
+                "group_name": p.group,
+                "position": i,
+            }
+            for i, p in enumerate(package.delegates)
+        )
+        if activate:
+            store.set_meta(KEY_ACTIVE_MEETING, mid)
+        revision = store.bump_revision()
+    return ImportReport(
+        meeting_id=mid,
+        title=package.title,
+        documents=len(package.documents),
+        new_documents=new_documents,
+        agenda_items=len(agenda),
+        delegates=len(package.delegates),
+        replaced=replaced is not None,
+        revision=revision,
+    )
+
+
+def remove_orphan_tempfiles(documents_dir: Path) -> int:
+    """Temp files left by an import that was killed mid-copy; safe to delete at start."""
+    removed = 0
+    if documents_dir.is_dir():
+        for tmp in documents_dir.glob("*/.*.tmp"):
+            tmp.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+__all__ = ["ImportReport", "import_package", "remove_orphan_tempfiles"]

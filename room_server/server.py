@@ -1,0 +1,285 @@
+"""The room's TLS WebSocket server.
+
+Every connection starts with ``hello`` naming its channel. A *control* connection gets
+``welcome``, the current ``meeting.state``, and a new ``meeting.state`` whenever the
+meeting changes. A *documents* connection serves ``document.fetch`` requests as chunked
+binary frames; it is a separate TCP connection, so document bytes never queue in front
+of control messages. Bad input gets an ``error`` message and changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http
+import logging
+import os
+import secrets
+import ssl
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from room_protocol import PROTOCOL_VERSION
+from room_protocol.codec import MAX_MESSAGE_BYTES, decode, encode
+from room_protocol.errors import ErrorCode, ProtocolError
+from room_protocol.messages import (
+    Channel,
+    DocumentBegin,
+    DocumentEnd,
+    ErrorMessage,
+    FetchDocument,
+    Hello,
+    MeetingSnapshot,
+    MeetingState,
+    Welcome,
+)
+from room_protocol.transfer import chunk_ranges
+from room_server.config import ServerConfig
+from room_server.store import Store
+
+log = logging.getLogger(__name__)
+
+HELLO_TIMEOUT = 10.0  # seconds a client has to say hello after the TLS handshake
+CLOSE_PROTOCOL_ERROR = 4000  # application close codes, RFC 6455 §7.4.2
+CLOSE_VERSION_MISMATCH = 4001
+CLOSE_SHUTDOWN = 1001
+
+
+class RoomServer:
+    """Owns the listening socket, the connected tablets and the meeting broadcasts."""
+
+    def __init__(self, config: ServerConfig, store: Store, tls: ssl.SSLContext) -> None:
+        self.config = config
+        self.store = store
+        self.tls = tls
+        self.control: set[ServerConnection] = set()
+        self.document_connections: set[ServerConnection] = set()
+        self._server: Server | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._snapshot: MeetingSnapshot | None = None
+        self._state_frame = encode(MeetingState(None))
+        self._data_version = -1
+        self.on_state_sent: Callable[[int], None] | None = None  # for tests and benches
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        sockets = self._server.sockets
+        return int(sockets[0].getsockname()[1])
+
+    @property
+    def connection_count(self) -> int:
+        return len(self.control) + len(self.document_connections)
+
+    async def start(self) -> None:
+        self._refresh_snapshot()
+        self._server = await serve(
+            self._handle,
+            self.config.host,
+            self.config.port,
+            ssl=self.tls,
+            process_request=self._admit,
+            max_size=MAX_MESSAGE_BYTES,
+            compression=None,  # PDFs are compressed already; JSON is small
+            server_header=None,
+            ping_interval=20,
+            ping_timeout=20,
+        )
+        self._watcher = asyncio.create_task(self._watch_store(), name="store-watcher")
+        log.info("listening on %s port %d", self.config.host, self.port)
+
+    async def stop(self) -> None:
+        if self._watcher:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+        if self._server:
+            self._server.close(close_connections=True)
+            await self._server.wait_closed()
+
+    # --- meeting state -----------------------------------------------------------------
+
+    def _refresh_snapshot(self) -> bool:
+        """Reload the meeting if the database changed; True if tablets must hear of it."""
+        version = self.store.data_version()
+        if version == self._data_version:
+            return False
+        self._data_version = version
+        snapshot = self.store.snapshot()
+        if snapshot == self._snapshot:
+            return False
+        self._snapshot = snapshot
+        self._state_frame = encode(MeetingState(snapshot))
+        return True
+
+    async def _watch_store(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.store_poll_seconds)
+            try:
+                changed = self._refresh_snapshot()
+            except Exception:
+                log.exception("reading the store failed; will try again")
+                continue
+            if changed:
+                revision = self._snapshot.revision if self._snapshot else 0
+                log.info(
+                    "meeting changed (revision %d): telling %d tablets", revision, len(self.control)
+                )
+                broadcast(self.control, self._state_frame)
+                if self.on_state_sent:
+                    self.on_state_sent(revision)
+
+    def publish(self) -> None:
+        """Send the current state now (after a change made in this process)."""
+        if self._refresh_snapshot():
+            broadcast(self.control, self._state_frame)
+
+    # --- connections -------------------------------------------------------------------
+
+    def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
+        if self.connection_count >= self.config.max_connections:
+            log.warning("refusing a connection: %d already open", self.connection_count)
+            return Response(
+                http.HTTPStatus.SERVICE_UNAVAILABLE.value,
+                "Service Unavailable",
+                Headers({"Retry-After": "5", "Content-Type": "text/plain"}),
+                b"room server is at its connection limit\n",
+            )
+        return None
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        try:
+            hello = await self._hello(ws)
+        except (ConnectionClosed, TimeoutError):
+            return
+        if hello is None:
+            return
+        if hello.channel is Channel.CONTROL:
+            await self._serve_control(ws, hello)
+        else:
+            await self._serve_documents(ws, hello)
+
+    async def _hello(self, ws: ServerConnection) -> Hello | None:
+        raw = await asyncio.wait_for(ws.recv(), HELLO_TIMEOUT)
+        try:
+            message = decode(raw)
+        except ProtocolError as exc:
+            await self._refuse(ws, exc, CLOSE_PROTOCOL_ERROR)
+            return None
+        if not isinstance(message, Hello):
+            error = ProtocolError(ErrorCode.BAD_STATE, f"expected hello, got {message.TYPE}")
+            await self._refuse(ws, error, CLOSE_PROTOCOL_ERROR)
+            return None
+        if message.protocol_version != PROTOCOL_VERSION:
+            error = ProtocolError(
+                ErrorCode.VERSION_MISMATCH,
+                f"this room server speaks protocol {PROTOCOL_VERSION}, the tablet speaks "
+                f"{message.protocol_version}: install matching software on both",
+            )
+            await self._refuse(ws, error, CLOSE_VERSION_MISMATCH)
+            return None
+        await ws.send(
+            encode(
+                Welcome(
+                    protocol_version=PROTOCOL_VERSION,
+                    room_id=self.config.room_id,
+                    room_name=self.config.room_name,
+                    server_time=datetime.now(UTC).isoformat(timespec="seconds"),
+                    session_id=secrets.token_hex(8),
+                )
+            )
+        )
+        return message
+
+    async def _refuse(self, ws: ServerConnection, error: ProtocolError, code: int) -> None:
+        log.info("refusing %s: %s", ws.remote_address, error)
+        with contextlib.suppress(ConnectionClosed):
+            await ws.send(encode(ErrorMessage(error.code.value, error.message)))
+            await ws.close(code, error.code.value)
+
+    async def _serve_control(self, ws: ServerConnection, hello: Hello) -> None:
+        self.control.add(ws)
+        try:
+            await ws.send(self._state_frame)
+            async for raw in ws:
+                await self._error(ws, self._reject_control(raw))
+        except ConnectionClosed:
+            pass
+        finally:
+            self.control.discard(ws)
+
+    def _reject_control(self, raw: str | bytes) -> ProtocolError:
+        """Protocol 1 has no control requests from tablets yet: say so plainly."""
+        try:
+            message = decode(raw)
+        except ProtocolError as exc:
+            return exc
+        return ProtocolError(
+            ErrorCode.BAD_STATE, f"{message.TYPE} is not accepted on the control channel"
+        )
+
+    async def _error(
+        self, ws: ServerConnection, error: ProtocolError, ref: str | None = None
+    ) -> None:
+        await ws.send(encode(ErrorMessage(error.code.value, error.message, ref)))
+
+    async def _serve_documents(self, ws: ServerConnection, hello: Hello) -> None:
+        self.document_connections.add(ws)
+        try:
+            async for raw in ws:
+                try:
+                    message = decode(raw)
+                except ProtocolError as exc:
+                    await self._error(ws, exc)
+                    continue
+                if not isinstance(message, FetchDocument):
+                    await self._error(
+                        ws,
+                        ProtocolError(
+                            ErrorCode.BAD_STATE,
+                            f"{message.TYPE} is not accepted on the documents channel",
+                        ),
+                    )
+                    continue
+                await self._send_document(ws, message)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.document_connections.discard(ws)
+
+    async def _send_document(self, ws: ServerConnection, fetch: FetchDocument) -> None:
+        stored = self.store.servable_document(fetch.sha256)
+        if stored is None:
+            await self._error(
+                ws,
+                ProtocolError(
+                    ErrorCode.NOT_FOUND, f"document {fetch.sha256[:12]}… is not in this meeting"
+                ),
+                ref=fetch.sha256,
+            )
+            return
+        if fetch.offset > stored.size:
+            await self._error(
+                ws,
+                ProtocolError(
+                    ErrorCode.BAD_FIELD,
+                    f"offset {fetch.offset} is past the end of the document ({stored.size} bytes)",
+                ),
+                ref=fetch.sha256,
+            )
+            return
+        chunk = self.config.chunk_size
+        await ws.send(encode(DocumentBegin(stored.sha256, stored.size, fetch.offset, chunk)))
+        fd = os.open(stored.path, os.O_RDONLY)
+        try:
+            for start, end in chunk_ranges(stored.size, fetch.offset, chunk):
+                # A local pread of <= 4 MiB takes microseconds; no thread hop needed.
+                await ws.send(os.pread(fd, end - start, start))
+        finally:
+            os.close(fd)
+        await ws.send(encode(DocumentEnd(stored.sha256, stored.size)))

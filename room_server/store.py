@@ -1,0 +1,286 @@
+"""The room's SQLite store: the only module that writes to the database.
+
+Every connection runs in WAL mode with ``synchronous=FULL`` so a committed transaction
+survives a power cut. Schema changes are numbered migrations tracked in
+``PRAGMA user_version``. In the server process one Store, used from the event loop, is
+the one writer; a ``room-server import`` in another process waits on SQLite's lock.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from room_protocol.messages import AgendaItem, DocumentInfo, MeetingSnapshot
+
+BUSY_TIMEOUT_MS = 10_000  # an import in another process may hold the write lock this long
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: meetings with agenda, documents and roster
+    """
+    CREATE TABLE room_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE blobs (
+        sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, pages INTEGER NOT NULL,
+        stored_at TEXT NOT NULL
+    );
+    CREATE TABLE meetings (
+        id TEXT PRIMARY KEY, title TEXT NOT NULL, date TEXT NOT NULL, location TEXT NOT NULL,
+        start_time TEXT, manifest_name TEXT NOT NULL, imported_at TEXT NOT NULL,
+        current_item_id TEXT
+    );
+    CREATE TABLE documents (
+        meeting_id TEXT NOT NULL REFERENCES meetings(id) ON DELETE CASCADE,
+        id TEXT NOT NULL, position INTEGER NOT NULL,
+        sha256 TEXT NOT NULL REFERENCES blobs(sha256),
+        title TEXT NOT NULL, filename TEXT NOT NULL, confidential INTEGER NOT NULL,
+        PRIMARY KEY (meeting_id, id)
+    );
+    CREATE TABLE agenda_items (
+        meeting_id TEXT NOT NULL REFERENCES meetings(id) ON DELETE CASCADE,
+        id TEXT NOT NULL, parent_id TEXT, position INTEGER NOT NULL,
+        number TEXT NOT NULL, title TEXT NOT NULL, planned_minutes INTEGER,
+        PRIMARY KEY (meeting_id, id)
+    );
+    CREATE TABLE agenda_documents (
+        meeting_id TEXT NOT NULL, item_id TEXT NOT NULL, document_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        PRIMARY KEY (meeting_id, item_id, document_id),
+        FOREIGN KEY (meeting_id, item_id) REFERENCES agenda_items(meeting_id, id)
+            ON DELETE CASCADE,
+        FOREIGN KEY (meeting_id, document_id) REFERENCES documents(meeting_id, id)
+            ON DELETE CASCADE
+    );
+    CREATE TABLE seats (
+        meeting_id TEXT NOT NULL REFERENCES meetings(id) ON DELETE CASCADE,
+        id TEXT NOT NULL, label TEXT NOT NULL, position INTEGER NOT NULL,
+        PRIMARY KEY (meeting_id, id)
+    );
+    CREATE TABLE delegates (
+        meeting_id TEXT NOT NULL REFERENCES meetings(id) ON DELETE CASCADE,
+        id TEXT NOT NULL, name TEXT NOT NULL, role TEXT NOT NULL, seat_id TEXT,
+        group_name TEXT NOT NULL, position INTEGER NOT NULL,
+        PRIMARY KEY (meeting_id, id)
+    );
+    """,
+)
+
+KEY_ACTIVE_MEETING = "active_meeting"
+KEY_REVISION = "revision"
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used (newer schema, corrupt file, not writable)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    sha256: str
+    size: int
+    path: Path
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection with the durability settings every Hemicycle connection must have."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if mode != "wal":
+        conn.close()
+        raise StoreError(f"{path}: cannot switch the database to WAL mode (got {mode!r})")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+class Store:
+    """Meetings, agenda, documents and roster of one room."""
+
+    def __init__(self, database: Path, documents_dir: Path) -> None:
+        self.path = database
+        self.documents_dir = documents_dir
+        try:
+            self.conn = connect(database)
+            self.db = sqlite_utils.Database(self.conn)
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{database}: cannot open the room database: {exc}") from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- plumbing --------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
+        """One write transaction; ``BEGIN IMMEDIATE`` takes the write lock up front."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"{self.path}: schema version {version} is newer than this room server "
+                f"understands ({len(MIGRATIONS)}); upgrade the software"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction():
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version = {number}")
+
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits (PRAGMA data_version)."""
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM room_meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO room_meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def bump_revision(self) -> int:
+        """Inside a transaction: the room's state changed; tablets compare revisions."""
+        revision = int(self.meta(KEY_REVISION) or 0) + 1
+        self.set_meta(KEY_REVISION, str(revision))
+        return revision
+
+    # --- reading ---------------------------------------------------------------------
+
+    def revision(self) -> int:
+        return int(self.meta(KEY_REVISION) or 0)
+
+    def active_meeting_id(self) -> str | None:
+        return self.meta(KEY_ACTIVE_MEETING)
+
+    def blob_path(self, sha256: str) -> Path:
+        return self.documents_dir / sha256[:2] / f"{sha256}.pdf"
+
+    def snapshot(self) -> MeetingSnapshot | None:
+        """The active meeting as tablets see it, or None when no meeting is loaded."""
+        meeting_id = self.active_meeting_id()
+        if meeting_id is None:
+            return None
+        meeting = self._row("SELECT * FROM meetings WHERE id = ?", meeting_id)
+        if meeting is None:
+            return None
+        docs = self._rows(
+            "SELECT d.id, d.sha256, d.title, d.filename, d.confidential, b.size, b.pages "
+            "FROM documents d JOIN blobs b USING (sha256) WHERE d.meeting_id = ? "
+            "ORDER BY d.position",
+            meeting_id,
+        )
+        sha_of = {d["id"]: d["sha256"] for d in docs}
+        attached: dict[str, list[str]] = {}
+        for row in self._rows(
+            "SELECT item_id, document_id FROM agenda_documents WHERE meeting_id = ? "
+            "ORDER BY item_id, position",
+            meeting_id,
+        ):
+            attached.setdefault(row["item_id"], []).append(sha_of[row["document_id"]])
+        children: dict[str | None, list[dict[str, Any]]] = {}
+        for row in self._rows(
+            "SELECT * FROM agenda_items WHERE meeting_id = ? ORDER BY position", meeting_id
+        ):
+            children.setdefault(row["parent_id"], []).append(row)
+
+        def build(parent: str | None) -> tuple[AgendaItem, ...]:
+            return tuple(
+                AgendaItem(
+                    id=row["id"],
+                    number=row["number"],
+                    title=row["title"],
+                    planned_minutes=row["planned_minutes"],
+                    documents=tuple(attached.get(row["id"], ())),
+                    children=build(row["id"]),
+                )
+                for row in children.get(parent, [])
+            )
+
+        return MeetingSnapshot(
+            meeting_id=meeting["id"],
+            title=meeting["title"],
+            date=meeting["date"],
+            location=meeting["location"],
+            revision=self.revision(),
+            agenda=build(None),
+            documents=tuple(
+                DocumentInfo(
+                    sha256=d["sha256"],
+                    title=d["title"],
+                    filename=d["filename"],
+                    size=d["size"],
+                    pages=d["pages"],
+                    confidential=bool(d["confidential"]),
+                )
+                for d in docs
+            ),
+            current_item_id=meeting["current_item_id"],
+        )
+
+    def servable_document(self, sha256: str) -> StoredDocument | None:
+        """A document of the active meeting, by hash; others are not served."""
+        row = self._row(
+            "SELECT b.sha256, b.size FROM documents d JOIN blobs b USING (sha256) "
+            "JOIN room_meta m ON m.key = ? AND m.value = d.meeting_id "
+            "WHERE d.sha256 = ? LIMIT 1",
+            KEY_ACTIVE_MEETING,
+            sha256,
+        )
+        if row is None:
+            return None
+        return StoredDocument(row["sha256"], row["size"], self.blob_path(row["sha256"]))
+
+    def meetings(self) -> list[dict[str, Any]]:
+        return self._rows(
+            "SELECT m.id, m.title, m.date, m.imported_at, "
+            "(SELECT count(*) FROM documents d WHERE d.meeting_id = m.id) AS documents, "
+            "(SELECT count(*) FROM agenda_items a WHERE a.meeting_id = m.id) AS agenda_items, "
+            "(SELECT count(*) FROM delegates p WHERE p.meeting_id = m.id) AS delegates "
+            "FROM meetings m ORDER BY m.imported_at"
+        )
+
+    def stored_blobs(self) -> set[str]:
+        return {r["sha256"] for r in self._rows("SELECT sha256 FROM blobs")}
+
+    def _rows(self, sql: str, *params: Any) -> list[dict[str, Any]]:
+        cursor = self.conn.execute(sql, params)
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def _row(self, sql: str, *params: Any) -> dict[str, Any] | None:
+        rows = self._rows(sql, *params)
+        return rows[0] if rows else None

@@ -1,0 +1,163 @@
+"""The room's certificate authority and server certificate.
+
+On first start the server creates a room CA (kept in ``tls/ca.key``, never leaving the
+room server) and a server certificate signed by it with the room's ``.local`` name and
+addresses as SANs. Tablets trust only ``tls/ca.pem``, installed at enrollment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+import socket
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+CA_VALIDITY = dt.timedelta(days=20 * 365)  # a room box lives long; rotation is explicit
+SERVER_VALIDITY = dt.timedelta(days=5 * 365)
+# Rooms run without clock sync: backdate so a tablet whose clock is behind still accepts.
+CLOCK_SKEW = dt.timedelta(days=2)
+
+
+@dataclass(frozen=True, slots=True)
+class RoomCertificates:
+    ca_cert: Path
+    ca_key: Path
+    server_cert: Path
+    server_key: Path
+
+    @classmethod
+    def in_dir(cls, tls_dir: Path) -> RoomCertificates:
+        return cls(
+            tls_dir / "ca.pem", tls_dir / "ca.key", tls_dir / "server.pem", tls_dir / "server.key"
+        )
+
+    def exist(self) -> bool:
+        return all(
+            p.exists() for p in (self.ca_cert, self.ca_key, self.server_cert, self.server_key)
+        )
+
+    def fingerprint(self) -> str:
+        """sha256 of the server certificate (DER), lower-case hex."""
+        cert = x509.load_pem_x509_certificate(self.server_cert.read_bytes())
+        return cert.fingerprint(hashes.SHA256()).hex()
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(self.server_cert, self.server_key)
+        return context
+
+
+def room_hostname(configured: str = "") -> str:
+    """The room's mDNS host name, e.g. ``council-box.local``."""
+    name = (configured or socket.gethostname()).split(".")[0] or "hemicycle"
+    return f"{name}.local"
+
+
+def ensure_certificates(
+    tls_dir: Path,
+    *,
+    room_id: str,
+    room_name: str,
+    hostnames: tuple[str, ...],
+    addresses: tuple[str, ...],
+) -> RoomCertificates:
+    """Create the room CA and server certificate unless both already exist."""
+    certs = RoomCertificates.in_dir(tls_dir)
+    if certs.exist():
+        return certs
+    tls_dir.mkdir(parents=True, exist_ok=True)
+    tls_dir.chmod(0o700)
+    now = dt.datetime.now(dt.UTC)
+    if certs.ca_cert.exists() and certs.ca_key.exists():
+        ca_key = serialization.load_pem_private_key(certs.ca_key.read_bytes(), password=None)
+        assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+        ca_cert = x509.load_pem_x509_certificate(certs.ca_cert.read_bytes())
+    else:
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        ca_name = x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Hemicycle room"),
+                x509.NameAttribute(NameOID.COMMON_NAME, f"Hemicycle room CA {room_id}"[:64]),
+            ]
+        )
+        ca_cert = (
+            x509.CertificateBuilder()
+            .subject_name(ca_name)
+            .issuer_name(ca_name)
+            .public_key(ca_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - CLOCK_SKEW)
+            .not_valid_after(now + CA_VALIDITY)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=False,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+            )
+            .sign(ca_key, hashes.SHA256())
+        )
+        _write_private(certs.ca_key, _key_pem(ca_key))
+        certs.ca_cert.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    names: list[x509.GeneralName] = [x509.DNSName(h) for h in dict.fromkeys(hostnames)]
+    names.append(x509.DNSName("localhost"))
+    for address in dict.fromkeys(("127.0.0.1", "::1", *addresses)):
+        names.append(x509.IPAddress(ipaddress.ip_address(address)))
+    server_cert = (
+        x509.CertificateBuilder()
+        .subject_name(
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, (hostnames or ("localhost",))[0])])
+        )
+        .issuer_name(ca_cert.subject)
+        .public_key(server_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - CLOCK_SKEW)
+        .not_valid_after(now + SERVER_VALIDITY)
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    _write_private(certs.server_key, _key_pem(server_key))
+    certs.server_cert.write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
+    return certs
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)

@@ -1,0 +1,242 @@
+"""The tablet's control connection: TLS to the room, hello, live meeting state, reconnect.
+
+The TLS context trusts only the room CA the tablet was given at enrollment; the
+certificate must also name the host the room advertised. Lost connections are retried
+with capped exponential backoff and jitter, so 2,000 tablets do not return in one burst.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from room_protocol import PROTOCOL_VERSION
+from room_protocol.codec import MAX_MESSAGE_BYTES, decode, encode
+from room_protocol.errors import ErrorCode, ProtocolError
+from room_protocol.messages import (
+    Channel,
+    ErrorMessage,
+    Hello,
+    MeetingSnapshot,
+    MeetingState,
+    Welcome,
+)
+
+log = logging.getLogger(__name__)
+
+OPEN_TIMEOUT = 10.0  # seconds for TCP + TLS + WebSocket handshake + welcome
+
+
+class Phase(StrEnum):
+    IDLE = "idle"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RETRYING = "retrying"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionStatus:
+    phase: Phase
+    room_name: str
+    detail: str = ""
+    retry_in: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoomEndpoint:
+    """Where a room is: ``hostname`` is checked against the certificate, ``address``
+    is where the TCP connection goes (an mDNS address, or the hostname itself)."""
+
+    hostname: str
+    port: int
+    address: str = ""
+    room_name: str = ""
+
+    @property
+    def uri(self) -> str:
+        return f"wss://{self.hostname}:{self.port}/"
+
+
+class ConnectError(Exception):
+    """Connecting failed; ``str()`` is a reason a person can act on."""
+
+
+@dataclass
+class Backoff:
+    initial: float = 0.5
+    maximum: float = 15.0
+    attempt: int = 0
+
+    def next_delay(self) -> float:
+        ceiling = min(self.maximum, self.initial * 2**self.attempt)
+        self.attempt += 1
+        return float(ceiling) * random.uniform(0.5, 1.0)  # noqa: S311  jitter, not cryptography
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+def tls_context(ca_file: Path) -> ssl.SSLContext:
+    """Trust the room CA and nothing else (no system store: rooms are air-gapped)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.check_hostname = True
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(cafile=ca_file)
+    return context
+
+
+async def open_channel(
+    endpoint: RoomEndpoint,
+    context: ssl.SSLContext,
+    channel: Channel,
+    client_id: str,
+    client_name: str = "",
+) -> tuple[ClientConnection, Welcome]:
+    """Connect, say hello on ``channel`` and wait for welcome; raise ConnectError."""
+    try:
+        ws = await connect(
+            endpoint.uri,
+            host=endpoint.address or endpoint.hostname,
+            port=endpoint.port,
+            ssl=context,
+            open_timeout=OPEN_TIMEOUT,
+            max_size=MAX_MESSAGE_BYTES * 16,  # document chunks are binary frames up to 4 MiB
+            compression=None,
+            proxy=None,
+        )
+    except ssl.SSLCertVerificationError as exc:
+        raise ConnectError(f"the room's certificate is not trusted: {exc.verify_message}") from exc
+    except InvalidStatus as exc:
+        raise ConnectError(
+            f"the room refused the connection (HTTP {exc.response.status_code})"
+        ) from exc
+    except (OSError, TimeoutError, InvalidHandshake, ssl.SSLError) as exc:
+        raise ConnectError(_describe(exc)) from exc
+    try:
+        await ws.send(encode(Hello(PROTOCOL_VERSION, channel, client_id, client_name)))
+        reply = decode(await asyncio.wait_for(ws.recv(), OPEN_TIMEOUT))
+    except (ConnectionClosed, TimeoutError, ProtocolError) as exc:
+        await ws.close()
+        raise ConnectError(_describe(exc)) from exc
+    if isinstance(reply, ErrorMessage):
+        await ws.close()
+        raise ConnectError(reply.message)
+    if not isinstance(reply, Welcome):
+        await ws.close()
+        raise ConnectError(f"the room answered {reply.TYPE} instead of welcome")
+    return ws, reply
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "the room did not answer in time"
+    if isinstance(exc, ConnectionRefusedError):
+        return "the room server is not running"
+    if isinstance(exc, ConnectionClosed):
+        return "the room closed the connection"
+    return str(exc) or type(exc).__name__
+
+
+class RoomConnection:
+    """Keeps one control connection open and reports status and meeting state."""
+
+    def __init__(
+        self,
+        endpoint: RoomEndpoint,
+        ca_file: Path,
+        client_id: str,
+        *,
+        client_name: str = "",
+        on_status: Callable[[ConnectionStatus], None] | None = None,
+        on_meeting: Callable[[MeetingSnapshot | None], None] | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.context = tls_context(ca_file)
+        self.client_id = client_id
+        self.client_name = client_name
+        self.on_status = on_status
+        self.on_meeting = on_meeting
+        self.backoff = backoff or Backoff()
+        self.status = ConnectionStatus(Phase.IDLE, endpoint.room_name)
+        self.welcome: Welcome | None = None
+        self.meeting: MeetingSnapshot | None = None
+        self._ws: ClientConnection | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self._set(Phase.STOPPED)
+
+    def drop(self) -> None:
+        """Cut the connection as a Wi-Fi drop would (the run loop reconnects)."""
+        if self._ws is not None and self._ws.transport is not None:
+            self._ws.transport.abort()
+
+    def _set(self, phase: Phase, detail: str = "", retry_in: float | None = None) -> None:
+        self.status = ConnectionStatus(phase, self.endpoint.room_name, detail, retry_in)
+        if self.on_status:
+            self.on_status(self.status)
+
+    async def _run(self) -> None:
+        while True:
+            self._set(Phase.CONNECTING)
+            try:
+                await self._session()
+                detail = "the room closed the connection"
+            except ConnectError as exc:
+                detail = str(exc)
+            except (ConnectionClosed, OSError) as exc:
+                detail = _describe(exc)
+            delay = self.backoff.next_delay()
+            log.info(
+                "connection to %s lost (%s); retrying in %.1f s", self.endpoint.uri, detail, delay
+            )
+            self._set(Phase.RETRYING, detail, delay)
+            await asyncio.sleep(delay)
+
+    async def _session(self) -> None:
+        ws, self.welcome = await open_channel(
+            self.endpoint, self.context, Channel.CONTROL, self.client_id, self.client_name
+        )
+        self._ws = ws
+        try:
+            self.backoff.reset()
+            self._set(Phase.CONNECTED)
+            async for raw in ws:
+                try:
+                    message = decode(raw)
+                except ProtocolError as exc:
+                    log.warning("ignoring a bad message from the room: %s", exc)
+                    continue
+                if isinstance(message, MeetingState):
+                    self.meeting = message.meeting
+                    if self.on_meeting:
+                        self.on_meeting(message.meeting)
+                elif isinstance(message, ErrorMessage):
+                    log.warning("room says %s: %s", message.code, message.message)
+                    if message.code == ErrorCode.VERSION_MISMATCH:
+                        raise ConnectError(message.message)
+        finally:
+            self._ws = None
+            await ws.close()
