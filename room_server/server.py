@@ -89,6 +89,7 @@ class RoomServer:
             server_header=None,
             ping_interval=20,
             ping_timeout=20,
+            close_timeout=3,  # a shutdown waits at most this long for a silent tablet
         )
         self._watcher = asyncio.create_task(self._watch_store(), name="store-watcher")
         log.info("listening on %s port %d", self.config.host, self.port)

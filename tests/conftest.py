@@ -1,0 +1,26 @@
+"""Shared fixtures: real packages and real room-server processes on loopback."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.rooms import RunningRoom, running_room, write_package
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="session")
+def package_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small valid meeting package (three real PDFs); do not modify it."""
+    return write_package(tmp_path_factory.mktemp("package"))
+
+
+@pytest.fixture
+def room(tmp_path: Path, package_dir: Path) -> Iterator[RunningRoom]:
+    """A room server process with the package imported, mDNS off."""
+    with running_room(tmp_path / "room", package=package_dir, mdns=False) as running:
+        yield running

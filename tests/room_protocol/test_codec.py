@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from room_protocol import PROTOCOL_VERSION, ErrorCode, ProtocolError, decode, encode
+from room_protocol.codec import MAX_MESSAGE_BYTES
+from room_protocol.messages import (
+    REGISTRY,
+    AgendaItem,
+    Channel,
+    DocumentBegin,
+    DocumentEnd,
+    DocumentInfo,
+    ErrorMessage,
+    FetchDocument,
+    Hello,
+    MeetingSnapshot,
+    MeetingState,
+    Welcome,
+)
+
+SHA = "ab" * 32
+
+SNAPSHOT = MeetingSnapshot(
+    meeting_id="council-1",
+    title="Hội đồng nhân dân — kỳ họp thứ 7",
+    date="2026-11-21",
+    location="Hội trường",
+    revision=3,
+    agenda=(
+        AgendaItem("a", "1", "Opening", 5, (SHA,), (AgendaItem("a1", "1.1", "Roll call"),)),
+        AgendaItem("b", "2", "Budget", None),
+    ),
+    documents=(DocumentInfo(SHA, "Budget", "budget.pdf", 1234, 12, confidential=True),),
+    current_item_id="a1",
+)
+
+EXAMPLES = [
+    Hello(PROTOCOL_VERSION, Channel.CONTROL, "seat-a1", "Seat A1"),
+    Hello(PROTOCOL_VERSION, Channel.DOCUMENTS, "seat-a1"),
+    FetchDocument(SHA, 1024),
+    Welcome(PROTOCOL_VERSION, "room-1", "Council chamber", "2026-11-21T09:00:00+00:00", "s1"),
+    MeetingState(SNAPSHOT),
+    MeetingState(None),
+    DocumentBegin(SHA, 10, 0, 262144),
+    DocumentEnd(SHA, 10),
+    ErrorMessage("not_found", "no such document", SHA),
+]
+
+
+def test_every_registered_message_has_an_example() -> None:
+    assert {type(m).TYPE for m in EXAMPLES} == set(REGISTRY)
+
+
+@pytest.mark.parametrize("message", EXAMPLES, ids=lambda m: type(m).TYPE)
+def test_round_trip(message: object) -> None:
+    text = encode(message)  # type: ignore[arg-type]
+    assert decode(text) == message
+    assert decode(text.encode()) == message
+    assert json.loads(text)["type"] == type(message).TYPE
+
+
+def test_snapshot_walk_is_reading_order() -> None:
+    assert [(d, i.id) for d, i in SNAPSHOT.walk()] == [(0, "a"), (1, "a1"), (0, "b")]
+
+
+def hello(**fields: object) -> str:
+    body: dict[str, object] = {
+        "type": "hello",
+        "protocol_version": 1,
+        "channel": "control",
+        "client_id": "seat-1",
+    }
+    body.update(fields)
+    return json.dumps({k: v for k, v in body.items() if v is not ...})
+
+
+BAD = [
+    ("{", ErrorCode.MALFORMED, "not valid JSON"),
+    (b"\xff\xfe", ErrorCode.MALFORMED, "not UTF-8"),
+    ("[1, 2]", ErrorCode.MALFORMED, "must be a JSON object"),
+    ('{"protocol_version": 1}', ErrorCode.MALFORMED, "no string field 'type'"),
+    ('{"type": "vote.cast"}', ErrorCode.UNKNOWN_TYPE, "unknown message type 'vote.cast'"),
+    (hello(protocol_version=...), ErrorCode.MISSING_FIELD, "hello.protocol_version"),
+    (hello(protocol_version="1"), ErrorCode.BAD_FIELD, "expected an integer"),
+    (hello(protocol_version=True), ErrorCode.BAD_FIELD, "expected an integer"),
+    (hello(protocol_version=-1), ErrorCode.BAD_FIELD, "at least 0"),
+    (hello(channel="video"), ErrorCode.BAD_FIELD, "'video' is not one of"),
+    (hello(client_id="../etc"), ErrorCode.BAD_FIELD, "hello.client_id"),
+    (hello(client_id="x" * 65), ErrorCode.BAD_FIELD, "longer than 64"),
+    (hello(admin=True), ErrorCode.UNEXPECTED_FIELD, "unexpected field 'admin'"),
+    ('{"type": "hello", "type": "hello"}', ErrorCode.MALFORMED, "duplicate key 'type'"),
+    ('{"type": "document.fetch", "sha256": "AB"}', ErrorCode.BAD_FIELD, "not well formed"),
+    (
+        '{"type": "document.fetch", "sha256": "' + SHA + '", "offset": NaN}',
+        ErrorCode.MALFORMED,
+        "NaN is not allowed",
+    ),
+    (
+        '{"type": "meeting.state", "meeting": {"meeting_id": 5}}',
+        ErrorCode.BAD_FIELD,
+        "meeting.state.meeting.meeting_id: expected a string",
+    ),
+    ("[" * 100_000 + "]" * 100_000, ErrorCode.MALFORMED, "not valid JSON"),
+]
+
+
+@pytest.mark.parametrize(("raw", "code", "text"), BAD)
+def test_bad_input_is_refused_with_a_reason(raw: str | bytes, code: ErrorCode, text: str) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        decode(raw)
+    assert caught.value.code is code
+    assert text in str(caught.value)
+
+
+def test_oversized_message_is_refused_before_parsing() -> None:
+    raw = '{"type": "hello", "client_name": "' + "x" * MAX_MESSAGE_BYTES + '"}'
+    with pytest.raises(ProtocolError) as caught:
+        decode(raw)
+    assert caught.value.code is ErrorCode.TOO_LARGE
+
+
+@given(st.text(max_size=300))
+def test_arbitrary_text_never_crashes(raw: str) -> None:
+    try:
+        decode(raw)
+    except ProtocolError:
+        pass
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(
+    st.sampled_from(sorted(REGISTRY)),
+    st.dictionaries(
+        st.sampled_from(
+            ["protocol_version", "channel", "client_id", "sha256", "offset", "meeting", "size",
+             "code", "message", "ref", "room_id", "chunk_size", "extra"]
+        ),
+        json_values,
+        max_size=6,
+    ),
+)
+def test_arbitrary_objects_decode_or_raise_protocol_error(tag: str, fields: dict[str, object]) -> None:
+    try:
+        message = decode(json.dumps({"type": tag, **fields}))
+    except ProtocolError:
+        return
+    assert decode(encode(message)) == message

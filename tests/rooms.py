@@ -1,0 +1,258 @@
+"""Test support: small real meeting packages and real room-server processes.
+
+Every server here listens on 127.0.0.1 and advertises (if at all) only on 127.0.0.1 or
+on an address inside a network namespace the test made itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pymupdf
+
+from room_protocol.discovery import RoomAnnouncement
+from tablet_client.connection import RoomEndpoint
+
+TIMEOUT_FACTOR = float(os.environ.get("HEMICYCLE_TEST_TIMEOUT_FACTOR", "1"))
+
+
+def timeout(seconds: float) -> float:
+    """A test timeout, stretched on slow machines by HEMICYCLE_TEST_TIMEOUT_FACTOR."""
+    return seconds * TIMEOUT_FACTOR
+
+
+def write_pdf(path: Path, pages: int, label: str, *, pad_bytes: int = 0) -> Path:
+    """A real PDF whose pages say ``label page N``; ``pad_bytes`` of incompressible data
+    (an embedded file) make it large for transfer tests."""
+    doc = pymupdf.open()
+    for i in range(pages):
+        page = doc.new_page(width=595, height=842)
+        page.insert_text((72, 100), f"{label} — page {i + 1}", fontsize=24)
+        page.draw_rect(pymupdf.Rect(72, 140, 72 + 40 * (i % 10 + 1), 180), fill=(0.2, 0.4, 0.8))
+    if pad_bytes:
+        doc.embfile_add("padding.bin", hashlib.shake_256(label.encode()).digest(pad_bytes))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc.save(path)
+    doc.close()
+    return path
+
+
+def write_package(
+    root: Path,
+    *,
+    meeting_id: str = "council-test",
+    title: str = "Test council",
+    big_document_bytes: int = 0,
+    extra_item: str | None = None,
+) -> Path:
+    """A small valid package: two agenda items (one with a sub-item), three PDFs."""
+    write_pdf(root / "docs" / "agenda.pdf", 2, "Agenda")
+    write_pdf(root / "docs" / "budget.pdf", 6, "Budget", pad_bytes=big_document_bytes)
+    write_pdf(root / "docs" / "minutes.pdf", 3, "Minutes")
+    extra = (
+        f'\n[[agenda]]\nid = "late"\ntitle = "{extra_item}"\nplanned_minutes = 5\n'
+        if extra_item
+        else ""
+    )
+    (root / "meeting.toml").write_text(
+        f"""format = 1
+[meeting]
+id = "{meeting_id}"
+title = "{title}"
+date = "2026-11-21"
+location = "Chamber"
+
+[[documents]]
+id = "agenda"
+file = "docs/agenda.pdf"
+title = "Agenda"
+[[documents]]
+id = "budget"
+file = "docs/budget.pdf"
+title = "Budget 2027"
+[[documents]]
+id = "minutes"
+file = "docs/minutes.pdf"
+title = "Minutes of the last meeting"
+
+[[agenda]]
+id = "opening"
+title = "Opening"
+planned_minutes = 5
+documents = ["agenda"]
+[[agenda]]
+id = "budget"
+title = "Budget"
+planned_minutes = 45
+documents = ["budget"]
+  [[agenda.items]]
+  id = "budget-debate"
+  title = "Debate"
+  planned_minutes = 30
+  documents = ["minutes"]
+{extra}
+[[seats]]
+id = "A1"
+[[seats]]
+id = "A2"
+[[delegates]]
+id = "chair"
+name = "Chair Person"
+role = "chair"
+seat = "A1"
+[[delegates]]
+id = "d1"
+name = "Nguyễn Văn An"
+role = "delegate"
+seat = "A2"
+""",
+        encoding="utf-8",
+    )
+    return root
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@dataclass
+class RunningRoom:
+    process: subprocess.Popen[bytes]
+    config: Path
+    state_dir: Path
+    port: int
+    hostname: str
+    room_id: str
+    room_name: str
+    fingerprint: str
+
+    @property
+    def ca_file(self) -> Path:
+        return self.state_dir / "tls" / "ca.pem"
+
+    def endpoint(self, address: str = "127.0.0.1") -> RoomEndpoint:
+        return RoomEndpoint(self.hostname, self.port, address, self.room_name)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return room_cli(self.config, *args)
+
+    def stop(self, sig: int = signal.SIGTERM, wait: float = 15) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout(wait))
+
+
+def room_cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "room_server", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout(120),
+        check=False,
+    )
+
+
+def write_config(
+    directory: Path,
+    *,
+    room_id: str,
+    room_name: str,
+    host: str = "127.0.0.1",
+    mdns: bool = True,
+    interfaces: Sequence[str] = ("127.0.0.1",),
+    hostname: str = "hemicycle-test",
+    chunk_size: int = 64 * 1024,
+    port: int = 0,
+) -> Path:
+    config = directory / "room-server.toml"
+    config.write_text(
+        f"""[room]
+id = "{room_id}"
+name = "{room_name}"
+[server]
+host = "{host}"
+port = {port}
+[mdns]
+enabled = {"true" if mdns else "false"}
+interfaces = {json.dumps(list(interfaces))}
+hostname = "{hostname}"
+[documents]
+chunk_size = {chunk_size}
+[storage]
+state_dir = "state"
+poll_seconds = 0.1
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+def start_room(
+    directory: Path,
+    *,
+    package: Path | None = None,
+    command_prefix: Sequence[str] = (),
+    **config_args: object,
+) -> RunningRoom:
+    """Import ``package`` (if given) with the real CLI, then start a server process."""
+    directory.mkdir(parents=True, exist_ok=True)
+    room_id = str(config_args.pop("room_id", "test-" + hashlib.sha1(str(directory).encode()).hexdigest()[:8]))  # noqa: S324
+    room_name = str(config_args.pop("room_name", f"Test room {room_id[-4:]}"))
+    config = write_config(directory, room_id=room_id, room_name=room_name, **config_args)  # type: ignore[arg-type]
+    if package is not None:
+        result = room_cli(config, "import", str(package))
+        assert result.returncode == 0, result.stderr
+    runtime = directory / "state" / "server.json"
+    log = (directory / "server.log").open("wb")
+    process = subprocess.Popen(
+        [*command_prefix, sys.executable, "-m", "room_server", "--config", str(config), "run"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + timeout(30)
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"room server exited with {process.returncode}:\n"
+                + (directory / "server.log").read_text(errors="replace")
+            )
+        with contextlib.suppress(OSError, ValueError):
+            info = json.loads(runtime.read_text())
+            return RunningRoom(
+                process=process,
+                config=config,
+                state_dir=directory / "state",
+                port=int(info["port"]),
+                hostname=str(info["hostname"]),
+                room_id=room_id,
+                room_name=room_name,
+                fingerprint=str(info["fingerprint"]),
+            )
+        time.sleep(0.05)
+    process.kill()
+    raise TimeoutError("room server did not start:\n" + (directory / "server.log").read_text())
+
+
+@contextlib.contextmanager
+def running_room(directory: Path, **kwargs: object) -> Iterator[RunningRoom]:
+    room = start_room(directory, **kwargs)  # type: ignore[arg-type]
+    try:
+        yield room
+    finally:
+        if room.process.poll() is None:
+            room.process.kill()
+            room.process.wait()
+
+
+def announcement_of(room: RunningRoom) -> RoomAnnouncement:
+    return RoomAnnouncement(room.room_id, room.room_name, 1, room.fingerprint[:16])
