@@ -76,14 +76,17 @@ class RoomAdvertiser:
             server=self.hostname,
             parsed_addresses=addresses,
         )
-        await self._zeroconf.async_register_service(self._info, allow_name_change=True)
+        # The first await queues the probe; the second waits until it is announced.
+        announced = await self._zeroconf.async_register_service(self._info, allow_name_change=True)
+        await announced
         log.info("advertising %s on %s", self._info.name, ", ".join(addresses))
 
     async def stop(self) -> None:
         if self._zeroconf is None:
             return
         if self._info is not None:
-            await self._zeroconf.async_unregister_service(self._info)
+            goodbye = await self._zeroconf.async_unregister_service(self._info)
+            await goodbye  # the goodbye packets are out before the socket closes
         await self._zeroconf.async_close()
         self._zeroconf = None
         self._info = None

@@ -17,11 +17,13 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pymupdf
 
 from room_protocol.discovery import RoomAnnouncement
 from tablet_client.connection import RoomEndpoint
+from tests import packages
 
 TIMEOUT_FACTOR = float(os.environ.get("HEMICYCLE_TEST_TIMEOUT_FACTOR", "1"))
 
@@ -41,8 +43,9 @@ def write_pdf(path: Path, pages: int, label: str, *, pad_bytes: int = 0) -> Path
         page.draw_rect(pymupdf.Rect(72, 140, 72 + 40 * (i % 10 + 1), 180), fill=(0.2, 0.4, 0.8))
     if pad_bytes:
         doc.embfile_add("padding.bin", hashlib.shake_256(label.encode()).digest(pad_bytes))
+    doc.set_metadata({"title": label})  # no dates: the same bytes every time
     path.parent.mkdir(parents=True, exist_ok=True)
-    doc.save(path)
+    doc.save(path, no_new_id=True)
     doc.close()
     return path
 
@@ -56,69 +59,48 @@ def write_package(
     extra_item: str | None = None,
 ) -> Path:
     """A small valid package: two agenda items (one with a sub-item), three PDFs."""
-    write_pdf(root / "docs" / "agenda.pdf", 2, "Agenda")
-    write_pdf(root / "docs" / "budget.pdf", 6, "Budget", pad_bytes=big_document_bytes)
-    write_pdf(root / "docs" / "minutes.pdf", 3, "Minutes")
-    extra = (
-        f'\n[[agenda]]\nid = "late"\ntitle = "{extra_item}"\nplanned_minutes = 5\n'
-        if extra_item
-        else ""
-    )
-    (root / "meeting.toml").write_text(
-        f"""format = 1
-[meeting]
-id = "{meeting_id}"
-title = "{title}"
-date = "2026-11-21"
-location = "Chamber"
-
-[[documents]]
-id = "agenda"
-file = "docs/agenda.pdf"
-title = "Agenda"
-[[documents]]
-id = "budget"
-file = "docs/budget.pdf"
-title = "Budget 2027"
-[[documents]]
-id = "minutes"
-file = "docs/minutes.pdf"
-title = "Minutes of the last meeting"
-
-[[agenda]]
-id = "opening"
-title = "Opening"
-planned_minutes = 5
-documents = ["agenda"]
-[[agenda]]
-id = "budget"
-title = "Budget"
-planned_minutes = 45
-documents = ["budget"]
-  [[agenda.items]]
-  id = "budget-debate"
-  title = "Debate"
-  planned_minutes = 30
-  documents = ["minutes"]
-{extra}
-[[seats]]
-id = "A1"
-[[seats]]
-id = "A2"
-[[delegates]]
-id = "chair"
-name = "Chair Person"
-role = "chair"
-seat = "A1"
-[[delegates]]
-id = "d1"
-name = "Nguyễn Văn An"
-role = "delegate"
-seat = "A2"
-""",
-        encoding="utf-8",
-    )
-    return root
+    files = {
+        "docs/agenda.pdf": write_pdf(root / "docs" / "agenda.pdf", 2, "Agenda"),
+        "docs/budget.pdf": write_pdf(
+            root / "docs" / "budget.pdf", 6, "Budget", pad_bytes=big_document_bytes
+        ),
+        "docs/minutes.pdf": write_pdf(root / "docs" / "minutes.pdf", 3, "Minutes"),
+    }
+    agenda: list[dict[str, Any]] = [
+        {"id": "opening", "title": "Opening", "planned_minutes": 5, "documents": ["agenda"]},
+        {
+            "id": "budget",
+            "title": "Budget",
+            "planned_minutes": 45,
+            "documents": ["budget"],
+            "items": [
+                {
+                    "id": "budget-debate",
+                    "title": "Debate",
+                    "planned_minutes": 30,
+                    "documents": ["minutes"],
+                },
+            ],
+        },
+    ]
+    if extra_item:
+        agenda.append({"id": "late", "title": extra_item, "planned_minutes": 5})
+    manifest = {
+        "format": 1,
+        "meeting": {"id": meeting_id, "title": title, "date": "2026-11-21", "location": "Chamber"},
+        "documents": [
+            {"id": "agenda", "file": "docs/agenda.pdf", "title": "Agenda"},
+            {"id": "budget", "file": "docs/budget.pdf", "title": "Budget 2027"},
+            {"id": "minutes", "file": "docs/minutes.pdf", "title": "Minutes of the last meeting"},
+        ],
+        "agenda": agenda,
+        "seats": [{"id": "A1"}, {"id": "A2"}],
+        "delegates": [
+            {"id": "chair", "name": "Chair Person", "role": "chair", "seat": "A1"},
+            {"id": "d1", "name": "Nguyễn Văn An", "role": "delegate", "seat": "A2"},
+        ],
+    }
+    return packages.write_package(root, manifest, files)
 
 
 def sha256_file(path: Path) -> str:
@@ -206,7 +188,11 @@ def start_room(
 ) -> RunningRoom:
     """Import ``package`` (if given) with the real CLI, then start a server process."""
     directory.mkdir(parents=True, exist_ok=True)
-    room_id = str(config_args.pop("room_id", "test-" + hashlib.sha1(str(directory).encode()).hexdigest()[:8]))  # noqa: S324
+    room_id = str(
+        config_args.pop(
+            "room_id", "test-" + hashlib.sha256(str(directory).encode()).hexdigest()[:8]
+        )
+    )
     room_name = str(config_args.pop("room_name", f"Test room {room_id[-4:]}"))
     config = write_config(directory, room_id=room_id, room_name=room_name, **config_args)  # type: ignore[arg-type]
     if package is not None:

@@ -62,7 +62,9 @@ GOOD = as_wire(build_txt(ROOM))
         ({b"name": b"x" * 300}, ErrorCode.TOO_LARGE),
     ],
 )
-def test_parse_rejects_malformed_records(change: dict[bytes, bytes | None], code: ErrorCode) -> None:
+def test_parse_rejects_malformed_records(
+    change: dict[bytes, bytes | None], code: ErrorCode
+) -> None:
     record = {**GOOD, **change}
     with pytest.raises(ProtocolError) as caught:
         parse_txt(record)

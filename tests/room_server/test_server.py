@@ -101,7 +101,9 @@ async def test_download_cut_off_halfway_resumes_and_verifies(tmp_path: Path) -> 
         await fetcher.close()
 
 
-async def test_corrupt_partial_file_is_detected_and_refetched(room: RunningRoom, tmp_path: Path) -> None:
+async def test_corrupt_partial_file_is_detected_and_refetched(
+    room: RunningRoom, tmp_path: Path
+) -> None:
     _welcome, meeting = await first_state(room)
     doc = meeting.documents[0]
     cache = DocumentCache(tmp_path / "cache")
@@ -117,7 +119,10 @@ async def test_corrupt_partial_file_is_detected_and_refetched(room: RunningRoom,
 
 async def test_client_without_the_room_ca_is_refused(room: RunningRoom, tmp_path: Path) -> None:
     other = ensure_certificates(
-        tmp_path / "other-ca", room_id="other", room_name="Other", hostnames=("x.local",),
+        tmp_path / "other-ca",
+        room_id="other",
+        room_name="Other",
+        hostnames=("x.local",),
         addresses=(),
     )
     with pytest.raises(ConnectError, match="not trusted"):
@@ -135,8 +140,11 @@ async def test_certificate_must_name_the_host(room: RunningRoom) -> None:
 
 async def raw_client(room: RunningRoom):  # type: ignore[no-untyped-def]
     return await connect(
-        room.endpoint().uri, host="127.0.0.1", port=room.port,
-        ssl=tls_context(room.ca_file), proxy=None,
+        room.endpoint().uri,
+        host="127.0.0.1",
+        port=room.port,
+        ssl=tls_context(room.ca_file),
+        proxy=None,
     )
 
 
@@ -222,11 +230,15 @@ async def test_document_bytes_never_hold_up_control_messages(tmp_path: Path) -> 
     package = write_package(tmp_path / "pkg", big_document_bytes=24 * 1024 * 1024)
     with running_room(tmp_path / "room", package=package, mdns=False) as room:
         meetings: list[MeetingSnapshot | None] = []
-        control = RoomConnection(room.endpoint(), room.ca_file, "seat-a1", on_meeting=meetings.append)
+        control = RoomConnection(
+            room.endpoint(), room.ca_file, "seat-a1", on_meeting=meetings.append
+        )
         control.start()
         await wait_until(lambda: len(meetings) == 1)
         big = next(d for d in meetings[0].documents if d.title == "Budget 2027")  # type: ignore[union-attr]
-        docs, _ = await open_channel(room.endpoint(), tls_context(room.ca_file), Channel.DOCUMENTS, "seat-a1")
+        docs, _ = await open_channel(
+            room.endpoint(), tls_context(room.ca_file), Channel.DOCUMENTS, "seat-a1"
+        )
         await docs.send(encode(FetchDocument(big.sha256)))
         assert isinstance(decode(await docs.recv()), DocumentBegin)
         # The document connection now stalls: nothing reads it, the server's sends block.
@@ -251,8 +263,11 @@ async def test_reconnects_with_backoff_after_server_restart(tmp_path: Path) -> N
         statuses: list[Phase] = []
         meetings: list[MeetingSnapshot | None] = []
         connection = RoomConnection(
-            room.endpoint(), room.ca_file, "seat-a1",
-            on_status=lambda s: statuses.append(s.phase), on_meeting=meetings.append,
+            room.endpoint(),
+            room.ca_file,
+            "seat-a1",
+            on_status=lambda s: statuses.append(s.phase),
+            on_meeting=meetings.append,
             backoff=Backoff(initial=0.1, maximum=0.5),
         )
         connection.start()
@@ -292,4 +307,3 @@ async def wait_until(condition, seconds: float = 10) -> None:  # type: ignore[no
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.02)
-

@@ -1,0 +1,266 @@
+"""Wires one open document to its DocumentView: which page, how large, what to render next.
+
+The controller never touches PyMuPDF: pages come from a PageRenderer (a worker process)
+awaited on the running qasync loop, so the GUI thread only converts finished pixels.
+A newer page request always supersedes older ones: the page on screen is the last one
+asked for, whatever order the renders finish in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from tablet_client.i18n import on_language_changed, tr
+from tablet_client.render import DocumentLayout, PageRenderer, RenderedPage, RenderError
+from tablet_client.views.document_view import DocumentView, to_qimage
+
+__all__ = ["DocumentController", "FitMode"]
+
+FitMode = Literal["width", "page"]
+FIT_MODES: tuple[FitMode, ...] = ("width", "page")
+
+THUMBNAIL_WIDTH = 100  # logical px; rendered at the device pixel ratio
+THUMBNAILS_AROUND_CURRENT = 10  # pages either side rendered before the visible strip
+RESIZE_DEBOUNCE_MS = 80
+
+
+class DocumentController(QObject):
+    """State of the document being read, and the rendering it needs."""
+
+    page_shown = Signal(int)  # zero-based index, emitted once that page's image is on screen
+
+    def __init__(
+        self, view: DocumentView, renderer: PageRenderer, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._view = view
+        self._renderer = renderer
+        self._path: Path | None = None
+        self._layout: DocumentLayout | None = None
+        self._current = 0
+        self._fit_mode: FitMode = "width"
+        self._request = 0  # bumped by every page request; only the latest may reach the screen
+        self._opening = 0  # bumped by every open(); a superseded open gives up
+        self._on_screen: tuple[int, int] | None = None  # (page index, width px)
+        self._error: str | None = None
+        self._page_task: asyncio.Task[None] | None = None
+        self._thumbnail_task: asyncio.Task[None] | None = None
+        self._thumbnails_done: set[int] = set()
+
+        self._resize_timer = QTimer(self)
+        self._resize_timer.setSingleShot(True)
+        self._resize_timer.setInterval(RESIZE_DEBOUNCE_MS)
+        self._resize_timer.timeout.connect(self._rerender_if_resized)
+
+        view.set_fit_mode(self._fit_mode)
+        view.next_requested.connect(self.next_page)
+        view.previous_requested.connect(self.previous_page)
+        view.first_requested.connect(lambda: self.go_to(0))
+        view.last_requested.connect(lambda: self.go_to(self.page_count - 1))
+        view.page_requested.connect(self.go_to)
+        view.fit_mode_changed.connect(self.set_fit_mode)
+        view.viewport_resized.connect(self._resize_timer.start)
+        view.thumbnails_scrolled.connect(self._fill_thumbnails_soon)
+        self._unsubscribe_language = on_language_changed(lambda _code: self._retranslate())
+
+    # public state
+
+    @property
+    def current_page(self) -> int:
+        """Zero-based index of the page asked for last (shown, or about to be)."""
+        return self._current
+
+    @property
+    def page_count(self) -> int:
+        return self._layout.page_count if self._layout is not None else 0
+
+    @property
+    def fit_mode(self) -> FitMode:
+        return self._fit_mode
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    # commands
+
+    async def open(self, path: Path, title: str) -> None:
+        """Open ``path`` at its first page; returns once that page is shown or has failed.
+
+        A document that cannot be shown puts the reason in the view; nothing is raised.
+        """
+        self._stop_tasks()
+        self._opening += 1
+        opening = self._opening
+        self._path, self._layout, self._current = path, None, 0
+        self._on_screen, self._error = None, None
+        self._thumbnails_done.clear()
+        self._view.set_title(title)
+        self._view.set_thumbnail_count(0)
+        self._view.set_page_label(0, 0)
+        try:
+            layout = await self._renderer.open(path)
+        except RenderError as exc:
+            if opening == self._opening:
+                self._show_error(str(exc))
+            return
+        if opening != self._opening:
+            return
+        self._layout = layout
+        self._view.set_thumbnail_count(layout.page_count)
+        self._select(0)
+        if self._page_task is not None:
+            await asyncio.wait([self._page_task])
+
+    def go_to(self, index: int) -> None:
+        """Show page ``index`` (zero-based, clamped to the document)."""
+        if self._layout is None:
+            return
+        self._select(min(max(index, 0), self._layout.page_count - 1))
+
+    def next_page(self) -> None:
+        self.go_to(self._current + 1)
+
+    def previous_page(self) -> None:
+        self.go_to(self._current - 1)
+
+    def set_fit_mode(self, mode: str) -> None:
+        if mode not in FIT_MODES:
+            raise ValueError(f"fit mode must be one of {', '.join(FIT_MODES)}, not {mode!r}")
+        self._fit_mode = mode
+        self._view.set_fit_mode(mode)
+        if self._layout is not None:
+            self._request_page()
+
+    def close(self) -> None:
+        """Stop rendering for this document and detach from language changes."""
+        self._stop_tasks()
+        self._resize_timer.stop()
+        self._unsubscribe_language()
+
+    # rendering
+
+    def _select(self, index: int) -> None:
+        assert self._layout is not None
+        self._current = index
+        self._view.set_page_label(index + 1, self._layout.page_count)
+        self._view.set_current_thumbnail(index)
+        self._request_page()
+        self._fill_thumbnails_soon()
+
+    def _request_page(self) -> None:
+        """Ask for the current page at the current size; supersedes every earlier request."""
+        assert self._path is not None
+        self._request += 1
+        if self._page_task is not None:
+            # Lets the renderer drop the job if it has not started and nobody else wants it.
+            self._page_task.cancel()
+            self._page_task = None
+        index, width_px = self._current, self._target_width(self._current)
+        cached = self._renderer.cached(self._path, index, width_px)
+        if cached is not None:
+            self._put_on_screen(cached, width_px)
+            return
+        self._page_task = asyncio.ensure_future(self._render_page(self._request, index, width_px))
+
+    async def _render_page(self, request: int, index: int, width_px: int) -> None:
+        assert self._path is not None
+        try:
+            page = await self._renderer.render(self._path, index, width_px)
+        except RenderError as exc:
+            if request == self._request:
+                self._show_error(str(exc))
+            return
+        if request == self._request:
+            self._put_on_screen(page, width_px)
+
+    def _put_on_screen(self, page: RenderedPage, width_px: int) -> None:
+        assert self._path is not None and self._layout is not None
+        self._error = None
+        self._view.show_page(to_qimage(page, self._view.devicePixelRatioF()))
+        self._on_screen = (page.page_index, width_px)
+        self.page_shown.emit(page.page_index)
+        for neighbour in (page.page_index + 1, page.page_index - 1):
+            if 0 <= neighbour < self._layout.page_count:
+                self._renderer.prefetch(self._path, neighbour, self._target_width(neighbour))
+
+    def _target_width(self, index: int) -> int:
+        """Device pixels wide the page must be to fit the page area in the fit mode."""
+        assert self._layout is not None
+        area = self._view.page_area_size(self._fit_mode)
+        width = float(area.width())
+        if self._fit_mode == "page":
+            page_width, page_height = self._layout.page_sizes[index]
+            width = min(width, area.height() * page_width / page_height)
+        # Floor: MuPDF rounds the page's pixel box outward, so rounding up could overflow.
+        return max(1, math.floor(width * self._view.devicePixelRatioF()))
+
+    def _rerender_if_resized(self) -> None:
+        if self._layout is None or self._on_screen is None:
+            return
+        if self._on_screen != (self._current, self._target_width(self._current)):
+            self._request_page()
+
+    # thumbnails
+
+    def _fill_thumbnails_soon(self) -> None:
+        if self._layout is None:
+            return
+        if self._thumbnail_task is None or self._thumbnail_task.done():
+            self._thumbnail_task = asyncio.ensure_future(self._fill_thumbnails())
+
+    def _wanted_thumbnails(self) -> Iterator[int]:
+        """Nearest pages to the current one first, then what the strip shows."""
+        count = self.page_count
+        yield self._current
+        for distance in range(1, THUMBNAILS_AROUND_CURRENT + 1):
+            for index in (self._current + distance, self._current - distance):
+                if 0 <= index < count:
+                    yield index
+        yield from self._view.visible_thumbnails()
+
+    async def _fill_thumbnails(self) -> None:
+        # One at a time, so a page the reader asks for never queues behind a batch.
+        width_px = max(1, round(THUMBNAIL_WIDTH * self._view.devicePixelRatioF()))
+        while self._path is not None:
+            path = self._path
+            index = next(
+                (i for i in self._wanted_thumbnails() if i not in self._thumbnails_done), None
+            )
+            if index is None:
+                return
+            try:
+                page = await self._renderer.render(path, index, width_px, background=True)
+            except RenderError:
+                page = None  # the page view reports the error if the reader goes there
+            if path != self._path:
+                return
+            self._thumbnails_done.add(index)
+            if page is not None:
+                self._view.set_thumbnail(index, to_qimage(page, self._view.devicePixelRatioF()))
+            await asyncio.sleep(0)  # cached thumbnails return at once: let the UI breathe
+
+    # helpers
+
+    def _stop_tasks(self) -> None:
+        self._request += 1
+        for task in (self._page_task, self._thumbnail_task):
+            if task is not None:
+                task.cancel()
+        self._page_task = self._thumbnail_task = None
+
+    def _show_error(self, reason: str) -> None:
+        self._error = reason
+        self._on_screen = None
+        self._view.show_error(tr("viewer.cannot_show", reason=reason))
+
+    def _retranslate(self) -> None:
+        self._view.retranslate()
+        if self._error is not None:
+            self._view.show_error(tr("viewer.cannot_show", reason=self._error))

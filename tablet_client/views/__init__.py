@@ -1,0 +1,1 @@
+"""Qt widgets that lay out the tablet's screens; no logic, no I/O."""

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from room_server.config import ConfigError, ServerConfig, load_config
+
+FULL = """
+[room]
+id = "council-chamber"
+name = "Phòng họp Hội đồng"
+[server]
+host = "127.0.0.1"
+port = 9443
+max_connections = 2500
+[mdns]
+enabled = true
+interfaces = ["127.0.0.1"]
+hostname = "council-box"
+[tls]
+hostnames = ["council.example.internal"]
+addresses = ["127.0.0.1"]
+[documents]
+chunk_size = 131072
+[storage]
+state_dir = "state"
+poll_seconds = 1
+"""
+
+
+def test_defaults_without_a_file() -> None:
+    config = load_config(None)
+    assert config == ServerConfig()
+    assert config.port == 8443
+    assert config.database_path == Path("/var/lib/hemicycle/room.sqlite3")
+
+
+def test_every_key(tmp_path: Path) -> None:
+    path = tmp_path / "room-server.toml"
+    path.write_text(FULL, encoding="utf-8")
+    config = load_config(path)
+    assert config.room_name == "Phòng họp Hội đồng"
+    assert config.mdns_interfaces == ("127.0.0.1",)
+    assert config.chunk_size == 131072
+    assert config.store_poll_seconds == 1.0
+    assert config.state_dir == tmp_path / "state"  # relative to the file
+    assert load_config(path, state_dir=tmp_path / "x").state_dir == tmp_path / "x"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[room\n", "not valid TOML"),
+        ("[rooms]\nid = 'x'\n", "unknown table [rooms]"),
+        ("[room]\nname2 = 'x'\n", "unknown key room.name2; known: id, name"),
+        ("[server]\nport = '8443'\n", "server.port must be a whole number"),
+        ("[server]\nport = 70000\n", "server.port must be 0-65535"),
+        ("[mdns]\nenabled = 1\n", "mdns.enabled must be true or false"),
+        ("[mdns]\ninterfaces = '127.0.0.1'\n", "must be a list of strings"),
+        ("[mdns]\ninterfaces = ['eth0']\n", "'eth0' is not an IP address"),
+        ("[room]\nid = 'Council Chamber'\n", "room.id 'Council Chamber' must be"),
+        ("[documents]\nchunk_size = 10\n", "chunk_size must be 16 KiB to 4 MiB"),
+        ("room = 1\n", "room must be a table"),
+    ],
+)
+def test_bad_files_name_the_key(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert message in str(caught.value)
+    assert str(path) in str(caught.value)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read configuration"):
+        load_config(tmp_path / "nope.toml")

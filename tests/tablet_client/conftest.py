@@ -1,0 +1,151 @@
+"""Real PDFs made with PyMuPDF, a qasync loop for Qt tests, and a started PageRenderer.
+
+Qt tests are plain (sync) test functions: pytest-asyncio's auto mode only takes
+``async def`` tests, so these drive their own qasync loop with ``run_async``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pymupdf
+import pytest
+import qasync
+from PySide6.QtWidgets import QApplication
+
+from tablet_client.i18n import set_language
+from tablet_client.render import PageRenderer
+
+T = TypeVar("T")
+
+A4 = (595.0, 842.0)  # points
+# One distinct, saturated colour per page of the small test document, as 0..255 RGB.
+PAGE_COLOURS: tuple[tuple[int, int, int], ...] = (
+    (200, 30, 30),
+    (30, 150, 40),
+    (30, 60, 200),
+    (220, 160, 20),
+    (140, 40, 160),
+)
+TIMEOUT_S = 10.0
+
+
+def make_colour_pdf(path: Path) -> Path:
+    """Five A4 pages, each with its own colour band, a big page number and some text."""
+    doc = pymupdf.open()
+    for index, colour in enumerate(PAGE_COLOURS):
+        page = doc.new_page(width=A4[0], height=A4[1])
+        fill = tuple(channel / 255 for channel in colour)
+        page.draw_rect(pymupdf.Rect(0, 0, A4[0], A4[1] / 2), color=fill, fill=fill)
+        page.insert_text((60, 300), f"Page {index + 1}", fontsize=96, color=(1, 1, 1))
+        page.insert_textbox(
+            pymupdf.Rect(60, 480, A4[0] - 60, A4[1] - 60),
+            f"Motion {index + 1}. The assembly notes the report of the committee. " * 8,
+            fontsize=14,
+        )
+    doc.save(path)
+    doc.close()
+    return path
+
+
+def make_long_pdf(path: Path, pages: int = 1000) -> Path:
+    doc = pymupdf.open()
+    for index in range(pages):
+        page = doc.new_page(width=A4[0], height=A4[1])
+        page.insert_text((72, 100), f"Congress pack, page {index + 1}", fontsize=28)
+    doc.save(path)
+    doc.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pdf_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("pdfs")
+
+
+@pytest.fixture(scope="session")
+def colour_pdf(pdf_dir: Path) -> Path:
+    return make_colour_pdf(pdf_dir / "colours.pdf")
+
+
+@pytest.fixture(scope="session")
+def long_pdf(pdf_dir: Path) -> Path:
+    return make_long_pdf(pdf_dir / "congress-pack.pdf")
+
+
+@pytest.fixture(scope="session")
+def corrupt_pdf(pdf_dir: Path) -> Path:
+    path = pdf_dir / "corrupt.pdf"
+    path.write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog garbage\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def encrypted_pdf(pdf_dir: Path) -> Path:
+    path = pdf_dir / "encrypted.pdf"
+    doc = pymupdf.open()
+    doc.new_page().insert_text((72, 72), "Confidential")
+    doc.save(path, encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="seat", owner_pw="clerk")
+    doc.close()
+    return path
+
+
+@pytest.fixture(autouse=True)
+def english() -> Iterator[None]:
+    set_language("en")
+    yield
+    set_language("en")
+
+
+# --- Qt + qasync ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def qasync_loop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
+    """One qasync loop per test module, installed as the current asyncio loop."""
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    yield loop
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def run_async(
+    qasync_loop: qasync.QEventLoop,
+) -> Callable[[Coroutine[Any, Any, T]], T]:
+    """Run a test body on the qasync loop, failing it after TIMEOUT_S."""
+
+    def run(body: Coroutine[Any, Any, T]) -> T:
+        result: T = qasync_loop.run_until_complete(asyncio.wait_for(body, TIMEOUT_S))
+        return result
+
+    return run
+
+
+async def until(condition: Callable[[], bool], what: str, limit_s: float = TIMEOUT_S) -> float:
+    """Poll ``condition`` on the running loop; returns the seconds it took."""
+    start = time.perf_counter()
+    while not condition():
+        if time.perf_counter() - start > limit_s:
+            raise AssertionError(f"timed out after {limit_s} s waiting for {what}")
+        await asyncio.sleep(0.005)
+    return time.perf_counter() - start
+
+
+@pytest.fixture
+def wait_until() -> Callable[..., Coroutine[Any, Any, float]]:
+    return until
+
+
+@pytest.fixture(scope="module")
+def qt_renderer(qasync_loop: qasync.QEventLoop) -> Iterator[PageRenderer]:
+    """A warmed PageRenderer shared by a module's Qt tests (one worker spawn per module)."""
+    renderer = PageRenderer(cache_bytes=128 * 1024 * 1024)
+    renderer.start()
+    yield renderer
+    qasync_loop.run_until_complete(renderer.close())

@@ -1,0 +1,116 @@
+"""The English and Vietnamese catalogues are complete and consistent."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+
+from tablet_client import i18n
+from tablet_client.i18n import (
+    LANGUAGES,
+    current_language,
+    on_language_changed,
+    set_language,
+    tr,
+)
+
+
+def placeholders(text: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+
+
+def test_every_key_is_in_every_language() -> None:
+    english = set(LANGUAGES["en"])
+    for code, catalogue in LANGUAGES.items():
+        assert set(catalogue) == english, code
+        assert all(text.strip() for text in catalogue.values()), code
+
+
+@pytest.mark.parametrize("key", sorted(LANGUAGES["en"]))
+def test_placeholders_match(key: str) -> None:
+    expected = placeholders(LANGUAGES["en"][key])
+    for code, catalogue in LANGUAGES.items():
+        assert placeholders(catalogue[key]) == expected, (code, key)
+
+
+def test_views_find_their_keys() -> None:
+    needed = {
+        "app.title",
+        "discovery.searching",
+        "discovery.none_found",
+        "discovery.join",
+        "discovery.rooms_heading",
+        "discovery.room_row",
+        "connection.not_connected",
+        "connection.connecting",
+        "connection.connected",
+        "connection.retrying",
+        "connection.failed",
+        "connection.offline",
+        "agenda.title",
+        "agenda.documents",
+        "agenda.current_item",
+        "agenda.duration_minutes",
+        "agenda.no_meeting",
+        "documents.downloading",
+        "documents.downloaded",
+        "documents.saved_offline",
+        "documents.open",
+        "viewer.previous_page",
+        "viewer.next_page",
+        "viewer.page_of",
+        "viewer.fit_width",
+        "viewer.fit_page",
+        "viewer.thumbnails",
+        "viewer.back_to_agenda",
+        "viewer.cannot_show",
+        "language.label",
+        "language.en",
+        "language.vi",
+    }
+    assert needed <= set(LANGUAGES["en"])
+
+
+def test_tr_formats_in_the_current_language() -> None:
+    assert current_language() == "en"
+    assert tr("viewer.page_of", page=3, pages=12) == "Page 3 of 12"
+    assert tr("connection.retrying", seconds=5) == "Connection lost — retrying in 5 s"
+    set_language("vi")
+    assert current_language() == "vi"
+    assert tr("viewer.page_of", page=3, pages=12) == "Trang 3/12"
+    assert tr("connection.connected", room="Hội trường A") == "Đã kết nối tới Hội trường A"
+    assert tr("discovery.searching") == "Đang tìm phòng họp…"
+    assert tr("app.title") == "Hemicycle"
+
+
+def test_unknown_key_and_missing_argument_raise() -> None:
+    with pytest.raises(KeyError, match=r"viewer\.no_such_key"):
+        tr("viewer.no_such_key")
+    with pytest.raises(KeyError, match="pages"):
+        tr("viewer.page_of", page=1)
+
+
+def test_missing_translation_falls_back_to_english(monkeypatch: pytest.MonkeyPatch) -> None:
+    partial = dict(i18n.VIETNAMESE)
+    del partial["documents.open"]
+    monkeypatch.setitem(LANGUAGES, "vi", partial)
+    set_language("vi")
+    assert tr("documents.open") == "Open"
+
+
+def test_set_language_rejects_unknown_codes() -> None:
+    with pytest.raises(ValueError, match="unknown language 'fr'; choose one of: en, vi"):
+        set_language("fr")
+    assert current_language() == "en"
+
+
+def test_listeners_hear_switches_until_unsubscribed() -> None:
+    heard: list[str] = []
+    unsubscribe = on_language_changed(heard.append)
+    set_language("vi")
+    set_language("vi")  # no change, no call
+    set_language("en")
+    unsubscribe()
+    set_language("vi")
+    assert heard == ["vi", "en"]
