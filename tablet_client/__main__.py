@@ -1,0 +1,5 @@
+import sys
+
+from tablet_client.app import main
+
+sys.exit(main())

@@ -1,0 +1,197 @@
+"""``hemicycle-tablet``: the seat tablet application (PySide6 on a qasync loop).
+
+``--screenshots DIR`` runs a scripted tour without a person (join the room, open the
+first document, turn a page, switch to Vietnamese), saves a PNG of each screen and
+exits: what ``make demo`` uses on a machine without a display.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import sys
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication, QWidget
+
+from tablet_client.connection import RoomEndpoint
+from tablet_client.i18n import LANGUAGES, set_language
+from tablet_client.render import PageRenderer
+from tablet_client.tablet_controller import TabletController, TabletSettings
+from tablet_client.views.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+WINDOW_SIZE = (1280, 800)  # a common 10-inch seat tablet, landscape
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="hemicycle-tablet", description="Hemicycle seat tablet")
+    parser.add_argument("--ca", type=Path, required=True,
+                        help="the room CA certificate (ca.pem) installed at enrollment")
+    parser.add_argument("--cache-dir", type=Path,
+                        default=Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser()
+                        / "hemicycle-tablet")
+    parser.add_argument("--room", dest="room_id", default=None,
+                        help="room id this tablet is provisioned for: join it when found")
+    parser.add_argument("--server", default=None, metavar="HOSTNAME:PORT",
+                        help="skip mDNS and connect to this room (name as in its certificate)")
+    parser.add_argument("--address", default="", help="with --server: connect to this address")
+    parser.add_argument("--interface", action="append", default=[], metavar="ADDRESS",
+                        help="browse mDNS only on this interface address (repeatable)")
+    parser.add_argument("--name", default="", help="seat label sent to the room")
+    parser.add_argument("--language", choices=sorted(LANGUAGES), default="en")
+    parser.add_argument("--fullscreen", action="store_true", help="kiosk mode")
+    parser.add_argument("--screenshots", type=Path, default=None, metavar="DIR",
+                        help="run the scripted tour, save screenshots into DIR and exit")
+    parser.add_argument("--timeout", type=float, default=60.0,
+                        help="with --screenshots: give up after this many seconds")
+    return parser.parse_args(argv)
+
+
+def client_id(cache_dir: Path) -> str:
+    """A stable id for this tablet, made once and kept with its cache."""
+    path = cache_dir / "tablet-id"
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        value = "tablet-" + secrets.token_hex(6)
+        path.write_text(value, encoding="utf-8")
+        return value
+
+
+def settings_from(args: argparse.Namespace) -> TabletSettings:
+    direct = None
+    if args.server:
+        host, _, port = args.server.rpartition(":")
+        if not host or not port.isdigit():
+            raise SystemExit("hemicycle-tablet: --server must be HOSTNAME:PORT")
+        direct = RoomEndpoint(host, int(port), args.address or host)
+    return TabletSettings(
+        ca_file=args.ca,
+        cache_dir=args.cache_dir,
+        client_id=client_id(args.cache_dir),
+        client_name=args.name,
+        room_id=args.room_id,
+        interfaces=tuple(args.interface),
+        direct=direct,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    import qasync
+
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.ca.is_file():
+        print(f"hemicycle-tablet: room CA {args.ca} not found: enroll this tablet first",
+              file=sys.stderr)
+        return 2
+    set_language(args.language)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    window = MainWindow()
+    window.resize(*WINDOW_SIZE)
+    controller = TabletController(window, settings_from(args), PageRenderer())
+    if args.fullscreen:
+        window.showFullScreen()
+    else:
+        window.show()
+    with loop:
+        stop = asyncio.Event()
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+        body = (
+            screenshot_tour(controller, args.screenshots, args.timeout)
+            if args.screenshots
+            else run_until(controller, stop)
+        )
+        result: int = loop.run_until_complete(body)
+    return result
+
+
+async def run_until(controller: TabletController, stop: asyncio.Event) -> int:
+    await controller.start()
+    await stop.wait()
+    await controller.stop()
+    return 0
+
+
+async def wait_for(condition: object, what: str, deadline: float) -> None:
+    loop = asyncio.get_running_loop()
+    while not condition():  # type: ignore[operator]
+        if loop.time() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def save(widget: QWidget, directory: Path, name: str) -> Path:
+    QApplication.processEvents()
+    path = directory / f"{name}.png"
+    if not widget.grab().save(str(path)):
+        raise OSError(f"could not write {path}")
+    print(f"screenshot: {path}", flush=True)
+    return path
+
+
+async def screenshot_tour(controller: TabletController, out: Path, limit: float) -> int:
+    """Discover, join, read: one screenshot per step. Exit code 0 when all worked."""
+    out.mkdir(parents=True, exist_ok=True)
+    window = controller.window
+    deadline = asyncio.get_running_loop().time() + limit
+    controller.auto_join = False  # let the discovery screen be seen first
+    try:
+        await controller.start()
+        if controller.settings.direct is None:
+            await wait_for(lambda: bool(controller.rooms), "a room on the network", deadline)
+            save(window, out, "1-discovery")
+            controller.auto_join = True
+            wanted = controller.settings.room_id
+            room = next(
+                (r for r in controller.rooms.values() if wanted in (None, r.room.room_id)), None
+            )
+            if room is None:
+                raise LookupError(f"room {wanted!r} was not found")
+            controller.join_service(room.service_name)
+        await wait_for(lambda: controller.meeting is not None, "the meeting", deadline)
+        await wait_for(lambda: not controller.missing_documents(), "all documents", deadline)
+        await asyncio.sleep(0.2)
+        save(window, out, "2-agenda")
+        meeting = controller.meeting
+        assert meeting is not None
+        first = next(sha for _d, item in meeting.walk() for sha in item.documents)
+        await controller.open_document(first)
+        save(window, out, "3-document")
+        controller.reader.next_page()
+        await wait_for(lambda: controller.reader.current_page == 1, "page 2", deadline)
+        await asyncio.sleep(0.3)
+        save(window, out, "4-document-page-2")
+        vietnamese = next(
+            (d for d in meeting.documents if "vi" in d.filename.lower() or "báo" in d.title.lower()),
+            None,
+        )
+        set_language("vi")
+        if vietnamese is not None:
+            await controller.open_document(vietnamese.sha256)
+            await asyncio.sleep(0.3)
+            save(window, out, "5-document-vi")
+        window.show_screen(window.agenda_view)
+        await asyncio.sleep(0.1)
+        save(window, out, "6-agenda-vi")
+        return 0
+    except (TimeoutError, LookupError) as exc:
+        print(f"hemicycle-tablet: {exc}", file=sys.stderr)
+        save(window, out, "failure")
+        return 1
+    finally:
+        await controller.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,327 @@
+"""Wires the tablet: discovery, connection, document downloads and the screens.
+
+Qt signals in, asyncio work out. The views only lay out; this controller decides what
+they show. Documents download in agenda order in the background; a document the
+delegate opens jumps to the front of the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from room_protocol.messages import DocumentInfo, MeetingSnapshot
+from tablet_client.connection import (
+    ConnectError,
+    ConnectionStatus,
+    Phase,
+    RoomConnection,
+    RoomEndpoint,
+)
+from tablet_client.discovery import DiscoveredRoom, RoomBrowser
+from tablet_client.document_controller import DocumentController
+from tablet_client.documents import (
+    DocumentCache,
+    DocumentFetcher,
+    DocumentUnavailable,
+    TransferInterrupted,
+    fetch_with_retry,
+)
+from tablet_client.i18n import on_language_changed, set_language, tr
+from tablet_client.render import PageRenderer
+from tablet_client.views.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+RETRY_FAILED_DOWNLOADS_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class TabletSettings:
+    ca_file: Path
+    cache_dir: Path
+    client_id: str
+    client_name: str = ""
+    room_id: str | None = None  # provisioned for one room: join it as soon as it is found
+    interfaces: tuple[str, ...] = ()  # mDNS interface addresses; empty = all
+    direct: RoomEndpoint | None = None  # a fixed room address: no mDNS
+
+
+Status = tuple[str, dict[str, object]]  # i18n key and its arguments
+
+
+class TabletController(QObject):
+    rooms_changed = Signal()
+    meeting_changed = Signal()
+    document_ready = Signal(str)  # sha256, once it is in the cache
+    document_opened = Signal(str)  # sha256, once its first page is on screen
+
+    def __init__(self, window: MainWindow, settings: TabletSettings, renderer: PageRenderer) -> None:
+        super().__init__()
+        self.window = window
+        self.settings = settings
+        self.renderer = renderer
+        self.cache = DocumentCache(settings.cache_dir)
+        self.reader = DocumentController(window.document_view, renderer, self)
+        self.rooms: dict[str, DiscoveredRoom] = {}
+        self.meeting: MeetingSnapshot | None = None
+        self.connection: RoomConnection | None = None
+        self.fetcher: DocumentFetcher | None = None
+        self.auto_join = True
+        self._browser: RoomBrowser | None = None
+        self._statuses: dict[str, Status] = {}
+        self._queue: list[str] = []
+        self._queue_changed = asyncio.Event()
+        self._waiters: dict[str, list[asyncio.Future[Path]]] = {}
+        self._downloader: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[object]] = set()
+
+        window.discovery_view.join_requested.connect(self.join_service)
+        window.agenda_view.document_open_requested.connect(
+            lambda sha: self._spawn(self.open_document(sha))
+        )
+        window.document_view.back_requested.connect(
+            lambda: window.show_screen(window.agenda_view)
+        )
+        window.language_requested.connect(set_language)
+        self._unsubscribe_language = on_language_changed(lambda _code: self._retranslate())
+
+    # --- life cycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.renderer.start()
+        saved = self.cache.load_snapshot()
+        if saved is not None:
+            self._show_meeting(saved)
+            self.window.set_connection("offline", tr("connection.offline"))
+            self.window.show_screen(self.window.agenda_view)
+        else:
+            self.window.set_connection("idle", tr("connection.not_connected"))
+            self.window.show_screen(self.window.discovery_view)
+        self._downloader = asyncio.ensure_future(self._download_loop())
+        if self.settings.direct is not None:
+            self.join(self.settings.direct)
+            return
+        self._browser = RoomBrowser(self._on_rooms, interfaces=self.settings.interfaces)
+        await self._browser.start()
+
+    async def stop(self) -> None:
+        self._unsubscribe_language()
+        for task in [self._downloader, *self._tasks]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if self._browser is not None:
+            await self._browser.stop()
+        if self.connection is not None:
+            await self.connection.stop()
+        if self.fetcher is not None:
+            await self.fetcher.close()
+        self.reader.close()
+        await self.renderer.close()
+
+    # --- discovery and joining --------------------------------------------------------------
+
+    def _on_rooms(self, rooms: list[DiscoveredRoom]) -> None:
+        self.rooms = {r.service_name: r for r in rooms}
+        self.window.discovery_view.set_rooms(
+            [
+                (r.service_name, tr("discovery.room_row", name=r.room.room_name,
+                                    version=r.room.protocol_version))
+                for r in rooms
+            ]
+        )
+        self.rooms_changed.emit()
+        if self.connection is None and self.auto_join and self.settings.room_id:
+            mine = next((r for r in rooms if r.room.room_id == self.settings.room_id), None)
+            if mine is not None:
+                self.join_service(mine.service_name)
+
+    def join_service(self, service_name: str) -> None:
+        room = self.rooms.get(service_name)
+        if room is None or not room.addresses:
+            return
+        self.join(RoomEndpoint(room.hostname, room.port, room.addresses[0], room.room.room_name))
+
+    def join(self, endpoint: RoomEndpoint) -> None:
+        if self.connection is not None:
+            self._spawn(self.connection.stop())
+        if self.fetcher is not None:
+            self._spawn(self.fetcher.close())
+        self.connection = RoomConnection(
+            endpoint,
+            self.settings.ca_file,
+            self.settings.client_id,
+            client_name=self.settings.client_name,
+            on_status=self._on_status,
+            on_meeting=self._on_meeting,
+        )
+        self.fetcher = DocumentFetcher(
+            endpoint, self.settings.ca_file, self.cache, self.settings.client_id
+        )
+        self.connection.start()
+        if self.window.screens.currentWidget() is self.window.discovery_view:
+            self.window.show_screen(self.window.agenda_view)
+
+    def _on_status(self, status: ConnectionStatus) -> None:
+        room = status.room_name or tr("app.title")
+        if status.phase is Phase.CONNECTED:
+            self.window.set_connection("connected", tr("connection.connected", room=room))
+            self._queue_missing()
+        elif status.phase is Phase.CONNECTING:
+            self.window.set_connection("connecting", tr("connection.connecting", room=room))
+        elif status.phase is Phase.RETRYING:
+            seconds = max(1, round(status.retry_in or 0))
+            text = tr("connection.retrying", seconds=seconds)
+            if status.detail:
+                text += f" ({status.detail})"
+            self.window.set_connection("retrying", text)
+        else:
+            self.window.set_connection(status.phase.value, tr("connection.not_connected"))
+
+    # --- meeting and documents ----------------------------------------------------------------
+
+    def _on_meeting(self, meeting: MeetingSnapshot | None) -> None:
+        self.cache.save_snapshot(meeting)
+        self._show_meeting(meeting)
+        self._queue_missing()
+
+    def _show_meeting(self, meeting: MeetingSnapshot | None) -> None:
+        self.meeting = meeting
+        if meeting is not None:
+            for doc in meeting.documents:
+                if self.cache.get(doc.sha256) is not None:
+                    self._statuses[doc.sha256] = ("documents.saved_offline", {})
+        self.window.agenda_view.set_meeting(meeting)
+        self._push_statuses()
+        self.meeting_changed.emit()
+
+    def _documents_in_agenda_order(self) -> list[DocumentInfo]:
+        if self.meeting is None:
+            return []
+        ordered: dict[str, DocumentInfo] = {}
+        for _depth, item in self.meeting.walk():
+            for sha in item.documents:
+                doc = self.meeting.document(sha)
+                if doc is not None:
+                    ordered.setdefault(sha, doc)
+        for doc in self.meeting.documents:
+            ordered.setdefault(doc.sha256, doc)
+        return list(ordered.values())
+
+    def _queue_missing(self) -> None:
+        for doc in self._documents_in_agenda_order():
+            if self.cache.get(doc.sha256) is None and doc.sha256 not in self._queue:
+                self._queue.append(doc.sha256)
+        self._queue_changed.set()
+
+    def missing_documents(self) -> list[str]:
+        return [d.sha256 for d in self._documents_in_agenda_order() if not self.cache.get(d.sha256)]
+
+    async def _download_loop(self) -> None:
+        while True:
+            if not self._queue or self.fetcher is None:
+                self._queue_changed.clear()
+                await self._queue_changed.wait()
+                continue
+            sha = self._queue[0]
+            doc = self.meeting.document(sha) if self.meeting else None
+            if doc is None:
+                self._queue.pop(0)
+                continue
+            try:
+                path = await fetch_with_retry(
+                    self.fetcher, doc, self._progress_reporter(doc), attempts=3
+                )
+            except (ConnectError, TransferInterrupted, DocumentUnavailable, OSError) as exc:
+                log.warning("download of %s failed: %s", doc.title, exc)
+                self._set_status(sha, "documents.failed", reason=str(exc))
+                if self._queue and self._queue[0] == sha:
+                    self._queue.pop(0)
+                self._fail_waiters(sha, exc)
+                await asyncio.sleep(RETRY_FAILED_DOWNLOADS_S)
+                continue
+            if self._queue and self._queue[0] == sha:
+                self._queue.pop(0)
+            self._set_status(sha, "documents.saved_offline")
+            for waiter in self._waiters.pop(sha, []):
+                if not waiter.done():
+                    waiter.set_result(path)
+            self.document_ready.emit(sha)
+
+    def _progress_reporter(self, doc: DocumentInfo) -> Callable[[int, int], None]:
+        last = [-1]
+
+        def report(held: int, total: int) -> None:
+            percent = 100 * held // max(total, 1)
+            if percent != last[0]:
+                last[0] = percent
+                self._set_status(doc.sha256, "documents.downloading", title=doc.title,
+                                 percent=percent)
+
+        return report
+
+    def _fail_waiters(self, sha: str, exc: BaseException) -> None:
+        for waiter in self._waiters.pop(sha, []):
+            if not waiter.done():
+                waiter.set_exception(exc)
+
+    async def document_path(self, sha: str) -> Path:
+        """The cached file, downloading it first (ahead of everything else) if needed."""
+        cached = self.cache.get(sha)
+        if cached is not None:
+            return cached
+        waiter: asyncio.Future[Path] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(sha, []).append(waiter)
+        if sha in self._queue:
+            self._queue.remove(sha)
+        self._queue.insert(1 if self._queue and self._queue[0] != sha else 0, sha)
+        self._queue_changed.set()
+        return await waiter
+
+    async def open_document(self, sha: str) -> None:
+        doc = self.meeting.document(sha) if self.meeting else None
+        if doc is None:
+            return
+        try:
+            path = await self.document_path(sha)
+        except Exception as exc:  # shown to the delegate; the download loop logs it
+            self.window.document_view.show_error(tr("viewer.cannot_show", reason=str(exc)))
+            self.window.show_screen(self.window.document_view)
+            return
+        self.window.show_screen(self.window.document_view)
+        await self.reader.open(path, doc.title)
+        self.document_opened.emit(sha)
+
+    # --- text --------------------------------------------------------------------------------
+
+    def _set_status(self, sha: str, key: str, **kwargs: object) -> None:
+        self._statuses[sha] = (key, kwargs)
+        self.window.agenda_view.set_document_status(sha, tr(key, **kwargs))
+
+    def _push_statuses(self) -> None:
+        for sha, (key, kwargs) in self._statuses.items():
+            self.window.agenda_view.set_document_status(sha, tr(key, **kwargs))
+
+    def _retranslate(self) -> None:
+        self.window.retranslate()
+        self._push_statuses()
+        if self.connection is not None:
+            self._on_status(self.connection.status)
+        elif self.meeting is not None:
+            self.window.set_connection("offline", tr("connection.offline"))
+        else:
+            self.window.set_connection("idle", tr("connection.not_connected"))
+        self._on_rooms(list(self.rooms.values()))
+
+    def _spawn(self, coroutine: object) -> None:
+        task: asyncio.Task[object] = asyncio.ensure_future(coroutine)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
