@@ -161,11 +161,12 @@ async def screenshot_tour(controller: TabletController, out: Path, limit: float)
             controller.join_service(room.service_name)
         await wait_for(lambda: controller.meeting is not None, "the meeting", deadline)
         await wait_for(lambda: not controller.missing_documents(), "all documents", deadline)
-        await asyncio.sleep(0.2)
-        save(window, out, "2-agenda")
         meeting = controller.meeting
         assert meeting is not None
-        first = next(sha for _d, item in meeting.walk() for sha in item.documents)
+        item, first = next((i, sha) for _d, i in meeting.walk() for sha in i.documents)
+        window.agenda_view.select_item(item.id)
+        await asyncio.sleep(0.2)
+        save(window, out, "2-agenda")
         await controller.open_document(first)
         save(window, out, "3-document")
         controller.reader.next_page()
@@ -182,6 +183,10 @@ async def screenshot_tour(controller: TabletController, out: Path, limit: float)
             await asyncio.sleep(0.3)
             save(window, out, "5-document-vi")
         window.show_screen(window.agenda_view)
+        if vietnamese is not None:
+            window.agenda_view.select_item(
+                next(i.id for _d, i in meeting.walk() if vietnamese.sha256 in i.documents)
+            )
         await asyncio.sleep(0.1)
         save(window, out, "6-agenda-vi")
         return 0

@@ -110,13 +110,9 @@ class AgendaView(QWidget):
             return
 
         def add(parent: QTreeWidget | QTreeWidgetItem, item: AgendaItem) -> None:
-            minutes = (
-                tr("agenda.duration_minutes", minutes=item.planned_minutes)
-                if item.planned_minutes is not None
-                else ""
-            )
-            row = QTreeWidgetItem([item.number, item.title, minutes])
+            row = QTreeWidgetItem([item.number, item.title, _minutes(item.planned_minutes)])
             row.setData(0, ID_ROLE, item.id)
+            row.setData(2, ID_ROLE, item.planned_minutes)
             row.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             if isinstance(parent, QTreeWidget):
                 parent.addTopLevelItem(row)
@@ -165,6 +161,8 @@ class AgendaView(QWidget):
             self._title.setText(tr("agenda.no_meeting"))
             self._subtitle.setText("")
             return
+        for row in self._items.values():
+            row.setText(2, _minutes(row.data(2, ID_ROLE)))
         self._title.setText(meeting.title)
         self._subtitle.setText(tr("agenda.meeting_line", date=meeting.date, location=meeting.location))
         self._show_documents(self.selected_item())
@@ -224,3 +222,7 @@ class AgendaView(QWidget):
     def _emit_open(self, entry: QListWidgetItem | None) -> None:
         if entry is not None and entry.data(ID_ROLE):
             self.document_open_requested.emit(str(entry.data(ID_ROLE)))
+
+
+def _minutes(planned: int | None) -> str:
+    return "" if planned is None else tr("agenda.duration_minutes", minutes=planned)

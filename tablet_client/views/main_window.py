@@ -83,6 +83,9 @@ class MainWindow(QMainWindow):
     def retranslate(self) -> None:
         self.setWindowTitle(tr("app.title"))
         self._language_label.setText(tr("language.label"))
+        self.language.blockSignals(True)
+        self.language.setCurrentIndex(self.language.findData(current_language()))
+        self.language.blockSignals(False)
         self.discovery_view.retranslate()
         self.agenda_view.retranslate()
         self.document_view.retranslate()
