@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from provisioning.sample_package import write_sample_package
 
@@ -28,8 +29,11 @@ START_TIMEOUT_S = 30
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hemicycle-demo", description=__doc__)
     parser.add_argument("--output", type=Path, default=Path("demo-output"))
-    parser.add_argument("--keep-running", action="store_true",
-                        help="with a display: leave server and tablet running until Ctrl-C")
+    parser.add_argument(
+        "--keep-running",
+        action="store_true",
+        help="with a display: leave server and tablet running until Ctrl-C",
+    )
     args = parser.parse_args(argv)
     out: Path = args.output.resolve()
     if out.exists():
@@ -65,25 +69,37 @@ state_dir = "state"
 
     print("3. starting the room server (mDNS on 127.0.0.1)", flush=True)
     server_log = (out / "room-server.log").open("wb")
-    server = subprocess.Popen([*server_cmd, "run"], stdout=server_log, stderr=subprocess.STDOUT,
-                              env=env)
+    server = subprocess.Popen(
+        [*server_cmd, "run"], stdout=server_log, stderr=subprocess.STDOUT, env=env
+    )
     try:
         info = _wait_for_server(out / "state" / "server.json", server)
-        print(f"   room server on port {info['port']}, certificate {info['fingerprint'][:16]}…",
-              flush=True)
+        print(
+            f"   room server on port {info['port']}, certificate {info['fingerprint'][:16]}…",
+            flush=True,
+        )
         tablet_cmd = [
-            sys.executable, "-m", "tablet_client",
-            "--ca", str(info["ca_file"]),
-            "--cache-dir", str(out / "tablet-cache"),
-            "--room", ROOM_ID,
-            "--interface", "127.0.0.1",
-            "--name", "Seat A1",
+            sys.executable,
+            "-m",
+            "tablet_client",
+            "--ca",
+            str(info["ca_file"]),
+            "--cache-dir",
+            str(out / "tablet-cache"),
+            "--room",
+            ROOM_ID,
+            "--interface",
+            "127.0.0.1",
+            "--name",
+            "Seat A1",
         ]
         if headless or not args.keep_running:
             print("4. starting a seat tablet offscreen: discover, join, download, read", flush=True)
             shots = out / "screenshots"
             result = subprocess.run(
-                [*tablet_cmd, "--screenshots", str(shots)], env=env, check=False,
+                [*tablet_cmd, "--screenshots", str(shots)],
+                env=env,
+                check=False,
                 timeout=180,
             )
             if result.returncode != 0:
@@ -104,7 +120,7 @@ state_dir = "state"
         print(f"room server stopped (log: {out / 'room-server.log'})", flush=True)
 
 
-def _wait_for_server(runtime: Path, server: subprocess.Popen[bytes]) -> dict[str, object]:
+def _wait_for_server(runtime: Path, server: subprocess.Popen[bytes]) -> dict[str, Any]:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if server.poll() is not None:

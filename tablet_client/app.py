@@ -31,25 +31,54 @@ WINDOW_SIZE = (1280, 800)  # a common 10-inch seat tablet, landscape
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="hemicycle-tablet", description="Hemicycle seat tablet")
-    parser.add_argument("--ca", type=Path, required=True,
-                        help="the room CA certificate (ca.pem) installed at enrollment")
-    parser.add_argument("--cache-dir", type=Path,
-                        default=Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser()
-                        / "hemicycle-tablet")
-    parser.add_argument("--room", dest="room_id", default=None,
-                        help="room id this tablet is provisioned for: join it when found")
-    parser.add_argument("--server", default=None, metavar="HOSTNAME:PORT",
-                        help="skip mDNS and connect to this room (name as in its certificate)")
+    parser.add_argument(
+        "--ca",
+        type=Path,
+        required=True,
+        help="the room CA certificate (ca.pem) installed at enrollment",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser()
+        / "hemicycle-tablet",
+    )
+    parser.add_argument(
+        "--room",
+        dest="room_id",
+        default=None,
+        help="room id this tablet is provisioned for: join it when found",
+    )
+    parser.add_argument(
+        "--server",
+        default=None,
+        metavar="HOSTNAME:PORT",
+        help="skip mDNS and connect to this room (name as in its certificate)",
+    )
     parser.add_argument("--address", default="", help="with --server: connect to this address")
-    parser.add_argument("--interface", action="append", default=[], metavar="ADDRESS",
-                        help="browse mDNS only on this interface address (repeatable)")
+    parser.add_argument(
+        "--interface",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="browse mDNS only on this interface address (repeatable)",
+    )
     parser.add_argument("--name", default="", help="seat label sent to the room")
     parser.add_argument("--language", choices=sorted(LANGUAGES), default="en")
     parser.add_argument("--fullscreen", action="store_true", help="kiosk mode")
-    parser.add_argument("--screenshots", type=Path, default=None, metavar="DIR",
-                        help="run the scripted tour, save screenshots into DIR and exit")
-    parser.add_argument("--timeout", type=float, default=60.0,
-                        help="with --screenshots: give up after this many seconds")
+    parser.add_argument(
+        "--screenshots",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="run the scripted tour, save screenshots into DIR and exit",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="with --screenshots: give up after this many seconds",
+    )
     return parser.parse_args(argv)
 
 
@@ -87,10 +116,14 @@ def main(argv: list[str] | None = None) -> int:
     import qasync
 
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if not args.ca.is_file():
-        print(f"hemicycle-tablet: room CA {args.ca} not found: enroll this tablet first",
-              file=sys.stderr)
+        print(
+            f"hemicycle-tablet: room CA {args.ca} not found: enroll this tablet first",
+            file=sys.stderr,
+        )
         return 2
     set_language(args.language)
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -107,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         stop = asyncio.Event()
         loop.add_signal_handler(signal.SIGTERM, stop.set)
         loop.add_signal_handler(signal.SIGINT, stop.set)
+        if args.screenshots:
+            args.screenshots.mkdir(parents=True, exist_ok=True)
         body = (
             screenshot_tour(controller, args.screenshots, args.timeout)
             if args.screenshots
@@ -142,7 +177,6 @@ def save(widget: QWidget, directory: Path, name: str) -> Path:
 
 async def screenshot_tour(controller: TabletController, out: Path, limit: float) -> int:
     """Discover, join, read: one screenshot per step. Exit code 0 when all worked."""
-    out.mkdir(parents=True, exist_ok=True)
     window = controller.window
     deadline = asyncio.get_running_loop().time() + limit
     controller.auto_join = False  # let the discovery screen be seen first
@@ -174,7 +208,11 @@ async def screenshot_tour(controller: TabletController, out: Path, limit: float)
         await asyncio.sleep(0.3)
         save(window, out, "4-document-page-2")
         vietnamese = next(
-            (d for d in meeting.documents if "vi" in d.filename.lower() or "báo" in d.title.lower()),
+            (
+                d
+                for d in meeting.documents
+                if "vi" in d.filename.lower() or "báo" in d.title.lower()
+            ),
             None,
         )
         set_language("vi")

@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -62,7 +63,9 @@ class TabletController(QObject):
     document_ready = Signal(str)  # sha256, once it is in the cache
     document_opened = Signal(str)  # sha256, once its first page is on screen
 
-    def __init__(self, window: MainWindow, settings: TabletSettings, renderer: PageRenderer) -> None:
+    def __init__(
+        self, window: MainWindow, settings: TabletSettings, renderer: PageRenderer
+    ) -> None:
         super().__init__()
         self.window = window
         self.settings = settings
@@ -86,9 +89,7 @@ class TabletController(QObject):
         window.agenda_view.document_open_requested.connect(
             lambda sha: self._spawn(self.open_document(sha))
         )
-        window.document_view.back_requested.connect(
-            lambda: window.show_screen(window.agenda_view)
-        )
+        window.document_view.back_requested.connect(lambda: window.show_screen(window.agenda_view))
         window.language_requested.connect(set_language)
         self._unsubscribe_language = on_language_changed(lambda _code: self._retranslate())
 
@@ -133,8 +134,12 @@ class TabletController(QObject):
         self.rooms = {r.service_name: r for r in rooms}
         self.window.discovery_view.set_rooms(
             [
-                (r.service_name, tr("discovery.room_row", name=r.room.room_name,
-                                    version=r.room.protocol_version))
+                (
+                    r.service_name,
+                    tr(
+                        "discovery.room_row", name=r.room.room_name, version=r.room.protocol_version
+                    ),
+                )
                 for r in rooms
             ]
         )
@@ -179,10 +184,10 @@ class TabletController(QObject):
             self.window.set_connection("connecting", tr("connection.connecting", room=room))
         elif status.phase is Phase.RETRYING:
             seconds = max(1, round(status.retry_in or 0))
-            text = tr("connection.retrying", seconds=seconds)
-            if status.detail:
-                text += f" ({status.detail})"
-            self.window.set_connection("retrying", text)
+            # The technical reason is English only: a tooltip for IT staff, not the banner.
+            self.window.set_connection(
+                "retrying", tr("connection.retrying", seconds=seconds), detail=status.detail
+            )
         else:
             self.window.set_connection(status.phase.value, tr("connection.not_connected"))
 
@@ -263,8 +268,9 @@ class TabletController(QObject):
             percent = 100 * held // max(total, 1)
             if percent != last[0]:
                 last[0] = percent
-                self._set_status(doc.sha256, "documents.downloading", title=doc.title,
-                                 percent=percent)
+                self._set_status(
+                    doc.sha256, "documents.downloading", title=doc.title, percent=percent
+                )
 
         return report
 
@@ -321,7 +327,7 @@ class TabletController(QObject):
             self.window.set_connection("idle", tr("connection.not_connected"))
         self._on_rooms(list(self.rooms.values()))
 
-    def _spawn(self, coroutine: object) -> None:
-        task: asyncio.Task[object] = asyncio.ensure_future(coroutine)  # type: ignore[arg-type]
+    def _spawn(self, coroutine: Coroutine[Any, Any, object]) -> None:
+        task: asyncio.Task[object] = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

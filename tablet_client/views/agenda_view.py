@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from room_protocol.messages import AgendaItem, DocumentInfo, MeetingSnapshot
 from tablet_client.i18n import tr
-from tablet_client.views.style import CURRENT_ITEM_BACKGROUND, human_size, scaled_font
+from tablet_client.views.style import CURRENT_ITEM_BACKGROUND, human_size, named, scaled_font
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 
@@ -38,12 +38,12 @@ class AgendaView(QWidget):
         self._status: dict[str, str] = {}  # sha256 -> status line
         self._items: dict[str, QTreeWidgetItem] = {}
 
-        self._title = QLabel(objectName="heading")
+        self._title = named(QLabel(), "heading")
         self._title.setWordWrap(True)
-        self._subtitle = QLabel(objectName="subheading")
+        self._subtitle = named(QLabel(), "subheading")
         self._agenda_label = QLabel()
         self._agenda_label.setFont(scaled_font(self, 1.1, bold=True))
-        self._tree = QTreeWidget(objectName="agenda")
+        self._tree = named(QTreeWidget(), "agenda")
         self._tree.setColumnCount(3)
         self._tree.setHeaderHidden(True)
         self._tree.setRootIsDecorated(True)
@@ -56,16 +56,16 @@ class AgendaView(QWidget):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self._tree.currentItemChanged.connect(self._on_item_changed)
 
+        self._open = named(QPushButton(), "primary")
+        self._open.setEnabled(False)
         self._documents_label = QLabel()
         self._documents_label.setFont(scaled_font(self, 1.1, bold=True))
-        self._documents = QListWidget(objectName="documents")
+        self._documents = named(QListWidget(), "documents")
         self._documents.setWordWrap(True)
         self._documents.itemActivated.connect(self._emit_open)
         self._documents.currentItemChanged.connect(
             lambda current, _previous: self._open.setEnabled(current is not None)
         )
-        self._open = QPushButton(objectName="primary")
-        self._open.setEnabled(False)
         self._open.clicked.connect(lambda: self._emit_open(self._documents.currentItem()))
 
         left = QWidget()
@@ -164,7 +164,9 @@ class AgendaView(QWidget):
         for row in self._items.values():
             row.setText(2, _minutes(row.data(2, ID_ROLE)))
         self._title.setText(meeting.title)
-        self._subtitle.setText(tr("agenda.meeting_line", date=meeting.date, location=meeting.location))
+        self._subtitle.setText(
+            tr("agenda.meeting_line", date=meeting.date, location=meeting.location)
+        )
         self._show_documents(self.selected_item())
 
     # --- internals ----------------------------------------------------------------------

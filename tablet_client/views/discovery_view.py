@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from tablet_client.i18n import tr
+from tablet_client.views.style import named
 
 ROOM_KEY = Qt.ItemDataRole.UserRole
 
@@ -24,10 +25,10 @@ class DiscoveryView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("discovery_view")
-        self._heading = QLabel(objectName="heading")
-        self._status = QLabel(objectName="subheading")
-        self._rooms = QListWidget(objectName="rooms")
-        self._join = QPushButton(objectName="primary")
+        self._heading = named(QLabel(), "heading")
+        self._status = named(QLabel(), "subheading")
+        self._rooms = named(QListWidget(), "rooms")
+        self._join = named(QPushButton(), "primary")
         self._join.setEnabled(False)
         self._rooms.currentItemChanged.connect(
             lambda current, _previous: self._join.setEnabled(current is not None)
@@ -74,8 +75,9 @@ class DiscoveryView(QWidget):
 
     def _update_status(self) -> None:
         self._status.setText(
-            tr("discovery.searching") if self._count else tr("discovery.none_found")
-            + " — " + tr("discovery.searching")
+            tr("discovery.searching")
+            if self._count
+            else tr("discovery.none_found") + " — " + tr("discovery.searching")
         )
 
     def _emit_join(self, item: QListWidgetItem | None) -> None:

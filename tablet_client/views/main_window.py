@@ -18,7 +18,7 @@ from tablet_client.i18n import LANGUAGES, current_language, tr
 from tablet_client.views.agenda_view import AgendaView
 from tablet_client.views.discovery_view import DiscoveryView
 from tablet_client.views.document_view import DocumentView
-from tablet_client.views.style import SCREEN_STYLE, STATUS_COLOURS
+from tablet_client.views.style import SCREEN_STYLE, STATUS_COLOURS, named
 
 
 class MainWindow(QMainWindow):
@@ -35,10 +35,10 @@ class MainWindow(QMainWindow):
         for screen in (self.discovery_view, self.agenda_view, self.document_view):
             self.screens.addWidget(screen)
 
-        self.banner = QLabel(objectName="connection_banner")
+        self.banner = named(QLabel(), "connection_banner")
         self.banner.setMargin(8)
         self._language_label = QLabel()
-        self.language = QComboBox(objectName="language")
+        self.language = named(QComboBox(), "language")
         for code in LANGUAGES:
             self.language.addItem(LANGUAGES[code][f"language.{code}"], code)
         self.language.setCurrentIndex(self.language.findData(current_language()))
@@ -46,7 +46,7 @@ class MainWindow(QMainWindow):
             lambda index: self.language_requested.emit(str(self.language.itemData(index)))
         )
 
-        top = QFrame(objectName="top_bar")
+        top = named(QFrame(), "top_bar")
         top_layout = QHBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 12, 0)
         top_layout.addWidget(self.banner, 1)
@@ -67,8 +67,10 @@ class MainWindow(QMainWindow):
         if screen is self.document_view:
             self.document_view.setFocus()
 
-    def set_connection(self, phase: str, text: str) -> None:
-        """``phase`` picks the banner colour (see STATUS_COLOURS); ``text`` is shown."""
+    def set_connection(self, phase: str, text: str, detail: str = "") -> None:
+        """``phase`` picks the banner colour (see STATUS_COLOURS); ``text`` is shown,
+        ``detail`` (the technical reason) is the banner's tooltip."""
+        self.banner.setToolTip(detail)
         self._banner_state = (phase, text)
         background, foreground = STATUS_COLOURS.get(phase, STATUS_COLOURS["idle"])
         self.banner.setStyleSheet(

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QWidget
+
+W = TypeVar("W", bound=QWidget)
 
 ACCENT = "#1f5fae"
 CURRENT_ITEM_BACKGROUND = "#fff1c2"
@@ -46,3 +50,9 @@ def human_size(size: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     raise AssertionError("unreachable")
+
+
+def named(widget: W, name: str) -> W:
+    """Give a widget the object name style sheets and tests find it by."""
+    widget.setObjectName(name)
+    return widget
