@@ -59,7 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         from room_server.app import run
 
-        asyncio.run(run(config))
+        try:
+            asyncio.run(run(config))
+        except OSError as exc:  # address in use, no permission for the port or state dir
+            print(f"room-server: cannot start: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
         return 0
     if args.command == "import":
         return _import(config, args.package, activate=not args.no_activate)
@@ -105,6 +109,13 @@ def _status(config: ServerConfig, *, as_json: bool) -> int:
     from room_server.store import Store, StoreError
 
     running = _running(config)
+    if not config.database_path.exists():
+        print(
+            f"room-server: no room database in {config.state_dir} yet: "
+            "import a meeting package or start the server first",
+            file=sys.stderr,
+        )
+        return EXIT_NOT_RUNNING
     try:
         with Store(config.database_path, config.documents_dir) as store:
             meetings = store.meetings()

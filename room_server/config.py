@@ -25,7 +25,7 @@ class ServerConfig:
     room_id: str = "room"
     room_name: str = "Meeting room"
     # [server]
-    host: str = "::"  # all IPv4 and IPv6 addresses
+    host: str = ""  # "" = every address, IPv4 and IPv6
     port: int = 8443
     max_connections: int = 4_000
     # [mdns]
@@ -91,6 +91,8 @@ def load_config(path: Path | None, *, state_dir: Path | None = None) -> ServerCo
         values["source"] = path
     if state_dir is not None:
         values["state_dir"] = state_dir
+    if "state_dir" in values:
+        values["state_dir"] = Path(values["state_dir"]).absolute()
     config = ServerConfig(**values)
     _check(config, path)
     return config
@@ -100,10 +102,13 @@ def _flatten(raw: dict[str, Any], path: Path) -> dict[str, Any]:
     types = {f.name: f.type for f in fields(ServerConfig)}
     out: dict[str, Any] = {}
     for table, entries in raw.items():
+        if not isinstance(entries, dict):
+            owner = next((t for t, keys in _LAYOUT.items() if table in keys), None)
+            if owner:
+                raise ConfigError(f"{path}: {table} is outside any table; put it under [{owner}]")
+            raise ConfigError(f"{path}: {table} must be a table ([{table}])")
         if table not in _LAYOUT:
             raise ConfigError(f"{path}: unknown table [{table}]; known: {', '.join(_LAYOUT)}")
-        if not isinstance(entries, dict):
-            raise ConfigError(f"{path}: {table} must be a table ([{table}])")
         for key, value in entries.items():
             name = _LAYOUT[table].get(key)
             if name is None:
@@ -151,8 +156,19 @@ def _check(config: ServerConfig, path: Path | None) -> None:
         raise ConfigError(f"{where}documents.chunk_size must be 16 KiB to 4 MiB (in bytes)")
     if not 0.05 <= config.store_poll_seconds <= 60:
         raise ConfigError(f"{where}storage.poll_seconds must be 0.05-60")
-    for address in (*config.mdns_interfaces, *config.tls_addresses):
+    for key, addresses in (
+        ("mdns.interfaces", config.mdns_interfaces),
+        ("tls.addresses", config.tls_addresses),
+    ):
+        for address in addresses:
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise ConfigError(f"{where}{key}: {address!r} is not an IP address") from None
+    if config.host:
         try:
-            ipaddress.ip_address(address)
+            ipaddress.ip_address(config.host)
         except ValueError:
-            raise ConfigError(f"{where}{address!r} is not an IP address") from None
+            raise ConfigError(
+                f'{where}server.host {config.host!r} must be an IP address, or "" for all'
+            ) from None

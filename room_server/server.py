@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http
+import json
 import logging
 import os
 import secrets
@@ -47,7 +48,6 @@ log = logging.getLogger(__name__)
 HELLO_TIMEOUT = 10.0  # seconds a client has to say hello after the TLS handshake
 CLOSE_PROTOCOL_ERROR = 4000  # application close codes, RFC 6455 §7.4.2
 CLOSE_VERSION_MISMATCH = 4001
-CLOSE_SHUTDOWN = 1001
 
 
 class RoomServer:
@@ -80,7 +80,7 @@ class RoomServer:
         self._refresh_snapshot()
         self._server = await serve(
             self._handle,
-            self.config.host,
+            self.config.host or None,  # None: one socket per address family
             self.config.port,
             ssl=self.tls,
             process_request=self._admit,
@@ -135,16 +135,13 @@ class RoomServer:
                 if self.on_state_sent:
                     self.on_state_sent(revision)
 
-    def publish(self) -> None:
-        """Send the current state now (after a change made in this process)."""
-        if self._refresh_snapshot():
-            broadcast(self.control, self._state_frame)
-
     # --- connections -------------------------------------------------------------------
 
     def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
-        if self.connection_count >= self.config.max_connections:
-            log.warning("refusing a connection: %d already open", self.connection_count)
+        assert self._server is not None
+        open_now = len(self._server.connections) - 1  # every connection, this one excluded
+        if open_now >= self.config.max_connections:
+            log.warning("refusing a connection: %d already open", open_now)
             return Response(
                 http.HTTPStatus.SERVICE_UNAVAILABLE.value,
                 "Service Unavailable",
@@ -166,23 +163,31 @@ class RoomServer:
             await self._serve_documents(ws, hello)
 
     async def _hello(self, ws: ServerConnection) -> Hello | None:
-        raw = await asyncio.wait_for(ws.recv(), HELLO_TIMEOUT)
+        try:
+            raw = await asyncio.wait_for(ws.recv(), HELLO_TIMEOUT)
+        except TimeoutError:
+            error = ProtocolError(ErrorCode.BAD_STATE, f"no hello within {HELLO_TIMEOUT:.0f} s")
+            await self._refuse(ws, error, CLOSE_PROTOCOL_ERROR)
+            return None
         try:
             message = decode(raw)
-        except ProtocolError as exc:
-            await self._refuse(ws, exc, CLOSE_PROTOCOL_ERROR)
+        except ProtocolError as invalid:
+            # A newer tablet's hello may carry fields this server does not know: tell it
+            # the versions differ rather than that a field is unexpected.
+            other = _claimed_version(raw)
+            if other is not None and other != PROTOCOL_VERSION:
+                await self._refuse(ws, _version_mismatch(other), CLOSE_VERSION_MISMATCH)
+            else:
+                await self._refuse(ws, invalid, CLOSE_PROTOCOL_ERROR)
             return None
         if not isinstance(message, Hello):
             error = ProtocolError(ErrorCode.BAD_STATE, f"expected hello, got {message.TYPE}")
             await self._refuse(ws, error, CLOSE_PROTOCOL_ERROR)
             return None
         if message.protocol_version != PROTOCOL_VERSION:
-            error = ProtocolError(
-                ErrorCode.VERSION_MISMATCH,
-                f"this room server speaks protocol {PROTOCOL_VERSION}, the tablet speaks "
-                f"{message.protocol_version}: install matching software on both",
+            await self._refuse(
+                ws, _version_mismatch(message.protocol_version), CLOSE_VERSION_MISMATCH
             )
-            await self._refuse(ws, error, CLOSE_VERSION_MISMATCH)
             return None
         await ws.send(
             encode(
@@ -284,3 +289,23 @@ class RoomServer:
         finally:
             os.close(fd)
         await ws.send(encode(DocumentEnd(stored.sha256, stored.size)))
+
+
+def _claimed_version(raw: str | bytes) -> int | None:
+    """The protocol_version a hello claims, read leniently (only to name a mismatch)."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(body, dict) or body.get("type") != "hello":
+        return None
+    version = body.get("protocol_version")
+    return version if isinstance(version, int) and not isinstance(version, bool) else None
+
+
+def _version_mismatch(other: int) -> ProtocolError:
+    return ProtocolError(
+        ErrorCode.VERSION_MISMATCH,
+        f"this room server speaks protocol {PROTOCOL_VERSION}, the tablet speaks {other}: "
+        "install matching software on both",
+    )

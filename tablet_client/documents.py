@@ -124,6 +124,11 @@ class DocumentFetcher:
             await self._ws.close()
             self._ws = None
 
+    async def _discard_connection(self) -> None:
+        ws, self._ws = self._ws, None
+        if ws is not None and ws.transport is not None:
+            ws.transport.abort()
+
     def drop(self) -> None:
         """Cut the connection as a Wi-Fi drop would."""
         if self._ws is not None and self._ws.transport is not None:
@@ -148,6 +153,10 @@ class DocumentFetcher:
                 )
             try:
                 return await self._transfer(self._ws, doc, progress)
+            except ProtocolError as exc:
+                # The stream is out of step: never reuse this connection.
+                await self._discard_connection()
+                raise DocumentUnavailable(f"{doc.title}: {exc}") from exc
             except (ConnectionClosed, OSError) as exc:
                 self._ws = None
                 raise TransferInterrupted(

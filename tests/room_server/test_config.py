@@ -62,6 +62,8 @@ def test_every_key(tmp_path: Path) -> None:
         ("[room]\nid = 'Council Chamber'\n", "room.id 'Council Chamber' must be"),
         ("[documents]\nchunk_size = 10\n", "chunk_size must be 16 KiB to 4 MiB"),
         ("room = 1\n", "room must be a table"),
+        ("port = 8443\n", "put it under [server]"),
+        ('[server]\nhost = "council.local"\n', "server.host 'council.local' must be an IP"),
     ],
 )
 def test_bad_files_name_the_key(tmp_path: Path, text: str, message: str) -> None:

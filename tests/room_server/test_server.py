@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import ssl
 from pathlib import Path
 
@@ -307,3 +308,47 @@ async def wait_until(condition, seconds: float = 10) -> None:  # type: ignore[no
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.02)
+
+
+async def test_newer_hello_shape_is_named_a_version_mismatch(room: RunningRoom) -> None:
+    async with await raw_client(room) as ws:
+        future_hello = {
+            "type": "hello",
+            "protocol_version": PROTOCOL_VERSION + 1,
+            "channel": "control",
+            "client_id": "t1",
+            "seat_token": "abc",
+        }
+        await ws.send(json.dumps(future_hello))
+        reply = decode(await ws.recv())
+        assert isinstance(reply, ErrorMessage) and reply.code == "version_mismatch"
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+
+
+def free_port_on_both_families() -> int:
+    for _ in range(20):
+        with socket.socket(socket.AF_INET6) as v6, socket.socket(socket.AF_INET) as v4:
+            v6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            v6.bind(("::1", 0))
+            port = int(v6.getsockname()[1])
+            try:
+                v4.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no port free on both 127.0.0.1 and ::1")
+
+
+async def test_default_host_serves_ipv4_and_ipv6(tmp_path: Path, package_dir: Path) -> None:
+    port = free_port_on_both_families()
+    with running_room(
+        tmp_path / "room", package=package_dir, mdns=False, host="", port=port
+    ) as room:
+        for address in ("127.0.0.1", "::1"):
+            ws, welcome = await open_channel(
+                room.endpoint(address), tls_context(room.ca_file), Channel.CONTROL, "t1"
+            )
+            assert welcome.room_id == room.room_id
+            await ws.close()

@@ -1,0 +1,59 @@
+"""docs/protocol.md is enough to write a client: run the minimal client printed in it
+(section 13, plain websockets + json + hashlib) against a real room server."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.rooms import running_room, timeout, write_package
+
+DOC = Path(__file__).parent.parent / "docs" / "protocol.md"
+
+
+def minimal_client() -> str:
+    text = DOC.read_text(encoding="utf-8")
+    section = text[text.index("## 13. A minimal client") :]
+    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert match, "section 13 of docs/protocol.md has no python example"
+    return match.group(1)
+
+
+def configure(code: str, **constants: object) -> str:
+    for name, value in constants.items():
+        code, count = re.subn(rf"^{name} = .*$", f"{name} = {value!r}", code, flags=re.MULTILINE)
+        assert count == 1, f"the example no longer sets {name}"
+    return code
+
+
+def test_client_written_from_the_docs_reads_agenda_downloads_and_follows(tmp_path: Path) -> None:
+    package = write_package(tmp_path / "pkg")
+    with running_room(tmp_path / "room", package=package, mdns=False) as room:
+        code = configure(
+            minimal_client(),
+            ROOM_HOST=room.hostname,
+            ROOM_ADDRESS="127.0.0.1",
+            ROOM_PORT=room.port,
+            CA_FILE=str(room.ca_file),
+        )
+        client = subprocess.Popen(
+            [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            assert client.stdout is not None
+            lines = [client.stdout.readline() for _ in range(4)]
+            assert lines[0].startswith(room.room_name) and "Test council" in lines[0], lines
+            assert all(line.rstrip().endswith("hash ok") for line in lines[1:]), lines
+            amended = write_package(tmp_path / "v2", extra_item="Late motion")
+            assert room.cli("import", str(amended)).returncode == 0
+            deadline = time.monotonic() + timeout(10)
+            update = client.stdout.readline()
+            assert time.monotonic() < deadline
+            assert update.startswith("meeting changed, revision 2"), update
+        finally:
+            client.kill()
+            _, errors = client.communicate(timeout=10)
+        assert "Traceback" not in errors.replace("KeyboardInterrupt", ""), errors
