@@ -13,7 +13,7 @@ from room_protocol import PROTOCOL_VERSION
 from room_protocol.discovery import RoomAnnouncement, fingerprint_hint
 from room_server.config import ServerConfig
 from room_server.importer import remove_orphan_tempfiles
-from room_server.mdns import RoomAdvertiser
+from room_server.mdns import RoomAdvertiser, host_addresses
 from room_server.server import RoomServer
 from room_server.store import Store
 from room_server.tls import ensure_certificates, room_hostname
@@ -36,7 +36,7 @@ async def run(config: ServerConfig, stop: asyncio.Event | None = None) -> None:
         room_id=config.room_id,
         room_name=config.room_name,
         hostnames=(hostname, *config.tls_hostnames),
-        addresses=(*config.mdns_interfaces, *config.tls_addresses),
+        addresses=(*(config.mdns_interfaces or host_addresses()), *config.tls_addresses),
     )
     fingerprint = certs.fingerprint()
     with Store(config.database_path, config.documents_dir) as store:

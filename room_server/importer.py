@@ -14,10 +14,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from room_protocol.codec import MAX_MESSAGE_BYTES, encode
+from room_protocol.messages import MeetingState
 from room_server.package import (
     MeetingPackage,
     PackageAgendaItem,
+    PackageError,
     PackageLimits,
+    Problem,
     open_package,
 )
 from room_server.store import KEY_ACTIVE_MEETING, Store, utc_now
@@ -45,12 +49,20 @@ def import_package(
     limits: PackageLimits | None = None,
     activate: bool = True,
     progress: Progress | None = None,
+    max_state_bytes: int = MAX_MESSAGE_BYTES,
 ) -> ImportReport:
     """Validate ``path`` completely, then store it; raise PackageError and store nothing."""
     with open_package(path, limits or PackageLimits()) as package:
         created = _store_documents(store, package, progress)
         try:
-            return _store_rows(store, package, activate=activate, new_documents=len(created))
+            return _store_rows(
+                store,
+                package,
+                path,
+                activate=activate,
+                new_documents=len(created),
+                max_state_bytes=max_state_bytes,
+            )
         except BaseException:
             for blob in created:
                 blob.unlink(missing_ok=True)
@@ -113,7 +125,13 @@ def _walk(
 
 
 def _store_rows(
-    store: Store, package: MeetingPackage, *, activate: bool, new_documents: int
+    store: Store,
+    package: MeetingPackage,
+    path: Path,
+    *,
+    activate: bool,
+    new_documents: int,
+    max_state_bytes: int,
 ) -> ImportReport:
     mid = package.meeting_id
     agenda = list(_walk(package.agenda))
@@ -193,6 +211,8 @@ def _store_rows(
         if activate:
             store.set_meta(KEY_ACTIVE_MEETING, mid)
         revision = store.bump_revision()
+        if activate:
+            _check_fits_one_message(store, package, path, max_state_bytes)
     return ImportReport(
         meeting_id=mid,
         title=package.title,
@@ -216,3 +236,20 @@ def remove_orphan_tempfiles(documents_dir: Path) -> int:
 
 
 __all__ = ["ImportReport", "import_package", "remove_orphan_tempfiles"]
+
+
+def _check_fits_one_message(store: Store, package: MeetingPackage, path: Path, limit: int) -> None:
+    """Tablets receive the meeting as one message: refuse a package too large for it."""
+    size = len(encode(MeetingState(store.snapshot())).encode("utf-8"))
+    if size > limit:
+        raise PackageError(
+            path,
+            [
+                Problem(
+                    package.manifest_name,
+                    f"the agenda and document list take {size} bytes, more than the "
+                    f"{limit} bytes a tablet accepts in one message; "
+                    "split the meeting or shorten titles",
+                )
+            ],
+        )

@@ -70,9 +70,11 @@ def ensure_certificates(
     hostnames: tuple[str, ...],
     addresses: tuple[str, ...],
 ) -> RoomCertificates:
-    """Create the room CA and server certificate unless both already exist."""
+    """Create the room CA and a server certificate, unless they exist and the server
+    certificate still names every host name needed (a renamed box gets a new server
+    certificate from the same CA, so enrolled tablets keep trusting it)."""
     certs = RoomCertificates.in_dir(tls_dir)
-    if certs.exist():
+    if certs.exist() and _names_covered(certs.server_cert, hostnames):
         return certs
     tls_dir.mkdir(parents=True, exist_ok=True)
     tls_dir.chmod(0o700)
@@ -161,3 +163,12 @@ def _write_private(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
+
+
+def _names_covered(server_cert: Path, hostnames: tuple[str, ...]) -> bool:
+    cert = x509.load_pem_x509_certificate(server_cert.read_bytes())
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return False
+    return set(hostnames) <= set(names.get_values_for_type(x509.DNSName))

@@ -135,3 +135,14 @@ def test_zip_package_imports_like_a_folder(tmp_path: Path) -> None:
     with open_store(tmp_path / "state") as store:
         report = import_package(store, archive)
     assert report.documents == 3
+
+
+def test_meeting_too_large_for_one_message_is_refused(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    with open_store(state) as store:
+        import_package(store, write_package(tmp_path / "existing"))
+    before = fingerprint(state)
+    with open_store(state) as store, pytest.raises(PackageError) as caught:
+        import_package(store, write_package(tmp_path / "v2", meeting_id="big"), max_state_bytes=500)
+    assert "more than the 500 bytes a tablet accepts" in str(caught.value)
+    assert fingerprint(state) == before
