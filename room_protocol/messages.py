@@ -106,6 +106,36 @@ class AgendaItem:
         default=(), metadata=limits(pattern=SHA256_RE, max_items=500)
     )
     children: tuple[AgendaItem, ...] = field(default=(), metadata=limits(max_items=500))
+    done: bool = False
+    actual_seconds: int = field(default=0, metadata=COUNT)  # time spent on it so far
+
+
+class Role(StrEnum):
+    CHAIR = "chair"
+    CLERK = "clerk"
+    DELEGATE = "delegate"
+    OBSERVER = "observer"
+
+
+@dataclass(frozen=True, slots=True)
+class RosterEntry:
+    """A member of the meeting as every tablet may see them (never a PIN or badge)."""
+
+    delegate_id: str = field(metadata=IDENT)
+    name: str = field(metadata=TEXT)
+    role: Role
+    seat_id: str | None = field(default=None, metadata=IDENT)
+    group: str = field(default="", metadata=TEXT)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something added during the meeting that tablets should point out (a late document)."""
+
+    id: str = field(metadata=IDENT)
+    text: str = field(metadata=TEXT)
+    at: str = field(metadata=limits(max_len=40))  # ISO 8601, UTC
+    sha256: str | None = field(default=None, metadata=SHA256)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,9 +150,18 @@ class MeetingSnapshot:
     agenda: tuple[AgendaItem, ...] = field(metadata=limits(max_items=2_000))
     documents: tuple[DocumentInfo, ...] = field(metadata=MANY)
     current_item_id: str | None = field(default=None, metadata=IDENT)
+    current_started_at: str | None = field(default=None, metadata=limits(max_len=40))
+    roster: tuple[RosterEntry, ...] = field(default=(), metadata=MANY)
+    notices: tuple[Notice, ...] = field(default=(), metadata=limits(max_items=200))
 
     def document(self, sha256: str) -> DocumentInfo | None:
         return next((d for d in self.documents if d.sha256 == sha256), None)
+
+    def item(self, item_id: str) -> AgendaItem | None:
+        return next((i for _d, i in self.walk() if i.id == item_id), None)
+
+    def member(self, delegate_id: str) -> RosterEntry | None:
+        return next((m for m in self.roster if m.delegate_id == delegate_id), None)
 
     def walk(self) -> list[tuple[int, AgendaItem]]:
         """Agenda items in reading order with their depth (0 for top level)."""
@@ -150,6 +189,8 @@ class Hello(Message):
     channel: Channel
     client_id: str = field(metadata=IDENT)
     client_name: str = field(default="", metadata=limits(max_len=120))
+    seat_id: str | None = field(default=None, metadata=IDENT)  # the seat this tablet is at
+    resume_token: str | None = field(default=None, metadata=limits(max_len=64))
 
 
 @register
@@ -176,6 +217,7 @@ class Welcome(Message):
     room_name: str = field(metadata=TEXT)
     server_time: str = field(metadata=limits(max_len=40))
     session_id: str = field(metadata=IDENT)
+    inactivity_lock_seconds: int = field(default=0, metadata=COUNT)  # 0: never
 
 
 @register

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from room_protocol.codec import MAX_MESSAGE_BYTES, encode
 from room_protocol.messages import MeetingState
+from room_server.credentials import Credentials, load_or_create_secret
 from room_server.package import (
     MeetingPackage,
     PackageAgendaItem,
@@ -196,6 +197,7 @@ def _store_rows(
             {"meeting_id": mid, "id": s.id, "label": s.label, "position": i}
             for i, s in enumerate(package.seats)
         )
+        credentials = Credentials(load_or_create_secret(store.secret_file))
         db.table("delegates").insert_all(
             {
                 "meeting_id": mid,
@@ -205,6 +207,8 @@ def _store_rows(
                 "seat_id": p.seat,
                 "group_name": p.group,
                 "position": i,
+                "pin_hash": credentials.pin_hash(mid, p.id, p.pin) if p.pin else None,
+                "badge_hash": credentials.badge_hash(mid, p.badge) if p.badge else None,
             }
             for i, p in enumerate(package.delegates)
         )

@@ -125,6 +125,8 @@ class PackageDelegate:
     role: str
     seat: str | None
     group: str
+    pin: str | None = None  # 4-12 digits; stored only as a salted hash
+    badge: str | None = None  # what the badge reader types
 
 
 @dataclass(frozen=True, slots=True)
@@ -562,7 +564,7 @@ _MEETING_KEYS = ("id", "title", "date", "location", "start_time")
 _DOCUMENT_KEYS = ("id", "file", "title", "confidential")
 _AGENDA_KEYS = ("id", "title", "number", "planned_minutes", "documents", "items")
 _SEAT_KEYS = ("id", "label")
-_DELEGATE_KEYS = ("id", "name", "role", "seat", "group")
+_DELEGATE_KEYS = ("id", "name", "role", "seat", "group", "pin", "badge")
 
 
 @dataclass(frozen=True, slots=True)
@@ -740,6 +742,7 @@ class _ManifestReader:
     def delegates(self, data: dict[str, Any], seats: set[str]) -> tuple[PackageDelegate, ...]:
         delegates: list[PackageDelegate] = []
         taken: dict[str, str] = {}
+        badges: dict[str, str] = {}
         for index, table in self.array(data, "delegates"):
             where = _label("delegate", table, index)
             self.keys(table, where, _DELEGATE_KEYS)
@@ -760,10 +763,27 @@ class _ManifestReader:
                     seat = None
                 else:
                     taken[seat] = where
-            if None not in (delegate_id, name, role, group, seat):
+            pin = self.text(table, "pin", where, max_len=12, default="")
+            if pin and not re.fullmatch(r"[0-9]{4,12}", pin):
+                self.problem(where, 'pin must be 4 to 12 digits, written as a string ("0421")')
+                pin = None
+            badge = self.text(table, "badge", where, max_len=64, default="")
+            if badge and not re.fullmatch(r"[A-Za-z0-9:_-]{1,64}", badge):
+                self.problem(where, "badge may only contain letters, digits, ':', '_' and '-'")
+                badge = None
+            elif badge and badge in badges:
+                self.problem(where, f'badge "{badge}" is already given to {badges[badge]}')
+                badge = None
+            elif badge:
+                badges[badge] = where
+            if None not in (delegate_id, name, role, group, seat, pin, badge):
                 assert delegate_id is not None and name is not None and role is not None
                 assert group is not None
-                delegates.append(PackageDelegate(delegate_id, name, role, seat or None, group))
+                delegates.append(
+                    PackageDelegate(
+                        delegate_id, name, role, seat or None, group, pin or None, badge or None
+                    )
+                )
         return tuple(delegates)
 
     # fields

@@ -17,7 +17,7 @@ import logging
 import os
 import secrets
 import ssl
-from collections.abc import Callable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
@@ -28,6 +28,7 @@ from websockets.http11 import Request, Response
 from room_protocol import PROTOCOL_VERSION
 from room_protocol.codec import MAX_MESSAGE_BYTES, decode, encode
 from room_protocol.errors import ErrorCode, ProtocolError
+from room_protocol.live import Request as TabletRequest
 from room_protocol.messages import (
     Channel,
     DocumentBegin,
@@ -35,12 +36,11 @@ from room_protocol.messages import (
     ErrorMessage,
     FetchDocument,
     Hello,
-    MeetingSnapshot,
-    MeetingState,
     Welcome,
 )
 from room_protocol.transfer import chunk_ranges
 from room_server.config import ServerConfig
+from room_server.live import Client, LiveSession
 from room_server.store import Store
 
 log = logging.getLogger(__name__)
@@ -61,10 +61,8 @@ class RoomServer:
         self.document_connections: set[ServerConnection] = set()
         self._server: Server | None = None
         self._watcher: asyncio.Task[None] | None = None
-        self._snapshot: MeetingSnapshot | None = None
-        self._state_frame = encode(MeetingState(None))
         self._data_version = -1
-        self.on_state_sent: Callable[[int], None] | None = None  # for tests and benches
+        self.session = LiveSession(store, self._send)
 
     @property
     def port(self) -> int:
@@ -77,7 +75,8 @@ class RoomServer:
         return len(self.control) + len(self.document_connections)
 
     async def start(self) -> None:
-        self._refresh_snapshot()
+        self._data_version = self.store.data_version()
+        self.session.start()
         self._server = await serve(
             self._handle,
             self.config.host or None,  # None: one socket per address family
@@ -95,6 +94,7 @@ class RoomServer:
         log.info("listening on %s port %d", self.config.host, self.port)
 
     async def stop(self) -> None:
+        self.session.stop()
         if self._watcher:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -105,35 +105,20 @@ class RoomServer:
 
     # --- meeting state -----------------------------------------------------------------
 
-    def _refresh_snapshot(self) -> bool:
-        """Reload the meeting if the database changed; True if tablets must hear of it."""
-        version = self.store.data_version()
-        if version == self._data_version:
-            return False
-        self._data_version = version
-        snapshot = self.store.snapshot()
-        if snapshot == self._snapshot:
-            return False
-        self._snapshot = snapshot
-        self._state_frame = encode(MeetingState(snapshot))
-        return True
+    def _send(self, clients: Iterable[Client], frame: str) -> None:
+        broadcast([c.link for c in clients], frame)
 
     async def _watch_store(self) -> None:
+        """Pick up changes other processes commit (``room-server import``)."""
         while True:
             await asyncio.sleep(self.config.store_poll_seconds)
             try:
-                changed = self._refresh_snapshot()
+                version = self.store.data_version()
+                if version != self._data_version:
+                    self._data_version = version
+                    self.session.publish_meeting()
             except Exception:
                 log.exception("reading the store failed; will try again")
-                continue
-            if changed:
-                revision = self._snapshot.revision if self._snapshot else 0
-                log.info(
-                    "meeting changed (revision %d): telling %d tablets", revision, len(self.control)
-                )
-                broadcast(self.control, self._state_frame)
-                if self.on_state_sent:
-                    self.on_state_sent(revision)
 
     # --- connections -------------------------------------------------------------------
 
@@ -209,25 +194,31 @@ class RoomServer:
             await ws.close(code, error.code.value)
 
     async def _serve_control(self, ws: ServerConnection, hello: Hello) -> None:
+        client = Client(hello.client_id, hello.seat_id, link=ws)
         self.control.add(ws)
         try:
-            await ws.send(self._state_frame)
+            self.session.connected(client, hello.resume_token)
             async for raw in ws:
-                await self._error(ws, self._reject_control(raw))
+                try:
+                    message = decode(raw)
+                except ProtocolError as exc:
+                    await self._error(ws, exc)
+                    continue
+                if isinstance(message, TabletRequest):
+                    self.session.handle(client, message)
+                else:
+                    await self._error(
+                        ws,
+                        ProtocolError(
+                            ErrorCode.BAD_STATE,
+                            f"{message.TYPE} is not accepted on the control channel",
+                        ),
+                    )
         except ConnectionClosed:
             pass
         finally:
             self.control.discard(ws)
-
-    def _reject_control(self, raw: str | bytes) -> ProtocolError:
-        """Protocol 1 has no control requests from tablets yet: say so plainly."""
-        try:
-            message = decode(raw)
-        except ProtocolError as exc:
-            return exc
-        return ProtocolError(
-            ErrorCode.BAD_STATE, f"{message.TYPE} is not accepted on the control channel"
-        )
+            self.session.disconnected(client)
 
     async def _error(
         self, ws: ServerConnection, error: ProtocolError, ref: str | None = None

@@ -18,7 +18,14 @@ from typing import Any
 
 import sqlite_utils
 
-from room_protocol.messages import AgendaItem, DocumentInfo, MeetingSnapshot
+from room_protocol.messages import (
+    AgendaItem,
+    DocumentInfo,
+    MeetingSnapshot,
+    Notice,
+    Role,
+    RosterEntry,
+)
 
 BUSY_TIMEOUT_MS = 10_000  # an import in another process may hold the write lock this long
 
@@ -69,6 +76,47 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (meeting_id, id)
     );
     """,
+    # 2: the live session: timers, credentials, sign-ins, requests already answered,
+    # speaker queue and speeches, messages, service calls, late-document notices
+    """
+    ALTER TABLE agenda_items ADD COLUMN done INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE agenda_items ADD COLUMN actual_seconds REAL NOT NULL DEFAULT 0;
+    ALTER TABLE meetings ADD COLUMN current_started_ts REAL;
+    ALTER TABLE delegates ADD COLUMN pin_hash TEXT;
+    ALTER TABLE delegates ADD COLUMN badge_hash TEXT;
+    CREATE INDEX delegates_badge ON delegates (badge_hash);
+    CREATE TABLE sign_ins (
+        token TEXT PRIMARY KEY, meeting_id TEXT NOT NULL, delegate_id TEXT NOT NULL,
+        seat_id TEXT, client_id TEXT NOT NULL, signed_in_at TEXT NOT NULL
+    );
+    CREATE TABLE operations (
+        client_id TEXT NOT NULL, op_id TEXT NOT NULL, response TEXT NOT NULL,
+        at TEXT NOT NULL, PRIMARY KEY (client_id, op_id)
+    );
+    CREATE TABLE floor_queue (
+        meeting_id TEXT NOT NULL, delegate_id TEXT NOT NULL, kind TEXT NOT NULL,
+        requested_at TEXT NOT NULL, position INTEGER NOT NULL,
+        PRIMARY KEY (meeting_id, delegate_id)
+    );
+    CREATE TABLE speeches (
+        id INTEGER PRIMARY KEY, meeting_id TEXT NOT NULL, item_id TEXT,
+        delegate_id TEXT NOT NULL, kind TEXT NOT NULL, started_at TEXT NOT NULL,
+        started_ts REAL NOT NULL, ended_at TEXT, duration_seconds REAL,
+        limit_seconds INTEGER NOT NULL, expired INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE messages (
+        id TEXT PRIMARY KEY, meeting_id TEXT NOT NULL, text TEXT NOT NULL,
+        sender TEXT NOT NULL, to_seat TEXT, at TEXT NOT NULL
+    );
+    CREATE TABLE service_calls (
+        id TEXT PRIMARY KEY, meeting_id TEXT NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL,
+        delegate_id TEXT, seat_id TEXT, at TEXT NOT NULL, resolved_at TEXT
+    );
+    CREATE TABLE notices (
+        meeting_id TEXT NOT NULL, id TEXT NOT NULL, text TEXT NOT NULL, at TEXT NOT NULL,
+        sha256 TEXT, PRIMARY KEY (meeting_id, id)
+    )
+    """,
 )
 
 KEY_ACTIVE_MEETING = "active_meeting"
@@ -88,6 +136,10 @@ class StoredDocument:
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def iso_time(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds")
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -110,6 +162,7 @@ class Store:
     def __init__(self, database: Path, documents_dir: Path) -> None:
         self.path = database
         self.documents_dir = documents_dir
+        self.secret_file = database.parent / "room-secret.key"
         try:
             self.conn = connect(database)
             self.db = sqlite_utils.Database(self.conn)
@@ -226,6 +279,8 @@ class Store:
                     planned_minutes=row["planned_minutes"],
                     documents=tuple(attached.get(row["id"], ())),
                     children=build(row["id"]),
+                    done=bool(row["done"]),
+                    actual_seconds=int(row["actual_seconds"]),
                 )
                 for row in children.get(parent, [])
             )
@@ -249,6 +304,25 @@ class Store:
                 for d in docs
             ),
             current_item_id=meeting["current_item_id"],
+            current_started_at=(
+                iso_time(meeting["current_started_ts"])
+                if meeting["current_started_ts"] is not None
+                else None
+            ),
+            roster=tuple(
+                RosterEntry(r["id"], r["name"], Role(r["role"]), r["seat_id"], r["group_name"])
+                for r in self._rows(
+                    "SELECT id, name, role, seat_id, group_name FROM delegates "
+                    "WHERE meeting_id = ? ORDER BY position",
+                    meeting_id,
+                )
+            ),
+            notices=tuple(
+                Notice(r["id"], r["text"], r["at"], r["sha256"])
+                for r in self._rows(
+                    "SELECT * FROM notices WHERE meeting_id = ? ORDER BY at", meeting_id
+                )
+            ),
         )
 
     def servable_document(self, sha256: str) -> StoredDocument | None:
@@ -275,6 +349,12 @@ class Store:
 
     def stored_blobs(self) -> set[str]:
         return {r["sha256"] for r in self._rows("SELECT sha256 FROM blobs")}
+
+    def rows(self, sql: str, *params: Any) -> list[dict[str, Any]]:
+        return self._rows(sql, *params)
+
+    def row(self, sql: str, *params: Any) -> dict[str, Any] | None:
+        return self._row(sql, *params)
 
     def _rows(self, sql: str, *params: Any) -> list[dict[str, Any]]:
         cursor = self.conn.execute(sql, params)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import secrets
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,12 +24,14 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from room_protocol import PROTOCOL_VERSION
 from room_protocol.codec import MAX_MESSAGE_BYTES, decode, encode
 from room_protocol.errors import ErrorCode, ProtocolError
+from room_protocol.live import Ack, Request, SignedIn, SignedOut
 from room_protocol.messages import (
     Channel,
     ErrorMessage,
     Hello,
     MeetingSnapshot,
     MeetingState,
+    Message,
     Welcome,
 )
 
@@ -103,6 +106,9 @@ async def open_channel(
     channel: Channel,
     client_id: str,
     client_name: str = "",
+    *,
+    seat_id: str | None = None,
+    resume_token: str | None = None,
 ) -> tuple[ClientConnection, Welcome]:
     """Connect, say hello on ``channel`` and wait for welcome; raise ConnectError."""
     try:
@@ -125,7 +131,9 @@ async def open_channel(
     except (OSError, TimeoutError, InvalidHandshake, ssl.SSLError) as exc:
         raise ConnectError(_describe(exc)) from exc
     try:
-        await ws.send(encode(Hello(PROTOCOL_VERSION, channel, client_id, client_name)))
+        await ws.send(
+            encode(Hello(PROTOCOL_VERSION, channel, client_id, client_name, seat_id, resume_token))
+        )
         reply = decode(await asyncio.wait_for(ws.recv(), OPEN_TIMEOUT))
     except (ConnectionClosed, TimeoutError, ProtocolError) as exc:
         await ws.close()
@@ -150,7 +158,13 @@ def _describe(exc: BaseException) -> str:
 
 
 class RoomConnection:
-    """Keeps one control connection open and reports status and meeting state."""
+    """Keeps one control connection open, reports status and meeting state, and carries
+    the tablet's requests.
+
+    A request waits in an outbox until the room answers it; after a reconnect every
+    unanswered request is sent again with the same ``op_id``, and the room answers a
+    repeat without applying it twice. The sign-in is resumed with its token.
+    """
 
     def __init__(
         self,
@@ -159,20 +173,29 @@ class RoomConnection:
         client_id: str,
         *,
         client_name: str = "",
+        seat_id: str | None = None,
         on_status: Callable[[ConnectionStatus], None] | None = None,
         on_meeting: Callable[[MeetingSnapshot | None], None] | None = None,
+        on_message: Callable[[Message], None] | None = None,
         backoff: Backoff | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.context = tls_context(ca_file)
         self.client_id = client_id
         self.client_name = client_name
+        self.seat_id = seat_id
         self.on_status = on_status
         self.on_meeting = on_meeting
+        self.on_message = on_message
         self.backoff = backoff or Backoff()
         self.status = ConnectionStatus(Phase.IDLE, endpoint.room_name)
         self.welcome: Welcome | None = None
+        self.welcomed_at = 0.0  # loop time when welcome arrived
         self.meeting: MeetingSnapshot | None = None
+        self.signed_in: SignedIn | None = None
+        self.latest: dict[str, Message] = {}  # last message of each type, e.g. "floor.state"
+        self._outbox: dict[str, tuple[Request, asyncio.Future[Message]]] = {}
+        self._counter = 0
         self._ws: ClientConnection | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -192,6 +215,25 @@ class RoomConnection:
         """Cut the connection as a Wi-Fi drop would (the run loop reconnects)."""
         if self._ws is not None and self._ws.transport is not None:
             self._ws.transport.abort()
+
+    def new_op_id(self) -> str:
+        self._counter += 1
+        return f"{secrets.token_hex(6)}-{self._counter}"
+
+    @property
+    def pending(self) -> list[Request]:
+        """Requests sent (or waiting to be sent) that the room has not answered yet."""
+        return [request for request, _future in self._outbox.values()]
+
+    async def request(self, request: Request) -> Message:
+        """Send ``request`` (now, or after reconnecting) and wait for the room's answer:
+        :class:`Ack` or :class:`ErrorMessage`."""
+        future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self._outbox[request.op_id] = (request, future)
+        if self._ws is not None and self.status.phase is Phase.CONNECTED:
+            with contextlib.suppress(ConnectionClosed):
+                await self._ws.send(encode(request))
+        return await future
 
     def _set(self, phase: Phase, detail: str = "", retry_in: float | None = None) -> None:
         self.status = ConnectionStatus(phase, self.endpoint.room_name, detail, retry_in)
@@ -217,26 +259,54 @@ class RoomConnection:
 
     async def _session(self) -> None:
         ws, self.welcome = await open_channel(
-            self.endpoint, self.context, Channel.CONTROL, self.client_id, self.client_name
+            self.endpoint,
+            self.context,
+            Channel.CONTROL,
+            self.client_id,
+            self.client_name,
+            seat_id=self.seat_id,
+            resume_token=self.signed_in.token if self.signed_in else None,
         )
+        self.welcomed_at = asyncio.get_running_loop().time()
         self._ws = ws
         try:
             self.backoff.reset()
             self._set(Phase.CONNECTED)
+            for request in self.pending:  # same op_ids: the room answers, never repeats
+                await ws.send(encode(request))
             async for raw in ws:
                 try:
                     message = decode(raw)
                 except ProtocolError as exc:
                     log.warning("ignoring a bad message from the room: %s", exc)
                     continue
-                if isinstance(message, MeetingState):
-                    self.meeting = message.meeting
-                    if self.on_meeting:
-                        self.on_meeting(message.meeting)
-                elif isinstance(message, ErrorMessage):
-                    log.warning("room says %s: %s", message.code, message.message)
-                    if message.code == ErrorCode.VERSION_MISMATCH:
-                        raise ConnectError(message.message)
+                self._receive(message)
         finally:
             self._ws = None
             await ws.close()
+
+    def _receive(self, message: Message) -> None:
+        if isinstance(message, MeetingState):
+            self.meeting = message.meeting
+            if self.on_meeting:
+                self.on_meeting(message.meeting)
+            return
+        if isinstance(message, Ack | ErrorMessage):
+            ref = message.op_id if isinstance(message, Ack) else message.ref
+            entry = self._outbox.pop(ref, None) if ref else None
+            if entry is not None:
+                if not entry[1].done():
+                    entry[1].set_result(message)
+                return
+            if isinstance(message, ErrorMessage):
+                log.warning("room says %s: %s", message.code, message.message)
+                if message.code == ErrorCode.VERSION_MISMATCH:
+                    raise ConnectError(message.message)
+            return
+        if isinstance(message, SignedIn):
+            self.signed_in = message
+        elif isinstance(message, SignedOut):
+            self.signed_in = None
+        self.latest[message.TYPE] = message
+        if self.on_message:
+            self.on_message(message)

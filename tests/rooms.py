@@ -21,6 +21,7 @@ from typing import Any
 
 import pymupdf
 
+from room_protocol import PROTOCOL_VERSION
 from room_protocol.discovery import RoomAnnouncement
 from tablet_client.connection import RoomEndpoint
 from tests import packages
@@ -94,10 +95,27 @@ def write_package(
             {"id": "minutes", "file": "docs/minutes.pdf", "title": "Minutes of the last meeting"},
         ],
         "agenda": agenda,
-        "seats": [{"id": "A1"}, {"id": "A2"}],
+        "seats": [{"id": "A1"}, {"id": "A2"}, {"id": "A3"}, {"id": "A4"}],
         "delegates": [
-            {"id": "chair", "name": "Chair Person", "role": "chair", "seat": "A1"},
-            {"id": "d1", "name": "Nguyễn Văn An", "role": "delegate", "seat": "A2"},
+            {"id": "chair", "name": "Chair Person", "role": "chair", "seat": "A1", "pin": "1111"},
+            {"id": "clerk", "name": "Clerk Person", "role": "clerk", "pin": "3333"},
+            {
+                "id": "d1",
+                "name": "Nguyễn Văn An",
+                "role": "delegate",
+                "seat": "A2",
+                "pin": "2222",
+                "badge": "04A1B2C3",
+            },
+            {
+                "id": "d2",
+                "name": "Beatrix Delegate",
+                "role": "delegate",
+                "seat": "A3",
+                "pin": "4444",
+            },
+            {"id": "d3", "name": "Trần Thị Bình", "role": "delegate", "seat": "A4", "pin": "6666"},
+            {"id": "obs", "name": "Press Observer", "role": "observer", "pin": "5555"},
         ],
     }
     return packages.write_package(root, manifest, files)
@@ -214,6 +232,8 @@ def start_room(
             )
         with contextlib.suppress(OSError, ValueError):
             info = json.loads(runtime.read_text())
+            if info["pid"] != process.pid and not command_prefix:
+                raise ValueError("server.json left by an earlier (killed) server")
             return RunningRoom(
                 process=process,
                 config=config,
@@ -241,4 +261,4 @@ def running_room(directory: Path, **kwargs: object) -> Iterator[RunningRoom]:
 
 
 def announcement_of(room: RunningRoom) -> RoomAnnouncement:
-    return RoomAnnouncement(room.room_id, room.room_name, 1, room.fingerprint[:16])
+    return RoomAnnouncement(room.room_id, room.room_name, PROTOCOL_VERSION, room.fingerprint[:16])

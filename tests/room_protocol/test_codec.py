@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from room_protocol import PROTOCOL_VERSION, ErrorCode, ProtocolError, decode, encode
+from room_protocol import PROTOCOL_VERSION, ErrorCode, ProtocolError, decode, encode, live
 from room_protocol.codec import MAX_MESSAGE_BYTES
 from room_protocol.messages import (
     REGISTRY,
@@ -21,6 +21,7 @@ from room_protocol.messages import (
     Hello,
     MeetingSnapshot,
     MeetingState,
+    Role,
     Welcome,
 )
 
@@ -40,6 +41,58 @@ SNAPSHOT = MeetingSnapshot(
     current_item_id="a1",
 )
 
+LIVE_EXAMPLES = [
+    live.SignIn("op-1", delegate_id="d1", pin="0421"),
+    live.SignIn("op-2", badge="04A1B2C3"),
+    live.SignOut("op-3"),
+    live.Unlock("op-4", "0421"),
+    live.SetCurrentItem("op-5", "a1"),
+    live.StepItem("op-6", live.Step.PREVIOUS),
+    live.SetItemDone("op-7", "a1", False),
+    live.AddItem("op-8", "Late motion", 10, "a", "a1"),
+    live.MoveItem("op-9", "b", 0, None),
+    live.AttachDocument("op-10", "a", SHA),
+    live.SetFollow("op-11", SHA, 3, live.Fit.PAGE),
+    live.Following("op-12", False),
+    live.Announce("op-13", "Lunch break until 13:30"),
+    live.MessageSeat("op-14", "A3", "Your microphone is on"),
+    live.LockScreens("op-15", True),
+    live.RequestService("op-16", live.ServiceKind.WATER, "still, please"),
+    live.ResolveService("op-17", "s-1"),
+    live.RequestFloor("op-18", live.FloorKind.POINT_OF_ORDER),
+    live.WithdrawFloor("op-19"),
+    live.GrantFloor("op-20", "d1"),
+    live.EndSpeech("op-21"),
+    live.ReorderQueue("op-22", ("d2", "d1")),
+    live.SetSpeakingLimit("op-23", 120),
+    live.Ack("op-1"),
+    live.SignedIn("d1", "Nguyễn Văn An", Role.DELEGATE, "A2", "tok", wrong_seat=False),
+    live.SignedOut("signed in on another tablet"),
+    live.FollowState(7, SHA, 3, live.Fit.WIDTH, following=True),
+    live.FloorState(
+        9,
+        live.Speech("d1", "An", live.FloorKind.SPEAK, "2026-11-21T09:00:00+00:00", 120, 12.5),
+        (live.QueueEntry("d2", "Bea", live.FloorKind.SPEAK, "2026-11-21T09:01:00+00:00", "A3"),),
+        120,
+    ),
+    live.Announcement("m-1", "Lunch", "Clerk", "2026-11-21T12:00:00+00:00"),
+    live.ScreensLocked(True),
+    live.ServiceCalls(
+        (
+            live.ServiceCall(
+                "s-1",
+                live.ServiceKind.MICROPHONE,
+                "",
+                "d1",
+                "An",
+                "A2",
+                "2026-11-21T10:00:00+00:00",
+            ),
+        )
+    ),
+    live.Alert(live.AlertKind.SEAT_LOCKED, "seat A3 is locked", "2026-11-21T10:00:00+00:00", "A3"),
+]
+
 EXAMPLES = [
     Hello(PROTOCOL_VERSION, Channel.CONTROL, "seat-a1", "Seat A1"),
     Hello(PROTOCOL_VERSION, Channel.DOCUMENTS, "seat-a1"),
@@ -50,6 +103,7 @@ EXAMPLES = [
     DocumentBegin(SHA, 10, 0, 262144),
     DocumentEnd(SHA, 10),
     ErrorMessage("not_found", "no such document", SHA),
+    *LIVE_EXAMPLES,
 ]
 
 
