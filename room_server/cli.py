@@ -43,6 +43,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="store the meeting without making it the current one",
     )
+    late = sub.add_parser(
+        "add-document", help="add a late document to the current meeting, on an agenda item"
+    )
+    late.add_argument("pdf", type=Path)
+    late.add_argument("--item", required=True, help="agenda item id to attach it to")
+    late.add_argument("--title", default=None, help="title shown on tablets (default: file name)")
+    late.add_argument("--confidential", action="store_true")
     status = sub.add_parser("status", help="show the room's meetings and whether it is serving")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args(argv)
@@ -67,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "import":
         return _import(config, args.package, activate=not args.no_activate)
+    if args.command == "add-document":
+        return _add_document(config, args.pdf, args.item, args.title, args.confidential)
     return _status(config, as_json=args.json)
 
 
@@ -101,6 +110,27 @@ def _import(config: ServerConfig, package: Path, *, activate: bool) -> int:
         f"items, {report.documents} documents ({report.new_documents} new), "
         f"{report.delegates} delegates; room revision {report.revision}"
         + ("; it is now the current meeting" if activate else "")
+    )
+    return 0
+
+
+def _add_document(
+    config: ServerConfig, pdf: Path, item: str, title: str | None, confidential: bool
+) -> int:
+    from room_server.importer import add_document
+    from room_server.package import PackageError
+    from room_server.store import Store, StoreError
+
+    try:
+        with Store(config.database_path, config.documents_dir) as store:
+            late = add_document(store, pdf, item_id=item, title=title, confidential=confidential)
+    except (PackageError, StoreError) as exc:
+        print(f"room-server: {exc}", file=sys.stderr)
+        print("nothing was added.", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(
+        f"added {late.title!r} ({late.pages} pages) to item {late.item_number}; "
+        f"tablets are told now (room revision {late.revision})"
     )
     return 0
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,8 @@ from room_server.package import (
     PackageError,
     PackageLimits,
     Problem,
+    UnusablePdfError,
+    count_pdf_pages,
     open_package,
 )
 from room_server.store import KEY_ACTIVE_MEETING, Store, utc_now
@@ -142,7 +145,14 @@ def _store_rows(
         ).fetchone()
         item_ids = {item.id for _parent, item in agenda}
         current = replaced[0] if replaced and replaced[0] in item_ids else None
-        # A re-imported package is an amended agenda: replace the meeting's rows wholesale.
+        # A re-imported package is an amended agenda: replace the meeting's rows wholesale,
+        # keeping what the session already did to the items that are still there.
+        progress_kept = store.conn.execute(
+            "SELECT done, actual_seconds, id FROM agenda_items WHERE meeting_id = ?", (mid,)
+        ).fetchall()
+        started = store.conn.execute(
+            "SELECT current_started_ts FROM meetings WHERE id = ?", (mid,)
+        ).fetchone()
         db.execute("DELETE FROM meetings WHERE id = ?", [mid])
         now = utc_now()
         db.table("blobs").insert_all(
@@ -188,6 +198,14 @@ def _store_rows(
             }
             for i, (parent, item) in enumerate(agenda)
         )
+        store.conn.executemany(
+            "UPDATE agenda_items SET done = ?, actual_seconds = ? WHERE meeting_id = ? AND id = ?",
+            [(done, actual, mid, item_id) for done, actual, item_id in progress_kept],
+        )
+        if current is not None and started is not None:
+            store.conn.execute(
+                "UPDATE meetings SET current_started_ts = ? WHERE id = ?", (started[0], mid)
+            )
         db.table("agenda_documents").insert_all(
             {"meeting_id": mid, "item_id": item.id, "document_id": doc_id, "position": i}
             for _parent, item in agenda
@@ -239,7 +257,13 @@ def remove_orphan_tempfiles(documents_dir: Path) -> int:
     return removed
 
 
-__all__ = ["ImportReport", "import_package", "remove_orphan_tempfiles"]
+__all__ = [
+    "ImportReport",
+    "LateDocument",
+    "add_document",
+    "import_package",
+    "remove_orphan_tempfiles",
+]
 
 
 def _check_fits_one_message(store: Store, package: MeetingPackage, path: Path, limit: int) -> None:
@@ -257,3 +281,100 @@ def _check_fits_one_message(store: Store, package: MeetingPackage, path: Path, l
                 )
             ],
         )
+
+
+@dataclass(frozen=True, slots=True)
+class LateDocument:
+    sha256: str
+    title: str
+    pages: int
+    item_number: str
+    revision: int
+
+
+def add_document(
+    store: Store,
+    pdf: Path,
+    *,
+    item_id: str,
+    title: str | None = None,
+    confidential: bool = False,
+    limits: PackageLimits | None = None,
+) -> LateDocument:
+    """Add a late document to the current meeting and attach it to ``item_id``; tablets
+    see it at once with a notice. The PDF is checked as strictly as in a package."""
+    limits = limits or PackageLimits()
+    problems: list[Problem] = []
+    try:
+        size = pdf.stat().st_size
+    except OSError as exc:
+        raise PackageError(pdf, [Problem(pdf.name, f"cannot be read: {exc.strerror}")]) from None
+    if size == 0 or size > limits.max_document_bytes:
+        problems.append(
+            Problem(
+                pdf.name,
+                f"is {size} bytes; documents must be 1 byte to {limits.max_document_bytes} bytes",
+            )
+        )
+    pages = 0
+    if not problems:
+        try:
+            pages = count_pdf_pages(pdf)
+        except UnusablePdfError as exc:
+            problems.append(Problem(pdf.name, str(exc)))
+    meeting_id = store.active_meeting_id()
+    if meeting_id is None:
+        problems.append(Problem(pdf.name, "no meeting is loaded in this room"))
+    item = None
+    if meeting_id is not None:
+        item = store.row(
+            "SELECT number, title FROM agenda_items WHERE meeting_id = ? AND id = ?",
+            meeting_id,
+            item_id,
+        )
+        if item is None:
+            problems.append(Problem(pdf.name, f"agenda item {item_id!r} is not in the meeting"))
+    if problems:
+        raise PackageError(pdf, problems)
+    assert meeting_id is not None and item is not None
+    digest = hashlib.sha256(pdf.read_bytes()).hexdigest()
+    target = store.blob_path(digest)
+    created = not target.exists()
+    if created:
+        _write_blob(pdf, target, digest)
+    title = title or pdf.stem
+    try:
+        with store.transaction() as db:
+            db.table("blobs").insert(
+                {"sha256": digest, "size": size, "pages": pages, "stored_at": utc_now()},
+                ignore=True,
+            )
+            doc_id = "late-" + digest[:12]
+            db.execute(
+                "INSERT OR IGNORE INTO documents (meeting_id, id, position, sha256, title, "
+                "filename, confidential) VALUES (?, ?, (SELECT coalesce(max(position), -1) + 1 "
+                "FROM documents WHERE meeting_id = ?), ?, ?, ?, ?)",
+                [meeting_id, doc_id, meeting_id, digest, title, pdf.name, int(confidential)],
+            )
+            db.execute(
+                "INSERT OR IGNORE INTO agenda_documents (meeting_id, item_id, document_id, "
+                "position) VALUES (?, ?, ?, (SELECT coalesce(max(position), -1) + 1 FROM "
+                "agenda_documents WHERE meeting_id = ? AND item_id = ?))",
+                [meeting_id, item_id, doc_id, meeting_id, item_id],
+            )
+            db.execute(
+                "INSERT INTO notices (meeting_id, id, text, at, sha256) VALUES (?, ?, ?, ?, ?)",
+                [
+                    meeting_id,
+                    "n-" + digest[:8] + "-" + str(int(time.time())),
+                    f"New document: {title} (item {item['number']} {item['title']})",
+                    utc_now(),
+                    digest,
+                ],
+            )
+            revision = store.bump_revision()
+    except BaseException:
+        if created:
+            target.unlink(missing_ok=True)
+        raise
+    return LateDocument(digest, title, pages, item["number"], revision)

@@ -1019,8 +1019,8 @@ def _check_document(
         report.add(entry.name, "is empty (0 bytes)")
         return None
     try:
-        pages = _count_pdf_pages(path)
-    except _UnusablePdfError as exc:
+        pages = count_pdf_pages(path)
+    except UnusablePdfError as exc:
         report.add(entry.name, str(exc).replace(str(path), entry.name))
         return None
     if pages < 1:
@@ -1032,24 +1032,24 @@ def _check_document(
     return path, digest, size, pages
 
 
-class _UnusablePdfError(Exception):
+class UnusablePdfError(Exception):
     pass
 
 
-def _count_pdf_pages(path: Path) -> int:
+def count_pdf_pages(path: Path) -> int:
     """Page count of a readable, unencrypted PDF whose first page loads."""
     try:
         doc: Any = pymupdf.open(path)  # type: ignore[no-untyped-call]  # PyMuPDF is partly typed
     except Exception as exc:  # MuPDF raises FileDataError, RuntimeError, ValueError, ...
         reason = "it is damaged, truncated or not a PDF" if "Failed to open" in str(exc) else exc
-        raise _UnusablePdfError(f"is not a readable PDF: {reason}") from exc
+        raise UnusablePdfError(f"is not a readable PDF: {reason}") from exc
     with doc:
         if not doc.is_pdf:
-            raise _UnusablePdfError("is not a PDF (MuPDF reads it as another file type)")
+            raise UnusablePdfError("is not a PDF (MuPDF reads it as another file type)")
         if doc.needs_pass or doc.is_encrypted:
-            raise _UnusablePdfError("is encrypted; remove the password before packaging")
+            raise UnusablePdfError("is encrypted; remove the password before packaging")
         if doc.is_repaired:  # every tablet would rescan the whole file on each open
-            raise _UnusablePdfError(
+            raise UnusablePdfError(
                 "is damaged (truncated or badly edited: its cross-reference table is broken); "
                 "export it again from the program that made it"
             )
@@ -1058,7 +1058,7 @@ def _count_pdf_pages(path: Path) -> int:
             try:
                 doc.load_page(0)
             except Exception as exc:  # a broken page tree surfaces only here
-                raise _UnusablePdfError(
+                raise UnusablePdfError(
                     f"is not a readable PDF: first page fails to load: {exc}"
                 ) from exc
         return pages

@@ -362,3 +362,34 @@ async def test_state_survives_a_server_kill(tmp_path: Path, package_dir: Path) -
         await until(lambda: bool(tablet.of_type(FloorState)))
         assert [e.delegate_id for e in tablet.of_type(FloorState)[-1].queue] == ["d1"]
         await tablet.stop()
+
+
+async def test_late_document_reaches_tablets_with_a_notice(
+    live_room: RunningRoom, tmp_path: Path
+) -> None:
+    from tests.rooms import write_pdf
+
+    tablet = await signed_in(live_room, "d1")
+    late = write_pdf(tmp_path / "amendment-7.pdf", 2, "Amendment 7")
+    result = live_room.cli("add-document", str(late), "--item", "budget", "--title", "Amendment 7")
+    assert result.returncode == 0, result.stderr
+    assert "added 'Amendment 7' (2 pages) to item 2" in result.stdout
+    await until(lambda: any(d.title == "Amendment 7" for d in tablet.meeting.documents))
+    doc = next(d for d in tablet.meeting.documents if d.title == "Amendment 7")
+    assert doc.sha256 in tablet.meeting.item("budget").documents  # type: ignore[union-attr]
+    assert tablet.meeting.notices[-1].sha256 == doc.sha256
+    assert "New document: Amendment 7" in tablet.meeting.notices[-1].text
+    before = tablet.meeting
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.7 this is not a PDF")
+    for args, message in [
+        ((str(broken), "--item", "budget"), "broken.pdf: is not a readable PDF"),
+        ((str(late), "--item", "nope"), "agenda item 'nope' is not in the meeting"),
+        ((str(tmp_path / "missing.pdf"), "--item", "budget"), "cannot be read"),
+    ]:
+        bad = live_room.cli("add-document", *args)
+        assert bad.returncode == 2 and message in bad.stderr, bad.stderr
+        assert "nothing was added" in bad.stderr
+    await asyncio.sleep(0.4)
+    assert tablet.meeting == before
+    await tablet.stop()
