@@ -35,6 +35,8 @@ class ServerConfig:
     # [tls]
     tls_hostnames: tuple[str, ...] = ()  # extra DNS names in the server certificate
     tls_addresses: tuple[str, ...] = ()  # extra IP addresses in the server certificate
+    # [session]
+    inactivity_lock_seconds: int = 300  # a delegate's tablet locks when unused this long; 0: never
     # [documents]
     chunk_size: int = 256 * 1024  # bytes per binary frame
     # [storage]
@@ -69,6 +71,7 @@ _LAYOUT: dict[str, dict[str, str]] = {
         "hostname": "mdns_hostname",
     },
     "tls": {"hostnames": "tls_hostnames", "addresses": "tls_addresses"},
+    "session": {"inactivity_lock_seconds": "inactivity_lock_seconds"},
     "documents": {"chunk_size": "chunk_size"},
     "storage": {"state_dir": "state_dir", "poll_seconds": "store_poll_seconds"},
 }
@@ -152,6 +155,8 @@ def _check(config: ServerConfig, path: Path | None) -> None:
         raise ConfigError(f"{where}server.port must be 0-65535 (0 picks a free port)")
     if config.max_connections < 1:
         raise ConfigError(f"{where}server.max_connections must be at least 1")
+    if not 0 <= config.inactivity_lock_seconds <= 24 * 3600:
+        raise ConfigError(f"{where}session.inactivity_lock_seconds must be 0-86400")
     if not 16 * 1024 <= config.chunk_size <= 4 * 1024 * 1024:
         raise ConfigError(f"{where}documents.chunk_size must be 16 KiB to 4 MiB (in bytes)")
     if not 0.05 <= config.store_poll_seconds <= 60:

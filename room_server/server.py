@@ -182,6 +182,7 @@ class RoomServer:
                     room_name=self.config.room_name,
                     server_time=datetime.now(UTC).isoformat(timespec="seconds"),
                     session_id=secrets.token_hex(8),
+                    inactivity_lock_seconds=self.config.inactivity_lock_seconds,
                 )
             )
         )
