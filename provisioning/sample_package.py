@@ -202,7 +202,20 @@ def _manifest_toml() -> str:
         lines += [f"role = {_toml(role)}", f"seat = {_toml(seat)}"]
         if group:
             lines.append(f"group = {_toml(group)}")
+        lines += [
+            f"pin = {_toml(demo_pin(delegate_id))}",
+            f"badge = {_toml(demo_badge(delegate_id))}",
+        ]
     return "\n".join(lines) + "\n"
+
+
+def demo_pin(delegate_id: str) -> str:
+    """The sample's PINs are public (d003 signs in with 1003): a demo, not a real roster."""
+    return "1" + delegate_id[1:].rjust(3, "0")
+
+
+def demo_badge(delegate_id: str) -> str:
+    return f"DEMO-{delegate_id.upper()}"
 
 
 # --- a tiny page-layout engine ---------------------------------------------------------

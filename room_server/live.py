@@ -171,14 +171,36 @@ class LiveSession:
         return True
 
     def publish_meeting(self) -> None:
-        if self.refresh_meeting():
-            self._broadcast(self.clients, self.state_frame, "meeting.state")
+        before = self.snapshot.meeting_id if self.snapshot else None
+        if not self.refresh_meeting():
+            return
+        self._broadcast(self.clients, self.state_frame, "meeting.state")
+        after = self.snapshot.meeting_id if self.snapshot else None
+        if after != before:
+            # Roles come from the meeting's roster; the chair's page and the queue too.
+            for client in [c for c in self.clients if c.delegate_id is not None]:
+                self._become_observer(client, "a different meeting was loaded; sign in again")
+            for client in self.clients:
+                self.send([client], encode(self._follow_message(client)))
+            self._publish_floor()
+
+    def _meta(self, key: str) -> str | None:
+        """Live settings belong to the meeting: a new meeting starts from the defaults."""
+        if self.snapshot is None:
+            return None
+        return self.store.meta(f"{self.snapshot.meeting_id}:{key}")
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.store.set_meta(f"{self.meeting_id}:{key}", value)
+
+    def _meeting(self) -> MeetingSnapshot:
+        if self.snapshot is None:
+            raise Refused(ErrorCode.BAD_STATE, "no meeting is loaded in this room")
+        return self.snapshot
 
     @property
     def meeting_id(self) -> str:
-        if self.snapshot is None:
-            raise Refused(ErrorCode.BAD_STATE, "no meeting is loaded in this room")
-        return self.snapshot.meeting_id
+        return self._meeting().meeting_id
 
     # --- connections -------------------------------------------------------------------
 
@@ -190,10 +212,8 @@ class LiveSession:
             self._resume(client, resume_token)
         self.send([client], encode(self._follow_message(client)))
         self.send([client], encode(self._floor_state()))
-        if self.store.meta(KEY_SCREENS_LOCKED) == "1":
+        if self._meta(KEY_SCREENS_LOCKED) == "1":
             self.send([client], encode(ScreensLocked(True)))
-        if client.presiding:
-            self.send([client], encode(self._service_calls()))
 
     def disconnected(self, client: Client) -> None:
         self.clients.discard(client)
@@ -211,6 +231,16 @@ class LiveSession:
             self.send([client], encode(SignedOut("your sign-in has ended; sign in again")))
             return
         self._become(client, member.delegate_id, token)
+
+    def _restore_sign_in(self, client: Client) -> None:
+        """The answer to a sign-in was lost with the connection: the sign-in still holds."""
+        row = self.store.row(
+            "SELECT token FROM sign_ins WHERE client_id = ? AND meeting_id = ?",
+            client.client_id,
+            self.meeting_id,
+        )
+        if row is not None:
+            self._resume(client, row["token"])
 
     def _become(self, client: Client, delegate_id: str, token: str) -> None:
         assert self.snapshot is not None
@@ -244,6 +274,8 @@ class LiveSession:
         )
         if recorded is not None:
             self.send([client], recorded["response"])
+            if isinstance(request, SignIn) and client.delegate_id is None:
+                self._restore_sign_in(client)
             return
         effects: list[Effect] = []
         try:
@@ -263,11 +295,10 @@ class LiveSession:
     def _check_role(self, client: Client, request: Request) -> None:
         allowed = ALLOWED[type(request)]
         if allowed is not None and client.role not in allowed:
-            who = (
-                "a tablet nobody is signed in on"
-                if client.role is Role.OBSERVER
-                else (f"the {client.role.value} role")
-            )
+            if client.delegate_id is None:
+                who = "a tablet nobody is signed in on"
+            else:
+                who = f"the {client.role.value} role"
             roles = " or ".join(sorted(r.value for r in allowed))
             raise Refused(ErrorCode.FORBIDDEN, f"{request.TYPE} needs the {roles} role, not {who}")
 
@@ -309,6 +340,7 @@ class LiveSession:
                 self.credentials.badge_hash(meeting_id, request.badge),
             )
             if row is None:
+                self._failed_attempt(client)
                 raise Refused(ErrorCode.NOT_FOUND, "this badge belongs to no one in this meeting")
             delegate_id = str(row["id"])
         elif request.delegate_id is not None and request.pin is not None:
@@ -318,8 +350,8 @@ class LiveSession:
             raise Refused(ErrorCode.BAD_FIELD, "sign in with delegate_id and pin, or a badge")
         token = secrets.token_urlsafe(24)
         self.store.conn.execute(
-            "DELETE FROM sign_ins WHERE meeting_id = ? AND delegate_id = ?",
-            (meeting_id, delegate_id),
+            "DELETE FROM sign_ins WHERE meeting_id = ? AND (delegate_id = ? OR client_id = ?)",
+            (meeting_id, delegate_id, client.client_id),
         )
         self.store.conn.execute(
             "INSERT INTO sign_ins (token, meeting_id, delegate_id, seat_id, client_id, "
@@ -343,6 +375,7 @@ class LiveSession:
             delegate_id,
         )
         if row is None:
+            self._failed_attempt(client)
             raise Refused(ErrorCode.NOT_FOUND, f"{delegate_id!r} is not on this meeting's roster")
         if row["pin_hash"] is None:
             raise Refused(ErrorCode.FORBIDDEN, "no PIN is set for you; ask the clerk")
@@ -350,14 +383,20 @@ class LiveSession:
         if hmac.compare_digest(expected, row["pin_hash"]):
             self.guard.succeeded(client.guard_key)
             return
-        if self.guard.failed(client.guard_key):
-            where = f"seat {client.seat_id}" if client.seat_id else f"tablet {client.client_id}"
-            text = f"{where} is locked for {self.guard.lockout_s:.0f} s after repeated wrong PINs"
-            log.warning(text)
-            alert = encode(Alert(AlertKind.SEAT_LOCKED, text, utc_now(), client.seat_id))
-            self._broadcast(self._presiding(), alert, "alert")
-            raise Refused(ErrorCode.FORBIDDEN, f"wrong PIN; {where} is now locked for a while")
+        if self._failed_attempt(client):
+            raise Refused(ErrorCode.FORBIDDEN, "wrong PIN; this seat is now locked for a while")
         raise Refused(ErrorCode.FORBIDDEN, "wrong PIN")
+
+    def _failed_attempt(self, client: Client) -> bool:
+        """Count a wrong PIN or unknown badge; True if the seat is now locked."""
+        if not self.guard.failed(client.guard_key):
+            return False
+        where = f"seat {client.seat_id}" if client.seat_id else f"tablet {client.client_id}"
+        text = f"{where} is locked for {self.guard.lockout_s:.0f} s after repeated failed sign-ins"
+        log.warning(text)
+        alert = encode(Alert(AlertKind.SEAT_LOCKED, text, utc_now(), client.seat_id))
+        self._broadcast(self._presiding(), alert, "alert")
+        return True
 
     def _sign_out(self, client: Client, request: SignOut) -> list[Effect]:
         self.store.conn.execute(
@@ -385,8 +424,7 @@ class LiveSession:
         )
 
     def _walk_ids(self) -> list[str]:
-        assert self.snapshot is not None
-        return [item.id for _depth, item in self.snapshot.walk()]
+        return [item.id for _depth, item in self._meeting().walk()]
 
     def _item_row(self, item_id: str) -> dict[str, Any]:
         row = self.store.row(
@@ -427,8 +465,7 @@ class LiveSession:
         order = self._walk_ids()
         if not order:
             raise Refused(ErrorCode.BAD_STATE, "the agenda is empty")
-        assert self.snapshot is not None
-        current = self.snapshot.current_item_id
+        current = self._meeting().current_item_id
         if current is None:
             target = order[0] if request.direction is Step.NEXT else order[-1]
         else:
@@ -492,6 +529,8 @@ class LiveSession:
                     ErrorCode.BAD_FIELD, f"agenda items nest at most {MAX_AGENDA_DEPTH} deep"
                 )
         order = self._siblings(request.parent_id)
+        if len(order) >= (2_000 if request.parent_id is None else 500):
+            raise Refused(ErrorCode.BAD_STATE, "that part of the agenda is full")
         if request.after_id is not None and request.after_id not in order:
             raise Refused(ErrorCode.NOT_FOUND, f"{request.after_id!r} is not among those items")
         item_id = "live-" + secrets.token_hex(4)
@@ -551,6 +590,15 @@ class LiveSession:
                 ErrorCode.NOT_FOUND,
                 "that document is not in this meeting; add it with room-server add-document",
             )
+        already = self.store.row(
+            "SELECT 1 FROM agenda_documents WHERE meeting_id = ? AND item_id = ? "
+            "AND document_id = ?",
+            self.meeting_id,
+            request.item_id,
+            doc["id"],
+        )
+        if already is not None:
+            raise Refused(ErrorCode.BAD_STATE, "that document is already on that item")
         self.store.conn.execute(
             "INSERT OR IGNORE INTO agenda_documents (meeting_id, item_id, document_id, position) "
             "VALUES (?, ?, ?, (SELECT coalesce(max(position), -1) + 1 FROM agenda_documents "
@@ -572,7 +620,7 @@ class LiveSession:
     # --- follow the chair --------------------------------------------------------------
 
     def _follow_position(self) -> dict[str, Any]:
-        raw = self.store.meta(KEY_FOLLOW)
+        raw = self._meta(KEY_FOLLOW)
         return json.loads(raw) if raw else {"seq": 0, "sha256": None, "page": 0, "fit": "width"}
 
     def _follow_message(
@@ -589,8 +637,7 @@ class LiveSession:
 
     def _set_follow(self, client: Client, request: SetFollow) -> list[Effect]:
         if request.sha256 is not None:
-            assert self.snapshot is not None
-            doc = self.snapshot.document(request.sha256)
+            doc = self._meeting().document(request.sha256)
             if doc is None:
                 raise Refused(ErrorCode.NOT_FOUND, "that document is not in this meeting")
             if request.page >= doc.pages:
@@ -603,7 +650,7 @@ class LiveSession:
             "page": request.page,
             "fit": request.fit.value,
         }
-        self.store.set_meta(KEY_FOLLOW, json.dumps(position))
+        self._set_meta(KEY_FOLLOW, json.dumps(position))
         frame = encode(
             FollowState(position["seq"], request.sha256, request.page, request.fit, following=True)
         )
@@ -665,7 +712,7 @@ class LiveSession:
         )
 
     def _lock_screens(self, client: Client, request: LockScreens) -> list[Effect]:
-        self.store.set_meta(KEY_SCREENS_LOCKED, "1" if request.locked else "0")
+        self._set_meta(KEY_SCREENS_LOCKED, "1" if request.locked else "0")
         frame = encode(ScreensLocked(request.locked))
         return [lambda: self._broadcast(self.clients, frame, "screens.locked")]
 
@@ -741,7 +788,7 @@ class LiveSession:
         )
 
     def _limit(self) -> int:
-        return int(self.store.meta(KEY_FLOOR_LIMIT) or DEFAULT_SPEAKING_LIMIT_S)
+        return int(self._meta(KEY_FLOOR_LIMIT) or DEFAULT_SPEAKING_LIMIT_S)
 
     def _floor_state(self) -> FloorState:
         names = {m.delegate_id: m for m in self.snapshot.roster} if self.snapshot else {}
@@ -799,8 +846,8 @@ class LiveSession:
         }
         if request.kind is FloorKind.POINT_OF_ORDER:
             # Points of order go ahead of speakers, after earlier points of order.
-            at = sum(1 for r in queue if r["kind"] == FloorKind.POINT_OF_ORDER.value)
-            queue.insert(at, entry)
+            points = [i for i, r in enumerate(queue) if r["kind"] == FloorKind.POINT_OF_ORDER.value]
+            queue.insert(points[-1] + 1 if points else 0, entry)
         else:
             queue.append(entry)
         self._write_queue(queue)
@@ -824,7 +871,7 @@ class LiveSession:
         )
 
     def _grant_floor(self, client: Client, request: GrantFloor) -> list[Effect]:
-        assert self.snapshot is not None
+        meeting = self._meeting()
         queue = self._queue_rows()
         if request.delegate_id is None:
             if not queue:
@@ -832,7 +879,7 @@ class LiveSession:
             chosen = queue[0]
         else:
             found = [r for r in queue if r["delegate_id"] == request.delegate_id]
-            if self.snapshot.member(request.delegate_id) is None:
+            if meeting.member(request.delegate_id) is None:
                 raise Refused(ErrorCode.NOT_FOUND, f"{request.delegate_id!r} is not on the roster")
             chosen = (
                 found[0]
@@ -852,7 +899,7 @@ class LiveSession:
             "started_ts, limit_seconds) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 self.meeting_id,
-                self.snapshot.current_item_id,
+                meeting.current_item_id,
                 chosen["delegate_id"],
                 chosen["kind"],
                 iso_time(now),
@@ -879,12 +926,14 @@ class LiveSession:
         return [self._publish_floor]
 
     def _set_limit(self, client: Client, request: SetSpeakingLimit) -> list[Effect]:
-        self.store.set_meta(KEY_FLOOR_LIMIT, str(request.seconds))
+        self._set_meta(KEY_FLOOR_LIMIT, str(request.seconds))
         current = self._open_speech()
         if current is not None:
+            elapsed = self.clock() - current["started_ts"]
+            expired = bool(request.seconds) and elapsed > request.seconds
             self.store.conn.execute(
-                "UPDATE speeches SET limit_seconds = ? WHERE id = ?",
-                (request.seconds, current["id"]),
+                "UPDATE speeches SET limit_seconds = ?, expired = ? WHERE id = ?",
+                (request.seconds, int(expired), current["id"]),
             )
         return [self._publish_floor]
 

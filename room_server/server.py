@@ -180,7 +180,7 @@ class RoomServer:
                     protocol_version=PROTOCOL_VERSION,
                     room_id=self.config.room_id,
                     room_name=self.config.room_name,
-                    server_time=datetime.now(UTC).isoformat(timespec="seconds"),
+                    server_time=datetime.now(UTC).isoformat(timespec="milliseconds"),
                     session_id=secrets.token_hex(8),
                     inactivity_lock_seconds=self.config.inactivity_lock_seconds,
                 )

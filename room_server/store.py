@@ -320,7 +320,9 @@ class Store:
             notices=tuple(
                 Notice(r["id"], r["text"], r["at"], r["sha256"])
                 for r in self._rows(
-                    "SELECT * FROM notices WHERE meeting_id = ? ORDER BY at", meeting_id
+                    "SELECT * FROM (SELECT * FROM notices WHERE meeting_id = ? "
+                    "ORDER BY at DESC LIMIT 200) ORDER BY at",
+                    meeting_id,
                 )
             ),
         )

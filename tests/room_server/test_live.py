@@ -393,3 +393,44 @@ async def test_late_document_reaches_tablets_with_a_notice(
     await asyncio.sleep(0.4)
     assert tablet.meeting == before
     await tablet.stop()
+
+
+async def test_answer_lost_after_sign_in_still_signs_in(live_room: RunningRoom) -> None:
+    tablet = await Tablet(live_room, "seat-a2", "A2").start()
+    op = tablet.op()
+    request = SignIn(op, delegate_id="d1", pin="2222")
+    sending = asyncio.ensure_future(tablet.do(request))
+    await asyncio.sleep(0)
+    tablet.connection.drop()  # the ack and session.signed_in may be lost with it
+    assert (await sending).TYPE == "ack"
+    await until(lambda: tablet.connection.signed_in is not None)
+    await tablet.stop()
+
+
+async def test_point_of_order_after_a_reorder_and_limit_raised_after_expiry(
+    live_room: RunningRoom,
+) -> None:
+    chair = await signed_in(live_room, "chair")
+    d1, d2, d3 = [await signed_in(live_room, who) for who in ("d1", "d2", "d3")]
+    await d1.ok(RequestFloor(d1.op(), FloorKind.POINT_OF_ORDER))
+    await d2.ok(RequestFloor(d2.op()))
+    await chair.ok(ReorderQueue(chair.op(), ("d2", "d1")))  # the chair puts d2 first
+    await d3.ok(RequestFloor(d3.op(), FloorKind.POINT_OF_ORDER))
+    await until(
+        lambda: [e.delegate_id for e in chair.of_type(FloorState)[-1].queue] == ["d2", "d1", "d3"]
+    )
+    await chair.ok(SetSpeakingLimit(chair.op(), 1))
+    await chair.ok(GrantFloor(chair.op()))
+    await until(lambda: (s := chair.of_type(FloorState)[-1].speaking) is not None and s.expired, 5)
+    await chair.ok(SetSpeakingLimit(chair.op(), 600))  # more time: no longer expired
+    await until(lambda: (s := chair.of_type(FloorState)[-1].speaking) is not None and not s.expired)
+    await asyncio.gather(*(t.stop() for t in (chair, d1, d2, d3)))
+
+
+async def test_unknown_badges_count_towards_the_lockout(live_room: RunningRoom) -> None:
+    tablet = await Tablet(live_room, "seat-a3", "A3").start()
+    for _ in range(4):
+        await tablet.refused(SignIn(tablet.op(), badge="DEADBEEF"), "not_found")
+    await tablet.refused(SignIn(tablet.op(), badge="DEADBEEF"), "not_found")
+    await tablet.refused(SignIn(tablet.op(), badge="04A1B2C3"), "forbidden", "locked")
+    await tablet.stop()
