@@ -1,0 +1,173 @@
+"""``hemicycle-display``: the room display for a projector or wall screen (PySide6 on a
+qasync loop). Fullscreen unless ``--windowed``.
+
+``--screenshot PATH`` runs without a screen: join the room, wait for the meeting, save
+one PNG at 1920 x 1080 and exit (0 when the picture shows the room's state).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import re
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCursor
+from PySide6.QtWidgets import QApplication
+
+from kiosk.display_controller import DisplayController, DisplaySettings
+from kiosk.display_view import DisplayView
+from kiosk.i18n import LANGUAGES, set_language
+from tablet_client.connection import RoomEndpoint
+
+log = logging.getLogger(__name__)
+
+SCREEN_SIZE = (1920, 1080)  # a full-HD projector; --windowed and --screenshot use it
+SETTLE_S = 0.1  # for Qt to lay out and paint before the grab
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="hemicycle-display", description="Hemicycle room display (projector view)"
+    )
+    parser.add_argument(
+        "--ca", type=Path, required=True, help="the room CA certificate (ca.pem) from enrollment"
+    )
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument(
+        "--room", dest="room_id", default=None, help="room id: find it over mDNS and join it"
+    )
+    where.add_argument(
+        "--server",
+        default=None,
+        metavar="HOSTNAME:PORT",
+        help="skip mDNS and connect to this room (name as in its certificate)",
+    )
+    parser.add_argument("--address", default="", help="with --server: connect to this address")
+    parser.add_argument(
+        "--interface",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="browse mDNS only on this interface address (repeatable)",
+    )
+    parser.add_argument("--language", choices=sorted(LANGUAGES), default="en")
+    parser.add_argument("--windowed", action="store_true", help="a window, not full screen")
+    parser.add_argument(
+        "--screenshot",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="save one PNG of the display once the meeting is shown, then exit",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="with --screenshot: give up after this many seconds",
+    )
+    args = parser.parse_args(argv)
+    if args.address and not args.server:
+        parser.error("--address needs --server")
+    return args
+
+
+def display_id() -> str:
+    """The display's client id: stable for this machine, so the room's logs name it."""
+    host = re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname())[:48].strip("-.") or "room"
+    return f"display-{host}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.screenshot is not None:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if not args.ca.is_file():
+        print(f"hemicycle-display: room CA {args.ca} not found", file=sys.stderr)
+        return 2
+    direct = None
+    if args.server:
+        host, _, port = args.server.rpartition(":")
+        if not host or not port.isdigit():
+            print("hemicycle-display: --server must be HOSTNAME:PORT", file=sys.stderr)
+            return 2
+        direct = RoomEndpoint(host, int(port), args.address or host)
+    set_language(args.language)
+
+    import qasync
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    view = DisplayView()
+    settings = DisplaySettings(
+        ca_file=args.ca,
+        client_id=display_id(),
+        room_id=args.room_id,
+        interfaces=tuple(args.interface),
+        direct=direct,
+    )
+    controller = DisplayController(view, settings)
+    if args.screenshot is not None or args.windowed:
+        view.resize(*SCREEN_SIZE)
+        view.show()
+    else:
+        view.showFullScreen()
+        QApplication.setOverrideCursor(QCursor(Qt.CursorShape.BlankCursor))  # no pointer
+    with loop:
+        if args.screenshot is not None:
+            body = screenshot(controller, args.screenshot, args.timeout)
+        else:
+            stop = asyncio.Event()
+            loop.add_signal_handler(signal.SIGTERM, stop.set)
+            loop.add_signal_handler(signal.SIGINT, stop.set)
+            body = run_until(controller, stop)
+        result: int = loop.run_until_complete(body)
+    return result
+
+
+async def run_until(controller: DisplayController, stop: asyncio.Event) -> int:
+    await controller.start()
+    await stop.wait()
+    await controller.stop()
+    return 0
+
+
+async def screenshot(controller: DisplayController, path: Path, limit: float) -> int:
+    """Join, wait for the meeting state, save one PNG. 0 on success, 1 on timeout."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    try:
+        await controller.start()
+        # The room sends the speaker queue right after the meeting: wait for both.
+        while not (controller.meeting_received and controller.floor is not None):
+            if loop.time() > deadline:
+                print(
+                    f"hemicycle-display: no meeting state from the room in {limit:g} s",
+                    file=sys.stderr,
+                )
+                return 1
+            await asyncio.sleep(0.05)
+        controller.refresh()
+        await asyncio.sleep(SETTLE_S)  # Qt lays out and paints on the loop
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not controller.view.grab().save(str(path)):
+            print(f"hemicycle-display: could not write {path}", file=sys.stderr)
+            return 1
+        print(f"screenshot: {path}", flush=True)
+        return 0
+    finally:
+        await controller.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,353 @@
+"""Wires the room display: discovery, the observer connection and the one screen.
+
+The display never signs in: the room treats it as an observer and sends it the meeting,
+the speaker queue and announcements like any tablet. Everything on screen is drawn
+from the last state the room sent plus the time since, once a second and on every
+update, so a lost connection freezes nothing and the timers keep the room's time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QTimer
+
+from kiosk.display_view import DisplayView, QueueLine
+from kiosk.i18n import long_date, on_language_changed, tr
+from kiosk.timers import (
+    Level,
+    ServerClock,
+    duration,
+    item_timer,
+    parse_time,
+    speech_timer,
+)
+from room_protocol.live import Announcement, FloorKind, FloorState
+from room_protocol.messages import MeetingSnapshot, Message
+from tablet_client.connection import (
+    Backoff,
+    ConnectionStatus,
+    Phase,
+    RoomConnection,
+    RoomEndpoint,
+)
+from tablet_client.discovery import DiscoveredRoom, RoomBrowser
+
+log = logging.getLogger(__name__)
+
+TICK_MS = 1000
+TICK_LATE_MS = 15  # land just after the countdown's next whole second, never just before
+ANNOUNCEMENT_PROMINENT_S = 120.0  # a new announcement is shown large for two minutes
+ANNOUNCEMENT_KEEP_S = 30 * 60.0  # ... then as a quiet line for half an hour
+
+
+@dataclass(frozen=True, slots=True)
+class DisplaySettings:
+    ca_file: Path
+    client_id: str
+    client_name: str = "Room display"
+    room_id: str | None = None  # join this room when mDNS finds it
+    interfaces: tuple[str, ...] = ()  # mDNS interface addresses; empty = all
+    direct: RoomEndpoint | None = None  # a fixed room address: no mDNS
+    retry_initial_s: float = 0.5
+    retry_maximum_s: float = 15.0
+    announcement_prominent_s: float = ANNOUNCEMENT_PROMINENT_S
+    announcement_keep_s: float = ANNOUNCEMENT_KEEP_S
+
+
+class DisplayController(QObject):
+    def __init__(
+        self,
+        view: DisplayView,
+        settings: DisplaySettings,
+        *,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        """``clock``: monotonic seconds; by default the event loop's, which is what
+        RoomConnection stamps ``welcomed_at`` with."""
+        super().__init__()
+        self.view = view
+        self.settings = settings
+        self.connection: RoomConnection | None = None
+        self.clock = ServerClock()
+        self.meeting: MeetingSnapshot | None = None
+        self.meeting_received = False  # the room has sent its meeting state at least once
+        self.floor: FloorState | None = None
+        self.announcement: Announcement | None = None
+        self._clock_given = clock is not None
+        self._now: Callable[[], float] = clock or time.monotonic
+        self._floor_at = 0.0  # local time the floor state arrived
+        self._announcement_at = 0.0
+        self._last_update: datetime | None = None  # server time of the last message
+        self._ever_connected = False
+        self._failure = ""  # why the last attempt failed, until the next success
+        self._browser: RoomBrowser | None = None
+        self._tasks: set[asyncio.Future[None]] = set()
+        self._tick = QTimer(view)  # dies with the view it redraws
+        self._tick.setTimerType(Qt.TimerType.PreciseTimer)
+        self._tick.setInterval(TICK_MS)
+        self._tick.timeout.connect(self.refresh)
+        self._unsubscribe_language = on_language_changed(lambda _code: self._retranslate())
+        view.destroyed.connect(lambda: self._unsubscribe_language())
+
+    # --- life cycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if not self._clock_given:
+            self._now = asyncio.get_running_loop().time
+        self._tick.start()
+        self.refresh()
+        if self.settings.direct is not None:
+            self.join(self.settings.direct)
+            return
+        self._browser = RoomBrowser(self._on_rooms, interfaces=self.settings.interfaces)
+        await self._browser.start()
+
+    async def stop(self) -> None:
+        """Stop everything; safe to call twice."""
+        self._tick.stop()
+        self._unsubscribe_language()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._browser is not None:
+            await self._browser.stop()
+            self._browser = None
+        if self.connection is not None:
+            await self.connection.stop()
+
+    # --- finding and joining the room ----------------------------------------------------
+
+    def _on_rooms(self, rooms: list[DiscoveredRoom]) -> None:
+        mine = next((r for r in rooms if r.room.room_id == self.settings.room_id), None)
+        if mine is None or not mine.addresses:
+            return
+        endpoint = RoomEndpoint(mine.hostname, mine.port, mine.addresses[0], mine.room.room_name)
+        current = self.connection
+        if current is None:
+            self.join(endpoint)
+        elif current.endpoint != endpoint and current.status.phase is not Phase.CONNECTED:
+            log.info("room %s moved to %s:%d", mine.room.room_id, endpoint.address, endpoint.port)
+            self.join(endpoint)  # the room came back elsewhere (new address or port)
+
+    def join(self, endpoint: RoomEndpoint) -> None:
+        if self.connection is not None:
+            task = asyncio.ensure_future(self.connection.stop())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        self.connection = RoomConnection(
+            endpoint,
+            self.settings.ca_file,
+            self.settings.client_id,
+            client_name=self.settings.client_name,
+            on_status=self.on_status,
+            on_meeting=self.on_meeting,
+            on_message=self.on_message,
+            backoff=Backoff(self.settings.retry_initial_s, self.settings.retry_maximum_s),
+        )
+        self.connection.start()
+        self.refresh()
+
+    # --- from the room (RoomConnection's callbacks) -------------------------------------
+
+    def on_status(self, status: ConnectionStatus) -> None:
+        connection = self.connection
+        if status.phase is Phase.CONNECTED and connection and connection.welcome:
+            self._ever_connected = True
+            self._failure = ""
+            self.clock.sync(parse_time(connection.welcome.server_time), connection.welcomed_at)
+        elif status.phase is Phase.RETRYING:
+            self._failure = status.detail
+        self.refresh()
+
+    def on_meeting(self, meeting: MeetingSnapshot | None) -> None:
+        self.meeting = meeting
+        self.meeting_received = True
+        if meeting is not None and meeting.current_started_at:
+            self.clock.observe(parse_time(meeting.current_started_at), self._now())
+        self._mark_update()
+        self.refresh()
+
+    def on_message(self, message: Message) -> None:
+        now = self._now()
+        if isinstance(message, FloorState):
+            self.floor, self._floor_at = message, now
+            speech = message.speaking
+            if speech is not None:  # the room's clock when it sent this state
+                sent = parse_time(speech.started_at) + timedelta(seconds=speech.elapsed_seconds)
+                self.clock.observe(sent, now)
+        elif isinstance(message, Announcement) and message.to_seat is None:
+            self.announcement, self._announcement_at = message, now
+            self.clock.observe(parse_time(message.at), now)
+        else:
+            return
+        self._mark_update()
+        self.refresh()
+
+    def _mark_update(self) -> None:
+        self._last_update = self.clock.now(self._now())
+
+    # --- drawing --------------------------------------------------------------------------
+
+    def _retranslate(self) -> None:
+        self.view.retranslate()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Draw everything from the current state; cheap enough to run every second."""
+        now = self._now()
+        server_now = self.clock.now(now)
+        self.view.set_clock(_local_time(server_now) if server_now else "")
+        self._show_connection()
+        meeting = self.meeting
+        if meeting is None:
+            room = self._room_name() or tr("app.title")
+            text = tr("idle.no_meeting") if self.meeting_received else tr("idle.waiting")
+            self.view.show_idle(room, text)
+        else:
+            self.view.show_meeting(meeting.title, self._meeting_line(meeting))
+            self._show_item(meeting, server_now)
+            self._show_floor(meeting, now)
+        self._show_announcement(now)
+        if self._tick.isActive():
+            self._tick.start(self.next_tick_ms(now))
+
+    def next_tick_ms(self, now: float) -> int:
+        """About a second; while someone speaks, timed so the countdown changes on time."""
+        speech = self.floor.speaking if self.floor else None
+        if speech is None:
+            return TICK_MS
+        elapsed = speech.elapsed_seconds + (now - self._floor_at)
+        return round((1.0 - elapsed % 1.0) * 1000) + TICK_LATE_MS
+
+    def _meeting_line(self, meeting: MeetingSnapshot) -> str:
+        try:
+            day = long_date(date.fromisoformat(meeting.date))
+        except ValueError:
+            day = meeting.date
+        return tr("meeting.line", date=day, location=meeting.location) if meeting.location else day
+
+    def _show_item(self, meeting: MeetingSnapshot, server_now: datetime | None) -> None:
+        item = meeting.item(meeting.current_item_id) if meeting.current_item_id else None
+        if item is None:
+            self.view.set_no_item(tr("item.none"))
+            return
+        self.view.set_item(item.number, item.title)
+        started = parse_time(meeting.current_started_at) if meeting.current_started_at else None
+        timer = item_timer(item, started, server_now)
+        if timer.planned is None:
+            self.view.set_item_timer(duration(timer.elapsed), tr("item.no_plan"), timer.level)
+            return
+        text = tr("item.timer", elapsed=duration(timer.elapsed), planned=duration(timer.planned))
+        remaining = timer.remaining or 0.0
+        if timer.level is Level.OVER:
+            detail = tr("item.over", over=duration(-remaining))
+        else:
+            detail = tr("item.left", left=duration(remaining, up=True))
+        self.view.set_item_timer(text, detail, timer.level)
+
+    def _show_floor(self, meeting: MeetingSnapshot, now: float) -> None:
+        floor = self.floor
+        speech = floor.speaking if floor else None
+        if speech is None:
+            self.view.set_no_speaker(tr("speaker.none"))
+        else:
+            member = meeting.member(speech.delegate_id)
+            details = []
+            if member is not None and member.seat_id:
+                details.append(tr("speaker.seat", seat=member.seat_id))
+            if member is not None and member.group:
+                details.append(member.group)
+            self.view.set_speaker(
+                speech.name,
+                " · ".join(details),
+                point_of_order=speech.kind is FloorKind.POINT_OF_ORDER,
+            )
+            timer = speech_timer(speech, now - self._floor_at)
+            remaining = timer.remaining
+            if remaining is None:
+                self.view.set_countdown(
+                    duration(timer.elapsed), tr("speaker.no_limit"), Level.NORMAL
+                )
+            elif timer.time_up:
+                over = max(0.0, -remaining)
+                self.view.set_countdown(
+                    f"+{duration(over)}" if over >= 1 else duration(0),
+                    tr("speaker.time_up"),
+                    Level.OVER,
+                )
+            else:
+                self.view.set_countdown(
+                    duration(remaining, up=True), tr("speaker.time_left"), timer.level
+                )
+        queue = floor.queue if floor else ()
+        lines = [
+            QueueLine(e.name, e.seat_id or "", e.kind is FloorKind.POINT_OF_ORDER)
+            for e in queue[: len(self.view.queue_rows)]
+        ]
+        hidden = len(queue) - len(lines)
+        self.view.set_queue(
+            lines, tr("queue.more", count=hidden) if hidden > 0 else "", tr("queue.empty")
+        )
+
+    def _show_announcement(self, now: float) -> None:
+        message = self.announcement
+        age = now - self._announcement_at
+        if message is None or age > self.settings.announcement_keep_s:
+            self.view.clear_announcement()
+            return
+        meta = tr(
+            "announcement.meta", sender=message.sender, time=_local_time(parse_time(message.at))
+        )
+        self.view.set_announcement(
+            message.text, meta, prominent=age <= self.settings.announcement_prominent_s
+        )
+
+    def _show_connection(self) -> None:
+        connection = self.connection
+        room = self._room_name()
+        if connection is None:
+            if self.settings.direct is None and self.settings.room_id:
+                self.view.set_connection(
+                    "searching", tr("connection.searching", room=self.settings.room_id)
+                )
+            else:
+                self.view.set_connection("stopped", tr("connection.stopped"))
+            return
+        phase = connection.status.phase
+        if phase is Phase.CONNECTED:
+            self.view.set_connection("connected", tr("connection.connected", room=room))
+        elif phase in (Phase.CONNECTING, Phase.RETRYING) and not self._ever_connected:
+            text = tr("connection.connecting", room=room)
+            if self._failure:
+                text += f" · {self._failure}"
+            self.view.set_connection("connecting", text)
+        elif phase in (Phase.CONNECTING, Phase.RETRYING):
+            parts = [tr("connection.reconnecting", room=room)]
+            if self._last_update is not None:
+                parts.append(tr("connection.last_update", time=_local_time(self._last_update)))
+            if self._failure:
+                parts.append(self._failure)  # for IT staff; English like the logs
+            self.view.set_connection("reconnecting", " · ".join(parts))
+        else:
+            self.view.set_connection("stopped", tr("connection.stopped"))
+
+    def _room_name(self) -> str:
+        connection = self.connection
+        if connection is None:
+            return ""
+        if connection.welcome is not None:
+            return connection.welcome.room_name
+        return connection.endpoint.room_name or connection.endpoint.hostname
+
+
+def _local_time(moment: datetime) -> str:
+    """A server time as this room's wall clock shows it (hours and minutes)."""
+    return moment.astimezone().strftime("%H:%M")
