@@ -18,7 +18,10 @@ class ErrorCode(StrEnum):
     VERSION_MISMATCH = "version_mismatch"
     NOT_FOUND = "not_found"
     BAD_STATE = "bad_state"  # a valid message at the wrong moment
-    FORBIDDEN = "forbidden"
+    FORBIDDEN = "forbidden"  # the sender's role may not do this
+    WRONG_PIN = "wrong_pin"
+    NO_PIN = "no_pin"  # the member has no PIN: sign in with a badge or ask the clerk
+    LOCKED = "locked"  # too many failed sign-ins at this seat; the message says how long
     BUSY = "busy"
     INTERNAL = "internal"
 

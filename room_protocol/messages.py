@@ -136,6 +136,7 @@ class Notice:
     text: str = field(metadata=TEXT)
     at: str = field(metadata=limits(max_len=40))  # ISO 8601, UTC
     sha256: str | None = field(default=None, metadata=SHA256)
+    item_id: str | None = field(default=None, metadata=IDENT)  # the item it joined
 
 
 @dataclass(frozen=True, slots=True)

@@ -363,13 +363,15 @@ def add_document(
                 [meeting_id, item_id, doc_id, meeting_id, item_id],
             )
             db.execute(
-                "INSERT INTO notices (meeting_id, id, text, at, sha256) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO notices (meeting_id, id, text, at, sha256, item_id) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 [
                     meeting_id,
                     "n-" + digest[:8] + "-" + str(int(time.time())),
                     f"New document: {title} (item {item['number']} {item['title']})",
                     utc_now(),
                     digest,
+                    item_id,
                 ],
             )
             revision = store.bump_revision()

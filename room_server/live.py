@@ -212,8 +212,8 @@ class LiveSession:
             self._resume(client, resume_token)
         self.send([client], encode(self._follow_message(client)))
         self.send([client], encode(self._floor_state()))
-        if self._meta(KEY_SCREENS_LOCKED) == "1":
-            self.send([client], encode(ScreensLocked(True)))
+        # Always said, so a tablet that missed an unlock while offline unlocks now.
+        self.send([client], encode(ScreensLocked(self._meta(KEY_SCREENS_LOCKED) == "1")))
 
     def disconnected(self, client: Client) -> None:
         self.clients.discard(client)
@@ -329,7 +329,7 @@ class LiveSession:
         wait = self.guard.locked_for(key)
         if wait > 0:
             raise Refused(
-                ErrorCode.FORBIDDEN,
+                ErrorCode.LOCKED,
                 f"this seat is locked for {wait:.0f} s after too many wrong PINs; "
                 "ask the clerk for help",
             )
@@ -378,14 +378,14 @@ class LiveSession:
             self._failed_attempt(client)
             raise Refused(ErrorCode.NOT_FOUND, f"{delegate_id!r} is not on this meeting's roster")
         if row["pin_hash"] is None:
-            raise Refused(ErrorCode.FORBIDDEN, "no PIN is set for you; ask the clerk")
+            raise Refused(ErrorCode.NO_PIN, "no PIN is set for you; ask the clerk")
         expected = self.credentials.pin_hash(self.meeting_id, delegate_id, pin)
         if hmac.compare_digest(expected, row["pin_hash"]):
             self.guard.succeeded(client.guard_key)
             return
         if self._failed_attempt(client):
-            raise Refused(ErrorCode.FORBIDDEN, "wrong PIN; this seat is now locked for a while")
-        raise Refused(ErrorCode.FORBIDDEN, "wrong PIN")
+            raise Refused(ErrorCode.LOCKED, "wrong PIN; this seat is now locked for a while")
+        raise Refused(ErrorCode.WRONG_PIN, "wrong PIN")
 
     def _failed_attempt(self, client: Client) -> bool:
         """Count a wrong PIN or unknown badge; True if the seat is now locked."""
@@ -410,7 +410,7 @@ class LiveSession:
             raise Refused(ErrorCode.BAD_STATE, "nobody is signed in on this tablet")
         wait = self.guard.locked_for(client.guard_key)
         if wait > 0:
-            raise Refused(ErrorCode.FORBIDDEN, f"this seat is locked for {wait:.0f} s")
+            raise Refused(ErrorCode.LOCKED, f"this seat is locked for {wait:.0f} s")
         self._check_pin(client, client.delegate_id, request.pin)
         return []
 
@@ -606,13 +606,15 @@ class LiveSession:
             (self.meeting_id, request.item_id, doc["id"], self.meeting_id, request.item_id),
         )
         self.store.conn.execute(
-            "INSERT INTO notices (meeting_id, id, text, at, sha256) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO notices (meeting_id, id, text, at, sha256, item_id) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
             (
                 self.meeting_id,
                 "n-" + secrets.token_hex(4),
                 f"{doc['title']} added to item {item['number']} {item['title']}",
                 utc_now(),
                 request.sha256,
+                request.item_id,
             ),
         )
         return self._agenda_changed()

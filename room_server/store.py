@@ -117,6 +117,10 @@ MIGRATIONS: tuple[str, ...] = (
         sha256 TEXT, PRIMARY KEY (meeting_id, id)
     )
     """,
+    # 3: a notice names the agenda item a document joined
+    """
+    ALTER TABLE notices ADD COLUMN item_id TEXT
+    """,
 )
 
 KEY_ACTIVE_MEETING = "active_meeting"
@@ -318,7 +322,7 @@ class Store:
                 )
             ),
             notices=tuple(
-                Notice(r["id"], r["text"], r["at"], r["sha256"])
+                Notice(r["id"], r["text"], r["at"], r["sha256"], r["item_id"])
                 for r in self._rows(
                     "SELECT * FROM (SELECT * FROM notices WHERE meeting_id = ? "
                     "ORDER BY at DESC LIMIT 200) ORDER BY at",

@@ -64,6 +64,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="browse mDNS only on this interface address (repeatable)",
     )
     parser.add_argument("--name", default="", help="seat label sent to the room")
+    parser.add_argument(
+        "--seat",
+        default=None,
+        metavar="SEAT",
+        help="the seat this tablet stands at (e.g. A2): it opens on the sign-in screen with"
+        " that seat's member chosen; leave out for a roaming tablet",
+    )
+    parser.add_argument(
+        "--inactivity-lock",
+        type=int,
+        default=None,
+        metavar="SECONDS",
+        help="lock a delegate's screen after this many seconds untouched"
+        " (default: as the room says; 0: never)",
+    )
     parser.add_argument("--language", choices=sorted(LANGUAGES), default="en")
     parser.add_argument("--fullscreen", action="store_true", help="kiosk mode")
     parser.add_argument(
@@ -109,6 +124,8 @@ def settings_from(args: argparse.Namespace) -> TabletSettings:
         room_id=args.room_id,
         interfaces=tuple(args.interface),
         direct=direct,
+        seat_id=args.seat or None,
+        inactivity_lock_seconds=args.inactivity_lock,
     )
 
 

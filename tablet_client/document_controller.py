@@ -34,6 +34,7 @@ class DocumentController(QObject):
     """State of the document being read, and the rendering it needs."""
 
     page_shown = Signal(int)  # zero-based index, emitted once that page's image is on screen
+    page_changed = Signal(int)  # zero-based index, emitted as soon as a page is asked for
 
     def __init__(
         self, view: DocumentView, renderer: PageRenderer, parent: QObject | None = None
@@ -90,8 +91,8 @@ class DocumentController(QObject):
 
     # commands
 
-    async def open(self, path: Path, title: str) -> None:
-        """Open ``path`` at its first page; returns once that page is shown or has failed.
+    async def open(self, path: Path, title: str, page: int = 0) -> None:
+        """Open ``path`` at ``page`` (clamped); returns once it is shown or has failed.
 
         A document that cannot be shown puts the reason in the view; nothing is raised.
         """
@@ -114,7 +115,7 @@ class DocumentController(QObject):
             return
         self._layout = layout
         self._view.set_thumbnail_count(layout.page_count)
-        self._select(0)
+        self._select(min(max(page, 0), layout.page_count - 1))
         if self._page_task is not None:
             await asyncio.wait([self._page_task])
 
@@ -153,6 +154,7 @@ class DocumentController(QObject):
         self._view.set_current_thumbnail(index)
         self._request_page()
         self._fill_thumbnails_soon()
+        self.page_changed.emit(index)
 
     def _request_page(self) -> None:
         """Ask for the current page at the current size; supersedes every earlier request."""

@@ -1,8 +1,10 @@
 """Wires the tablet: discovery, connection, document downloads and the screens.
 
 Qt signals in, asyncio work out. The views only lay out; this controller decides what
-they show. Documents download in agenda order in the background; a document the
-delegate opens jumps to the front of the queue.
+they show, and hands the live session (sign-in, follow-the-chair, speaker queue,
+messages, locks, chair console) to one controller each through a LiveLink. Documents
+download in agenda order in the background; a document the delegate opens jumps to the
+front of the queue.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from room_protocol.messages import DocumentInfo, MeetingSnapshot
+from tablet_client.chair_controller import ChairController
 from tablet_client.connection import (
     ConnectError,
     ConnectionStatus,
@@ -34,7 +37,13 @@ from tablet_client.documents import (
     TransferInterrupted,
     fetch_with_retry,
 )
+from tablet_client.floor_controller import FloorController
+from tablet_client.follow_controller import FollowController
 from tablet_client.i18n import on_language_changed, set_language, tr
+from tablet_client.identity_controller import IdentityController
+from tablet_client.live_link import LiveLink
+from tablet_client.lock_controller import LockController
+from tablet_client.messages_controller import MessagesController
 from tablet_client.render import PageRenderer
 from tablet_client.views.main_window import MainWindow
 
@@ -52,6 +61,8 @@ class TabletSettings:
     room_id: str | None = None  # provisioned for one room: join it as soon as it is found
     interfaces: tuple[str, ...] = ()  # mDNS interface addresses; empty = all
     direct: RoomEndpoint | None = None  # a fixed room address: no mDNS
+    seat_id: str | None = None  # the seat this tablet stands at; None: a roaming tablet
+    inactivity_lock_seconds: int | None = None  # None: as the room says; 0: never lock
 
 
 Status = tuple[str, dict[str, object]]  # i18n key and its arguments
@@ -62,6 +73,7 @@ class TabletController(QObject):
     meeting_changed = Signal()
     document_ready = Signal(str)  # sha256, once it is in the cache
     document_opened = Signal(str)  # sha256, once its first page is on screen
+    browsing_started = Signal()  # the reader opened a document on its own (not following)
 
     def __init__(
         self, window: MainWindow, settings: TabletSettings, renderer: PageRenderer
@@ -84,12 +96,23 @@ class TabletController(QObject):
         self._waiters: dict[str, list[asyncio.Future[Path]]] = {}
         self._downloader: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[object]] = set()
+        self.showing: str | None = None  # sha256 of the document in the reader
+
+        self.link = LiveLink(self)
+        self.identity = IdentityController(
+            window, self.link, settings.seat_id, lambda: self.meeting, self
+        )
+        self.follow = FollowController(self, self.link)
+        self.floor = FloorController(window, self.link, self)
+        self.messages = MessagesController(window, self.link, lambda: self.meeting, self)
+        self.locks = LockController(window, self.link, settings.inactivity_lock_seconds, self)
+        self.chair = ChairController(window, self.link, lambda: self.meeting, self)
 
         window.discovery_view.join_requested.connect(self.join_service)
-        window.agenda_view.document_open_requested.connect(
-            lambda sha: self._spawn(self.open_document(sha))
-        )
-        window.document_view.back_requested.connect(lambda: window.show_screen(window.agenda_view))
+        window.agenda_view.document_open_requested.connect(self.read_document)
+        self.messages.document_requested.connect(self.read_document)
+        self.chair.document_requested.connect(self.read_document)
+        window.document_view.back_requested.connect(self.identity.show_home)
         window.language_requested.connect(set_language)
         self._unsubscribe_language = on_language_changed(lambda _code: self._retranslate())
 
@@ -114,6 +137,11 @@ class TabletController(QObject):
 
     async def stop(self) -> None:
         self._unsubscribe_language()
+        self.floor.stop()
+        self.locks.stop()
+        self.chair.stop()
+        self.messages.stop()
+        await self.link.stop()
         for task in [self._downloader, *self._tasks]:
             if task is not None:
                 task.cancel()
@@ -165,21 +193,27 @@ class TabletController(QObject):
             self.settings.ca_file,
             self.settings.client_id,
             client_name=self.settings.client_name,
+            seat_id=self.settings.seat_id,
             on_status=self._on_status,
             on_meeting=self._on_meeting,
         )
+        self.link.attach(self.connection)
         self.fetcher = DocumentFetcher(
             endpoint, self.settings.ca_file, self.cache, self.settings.client_id
         )
         self.connection.start()
-        if self.window.screens.currentWidget() is self.window.discovery_view:
-            self.window.show_screen(self.window.agenda_view)
+        if self.window.screens.currentWidget() in (
+            self.window.discovery_view,
+            self.window.agenda_view,
+        ):
+            self.identity.show_home()
 
     def _on_status(self, status: ConnectionStatus) -> None:
         room = status.room_name or tr("app.title")
         if status.phase is Phase.CONNECTED:
             self.window.set_connection("connected", tr("connection.connected", room=room))
             self._queue_missing()
+            self.link.reconnected.emit()
         elif status.phase is Phase.CONNECTING:
             self.window.set_connection("connecting", tr("connection.connecting", room=room))
         elif status.phase is Phase.RETRYING:
@@ -206,6 +240,10 @@ class TabletController(QObject):
                     self._statuses[doc.sha256] = ("documents.saved_offline", {})
         self.window.agenda_view.set_meeting(meeting)
         self._push_statuses()
+        self.identity.meeting_changed()
+        self.messages.meeting_changed()
+        if self.link.presiding:
+            self.chair.meeting_changed()
         self.meeting_changed.emit()
 
     def _documents_in_agenda_order(self) -> list[DocumentInfo]:
@@ -292,7 +330,13 @@ class TabletController(QObject):
         self._queue_changed.set()
         return await waiter
 
-    async def open_document(self, sha: str) -> None:
+    def read_document(self, sha: str) -> None:
+        """The reader asked for ``sha`` on their own: they stop following the chair."""
+        self.browsing_started.emit()
+        self._spawn(self.open_document(sha))
+
+    async def open_document(self, sha: str, page: int = 0, *, show: bool = True) -> None:
+        """Open ``sha`` in the reader at ``page``; ``show`` brings the reader to the front."""
         doc = self.meeting.document(sha) if self.meeting else None
         if doc is None:
             return
@@ -300,10 +344,13 @@ class TabletController(QObject):
             path = await self.document_path(sha)
         except Exception as exc:  # shown to the delegate; the download loop logs it
             self.window.document_view.show_error(tr("viewer.cannot_show", reason=str(exc)))
-            self.window.show_screen(self.window.document_view)
+            if show:
+                self.window.show_screen(self.window.document_view)
             return
-        self.window.show_screen(self.window.document_view)
-        await self.reader.open(path, doc.title)
+        if show:
+            self.window.show_screen(self.window.document_view)
+        self.showing = sha
+        await self.reader.open(path, doc.title, page)
         self.document_opened.emit(sha)
 
     # --- text --------------------------------------------------------------------------------
@@ -319,6 +366,13 @@ class TabletController(QObject):
     def _retranslate(self) -> None:
         self.window.retranslate()
         self._push_statuses()
+        self.identity.retranslate()
+        self.follow.retranslate()
+        self.floor.retranslate()
+        self.messages.retranslate()
+        self.locks.retranslate()
+        if self.link.presiding:
+            self.chair.retranslate()
         if self.connection is not None:
             self._on_status(self.connection.status)
         elif self.meeting is not None:

@@ -1,14 +1,17 @@
-"""The tablet's window: a connection banner, a language switch and one screen at a time."""
+"""The tablet's window: a connection banner with who is signed in and a language switch,
+message strips, one screen at a time, the speaker-queue bar and the lock overlay."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QPushButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -16,29 +19,68 @@ from PySide6.QtWidgets import (
 
 from tablet_client.i18n import LANGUAGES, current_language, tr
 from tablet_client.views.agenda_view import AgendaView
+from tablet_client.views.chair_console_view import ChairConsoleView
 from tablet_client.views.discovery_view import DiscoveryView
 from tablet_client.views.document_view import DocumentView
+from tablet_client.views.lock_view import LockView
+from tablet_client.views.service_view import ServiceView
+from tablet_client.views.session_bars import FloorBarView, StripView
+from tablet_client.views.sign_in_view import SignInView
 from tablet_client.views.style import SCREEN_STYLE, STATUS_COLOURS, named
+
+
+class ScreenStack(QStackedWidget):
+    """A stack as large as the screen on show: a tall sign-in screen must not make the
+    reader's window taller than the tablet when message strips are shown too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.currentChanged.connect(lambda _index: self.updateGeometry())
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        current = self.currentWidget()
+        return current.sizeHint() if current is not None else super().sizeHint()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        current = self.currentWidget()
+        return current.minimumSizeHint() if current is not None else super().minimumSizeHint()
 
 
 class MainWindow(QMainWindow):
     language_requested = Signal(str)
+    identity_action_requested = Signal()  # "Sign in" or "Sign out", whichever is shown
 
     def __init__(self) -> None:
         super().__init__()
         self.setObjectName("tablet_window")
         self.setStyleSheet(SCREEN_STYLE)
         self.discovery_view = DiscoveryView()
+        self.sign_in_view = SignInView()
         self.agenda_view = AgendaView()
         self.document_view = DocumentView()
-        self.screens = QStackedWidget()
-        for screen in (self.discovery_view, self.agenda_view, self.document_view):
+        self.chair_console_view = ChairConsoleView()
+        self.service_view = ServiceView()
+        self.screens = ScreenStack()
+        for screen in (
+            self.discovery_view,
+            self.sign_in_view,
+            self.agenda_view,
+            self.document_view,
+            self.chair_console_view,
+            self.service_view,
+        ):
             self.screens.addWidget(screen)
 
         self.banner = named(QLabel(), "connection_banner")
         self.banner.setMargin(8)
+        self.identity = named(QLabel(), "identity")
+        self.identity_action = named(QPushButton(), "identity_action")
+        self.identity_action.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.identity_action.clicked.connect(self.identity_action_requested)
+        self.identity_action.hide()
         self._language_label = QLabel()
         self.language = named(QComboBox(), "language")
+        self.language.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         for code in LANGUAGES:
             self.language.addItem(LANGUAGES[code][f"language.{code}"], code)
         self.language.setCurrentIndex(self.language.findData(current_language()))
@@ -46,10 +88,22 @@ class MainWindow(QMainWindow):
             lambda index: self.language_requested.emit(str(self.language.itemData(index)))
         )
 
+        # Strips, most urgent first; each hides itself until a controller shows it.
+        self.wrong_seat_strip = StripView("wrong_seat_strip")
+        self.announcement_strip = StripView("announcement_strip")
+        self.notice_strip = StripView("notice_strip")
+        self.follow_strip = StripView("follow_strip")
+        self.confirmation_strip = StripView("confirmation_strip")
+        self.floor_bar = FloorBarView()
+
         top = named(QFrame(), "top_bar")
         top_layout = QHBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 12, 0)
+        top_layout.setSpacing(10)
         top_layout.addWidget(self.banner, 1)
+        top_layout.addWidget(self.identity)
+        top_layout.addWidget(self.identity_action)
+        top_layout.addSpacing(8)
         top_layout.addWidget(self._language_label)
         top_layout.addWidget(self.language)
         central = QWidget()
@@ -57,15 +111,28 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(top)
+        for strip in self.strips():
+            layout.addWidget(strip)
         layout.addWidget(self.screens, 1)
+        layout.addWidget(self.floor_bar)
         self.setCentralWidget(central)
+        self.lock_view = LockView(self)  # over everything, the top bar included
         self._banner_state = ("idle", tr("connection.not_connected"))
         self.retranslate()
 
+    def strips(self) -> list[StripView]:
+        return [
+            self.wrong_seat_strip,
+            self.announcement_strip,
+            self.notice_strip,
+            self.confirmation_strip,
+            self.follow_strip,
+        ]
+
     def show_screen(self, screen: QWidget) -> None:
         self.screens.setCurrentWidget(screen)
-        if screen is self.document_view:
-            self.document_view.setFocus()
+        if screen is self.document_view or screen is self.sign_in_view:
+            screen.setFocus()
 
     def set_connection(self, phase: str, text: str, detail: str = "") -> None:
         """``phase`` picks the banner colour (see STATUS_COLOURS); ``text`` is shown,
@@ -82,6 +149,13 @@ class MainWindow(QMainWindow):
     def connection_text(self) -> str:
         return self._banner_state[1]
 
+    def set_identity(self, text: str, action: str) -> None:
+        """Who is signed in (empty: nobody) and the sign in/out button ("": hidden)."""
+        self.identity.setText(text)
+        self.identity.setVisible(bool(text))
+        self.identity_action.setText(action)
+        self.identity_action.setVisible(bool(action))
+
     def retranslate(self) -> None:
         self.setWindowTitle(tr("app.title"))
         self._language_label.setText(tr("language.label"))
@@ -89,5 +163,16 @@ class MainWindow(QMainWindow):
         self.language.setCurrentIndex(self.language.findData(current_language()))
         self.language.blockSignals(False)
         self.discovery_view.retranslate()
+        self.sign_in_view.retranslate()
         self.agenda_view.retranslate()
         self.document_view.retranslate()
+        self.chair_console_view.retranslate()
+        self.service_view.retranslate()
+        self.floor_bar.retranslate()
+        self.lock_view.retranslate()
+        for strip in self.strips():
+            strip.retranslate()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self.lock_view.setGeometry(self.rect())

@@ -20,6 +20,17 @@ STATUS_COLOURS = {  # connection phase -> (background, text)
     "stopped": ("#5c6370", "#ffffff"),
 }
 
+STRIP_COLOURS = {  # strip kind -> (background, text)
+    "info": ("#1f5fae", "#ffffff"),  # an announcement to everyone
+    "personal": ("#5b2a86", "#ffffff"),  # a message to this seat
+    "notice": ("#fff1c2", "#3d3000"),  # a late document
+    "warning": ("#b35900", "#ffffff"),  # not at the assigned seat
+    "following": ("#1e7b34", "#ffffff"),  # the reader follows the chair
+    "browsing": ("#5c6370", "#ffffff"),  # the reader browses freely
+    "confirm": ("#e3f4e8", "#0f4d21"),  # something this tablet asked for was done
+}
+ERROR_TEXT = "#b00020"
+
 SCREEN_STYLE = f"""
 QWidget {{ font-size: 15px; }}
 QLabel#heading {{ font-size: 22px; font-weight: 600; }}
@@ -29,6 +40,17 @@ QPushButton#primary {{ background: {ACCENT}; color: white; border-radius: 6px; f
 QPushButton#primary:disabled {{ background: #9aa7b8; }}
 QTreeWidget, QListWidget {{ font-size: 16px; }}
 QTreeWidget::item, QListWidget::item {{ min-height: 40px; }}
+QLabel#section {{ font-size: 17px; font-weight: 600; }}
+QLabel#sign_in_error {{ color: {ERROR_TEXT}; font-size: 17px; font-weight: 600; }}
+QLabel#hint {{ color: #4a4f57; }}
+QLabel#identity {{ font-weight: 600; }}
+QFrame#card {{ background: #f3f5f8; border: 1px solid #d5dae1; border-radius: 10px; }}
+QLabel#pin_display {{ font-size: 30px; font-weight: 700; min-height: 48px; }}
+QLabel#pin_display[empty="true"] {{ font-size: 17px; font-weight: 400; color: #6b717a; }}
+QPushButton#pin_key {{ font-size: 26px; font-weight: 600; border-radius: 8px;
+    background: #ffffff; border: 1px solid #c9ced6; min-height: 60px; min-width: 88px; }}
+QPushButton#pin_key:pressed {{ background: #dbe8f7; }}
+QLineEdit, QSpinBox, QComboBox {{ min-height: 40px; font-size: 16px; }}
 """
 
 

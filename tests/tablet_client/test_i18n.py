@@ -114,3 +114,28 @@ def test_listeners_hear_switches_until_unsubscribed() -> None:
     unsubscribe()
     set_language("vi")
     assert heard == ["vi", "en"]
+
+
+def test_every_key_the_tablet_asks_for_exists() -> None:
+    """Keys written out in tr("...") calls, and the ones made from protocol values."""
+    import re
+    from pathlib import Path
+
+    from room_protocol.live import ServiceKind
+    from room_protocol.messages import Role
+
+    source = Path(__file__).resolve().parents[2] / "tablet_client"
+    literal = re.compile(
+        r"""\btr\(\s*"([a-z_.]+)"|"((?:sign_in|floor|follow|console|"""
+        r"""notice|alert|identity|lock|service|pin|message|strip)\.[a-z_.]+)\""""
+    )
+    used: set[str] = set()
+    for path in source.rglob("*.py"):
+        for match in literal.finditer(path.read_text(encoding="utf-8")):
+            used.add(match.group(1) or match.group(2))
+    used |= {f"role.{role.value}" for role in Role}
+    used |= {f"service.kind.{kind.value}" for kind in ServiceKind}
+    used |= {f"console.move_{move}" for move in ("up", "down", "indent", "outdent")}
+    used.discard("floor.state")  # a message type, not a text
+    missing = sorted(used - set(LANGUAGES["en"]))
+    assert not missing

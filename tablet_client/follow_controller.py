@@ -1,0 +1,195 @@
+"""Follow the chair: a delegate's reader shows the chair's document and page (fetching the
+document first if needed) until the delegate turns a page or opens something else; one
+tap follows again. On the chair's tablet, "Follow me" sends every page turn to the room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+
+from room_protocol.live import Fit, Following, FollowState, SetFollow
+from room_protocol.messages import ErrorMessage, Message
+from tablet_client.i18n import tr
+from tablet_client.live_link import LiveLink
+from tablet_client.session import FollowTracker
+
+if TYPE_CHECKING:
+    from tablet_client.tablet_controller import TabletController
+
+log = logging.getLogger(__name__)
+
+
+class FollowController(QObject):
+    def __init__(self, tablet: TabletController, link: LiveLink) -> None:
+        super().__init__(tablet)
+        self.tablet = tablet
+        self.link = link
+        self.window = tablet.window
+        self.tracker = FollowTracker()
+        self.follow_me = False
+        self._wanted: FollowState | None = None
+        self._take_screen = False
+        self._applying: asyncio.Task[None] | None = None
+        self._last_sent: tuple[str, int, str] | None = None
+
+        view = self.window.document_view
+        for signal in (
+            view.next_requested,
+            view.previous_requested,
+            view.first_requested,
+            view.last_requested,
+            view.page_requested,
+            view.fit_mode_changed,
+            view.back_requested,
+        ):
+            signal.connect(self._browsed)
+        tablet.browsing_started.connect(self._browsed)
+        self.window.follow_strip.action_requested.connect(self._strip_action)
+        self.window.chair_console_view.follow_me_toggled.connect(self.set_follow_me)
+        self.window.screens.currentChanged.connect(lambda _index: self._show_strip())
+        tablet.reader.page_changed.connect(lambda _page: self._send_position())
+        view.fit_mode_changed.connect(lambda _mode: self._send_position())
+        link.received.connect(self._receive)
+        link.identity_changed.connect(self._identity_changed)
+
+    @property
+    def following(self) -> bool:
+        return self.tracker.following
+
+    # --- delegates: follow, leave, rejoin ----------------------------------------------------
+
+    def _receive(self, message: Message) -> None:
+        if not isinstance(message, FollowState):
+            return
+        show = self.tracker.receive(message)
+        if show and not self.link.presiding:
+            self._apply(message, take_screen=self._may_take_screen())
+        self._show_strip()
+
+    def _may_take_screen(self) -> bool:
+        screen = self.window.screens.currentWidget()
+        return screen in (self.window.agenda_view, self.window.document_view)
+
+    def leave(self) -> None:
+        if not self.tracker.following or self.link.presiding:
+            return
+        self.tracker.leave()
+        self._wanted = None
+        self.link.send(lambda op: Following(op, False))
+        self._show_strip()
+
+    def rejoin(self) -> None:
+        self.tracker.rejoin()
+        self._take_screen = True
+        self.link.send(lambda op: Following(op, True), self._rejoin_answered)
+        self._show_strip()
+
+    def _rejoin_answered(self, reply: Message) -> None:
+        if isinstance(reply, ErrorMessage):
+            log.warning("could not follow the chair again: %s", reply.message)
+
+    def _browsed(self, *_args: object) -> None:
+        self.leave()
+
+    def _strip_action(self) -> None:
+        if self.link.presiding:
+            self.set_follow_me(not self.follow_me)
+        elif self.tracker.following:
+            self.leave()
+        else:
+            self.rejoin()
+
+    def _identity_changed(self) -> None:
+        if self.link.presiding:
+            self._wanted = None
+        else:
+            self.set_follow_me(False)
+            latest = self.tracker.latest
+            if self.tracker.following and latest is not None and self.link.me is not None:
+                self._apply(latest, take_screen=self._may_take_screen())
+        self._show_strip()
+
+    def _apply(self, state: FollowState, *, take_screen: bool) -> None:
+        """Show ``state``'s page; only the newest wanted state is shown after a download."""
+        self._wanted = state
+        self._take_screen = self._take_screen or take_screen
+        if self._applying is None or self._applying.done():
+            self._applying = asyncio.ensure_future(self._apply_latest())
+
+    async def _apply_latest(self) -> None:
+        tablet, reader = self.tablet, self.tablet.reader
+        while self._wanted is not None:
+            state, self._wanted = self._wanted, None
+            take_screen, self._take_screen = self._take_screen, False
+            if state.sha256 is None or not self.tracker.following:
+                continue
+            if reader.fit_mode != state.fit.value:
+                reader.set_fit_mode(state.fit.value)
+            if tablet.showing == state.sha256 and reader.page_count:
+                reader.go_to(state.page)
+                if take_screen:
+                    self.window.show_screen(self.window.document_view)
+                continue
+            if tablet.meeting is None or tablet.meeting.document(state.sha256) is None:
+                continue
+            try:
+                await tablet.document_path(state.sha256)  # downloads it first if needed
+            except Exception as exc:  # the download loop reports and retries
+                log.warning("cannot follow the chair into %s: %s", state.sha256[:12], exc)
+                continue
+            if self._wanted is not None or not self.tracker.following:
+                continue  # a newer move (or leaving) came in during the download
+            await tablet.open_document(state.sha256, page=state.page, show=take_screen)
+
+    # --- chair: follow me -------------------------------------------------------------------
+
+    def set_follow_me(self, on: bool) -> None:
+        on = on and self.link.may(SetFollow)
+        self.follow_me = on
+        self._last_sent = None
+        self.window.chair_console_view.set_follow_me(on)
+        self._send_position()
+        self._show_strip()
+
+    def _send_position(self) -> None:
+        sha = self.tablet.showing
+        reader = self.tablet.reader
+        if not self.follow_me or sha is None or not reader.page_count:
+            return
+        position = (sha, reader.current_page, reader.fit_mode)
+        if position == self._last_sent:
+            return
+        self._last_sent = position
+        self.link.send(lambda op: SetFollow(op, sha, position[1], Fit(position[2])))
+
+    # --- the strip ---------------------------------------------------------------------------
+
+    def _show_strip(self) -> None:
+        strip = self.window.follow_strip
+        screen = self.window.screens.currentWidget()
+        on_reader = screen is self.window.document_view
+        if self.link.connection is None or not (on_reader or screen is self.window.agenda_view):
+            strip.hide()
+        elif self.link.presiding:
+            if not (on_reader and self.link.may(SetFollow)):
+                strip.hide()
+            elif self.follow_me:
+                strip.show_text(
+                    tr("follow.me_on"), kind="following", action=tr("follow.me_turn_off")
+                )
+            else:
+                strip.show_text(
+                    tr("follow.me_off"), kind="browsing", action=tr("follow.me_turn_on")
+                )
+        elif self.tracker.following:
+            strip.show_text(tr("follow.following"), kind="following", action=tr("follow.leave"))
+        else:
+            strip.show_text(tr("follow.browsing"), kind="browsing", action=tr("follow.rejoin"))
+
+    def retranslate(self) -> None:
+        self._show_strip()
+        self.window.chair_console_view.set_follow_me(self.follow_me)

@@ -1,0 +1,119 @@
+"""The live session as the tablet's controllers see it: messages in as a Qt signal,
+requests out with an answer, whoever is signed in, and the room's clock.
+
+It outlives any one connection: the TabletController hands it each new RoomConnection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from room_protocol.live import Request, SignedIn
+from room_protocol.messages import ErrorMessage, Message, Role
+from tablet_client.connection import RoomConnection
+from tablet_client.session import NOT_CONNECTED, ServerClock, capabilities
+
+__all__ = ["LiveLink"]
+
+Reply = Callable[[Message], None]
+
+
+class LiveLink(QObject):
+    received = Signal(object)  # every live message (room_protocol.live), in order
+    identity_changed = Signal()  # signed in, signed out, or another role
+    reconnected = Signal()  # welcomed by the room again; its current state follows
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.connection: RoomConnection | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._identity: tuple[str, Role] | None = None
+
+    # --- state --------------------------------------------------------------------------
+
+    @property
+    def me(self) -> SignedIn | None:
+        return self.connection.signed_in if self.connection is not None else None
+
+    @property
+    def role(self) -> Role | None:
+        me = self.me
+        return me.role if me is not None else None
+
+    def may(self, request: type[Request]) -> bool:
+        return request in capabilities(self.role)
+
+    @property
+    def presiding(self) -> bool:
+        return self.role in (Role.CHAIR, Role.CLERK)
+
+    def clock(self) -> ServerClock | None:
+        connection = self.connection
+        if connection is None or connection.welcome is None:
+            return None
+        return ServerClock.from_welcome(connection.welcome.server_time, connection.welcomed_at)
+
+    def server_now(self) -> float | None:
+        """The room's time now (epoch seconds), estimated from its welcome."""
+        clock = self.clock()
+        # welcomed_at is the loop's clock, which is time.monotonic() for asyncio and qasync
+        return None if clock is None else clock.now(time.monotonic())
+
+    # --- wiring -----------------------------------------------------------------------
+
+    def attach(self, connection: RoomConnection) -> None:
+        """Listen to ``connection`` (a new one replaces the old)."""
+        self.connection = connection
+        connection.on_message = self._receive
+        self._identity_maybe_changed()
+
+    def _receive(self, message: Message) -> None:
+        self.received.emit(message)
+        self._identity_maybe_changed()
+
+    def _identity_maybe_changed(self) -> None:
+        me = self.me
+        identity = (me.delegate_id, me.role) if me is not None else None
+        if identity != self._identity:
+            self._identity = identity
+            self.identity_changed.emit()
+
+    # --- requests ---------------------------------------------------------------------
+
+    def new_op_id(self) -> str:
+        assert self.connection is not None
+        return self.connection.new_op_id()
+
+    async def request(self, make: Callable[[str], Request]) -> Message:
+        """Send ``make(op_id)``; the room's answer (Ack or ErrorMessage)."""
+        connection = self.connection
+        if connection is None:
+            return ErrorMessage(NOT_CONNECTED, "not connected to a room")
+        return await connection.request(make(connection.new_op_id()))
+
+    def send(self, make: Callable[[str], Request], on_reply: Reply | None = None) -> None:
+        """Send in the background; ``on_reply`` gets the answer."""
+
+        async def run() -> None:
+            reply = await self.request(make)
+            if on_reply is not None:
+                on_reply(reply)
+
+        self.spawn(run())
+
+    def spawn(self, coroutine: Coroutine[Any, Any, object]) -> None:
+        task: asyncio.Task[Any] = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
