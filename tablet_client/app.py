@@ -219,6 +219,7 @@ async def screenshot_tour(controller: TabletController, out: Path, limit: float)
         await asyncio.sleep(0.2)
         save(window, out, "2-agenda")
         await controller.open_document(first)
+        await asyncio.sleep(0.6)  # thumbnails render in the background after the page
         save(window, out, "3-document")
         controller.reader.next_page()
         await wait_for(lambda: controller.reader.current_page == 1, "page 2", deadline)
