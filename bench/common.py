@@ -1,0 +1,102 @@
+"""Small helpers shared by the bench processes: limits, /proc readings, percentiles."""
+
+from __future__ import annotations
+
+import math
+import os
+import resource
+from collections.abc import Sequence
+from pathlib import Path
+
+LOOPBACK = "127.0.0.1"
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def raise_nofile(wanted: int = 65_536) -> int:
+    """Raise RLIMIT_NOFILE's soft limit towards ``wanted`` (never past the hard limit)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft == resource.RLIM_INFINITY or soft >= target:
+        return soft
+    resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return target
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    """(VmRSS, VmHWM) of ``pid`` in MB (10^6 bytes), from /proc/<pid>/status."""
+    values = {"VmRSS": 0.0, "VmHWM": 0.0}
+    with Path(f"/proc/{pid}/status").open(encoding="ascii") as status:
+        for line in status:
+            key, _, rest = line.partition(":")
+            if key in values:
+                values[key] = int(rest.split()[0]) * 1024 / 1e6  # the kernel reports kB
+    return values["VmRSS"], values["VmHWM"]
+
+
+def cpu_times(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds ``pid`` has used so far, from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    # after the ")" closing comm: state is field 3, utime 14 and stime 15 (1-based)
+    return int(fields[11]) / _TICKS, int(fields[12]) / _TICKS
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time ``pid`` has used so far."""
+    return sum(cpu_times(pid))
+
+
+TCP_COUNTERS = ("RetransSegs", "TCPTimeouts", "TCPMemoryPressures", "PruneCalled")
+
+
+def tcp_counters() -> dict[str, int]:
+    """Machine-wide TCP trouble counters (/proc/net/snmp and /proc/net/netstat).
+
+    On loopback nothing should be lost: retransmissions or memory pressure during a
+    block mean the kernel, not the server, delayed some frames."""
+    found: dict[str, int] = {}
+    for path in ("/proc/net/snmp", "/proc/net/netstat"):
+        try:
+            lines = Path(path).read_text(encoding="ascii").splitlines()
+        except OSError:
+            continue
+        for names, values in zip(lines[::2], lines[1::2], strict=False):
+            for name, value in zip(names.split()[1:], values.split()[1:], strict=False):
+                if name in TCP_COUNTERS:
+                    found[name] = int(value)
+    return found
+
+
+def tcp_memory_mb() -> float:
+    """TCP buffer memory of the whole machine in MB (/proc/net/sockstat, in pages)."""
+    with Path("/proc/net/sockstat").open(encoding="ascii") as stat:
+        for line in stat:
+            if line.startswith("TCP:"):
+                words = line.split()
+                return int(words[words.index("mem") + 1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+    return 0.0
+
+
+def tcp_memory_limits_mb() -> tuple[float, float, float]:
+    """net.ipv4.tcp_mem (low, pressure, high) in MB."""
+    text = Path("/proc/sys/net/ipv4/tcp_mem").read_text(encoding="ascii")
+    low, pressure, high = (int(v) * os.sysconf("SC_PAGE_SIZE") / 1e6 for v in text.split())
+    return low, pressure, high
+
+
+def pin(pid: int, cpus: set[int]) -> bool:
+    """Pin ``pid`` to ``cpus`` if the machine has them; False if it could not."""
+    try:
+        if not cpus <= os.sched_getaffinity(0):
+            return False
+        os.sched_setaffinity(pid, cpus)
+    except OSError:
+        return False
+    return True
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of already sorted values; nan if empty."""
+    if not sorted_values:
+        return math.nan
+    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
