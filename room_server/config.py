@@ -27,7 +27,7 @@ class ServerConfig:
     # [server]
     host: str = ""  # "" = every address, IPv4 and IPv6
     port: int = 8443
-    max_connections: int = 4_000
+    max_connections: int = 5_000  # 2,000 tablets x 2 connections, and room to reconnect
     # [mdns]
     mdns_enabled: bool = True
     mdns_interfaces: tuple[str, ...] = ()  # addresses; empty = every interface

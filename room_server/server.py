@@ -46,6 +46,10 @@ from room_server.store import Store
 log = logging.getLogger(__name__)
 
 HELLO_TIMEOUT = 10.0  # seconds a client has to say hello after the TLS handshake
+# Concurrent document transfers. Loopback and LAN sockets take megabytes without
+# blocking, so an unbounded set of transfers starves the event loop (and so control
+# messages); measured in bench/fanout.py, docs/performance.md.
+MAX_TRANSFERS = 16
 CLOSE_PROTOCOL_ERROR = 4000  # application close codes, RFC 6455 §7.4.2
 CLOSE_VERSION_MISMATCH = 4001
 
@@ -63,6 +67,7 @@ class RoomServer:
         self._watcher: asyncio.Task[None] | None = None
         self._data_version = -1
         self.session = LiveSession(store, self._send)
+        self._transfers = asyncio.Semaphore(MAX_TRANSFERS)
 
     @property
     def port(self) -> int:
@@ -273,13 +278,17 @@ class RoomServer:
             return
         chunk = self.config.chunk_size
         await ws.send(encode(DocumentBegin(stored.sha256, stored.size, fetch.offset, chunk)))
-        fd = os.open(stored.path, os.O_RDONLY)
-        try:
-            for start, end in chunk_ranges(stored.size, fetch.offset, chunk):
-                # A local pread of <= 4 MiB takes microseconds; no thread hop needed.
-                await ws.send(os.pread(fd, end - start, start))
-        finally:
-            os.close(fd)
+        async with self._transfers:
+            fd = os.open(stored.path, os.O_RDONLY)
+            try:
+                for start, end in chunk_ranges(stored.size, fetch.offset, chunk):
+                    # A local pread of <= 4 MiB takes microseconds; no thread hop needed.
+                    await ws.send(os.pread(fd, end - start, start))
+                    # send() returns at once while the kernel buffers: let control
+                    # messages and other transfers run between chunks.
+                    await asyncio.sleep(0)
+            finally:
+                os.close(fd)
         await ws.send(encode(DocumentEnd(stored.sha256, stored.size)))
 
 
