@@ -7,8 +7,9 @@ missing from another language falls back to English (the tests keep both complet
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
+
+from tablet_client.catalogue import Catalogue
 
 __all__ = [
     "LANGUAGES",
@@ -131,44 +132,11 @@ VIETNAMESE: dict[str, str] = {
 
 LANGUAGES: dict[str, dict[str, str]] = {"en": ENGLISH, "vi": VIETNAMESE}
 
-_current = "en"
-_listeners: list[Callable[[str], None]] = []
-
-
-def set_language(code: str) -> None:
-    """Switch every later ``tr`` call to ``code`` and tell the listeners."""
-    global _current
-    if code not in LANGUAGES:
-        choices = ", ".join(sorted(LANGUAGES))
-        raise ValueError(f"unknown language {code!r}; choose one of: {choices}")
-    if code == _current:
-        return
-    _current = code
-    for listener in list(_listeners):
-        listener(code)
-
-
-def current_language() -> str:
-    return _current
-
-
-def on_language_changed(listener: Callable[[str], None]) -> Callable[[], None]:
-    """Call ``listener(code)`` after each language switch; returns the unsubscribe call."""
-    _listeners.append(listener)
-
-    def unsubscribe() -> None:
-        if listener in _listeners:
-            _listeners.remove(listener)
-
-    return unsubscribe
-
-
-def tr(key: str, **kwargs: object) -> str:
-    """The text for ``key`` in the current language, formatted with ``kwargs``."""
-    text = LANGUAGES[_current].get(key)
-    if text is None:
-        text = ENGLISH[key]  # KeyError for a key no catalogue knows
-    return text.format(**kwargs)
+_CATALOGUE = Catalogue(LANGUAGES, fallback="en")
+set_language = _CATALOGUE.set_language
+current_language = _CATALOGUE.current_language
+on_language_changed = _CATALOGUE.on_language_changed
+tr = _CATALOGUE.tr
 
 
 def long_date(day: date) -> str:
