@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import qasync
+from PySide6.QtWidgets import QApplication
 
 from tests.rooms import RunningRoom, running_room, write_package
 
@@ -24,3 +27,13 @@ def room(tmp_path: Path, package_dir: Path) -> Iterator[RunningRoom]:
     """A room server process with the package imported, mDNS off."""
     with running_room(tmp_path / "room", package=package_dir, mdns=False) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def qasync_loop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
+    """One qasync loop per test module (Qt tests), installed as the current asyncio loop."""
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    yield loop
+    loop.close()
+    asyncio.set_event_loop(None)

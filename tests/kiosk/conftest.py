@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import pytest
 import qasync
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QWidget
 
 from kiosk.i18n import set_language
 from tests.rooms import timeout
@@ -30,16 +30,6 @@ def english() -> Iterator[None]:
     set_language("en")
     yield
     set_language("en")
-
-
-@pytest.fixture(scope="module")
-def qasync_loop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
-    """One qasync loop per test module, installed as the current asyncio loop."""
-    loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(loop)
-    yield loop
-    loop.close()
-    asyncio.set_event_loop(None)
 
 
 @pytest.fixture

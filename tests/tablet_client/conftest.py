@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 import pymupdf
 import pytest
 import qasync
-from PySide6.QtWidgets import QApplication
 
 from tablet_client.i18n import set_language
 from tablet_client.render import PageRenderer
@@ -102,16 +101,6 @@ def english() -> Iterator[None]:
 
 
 # --- Qt + qasync ---------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def qasync_loop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
-    """One qasync loop per test module, installed as the current asyncio loop."""
-    loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(loop)
-    yield loop
-    loop.close()
-    asyncio.set_event_loop(None)
 
 
 @pytest.fixture
