@@ -60,6 +60,22 @@ def decode(data: str | bytes) -> Message:
     return result
 
 
+def record_to_json(record: Any) -> str:
+    """A record (a dataclass carried inside messages) as compact JSON, for storage."""
+    return json.dumps(_to_json(record), ensure_ascii=False, separators=(",", ":"))
+
+
+_R = typing.TypeVar("_R")
+
+
+def record_from_json(cls: type[_R], data: str | dict[str, Any], where: str = "") -> _R:
+    """The inverse of :func:`record_to_json`, with the same checks as :func:`decode`."""
+    body = json.loads(data, object_pairs_hook=_no_duplicates) if isinstance(data, str) else data
+    result = _from_json(cls, body, where or cls.__name__)
+    assert isinstance(result, cls)
+    return result
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:

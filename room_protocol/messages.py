@@ -126,6 +126,8 @@ class RosterEntry:
     role: Role
     seat_id: str | None = field(default=None, metadata=IDENT)
     group: str = field(default="", metadata=TEXT)
+    voting: bool = False  # a voting member: counts for quorum and may vote
+    weight: int = field(default=1, metadata=limits(minimum=1, maximum=10**9))  # weighted polls
 
 
 @dataclass(frozen=True, slots=True)

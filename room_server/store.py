@@ -121,6 +121,63 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE notices ADD COLUMN item_id TEXT
     """,
+    # 4: attendance, proxies, polls, ballots and the audit chain. A secret poll keeps who
+    # voted (secret_voters) apart from the ballots (secret_ballots): the ballots table has
+    # no rowid, no time and no voter, and is ordered by a random key.
+    """
+    ALTER TABLE delegates ADD COLUMN voting INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE delegates ADD COLUMN weight INTEGER NOT NULL DEFAULT 1;
+    UPDATE delegates SET voting = (role = 'delegate');
+    ALTER TABLE meetings ADD COLUMN attendance TEXT NOT NULL DEFAULT '{}';
+    CREATE TABLE attendance_events (
+        id INTEGER PRIMARY KEY, meeting_id TEXT NOT NULL, delegate_id TEXT NOT NULL,
+        event TEXT NOT NULL, method TEXT NOT NULL, seat_id TEXT, at TEXT NOT NULL,
+        by_id TEXT
+    );
+    CREATE TABLE presence (
+        meeting_id TEXT NOT NULL, delegate_id TEXT NOT NULL, seat_id TEXT,
+        method TEXT NOT NULL, since TEXT NOT NULL, PRIMARY KEY (meeting_id, delegate_id)
+    );
+    CREATE TABLE proxies (
+        meeting_id TEXT NOT NULL, giver_id TEXT NOT NULL, holder_id TEXT NOT NULL,
+        source TEXT NOT NULL, granted_at TEXT NOT NULL, PRIMARY KEY (meeting_id, giver_id)
+    );
+    CREATE TABLE poll_templates (
+        meeting_id TEXT NOT NULL, id TEXT NOT NULL, spec TEXT NOT NULL,
+        position INTEGER NOT NULL, PRIMARY KEY (meeting_id, id)
+    );
+    CREATE TABLE polls (
+        meeting_id TEXT NOT NULL, id TEXT NOT NULL, position INTEGER NOT NULL,
+        spec TEXT NOT NULL, state TEXT NOT NULL, created_by TEXT,
+        opened_at TEXT, closes_at_ts REAL, closed_at TEXT, published_at TEXT,
+        quorum_override INTEGER NOT NULL DEFAULT 0, present INTEGER, members INTEGER,
+        result TEXT, PRIMARY KEY (meeting_id, id)
+    );
+    CREATE TABLE ballot_ids (
+        meeting_id TEXT NOT NULL, poll_id TEXT NOT NULL, ballot_id TEXT NOT NULL,
+        delegate_id TEXT NOT NULL, cast_by TEXT NOT NULL, receipt TEXT NOT NULL,
+        at TEXT NOT NULL, PRIMARY KEY (meeting_id, poll_id, ballot_id)
+    );
+    CREATE TABLE named_votes (
+        meeting_id TEXT NOT NULL, poll_id TEXT NOT NULL, delegate_id TEXT NOT NULL,
+        choices TEXT NOT NULL, weight INTEGER NOT NULL, cast_by TEXT NOT NULL,
+        ballot_id TEXT NOT NULL, at TEXT NOT NULL, revision INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (meeting_id, poll_id, delegate_id)
+    );
+    CREATE TABLE secret_voters (
+        meeting_id TEXT NOT NULL, poll_id TEXT NOT NULL, delegate_id TEXT NOT NULL,
+        PRIMARY KEY (meeting_id, poll_id, delegate_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE secret_ballots (
+        meeting_id TEXT NOT NULL, poll_id TEXT NOT NULL, shuffle BLOB NOT NULL,
+        choices TEXT NOT NULL, weight INTEGER NOT NULL,
+        PRIMARY KEY (meeting_id, poll_id, shuffle)
+    ) WITHOUT ROWID;
+    CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY, at TEXT NOT NULL, meeting_id TEXT, kind TEXT NOT NULL,
+        actor TEXT, data TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL
+    )
+    """,
 )
 
 KEY_ACTIVE_MEETING = "active_meeting"
@@ -156,6 +213,8 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.close()
         raise StoreError(f"{path}: cannot switch the database to WAL mode (got {mode!r})")
     conn.execute("PRAGMA synchronous = FULL")
+    # Deleted content is overwritten, so a dropped row leaves nothing behind in the file.
+    conn.execute("PRAGMA secure_delete = ON")
     conn.execute("PRAGMA foreign_keys = ON")
     return conn
 
@@ -314,9 +373,17 @@ class Store:
                 else None
             ),
             roster=tuple(
-                RosterEntry(r["id"], r["name"], Role(r["role"]), r["seat_id"], r["group_name"])
+                RosterEntry(
+                    r["id"],
+                    r["name"],
+                    Role(r["role"]),
+                    r["seat_id"],
+                    r["group_name"],
+                    bool(r["voting"]),
+                    r["weight"],
+                )
                 for r in self._rows(
-                    "SELECT id, name, role, seat_id, group_name FROM delegates "
+                    "SELECT id, name, role, seat_id, group_name, voting, weight FROM delegates "
                     "WHERE meeting_id = ? ORDER BY position",
                     meeting_id,
                 )

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from room_protocol import PROTOCOL_VERSION, ErrorCode, ProtocolError, decode, encode, live
+from room_protocol import PROTOCOL_VERSION, ErrorCode, ProtocolError, decode, encode, live, voting
 from room_protocol.codec import MAX_MESSAGE_BYTES
 from room_protocol.messages import (
     REGISTRY,
@@ -93,6 +93,71 @@ LIVE_EXAMPLES = [
     live.Alert(live.AlertKind.SEAT_LOCKED, "seat A3 is locked", "2026-11-21T10:00:00+00:00", "A3"),
 ]
 
+_MOTION = voting.PollSpec(
+    "Adopt the 2027 budget",
+    voting.PollKind.YES_NO,
+    rule=voting.PollRule(voting.Majority.TWO_THIRDS, voting.Base.PRESENT),
+    item_id="b",
+)
+_ELECTION = voting.PollSpec(
+    "Board",
+    voting.PollKind.ELECTION,
+    (
+        voting.PollOption("c1", "Lan"),
+        voting.PollOption("c2", "Minh"),
+        voting.PollOption("c3", "Hoa"),
+    ),
+    seats=2,
+    secret=True,
+    weighted=True,
+    rule=voting.PollRule(voting.Majority.PLURALITY, tie=voting.Tie.LOT),
+)
+_RECEIPT = voting.Receipt("p1", "d1", "b-1", "3fa9c2d1", "2026-11-21T10:00:00+00:00")
+VOTING_EXAMPLES = [
+    voting.CheckIn("op-30", "d2", present=False),
+    voting.SetProxy("op-31", "d3", "d1"),
+    voting.CreatePoll("op-32", "p1", _MOTION, "motion"),
+    voting.OpenPoll("op-33", "p1", override_quorum=True, close_after_seconds=60),
+    voting.ClosePoll("op-34", "p1", 30),
+    voting.PublishPoll("op-35", "p2", ("c2",)),
+    voting.CastBallot("b-1", "p2", "d3", ("c1", "c3")),
+    voting.AttendanceState(
+        (voting.Presence("d1", voting.CheckMethod.BADGE, "2026-11-21T09:00:00+00:00", "A2"),),
+        (voting.Proxy("d3", "d1", "clerk"),),
+        members=3,
+        present_members=1,
+        represented=2,
+        required=2,
+        quorum_met=True,
+        rule=voting.QuorumRule.MAJORITY,
+        seating=voting.Seating.ASSIGNED,
+    ),
+    voting.PollsState(
+        (
+            voting.Poll("p1", _MOTION, voting.PollState.OPEN, 12, "2026-11-21T10:00:00+00:00"),
+            voting.Poll("p2", _ELECTION, voting.PollState.PUBLISHED),
+        ),
+        (
+            voting.PollResult(
+                "p2",
+                voting.Outcome.DECIDED,
+                (voting.OptionCount("c1", 5, 3), voting.OptionCount("c2", 4, 2)),
+                ballots=4,
+                cast=9,
+                abstentions=0,
+                base=9,
+                required=0,
+                winners=("c1", "c2"),
+                named=(voting.NamedVote("d1", ("c1",), 2, "d3"),),
+            ),
+        ),
+        ("motion",),
+    ),
+    voting.PollProgress("p1", 12, 40),
+    voting.BallotRecorded("b-1", _RECEIPT),
+    voting.Receipts((_RECEIPT,)),
+]
+
 EXAMPLES = [
     Hello(PROTOCOL_VERSION, Channel.CONTROL, "seat-a1", "Seat A1"),
     Hello(PROTOCOL_VERSION, Channel.DOCUMENTS, "seat-a1"),
@@ -104,6 +169,7 @@ EXAMPLES = [
     DocumentEnd(SHA, 10),
     ErrorMessage("not_found", "no such document", SHA),
     *LIVE_EXAMPLES,
+    *VOTING_EXAMPLES,
 ]
 
 
