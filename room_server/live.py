@@ -20,7 +20,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from room_protocol.codec import encode
+from room_protocol import voting
+from room_protocol.codec import encode, record_to_json
 from room_protocol.errors import ErrorCode
 from room_protocol.live import (
     ALLOWED,
@@ -71,8 +72,11 @@ from room_protocol.messages import (
     MeetingState,
     Role,
 )
+from room_protocol.voting import CastBallot, CheckMethod
+from room_server import audit
 from room_server.credentials import Credentials, PinGuard, load_or_create_secret
 from room_server.store import Store, iso_time, utc_now
+from room_server.voting import Refusal, Voting
 
 log = logging.getLogger(__name__)
 
@@ -83,13 +87,14 @@ KEY_SCREENS_LOCKED = "screens_locked"
 DEFAULT_SPEAKING_LIMIT_S = 180
 
 
-class Refused(Exception):
-    """A request that is not applied; the tablet gets ``error`` with this reason."""
+Refused = Refusal  # a request that is not applied; the tablet gets ``error`` with the reason
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+RULES: dict[type[Request], frozenset[Role] | None] = {**ALLOWED, **voting.ALLOWED}
+# Requests whose own handler writes what the audit log needs (or that change nothing a
+# record keeps, or carry a PIN): the rest are logged as they came.
+NOT_AUDITED_AS_SENT: frozenset[type[Request]] = frozenset(
+    {SignIn, SignOut, Unlock, Following, *voting.ALLOWED}
+)
 
 
 @dataclass(eq=False)
@@ -133,6 +138,7 @@ class LiveSession:
     def __post_init__(self) -> None:
         self.credentials = Credentials(load_or_create_secret(self.store.secret_file))
         self.refresh_meeting()
+        self.voting = Voting(self)
         self._handlers: dict[type[Request], Callable[[Client, Any], list[Effect]]] = {
             SignIn: self._sign_in,
             SignOut: self._sign_out,
@@ -156,8 +162,15 @@ class LiveSession:
             EndSpeech: self._end_speech,
             ReorderQueue: self._reorder_queue,
             SetSpeakingLimit: self._set_limit,
+            voting.CheckIn: self.voting.clerk_check_in,
+            voting.SetProxy: self.voting.set_proxy,
+            voting.CreatePoll: self.voting.create,
+            voting.OpenPoll: self.voting.open,
+            voting.ClosePoll: self.voting.close,
+            voting.PublishPoll: self.voting.publish,
         }
-        assert set(self._handlers) == set(ALLOWED), "every request needs a handler and a rule"
+        handled = set(self._handlers) | {CastBallot}
+        assert handled == set(RULES), "every request needs a handler and a rule"
 
     # --- meeting state ---------------------------------------------------------------
 
@@ -183,6 +196,9 @@ class LiveSession:
             for client in self.clients:
                 self.send([client], encode(self._follow_message(client)))
             self._publish_floor()
+            self.voting.publish_attendance()
+            self.voting.publish_polls()
+            self.voting.schedule_closing()
 
     def _meta(self, key: str) -> str | None:
         """Live settings belong to the meeting: a new meeting starts from the defaults."""
@@ -214,6 +230,7 @@ class LiveSession:
         self.send([client], encode(self._floor_state()))
         # Always said, so a tablet that missed an unlock while offline unlocks now.
         self.send([client], encode(ScreensLocked(self._meta(KEY_SCREENS_LOCKED) == "1")))
+        self.voting.welcome(client)
 
     def disconnected(self, client: Client) -> None:
         self.clients.discard(client)
@@ -250,6 +267,7 @@ class LiveSession:
             self._become_observer(other, f"{member.name} signed in on another tablet")
         client.role, client.delegate_id, client.name = member.role, delegate_id, member.name
         wrong_seat = bool(member.seat_id and client.seat_id and member.seat_id != client.seat_id)
+        wrong_seat = wrong_seat and self.voting.wrong_seat_matters()
         self.send(
             [client],
             encode(
@@ -258,10 +276,16 @@ class LiveSession:
         )
         if client.presiding:
             self.send([client], encode(self._service_calls()))
+        self.voting.signed_in(client)
 
-    def _become_observer(self, client: Client, reason: str) -> None:
+    def become_observer(self, client: Client, reason: str) -> None:
+        was_presiding = client.presiding
         client.role, client.delegate_id, client.name = Role.OBSERVER, None, ""
         self.send([client], encode(SignedOut(reason)))
+        if was_presiding and self.snapshot is not None:
+            self.send([client], encode(self.voting.polls_state(False)))
+
+    _become_observer = become_observer
 
     # --- requests ----------------------------------------------------------------------
 
@@ -277,11 +301,24 @@ class LiveSession:
             if isinstance(request, SignIn) and client.delegate_id is None:
                 self._restore_sign_in(client)
             return
+        if isinstance(request, CastBallot):
+            try:
+                self._check_role(client, request)
+            except Refused as refusal:
+                self.send(
+                    [client],
+                    encode(ErrorMessage(refusal.code.value, refusal.message, request.op_id)),
+                )
+                return
+            self.voting.writer.submit(client, request)
+            return
         effects: list[Effect] = []
         try:
             self._check_role(client, request)
             with self.store.transaction():
                 effects = self._handlers[type(request)](client, request)
+                if type(request) not in NOT_AUDITED_AS_SENT:
+                    self._audit_request(client, request)
                 response = encode(Ack(request.op_id))
                 self._record(client, request, response)
         except Refused as refusal:
@@ -292,8 +329,20 @@ class LiveSession:
         for effect in effects:
             effect()
 
+    def _audit_request(self, client: Client, request: Request) -> None:
+        data = json.loads(record_to_json(request))
+        data.pop("op_id", None)
+        audit.append(
+            self.store.conn,
+            at=utc_now(),
+            meeting_id=self.meeting_id,
+            kind=request.TYPE,
+            actor=client.delegate_id or f"tablet:{client.client_id}",
+            data=data,
+        )
+
     def _check_role(self, client: Client, request: Request) -> None:
-        allowed = ALLOWED[type(request)]
+        allowed = RULES[type(request)]
         if allowed is not None and client.role not in allowed:
             if client.delegate_id is None:
                 who = "a tablet nobody is signed in on"
@@ -308,11 +357,13 @@ class LiveSession:
             (client.client_id, request.op_id, response, utc_now()),
         )
 
-    def _broadcast(self, clients: Iterable[Client], frame: str, kind: str) -> None:
+    def broadcast(self, clients: Iterable[Client], frame: str, kind: str) -> None:
         targets = list(clients)
         self.send(targets, frame)
         if self.on_broadcast:
             self.on_broadcast(kind, len(targets))
+
+    _broadcast = broadcast
 
     def _presiding(self) -> list[Client]:
         return [c for c in self.clients if c.presiding]
@@ -343,9 +394,11 @@ class LiveSession:
                 self._failed_attempt(client)
                 raise Refused(ErrorCode.NOT_FOUND, "this badge belongs to no one in this meeting")
             delegate_id = str(row["id"])
+            method = CheckMethod.BADGE
         elif request.delegate_id is not None and request.pin is not None:
             delegate_id = request.delegate_id
             self._check_pin(client, delegate_id, request.pin)
+            method = CheckMethod.PIN
         else:
             raise Refused(ErrorCode.BAD_FIELD, "sign in with delegate_id and pin, or a badge")
         token = secrets.token_urlsafe(24)
@@ -362,7 +415,10 @@ class LiveSession:
         member = self.snapshot.member(delegate_id)
         assert member is not None
         effects: list[Effect] = [lambda: self._become(client, delegate_id, token)]
-        if member.seat_id and client.seat_id and member.seat_id != client.seat_id:
+        if self.voting.check_in(delegate_id, method, client.seat_id, None):
+            effects.append(self.voting.publish_attendance)
+        wrong_seat = bool(member.seat_id and client.seat_id and member.seat_id != client.seat_id)
+        if wrong_seat and self.voting.wrong_seat_matters():
             text = f"{member.name} signed in at seat {client.seat_id}, not at {member.seat_id}"
             alert = encode(Alert(AlertKind.WRONG_SEAT, text, utc_now(), client.seat_id))
             effects.append(lambda: self._broadcast(self._presiding(), alert, "alert"))
@@ -403,7 +459,11 @@ class LiveSession:
             "DELETE FROM sign_ins WHERE meeting_id = ? AND delegate_id = ?",
             (self.meeting_id, client.delegate_id),
         )
-        return [lambda: self._become_observer(client, "signed out")]
+        effects: list[Effect] = [lambda: self._become_observer(client, "signed out")]
+        assert client.delegate_id is not None
+        if self.voting.check_out(client.delegate_id, CheckMethod.SIGN_OUT, None):
+            effects.append(self.voting.publish_attendance)
+        return effects
 
     def _unlock(self, client: Client, request: Unlock) -> list[Effect]:
         if client.delegate_id is None:
@@ -963,9 +1023,11 @@ class LiveSession:
             self._broadcast(self.clients, encode(self._floor_state()), "floor.state")
 
     def start(self) -> None:
-        """Pick up a speech that was running when the server stopped."""
+        """Pick up a speech or a poll countdown that was running when the server stopped."""
         self._schedule_expiry()
+        self.voting.schedule_closing()
 
     def stop(self) -> None:
         if self._expiry is not None:
             self._expiry.cancel()
+        self.voting.stop()

@@ -99,6 +99,7 @@ class RoomServer:
         log.info("listening on %s port %d", self.config.host, self.port)
 
     async def stop(self) -> None:
+        await self.session.voting.writer.drain()  # ballots being written get their answer
         self.session.stop()
         if self._watcher:
             self._watcher.cancel()
