@@ -52,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     late.add_argument("--confidential", action="store_true")
     status = sub.add_parser("status", help="show the room's meetings and whether it is serving")
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    audit_cmd = sub.add_parser("audit", help="check the hash-chained audit log")
+    audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser(
+        "verify", help="recompute the chain; exit 1 if any entry was changed or removed"
+    )
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -76,7 +81,39 @@ def main(argv: list[str] | None = None) -> int:
         return _import(config, args.package, activate=not args.no_activate)
     if args.command == "add-document":
         return _add_document(config, args.pdf, args.item, args.title, args.confidential)
+    if args.command == "audit":
+        return _audit_verify(config)
     return _status(config, as_json=args.json)
+
+
+EXIT_TAMPERED = 1
+
+
+def _audit_verify(config: ServerConfig) -> int:
+    import sqlite3
+
+    from room_server.audit import verify
+
+    if not config.database_path.exists():
+        print(f"room-server: no room database at {config.database_path}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    # Read-only: checking the log must not change the file it checks.
+    conn = sqlite3.connect(f"file:{config.database_path}?mode=ro", uri=True)
+    try:
+        result = verify(conn)
+    except sqlite3.DatabaseError as exc:
+        print(f"room-server: cannot read {config.database_path}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    finally:
+        conn.close()
+    if result.ok:
+        head = f"; head {result.head[:16]}" if result.head else ""
+        print(f"audit log intact: {result.entries} entries{head}")
+        return 0
+    print(f"AUDIT LOG TAMPERED: {len(result.problems)} problem(s) in {result.entries} entries")
+    for problem in result.problems:
+        print(f"  {problem}")
+    return EXIT_TAMPERED
 
 
 def _event_loop_runner() -> Any:

@@ -572,9 +572,11 @@ class Voting:
         state = self.attendance_state()
         assert state is not None
         if not state.quorum_met and not request.override_quorum:
+            proxied = state.represented - state.present_members
+            by_proxy = f", {proxied} by proxy" if proxied and state.proxies_count else ""
             raise Refusal(
                 ErrorCode.NO_QUORUM,
-                f"the quorum is not met ({state.present_members} present, "
+                f"the quorum is not met ({state.present_members} present{by_proxy}, "
                 f"{state.required} required); open with the chair's override to vote anyway",
             )
         now = self.session.clock()

@@ -22,6 +22,12 @@ def package_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_package(tmp_path_factory.mktemp("package"))
 
 
+@pytest.fixture(scope="session")
+def voting_package_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small package plus attendance and voting (tests.rooms.VOTING_EXTRAS)."""
+    return write_package(tmp_path_factory.mktemp("voting-package"), voting=True)
+
+
 @pytest.fixture
 def room(tmp_path: Path, package_dir: Path) -> Iterator[RunningRoom]:
     """A room server process with the package imported, mDNS off."""

@@ -58,8 +58,15 @@ def write_package(
     title: str = "Test council",
     big_document_bytes: int = 0,
     extra_item: str | None = None,
+    voting: bool = False,
+    more_delegates: int = 0,
 ) -> Path:
-    """A small valid package: two agenda items (one with a sub-item), three PDFs."""
+    """A small valid package: two agenda items (one with a sub-item), three PDFs.
+
+    ``voting`` adds what attendance and voting need (:data:`VOTING_EXTRAS`): two more
+    voting members (d4 without a tablet, d5 who gave d1 their proxy), weights, a majority
+    quorum, two poll templates and four draft polls. ``more_delegates`` adds voting
+    members m0001... (PIN "1" + the number, seat S0001...) for load tests."""
     files = {
         "docs/agenda.pdf": write_pdf(root / "docs" / "agenda.pdf", 2, "Agenda"),
         "docs/budget.pdf": write_pdf(
@@ -86,7 +93,7 @@ def write_package(
     ]
     if extra_item:
         agenda.append({"id": "late", "title": extra_item, "planned_minutes": 5})
-    manifest = {
+    manifest: dict[str, Any] = {
         "format": 1,
         "meeting": {"id": meeting_id, "title": title, "date": "2026-11-21", "location": "Chamber"},
         "documents": [
@@ -118,7 +125,74 @@ def write_package(
             {"id": "obs", "name": "Press Observer", "role": "observer", "pin": "5555"},
         ],
     }
+    if voting:
+        for key, value in VOTING_EXTRAS.items():
+            if key in ("seats", "delegates"):
+                manifest[key] = [*manifest[key], *value]
+            else:
+                manifest[key] = value
+        weights = {"d1": 3, "d4": 2}
+        for delegate in manifest["delegates"]:
+            if delegate["id"] in weights:
+                delegate["weight"] = weights[delegate["id"]]
+    for i in range(more_delegates):
+        seat = f"S{i:04d}"
+        manifest["seats"].append({"id": seat})
+        manifest["delegates"].append(
+            {"id": f"m{i:04d}", "name": f"Member {i:04d}", "seat": seat, "pin": f"1{i:04d}"}
+        )
     return packages.write_package(root, manifest, files)
+
+
+VOTING_EXTRAS: dict[str, Any] = {
+    "seats": [{"id": "A5"}],
+    "delegates": [
+        {"id": "d4", "name": "Lê Văn Cường", "seat": "A5", "pin": "7777"},
+        {"id": "d5", "name": "Eva Absent", "pin": "8888"},
+    ],
+    "attendance": {"seating": "assigned", "quorum": "majority", "max_proxies": 1},
+    "proxies": [{"giver": "d5", "holder": "d1"}],
+    "poll_templates": [
+        {"id": "motion", "title": "Motion", "kind": "yes_no", "allow_change": True},
+        {
+            "id": "secret-election",
+            "title": "Secret election",
+            "kind": "election",
+            "majority": "plurality",
+            "secret": True,
+            "tie": "lot",
+        },
+    ],
+    "polls": [
+        {
+            "id": "p-budget",
+            "title": "Adopt the budget 2027",
+            "item": "budget",
+            "template": "motion",
+        },
+        {"id": "p-secret", "title": "Motion of no confidence", "kind": "yes_no", "secret": True},
+        {
+            "id": "p-board",
+            "title": "Elect two board members",
+            "template": "secret-election",
+            "seats": 2,
+            "options": [
+                {"id": "c-lan", "label": "Lan"},
+                {"id": "c-minh", "label": "Minh"},
+                {"id": "c-hoa", "label": "Hoa"},
+            ],
+        },
+        {
+            "id": "p-weighted",
+            "title": "Weighted motion, two thirds of those present",
+            "kind": "yes_no",
+            "weighted": True,
+            "majority": "two_thirds",
+            "base": "present",
+            "tie": "chair",
+        },
+    ],
+}
 
 
 def sha256_file(path: Path) -> str:
