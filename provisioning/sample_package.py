@@ -152,6 +152,61 @@ _ROSTER = (
     ("d015", "Hồ Thanh Tâm", "observer", "C6", "Riverside Courier (press)"),
 )
 
+# The twelve delegates vote (the chair, clerk and press do not); seven make the quorum.
+_ATTENDANCE = {"seating": "assigned", "quorum": "majority", "proxies_count": True, "max_proxies": 1}
+_PROXIES = (("d013", "d010"),)  # (giver, holder): Đặng Thị Mai is away; Thomas Becker votes
+_POLL_TEMPLATES: tuple[dict[str, object], ...] = (
+    {
+        "id": "motion",
+        "title": "Motion",
+        "kind": "yes_no",
+        "majority": "simple",
+        "base": "cast",
+        "abstentions": "excluded",
+        "tie": "fails",
+    },
+    {
+        "id": "secret-election",
+        "title": "Secret election",
+        "kind": "election",
+        "majority": "plurality",
+        "tie": "lot",
+        "secret": True,
+    },
+)
+_POLLS: tuple[dict[str, object], ...] = (
+    {
+        "id": "p-budget",
+        "title": "Adopt the draft budget 2027",
+        "item": "budget-final-vote",
+        "template": "motion",
+    },
+    {
+        "id": "p-zoning-height",
+        "title": "Maximum height of the mixed-use blocks in Riverside North",
+        "item": "zoning-vote",
+        "kind": "single",
+        "majority": "simple",
+        "options": (
+            "8 floors, as proposed",
+            "6 floors",
+            "Refer the question back to the Planning Committee",
+        ),
+    },
+    {
+        "id": "p-hoi-an-committee",
+        "title": "Election of two council members to the Hội An partnership committee",
+        "item": "sister-city",
+        "template": "secret-election",
+        "seats": 2,
+        "options": tuple(
+            {"id": delegate_id, "label": name}
+            for delegate_id, name, *_rest in _ROSTER
+            if delegate_id in ("d004", "d007", "d009", "d011")
+        ),
+    },
+)
+
 
 def _toml(value: object) -> str:
     if isinstance(value, bool):
@@ -160,8 +215,13 @@ def _toml(value: object) -> str:
         return str(value)
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)  # JSON string escapes are valid TOML
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key} = {_toml(v)}" for key, v in value.items()) + "}"
     if isinstance(value, tuple | list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
+        one_line = "[" + ", ".join(_toml(v) for v in value) + "]"
+        if len(one_line) <= 80 and not any(isinstance(v, dict) for v in value):
+            return one_line
+        return "[\n" + "".join(f"  {_toml(v)},\n" for v in value) + "]"  # one entry a line
     raise TypeError(f"no TOML form for {value!r}")
 
 
@@ -206,6 +266,12 @@ def _manifest_toml() -> str:
             f"pin = {_toml(demo_pin(delegate_id))}",
             f"badge = {_toml(demo_badge(delegate_id))}",
         ]
+    lines += ["", "[attendance]", *(f"{key} = {_toml(v)}" for key, v in _ATTENDANCE.items())]
+    for giver, holder in _PROXIES:
+        lines += ["", "[[proxies]]", f"giver = {_toml(giver)}", f"holder = {_toml(holder)}"]
+    for header, tables in (("poll_templates", _POLL_TEMPLATES), ("polls", _POLLS)):
+        for table in tables:
+            lines += ["", f"[[{header}]]", *(f"{key} = {_toml(v)}" for key, v in table.items())]
     return "\n".join(lines) + "\n"
 
 

@@ -9,14 +9,16 @@ that transaction fails, the files this import created are removed again.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from room_protocol.codec import MAX_MESSAGE_BYTES, encode
+from room_protocol.codec import MAX_MESSAGE_BYTES, encode, record_to_json
 from room_protocol.messages import MeetingState
+from room_protocol.voting import Poll, PollsState, PollState
 from room_server.credentials import Credentials, load_or_create_secret
 from room_server.package import (
     MeetingPackage,
@@ -32,6 +34,7 @@ from room_server.store import KEY_ACTIVE_MEETING, Store, utc_now
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 _COPY_BUFFER = 1024 * 1024
+_PROXY_SOURCE = "package"  # as opposed to "clerk": given during the session
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +146,7 @@ def _store_rows(
         replaced = store.conn.execute(
             "SELECT current_item_id FROM meetings WHERE id = ?", (mid,)
         ).fetchone()
+        _check_no_polls_opened(store, package, path)
         item_ids = {item.id for _parent, item in agenda}
         current = replaced[0] if replaced and replaced[0] in item_ids else None
         # A re-imported package is an amended agenda: replace the meeting's rows wholesale,
@@ -154,6 +158,10 @@ def _store_rows(
             "SELECT current_started_ts FROM meetings WHERE id = ?", (mid,)
         ).fetchone()
         db.execute("DELETE FROM meetings WHERE id = ?", [mid])
+        # Not cascaded: the package's proxies, templates and (draft) polls are replaced too.
+        # Attendance events, ballots and the audit log of the session are kept.
+        for table in ("proxies", "poll_templates", "polls"):  # fixed names, not input
+            db.execute(f"DELETE FROM {table} WHERE meeting_id = ?", [mid])  # noqa: S608
         now = utc_now()
         db.table("blobs").insert_all(
             (
@@ -172,6 +180,7 @@ def _store_rows(
                 "manifest_name": package.manifest_name,
                 "imported_at": now,
                 "current_item_id": current,
+                "attendance": _attendance_json(package),
             }
         )
         db.table("documents").insert_all(
@@ -227,8 +236,35 @@ def _store_rows(
                 "position": i,
                 "pin_hash": credentials.pin_hash(mid, p.id, p.pin) if p.pin else None,
                 "badge_hash": credentials.badge_hash(mid, p.badge) if p.badge else None,
+                "voting": int(p.voting),
+                "weight": p.weight,
             }
             for i, p in enumerate(package.delegates)
+        )
+        db.table("proxies").insert_all(
+            {
+                "meeting_id": mid,
+                "giver_id": proxy.giver,
+                "holder_id": proxy.holder,
+                "source": _PROXY_SOURCE,
+                "granted_at": now,
+            }
+            for proxy in package.proxies
+        )
+        db.table("poll_templates").insert_all(
+            {"meeting_id": mid, "id": t.id, "spec": record_to_json(t.spec), "position": i}
+            for i, t in enumerate(package.poll_templates)
+        )
+        db.table("polls").insert_all(
+            {
+                "meeting_id": mid,
+                "id": poll.id,
+                "position": i,
+                "spec": record_to_json(poll.spec),
+                "state": PollState.DRAFT.value,
+                "created_by": None,
+            }
+            for i, poll in enumerate(package.polls)
         )
         if activate:
             store.set_meta(KEY_ACTIVE_MEETING, mid)
@@ -267,20 +303,68 @@ __all__ = [
 
 
 def _check_fits_one_message(store: Store, package: MeetingPackage, path: Path, limit: int) -> None:
-    """Tablets receive the meeting as one message: refuse a package too large for it."""
+    """Tablets receive the meeting, and its polls, as one message each: refuse a package
+    too large for that."""
     size = len(encode(MeetingState(store.snapshot())).encode("utf-8"))
+    polls = PollsState(
+        polls=tuple(Poll(p.id, p.spec, PollState.DRAFT) for p in package.polls),
+        templates=tuple(t.id for t in package.poll_templates),
+    )
+    polls_size = len(encode(polls).encode("utf-8"))
+    problems = []
     if size > limit:
+        problems.append(
+            Problem(
+                package.manifest_name,
+                f"the agenda and document list take {size} bytes, more than the "
+                f"{limit} bytes a tablet accepts in one message; "
+                "split the meeting or shorten titles",
+            )
+        )
+    if polls_size > limit:
+        problems.append(
+            Problem(
+                package.manifest_name,
+                f"the polls take {polls_size} bytes, more than the {limit} bytes a tablet "
+                "accepts in one message; prepare fewer polls or shorten titles and options",
+            )
+        )
+    if problems:
+        raise PackageError(path, problems)
+
+
+def _check_no_polls_opened(store: Store, package: MeetingPackage, path: Path) -> None:
+    """A meeting whose polls were opened has ballots and results tied to its roster and
+    polls: replacing them would falsify the record."""
+    opened = store.conn.execute(
+        "SELECT count(*) FROM polls WHERE meeting_id = ? AND state != ?",
+        (package.meeting_id, PollState.DRAFT.value),
+    ).fetchone()[0]
+    if opened:
         raise PackageError(
             path,
             [
                 Problem(
                     package.manifest_name,
-                    f"the agenda and document list take {size} bytes, more than the "
-                    f"{limit} bytes a tablet accepts in one message; "
-                    "split the meeting or shorten titles",
+                    f'meeting "{package.meeting_id}" already has polls that were opened; '
+                    "import it under a new meeting id",
                 )
             ],
         )
+
+
+def _attendance_json(package: MeetingPackage) -> str:
+    rules = package.attendance
+    return json.dumps(
+        {
+            "seating": rules.seating.value,
+            "quorum": rules.quorum.value,
+            "quorum_count": rules.quorum_count,
+            "proxies_count": rules.proxies_count,
+            "max_proxies": rules.max_proxies,
+        },
+        separators=(",", ":"),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,23 +19,45 @@ import unicodedata
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import pymupdf
+
+from room_protocol.voting import (
+    MAX_MEMBERS,
+    MAX_OPTIONS,
+    Abstentions,
+    Base,
+    Majority,
+    PollKind,
+    PollOption,
+    PollRule,
+    PollSpec,
+    QuorumRule,
+    Seating,
+    Tie,
+    normalised,
+    spec_problems,
+)
 
 __all__ = [
     "MANIFEST_NAMES",
     "ROLES",
     "MeetingPackage",
     "PackageAgendaItem",
+    "PackageAttendance",
     "PackageDelegate",
     "PackageDocument",
     "PackageError",
     "PackageLimits",
+    "PackagePoll",
+    "PackagePollTemplate",
+    "PackageProxy",
     "PackageSeat",
     "Problem",
     "open_package",
@@ -46,6 +68,9 @@ FORMAT_VERSION = 1
 ROLES = ("chair", "clerk", "delegate", "observer")
 MAX_AGENDA_DEPTH = 4
 MAX_PLANNED_MINUTES = 1440  # one day
+MAX_WEIGHT = 1_000_000  # votes of one member in a weighted poll (shares, delegation size)
+MAX_POLLS = 2_000  # what one PollsState message carries
+MAX_POLL_TEMPLATES = 200  # likewise
 MAX_MANIFEST_BYTES = 8 * 1024 * 1024  # a 2,000-delegate roster is well under 1 MiB
 RATIO_FLOOR_BYTES = 1024 * 1024  # compression ratios of smaller entries say nothing
 _CHUNK = 1024 * 1024
@@ -127,6 +152,36 @@ class PackageDelegate:
     group: str
     pin: str | None = None  # 4-12 digits; stored only as a salted hash
     badge: str | None = None  # what the badge reader types
+    voting: bool = False  # the reader fills it: by default true for role "delegate"
+    weight: int = 1  # votes in a weighted poll
+
+
+@dataclass(frozen=True, slots=True)
+class PackageAttendance:
+    seating: Seating = Seating.ASSIGNED
+    quorum: QuorumRule = QuorumRule.NONE
+    quorum_count: int | None = None  # with QuorumRule.FIXED only
+    proxies_count: bool = True  # members represented by a proxy count toward the quorum
+    max_proxies: int = 1  # proxies one member may hold; 0: no proxies
+
+
+@dataclass(frozen=True, slots=True)
+class PackageProxy:
+    giver: str  # the absent member's delegate id
+    holder: str  # the member who votes for them
+
+
+@dataclass(frozen=True, slots=True)
+class PackagePollTemplate:
+    id: str
+    spec: PollSpec  # normalised; title is the template's label; no options unless yes/no
+
+
+@dataclass(frozen=True, slots=True)
+class PackagePoll:
+    id: str
+    spec: PollSpec  # normalised, template applied
+    template: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +196,10 @@ class MeetingPackage:
     seats: tuple[PackageSeat, ...]
     delegates: tuple[PackageDelegate, ...]
     manifest_name: str
+    attendance: PackageAttendance = PackageAttendance()
+    proxies: tuple[PackageProxy, ...] = ()
+    poll_templates: tuple[PackagePollTemplate, ...] = ()
+    polls: tuple[PackagePoll, ...] = ()
 
 
 @contextmanager
@@ -492,6 +551,10 @@ def _read(source: _Source, limits: PackageLimits, report: _Report) -> MeetingPac
         seats=manifest.seats,
         delegates=manifest.delegates,
         manifest_name=manifest_name,
+        attendance=manifest.attendance,
+        proxies=manifest.proxies,
+        poll_templates=manifest.poll_templates,
+        polls=manifest.polls,
     )
 
 
@@ -559,12 +622,46 @@ def _reject_constant(constant: str) -> None:
 # --- manifest schema -------------------------------------------------------------------
 
 
-_TOP_KEYS = ("format", "meeting", "documents", "agenda", "seats", "delegates")
+_TOP_KEYS = (
+    *("format", "meeting", "documents", "agenda", "seats", "delegates"),
+    *("attendance", "proxies", "poll_templates", "polls"),
+)
 _MEETING_KEYS = ("id", "title", "date", "location", "start_time")
 _DOCUMENT_KEYS = ("id", "file", "title", "confidential")
 _AGENDA_KEYS = ("id", "title", "number", "planned_minutes", "documents", "items")
 _SEAT_KEYS = ("id", "label")
-_DELEGATE_KEYS = ("id", "name", "role", "seat", "group", "pin", "badge")
+_DELEGATE_KEYS = ("id", "name", "role", "seat", "group", "pin", "badge", "voting", "weight")
+_ATTENDANCE_KEYS = ("seating", "quorum", "quorum_count", "proxies_count", "max_proxies")
+_PROXY_KEYS = ("giver", "holder")
+_ENUM_SETTINGS: tuple[tuple[str, type[StrEnum]], ...] = (
+    ("kind", PollKind),
+    ("majority", Majority),
+    ("base", Base),
+    ("abstentions", Abstentions),
+    ("tie", Tie),
+)
+_FLAG_SETTINGS = ("secret", "allow_change", "weighted")
+_COUNT_SETTINGS = (("min_choices", 0), ("max_choices", 1), ("seats", 1))  # (key, lowest)
+_POLL_SETTINGS = (
+    *(key for key, _enum in _ENUM_SETTINGS),
+    *_FLAG_SETTINGS,
+    *(key for key, _low in _COUNT_SETTINGS),
+)
+_TEMPLATE_KEYS = ("id", "title", *_POLL_SETTINGS)
+_POLL_KEYS = ("id", "title", "item", "template", "options", *_POLL_SETTINGS)
+_OPTION_KEYS = ("id", "label")
+# Settings that mean something only for some kinds of poll.
+_APPLIES_TO: dict[str, tuple[tuple[PollKind, ...], str]] = {
+    "min_choices": ((PollKind.MULTIPLE, PollKind.ELECTION), "multiple-choice polls and elections"),
+    "max_choices": ((PollKind.MULTIPLE,), "multiple-choice polls"),
+    "seats": ((PollKind.ELECTION,), "elections"),
+    "options": (
+        (PollKind.SINGLE, PollKind.MULTIPLE, PollKind.ELECTION),
+        'single, multiple and election polls (a yes_no poll always offers "yes", "no" '
+        'and "abstain")',
+    ),
+}
+_E = TypeVar("_E", bound=StrEnum)
 
 
 @dataclass(frozen=True, slots=True)
@@ -583,6 +680,16 @@ class _Manifest:
     agenda: tuple[PackageAgendaItem, ...] = ()
     seats: tuple[PackageSeat, ...] = ()
     delegates: tuple[PackageDelegate, ...] = ()
+    attendance: PackageAttendance = PackageAttendance()
+    proxies: tuple[PackageProxy, ...] = ()
+    poll_templates: tuple[PackagePollTemplate, ...] = ()
+    polls: tuple[PackagePoll, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Member:
+    role: str | None  # None: the role itself was wrong
+    voting: bool | None  # None: the voting flag itself was wrong
 
 
 class _Missing:
@@ -599,6 +706,9 @@ class _ManifestReader:
         self.name = name
         self.report = report
         self.ids: dict[str, dict[str, str]] = {}  # kind -> id -> where first seen
+        self.members: dict[str, _Member] = {}  # every delegate id, even one with problems
+        self.proxy_limit: int | None = PackageAttendance().max_proxies  # None: not known
+        self.templates_complete = True  # every template has a readable id
 
     def problem(self, where: str, message: str) -> None:
         self.report.add(self.name, f"{where}: {message}" if where else message)
@@ -634,6 +744,11 @@ class _ManifestReader:
         result.agenda = self.agenda(data, known_documents)
         result.seats = self.seats(data)
         result.delegates = self.delegates(data, {seat.id for seat in result.seats})
+        result.attendance = self.attendance(data)
+        result.proxies = self.proxies(data, self.proxy_limit)
+        templates = self.poll_templates(data)
+        result.poll_templates = tuple(t for t, _settings in templates.values() if t is not None)
+        result.polls = self.polls(data, templates)
         return result
 
     # sections
@@ -776,15 +891,375 @@ class _ManifestReader:
                 badge = None
             elif badge:
                 badges[badge] = where
-            if None not in (delegate_id, name, role, group, seat, pin, badge):
+            voting = self.flag(table, "voting", where, default=role == "delegate")
+            if voting and role == "observer":
+                self.problem(
+                    where,
+                    'an observer cannot be a voting member; make the role "delegate" '
+                    "(or chair or clerk) or leave voting out",
+                )
+                voting = None
+            weight = self.integer(table, "weight", where, 1, MAX_WEIGHT)
+            if delegate_id is not None:
+                self.members[delegate_id] = _Member(role, voting)
+            if None not in (delegate_id, name, role, group, seat, pin, badge, voting) and not (
+                isinstance(weight, _Missing)
+            ):
                 assert delegate_id is not None and name is not None and role is not None
-                assert group is not None
+                assert group is not None and voting is not None
                 delegates.append(
                     PackageDelegate(
-                        delegate_id, name, role, seat or None, group, pin or None, badge or None
+                        delegate_id,
+                        name,
+                        role,
+                        seat or None,
+                        group,
+                        pin or None,
+                        badge or None,
+                        voting,
+                        1 if weight is None else weight,
                     )
                 )
         return tuple(delegates)
+
+    def attendance(self, data: dict[str, Any]) -> PackageAttendance:
+        where = "attendance"
+        table = self.table(data, "attendance", "", required=False)
+        if table is None:
+            if "attendance" in data:
+                self.proxy_limit = None
+            return PackageAttendance()
+        self.keys(table, where, _ATTENDANCE_KEYS)
+        seating = self.choice(table, "seating", where, Seating)
+        quorum = self.choice(table, "quorum", where, QuorumRule)
+        count = self.integer(table, "quorum_count", where, 1, MAX_MEMBERS)
+        voters = sum(1 for member in self.members.values() if member.voting)
+        if quorum is QuorumRule.FIXED:
+            if count is None:
+                self.problem(
+                    where,
+                    'quorum = "fixed" needs quorum_count, the number of voting members '
+                    "that makes the quorum",
+                )
+            elif isinstance(count, int) and count > voters:
+                self.problem(
+                    where,
+                    f"quorum_count {count} is more than the {voters} voting members "
+                    "in [[delegates]]; the quorum could never be met",
+                )
+        elif isinstance(count, int) and isinstance(quorum, QuorumRule | None):
+            rule = (quorum or QuorumRule.NONE).value
+            self.problem(
+                where,
+                f'quorum_count is used only with quorum = "fixed" (here quorum is "{rule}"); '
+                'remove quorum_count or set quorum = "fixed"',
+            )
+        proxies_count = self.flag(table, "proxies_count", where, default=True)
+        max_proxies = self.integer(table, "max_proxies", where, 0, MAX_MEMBERS)
+        if isinstance(max_proxies, _Missing):
+            self.proxy_limit = None
+        elif max_proxies is not None:
+            self.proxy_limit = max_proxies
+        return PackageAttendance(
+            seating=seating if isinstance(seating, Seating) else Seating.ASSIGNED,
+            quorum=quorum if isinstance(quorum, QuorumRule) else QuorumRule.NONE,
+            quorum_count=count if isinstance(count, int) else None,
+            proxies_count=proxies_count is not False,
+            max_proxies=max_proxies if isinstance(max_proxies, int) else 1,
+        )
+
+    def proxies(self, data: dict[str, Any], limit: int | None) -> tuple[PackageProxy, ...]:
+        """``limit``: max_proxies, None when [attendance] has a problem that hides it."""
+        found: list[tuple[PackageProxy, str]] = []
+        givers: dict[str, tuple[str, str]] = {}  # giver -> (holder, where)
+        held: Counter[str] = Counter()
+        for index, table in self.array(data, "proxies"):
+            where = f"proxy #{index + 1}"
+            self.keys(table, where, _PROXY_KEYS)
+            giver = self.member(table, "giver", where)
+            holder = self.member(table, "holder", where)
+            if giver is None or holder is None:
+                continue
+            if giver == holder:
+                self.problem(where, f'"{giver}" cannot hold their own proxy')
+                continue
+            if giver in givers:
+                earlier_holder, earlier = givers[giver]
+                self.problem(
+                    where,
+                    f'giver "{giver}" already gave a proxy to "{earlier_holder}" in {earlier}; '
+                    "a member gives at most one proxy",
+                )
+                continue
+            givers[giver] = (holder, where)
+            held[holder] += 1
+            if limit == 0:
+                self.problem(
+                    where,
+                    "proxies are not allowed: max_proxies is 0 in [attendance]; "
+                    "remove the proxy or raise max_proxies",
+                )
+                continue
+            if limit is not None and held[holder] > limit:
+                self.problem(
+                    where,
+                    f'holder "{holder}" would hold {held[holder]} proxies; max_proxies in '
+                    f"[attendance] allows {limit}",
+                )
+                continue
+            found.append((PackageProxy(giver, holder), where))
+        proxies: list[PackageProxy] = []
+        for proxy, where in found:
+            if proxy.holder in givers:
+                onward, given_in = givers[proxy.holder]
+                self.problem(
+                    where,
+                    f'holder "{proxy.holder}" gives their own proxy to "{onward}" in '
+                    f"{given_in}; a proxy cannot be passed on: give it to a member who is "
+                    "present",
+                )
+                continue
+            proxies.append(proxy)
+        return tuple(proxies)
+
+    def member(self, table: dict[str, Any], key: str, where: str) -> str | None:
+        """A voting member's delegate id, from ``table[key]``."""
+        value = self.text(table, key, where, max_len=64)
+        if value is None:
+            return None
+        member = self.members.get(value)
+        if member is None:
+            hint = _did_you_mean(value, self.members)
+            self.problem(where, f'{key} "{value}" is not in [[delegates]]{hint}')
+            return None
+        if member.voting is False:
+            self.problem(
+                where,
+                f'{key} "{value}" is not a voting member (role "{member.role}"); only voting '
+                "members give or hold proxies",
+            )
+            return None
+        return value if member.voting else None
+
+    def poll_templates(
+        self, data: dict[str, Any]
+    ) -> dict[str, tuple[PackagePollTemplate | None, dict[str, Any]]]:
+        """Templates by id: the checked template (None if it has problems) and its settings."""
+        tables = self.array(data, "poll_templates")
+        written = data.get("poll_templates", [])
+        self.templates_complete = (
+            isinstance(written, list)
+            and len(tables) == len(written)
+            and all(isinstance(t.get("id"), str) and _ID_RE.fullmatch(t["id"]) for _i, t in tables)
+        )
+        if len(tables) > MAX_POLL_TEMPLATES:
+            self.problem(
+                "",
+                f"has {len(tables)} [[poll_templates]]; at most {MAX_POLL_TEMPLATES} are allowed",
+            )
+        templates: dict[str, tuple[PackagePollTemplate | None, dict[str, Any]]] = {}
+        for index, table in tables:
+            where = _label("poll template", table, index)
+            self.keys(table, where, _TEMPLATE_KEYS)
+            template_id = self.ident(table, where, "poll template")
+            title = self.text(table, "title", where, max_len=500, default=template_id or "")
+            settings = self.poll_settings(table, where)
+            spec = None
+            if settings is not None and "kind" not in settings:
+                self.problem(where, 'required key "kind" is missing')
+            elif settings is not None:
+                # A template has no options: check its rule with stand-ins that fit any count.
+                stand_ins = max(2, settings.get("max_choices", 1), settings.get("seats", 1) + 1)
+                placeholder = tuple(
+                    PollOption(f"o{n}", f"Option {n}") for n in range(1, stand_ins + 1)
+                )
+                label = title or template_id or "template"
+                spec = self.spec(table, where, settings, label, placeholder, None)
+            if template_id is None:
+                continue
+            if title is None or settings is None or spec is None:
+                templates[template_id] = (None, {})  # polls using it are not checked further
+                continue
+            if spec.kind is not PollKind.YES_NO:
+                spec = replace(spec, options=())
+            templates[template_id] = (PackagePollTemplate(template_id, spec), settings)
+        return templates
+
+    def polls(
+        self,
+        data: dict[str, Any],
+        templates: dict[str, tuple[PackagePollTemplate | None, dict[str, Any]]],
+    ) -> tuple[PackagePoll, ...]:
+        tables = self.array(data, "polls")
+        if len(tables) > MAX_POLLS:
+            self.problem("", f"has {len(tables)} [[polls]]; at most {MAX_POLLS} are allowed")
+        items = self.ids.get("agenda item", {})
+        polls: list[PackagePoll] = []
+        for index, table in tables:
+            where = _label("poll", table, index)
+            self.keys(table, where, _POLL_KEYS)
+            poll_id = self.ident(table, where, "poll")
+            title = self.text(table, "title", where, max_len=500)
+            item = self.text(table, "item", where, max_len=64, default="")
+            if item and item not in items:
+                hint = _did_you_mean(item, items)
+                self.problem(where, f'item "{item}" is not an agenda item in [[agenda]]{hint}')
+                item = None
+            template_id = self.text(table, "template", where, max_len=64, default="")
+            inherited: dict[str, Any] | None = {}
+            if template_id:
+                template = templates.get(template_id)
+                if template is None:
+                    if self.templates_complete:  # else the template may be the broken one
+                        hint = _did_you_mean(template_id, templates)
+                        self.problem(
+                            where, f'template "{template_id}" is not in [[poll_templates]]{hint}'
+                        )
+                    inherited = None
+                elif template[0] is None:
+                    inherited = None  # its problems are reported at the template
+                else:
+                    inherited = template[1]
+            settings = self.poll_settings(table, where)
+            options = self.options(table, where)
+            if inherited is None or settings is None or options is None:
+                continue
+            merged = {**inherited, **settings}
+            if "kind" not in merged:
+                self.problem(
+                    where,
+                    'required key "kind" is missing (give it here or in the poll\'s template)',
+                )
+                continue
+            # Checked even when the id or title is wrong, so every problem shows at once.
+            spec = self.spec(table, where, merged, title or "poll", options, item or None)
+            if None not in (poll_id, title, item, template_id, spec):
+                assert poll_id is not None and spec is not None
+                polls.append(PackagePoll(poll_id, spec, template_id or None))
+        return tuple(polls)
+
+    def options(self, table: dict[str, Any], where: str) -> tuple[PollOption, ...] | None:
+        value = table.get("options", _MISSING)
+        if isinstance(value, _Missing):
+            return ()
+        if not isinstance(value, list):
+            self.problem(
+                where,
+                '"options" must be a list of labels (["Option A", "Option B"]) or of tables '
+                f"with id and label, not {_show(value)}",
+            )
+            return None
+        if len(value) > MAX_OPTIONS:
+            self.problem(where, f"has {len(value)} options; the limit is {MAX_OPTIONS}")
+            return None
+        options: list[PollOption] = []
+        ok = True
+        for number, entry in enumerate(value, start=1):
+            here = f"{where}, option #{number}"
+            if isinstance(entry, str):
+                option_id: str | None = f"o{number}"
+                label = self.text({"label": entry}, "label", here, max_len=500)
+            elif isinstance(entry, dict):
+                self.keys(entry, here, _OPTION_KEYS)
+                option_id = self.ident(entry, here, None)
+                label = self.text(entry, "label", here, max_len=500)
+            else:
+                self.problem(
+                    here, f"an option is a label or a table with id and label, not {_show(entry)}"
+                )
+                ok = False
+                continue
+            if option_id is None or label is None:
+                ok = False
+                continue
+            options.append(PollOption(option_id, label))
+        return tuple(options) if ok else None
+
+    def poll_settings(self, table: dict[str, Any], where: str) -> dict[str, Any] | None:
+        """The poll settings ``table`` gives, checked one by one (None if any is wrong)."""
+        settings: dict[str, Any] = {}
+        ok = True
+        for key, enum in _ENUM_SETTINGS:
+            if key in table:
+                choice = self.choice(table, key, where, enum)
+                if isinstance(choice, StrEnum):
+                    settings[key] = choice
+                else:
+                    ok = False
+        for key in _FLAG_SETTINGS:
+            if key in table:
+                flag = self.flag(table, key, where)
+                if flag is None:
+                    ok = False
+                else:
+                    settings[key] = flag
+        for key, low in _COUNT_SETTINGS:
+            count = self.integer(table, key, where, low, MAX_OPTIONS)
+            if isinstance(count, _Missing):
+                ok = False
+            elif count is not None:
+                settings[key] = count
+        return settings if ok else None
+
+    def spec(
+        self,
+        table: dict[str, Any],
+        where: str,
+        settings: dict[str, Any],
+        title: str,
+        options: tuple[PollOption, ...],
+        item_id: str | None,
+    ) -> PollSpec | None:
+        """Build, normalise and check a poll spec; ``table`` is what was written here
+        (settings may also come from a template)."""
+        kind: PollKind = settings["kind"]
+        ok = True
+        for key, (kinds, what) in _APPLIES_TO.items():
+            if key in table and kind not in kinds:
+                self.problem(
+                    where, f'"{key}" applies only to {what}; remove it from this {kind} poll'
+                )
+                ok = False
+        base = settings.get("base")
+        if settings.get("majority") is Majority.ABSOLUTE and base not in (None, Base.MEMBERS):
+            self.problem(
+                where,
+                f'absolute majority is of all members, but base is "{base}"; '
+                'leave base out or set it to "members"',
+            )
+            ok = False
+        # Settings that do not apply to this kind (from a template, or reported above) fall
+        # back to the defaults, and the rest is checked too.
+        applies = {
+            key: value
+            for key, value in settings.items()
+            if key not in _APPLIES_TO or kind in _APPLIES_TO[key][0]
+        }
+        rule = PollRule(
+            majority=applies.get("majority", Majority.SIMPLE),
+            base=applies.get("base", Base.CAST),
+            abstentions=applies.get("abstentions", Abstentions.EXCLUDED),
+            tie=applies.get("tie", Tie.FAILS),
+        )
+        spec = normalised(
+            PollSpec(
+                title=title,
+                kind=kind,
+                options=options,
+                min_choices=applies.get("min_choices", 0),
+                max_choices=applies.get("max_choices", 1),
+                seats=applies.get("seats", 1),
+                secret=applies.get("secret", False),
+                allow_change=applies.get("allow_change", False),
+                weighted=applies.get("weighted", False),
+                rule=rule,
+                item_id=item_id,
+            )
+        )
+        problems = spec_problems(spec)
+        for problem in problems:
+            self.problem(where, problem)
+        return spec if ok and not problems else None
 
     # fields
 
@@ -913,8 +1388,27 @@ class _ManifestReader:
             return _MISSING
         return value
 
-    def flag(self, table: dict[str, Any], key: str, where: str) -> bool | None:
-        value = table.get(key, False)
+    def choice(
+        self, table: dict[str, Any], key: str, where: str, allowed: type[_E]
+    ) -> _E | _Missing | None:
+        """One of an enum's values; None when absent, _MISSING after a problem."""
+        if key not in table:
+            return None
+        value = self.text(table, key, where, max_len=64)
+        if value is None:
+            return _MISSING
+        try:
+            return allowed(value)
+        except ValueError:
+            names = [member.value for member in allowed]
+            hint = _did_you_mean(value, names)
+            self.problem(where, f'{key} "{value}" is not one of {", ".join(names)}{hint}')
+            return _MISSING
+
+    def flag(
+        self, table: dict[str, Any], key: str, where: str, *, default: bool = False
+    ) -> bool | None:
+        value = table.get(key, default)
         if not isinstance(value, bool):
             self.problem(where, f'"{key}" must be true or false, not {_show(value)}')
             return None
@@ -946,6 +1440,11 @@ def _label(kind: str, table: dict[str, Any], index: int, parent: str = "") -> st
         return f'{kind} "{value}"'
     position = f"{parent.rsplit('#', 1)[-1]}.{index + 1}" if "#" in parent else str(index + 1)
     return f"{kind} #{position}"
+
+
+def _did_you_mean(value: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(value, list(choices), n=1)
+    return f' (did you mean "{close[0]}"?)' if close else ""
 
 
 def _show(value: object) -> str:

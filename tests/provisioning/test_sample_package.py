@@ -29,6 +29,34 @@ def test_folder_layout_and_manifest(tmp_path: Path) -> None:
     assert manifest["agenda"][2]["items"][2]["items"][1]["id"] == "budget-final-vote"
 
 
+def test_manifest_has_attendance_proxy_and_draft_polls(tmp_path: Path) -> None:
+    folder = write_sample_package(tmp_path)
+    manifest = tomllib.loads((folder / "meeting.toml").read_text(encoding="utf-8"))
+
+    def ids(items: list[dict[str, Any]]) -> list[str]:
+        return [x for item in items for x in (item["id"], *ids(item.get("items", [])))]
+
+    assert manifest["attendance"]["quorum"] == "majority"
+    assert manifest["proxies"] == [{"giver": "d013", "holder": "d010"}]
+    templates = {t["id"]: t for t in manifest["poll_templates"]}
+    assert (templates["motion"]["kind"], templates["motion"]["majority"]) == ("yes_no", "simple")
+    assert templates["motion"]["base"] == "cast"
+    election = templates["secret-election"]
+    assert (election["kind"], election["majority"], election["secret"]) == (
+        "election", "plurality", True,
+    )  # fmt: skip
+    polls = manifest["polls"]
+    assert len(polls) == 3
+    assert {p["item"] for p in polls} <= set(ids(manifest["agenda"]))
+    assert [p.get("template") for p in polls] == ["motion", None, "secret-election"]
+    assert polls[2]["seats"] == 2 and len(polls[2]["options"]) == 4
+    people = manifest["delegates"]
+    assert not any("weight" in d or "voting" in d for d in people)  # the defaults
+    assert [(d["pin"], d["badge"]) for d in people][:3] == [
+        ("1001", "DEMO-D001"), ("1002", "DEMO-D002"), ("1003", "DEMO-D003"),
+    ]  # fmt: skip
+
+
 def test_same_bytes_every_run(tmp_path: Path) -> None:
     first = write_sample_package(tmp_path / "one", as_zip=True).read_bytes()
     second = write_sample_package(tmp_path / "two", as_zip=True).read_bytes()

@@ -6,6 +6,7 @@ import copy
 import hashlib
 import json
 import tempfile
+import tomllib
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -16,10 +17,24 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from provisioning.sample_package import write_sample_package
+from room_protocol.voting import (
+    Abstentions,
+    Base,
+    Majority,
+    PollKind,
+    PollOption,
+    PollRule,
+    QuorumRule,
+    Seating,
+    Tie,
+    yes_no_options,
+)
 from room_server.package import (
     MeetingPackage,
+    PackageAttendance,
     PackageError,
     PackageLimits,
+    PackageProxy,
     Problem,
     open_package,
 )
@@ -95,6 +110,19 @@ def check_sample(package: MeetingPackage) -> None:
     assert (roles.count("chair"), roles.count("clerk"), roles.count("observer")) == (1, 1, 1)
     assert roles.count("delegate") == 12
     assert any(d.name == "Nguyễn Văn An" for d in package.delegates)
+    assert [d.id for d in package.delegates if d.voting] == [f"d{n:03d}" for n in range(3, 15)]
+    assert {d.weight for d in package.delegates} == {1}
+    assert package.attendance == PackageAttendance(quorum=QuorumRule.MAJORITY)
+    assert package.proxies == (PackageProxy("d013", "d010"),)
+    assert [t.id for t in package.poll_templates] == ["motion", "secret-election"]
+    polls = {p.id: p for p in package.polls}
+    assert list(polls) == ["p-budget", "p-zoning-height", "p-hoi-an-committee"]
+    assert polls["p-budget"].spec.kind is PollKind.YES_NO
+    assert polls["p-budget"].spec.item_id == "budget-final-vote"
+    assert polls["p-zoning-height"].spec.kind is PollKind.SINGLE
+    election = polls["p-hoi-an-committee"].spec
+    assert (election.kind, election.seats, election.secret) == (PollKind.ELECTION, 2, True)
+    assert [o.id for o in election.options] == ["d004", "d007", "d009", "d011"]
 
 
 def test_sample_folder_validates(sample_dir: Path) -> None:
@@ -279,6 +307,549 @@ def test_manifest_problem_is_named(tmp_path: Path, case: str) -> None:
     assert_reported(
         problems(write_package(tmp_path / "p", manifest, files)), "meeting.toml", *fragments
     )
+
+
+# --- attendance and voting ------------------------------------------------------------
+
+
+def voting_manifest() -> dict[str, Any]:
+    """minimal_manifest plus every attendance and voting key, all valid."""
+    manifest = minimal_manifest()
+    manifest["agenda"][1]["items"] = [{"id": "main-vote", "title": "Vote"}]
+    manifest["seats"] = [{"id": f"A{n}"} for n in range(1, 7)]
+    manifest["delegates"] = [
+        {"id": "chair", "name": "Chair Person", "role": "chair", "seat": "A1", "voting": True},
+        {"id": "clerk", "name": "Clerk Person", "role": "clerk"},
+        {"id": "d1", "name": "Nguyễn Văn An", "seat": "A2", "weight": 3},
+        {"id": "d2", "name": "Beatrix Member", "seat": "A3", "voting": True, "weight": 1},
+        {"id": "d3", "name": "Trần Thị Bình", "seat": "A4"},
+        {"id": "d4", "name": "Dieter Member", "seat": "A5"},
+        {"id": "obs", "name": "Press Observer", "role": "observer", "voting": False},
+    ]
+    manifest["attendance"] = {
+        "seating": "free",
+        "quorum": "fixed",
+        "quorum_count": 3,
+        "proxies_count": False,
+        "max_proxies": 2,
+    }
+    manifest["proxies"] = [{"giver": "d3", "holder": "d1"}, {"giver": "d4", "holder": "d1"}]
+    manifest["poll_templates"] = [
+        {
+            "id": "motion",
+            "title": "Motion",
+            "kind": "yes_no",
+            "majority": "two_thirds",
+            "base": "present",
+            "abstentions": "counted",
+            "weighted": True,
+            "allow_change": True,
+        },
+        {
+            "id": "ballot",
+            "kind": "election",
+            "majority": "plurality",
+            "tie": "lot",
+            "secret": True,
+            "seats": 2,
+            "min_choices": 1,
+        },
+    ]
+    manifest["polls"] = [
+        {
+            "id": "p-motion",
+            "title": "Adopt the budget",
+            "item": "main-vote",
+            "template": "motion",
+            "abstentions": "excluded",
+        },
+        {
+            "id": "p-choice",
+            "title": "Date of the next session",
+            "kind": "single",
+            "majority": "plurality",
+            "tie": "chair",
+            "options": ["Monday", "Tuesday"],
+        },
+        {
+            "id": "p-multi",
+            "title": "Topics for the retreat",
+            "item": "opening",
+            "kind": "multiple",
+            "majority": "absolute",
+            "min_choices": 1,
+            "max_choices": 2,
+            "options": [
+                {"id": "parks", "label": "Parks"},
+                {"id": "roads", "label": "Roads"},
+                {"id": "schools", "label": "Schools"},
+            ],
+        },
+        {
+            "id": "p-elect",
+            "title": "Elect two",
+            "template": "ballot",
+            "options": ["Ann", "Bo", "Cy"],
+        },
+    ]
+    return manifest
+
+
+@pytest.mark.parametrize("manifest_format", ["toml", "json"])
+def test_every_voting_key_is_read(tmp_path: Path, manifest_format: str) -> None:
+    path = write_package(tmp_path / "p", voting_manifest(), manifest_format=manifest_format)
+    with open_package(path) as package:
+        people = {d.id: (d.voting, d.weight) for d in package.delegates}
+        assert people == {
+            "chair": (True, 1), "clerk": (False, 1), "d1": (True, 3), "d2": (True, 1),
+            "d3": (True, 1), "d4": (True, 1), "obs": (False, 1),
+        }  # fmt: skip
+        assert package.attendance == PackageAttendance(
+            Seating.FREE, QuorumRule.FIXED, 3, proxies_count=False, max_proxies=2
+        )
+        assert package.proxies == (PackageProxy("d3", "d1"), PackageProxy("d4", "d1"))
+        motion, ballot = package.poll_templates
+        assert (motion.id, motion.spec.title, motion.spec.options) == (
+            "motion", "Motion", yes_no_options(),
+        )  # fmt: skip
+        assert motion.spec.rule == PollRule(
+            Majority.TWO_THIRDS, Base.PRESENT, Abstentions.COUNTED, Tie.FAILS
+        )
+        assert (motion.spec.weighted, motion.spec.allow_change, motion.spec.secret) == (
+            True, True, False,
+        )  # fmt: skip
+        assert (ballot.spec.title, ballot.spec.options) == ("ballot", ())  # title defaults to id
+        assert (ballot.spec.seats, ballot.spec.max_choices, ballot.spec.min_choices) == (2, 2, 1)
+        assert ballot.spec.rule == PollRule(Majority.PLURALITY, tie=Tie.LOT)
+        polls = {p.id: p for p in package.polls}
+        assert list(polls) == ["p-motion", "p-choice", "p-multi", "p-elect"]
+        adopt = polls["p-motion"]
+        assert (adopt.template, adopt.spec.title, adopt.spec.item_id) == (
+            "motion", "Adopt the budget", "main-vote",
+        )  # fmt: skip
+        # the template's settings, with the poll's own override
+        assert adopt.spec.rule == PollRule(
+            Majority.TWO_THIRDS, Base.PRESENT, Abstentions.EXCLUDED, Tie.FAILS
+        )
+        assert (adopt.spec.weighted, adopt.spec.allow_change) == (True, True)
+        assert adopt.spec.options == yes_no_options()
+        choice = polls["p-choice"].spec
+        assert choice.options == (PollOption("o1", "Monday"), PollOption("o2", "Tuesday"))
+        assert choice.rule == PollRule(Majority.PLURALITY, tie=Tie.CHAIR)
+        assert (choice.item_id, polls["p-choice"].template) == (None, None)
+        multi = polls["p-multi"].spec
+        assert [o.id for o in multi.options] == ["parks", "roads", "schools"]
+        assert (multi.min_choices, multi.max_choices) == (1, 2)
+        assert multi.rule.base is Base.MEMBERS  # absolute is always of all members
+        elect = polls["p-elect"].spec
+        assert [o.label for o in elect.options] == ["Ann", "Bo", "Cy"]
+        assert (elect.seats, elect.max_choices, elect.min_choices, elect.secret) == (2, 2, 1, True)
+        assert elect.title == "Elect two"
+
+
+def test_voting_keys_are_optional(tmp_path: Path) -> None:
+    with open_package(write_package(tmp_path / "p", minimal_manifest())) as package:
+        assert package.attendance == PackageAttendance(
+            Seating.ASSIGNED, QuorumRule.NONE, None, proxies_count=True, max_proxies=1
+        )
+        # a delegate votes by default, a chair does not unless the package says so
+        assert [(d.id, d.voting, d.weight) for d in package.delegates] == [
+            ("chair", False, 1),
+            ("d1", True, 1),
+        ]
+        assert (package.proxies, package.poll_templates, package.polls) == ((), (), ())
+
+
+def test_template_settings_that_do_not_apply_fall_back(tmp_path: Path) -> None:
+    manifest = voting_manifest()
+    manifest["polls"] = [
+        # the ballot template is an election of 2 with min_choices 1: as a single-choice
+        # poll, seats and min_choices do not apply; the rule and secrecy still do
+        {"id": "p", "title": "Chair of the committee", "template": "ballot", "kind": "single",
+         "options": ["Ann", "Bo"]},
+    ]  # fmt: skip
+    with open_package(write_package(tmp_path / "p", manifest)) as package:
+        (poll,) = package.polls
+        assert poll.spec.kind is PollKind.SINGLE
+        assert (poll.spec.seats, poll.spec.min_choices, poll.spec.max_choices) == (1, 0, 1)
+        assert poll.spec.secret and poll.spec.rule == PollRule(Majority.PLURALITY, tie=Tie.LOT)
+
+
+def _append(path: str, value: object) -> Mutation:
+    def mutate(manifest: dict[str, Any]) -> None:
+        target: Any = manifest
+        for key in path.split("."):
+            target = target[int(key)] if key.isdigit() else target[key]
+        target.append(value)
+
+    return mutate
+
+
+def _both(*mutations: Mutation) -> Mutation:
+    def mutate(manifest: dict[str, Any]) -> None:
+        for mutation in mutations:
+            mutation(manifest)
+
+    return mutate
+
+
+VOTING_CASES: dict[str, tuple[Mutation, tuple[str, ...]]] = {
+    # roster
+    "voting not a flag": (
+        _set("delegates.2.voting", 1),
+        ('delegate "d1"', '"voting" must be true or false, not a number 1'),
+    ),
+    "observer voting": (
+        _set("delegates.6.voting", True),
+        ('delegate "obs"', "an observer cannot be a voting member"),
+    ),
+    "weight zero": (
+        _set("delegates.2.weight", 0),
+        ('delegate "d1"', '"weight" must be a whole number from 1 to 1000000, not a number 0'),
+    ),
+    "weight fraction": (_set("delegates.2.weight", 1.5), ('"weight" must be a whole number',)),
+    # attendance
+    "attendance not a table": (
+        _set("attendance", "free"),
+        ('"attendance" must be a table of keys, not text "free"',),
+    ),
+    "unknown attendance key": (
+        _set("attendance.quorom", "none"),
+        ("attendance:", 'unknown key "quorom"', 'did you mean "quorum"'),
+    ),
+    "bad seating": (
+        _set("attendance.seating", "fixed"),
+        ("attendance:", 'seating "fixed" is not one of assigned, free'),
+    ),
+    "bad quorum": (
+        _set("attendance.quorum", "half"),
+        ('quorum "half" is not one of none, majority, two_thirds, fixed',),
+    ),
+    "quorum not text": (_set("attendance.quorum", 7), ('"quorum" must be text in quotes',)),
+    "fixed quorum without count": (
+        _delete("attendance.quorum_count"),
+        ('quorum = "fixed" needs quorum_count',),
+    ),
+    "count without fixed quorum": (
+        _set("attendance.quorum", "majority"),
+        ('quorum_count is used only with quorum = "fixed" (here quorum is "majority")',),
+    ),
+    "count over the members": (
+        _set("attendance.quorum_count", 6),
+        ("quorum_count 6 is more than the 5 voting members",),
+    ),
+    "count zero": (
+        _set("attendance.quorum_count", 0),
+        ('"quorum_count" must be a whole number from 1',),
+    ),
+    "proxies_count not a flag": (
+        _set("attendance.proxies_count", "yes"),
+        ('"proxies_count" must be true or false',),
+    ),
+    "max_proxies negative": (
+        _set("attendance.max_proxies", -1),
+        ('"max_proxies" must be a whole number from 0',),
+    ),
+    # proxies
+    "proxies not a list": (_set("proxies", "d3"), ('"proxies" must be a list of tables',)),
+    "unknown proxy key": (
+        _set("proxies.0.holdr", "d2"),
+        ("proxy #1", 'unknown key "holdr"', 'did you mean "holder"'),
+    ),
+    "proxy without holder": (_delete("proxies.0.holder"), ("proxy #1", 'required key "holder"')),
+    "proxy to oneself": (
+        _set("proxies.0.holder", "d3"),
+        ("proxy #1", '"d3" cannot hold their own proxy'),
+    ),
+    "proxy chain": (
+        _append("proxies", {"giver": "d1", "holder": "d2"}),
+        (
+            "proxy #1",
+            'holder "d1" gives their own proxy to "d2" in proxy #3',
+            "cannot be passed on",
+        ),
+    ),
+    "proxy from a non-voting member": (
+        _set("proxies.0.giver", "clerk"),
+        ("proxy #1", 'giver "clerk" is not a voting member (role "clerk")'),
+    ),
+    "proxy to an observer": (
+        _set("proxies.0.holder", "obs"),
+        ("proxy #1", 'holder "obs" is not a voting member (role "observer")'),
+    ),
+    "proxy to a chair who does not vote": (
+        _both(_delete("delegates.0.voting"), _set("proxies.0.holder", "chair")),
+        ("proxy #1", 'holder "chair" is not a voting member (role "chair")'),
+    ),
+    "proxy to someone unknown": (
+        _set("proxies.0.holder", "d11"),
+        ("proxy #1", 'holder "d11" is not in [[delegates]] (did you mean "d1"?)'),
+    ),
+    "over max_proxies": (
+        _set("attendance.max_proxies", 1),
+        ("proxy #2", 'holder "d1" would hold 2 proxies; max_proxies in [attendance] allows 1'),
+    ),
+    "proxies not allowed": (
+        _set("attendance.max_proxies", 0),
+        ("proxy #1", "proxies are not allowed: max_proxies is 0 in [attendance]"),
+    ),
+    "giver twice": (
+        _append("proxies", {"giver": "d3", "holder": "d2"}),
+        ("proxy #3", 'giver "d3" already gave a proxy to "d1" in proxy #1'),
+    ),
+    # templates
+    "templates not a list": (
+        _set("poll_templates", "motion"),
+        ('"poll_templates" must be a list of tables',),
+    ),
+    "unknown template key": (
+        _set("poll_templates.0.secert", True),
+        ('poll template "motion"', 'unknown key "secert"', 'did you mean "secret"'),
+    ),
+    "options in a template": (
+        _set("poll_templates.1.options", ["Ann", "Bo"]),
+        ('poll template "ballot"', 'unknown key "options"'),
+    ),
+    "template without kind": (
+        _delete("poll_templates.0.kind"),
+        ('poll template "motion"', 'required key "kind" is missing'),
+    ),
+    "duplicate template id": (
+        _set("poll_templates.1.id", "motion"),
+        ('id "motion" is already used by poll template "motion"',),
+    ),
+    "secret template that allows changes": (
+        _set("poll_templates.0.secret", True),
+        ('poll template "motion"', "a secret poll cannot let members change their vote"),
+    ),
+    "template absolute with a base": (
+        _set("poll_templates.0.majority", "absolute"),
+        (
+            'poll template "motion"',
+            'absolute majority is of all members, but base is "present"',
+            'leave base out or set it to "members"',
+        ),
+    ),
+    "template min over seats": (
+        _set("poll_templates.1.min_choices", 3),
+        ('poll template "ballot"', "min_choices (3) is more than seats (2)"),
+    ),
+    "template lot on yes_no": (
+        _set("poll_templates.0.tie", "lot"),
+        ('poll template "motion"', "drawing lots breaks ties only"),
+    ),
+    # polls
+    "polls not a list": (_set("polls", {"id": "x"}), ('"polls" must be a list of tables',)),
+    "unknown poll key": (
+        _set("polls.0.majoirty", "simple"),
+        ('poll "p-motion"', 'unknown key "majoirty"', 'did you mean "majority"'),
+    ),
+    "poll without title": (
+        _delete("polls.1.title"),
+        ('poll "p-choice"', 'required key "title" is missing'),
+    ),
+    "poll title too long": (
+        _set("polls.1.title", "x" * 501),
+        ('poll "p-choice"', '"title" is 501 characters long; the limit is 500'),
+    ),
+    "duplicate poll id": (
+        _set("polls.1.id", "p-motion"),
+        ('id "p-motion" is already used by poll "p-motion"',),
+    ),
+    "bad poll id": (_set("polls.1.id", "p 2"), ("poll #2", 'id "p 2" may only contain')),
+    "poll without kind": (
+        _delete("polls.1.kind"),
+        ('poll "p-choice"', 'required key "kind" is missing (give it here or in the poll\'s'),
+    ),
+    "unknown template": (
+        _set("polls.0.template", "motoin"),
+        (
+            'poll "p-motion"',
+            'template "motoin" is not in [[poll_templates]]',
+            'did you mean "motion"',
+        ),
+    ),
+    "unknown agenda item": (
+        _set("polls.0.item", "main-vot"),
+        ('poll "p-motion"', 'item "main-vot" is not an agenda item', 'did you mean "main-vote"'),
+    ),
+    "bad kind": (
+        _set("polls.1.kind", "ranked"),
+        ('poll "p-choice"', 'kind "ranked" is not one of yes_no, single, multiple, election'),
+    ),
+    "bad majority": (
+        _set("polls.1.majority", "simpel"),
+        (
+            'majority "simpel" is not one of plurality, simple, absolute, two_thirds, '
+            "three_quarters",
+            'did you mean "simple"',
+        ),
+    ),
+    "bad base": (
+        _set("polls.1.base", "all"),
+        ('base "all" is not one of cast, present, members',),
+    ),
+    "bad abstentions": (
+        _set("polls.1.abstentions", "ignored"),
+        ('abstentions "ignored" is not one of excluded, counted',),
+    ),
+    "bad tie": (_set("polls.1.tie", "coin"), ('tie "coin" is not one of fails, chair, lot',)),
+    "secret not a flag": (_set("polls.1.secret", "no"), ('"secret" must be true or false',)),
+    "min_choices negative": (
+        _set("polls.2.min_choices", -1),
+        ('"min_choices" must be a whole number from 0 to 200',),
+    ),
+    "seats zero": (_set("polls.3.seats", 0), ('"seats" must be a whole number from 1 to 200',)),
+    "options on yes_no": (
+        _set("polls.0.options", ["For", "Against"]),
+        ('poll "p-motion"', '"options" applies only to single, multiple and election polls'),
+    ),
+    "seats on a multiple poll": (
+        _set("polls.2.seats", 2),
+        ('poll "p-multi"', '"seats" applies only to elections'),
+    ),
+    "max_choices on a single poll": (
+        _set("polls.1.max_choices", 2),
+        ('poll "p-choice"', '"max_choices" applies only to multiple-choice polls'),
+    ),
+    "min_choices on a single poll": (
+        _set("polls.1.min_choices", 1),
+        ('poll "p-choice"', '"min_choices" applies only to multiple-choice polls and elections'),
+    ),
+    "options not a list": (
+        _set("polls.1.options", "Monday, Tuesday"),
+        ('poll "p-choice"', '"options" must be a list of labels'),
+    ),
+    "one option": (
+        _set("polls.1.options", ["Monday"]),
+        ('poll "p-choice"', "a single poll needs at least two options"),
+    ),
+    "option neither label nor table": (
+        _set("polls.1.options", ["Monday", 5]),
+        ('poll "p-choice", option #2', "an option is a label or a table with id and label"),
+    ),
+    "empty option label": (
+        _set("polls.1.options", ["", "Tuesday"]),
+        ('poll "p-choice", option #1', '"label" must not be empty'),
+    ),
+    "option without label": (
+        _delete("polls.2.options.1.label"),
+        ('poll "p-multi", option #2', 'required key "label" is missing'),
+    ),
+    "unknown option key": (
+        _set("polls.2.options.0.colour", "green"),
+        ('poll "p-multi", option #1', 'unknown key "colour"'),
+    ),
+    "bad option id": (
+        _set("polls.2.options.0.id", "green parks"),
+        ('poll "p-multi", option #1', 'id "green parks" may only contain'),
+    ),
+    "duplicate option ids": (
+        _set("polls.2.options.1.id", "parks"),
+        ('poll "p-multi"', "option ids must be unique"),
+    ),
+    "reserved option id": (
+        _set("polls.2.options.2.id", "abstain"),
+        ('poll "p-multi"', '"abstain" is a reserved option id'),
+    ),
+    "too many options": (
+        _set("polls.1.options", [f"Option {n}" for n in range(201)]),
+        ('poll "p-choice"', "has 201 options; the limit is 200"),
+    ),
+    "plurality on yes_no": (
+        _set("polls.0.majority", "plurality"),
+        ('poll "p-motion"', "plurality (the most votes) decides only single-choice polls"),
+    ),
+    "lot on a multiple poll": (
+        _set("polls.2.tie", "lot"),
+        ('poll "p-multi"', "drawing lots breaks ties only in single-choice polls and elections"),
+    ),
+    "secret poll that allows changes": (
+        _both(_set("polls.1.secret", True), _set("polls.1.allow_change", True)),
+        ('poll "p-choice"', "a secret poll cannot let members change their vote"),
+    ),
+    "absolute with a base": (
+        _set("polls.2.base", "cast"),
+        (
+            'poll "p-multi"',
+            "absolute majority is of all members",
+            'leave base out or set it to "members"',
+        ),
+    ),
+    "absolute with a base from the template": (
+        _set("polls.0.majority", "absolute"),
+        ('poll "p-motion"', 'absolute majority is of all members, but base is "present"'),
+    ),
+    "max_choices over the options": (
+        _set("polls.2.max_choices", 4),
+        ('poll "p-multi"', "max_choices (4) is more than the 3 options"),
+    ),
+    "min_choices over max_choices": (
+        _set("polls.2.min_choices", 3),
+        ('poll "p-multi"', "min_choices (3) is more than max_choices (2)"),
+    ),
+    "election without enough candidates": (
+        _set("polls.3.seats", 3),
+        ('poll "p-elect"', "an election of 3 needs more than 3 candidates"),
+    ),
+}
+
+
+def test_voting_manifest_is_valid(tmp_path: Path) -> None:
+    with open_package(write_package(tmp_path / "p", voting_manifest())) as package:
+        assert len(package.polls) == 4
+
+
+@pytest.mark.parametrize("case", VOTING_CASES)
+def test_voting_problem_is_named(tmp_path: Path, case: str) -> None:
+    mutate, fragments = VOTING_CASES[case]
+    manifest = voting_manifest()
+    mutate(manifest)
+    assert_reported(problems(write_package(tmp_path / "p", manifest)), "meeting.toml", *fragments)
+
+
+def test_every_voting_problem_is_reported_at_once(tmp_path: Path) -> None:
+    manifest = voting_manifest()
+    for mutate in (
+        _set("attendance.quorum", "half"),
+        _set("proxies.0.holder", "d3"),
+        _set("poll_templates.0.tie", "lot"),
+        _set("polls.1.kind", "ranked"),
+        _set("polls.2.max_choices", 4),
+        _set("polls.2.tie", "lot"),
+    ):
+        mutate(manifest)
+    found = problems(write_package(tmp_path / "p", manifest))
+    assert [line.split(": ")[1] for line in found] == [
+        "attendance", "proxy #1", 'poll template "motion"', 'poll "p-choice"', 'poll "p-multi"',
+        'poll "p-multi"',
+    ]  # fmt: skip
+
+
+def test_complete_example_in_the_docs_is_valid(tmp_path: Path) -> None:
+    text = (Path(__file__).parents[2] / "docs" / "meeting-package.md").read_text("utf-8")
+    section = text[text.index("## A complete example") : text.index("## Zip rules")]
+    read = []
+    for kind in ("toml", "json"):
+        start = section.index(f"```{kind}\n") + len(kind) + 4
+        manifest = section[start : section.index("```", start)]
+        folder = write_package(tmp_path / kind, None, {})
+        (folder / f"meeting.{kind}").write_text(manifest, encoding="utf-8")
+        parsed = tomllib.loads(manifest) if kind == "toml" else json.loads(manifest)
+        for doc in parsed["documents"]:
+            (folder / doc["file"]).parent.mkdir(parents=True, exist_ok=True)
+            (folder / doc["file"]).write_bytes(pdf_bytes(2, doc["id"]))
+        with open_package(folder) as package:
+            read.append(
+                (package.delegates, package.attendance, package.proxies, package.poll_templates,
+                 package.polls, [i.number for i in walk(package.agenda)])
+            )  # fmt: skip
+    assert read[0] == read[1]
+    delegates, attendance, proxies, _templates, polls, numbers = read[0]
+    assert numbers == ["1", "1.1", "2", "2.1", "2.1.a", "2.2", "3"]
+    assert [d.id for d in delegates if d.voting] == ["d001", "d003", "d005"]
+    assert (attendance.quorum, proxies) == (QuorumRule.MAJORITY, (PackageProxy("d005", "d003"),))
+    assert [p.spec.rule.base for p in polls] == [Base.CAST, Base.CAST, Base.MEMBERS, Base.CAST]
 
 
 # --- file problems ---------------------------------------------------------------------
@@ -502,6 +1073,9 @@ def test_every_problem_is_reported_in_order(tmp_path: Path) -> None:
 _KEYS = [
     *("format", "meeting", "documents", "agenda", "seats", "delegates", "id", "title", "date"),
     *("file", "items", "number", "seat", "role", "planned_minutes", "label", "name"),
+    *("attendance", "proxies", "poll_templates", "polls", "voting", "weight", "quorum"),
+    *("quorum_count", "max_proxies", "giver", "holder", "kind", "majority", "base"),
+    *("template", "item", "options", "seats", "max_choices", "secret", "allow_change"),
 ]
 _scalars = st.one_of(
     st.none(),
@@ -509,6 +1083,7 @@ _scalars = st.one_of(
     st.integers(-3, 3000),
     st.floats(allow_nan=False, allow_infinity=False),
     st.sampled_from(["1", "A1", "chair", "2026-11-21", "09:00", "documents/x.pdf", "", "../x"]),
+    st.sampled_from(["d1", "yes_no", "single", "election", "absolute", "fixed", "opening"]),
     st.text(max_size=8),
 )
 _values = st.recursive(
