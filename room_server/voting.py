@@ -70,7 +70,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_S = 0.25  # poll.progress at most this often
-MAX_BATCH = 5_000
+# Ballots per commit at most. The vote-burst bench sets HEMICYCLE_BALLOT_BATCH=1 for its
+# one-commit-per-ballot baseline; nothing else should.
+MAX_BATCH = int(os.environ.get("HEMICYCLE_BALLOT_BATCH", "5000"))
 RECEIPT_CHARS = 12
 
 
@@ -784,8 +786,14 @@ class BallotWriter:
     async def _run(self) -> None:
         while self._queue:
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+            started = time.perf_counter()
             try:
                 await asyncio.to_thread(self._write, batch)
+                log.info(
+                    "ballots: %d in one commit (%.1f ms)",
+                    len(batch),
+                    (time.perf_counter() - started) * 1000,
+                )
             except Exception:
                 log.exception("writing %d ballot(s) failed; they were not recorded", len(batch))
                 for pending in batch:
