@@ -1,7 +1,8 @@
 """Room display (projector view) and the kiosk launchers for tablets and the display.
 
 ``hemicycle-display`` (``python -m kiosk``) joins the room as an observer and shows the
-meeting, the current item with its timer, the speaker, the queue and announcements.
+meeting, the current item with its timer, the speaker, the queue, announcements,
+attendance and the quorum, votes in progress and published results.
 A client of the room server like the tablets are: may import room_protocol and
 tablet_client's Qt-free core (connection, discovery), never room_server or
 provisioning. The seat-tablet launcher is ``systemd/``.

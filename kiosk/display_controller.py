@@ -1,9 +1,11 @@
 """Wires the room display: discovery, the observer connection and the one screen.
 
 The display never signs in: the room treats it as an observer and sends it the meeting,
-the speaker queue and announcements like any tablet. Everything on screen is drawn
-from the last state the room sent plus the time since, once a second and on every
-update, so a lost connection freezes nothing and the timers keep the room's time.
+the speaker queue, announcements, attendance and polls like any tablet, and the count
+of ballots while a poll is open. Everything on screen is drawn from the last state the
+room sent plus the time since, once a second and on every update, so a lost connection
+freezes nothing and the timers keep the room's time. Which poll is on screen, and for
+how long, is :func:`kiosk.voting.shown_poll`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from PySide6.QtCore import QObject, Qt, QTimer
 
 from kiosk.display_view import DisplayView, QueueLine
 from kiosk.i18n import long_date, on_language_changed, tr
+from kiosk.look import Tone
 from kiosk.timers import (
     Level,
     ServerClock,
@@ -29,8 +32,36 @@ from kiosk.timers import (
     parse_time,
     speech_timer,
 )
+from kiosk.vote_view import Bar, NameGroup, ResultLines, VoteLines
+from kiosk.voting import (
+    RESULT_KEEP_S,
+    YES_NO_IDS,
+    ShownPoll,
+    Stage,
+    chart,
+    close_countdown,
+    last_change,
+    percent,
+    roll_call,
+    shown_poll,
+)
 from room_protocol.live import Announcement, FloorKind, FloorState
 from room_protocol.messages import MeetingSnapshot, Message
+from room_protocol.voting import (
+    ABSTAIN,
+    NO,
+    YES,
+    AttendanceState,
+    Majority,
+    Outcome,
+    Poll,
+    PollKind,
+    PollProgress,
+    PollResult,
+    PollsState,
+    PollState,
+    QuorumRule,
+)
 from tablet_client.connection import (
     Backoff,
     ConnectionStatus,
@@ -60,6 +91,7 @@ class DisplaySettings:
     retry_maximum_s: float = 15.0
     announcement_prominent_s: float = ANNOUNCEMENT_PROMINENT_S
     announcement_keep_s: float = ANNOUNCEMENT_KEEP_S
+    result_keep_s: float = RESULT_KEEP_S  # a published result leaves the screen after this
 
 
 class DisplayController(QObject):
@@ -81,6 +113,11 @@ class DisplayController(QObject):
         self.meeting_received = False  # the room has sent its meeting state at least once
         self.floor: FloorState | None = None
         self.announcement: Announcement | None = None
+        self.attendance: AttendanceState | None = None
+        self.polls: PollsState | None = None
+        self.progress: dict[str, PollProgress] = {}  # the last count of open and closed polls
+        self.shown: ShownPoll | None = None  # the poll on screen after the last refresh
+        self._item_changed: datetime | None = None  # room time the current item last changed
         self._clock_given = clock is not None
         self._now: Callable[[], float] = clock or time.monotonic
         self._floor_at = 0.0  # local time the floor state arrived
@@ -168,6 +205,13 @@ class DisplayController(QObject):
         self.refresh()
 
     def on_meeting(self, meeting: MeetingSnapshot | None) -> None:
+        previous = self.meeting
+        if previous is not None and (
+            meeting is None or meeting.current_item_id != previous.current_item_id
+        ):
+            changed = self.clock.now(self._now())
+            if changed is not None:
+                self._item_changed = changed  # a fresh result gives way
         self.meeting = meeting
         self.meeting_received = True
         if meeting is not None and meeting.current_started_at:
@@ -186,6 +230,19 @@ class DisplayController(QObject):
         elif isinstance(message, Announcement) and message.to_seat is None:
             self.announcement, self._announcement_at = message, now
             self.clock.observe(parse_time(message.at), now)
+        elif isinstance(message, AttendanceState):
+            self.attendance = message
+        elif isinstance(message, PollsState):
+            self.polls = message
+            counting = {
+                p.id for p in message.polls if p.state in (PollState.OPEN, PollState.CLOSED)
+            }
+            self.progress = {k: v for k, v in self.progress.items() if k in counting}
+            changes = [t for p in message.polls if (t := last_change(p)) is not None]
+            if changes:  # the room's clock was past its latest open, close or publish
+                self.clock.observe(max(changes), now)
+        elif isinstance(message, PollProgress):
+            self.progress[message.poll_id] = message
         else:
             return
         self._mark_update()
@@ -215,12 +272,24 @@ class DisplayController(QObject):
             self.view.show_meeting(meeting.title, self._meeting_line(meeting))
             self._show_item(meeting, server_now)
             self._show_floor(meeting, now)
+            self._show_attendance()
+            self._show_poll(meeting, server_now)
         self._show_announcement(now)
         if self._tick.isActive():
             self._tick.start(self.next_tick_ms(now))
 
     def next_tick_ms(self, now: float) -> int:
-        """About a second; while someone speaks, timed so the countdown changes on time."""
+        """About a second; while a countdown runs (a poll closing, someone speaking), timed
+        so that it changes on time."""
+        shown = self.shown
+        server_now = self.clock.now(now)
+        if shown is not None and shown.stage is Stage.OPEN and server_now is not None:
+            closes_at = shown.poll.closes_at
+            if closes_at:
+                remaining = close_countdown(closes_at, server_now).remaining
+                if remaining > 0:
+                    return round((remaining % 1.0 or 1.0) * 1000) + TICK_LATE_MS
+            return TICK_MS
         speech = self.floor.speaking if self.floor else None
         if speech is None:
             return TICK_MS
@@ -297,6 +366,200 @@ class DisplayController(QObject):
             lines, tr("queue.more", count=hidden) if hidden > 0 else "", tr("queue.empty")
         )
 
+    def _show_attendance(self) -> None:
+        state = self.attendance
+        if state is None:
+            self.view.clear_attendance()
+            return
+        present = tr("attendance.present", present=state.present_members, members=state.members)
+        by_proxy = state.represented - state.present_members
+        proxies = tr("attendance.proxies", count=by_proxy) if by_proxy > 0 else ""
+        if state.rule is QuorumRule.NONE or state.required <= 0:
+            self.view.set_attendance(present, "", Tone.GOOD, proxies)
+        elif state.quorum_met:
+            quorum = tr("attendance.quorum_met", required=state.required)
+            self.view.set_attendance(present, quorum, Tone.GOOD, proxies)
+        else:
+            quorum = tr("attendance.quorum_not_met", required=state.required)
+            self.view.set_attendance(present, quorum, Tone.BAD, proxies)
+
+    def _show_poll(self, meeting: MeetingSnapshot, server_now: datetime | None) -> None:
+        polls = self.polls
+        changed = self._item_changed
+        if meeting.current_started_at:
+            started = parse_time(meeting.current_started_at)
+            changed = started if changed is None else max(changed, started)
+        shown = (
+            shown_poll(
+                polls.polls,
+                polls.results,
+                now=server_now,
+                item_changed=changed,
+                keep_s=self.settings.result_keep_s,
+            )
+            if polls is not None
+            else None
+        )
+        self.shown = shown
+        if shown is None:
+            self.view.show_floor()
+        elif shown.stage is Stage.RESULT and shown.result is not None:
+            result, names = self._result_lines(meeting, shown.poll, shown.result)
+            context = self._context(meeting, shown.poll)
+            self.view.show_result(replace(result, context=context), names)
+        else:
+            vote = self._vote_lines(shown, server_now)
+            self.view.show_vote(replace(vote, context=self._context(meeting, shown.poll)))
+
+    def _context(self, meeting: MeetingSnapshot, poll: Poll) -> str:
+        """What the vote is about in a line: its agenda item, else the current one."""
+        item_id = poll.spec.item_id or meeting.current_item_id
+        item = meeting.item(item_id) if item_id else None
+        if item is None:
+            return ""
+        return f"{item.number} · {item.title}" if item.number else item.title
+
+    def _kinds(self, poll: Poll) -> str:
+        spec = poll.spec
+        kinds = [tr("vote.secret") if spec.secret else tr("vote.named")]
+        if spec.weighted:
+            kinds.append(tr("vote.weighted"))
+        if poll.quorum_override:
+            kinds.append(tr("vote.without_quorum"))
+        return " · ".join(kinds)
+
+    def _vote_lines(self, shown: ShownPoll, server_now: datetime | None) -> VoteLines:
+        poll = shown.poll
+        latest = self.progress.get(poll.id)
+        voted = max(poll.voted, latest.voted if latest is not None else 0)  # never goes down
+        eligible = latest.eligible if latest is not None else 0
+        if eligible <= 0 and self.attendance is not None:
+            eligible = self.attendance.represented  # until the room counts for this poll
+        if eligible > 0:
+            progress = tr("vote.progress", voted=voted, eligible=eligible)
+        else:
+            progress = tr("vote.progress_unknown", voted=voted)
+        fraction = voted / eligible if eligible > 0 else 0.0
+        if shown.stage is Stage.COUNTING:
+            return VoteLines(
+                poll.spec.title,
+                self._kinds(poll),
+                tr("vote.counting"),
+                Tone.NOTICE,
+                progress,
+                fraction,
+            )
+        countdown, caption, level = "", "", Level.NORMAL
+        if poll.closes_at and server_now is not None:
+            timer = close_countdown(poll.closes_at, server_now)
+            countdown = duration(timer.remaining, up=True)
+            caption = tr("vote.time_left") if timer.remaining > 0 else tr("vote.closing")
+            level = timer.level
+        return VoteLines(
+            poll.spec.title,
+            self._kinds(poll),
+            tr("vote.open"),
+            Tone.GOOD,
+            progress,
+            fraction,
+            countdown=countdown,
+            caption=caption,
+            level=level,
+        )
+
+    def _result_lines(
+        self, meeting: MeetingSnapshot, poll: Poll, result: PollResult
+    ) -> tuple[ResultLines, tuple[NameGroup, ...]]:
+        spec = poll.spec
+        figures = chart(spec, result)
+        labels = {o.id: o.label for o in spec.options}
+        if spec.kind is PollKind.YES_NO:
+            labels.update(
+                {YES: tr("option.yes"), NO: tr("option.no"), ABSTAIN: tr("option.abstain")}
+            )
+        bars = []
+        for row in figures.rows:
+            share = percent(row.votes, result.base)
+            if row.abstain or share is None:
+                value = str(row.votes)
+            else:
+                value = tr("result.votes_share", votes=row.votes, share=_decimal(share))
+            bars.append(
+                Bar(
+                    labels.get(row.option_id, row.label),
+                    value,
+                    row.votes / figures.top,
+                    _bar_tone(spec.kind, row.option_id, row.winner, row.tied),
+                    strong=row.winner,
+                )
+            )
+        marker = figures.required / figures.top if figures.required else None
+        winners = ", ".join(labels.get(w, w) for w in result.winners)
+        tied = ", ".join(labels.get(t, t) for t in result.tied)
+        details = []
+        if result.outcome is Outcome.DECIDED and winners:
+            if spec.kind is PollKind.ELECTION:
+                details.append(tr("result.elected", names=winners))
+            else:
+                details.append(tr("result.chosen", names=winners))
+        elif result.outcome is Outcome.TIE and tied:
+            details.append(tr("result.tied", names=tied))
+        if result.decided_by == "chair":
+            details.append(tr("result.by_chair"))
+        elif result.decided_by == "lot":
+            details.append(tr("result.by_lot"))
+        totals = [
+            tr("result.ballots", count=result.ballots),
+            tr("result.abstentions", count=result.abstentions),
+        ]
+        if spec.rule.majority is Majority.PLURALITY or not result.required:
+            totals.append(tr("result.plurality"))
+        else:
+            rule = {
+                Majority.SIMPLE: tr("majority.simple"),
+                Majority.ABSOLUTE: tr("majority.absolute"),
+                Majority.TWO_THIRDS: tr("majority.two_thirds"),
+                Majority.THREE_QUARTERS: tr("majority.three_quarters"),
+            }[spec.rule.majority]
+            totals.append(
+                tr("result.required", required=result.required, base=result.base, rule=rule)
+            )
+        lines = ResultLines(
+            title=spec.title,
+            kinds=self._kinds(poll),
+            outcome={
+                Outcome.ADOPTED: tr("outcome.adopted"),
+                Outcome.REJECTED: tr("outcome.rejected"),
+                Outcome.DECIDED: tr("outcome.decided"),
+                Outcome.NO_DECISION: tr("outcome.no_decision"),
+                Outcome.TIE: tr("outcome.tie"),
+            }[result.outcome],
+            tone=_OUTCOME_TONES[result.outcome],
+            detail=" · ".join(details),
+            bars=tuple(bars),
+            marker=marker,
+            marker_text=tr("result.needed", count=figures.required) if marker else "",
+            more=tr("result.more", count=figures.hidden) if figures.hidden else "",
+            totals=" · ".join(totals),
+        )
+        names = {m.delegate_id: m.name for m in meeting.roster}
+        groups = roll_call(spec, result, names) or []
+        roll = tuple(
+            NameGroup(
+                tr(
+                    "roll_call.group",
+                    option=labels.get(g.option_id, g.option_id),
+                    count=len(g.names),
+                ),
+                _bar_tone(spec.kind, g.option_id, g.option_id in result.winners, False),
+                tuple(
+                    tr("roll_call.by_proxy", name=n.name) if n.by_proxy else n.name for n in g.names
+                ),
+            )
+            for g in groups
+        )
+        return lines, roll
+
     def _show_announcement(self, now: float) -> None:
         message = self.announcement
         age = now - self._announcement_at
@@ -346,6 +609,29 @@ class DisplayController(QObject):
         if connection.welcome is not None:
             return connection.welcome.room_name
         return connection.endpoint.room_name or connection.endpoint.hostname
+
+
+_OUTCOME_TONES = {
+    Outcome.ADOPTED: Tone.GOOD,
+    Outcome.REJECTED: Tone.BAD,
+    Outcome.DECIDED: Tone.GOOD,
+    Outcome.NO_DECISION: Tone.NOTICE,
+    Outcome.TIE: Tone.NOTICE,
+}
+
+
+def _bar_tone(kind: PollKind, option_id: str, winner: bool, tied: bool) -> Tone:
+    """Yes green, no red, abstain grey; otherwise winners green, tied amber."""
+    if kind is PollKind.YES_NO and option_id in YES_NO_IDS:
+        return {YES: Tone.GOOD, NO: Tone.BAD, ABSTAIN: Tone.QUIET}[option_id]
+    if winner:
+        return Tone.GOOD
+    return Tone.NOTICE if tied else Tone.PLAIN
+
+
+def _decimal(value: float) -> str:
+    """A share with one decimal, written the current language's way (53.1 / 53,1)."""
+    return f"{value:.1f}".replace(".", tr("number.decimal"))
 
 
 def _local_time(moment: datetime) -> str:

@@ -9,15 +9,19 @@ real screen. Light text on a dark background, yellow for what the room must noti
     ┌ meeting title ────────────────────────────────────────── clock ┐
     │ date · location                                                 │
     ├ announcement (yellow while new, then a quiet line) ─────────────┤
-    │ ┌ current agenda item ───────────┐ ┌ next speakers ───────────┐ │
-    │ │ 2  Budget                      │ │ 1 Trần Thị Bình  [P.O.]  │ │
-    │ │ 12:34 / 45:00     32:26 left   │ │ 2 Nguyễn Văn An          │ │
+    │ ┌ current agenda item ───────────┐ ┌ attendance ──────────────┐ │
+    │ │ 2  Budget                      │ │ Present 12 of 15         │ │
+    │ │ 12:34 / 45:00     32:26 left   │ │ [Quorum 8 · met] +2 proxy│ │
     │ └────────────────────────────────┘ └──────────────────────────┘ │
-    │ ┌ speaking ──────────────────────┐   side panels added later   │
-    │ │ Beatrix Delegate               │   (vote results, quorum):   │
-    │ │           2:41                 │   add_panel()               │
-    │ └────────────────────────────────┘                             │
+    │ ┌ speaking ──────────────────────┐ ┌ next speakers ───────────┐ │
+    │ │ Beatrix Delegate               │ │ 1 Trần Thị Bình  [P.O.]  │ │
+    │ │           2:41                 │ │ 2 Nguyễn Văn An          │ │
+    │ └────────────────────────────────┘ └──────────────────────────┘ │
     └ ● connection line ──────────────────────────────────────────────┘
+
+While a poll is open (or being counted) its panel takes the place of the item and the
+speaker; a published result does the same, and a roll call of a small roster takes the
+queue's place (:mod:`kiosk.vote_view`). The attendance panel always stays.
 """
 
 from __future__ import annotations
@@ -40,33 +44,49 @@ from PySide6.QtWidgets import (
 
 from kiosk.fit_label import FitLabel
 from kiosk.i18n import tr
+from kiosk.look import (
+    ALERT_BACKGROUND,
+    AMBER,
+    BACKGROUND,
+    BLACK,
+    GREEN,
+    GREY,
+    LEVEL_COLOURS,
+    MUTED,
+    PANEL,
+    PANEL_BORDER,
+    WHITE,
+    YELLOW,
+    Align,
+    Tone,
+)
+from kiosk.look import colour as _colour
+from kiosk.look import frame as _frame
+from kiosk.look import label as _label
+from kiosk.look import repolish as _repolish
+from kiosk.look import style as _style
 from kiosk.timers import Level
+from kiosk.vote_view import (
+    AttendancePanel,
+    NameGroup,
+    ResultLines,
+    ResultPanel,
+    RollCallPanel,
+    ScaledPanel,
+    VoteLines,
+    VotePanel,
+)
 
 DESIGN_SIZE = (1920, 1080)  # the sizes below are pixels at this resolution
 QUEUE_ROWS = 5
 
-BACKGROUND = "#07090d"
-PANEL = "#131922"
-PANEL_BORDER = "#2a3546"
-WHITE = "#ffffff"
-YELLOW = "#ffd43b"
-MUTED = "#a9b8ca"  # 8:1 on PANEL
-BLACK = "#000000"
-LEVEL_COLOURS = {
-    Level.NORMAL: WHITE,
-    Level.NEAR: "#ffab2e",  # amber
-    Level.OVER: "#ff5b5b",  # red, 5.6:1 on PANEL
-}
-ALERT_BACKGROUND = "#c62828"  # white on it: 5.6:1
 CONNECTION_COLOURS = {
-    "connected": "#3ddc84",
-    "connecting": "#ffab2e",
-    "searching": "#ffab2e",
+    "connected": GREEN,
+    "connecting": AMBER,
+    "searching": AMBER,
     "reconnecting": "#ff7a45",
-    "stopped": "#7d8796",
+    "stopped": GREY,
 }
-
-Align = Qt.AlignmentFlag
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,10 +277,28 @@ class DisplayView(QWidget):
         # meeting page: item and speaker on the left, queue and later panels on the right
         self.meeting_page = QWidget()
         left = QVBoxLayout()
+        # While a poll is open or its result is fresh, the vote takes the speaker's place
+        # (a result the item's too) and a roll call may take the queue's.
+        self.vote_panel = VotePanel()
+        self.result_panel = ResultPanel()
+        self.attendance_panel = AttendancePanel()
+        self.roll_call_panel = RollCallPanel()
+        self._vote_panels: list[ScaledPanel] = [
+            self.vote_panel,
+            self.result_panel,
+            self.attendance_panel,
+            self.roll_call_panel,
+        ]
+        for panel in self._vote_panels:
+            panel.setVisible(False)
         left.addWidget(self.item_panel)
         left.addWidget(self.speaker_panel, 1)
-        self.side_panels = QVBoxLayout()  # vote results and quorum go here: add_panel()
+        left.addWidget(self.vote_panel, 1)
+        left.addWidget(self.result_panel, 1)
+        self.side_panels = QVBoxLayout()  # more panels can go here: add_panel()
+        self.side_panels.addWidget(self.attendance_panel)
         self.side_panels.addWidget(self.queue_panel, 1)
+        self.side_panels.addWidget(self.roll_call_panel, 1)
         self._columns = QHBoxLayout(self.meeting_page)
         self._columns.setContentsMargins(0, 0, 0, 0)
         self._columns.addLayout(left, 3)
@@ -306,6 +344,8 @@ class DisplayView(QWidget):
         self.queue_heading.setText(tr("queue.heading").upper())
         self.announcement_heading.setText(tr("announcement.heading").upper())
         self.setWindowTitle(tr("app.title"))
+        for panel in self._vote_panels:
+            panel.retranslate()
 
     def show_idle(self, title: str, text: str) -> None:
         self.title.setText(title)
@@ -419,6 +459,45 @@ class DisplayView(QWidget):
         self.status_text.set_colour(WHITE if state == "reconnecting" else MUTED)
         self._paint_dot()
 
+    def set_attendance(self, present: str, quorum: str, tone: Tone, proxies: str) -> None:
+        """The attendance panel: "Present 12 of 15", the quorum tag (empty: no quorum
+        rule) in green or red, the proxies line (may be empty)."""
+        self.attendance_panel.show_attendance(present, quorum, tone, proxies)
+
+    def clear_attendance(self) -> None:
+        self.attendance_panel.setVisible(False)
+
+    def show_floor(self) -> None:
+        """The normal view: current item, speaker, queue."""
+        self._arrange(speaker=True)
+
+    def show_vote(self, lines: VoteLines) -> None:
+        """An open poll (or one being counted) in the place of the item and the speaker."""
+        self.vote_panel.show_vote(lines)
+        self._arrange(vote=True)
+
+    def show_result(self, lines: ResultLines, roll_call: tuple[NameGroup, ...] = ()) -> None:
+        """A result in the place of the item and the speaker; with a roll call, the names
+        in the queue's place."""
+        self.result_panel.show_result(lines)
+        self.roll_call_panel.show_groups(roll_call)
+        self._arrange(result=True, roll_call=bool(roll_call))
+
+    def _arrange(
+        self,
+        *,
+        speaker: bool = False,
+        vote: bool = False,
+        result: bool = False,
+        roll_call: bool = False,
+    ) -> None:
+        self.item_panel.setVisible(speaker)
+        self.speaker_panel.setVisible(speaker)
+        self.vote_panel.setVisible(vote)
+        self.result_panel.setVisible(result)
+        self.queue_panel.setVisible(not roll_call)
+        self.roll_call_panel.setVisible(roll_call)
+
     def add_panel(self, panel: QWidget, stretch: int = 0) -> None:
         """Add a panel under the speaker queue (vote results, quorum)."""
         self.side_panels.addWidget(panel, stretch)
@@ -482,6 +561,8 @@ class DisplayView(QWidget):
         for row in self.queue_rows:
             row.row_layout.setHorizontalSpacing(px(18))
             row.position.setMinimumWidth(px(44))
+        for panel in self._vote_panels:
+            panel.set_scale(scale)
         self._paint_dot()
         self.set_countdown(
             self.countdown.text(), self.countdown_caption.text(), self._countdown_level
@@ -503,33 +584,3 @@ class DisplayView(QWidget):
     def _fit(self, label: FitLabel) -> FitLabel:
         self._fit_labels.append(label)
         return label
-
-
-def _label(name: str, align: Qt.AlignmentFlag = Align.AlignLeft | Align.AlignVCenter) -> QLabel:
-    label = QLabel()
-    label.setObjectName(name)
-    label.setAlignment(align)
-    label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)  # never squeezed
-    return label
-
-
-def _frame(name: str) -> QFrame:
-    frame = QFrame()
-    frame.setObjectName(name)
-    frame.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-    return frame
-
-
-def _colour(label: QLabel, colour: str) -> None:
-    _style(label, f"color: {colour};")
-
-
-def _style(widget: QWidget, sheet: str) -> None:
-    if widget.styleSheet() != sheet:  # setting a style sheet re-polishes: only on change
-        widget.setStyleSheet(sheet)
-
-
-def _repolish(widget: QWidget) -> None:
-    widget.style().unpolish(widget)
-    widget.style().polish(widget)
-    widget.update()

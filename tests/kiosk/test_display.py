@@ -11,8 +11,9 @@ from typing import Any
 from pytestqt.qtbot import QtBot
 
 from kiosk.display_controller import DisplayController, DisplaySettings
-from kiosk.display_view import LEVEL_COLOURS, DisplayView
+from kiosk.display_view import DisplayView
 from kiosk.i18n import set_language
+from kiosk.look import LEVEL_COLOURS, Tone
 from kiosk.timers import Level
 from room_protocol.live import (
     Announce,
@@ -22,6 +23,15 @@ from room_protocol.live import (
     RequestFloor,
     SetCurrentItem,
     SetSpeakingLimit,
+)
+from room_protocol.voting import (
+    NO,
+    YES,
+    BallotRecorded,
+    CastBallot,
+    ClosePoll,
+    OpenPoll,
+    PublishPoll,
 )
 from tests.kiosk.conftest import Run, shot, until
 from tests.live_clients import Tablet
@@ -233,5 +243,92 @@ def test_display_without_a_meeting_says_so(qtbot: QtBot, tmp_path: Path, run_asy
             set_language("vi")
             assert view.idle_text.text() == "Không có cuộc họp nào đang diễn ra"
             await display.stop()
+
+        run_async(cleanly(display, body()))
+
+
+def test_display_shows_quorum_a_vote_and_its_result_from_the_room(
+    qtbot: QtBot, tmp_path: Path, voting_package_dir: Path, run_async: Run
+) -> None:
+    """The voting package: five voting members d1-d5, d5's proxy held by d1, a majority
+    quorum (3), the named yes/no poll p-budget on the budget item."""
+    with running_room(tmp_path / "room", package=voting_package_dir, mdns=False) as room:
+        display = make_display(qtbot, room)
+        view = display.view
+        attendance, vote, result = (
+            view.attendance_panel,
+            view.vote_panel,
+            view.result_panel,
+        )
+
+        async def body() -> None:
+            await display.start()
+            await until(lambda: attendance.isVisible(), "the attendance")
+            assert attendance.present.text() == "Present 0 of 5"
+            assert attendance.quorum.text() == "Quorum 3 · not met"
+            assert attendance.quorum_tone is Tone.BAD
+            # The chair is not a voting member; d1 (holding d5's proxy) and d2 check in.
+            chair = await signed_in(room, "chair")
+            await chair.ok(SetCurrentItem(chair.op(), "budget"))
+            d1, d2 = [await signed_in(room, who) for who in ("d1", "d2")]
+            await until(lambda: attendance.present.text() == "Present 2 of 5", "check-ins")
+            assert attendance.quorum.text() == "Quorum 3 · met"
+            assert attendance.quorum_tone is Tone.GOOD
+            assert attendance.proxies.text() == "+1 by proxy"
+            await shot(view, "display-8-quorum")
+
+            # The chair opens the poll with a one-minute countdown.
+            await chair.ok(OpenPoll(chair.op(), "p-budget", close_after_seconds=60))
+            await until(lambda: vote.isVisible(), "the vote")
+            assert not view.speaker_panel.isVisible() and not view.item_panel.isVisible()
+            assert vote.title.text() == "Adopt the budget 2027"
+            assert vote.status.text() == "Voting open"
+            assert vote.kinds.text() == "NAMED VOTE"
+            assert vote.context.text() == "2 · Budget"
+            assert vote.progress_text.text() == "0 of 3 have voted"
+            minutes, seconds = vote.countdown.text().split(":")
+            assert 55 <= int(minutes) * 60 + int(seconds) <= 60, vote.countdown.text()
+            first = vote.countdown.text()
+            await until(lambda: vote.countdown.text() != first, "the countdown to run", 3)
+            for who, member, choice in ((d1, "d1", YES), (d1, "d5", NO), (d2, "d2", YES)):
+                reply = await who.do(CastBallot(who.op(), "p-budget", member, (choice,)))
+                assert isinstance(reply, BallotRecorded), reply
+            await until(lambda: vote.progress_text.text() == "3 of 3 have voted", "progress")
+            assert vote.progress.fraction() == 1.0
+            await shot(view, "display-9-voting")
+
+            await chair.ok(ClosePoll(chair.op(), "p-budget"))
+            await until(lambda: vote.status.text() == "Voting closed — counting", "counting")
+            assert not vote.countdown.isVisible()
+
+            await chair.ok(PublishPoll(chair.op(), "p-budget"))
+            await until(lambda: result.isVisible(), "the result")
+            assert result.outcome.text() == "ADOPTED"
+            assert [(b.label, b.value) for b in result.chart.bars()] == [
+                ("Yes", "2 · 66.7%"),
+                ("No", "1 · 33.3%"),
+                ("Abstain", "0"),
+            ]
+            assert result.totals.text() == (
+                "Ballots 3 · Abstentions 0 · Needed 2 of 3 (more than half)"
+            )
+            groups = view.roll_call_panel.grid.groups()
+            assert [(g.title, g.names) for g in groups] == [
+                ("Yes · 2", ("Nguyễn Văn An", "Beatrix Delegate")),
+                ("No · 1", ("Eva Absent (by proxy)",)),
+            ]
+            assert view.attendance_panel.isVisible()
+            await shot(view, "display-10-result")
+            set_language("vi")
+            assert result.outcome.text() == "THÔNG QUA"
+            assert attendance.present.text() == "Có mặt 2/5"
+            await shot(view, "display-11-result-vi")
+            set_language("en")
+
+            # The chair moves on: the normal view returns.
+            await chair.ok(SetCurrentItem(chair.op(), "budget-debate"))
+            await until(lambda: view.speaker_panel.isVisible(), "the normal view")
+            assert not result.isVisible() and view.item_title.text() == "Debate"
+            assert view.queue_panel.isVisible() and not view.roll_call_panel.isVisible()
 
         run_async(cleanly(display, body()))

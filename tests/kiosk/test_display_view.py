@@ -19,6 +19,7 @@ from kiosk.fit_label import FitLabel
 from kiosk.i18n import set_language
 from room_protocol.live import Announcement, FloorKind, FloorState, QueueEntry, Speech
 from room_protocol.messages import AgendaItem, MeetingSnapshot, Role, RosterEntry
+from room_protocol.voting import AttendanceState, QuorumRule, Seating
 from tests.kiosk.conftest import SHOTS, not_blank
 
 NAMES = [
@@ -79,6 +80,22 @@ def crowded_floor() -> FloorState:
     return FloorState(1, speaking, queue, 120)
 
 
+def crowded_attendance() -> AttendanceState:
+    """A congress: 1,000 of 1,586 present, 64 by proxy (not counted), two thirds needed."""
+    return AttendanceState(
+        present=(),
+        proxies=(),
+        members=1586,
+        present_members=1000,
+        represented=1064,
+        required=1058,
+        quorum_met=False,
+        rule=QuorumRule.TWO_THIRDS,
+        seating=Seating.ASSIGNED,
+        proxies_count=False,
+    )
+
+
 def make(qtbot: QtBot, size: tuple[int, int] = (1920, 1080), **settings: Any) -> DisplayController:
     view = DisplayView()
     qtbot.addWidget(view)
@@ -111,6 +128,7 @@ def test_a_crowded_meeting_fits_the_screen(qtbot: QtBot, size: tuple[int, int]) 
     display.on_meeting(crowded_meeting())
     display.on_message(crowded_floor())
     display.on_message(Announcement("m-1", ANNOUNCEMENT, "Thư ký", "2026-11-21T09:21:00+00:00"))
+    display.on_message(crowded_attendance())
     qtbot.wait(50)  # layout
     assert (view.width(), view.height()) == size  # the screen is given: never grown
     scale = min(size[0] / 1920, size[1] / 1080)
@@ -137,6 +155,12 @@ def test_a_crowded_meeting_fits_the_screen(qtbot: QtBot, size: tuple[int, int]) 
     assert view.speaker_detail.text() == "Ghế A2 · Group B"
     assert view.speaker_pill.isVisible() and view.speaker_pill.text() == "KIẾN NGHỊ THỦ TỤC"
     assert view.item_number.text() == "12.3" and view.item_title.text() == LONG_TITLE
+    attendance = view.attendance_panel
+    assert attendance.present.text() == "Có mặt 1000/1586"
+    assert attendance.quorum.text() == "Chưa đủ túc số (1058)"
+    assert attendance.proxies.text() == "+64 ủy quyền"
+    assert not attendance.present.elided() and not attendance.proxies.elided()
+    assert inside(attendance.quorum, view)
 
 
 def test_a_title_too_long_for_two_lines_is_cut_with_an_ellipsis(qtbot: QtBot) -> None:
