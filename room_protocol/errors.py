@@ -22,7 +22,7 @@ class ErrorCode(StrEnum):
     WRONG_PIN = "wrong_pin"
     NO_PIN = "no_pin"  # the member has no PIN: sign in with a badge or ask the clerk
     LOCKED = "locked"  # too many failed sign-ins at this seat; the message says how long
-    NOT_PRESENT = "not_present"  # a ballot from (or for) a member who is not checked in
+    NOT_PRESENT = "not_present"  # a ballot from a member who is not checked in
     ALREADY_VOTED = "already_voted"  # a second, different ballot for the same member
     POLL_CLOSED = "poll_closed"  # a ballot for a poll that is not open
     NO_QUORUM = "no_quorum"  # opening a poll without quorum and without the override

@@ -368,7 +368,7 @@ def normalised(spec: PollSpec) -> PollSpec:
     if spec.kind is PollKind.YES_NO:
         spec = replace(spec, options=yes_no_options(), min_choices=1, max_choices=1, seats=1)
     elif spec.kind is PollKind.SINGLE:
-        spec = replace(spec, max_choices=1, seats=1)
+        spec = replace(spec, min_choices=min(spec.min_choices, 1), max_choices=1, seats=1)
     elif spec.kind is PollKind.ELECTION:
         spec = replace(spec, max_choices=spec.seats)
     if spec.rule.majority is Majority.ABSOLUTE and spec.rule.base is not Base.MEMBERS:

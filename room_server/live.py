@@ -196,9 +196,9 @@ class LiveSession:
             for client in self.clients:
                 self.send([client], encode(self._follow_message(client)))
             self._publish_floor()
-            self.voting.publish_attendance()
-            self.voting.publish_polls()
-            self.voting.schedule_closing()
+        # A re-import may have changed the quorum rule, proxies or draft polls.
+        self.voting.publish_if_changed()
+        self.voting.schedule_closing()
 
     def _meta(self, key: str) -> str | None:
         """Live settings belong to the meeting: a new meeting starts from the defaults."""
@@ -460,8 +460,9 @@ class LiveSession:
             (self.meeting_id, client.delegate_id),
         )
         effects: list[Effect] = [lambda: self._become_observer(client, "signed out")]
-        assert client.delegate_id is not None
-        if self.voting.check_out(client.delegate_id, CheckMethod.SIGN_OUT, None):
+        if client.delegate_id is not None and self.voting.check_out(
+            client.delegate_id, CheckMethod.SIGN_OUT, None
+        ):
             effects.append(self.voting.publish_attendance)
         return effects
 

@@ -72,9 +72,11 @@ def choice_problem(spec: PollSpec, choices: Sequence[str]) -> str | None:
     if spec.kind is PollKind.YES_NO:
         return None if len(choices) == 1 else "choose one of yes, no or abstain"
     if not choices:
-        return None if spec.min_choices == 0 else f"choose at least {spec.min_choices}"
+        if spec.min_choices == 0:
+            return None
+        return f"a blank ballot is not allowed here: choose at least {spec.min_choices}"
     if len(choices) < spec.min_choices:
-        return f"choose at least {spec.min_choices} (a blank ballot is not allowed here)"
+        return f"choose at least {spec.min_choices}"
     if len(choices) > spec.max_choices:
         return f"choose at most {spec.max_choices}"
     return None

@@ -125,6 +125,7 @@ class Voting:
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._progress_due: asyncio.TimerHandle | None = None
         self._progress_sent = 0.0
+        self._last: dict[str, str] = {}  # the frames last broadcast, by kind
 
     # --- reading ---------------------------------------------------------------------
 
@@ -312,18 +313,31 @@ class Voting:
             self.session.send([client], encode(self.receipts(client.delegate_id)))
             self.session.send([client], encode(self.polls_state(client.presiding)))
 
-    def publish_attendance(self) -> None:
+    def publish_attendance(self, *, only_if_changed: bool = False) -> None:
         state = self.attendance_state()
-        if state is not None:
-            self.session.broadcast(self.session.clients, encode(state), "attendance.state")
+        if state is None:
+            return
+        frame = encode(state)
+        if only_if_changed and self._last.get("attendance") == frame:
+            return
+        self._last["attendance"] = frame
+        self.session.broadcast(self.session.clients, frame, "attendance.state")
 
-    def publish_polls(self) -> None:
+    def publish_polls(self, *, only_if_changed: bool = False) -> None:
         if self.session.snapshot is None:
             return
+        frames = encode(self.polls_state(True)), encode(self.polls_state(False))
+        if only_if_changed and self._last.get("polls") == "\0".join(frames):
+            return
+        self._last["polls"] = "\0".join(frames)
         presiding = [c for c in self.session.clients if c.presiding]
         others = [c for c in self.session.clients if not c.presiding]
-        self.session.broadcast(presiding, encode(self.polls_state(True)), "poll.state")
-        self.session.broadcast(others, encode(self.polls_state(False)), "poll.state")
+        self.session.broadcast(presiding, frames[0], "poll.state")
+        self.session.broadcast(others, frames[1], "poll.state")
+
+    def publish_if_changed(self) -> None:
+        self.publish_attendance(only_if_changed=True)
+        self.publish_polls(only_if_changed=True)
 
     def progress_soon(self) -> None:
         """A poll.progress to the chair, clerks and the room display, throttled."""
@@ -423,11 +437,13 @@ class Voting:
         if request.delegate_id not in members:
             raise Refusal(ErrorCode.NOT_FOUND, f"{request.delegate_id!r} is not on the roster")
         name = members[request.delegate_id]["name"]
+        present = request.delegate_id in self._presence()
+        if request.present and present:
+            raise Refusal(ErrorCode.BAD_STATE, f"{name} is already checked in")
         if request.present:
             member_seat = members[request.delegate_id]["seat_id"]
             by = client.delegate_id
-            if not self.check_in(request.delegate_id, CheckMethod.CLERK, member_seat, by):
-                raise Refusal(ErrorCode.BAD_STATE, f"{name} is already checked in")
+            self.check_in(request.delegate_id, CheckMethod.CLERK, member_seat, by)
             return [self.publish_attendance]
         if not self.check_out(request.delegate_id, CheckMethod.CLERK, client.delegate_id):
             raise Refusal(ErrorCode.BAD_STATE, f"{name} is not checked in")
@@ -773,6 +789,7 @@ class _Pending:
     delegate_id: str | None  # who the sender is signed in as, when the ballot arrived
     request: CastBallot
     answer: str = ""
+    recorded: bool = False
 
 
 class BallotWriter:
@@ -818,7 +835,8 @@ class BallotWriter:
             self.batches.append(len(batch))
             for pending in batch:
                 self.voting.session.send([pending.client], pending.answer)
-            self.voting.progress_soon()
+            if any(p.recorded for p in batch):
+                self.voting.progress_soon()
 
     def _connection(self) -> Store:
         if self._store is None:
@@ -841,6 +859,7 @@ class BallotWriter:
                 try:
                     receipt = context.record(pending.delegate_id, pending.request)
                     pending.answer = encode(BallotRecorded(pending.request.op_id, receipt))
+                    pending.recorded = True
                 except Refusal as refusal:
                     pending.answer = encode(
                         ErrorMessage(refusal.code.value, refusal.message, pending.request.op_id)
@@ -938,7 +957,7 @@ class _BatchContext:
                 raise Refusal(ErrorCode.FORBIDDEN, f"you do not hold {member['name']}'s proxy")
             if request.delegate_id in self._present:
                 raise Refusal(
-                    ErrorCode.NOT_PRESENT,
+                    ErrorCode.BAD_STATE,
                     f"{member['name']} is present and votes in person; the proxy is not used",
                 )
         problem = choice_problem(spec, request.choices)

@@ -285,7 +285,7 @@ async def test_ballots_that_must_be_refused_change_nothing(room: RunningRoom) ->
     # d5 arrives: the proxy d1 holds is not used any more
     clerk = await tablet(room, "clerk", "C1")
     await clerk.ok(CheckIn(clerk.op(), "d5"))
-    await refused_ballot(d1, "p-secret", "d5", (NO,), "not_present", "votes in person")
+    await refused_ballot(d1, "p-secret", "d5", (NO,), "bad_state", "votes in person")
     await vote(d3, "p-secret", "d3", ABSTAIN)
     await chair.ok(ClosePoll(chair.op(), "p-secret"))
     await refused_ballot(d2, "p-secret", "d2", (NO,), "poll_closed", "closed")
@@ -484,3 +484,23 @@ async def test_audit_verify_detects_edits_and_deletions(room: RunningRoom, tmp_p
     assert "removed from the end" in out
     out = tampered("UPDATE audit_log SET at = '2020-01-01T00:00:00.000+00:00' WHERE seq = 1")
     assert "entry 1 " in out and "was changed" in out
+
+
+async def test_edge_cases_found_in_review(room: RunningRoom, voting_package_dir: Path) -> None:
+    anonymous = await tablet(room, None, "A3")
+    await anonymous.ok(SignOut(anonymous.op()))  # nobody signed in: nothing to check out
+    clerk = await tablet(room, "clerk", "C1")
+    d2 = await tablet(room, "d2", "A4")  # at d3's seat
+    await clerk.refused(CheckIn(clerk.op(), "d2"), "bad_state", "already checked in")
+    seat = next(p.seat_id for p in attendance(clerk).present if p.delegate_id == "d2")
+    assert seat == "A4"  # not moved to the roster seat
+    # re-importing the meeting (which brings back a proxy) reaches tablets at once
+    await clerk.ok(SetProxy(clerk.op(), "d5", None))
+    await until(lambda: not attendance(anonymous).proxies)
+    mark = len(anonymous.received)
+    result = room_cli(room.config, "import", str(voting_package_dir))
+    assert result.returncode == 0, result.stderr
+    changed = await anonymous.next_of(AttendanceState, mark)
+    assert changed.proxies  # the package's proxy is back after the re-import
+    for t in (anonymous, clerk, d2):
+        await t.stop()
