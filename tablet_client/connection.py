@@ -34,6 +34,7 @@ from room_protocol.messages import (
     Message,
     Welcome,
 )
+from room_protocol.voting import BallotRecorded
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +164,9 @@ class RoomConnection:
 
     A request waits in an outbox until the room answers it; after a reconnect every
     unanswered request is sent again with the same ``op_id``, and the room answers a
-    repeat without applying it twice. The sign-in is resumed with its token.
+    repeat without applying it twice. A ballot is answered by its receipt
+    (``poll.recorded``), every other request by ``ack``. The sign-in is resumed with its
+    token.
     """
 
     def __init__(
@@ -225,15 +228,27 @@ class RoomConnection:
         """Requests sent (or waiting to be sent) that the room has not answered yet."""
         return [request for request, _future in self._outbox.values()]
 
+    def is_pending(self, op_id: str) -> bool:
+        return op_id in self._outbox
+
     async def request(self, request: Request) -> Message:
         """Send ``request`` (now, or after reconnecting) and wait for the room's answer:
-        :class:`Ack` or :class:`ErrorMessage`."""
-        future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
-        self._outbox[request.op_id] = (request, future)
+        :class:`Ack`, :class:`BallotRecorded` (to a ballot) or :class:`ErrorMessage`.
+
+        A request with the ``op_id`` of one still waiting is the same request sent again:
+        it goes out now and waits for the same answer."""
+        entry = self._outbox.get(request.op_id)
+        repeat = entry is not None
+        if entry is None:
+            future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+            self._outbox[request.op_id] = (request, future)
+        else:
+            future = entry[1]
         if self._ws is not None and self.status.phase is Phase.CONNECTED:
             with contextlib.suppress(ConnectionClosed):
                 await self._ws.send(encode(request))
-        return await future
+        # A repeat giving up must not cancel the answer the first sender awaits.
+        return await (asyncio.shield(future) if repeat else future)
 
     def _set(self, phase: Phase, detail: str = "", retry_in: float | None = None) -> None:
         self.status = ConnectionStatus(phase, self.endpoint.room_name, detail, retry_in)
@@ -291,12 +306,18 @@ class RoomConnection:
             if self.on_meeting:
                 self.on_meeting(message.meeting)
             return
-        if isinstance(message, Ack | ErrorMessage):
-            ref = message.op_id if isinstance(message, Ack) else message.ref
+        if isinstance(message, Ack | ErrorMessage | BallotRecorded):
+            ref = message.ref if isinstance(message, ErrorMessage) else message.op_id
             entry = self._outbox.pop(ref, None) if ref else None
+            if entry is not None and not entry[1].done():
+                entry[1].set_result(message)
+            if isinstance(message, BallotRecorded):
+                # A receipt is news for the tablet too (a re-sent ballot answered late).
+                self.latest[message.TYPE] = message
+                if self.on_message:
+                    self.on_message(message)
+                return
             if entry is not None:
-                if not entry[1].done():
-                    entry[1].set_result(message)
                 return
             if isinstance(message, ErrorMessage):
                 log.warning("room says %s: %s", message.code, message.message)

@@ -120,10 +120,12 @@ class FloorController(QObject):
         bar = self.window.floor_bar
         if self.state is None or self.state.speaking is None:
             bar.countdown.setText("")
+            bar.countdown.hide()  # its room goes to who speaks and the queue
             bar.set_expired(False)
             return
         text, expired = countdown_text(self.state, self.since_received())
         bar.countdown.setText(text)
+        bar.countdown.show()
         bar.set_expired(expired)
 
     def retranslate(self) -> None:

@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Signal
 
 from room_protocol.live import Request, SignedIn
 from room_protocol.messages import ErrorMessage, Message, Role
-from tablet_client.connection import RoomConnection
+from tablet_client.connection import Phase, RoomConnection
 from tablet_client.session import NOT_CONNECTED, ServerClock, capabilities
 
 __all__ = ["LiveLink"]
@@ -28,6 +28,7 @@ class LiveLink(QObject):
     received = Signal(object)  # every live message (room_protocol.live), in order
     identity_changed = Signal()  # signed in, signed out, or another role
     reconnected = Signal()  # welcomed by the room again; its current state follows
+    disconnected = Signal()  # the connection dropped; unanswered requests wait in the outbox
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -45,6 +46,11 @@ class LiveLink(QObject):
     def role(self) -> Role | None:
         me = self.me
         return me.role if me is not None else None
+
+    @property
+    def connected(self) -> bool:
+        connection = self.connection
+        return connection is not None and connection.status.phase is Phase.CONNECTED
 
     def may(self, request: type[Request]) -> bool:
         return request in capabilities(self.role)
@@ -106,6 +112,24 @@ class LiveLink(QObject):
                 on_reply(reply)
 
         self.spawn(run())
+
+    def submit(self, request: Request, on_reply: Reply | None = None) -> None:
+        """Send a request whose op_id the caller chose (a ballot id); sending it again
+        with the same id while it waits goes out again and gets the same answer."""
+
+        async def run() -> None:
+            connection = self.connection
+            if connection is None:
+                reply: Message = ErrorMessage(NOT_CONNECTED, "not connected to a room")
+            else:
+                reply = await connection.request(request)
+            if on_reply is not None:
+                on_reply(reply)
+
+        self.spawn(run())
+
+    def is_pending(self, op_id: str) -> bool:
+        return self.connection is not None and self.connection.is_pending(op_id)
 
     def spawn(self, coroutine: Coroutine[Any, Any, object]) -> None:
         task: asyncio.Task[Any] = asyncio.ensure_future(coroutine)

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from room_protocol import voting
 from room_protocol.errors import ErrorCode
 from room_protocol.live import ALLOWED, FloorState, FollowState, Request, Speech
 from room_protocol.messages import AgendaItem, ErrorMessage, MeetingSnapshot, Role
@@ -128,9 +129,10 @@ def signed_out_reason(reason: str) -> str:
 
 def capabilities(role: Role | None) -> frozenset[type[Request]]:
     """The requests ``role`` may send (None: nobody is signed in)."""
+    rules: dict[type[Request], frozenset[Role] | None] = {**ALLOWED, **voting.ALLOWED}
     return frozenset(
         request
-        for request, roles in ALLOWED.items()
+        for request, roles in rules.items()
         if roles is None or (role is not None and role in roles)
     )
 

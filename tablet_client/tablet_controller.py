@@ -2,7 +2,8 @@
 
 Qt signals in, asyncio work out. The views only lay out; this controller decides what
 they show, and hands the live session (sign-in, follow-the-chair, speaker queue,
-messages, locks, chair console) to one controller each through a LiveLink. Documents
+messages, locks, chair console, attendance, voting, polls) to one controller each
+through a LiveLink. Documents
 download in agenda order in the background; a document the delegate opens jumps to the
 front of the queue.
 """
@@ -20,6 +21,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from room_protocol.messages import DocumentInfo, MeetingSnapshot
+from tablet_client.attendance_controller import AttendanceController
 from tablet_client.chair_controller import ChairController
 from tablet_client.connection import (
     ConnectError,
@@ -44,8 +46,10 @@ from tablet_client.identity_controller import IdentityController
 from tablet_client.live_link import LiveLink
 from tablet_client.lock_controller import LockController
 from tablet_client.messages_controller import MessagesController
+from tablet_client.polls_controller import PollsController
 from tablet_client.render import PageRenderer
 from tablet_client.views.main_window import MainWindow
+from tablet_client.voting_controller import VotingController
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +111,11 @@ class TabletController(QObject):
         self.messages = MessagesController(window, self.link, lambda: self.meeting, self)
         self.locks = LockController(window, self.link, settings.inactivity_lock_seconds, self)
         self.chair = ChairController(window, self.link, lambda: self.meeting, self)
+        self.attendance = AttendanceController(window, self.link, lambda: self.meeting, self)
+        self.voting = VotingController(window, self.link, lambda: self.meeting, self)
+        self.polls = PollsController(
+            window, self.link, lambda: self.meeting, lambda: self.attendance.attendance, self
+        )
 
         window.discovery_view.join_requested.connect(self.join_service)
         window.agenda_view.document_open_requested.connect(self.read_document)
@@ -140,6 +149,8 @@ class TabletController(QObject):
         self.floor.stop()
         self.locks.stop()
         self.chair.stop()
+        self.voting.stop()
+        self.polls.stop()
         self.messages.stop()
         await self.link.stop()
         for task in [self._downloader, *self._tasks]:
@@ -217,6 +228,7 @@ class TabletController(QObject):
         elif status.phase is Phase.CONNECTING:
             self.window.set_connection("connecting", tr("connection.connecting", room=room))
         elif status.phase is Phase.RETRYING:
+            self.link.disconnected.emit()
             seconds = max(1, round(status.retry_in or 0))
             # The technical reason is English only: a tooltip for IT staff, not the banner.
             self.window.set_connection(
@@ -244,6 +256,9 @@ class TabletController(QObject):
         self.messages.meeting_changed()
         if self.link.presiding:
             self.chair.meeting_changed()
+        self.attendance.meeting_changed()
+        self.voting.meeting_changed()
+        self.polls.meeting_changed()
         self.meeting_changed.emit()
 
     def _documents_in_agenda_order(self) -> list[DocumentInfo]:
@@ -373,6 +388,9 @@ class TabletController(QObject):
         self.locks.retranslate()
         if self.link.presiding:
             self.chair.retranslate()
+        self.attendance.retranslate()
+        self.voting.retranslate()
+        self.polls.retranslate()
         if self.connection is not None:
             self._on_status(self.connection.status)
         elif self.meeting is not None:

@@ -1,6 +1,7 @@
-"""The chair's and clerk's console: the agenda in progress on the left, the speaker queue,
-messages, service calls, alerts and documents on the right. Layout only: the
-ChairController fills it and acts on its signals."""
+"""The chair's and clerk's console, in three sections: the agenda in progress with the
+speaker queue, messages, service calls, alerts and documents beside it; attendance; and
+polls. Layout only: the ChairController (and the AttendanceController and
+PollsController for their sections) fill it and act on its signals."""
 
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ from room_protocol.live import (
 )
 from room_protocol.messages import AgendaItem, MeetingSnapshot
 from tablet_client.i18n import tr
+from tablet_client.views.attendance_view import AttendanceView
+from tablet_client.views.polls_view import PollsView
 from tablet_client.views.style import CURRENT_ITEM_BACKGROUND, named, scaled_font
 
 KEY = Qt.ItemDataRole.UserRole
@@ -180,9 +183,24 @@ class ChairConsoleView(QWidget):
         splitter.setStretchFactor(0, 11)
         splitter.setStretchFactor(1, 9)
         splitter.setChildrenCollapsible(False)
+        agenda_page = QWidget()
+        agenda_layout = QVBoxLayout(agenda_page)
+        agenda_layout.setContentsMargins(16, 10, 16, 10)
+        agenda_layout.addWidget(splitter, 1)
+
+        # --- sections: agenda, attendance, polls ----------------------------------------
+        self.attendance = AttendanceView()
+        self.polls = PollsView()
+        self.sections = named(QTabWidget(), "console_sections")
+        self.sections.setDocumentMode(True)
+        self.sections.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.sections.addTab(agenda_page, "")
+        self.sections.addTab(self.attendance, "")
+        self.sections.addTab(self.polls, "")
+        self._section_counts: dict[str, object] = {"attendance": None, "polls": 0}
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(16, 10, 16, 10)
-        layout.addWidget(splitter, 1)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.addWidget(self.sections, 1)
         self.setStyleSheet(
             "QFrame#current_box { background: #fff7dc; border: 1px solid #e6d28f;"
             " border-radius: 8px; }"
@@ -195,6 +213,8 @@ class ChairConsoleView(QWidget):
             " QPushButton#follow_me:checked { background: #1e7b34; color: white;"
             " border-radius: 6px; }"
             " QTabBar::tab { min-height: 40px; padding: 0 10px; }"
+            " QTabWidget#console_sections > QTabBar::tab { min-height: 44px; padding: 0 22px;"
+            " font-size: 17px; font-weight: 600; }"
         )
         self.retranslate()
 
@@ -336,7 +356,8 @@ class ChairConsoleView(QWidget):
     # --- state from the controller ------------------------------------------------------
 
     def set_capabilities(self, allowed: frozenset[type[Request]]) -> None:
-        """Show only what the signed-in role may do (room_protocol.live.ALLOWED)."""
+        """Show only what the signed-in role may do (room_protocol.live.ALLOWED and
+        room_protocol.voting.ALLOWED)."""
         self.follow_me.setVisible(SetFollow in allowed)
         for request, widgets in (
             (GrantFloor, [self.grant]),
@@ -491,6 +512,34 @@ class ChairConsoleView(QWidget):
         for text in alerts:
             self.alerts.addItem(text)
 
+    def set_section_counts(self, **counts: object) -> None:
+        """``attendance`` = (present, members) or None; ``polls`` = how many are open."""
+        self._section_counts.update(counts)
+        self._title_sections()
+
+    def show_section(self, name: str) -> None:
+        """``agenda``, ``attendance`` or ``polls``."""
+        index = ("agenda", "attendance", "polls").index(name)
+        self.sections.setCurrentIndex(index)
+
+    def _title_sections(self) -> None:
+        attendance = self._section_counts["attendance"]
+        if isinstance(attendance, tuple):
+            present, members = attendance
+            self.sections.setTabText(
+                1, tr("console.section_attendance_count", present=present, members=members)
+            )
+        else:
+            self.sections.setTabText(1, tr("console.section_attendance"))
+        open_polls = self._section_counts["polls"]
+        self.sections.setTabText(
+            2,
+            tr("console.section_polls_open", count=open_polls)
+            if open_polls
+            else tr("console.section_polls"),
+        )
+        self.sections.setTabText(0, tr("console.section_agenda"))
+
     def set_counts(self, *, queue: int, service: int, alerts: int) -> None:
         self._counts = {"queue": queue, "service": service, "alerts": alerts}
         self._title_tabs()
@@ -562,7 +611,10 @@ class ChairConsoleView(QWidget):
         self.open_document.setText(tr("documents.open"))
         self._attach_label.setText(tr("console.attach_label"))
         self.attach.setText(tr("console.attach"))
+        self.attendance.retranslate()
+        self.polls.retranslate()
         self._title_tabs()
+        self._title_sections()
 
     # --- internals ----------------------------------------------------------------------
 

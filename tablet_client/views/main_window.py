@@ -1,5 +1,6 @@
-"""The tablet's window: a connection banner with who is signed in and a language switch,
-message strips, one screen at a time, the speaker-queue bar and the lock overlay."""
+"""The tablet's window: a connection banner with who is signed in, attendance and a
+language switch, message strips, one screen at a time (with the voting panel over it),
+the speaker-queue bar and the lock overlay."""
 
 from __future__ import annotations
 
@@ -22,11 +23,13 @@ from tablet_client.views.agenda_view import AgendaView
 from tablet_client.views.chair_console_view import ChairConsoleView
 from tablet_client.views.discovery_view import DiscoveryView
 from tablet_client.views.document_view import DocumentView
+from tablet_client.views.elided_label import ElidedLabel
 from tablet_client.views.lock_view import LockView
 from tablet_client.views.service_view import ServiceView
 from tablet_client.views.session_bars import FloorBarView, StripView
 from tablet_client.views.sign_in_view import SignInView
-from tablet_client.views.style import SCREEN_STYLE, STATUS_COLOURS, named
+from tablet_client.views.style import INDICATOR_COLOURS, SCREEN_STYLE, STATUS_COLOURS, named
+from tablet_client.views.voting_view import VotingPanelView
 
 
 class ScreenStack(QStackedWidget):
@@ -36,6 +39,12 @@ class ScreenStack(QStackedWidget):
     def __init__(self) -> None:
         super().__init__()
         self.currentChanged.connect(lambda _index: self.updateGeometry())
+        self.overlay: VotingPanelView | None = None  # kept over the screens, as large
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        if self.overlay is not None:
+            self.overlay.fit()
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
         current = self.currentWidget()
@@ -73,11 +82,15 @@ class MainWindow(QMainWindow):
 
         self.banner = named(QLabel(), "connection_banner")
         self.banner.setMargin(8)
-        self.identity = named(QLabel(), "identity")
+        self.identity = named(ElidedLabel(), "identity")
         self.identity_action = named(QPushButton(), "identity_action")
         self.identity_action.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.identity_action.clicked.connect(self.identity_action_requested)
         self.identity_action.hide()
+        self.quorum_indicator = named(QLabel(), "quorum_indicator")  # chair and clerks
+        self.presence_indicator = named(QLabel(), "presence_indicator")  # delegates
+        for indicator in (self.quorum_indicator, self.presence_indicator):
+            indicator.hide()
         self._language_label = QLabel()
         self.language = named(QComboBox(), "language")
         self.language.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -94,6 +107,7 @@ class MainWindow(QMainWindow):
         self.notice_strip = StripView("notice_strip")
         self.follow_strip = StripView("follow_strip")
         self.confirmation_strip = StripView("confirmation_strip")
+        self.vote_strip = StripView("vote_strip")
         self.floor_bar = FloorBarView()
 
         top = named(QFrame(), "top_bar")
@@ -101,6 +115,8 @@ class MainWindow(QMainWindow):
         top_layout.setContentsMargins(0, 0, 12, 0)
         top_layout.setSpacing(10)
         top_layout.addWidget(self.banner, 1)
+        top_layout.addWidget(self.quorum_indicator, 0, Qt.AlignmentFlag.AlignVCenter)
+        top_layout.addWidget(self.presence_indicator, 0, Qt.AlignmentFlag.AlignVCenter)
         top_layout.addWidget(self.identity)
         top_layout.addWidget(self.identity_action)
         top_layout.addSpacing(8)
@@ -116,6 +132,9 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.screens, 1)
         layout.addWidget(self.floor_bar)
         self.setCentralWidget(central)
+        self.voting_panel = VotingPanelView(self.screens)  # over whatever screen is shown
+        self.screens.overlay = self.voting_panel
+        self.screens.currentChanged.connect(self._keep_panel_on_top)
         self.lock_view = LockView(self)  # over everything, the top bar included
         self._banner_state = ("idle", tr("connection.not_connected"))
         self.retranslate()
@@ -123,11 +142,28 @@ class MainWindow(QMainWindow):
     def strips(self) -> list[StripView]:
         return [
             self.wrong_seat_strip,
+            self.vote_strip,
             self.announcement_strip,
             self.notice_strip,
             self.confirmation_strip,
             self.follow_strip,
         ]
+
+    def _keep_panel_on_top(self, _index: int) -> None:
+        if self.voting_panel.isVisible():
+            self.voting_panel.raise_()
+
+    def set_indicator(self, indicator: QLabel, text: str, kind: str = "neutral") -> None:
+        """An attendance indicator in the top bar; ``kind`` picks its colours (see
+        INDICATOR_COLOURS); empty ``text`` hides it."""
+        background, foreground = INDICATOR_COLOURS[kind]
+        indicator.setText(text)
+        indicator.setVisible(bool(text))
+        indicator.setProperty("kind", kind)
+        indicator.setStyleSheet(
+            f"QLabel#{indicator.objectName()} {{ background: {background}; color: {foreground};"
+            " font-size: 14px; font-weight: 600; border-radius: 9px; padding: 3px 10px; }"
+        )
 
     def show_screen(self, screen: QWidget) -> None:
         self.screens.setCurrentWidget(screen)
@@ -153,6 +189,7 @@ class MainWindow(QMainWindow):
         """Who is signed in (empty: nobody) and the sign in/out button ("": hidden)."""
         self.identity.setText(text)
         self.identity.setVisible(bool(text))
+        self.identity.update()
         self.identity_action.setText(action)
         self.identity_action.setVisible(bool(action))
 
@@ -170,6 +207,7 @@ class MainWindow(QMainWindow):
         self.service_view.retranslate()
         self.floor_bar.retranslate()
         self.lock_view.retranslate()
+        self.voting_panel.retranslate()
         for strip in self.strips():
             strip.retranslate()
 

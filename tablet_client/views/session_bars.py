@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from tablet_client.i18n import tr
+from tablet_client.views.elided_label import ElidedLabel
 from tablet_client.views.style import STRIP_COLOURS, named
 
 
@@ -105,8 +106,8 @@ class FloorBarView(QFrame):
         for button in (self.speak, self.point_of_order, self.withdraw, self.service):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.setMinimumHeight(48)
-        self.position = named(QLabel(), "queue_position")
-        self.speaker = named(QLabel(), "speaker")
+        self.position = named(ElidedLabel(), "queue_position")
+        self.speaker = named(ElidedLabel(), "speaker")
         self.countdown = named(QLabel(), "countdown")
         self.countdown.setMinimumWidth(90)
         self.countdown.setAlignment(Qt.AlignmentFlag.AlignCenter)

@@ -28,6 +28,13 @@ STRIP_COLOURS = {  # strip kind -> (background, text)
     "following": ("#1e7b34", "#ffffff"),  # the reader follows the chair
     "browsing": ("#5c6370", "#ffffff"),  # the reader browses freely
     "confirm": ("#e3f4e8", "#0f4d21"),  # something this tablet asked for was done
+    "vote": ("#7a1f5c", "#ffffff"),  # a poll is open: vote
+}
+INDICATOR_COLOURS = {  # attendance indicator kind -> (background, text)
+    "met": ("#1e7b34", "#ffffff"),  # quorum met; checked in
+    "not_met": ("#b00020", "#ffffff"),  # quorum not met
+    "absent": ("#b35900", "#ffffff"),  # this member is not checked in
+    "neutral": ("#e6e9ee", "#1b1f24"),
 }
 ERROR_TEXT = "#b00020"
 

@@ -123,11 +123,22 @@ def test_every_key_the_tablet_asks_for_exists() -> None:
 
     from room_protocol.live import ServiceKind
     from room_protocol.messages import Role
+    from room_protocol.voting import (
+        Abstentions,
+        Base,
+        CheckMethod,
+        Majority,
+        Outcome,
+        PollKind,
+        PollState,
+        Tie,
+    )
 
     source = Path(__file__).resolve().parents[2] / "tablet_client"
     literal = re.compile(
         r"""\btr\(\s*"([a-z_.]+)"|"((?:sign_in|floor|follow|console|"""
-        r"""notice|alert|identity|lock|service|pin|message|strip)\.[a-z_.]+)\""""
+        r"""notice|alert|identity|lock|service|pin|message|strip|vote|results|polls|poll|"""
+        r"""attendance|quorum)\.[a-z_.]+)\""""
     )
     used: set[str] = set()
     for path in source.rglob("*.py"):
@@ -136,6 +147,36 @@ def test_every_key_the_tablet_asks_for_exists() -> None:
     used |= {f"role.{role.value}" for role in Role}
     used |= {f"service.kind.{kind.value}" for kind in ServiceKind}
     used |= {f"console.move_{move}" for move in ("up", "down", "indent", "outdent")}
-    used.discard("floor.state")  # a message type, not a text
+    # attendance and voting: keys made from protocol values and column names
+    used |= {f"attendance.method.{method.value}" for method in CheckMethod}
+    used |= {f"attendance.column_{c}" for c in ("member", "seat", "status", "how", "proxy")}
+    used |= {f"poll.kind.{kind.value}" for kind in PollKind}
+    used |= {f"poll.state.{state.value}" for state in PollState}
+    for prefix, values in (
+        ("poll.majority", Majority),
+        ("poll.base", Base),
+        ("poll.abstentions", Abstentions),
+        ("poll.tie", Tie),
+    ):
+        used |= {f"{prefix}.{value.value}" for value in values}
+    fields = ("template", "title", "kind", "options", "min", "max", "seats", "majority")
+    fields += ("base", "abstentions", "tie", "item")
+    used |= {f"polls.field_{name}" for name in fields}
+    used |= {f"results.outcome_{outcome.value}" for outcome in Outcome}
+    used |= {f"vote.option_{option}" for option in ("yes", "no", "abstain")}
+    used |= {f"vote.rule.abstentions_{a.value}" for a in Abstentions}
+    used |= {f"vote.rule.tie_{tie.value}" for tie in Tie if tie is not Tie.FAILS}
+    used |= {
+        f"vote.rule.{majority.value}.{base.value}"
+        for majority in Majority
+        for base in Base
+        if majority is not Majority.PLURALITY
+        and (majority is not Majority.ABSOLUTE or base is Base.MEMBERS)
+    }
+    # message types, and the prefixes of keys made above
+    used -= {"floor.state", "poll.state", "poll.cast", "poll.create", "poll.open", "poll.close"}
+    used -= {"poll.publish", "poll.progress", "poll.recorded", "poll.receipts"}
+    used -= {"attendance.state", "attendance.set_proxy"}
+    used -= {"poll.kind", "poll.majority", "poll.base", "poll.abstentions", "poll.tie"}
     missing = sorted(used - set(LANGUAGES["en"]))
     assert not missing
