@@ -34,6 +34,51 @@ def entry_hash(
     return hashlib.sha256(f"{prev}\n{body}".encode()).hexdigest()
 
 
+class Chain:
+    """Appends entries inside the caller's write transaction. Entries are hashed as they
+    are added (so their hash can be handed out at once) and written by :meth:`write`,
+    all together: a batch of ballots costs one round of inserts, not one per entry."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        assert conn.in_transaction, "audit entries are written with the change they record"
+        self.conn = conn
+        last = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+        self.seq: int = last[0] if last else 0
+        self.head: str = last[1] if last else GENESIS
+        self._rows: list[tuple[int, str, str | None, str, str | None, str, str, str]] = []
+
+    def add(
+        self,
+        *,
+        at: str,
+        meeting_id: str | None,
+        kind: str,
+        actor: str | None,
+        data: dict[str, Any],
+    ) -> str:
+        text = _canonical(data)
+        seq, prev = self.seq + 1, self.head
+        digest = entry_hash(prev, seq, at, meeting_id, kind, actor, text)
+        self._rows.append((seq, at, meeting_id, kind, actor, text, prev, digest))
+        self.seq, self.head = seq, digest
+        return digest
+
+    def write(self) -> None:
+        if not self._rows:
+            return
+        self.conn.executemany(
+            "INSERT INTO audit_log (seq, at, meeting_id, kind, actor, data, prev, hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            self._rows,
+        )
+        self.conn.execute(
+            "INSERT INTO room_meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (KEY_HEAD, f"{self.seq}:{self.head}"),
+        )
+        self._rows.clear()
+
+
 def append(
     conn: sqlite3.Connection,
     *,
@@ -44,21 +89,9 @@ def append(
     data: dict[str, Any],
 ) -> str:
     """Append one entry (inside the caller's write transaction); return its hash."""
-    assert conn.in_transaction, "audit entries are written with the change they record"
-    last = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    text = _canonical(data)
-    digest = entry_hash(prev, seq, at, meeting_id, kind, actor, text)
-    conn.execute(
-        "INSERT INTO audit_log (seq, at, meeting_id, kind, actor, data, prev, hash) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (seq, at, meeting_id, kind, actor, text, prev, digest),
-    )
-    conn.execute(
-        "INSERT INTO room_meta (key, value) VALUES (?, ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        (KEY_HEAD, f"{seq}:{digest}"),
-    )
+    chain = Chain(conn)
+    digest = chain.add(at=at, meeting_id=meeting_id, kind=kind, actor=actor, data=data)
+    chain.write()
     return digest
 
 

@@ -851,10 +851,8 @@ class BallotWriter:
     # Runs in a worker thread on the writer's own connection; touches no session state.
     def _write(self, batch: list[_Pending]) -> None:
         store = self._connection()
-        conn = store.conn
-        meeting_id = store.active_meeting_id()
         with store.transaction():
-            context = _BatchContext(conn, meeting_id)
+            context = _BatchContext(store.conn, store.active_meeting_id())
             for pending in batch:
                 try:
                     receipt = context.record(pending.delegate_id, pending.request)
@@ -864,17 +862,29 @@ class BallotWriter:
                     pending.answer = encode(
                         ErrorMessage(refusal.code.value, refusal.message, pending.request.op_id)
                     )
+            context.write()
 
 
 class _BatchContext:
-    """Checks and records the ballots of one batch inside its transaction."""
+    """Checks and records the ballots of one batch inside its transaction.
+
+    Nothing else writes while the transaction holds the lock, so what the checks need is
+    read once per batch and kept up to date in memory; the rows are written together at
+    the end (:meth:`write`), so a batch costs a few statements, not several per ballot.
+    """
 
     def __init__(self, conn: Any, meeting_id: str | None) -> None:
         self.conn = conn
         self.meeting_id = meeting_id
         self._polls: dict[str, tuple[dict[str, Any], PollSpec] | None] = {}
-        self._members: dict[str, dict[str, Any]] | None = None
-        # Nothing else writes while this transaction holds the lock: read these once.
+        self._members = {
+            r["id"]: r
+            for r in _read_only(
+                conn,
+                "SELECT id, name, voting, weight FROM delegates WHERE meeting_id = ?",
+                meeting_id,
+            )
+        }
         self._present = {
             r["delegate_id"]
             for r in _read_only(
@@ -887,42 +897,57 @@ class _BatchContext:
                 conn, "SELECT giver_id, holder_id FROM proxies WHERE meeting_id = ?", meeting_id
             )
         }
+        self._ids: dict[str, dict[str, dict[str, Any]]] = {}  # poll -> ballot id -> row
+        self._voted: dict[str, set[str]] = {}  # poll -> members whose vote is in
+        self.chain = audit.Chain(conn)
+        self._secret_voters: list[tuple[Any, ...]] = []
+        self._secret_ballots: list[tuple[Any, ...]] = []
+        self._named: list[tuple[Any, ...]] = []
+        self._ballot_ids: list[tuple[Any, ...]] = []
 
     def _poll(self, poll_id: str) -> tuple[dict[str, Any], PollSpec] | None:
-        if poll_id not in self._polls:
-            row = _one(
+        if poll_id in self._polls:
+            return self._polls[poll_id]
+        row = _one(
+            self.conn,
+            "SELECT id, state, spec FROM polls WHERE meeting_id = ? AND id = ?",
+            self.meeting_id,
+            poll_id,
+        )
+        if row is None:
+            self._polls[poll_id] = None
+            return None
+        spec = record_from_json(PollSpec, row["spec"])
+        self._polls[poll_id] = (row, spec)
+        self._ids[poll_id] = {
+            r["ballot_id"]: r
+            for r in _read_only(
                 self.conn,
-                "SELECT id, state, spec FROM polls WHERE meeting_id = ? AND id = ?",
+                "SELECT ballot_id, delegate_id, cast_by, receipt, at FROM ballot_ids "
+                "WHERE meeting_id = ? AND poll_id = ?",
                 self.meeting_id,
                 poll_id,
             )
-            self._polls[poll_id] = (row, record_from_json(PollSpec, row["spec"])) if row else None
+        }
+        voters_sql = (
+            "SELECT delegate_id FROM secret_voters WHERE meeting_id = ? AND poll_id = ?"
+            if spec.secret
+            else "SELECT delegate_id FROM named_votes WHERE meeting_id = ? AND poll_id = ?"
+        )
+        self._voted[poll_id] = {
+            r["delegate_id"] for r in _read_only(self.conn, voters_sql, self.meeting_id, poll_id)
+        }
         return self._polls[poll_id]
-
-    def _member(self, delegate_id: str) -> dict[str, Any] | None:
-        if self._members is None:
-            self._members = {
-                r["id"]: r
-                for r in _read_only(
-                    self.conn,
-                    "SELECT id, name, voting, weight FROM delegates WHERE meeting_id = ?",
-                    self.meeting_id,
-                )
-            }
-        return self._members.get(delegate_id)
 
     def record(self, sender: str | None, request: CastBallot) -> Receipt:
         if self.meeting_id is None:
             raise Refusal(ErrorCode.BAD_STATE, "no meeting is loaded in this room")
         if sender is None:
             raise Refusal(ErrorCode.FORBIDDEN, "sign in before voting")
-        earlier = _one(
-            self.conn,
-            "SELECT * FROM ballot_ids WHERE meeting_id = ? AND poll_id = ? AND ballot_id = ?",
-            self.meeting_id,
-            request.poll_id,
-            request.op_id,
-        )
+        found = self._poll(request.poll_id)
+        if found is None:
+            raise Refusal(ErrorCode.NOT_FOUND, f"there is no poll {request.poll_id!r}")
+        earlier = self._ids[request.poll_id].get(request.op_id)
         if earlier is not None:
             if earlier["delegate_id"] != request.delegate_id or earlier["cast_by"] != sender:
                 raise Refusal(ErrorCode.BAD_FIELD, "this ballot id was used for another ballot")
@@ -934,9 +959,6 @@ class _BatchContext:
                 earlier["receipt"],
                 earlier["at"],
             )
-        found = self._poll(request.poll_id)
-        if found is None:
-            raise Refusal(ErrorCode.NOT_FOUND, f"there is no poll {request.poll_id!r}")
         row, spec = found
         if row["state"] != PollState.OPEN.value:
             raise Refusal(
@@ -945,7 +967,7 @@ class _BatchContext:
                 if row["state"] == PollState.DRAFT.value
                 else "voting is closed; the ballot was not counted",
             )
-        member = self._member(request.delegate_id)
+        member = self._members.get(request.delegate_id)
         if member is None:
             raise Refusal(ErrorCode.NOT_FOUND, f"{request.delegate_id!r} is not on the roster")
         if not member["voting"]:
@@ -963,113 +985,83 @@ class _BatchContext:
         problem = choice_problem(spec, request.choices)
         if problem is not None:
             raise Refusal(ErrorCode.BAD_FIELD, problem)
+        voted = self._voted[request.poll_id]
+        again = request.delegate_id in voted
+        if again and (spec.secret or not spec.allow_change):
+            raise Refusal(ErrorCode.ALREADY_VOTED, "this member has already voted in this poll")
         at = utc_now()
         weight = member["weight"] if spec.weighted else 1
+        key = (self.meeting_id, request.poll_id)
         if spec.secret:
-            receipt = self._secret(request, sender, weight, at)
+            self._secret_voters.append((*key, request.delegate_id))
+            choices = json.dumps(sorted(request.choices))
+            self._secret_ballots.append((*key, os.urandom(16), choices, weight))
+            digest = self.chain.add(
+                at=at,
+                meeting_id=self.meeting_id,
+                kind="poll.ballot",
+                actor=sender,
+                data={"poll": request.poll_id, "member": request.delegate_id, "secret": True},
+            )
         else:
-            receipt = self._named(request, spec, sender, weight, at)
-        self.conn.execute(
-            "INSERT INTO ballot_ids (meeting_id, poll_id, ballot_id, delegate_id, cast_by, "
-            "receipt, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                self.meeting_id,
-                request.poll_id,
-                request.op_id,
-                request.delegate_id,
-                sender,
-                receipt,
-                at,
-            ),
-        )
+            values = (json.dumps(list(request.choices)), weight, sender, request.op_id, at)
+            if again:
+                self._write_named()  # the first vote may still be waiting in this batch
+                self.conn.execute(
+                    "UPDATE named_votes SET choices = ?, weight = ?, cast_by = ?, "
+                    "ballot_id = ?, at = ?, revision = revision + 1 WHERE meeting_id = ? "
+                    "AND poll_id = ? AND delegate_id = ?",
+                    (*values, *key, request.delegate_id),
+                )
+            else:
+                self._named.append((*key, request.delegate_id, *values))
+            digest = self.chain.add(
+                at=at,
+                meeting_id=self.meeting_id,
+                kind="poll.ballot_changed" if again else "poll.ballot",
+                actor=sender,
+                data={
+                    "poll": request.poll_id,
+                    "member": request.delegate_id,
+                    "choices": list(request.choices),
+                    "weight": weight,
+                    "ballot": request.op_id,
+                },
+            )
+        voted.add(request.delegate_id)
+        receipt = digest[:RECEIPT_CHARS]
+        self._ballot_ids.append((*key, request.op_id, request.delegate_id, sender, receipt, at))
+        self._ids[request.poll_id][request.op_id] = {
+            "delegate_id": request.delegate_id,
+            "cast_by": sender,
+            "receipt": receipt,
+            "at": at,
+        }
         return Receipt(request.poll_id, request.delegate_id, request.op_id, receipt, at)
 
-    def _secret(self, request: CastBallot, sender: str, weight: int, at: str) -> str:
-        voted = self.conn.execute(
-            "INSERT OR IGNORE INTO secret_voters (meeting_id, poll_id, delegate_id) "
-            "VALUES (?, ?, ?)",
-            (self.meeting_id, request.poll_id, request.delegate_id),
-        ).rowcount
-        if not voted:
-            raise Refusal(ErrorCode.ALREADY_VOTED, "this member has already voted in this poll")
-        self.conn.execute(
+    def _write_named(self) -> None:
+        self.conn.executemany(
+            "INSERT INTO named_votes (meeting_id, poll_id, delegate_id, choices, weight, "
+            "cast_by, ballot_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            self._named,
+        )
+        self._named.clear()
+
+    def write(self) -> None:
+        """Write everything the batch recorded (still inside its transaction)."""
+        self.conn.executemany(
+            "INSERT INTO secret_voters (meeting_id, poll_id, delegate_id) VALUES (?, ?, ?)",
+            self._secret_voters,
+        )
+        self.conn.executemany(
             "INSERT INTO secret_ballots (meeting_id, poll_id, shuffle, choices, weight) "
             "VALUES (?, ?, ?, ?, ?)",
-            (
-                self.meeting_id,
-                request.poll_id,
-                os.urandom(16),
-                json.dumps(sorted(request.choices)),
-                weight,
-            ),
+            self._secret_ballots,
         )
-        digest = audit.append(
-            self.conn,
-            at=at,
-            meeting_id=self.meeting_id,
-            kind="poll.ballot",
-            actor=sender,
-            data={"poll": request.poll_id, "member": request.delegate_id, "secret": True},
+        self._write_named()
+        self.conn.executemany(
+            "INSERT INTO ballot_ids (meeting_id, poll_id, ballot_id, delegate_id, cast_by, "
+            "receipt, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            self._ballot_ids,
         )
-        return digest[:RECEIPT_CHARS]
-
-    def _named(self, request: CastBallot, spec: PollSpec, sender: str, weight: int, at: str) -> str:
-        choices = json.dumps(list(request.choices))
-        existing = _one(
-            self.conn,
-            "SELECT revision FROM named_votes WHERE meeting_id = ? AND poll_id = ? "
-            "AND delegate_id = ?",
-            self.meeting_id,
-            request.poll_id,
-            request.delegate_id,
-        )
-        if existing is not None:
-            if not spec.allow_change:
-                raise Refusal(ErrorCode.ALREADY_VOTED, "this member has already voted in this poll")
-            self.conn.execute(
-                "UPDATE named_votes SET choices = ?, weight = ?, cast_by = ?, ballot_id = ?, "
-                "at = ?, revision = revision + 1 WHERE meeting_id = ? AND poll_id = ? "
-                "AND delegate_id = ?",
-                (
-                    choices,
-                    weight,
-                    sender,
-                    request.op_id,
-                    at,
-                    self.meeting_id,
-                    request.poll_id,
-                    request.delegate_id,
-                ),
-            )
-            kind = "poll.ballot_changed"
-        else:
-            self.conn.execute(
-                "INSERT INTO named_votes (meeting_id, poll_id, delegate_id, choices, weight, "
-                "cast_by, ballot_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    self.meeting_id,
-                    request.poll_id,
-                    request.delegate_id,
-                    choices,
-                    weight,
-                    sender,
-                    request.op_id,
-                    at,
-                ),
-            )
-            kind = "poll.ballot"
-        digest = audit.append(
-            self.conn,
-            at=at,
-            meeting_id=self.meeting_id,
-            kind=kind,
-            actor=sender,
-            data={
-                "poll": request.poll_id,
-                "member": request.delegate_id,
-                "choices": list(request.choices),
-                "weight": weight,
-                "ballot": request.op_id,
-            },
-        )
-        return digest[:RECEIPT_CHARS]
+        self.chain.write()

@@ -504,3 +504,45 @@ async def test_edge_cases_found_in_review(room: RunningRoom, voting_package_dir:
     assert changed.proxies  # the package's proxy is back after the re-import
     for t in (anonymous, clerk, d2):
         await t.stop()
+
+
+def test_one_batch_recognises_resends_changes_and_second_ballots(
+    tmp_path: Path, voting_package_dir: Path
+) -> None:
+    """Ballots of one group commit, written together: the checks see the ballots before
+    them in the same batch, not only what is already on disk."""
+    from room_server import audit
+    from room_server.importer import import_package
+    from room_server.store import Store
+    from room_server.voting import Refusal, _BatchContext
+
+    with Store(tmp_path / "room.sqlite3", tmp_path / "documents") as store:
+        import_package(store, voting_package_dir)
+        meeting = store.active_meeting_id()
+        with store.transaction():
+            for member in ("d1", "d2"):
+                store.conn.execute(
+                    "INSERT INTO presence (meeting_id, delegate_id, method, since) "
+                    "VALUES (?, ?, 'pin', '2026-11-21T09:00:00.000+00:00')",
+                    (meeting, member),
+                )
+            store.conn.execute("UPDATE polls SET state = 'open'")
+        with store.transaction():
+            batch = _BatchContext(store.conn, meeting)
+            first = batch.record("d1", CastBallot("b1", "p-budget", "d1", (YES,)))
+            assert batch.record("d1", CastBallot("b1", "p-budget", "d1", (YES,))) == first
+            changed = batch.record("d1", CastBallot("b2", "p-budget", "d1", (NO,)))
+            assert changed.code != first.code
+            batch.record("d2", CastBallot("s1", "p-secret", "d2", (YES,)))
+            with pytest.raises(Refusal, match="already voted"):
+                batch.record("d2", CastBallot("s2", "p-secret", "d2", (NO,)))
+            with pytest.raises(Refusal, match="another ballot"):
+                batch.record("d1", CastBallot("s1", "p-secret", "d5", (NO,)))
+            batch.write()
+        rows = store.rows("SELECT delegate_id, choices, revision, ballot_id FROM named_votes")
+        assert rows == [
+            {"delegate_id": "d1", "choices": '["no"]', "revision": 2, "ballot_id": "b2"}
+        ]
+        assert store.rows("SELECT count(*) AS n FROM secret_ballots") == [{"n": 1}]
+        assert len(store.rows("SELECT * FROM ballot_ids")) == 3
+        assert audit.verify(store.conn).ok
