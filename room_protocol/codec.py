@@ -90,13 +90,28 @@ def _no_constant(name: str) -> Any:
 
 
 def _to_json(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    # Enums first: a StrEnum is also a str.
     if isinstance(value, Enum):
         return value.value
+    if value is None or isinstance(value, str | int | float):
+        return value
     if isinstance(value, tuple | list):
         return [_to_json(v) for v in value]
+    names = _field_names(type(value))
+    if names is not None:
+        return {name: _to_json(getattr(value, name)) for name in names}
     return value
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """A record's field names in order (None: not a record), looked up once per class."""
+    if cls not in _FIELD_NAMES:
+        is_record = dataclasses.is_dataclass(cls)
+        _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls)) if is_record else None
+    return _FIELD_NAMES[cls]
 
 
 @cache

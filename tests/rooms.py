@@ -60,6 +60,7 @@ def write_package(
     extra_item: str | None = None,
     voting: bool = False,
     more_delegates: int = 0,
+    attendance: dict[str, Any] | None = None,
 ) -> Path:
     """A small valid package: two agenda items (one with a sub-item), three PDFs.
 
@@ -131,6 +132,8 @@ def write_package(
                 manifest[key] = [*manifest[key], *value]
             else:
                 manifest[key] = value
+        if attendance is not None:
+            manifest["attendance"] = {**manifest["attendance"], **attendance}
         weights = {"d1": 3, "d4": 2}
         for delegate in manifest["delegates"]:
             if delegate["id"] in weights:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from room_protocol.live import SignIn, SignOut
+from room_protocol.live import Alert, SignIn, SignOut
 from room_protocol.messages import ErrorMessage
 from room_protocol.voting import (
     ABSTAIN,
@@ -38,7 +38,7 @@ from room_protocol.voting import (
     SetProxy,
 )
 from tests.live_clients import Tablet, until
-from tests.rooms import RunningRoom, room_cli, running_room
+from tests.rooms import RunningRoom, room_cli, running_room, write_package
 
 PINS = {
     "chair": "1111",
@@ -172,6 +172,33 @@ async def test_check_in_at_the_seat_by_the_clerk_and_check_out(room: RunningRoom
     ]
     assert all(t.endswith("+00:00") for t in times)
     assert audit_verify(room)[0] == 0
+
+
+async def test_free_seating_and_a_fixed_quorum_without_proxies(tmp_path: Path) -> None:
+    package = write_package(
+        tmp_path / "package",
+        voting=True,
+        attendance={
+            "seating": "free",
+            "quorum": "fixed",
+            "quorum_count": 2,
+            "proxies_count": False,
+        },
+    )
+    with running_room(tmp_path / "room", package=package, mdns=False) as free_room:
+        chair = await tablet(free_room, "chair")
+        d1 = await tablet(free_room, "d1", "A5")  # not d1's seat: fine in free seating
+        assert d1.connection.signed_in is not None and not d1.connection.signed_in.wrong_seat
+        await until(lambda: attendance(chair).present_members == 1)
+        state = attendance(chair)
+        assert not any(p.wrong_seat for p in state.present)
+        assert not any(isinstance(m, Alert) for m in chair.received)
+        # d5's proxy is here (d1) but proxies do not count: 1 of the 2 needed
+        assert (state.represented, state.required, state.quorum_met) == (2, 2, False)
+        d2 = await tablet(free_room, "d2", "A1")
+        await until(lambda: attendance(chair).quorum_met)
+        for t in (chair, d1, d2):
+            await t.stop()
 
 
 async def test_proxies_granted_and_taken_back_by_the_clerk(room: RunningRoom) -> None:
