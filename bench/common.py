@@ -1,12 +1,20 @@
-"""Small helpers shared by the bench processes: limits, /proc readings, percentiles."""
+"""Small helpers shared by the bench processes: limits, /proc readings, percentiles, and
+the pipe protocol to load-generator processes."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
+import multiprocessing
 import os
 import resource
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any
 
 LOOPBACK = "127.0.0.1"
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -100,3 +108,78 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
         return math.nan
     rank = max(1, math.ceil(q / 100 * len(sorted_values)))
     return sorted_values[rank - 1]
+
+
+def pin_threads(pid: int, cpus: set[int]) -> bool:
+    """Pin every thread ``pid`` has now (not only its main thread, as :func:`pin` does)
+    to ``cpus``, which may include CPUs the caller is not pinned to; threads it starts
+    later inherit their creator's. False if it could not."""
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            os.sched_setaffinity(int(task.name), cpus)
+    except OSError:
+        return False
+    return True
+
+
+class LoadGenerators:
+    """Load-generator processes (multiprocessing, spawn), each running ``target(pipe,
+    config)``, and the pipe protocol to them: send ``(command, args)``, get back
+    ``("ok", reply)`` or ``("error", text)``."""
+
+    def __init__(self, target: Callable[..., None], count: int, config: dict[str, Any]) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.pipes: list[Connection] = []
+        self.processes: list[BaseProcess] = []
+        for index in range(count):
+            ours, theirs = context.Pipe()
+            process = context.Process(
+                target=target,
+                args=(theirs, {**config, "index": index}),
+                name=f"loadgen-{index}",
+                daemon=True,
+            )
+            process.start()
+            theirs.close()
+            self.pipes.append(ours)
+            self.processes.append(process)
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.processes if p.pid is not None]
+
+    async def ask(
+        self, command: str, per_worker: Sequence[tuple[Any, ...]], limit: float
+    ) -> list[Any]:
+        """Send one command to every worker (its own arguments each), gather replies."""
+        for pipe, args in zip(self.pipes, per_worker, strict=True):
+            pipe.send((command, args))
+        replies: dict[int, Any] = {}
+        deadline = time.monotonic() + limit
+        loop = asyncio.get_running_loop()
+        while len(replies) < len(self.pipes):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"load generators did not answer {command!r} in {limit:.0f} s")
+            waiting = [p for i, p in enumerate(self.pipes) if i not in replies]
+            ready = await loop.run_in_executor(None, wait, waiting, min(remaining, 1.0))
+            for index, pipe in enumerate(self.pipes):
+                if pipe in ready:
+                    status, value = pipe.recv()
+                    if status != "ok":
+                        raise RuntimeError(f"load generator failed {command!r}: {value}")
+                    replies[index] = value
+        return [replies[i] for i in range(len(self.pipes))]
+
+    async def ask_all(self, command: str, *args: Any, limit: float = 60) -> list[Any]:
+        return await self.ask(command, [args] * len(self.pipes), limit)
+
+    def stop(self) -> None:
+        for pipe in self.pipes:
+            with contextlib.suppress(OSError, ValueError):
+                pipe.send(("quit", ()))
+        for process in self.processes:
+            process.join(5)
+            if process.is_alive():
+                process.kill()
+                process.join(2)
