@@ -291,16 +291,6 @@ class LiveSession:
 
     def handle(self, client: Client, request: Request) -> None:
         """Apply one request (or replay its recorded answer) and answer the sender."""
-        recorded = self.store.row(
-            "SELECT response FROM operations WHERE client_id = ? AND op_id = ?",
-            client.client_id,
-            request.op_id,
-        )
-        if recorded is not None:
-            self.send([client], recorded["response"])
-            if isinstance(request, SignIn) and client.delegate_id is None:
-                self._restore_sign_in(client)
-            return
         if isinstance(request, CastBallot):
             try:
                 self._check_role(client, request)
@@ -311,6 +301,16 @@ class LiveSession:
                 )
                 return
             self.voting.writer.submit(client, request)
+            return
+        recorded = self.store.row(
+            "SELECT response FROM operations WHERE client_id = ? AND op_id = ?",
+            client.client_id,
+            request.op_id,
+        )
+        if recorded is not None:
+            self.send([client], recorded["response"])
+            if isinstance(request, SignIn) and client.delegate_id is None:
+                self._restore_sign_in(client)
             return
         effects: list[Effect] = []
         try:

@@ -71,6 +71,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_S = 0.25  # poll.progress at most this often
+ATTENDANCE_INTERVAL_S = 0.25  # attendance.state at most this often
 # Ballots per commit at most. The vote-burst bench sets HEMICYCLE_BALLOT_BATCH=1 for its
 # one-commit-per-ballot baseline; nothing else should.
 MAX_BATCH = int(os.environ.get("HEMICYCLE_BALLOT_BATCH", "5000"))
@@ -125,7 +126,9 @@ class Voting:
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._progress_due: asyncio.TimerHandle | None = None
         self._progress_sent = 0.0
-        self._last: dict[str, str] = {}  # the frames last broadcast, by kind
+        self._last: dict[str, object] = {}  # what was last broadcast, by kind
+        self._cache: dict[str, object] = {}  # states and frames until the next change
+        self._attendance_due: asyncio.TimerHandle | None = None
 
     # --- reading ---------------------------------------------------------------------
 
@@ -182,6 +185,20 @@ class Voting:
             if giver not in present and p["holder_id"] in present
         }
         return present, by_proxy
+
+    def _eligible(self) -> int:
+        """Voting members present, plus absent ones whose proxy holder is present."""
+        row = self.store.conn.execute(
+            "SELECT (SELECT count(*) FROM presence p JOIN delegates d "
+            "  ON d.meeting_id = p.meeting_id AND d.id = p.delegate_id "
+            "  WHERE p.meeting_id = :m AND d.voting) + "
+            "(SELECT count(*) FROM proxies x JOIN presence h "
+            "  ON h.meeting_id = x.meeting_id AND h.delegate_id = x.holder_id "
+            "  WHERE x.meeting_id = :m AND x.giver_id NOT IN "
+            "  (SELECT delegate_id FROM presence WHERE meeting_id = :m))",
+            {"m": self.meeting_id},
+        ).fetchone()
+        return int(row[0])
 
     def attendance_state(self) -> AttendanceState | None:
         if self.session.snapshot is None:
@@ -274,6 +291,14 @@ class Voting:
             visible = state is PollState.PUBLISHED or (presiding and state is PollState.CLOSED)
             if visible and row["result"]:
                 results.append(record_from_json(PollResult, row["result"]))
+        # How each member voted goes with the latest result only: every named list of a
+        # 2,000-member body would outgrow one message after a few polls.
+        latest = max(
+            (r for r in results if r.named),
+            key=lambda r: self._result_time(r.poll_id),
+            default=None,
+        )
+        results = [r if r is latest else replace(r, named=()) for r in results]
         templates = tuple(
             r["id"]
             for r in self.store.rows(
@@ -282,6 +307,16 @@ class Voting:
             )
         )
         return PollsState(tuple(polls), tuple(results), templates)
+
+    def _result_time(self, poll_id: str) -> str:
+        row = _one(
+            self.store.conn,
+            "SELECT coalesce(published_at, closed_at, '') AS t FROM polls "
+            "WHERE meeting_id = ? AND id = ?",
+            self.meeting_id,
+            poll_id,
+        )
+        return str(row["t"]) if row else ""
 
     def receipts(self, delegate_id: str) -> Receipts:
         rows = self.store.rows(
@@ -299,37 +334,93 @@ class Voting:
         )
 
     # --- sending -----------------------------------------------------------------------
+    #
+    # What goes to 2,000 tablets is built once per change, not once per tablet and not
+    # once per connection: the states are cached until the next change, attendance
+    # changes that come in a wave (everyone signing in) go out together at most every
+    # ATTENDANCE_INTERVAL_S, and a delegate gets only their part of the attendance list.
+
+    def _attendance(self) -> AttendanceState | None:
+        if "attendance" not in self._cache:
+            self._cache["attendance"] = self.attendance_state()
+        state = self._cache["attendance"]
+        assert state is None or isinstance(state, AttendanceState)
+        return state
+
+    def _polls_frame(self, presiding: bool) -> str:
+        key = "polls:presiding" if presiding else "polls:others"
+        if key not in self._cache:
+            self._cache[key] = encode(self.polls_state(presiding))
+        frame = self._cache[key]
+        assert isinstance(frame, str)
+        return frame
+
+    def _attendance_frame(self, client: Client, state: AttendanceState) -> str:
+        """The chair and clerks see everyone; a delegate their own check-in and the
+        proxies they hold or gave (and whether those givers are here); others, the counts."""
+        if client.presiding:
+            if "attendance:full" not in self._cache:
+                self._cache["attendance:full"] = encode(state)
+            return str(self._cache["attendance:full"])
+        me = client.delegate_id
+        if me is None:
+            if "attendance:counts" not in self._cache:
+                self._cache["attendance:counts"] = encode(replace(state, present=(), proxies=()))
+            return str(self._cache["attendance:counts"])
+        proxies = tuple(p for p in state.proxies if me in (p.holder_id, p.giver_id))
+        mine = {me} | {p.giver_id for p in proxies}
+        present = tuple(p for p in state.present if p.delegate_id in mine)
+        return encode(replace(state, present=present, proxies=proxies))
+
+    def _forget_attendance(self) -> None:
+        for key in ("attendance", "attendance:full", "attendance:counts"):
+            self._cache.pop(key, None)
 
     def welcome(self, client: Client) -> None:
         """A tablet connected (or a meeting was loaded): bring it up to date."""
-        state = self.attendance_state()
+        state = self._attendance()
         if state is None:
             return
-        self.session.send([client], encode(state))
-        self.session.send([client], encode(self.polls_state(client.presiding)))
+        self.session.send([client], self._attendance_frame(client, state))
+        self.session.send([client], self._polls_frame(client.presiding))
 
     def signed_in(self, client: Client) -> None:
         if client.delegate_id is not None and self.session.snapshot is not None:
             self.session.send([client], encode(self.receipts(client.delegate_id)))
-            self.session.send([client], encode(self.polls_state(client.presiding)))
+            self.welcome(client)  # what this member may see differs from an observer's
 
     def publish_attendance(self, *, only_if_changed: bool = False) -> None:
-        state = self.attendance_state()
+        """Attendance changed: tell everyone, soon (changes in a wave go out together)."""
+        self._forget_attendance()
+        if only_if_changed:
+            self._send_attendance(only_if_changed=True)
+        elif self._attendance_due is None:
+            loop = asyncio.get_running_loop()
+            self._attendance_due = loop.call_later(ATTENDANCE_INTERVAL_S, self._send_attendance)
+
+    def _send_attendance(self, *, only_if_changed: bool = False) -> None:
+        if self._attendance_due is not None:
+            self._attendance_due.cancel()
+            self._attendance_due = None
+        self._forget_attendance()
+        state = self._attendance()
         if state is None:
             return
-        frame = encode(state)
-        if only_if_changed and self._last.get("attendance") == frame:
+        if only_if_changed and self._last.get("attendance") == state:
             return
-        self._last["attendance"] = frame
-        self.session.broadcast(self.session.clients, frame, "attendance.state")
+        self._last["attendance"] = state
+        for client in list(self.session.clients):
+            self.session.send([client], self._attendance_frame(client, state))
+        if self.session.on_broadcast:
+            self.session.on_broadcast("attendance.state", len(self.session.clients))
 
     def publish_polls(self, *, only_if_changed: bool = False) -> None:
         if self.session.snapshot is None:
             return
-        frames = encode(self.polls_state(True)), encode(self.polls_state(False))
-        if only_if_changed and self._last.get("polls") == "\0".join(frames):
+        before = (self._cache.pop("polls:presiding", None), self._cache.pop("polls:others", None))
+        frames = self._polls_frame(True), self._polls_frame(False)
+        if only_if_changed and before == frames:
             return
-        self._last["polls"] = "\0".join(frames)
         presiding = [c for c in self.session.clients if c.presiding]
         others = [c for c in self.session.clients if not c.presiding]
         self.session.broadcast(presiding, frames[0], "poll.state")
@@ -352,8 +443,7 @@ class Voting:
         self._progress_sent = time.monotonic()
         if self.session.snapshot is None:
             return
-        present, by_proxy = self.represented()
-        eligible = len(present) + len(by_proxy)
+        eligible = self._eligible()
         targets = [c for c in self.session.clients if c.presiding or c.role is Role.OBSERVER]
         for row in self._poll_rows():
             if row["state"] == PollState.OPEN.value:
@@ -780,6 +870,8 @@ class Voting:
         self._timers.clear()
         if self._progress_due is not None:
             self._progress_due.cancel()
+        if self._attendance_due is not None:
+            self._attendance_due.cancel()
         self.writer.close()
 
 
@@ -878,25 +970,23 @@ class _BatchContext:
         self.meeting_id = meeting_id
         self._polls: dict[str, tuple[dict[str, Any], PollSpec] | None] = {}
         self._members = {
-            r["id"]: r
-            for r in _read_only(
-                conn,
+            row[0]: {"name": row[1], "voting": row[2], "weight": row[3]}
+            for row in conn.execute(
                 "SELECT id, name, voting, weight FROM delegates WHERE meeting_id = ?",
-                meeting_id,
+                (meeting_id,),
             )
         }
         self._present = {
-            r["delegate_id"]
-            for r in _read_only(
-                conn, "SELECT delegate_id FROM presence WHERE meeting_id = ?", meeting_id
+            row[0]
+            for row in conn.execute(
+                "SELECT delegate_id FROM presence WHERE meeting_id = ?", (meeting_id,)
             )
         }
-        self._holders = {
-            r["giver_id"]: r["holder_id"]
-            for r in _read_only(
-                conn, "SELECT giver_id, holder_id FROM proxies WHERE meeting_id = ?", meeting_id
-            )
-        }
+        self._holders = dict(
+            conn.execute(
+                "SELECT giver_id, holder_id FROM proxies WHERE meeting_id = ?", (meeting_id,)
+            ).fetchall()
+        )
         self._ids: dict[str, dict[str, dict[str, Any]]] = {}  # poll -> ballot id -> row
         self._voted: dict[str, set[str]] = {}  # poll -> members whose vote is in
         self.chain = audit.Chain(conn)
