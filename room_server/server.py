@@ -68,6 +68,7 @@ class RoomServer:
         self._server: Server | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._data_version = -1
+        self._revision = -1
         self.session = LiveSession(store, self._send)
         self._transfers = asyncio.Semaphore(MAX_TRANSFERS)
         self._frozen_at = 0  # control connections at the last gc.freeze()
@@ -125,7 +126,12 @@ class RoomServer:
                 version = self.store.data_version()
                 if version != self._data_version:
                     self._data_version = version
-                    self.session.publish_meeting()
+                    # The ballot writer commits too; only an import or a late document
+                    # (which bump the revision) changes what the tablets are shown.
+                    revision = self.store.revision()
+                    if revision != self._revision:
+                        self._revision = revision
+                        self.session.publish_meeting()
             except Exception:
                 log.exception("reading the store failed; will try again")
 
