@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import math
 import multiprocessing
 import os
@@ -183,3 +184,47 @@ class LoadGenerators:
             if process.is_alive():
                 process.kill()
                 process.join(2)
+
+
+async def serve_commands(
+    worker: Any, pipe: Connection, deadline: float, *, no_collect: frozenset[str] = frozenset()
+) -> None:
+    """A load generator's side of :class:`LoadGenerators`: run ``worker.do_<command>(*args)``
+    for every command until ``quit``, the orchestrator leaving, or ``deadline``
+    (``time.monotonic()``). The collector runs between commands (before the answer: an
+    answer means ready for the next command), except after those in ``no_collect``."""
+    loop = asyncio.get_running_loop()
+    while (remaining := deadline - time.monotonic()) > 0:
+        ready = await loop.run_in_executor(None, pipe.poll, min(remaining, 1.0))
+        if not ready:
+            continue
+        try:
+            command, args = pipe.recv()
+        except EOFError:
+            return  # the orchestrator is gone
+        if command == "quit":
+            pipe.send(("ok", {}))
+            return
+        handler = getattr(worker, f"do_{command}")
+        try:
+            answer = (
+                "ok",
+                await asyncio.wait_for(handler(*args), max(1.0, deadline - time.monotonic())),
+            )
+        except Exception as exc:  # report, keep serving: the orchestrator decides
+            answer = ("error", f"{type(exc).__name__}: {exc}")
+        if command not in no_collect:
+            gc.collect()
+            gc.freeze()  # what survived is long-lived: keep it out of later scans
+        pipe.send(answer)
+
+
+def run_worker(
+    make: Callable[[Connection, dict[str, Any]], Any], pipe: Connection, config: dict[str, Any]
+) -> None:
+    """The body of a load-generator process: ``make(pipe, config).run()`` to the end."""
+    raise_nofile()
+    gc.disable()  # collected explicitly between commands, never inside a measurement
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(make(pipe, config).run())
+    os._exit(0)  # do not wait for the executor thread blocked in pipe.poll

@@ -45,7 +45,6 @@ import gc
 import importlib.metadata
 import json
 import math
-import multiprocessing
 import os
 import platform
 import re
@@ -56,9 +55,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +63,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from bench.common import (
+    LoadGenerators,
     cpu_seconds,
     cpu_times,
     percentile,
@@ -226,65 +224,11 @@ def start_baseline(room: RunningRoom, workdir: Path, settings: Settings) -> subp
     raise TimeoutError("baseline server did not start")
 
 
-class Workers:
-    """The load-generator processes and the pipe protocol to them."""
+class Workers(LoadGenerators):
+    """The fan-out load generators (:func:`bench.loadgen.worker_main`)."""
 
     def __init__(self, count: int, config: dict[str, Any]) -> None:
-        context = multiprocessing.get_context("spawn")
-        self.pipes: list[Connection] = []
-        self.processes: list[multiprocessing.process.BaseProcess] = []
-        for index in range(count):
-            ours, theirs = context.Pipe()
-            process = context.Process(
-                target=worker_main,
-                args=(theirs, {**config, "index": index}),
-                name=f"loadgen-{index}",
-                daemon=True,
-            )
-            process.start()
-            theirs.close()
-            self.pipes.append(ours)
-            self.processes.append(process)
-
-    @property
-    def pids(self) -> list[int]:
-        return [p.pid for p in self.processes if p.pid is not None]
-
-    async def ask(
-        self, command: str, per_worker: Sequence[tuple[Any, ...]], limit: float
-    ) -> list[Any]:
-        """Send one command to every worker (its own arguments each), gather replies."""
-        for pipe, args in zip(self.pipes, per_worker, strict=True):
-            pipe.send((command, args))
-        replies: dict[int, Any] = {}
-        deadline = time.monotonic() + limit
-        loop = asyncio.get_running_loop()
-        while len(replies) < len(self.pipes):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"load generators did not answer {command!r} in {limit:.0f} s")
-            waiting = [p for i, p in enumerate(self.pipes) if i not in replies]
-            ready = await loop.run_in_executor(None, wait, waiting, min(remaining, 1.0))
-            for index, pipe in enumerate(self.pipes):
-                if pipe in ready:
-                    status, value = pipe.recv()
-                    if status != "ok":
-                        raise RuntimeError(f"load generator failed {command!r}: {value}")
-                    replies[index] = value
-        return [replies[i] for i in range(len(self.pipes))]
-
-    async def ask_all(self, command: str, *args: Any, limit: float = 60) -> list[Any]:
-        return await self.ask(command, [args] * len(self.pipes), limit)
-
-    def stop(self) -> None:
-        for pipe in self.pipes:
-            with contextlib.suppress(OSError, ValueError):
-                pipe.send(("quit", ()))
-        for process in self.processes:
-            process.join(5)
-            if process.is_alive():
-                process.kill()
-                process.join(2)
+        super().__init__(worker_main, count, config)
 
 
 # --- the chair -------------------------------------------------------------------------

@@ -23,9 +23,6 @@ closes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
-import os
 import socket
 import ssl
 import time
@@ -37,7 +34,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from bench.common import raise_nofile
+from bench.common import run_worker, serve_commands
 from room_protocol.codec import decode, encode
 from room_protocol.errors import ProtocolError
 from room_protocol.live import FollowState
@@ -108,30 +105,11 @@ class Worker:
     # --- the command loop --------------------------------------------------------------
 
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
         try:
-            while (remaining := self.deadline - time.monotonic()) > 0:
-                ready = await loop.run_in_executor(None, self.pipe.poll, min(remaining, 1.0))
-                if not ready:
-                    continue
-                try:
-                    command, args = self.pipe.recv()
-                except EOFError:
-                    return  # the orchestrator is gone
-                if command == "quit":
-                    self.pipe.send(("ok", {}))
-                    return
-                handler = getattr(self, f"do_{command}")
-                try:
-                    reply = await asyncio.wait_for(
-                        handler(*args), max(1.0, self.deadline - time.monotonic())
-                    )
-                    self.pipe.send(("ok", reply))
-                except Exception as exc:  # report, keep serving: the orchestrator decides
-                    self.pipe.send(("error", f"{type(exc).__name__}: {exc}"))
-                if command not in ("reset", "settle"):  # no collector pauses inside a block
-                    gc.collect()
-                    gc.freeze()  # what survived is long-lived: keep it out of later scans
+            # No collector pauses inside a measured block.
+            await serve_commands(
+                self, self.pipe, self.deadline, no_collect=frozenset({"reset", "settle"})
+            )
         finally:
             await self.shutdown()
 
@@ -370,8 +348,4 @@ class Worker:
 
 def worker_main(pipe: Connection, config: dict[str, Any]) -> None:
     """Entry point of a load-generator process (multiprocessing, spawn)."""
-    raise_nofile()
-    gc.disable()  # collected explicitly between commands, never inside a block
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(Worker(pipe, config).run())
-    os._exit(0)  # do not wait for the executor thread blocked in pipe.poll
+    run_worker(Worker, pipe, config)

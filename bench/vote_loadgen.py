@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import math
-import os
 import random
 import ssl
 import time
@@ -38,7 +36,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from bench.common import raise_nofile
+from bench.common import run_worker, serve_commands
 from room_protocol.codec import decode, encode
 from room_protocol.errors import ProtocolError
 from room_protocol.live import Ack, SignedIn, SignIn
@@ -122,34 +120,8 @@ class Worker:
     # --- the command loop ----------------------------------------------------------------
 
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
         try:
-            while (remaining := self.deadline - time.monotonic()) > 0:
-                ready = await loop.run_in_executor(None, self.pipe.poll, min(remaining, 1.0))
-                if not ready:
-                    continue
-                try:
-                    command, args = self.pipe.recv()
-                except EOFError:
-                    return  # the orchestrator is gone
-                if command == "quit":
-                    self.pipe.send(("ok", {}))
-                    return
-                handler = getattr(self, f"do_{command}")
-                try:
-                    answer = (
-                        "ok",
-                        await asyncio.wait_for(
-                            handler(*args), max(1.0, self.deadline - time.monotonic())
-                        ),
-                    )
-                except Exception as exc:  # report, keep serving: the orchestrator decides
-                    answer = ("error", f"{type(exc).__name__}: {exc}")
-                # Collect before answering: an answer means ready for the next command (a
-                # full collection with thousands of connections takes a while).
-                gc.collect()
-                gc.freeze()  # what survived is long-lived: keep it out of later scans
-                self.pipe.send(answer)
+            await serve_commands(self, self.pipe, self.deadline)
         finally:
             self.closing = True
             await self.do_disconnect()
@@ -441,8 +413,4 @@ async def _sign_in(ws: ClientConnection, voter: Voter) -> str:
 
 def worker_main(pipe: Connection, config: dict[str, Any]) -> None:
     """Entry point of a load-generator process (multiprocessing, spawn)."""
-    raise_nofile()
-    gc.disable()  # collected explicitly between commands, never inside a burst
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(Worker(pipe, config).run())
-    os._exit(0)  # do not wait for the executor thread blocked in pipe.poll
+    run_worker(Worker, pipe, config)
