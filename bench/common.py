@@ -6,10 +6,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import importlib.metadata
 import math
 import multiprocessing
 import os
+import platform
+import re
 import resource
+import sys
 import time
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
@@ -228,3 +232,50 @@ def run_worker(
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(make(pipe, config).run())
     os._exit(0)  # do not wait for the executor thread blocked in pipe.poll
+
+
+# --- small things every bench needs ------------------------------------------------------
+
+
+def timeout_prefix(seconds: float) -> list[str]:
+    """``timeout`` makes a child stop by itself even if this process is killed."""
+    return ["timeout", "--kill-after=10", f"{seconds:.0f}"]
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text(encoding="ascii").split()[:3])
+
+
+def log(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def ms(value: float) -> str:
+    return "—" if math.isnan(value) else f"{value:.1f}"
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    with contextlib.suppress(OSError), Path("/proc/cpuinfo").open(encoding="utf-8") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"nproc {os.cpu_count()} ({cpu}), {mem:.0f} GiB RAM, Linux {platform.release()}, "
+        f"Python {platform.python_version()}, websockets {importlib.metadata.version('websockets')}"
+    )
+
+
+def replace_section(path: Path, begin: str, end: str, text: str, first: str) -> None:
+    """Put a generated section (``text``, from ``begin`` to ``end`` markers) into ``path``,
+    replacing an earlier one; a first one goes at the end after ``first``. Nothing else
+    in the file is touched."""
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
+    if pattern.search(old):
+        new = pattern.sub(lambda _m: text, old)
+    else:
+        new = (old.rstrip() + "\n\n" if old else "") + first + text + "\n"
+    path.write_text(new, encoding="utf-8")

@@ -42,12 +42,9 @@ import asyncio
 import contextlib
 import datetime as dt
 import gc
-import importlib.metadata
 import json
 import math
 import os
-import platform
-import re
 import shlex
 import shutil
 import signal
@@ -66,12 +63,18 @@ from bench.common import (
     LoadGenerators,
     cpu_seconds,
     cpu_times,
+    loadavg,
+    log,
+    machine,
+    ms,
     percentile,
     pin,
     raise_nofile,
+    replace_section,
     rss_mb,
     tcp_counters,
     tcp_memory_mb,
+    timeout_prefix,
 )
 from bench.loadgen import worker_main
 from room_protocol.codec import decode, encode
@@ -162,11 +165,6 @@ class Row:
 # --- processes -------------------------------------------------------------------------
 
 
-def _timeout_prefix(seconds: float) -> list[str]:
-    """``timeout`` makes a child stop by itself even if this process is killed."""
-    return ["timeout", "--kill-after=10", f"{seconds:.0f}"]
-
-
 def start_server(workdir: Path, settings: Settings) -> tuple[RunningRoom, int]:
     package = write_package(
         workdir / "package", big_document_bytes=int(settings.document_mib * 1024 * 1024)
@@ -176,7 +174,7 @@ def start_server(workdir: Path, settings: Settings) -> tuple[RunningRoom, int]:
         package=package,
         mdns=False,
         command_prefix=[
-            *_timeout_prefix(settings.max_seconds + 30),
+            *timeout_prefix(settings.max_seconds + 30),
             *shlex.split(settings.server_prefix),
         ],
     )
@@ -193,10 +191,10 @@ def stop_server(room: RunningRoom, pid: int) -> None:
 
 def start_baseline(room: RunningRoom, workdir: Path, settings: Settings) -> subprocess.Popen[bytes]:
     ready = workdir / "baseline.json"
-    log = (workdir / "baseline.log").open("wb")
+    log_file = (workdir / "baseline.log").open("wb")
     process = subprocess.Popen(
         [
-            *_timeout_prefix(settings.max_seconds + 30),
+            *timeout_prefix(settings.max_seconds + 30),
             sys.executable,
             "-m",
             "bench.baseline_server",
@@ -210,7 +208,7 @@ def start_baseline(room: RunningRoom, workdir: Path, settings: Settings) -> subp
             f"{settings.max_seconds + 20:.0f}",
         ],
         cwd=REPO,
-        stdout=log,
+        stdout=log_file,
         stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 30
@@ -301,7 +299,7 @@ class Chair:
                 raise RuntimeError(f"the {self.name} refused a page change: {message.message}")
             if isinstance(message, FollowState) and message.seq > before and message.page == page:
                 return sent, message.seq, at
-        _log(f"  {self.name}: no follow.state for the chair within {ECHO_TIMEOUT:.0f} s")
+        log(f"  {self.name}: no follow.state for the chair within {ECHO_TIMEOUT:.0f} s")
         self.last_seq = before + 1
         return sent, before + 1, math.nan
 
@@ -360,7 +358,7 @@ async def _block(
         began = time.monotonic()
         for k in range(settings.moves):
             if time.monotonic() - began > limit:
-                _log(f"  block stopped after {k} page changes ({limit:.0f} s)")
+                log(f"  block stopped after {k} page changes ({limit:.0f} s)")
                 break
             for s in series:
                 page = k % doc.pages
@@ -459,14 +457,14 @@ async def _downloads(
     """The follow latency while every follower downloads the big document."""
     n, followers = row.n, row.followers
     opened = await workers.ask_all("downloads_open", limit=600)
-    _log(
+    log(
         f"N={n}: {sum(o['opened'] for o in opened)} documents connections open "
         f"in {max(o['seconds'] for o in opened):.1f} s "
         f"({sum(o['failed'] for o in opened)} failed)"
     )
     for o in opened:
         for text in o["failures"]:
-            _log(f"  documents connect failure: {text}")
+            log(f"  documents connect failure: {text}")
     rate = settings.download_mbps * 1e6 / max(1, followers)
     seconds = settings.download_warmup + settings.download_block_seconds + 60
     await workers.ask_all("downloads_go", doc.sha256, doc.size, rate, seconds)
@@ -488,9 +486,9 @@ async def _downloads(
     row.download_errors = sum(s["errors"] for s in stopped) + sum(o["failed"] for o in opened)
     for s in stopped:
         for text in s["error_samples"]:
-            _log(f"  download error: {text}")
-    _log(_describe(n, block))
-    _log(
+            log(f"  download error: {text}")
+    log(_describe(n, block))
+    log(
         f"N={n} downloads: {row.download_mb_s:.0f} MB/s, "
         f"{sum(s['fetches'] for s in stopped)} whole fetches, "
         f"RSS {row.rss_downloads_mb:.0f} MB (peak {row.hwm_mb:.0f} MB)"
@@ -513,14 +511,6 @@ def _describe(n: int, block: Block) -> str:
     )
 
 
-def _loadavg() -> str:
-    return " ".join(Path("/proc/loadavg").read_text(encoding="ascii").split()[:3])
-
-
-def _log(text: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
-
-
 async def run(settings: Settings) -> tuple[list[Row], dict[str, Any]]:
     """Run the whole bench; returns one row per N and facts about the run."""
     raise_nofile()
@@ -530,8 +520,8 @@ async def run(settings: Settings) -> tuple[list[Row], dict[str, Any]]:
     workdir = Path(tempfile.mkdtemp(prefix="hemicycle-bench-")) if own_dir else settings.workdir
     assert workdir is not None
     workdir.mkdir(parents=True, exist_ok=True)
-    facts: dict[str, Any] = {"workdir": str(workdir), "loadavg_start": _loadavg()}
-    _log(f"workdir {workdir}; starting the room server and the baseline")
+    facts: dict[str, Any] = {"workdir": str(workdir), "loadavg_start": loadavg()}
+    log(f"workdir {workdir}; starting the room server and the baseline")
     room, server_pid = start_server(workdir, settings)
     baseline: subprocess.Popen[bytes] | None = None
     workers: Workers | None = None
@@ -584,10 +574,10 @@ async def run(settings: Settings) -> tuple[list[Row], dict[str, Any]]:
         facts["document"] = {"title": doc.title, "size": doc.size, "pages": doc.pages}
         for n in settings.tablets:
             if time.monotonic() > deadline - 30:
-                _log(f"out of time (--max-seconds {settings.max_seconds:.0f}); skipping N={n}")
+                log(f"out of time (--max-seconds {settings.max_seconds:.0f}); skipping N={n}")
                 break
             followers = n - 1
-            _log(f"N={n}: connecting {followers} followers to both servers")
+            log(f"N={n}: connecting {followers} followers to both servers")
             grown = await workers.ask(
                 "grow", [(a,) for a in _assignments(followers, count)], limit=600
             )
@@ -595,7 +585,7 @@ async def run(settings: Settings) -> tuple[list[Row], dict[str, Any]]:
             failures = sum(g["failed"] for g in grown)
             for g in grown:
                 for text in g["failures"]:
-                    _log(f"  connect failure: {text}")
+                    log(f"  connect failure: {text}")
             await asyncio.sleep(1.0)  # let the server settle (welcome tasks, GC)
             row = Row(
                 n=n,
@@ -607,7 +597,7 @@ async def run(settings: Settings) -> tuple[list[Row], dict[str, Any]]:
                 baseline_rss_mb=rss_mb(baseline_pid)[0],
             )
             rows.append(row)
-            _log(
+            log(
                 f"N={n}: connected in {row.connect_seconds:.1f} s, {failures} failed; "
                 f"server RSS {row.rss_mb:.0f} MB"
             )
@@ -619,19 +609,19 @@ async def run(settings: Settings) -> tuple[list[Row], dict[str, Any]]:
                 pair, doc, workers, followers, settings, settings.block_seconds
             ):
                 row.blocks[block.name] = block
-                _log(_describe(n, block))
+                log(_describe(n, block))
         # Downloads second, in their own pass: the server's RSS at each N above is then
         # that of its control connections, not what an earlier round of downloads left.
         for row in rows if settings.downloads else []:
             if time.monotonic() > deadline - 30:
-                _log(f"out of time (--max-seconds {settings.max_seconds:.0f}); no downloads")
+                log(f"out of time (--max-seconds {settings.max_seconds:.0f}); no downloads")
                 break
             keep = _assignments(row.followers, count)
             await workers.ask("shrink", [(a,) for a in keep], limit=60)
             await workers.ask("grow", [(a, ["hemicycle"]) for a in keep], limit=600)
             await asyncio.sleep(1.0)
             await _downloads(row, doc, workers, chairs["hemicycle"], server_pid, settings)
-        facts["loadavg_end"] = _loadavg()
+        facts["loadavg_end"] = loadavg()
         return rows, facts
     finally:
         with contextlib.suppress(OSError):
@@ -654,10 +644,6 @@ async def run(settings: Settings) -> tuple[list[Row], dict[str, Any]]:
 # --- reporting ---------------------------------------------------------------------------
 
 
-def _ms(value: float) -> str:
-    return "—" if math.isnan(value) else f"{value:.1f}"
-
-
 def summary_table(rows: list[Row]) -> str:
     lines = [
         "| N | p50 ms | p99 ms | max ms | missed | server RSS MB | p99 with downloads | "
@@ -673,8 +659,8 @@ def summary_table(rows: list[Row]) -> str:
         ratio = h.p(99) / b.p(99) if b and b.p(99) > 0 else math.nan
         missed = h.missed + (d.missed if d else 0)
         lines.append(
-            f"| {r.n} | {_ms(h.p(50))} | {_ms(h.p(99))} | {_ms(h.max_ms)} | {missed} | "
-            f"{r.rss_mb:.0f} | {_ms(d.p(99)) if d else '—'} | {_ms(b.p(99)) if b else '—'} | "
+            f"| {r.n} | {ms(h.p(50))} | {ms(h.p(99))} | {ms(h.max_ms)} | {missed} | "
+            f"{r.rss_mb:.0f} | {ms(d.p(99)) if d else '—'} | {ms(b.p(99)) if b else '—'} | "
             f"{'—' if math.isnan(ratio) else f'{ratio:.2f}'} |"
         )
     return "\n".join(lines)
@@ -684,14 +670,14 @@ def detail_table(rows: list[Row]) -> str:
     def trio(block: Block | None, moves: bool = False) -> str:
         if block is None:
             return "—"
-        text = f"{_ms(block.p(50))} / {_ms(block.p(99))} / {_ms(block.max_ms)}"
+        text = f"{ms(block.p(50))} / {ms(block.p(99))} / {ms(block.max_ms)}"
         return text + (f" ({block.moves} moves)" if moves else "")
 
     def echo(block: Block | None) -> str:
         if block is None:
             return "—"
         echoes = block.chair_echo_ms
-        return f"{_ms(percentile(echoes, 50))} / {_ms(max(echoes, default=math.nan))}"
+        return f"{ms(percentile(echoes, 50))} / {ms(max(echoes, default=math.nan))}"
 
     def cpu(block: Block | None) -> str:
         return "—" if block is None else f"{block.server_cpu_ms_per_move:.0f}"
@@ -763,20 +749,6 @@ def verdict(rows: list[Row]) -> list[str]:
     return out
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    with contextlib.suppress(OSError), Path("/proc/cpuinfo").open(encoding="utf-8") as info:
-        for line in info:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (
-        f"nproc {os.cpu_count()} ({cpu}), {mem:.0f} GiB RAM, Linux {platform.release()}, "
-        f"Python {platform.python_version()}, websockets {importlib.metadata.version('websockets')}"
-    )
-
-
 def section(rows: list[Row], facts: dict[str, Any], settings: Settings, command: str) -> str:
     doc = facts.get("document", {})
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -843,13 +815,9 @@ received by every following tablet. See the module docstring for what runs where
 
 def write_doc(path: Path, text: str) -> None:
     """Put the generated section into ``path``, replacing an earlier one if present."""
-    old = path.read_text(encoding="utf-8") if path.exists() else ""
-    pattern = re.compile(re.escape(SECTION_BEGIN) + r".*?" + re.escape(SECTION_END), re.S)
-    if pattern.search(old):
-        new = pattern.sub(lambda _m: text, old)
-    else:
-        new = (old.rstrip() + "\n\n" if old else PREAMBLE + "\n") + text + "\n"
-    path.write_text(new, encoding="utf-8")
+    replace_section(
+        path, SECTION_BEGIN, SECTION_END, text, "" if path.exists() else PREAMBLE + "\n"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -68,12 +68,17 @@ from websockets.exceptions import ConnectionClosed
 from bench.common import (
     LoadGenerators,
     cpu_seconds,
+    loadavg,
+    log,
+    machine,
+    ms,
     percentile,
     pin,
     pin_threads,
     raise_nofile,
+    replace_section,
+    timeout_prefix,
 )
-from bench.fanout import machine
 from bench.vote_loadgen import worker_main
 from room_protocol.codec import decode, encode
 from room_protocol.live import Ack, Request, SignedIn, SignIn
@@ -271,11 +276,6 @@ class Pooled:
 # --- the room server -------------------------------------------------------------------
 
 
-def _timeout_prefix(seconds: float) -> list[str]:
-    """``timeout`` makes a child stop by itself even if this process is killed."""
-    return ["timeout", "--kill-after=10", f"{seconds:.0f}"]
-
-
 @dataclass
 class Server:
     room: RunningRoom
@@ -302,7 +302,7 @@ def start_server(
 ) -> Server:
     """The room server on ``directory`` (importing ``package`` first, if given)."""
     (directory / "state" / "server.json").unlink(missing_ok=True)
-    prefix = _timeout_prefix(seconds)
+    prefix = timeout_prefix(seconds)
     if batch_of_one:
         prefix += ["env", f"{BASELINE_ENV}=1"]
     prefix += shlex.split(server_prefix)
@@ -595,7 +595,7 @@ async def _room(
             ],
             limit=60,
         )
-        _log(f"N={n}: {n} tablets sign in with their PINs on {' and '.join(names)}")
+        log(f"N={n}: {n} tablets sign in with their PINs on {' and '.join(names)}")
         signed = await workers.ask_all(
             "sign_in", settings.sign_in_concurrency, limit=max(300.0, n * 0.5)
         )
@@ -604,16 +604,16 @@ async def _room(
             row.sign_in_seconds[name] = max(s["seconds"].get(name, math.nan) for s in signed)
         for s in signed:
             for text in s["failures"]:
-                _log(f"  sign-in failure: {text}")
-        _log(f"N={n}: signed in in {row.sign_in_seconds} s ({row.failures} failed); connecting")
+                log(f"  sign-in failure: {text}")
+        log(f"N={n}: signed in in {row.sign_in_seconds} s ({row.failures} failed); connecting")
         connected = await workers.ask_all("connect", 60.0, limit=max(300.0, n * 0.5))
         row.failures += sum(c["failed"] + c["not_signed_in"] for c in connected)
         for name in names:
             row.connect_seconds[name] = max(c["seconds"].get(name, math.nan) for c in connected)
         for c in connected:
             for text in c["failures"]:
-                _log(f"  connect failure: {text}")
-        _log(
+                log(f"  connect failure: {text}")
+        log(
             f"N={n}: connected in {row.connect_seconds} s "
             f"({sum(c['not_signed_in'] for c in connected)} not signed in)"
         )
@@ -626,13 +626,13 @@ async def _room(
             for kind in settings.polls:
                 for name in names:
                     if time.monotonic() > deadline - 30:
-                        _log(f"out of time; N={n} {name} {kind} round {round_} skipped")
+                        log(f"out of time; N={n} {name} {kind} round {round_} skipped")
                         continue
                     burst = await _burst(
                         servers[name], chairs[name], workers, settings, name, kind, round_, n
                     )
                     row.bursts.append(burst)
-                    _log(_describe(n, burst))
+                    log(_describe(n, burst))
     finally:
         for chair in chairs.values():
             await chair.close()
@@ -643,7 +643,7 @@ async def _room(
     for burst in row.bursts:
         _verify(burst, servers[burst.server].room.state_dir / "room.sqlite3")
         if not burst.db_matches:
-            _log(f"N={n} {burst.server} {burst.kind}: the database does not match: {burst.db}")
+            log(f"N={n} {burst.server} {burst.kind}: the database does not match: {burst.db}")
     return row
 
 
@@ -662,14 +662,6 @@ def _describe(n: int, b: Burst) -> str:
     )
 
 
-def _loadavg() -> str:
-    return " ".join(Path("/proc/loadavg").read_text(encoding="ascii").split()[:3])
-
-
-def _log(text: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
-
-
 async def run(settings: Settings) -> tuple[list[Row], dict[str, Any]]:
     """Run the whole bench; returns one row per N and facts about the run."""
     raise_nofile()
@@ -679,7 +671,7 @@ async def run(settings: Settings) -> tuple[list[Row], dict[str, Any]]:
     workdir = Path(tempfile.mkdtemp(prefix="hemicycle-votes-")) if own_dir else settings.workdir
     assert workdir is not None
     workdir.mkdir(parents=True, exist_ok=True)
-    facts: dict[str, Any] = {"workdir": str(workdir), "loadavg_start": _loadavg()}
+    facts: dict[str, Any] = {"workdir": str(workdir), "loadavg_start": loadavg()}
     own_cpus = os.sched_getaffinity(0)
     cpus = sorted(own_cpus)
     pinned = settings.pin and len(cpus) >= 2
@@ -703,7 +695,7 @@ async def run(settings: Settings) -> tuple[list[Row], dict[str, Any]]:
     try:
         for n in settings.tablets:
             if time.monotonic() > deadline - 60:
-                _log(f"out of time (--max-seconds {settings.max_seconds:.0f}); skipping N={n}")
+                log(f"out of time (--max-seconds {settings.max_seconds:.0f}); skipping N={n}")
                 break
             rows.append(
                 await _room(
@@ -715,7 +707,7 @@ async def run(settings: Settings) -> tuple[list[Row], dict[str, Any]]:
                     deadline,
                 )
             )
-        facts["loadavg_end"] = _loadavg()
+        facts["loadavg_end"] = loadavg()
         return rows, facts
     finally:
         with contextlib.suppress(OSError):
@@ -726,10 +718,6 @@ async def run(settings: Settings) -> tuple[list[Row], dict[str, Any]]:
 
 
 # --- reporting ---------------------------------------------------------------------------
-
-
-def _ms(value: float) -> str:
-    return "—" if math.isnan(value) else f"{value:.1f}"
 
 
 def _ratio(a: float, b: float) -> str:
@@ -751,10 +739,10 @@ def summary_table(rows: list[Row], kinds: list[str]) -> str:
                 continue
             failures = h.failures + (b.failures if b else 0)
             lines.append(
-                f"| {r.n} | {kind} | {_ms(h.p(50))} | {_ms(h.p(99))} | {_ms(h.max_ms)} | "
+                f"| {r.n} | {kind} | {ms(h.p(50))} | {ms(h.p(99))} | {ms(h.max_ms)} | "
                 f"{h.ballots_per_s:.0f} | {h.commits_per_burst:.0f} | {h.mean_batch:.1f} / "
-                f"{h.max_batch} | {_ms(h.published_max_ms)} | {failures} | "
-                f"{_ms(b.p(99)) if b else '—'} | {_ratio(h.p(99), b.p(99)) if b else '—'} | "
+                f"{h.max_batch} | {ms(h.published_max_ms)} | {failures} | "
+                f"{ms(b.p(99)) if b else '—'} | {_ratio(h.p(99), b.p(99)) if b else '—'} | "
                 f"{_ratio(h.ballots_per_s, b.ballots_per_s) if b else '—'} |"
             )
     return "\n".join(lines)
@@ -777,12 +765,12 @@ def detail_table(rows: list[Row]) -> str:
             stored = b.db.get("secret_voters" if b.kind == "secret" else "named_votes", 0)
             lines.append(
                 f"| {r.n} | {b.server} | {b.kind} ({b.round}) | {sign_in:.0f}; "
-                f"{connect:.0f} | {b.send_spread_s:.2f} | {_ms(b.p(50))} / {_ms(b.p(99))} / "
-                f"{_ms(b.max_ms)} | {b.acked} / {b.ballots} ({b.failures}) | "
+                f"{connect:.0f} | {b.send_spread_s:.2f} | {ms(b.p(50))} / {ms(b.p(99))} / "
+                f"{ms(b.max_ms)} | {b.acked} / {b.ballots} ({b.failures}) | "
                 f"{b.ballots_per_s:.0f} | {len(b.commits)}, {b.mean_batch:.1f} / {b.max_batch}, "
                 f"{b.mean_commit_ms:.1f} | {b.server_cpu_s:.2f} | {b.close_ack_ms:.0f}; "
-                f"{b.publish_ack_ms:.0f} | {_ms(percentile(b.published_ms, 50))} / "
-                f"{_ms(b.published_max_ms)} ({b.published_missing}) | {said or '—'} | "
+                f"{b.publish_ack_ms:.0f} | {ms(percentile(b.published_ms, 50))} / "
+                f"{ms(b.published_max_ms)} ({b.published_missing}) | {said or '—'} | "
                 f"{stored} ({'yes' if b.db_matches else 'NO'}) |"
             )
     return "\n".join(lines)
@@ -893,13 +881,8 @@ tablet. See the module docstring for what runs where.
 def write_doc(path: Path, text: str) -> None:
     """Put the generated section into ``path``, replacing an earlier one if present;
     a first one goes at the end, under its own heading. Nothing else is touched."""
-    old = path.read_text(encoding="utf-8") if path.exists() else ""
-    pattern = re.compile(re.escape(SECTION_BEGIN) + r".*?" + re.escape(SECTION_END), re.S)
-    if pattern.search(old):
-        new = pattern.sub(lambda _m: text, old)
-    else:
-        new = (old.rstrip() + "\n\n" if old else "# Performance\n\n") + INTRO + "\n" + text + "\n"
-    path.write_text(new, encoding="utf-8")
+    first = ("" if path.exists() else "# Performance\n\n") + INTRO + "\n"
+    replace_section(path, SECTION_BEGIN, SECTION_END, text, first)
 
 
 def main(argv: list[str] | None = None) -> int:
