@@ -117,8 +117,27 @@ class Settings:
     server_prefix: str = ""  # run the room servers under this command (a wrapper, a profiler)
 
 
+class CommitStats:
+    """Group commit at work, from ``commits``: (ballots, ms) per commit."""
+
+    commits: list[tuple[int, float]]
+
+    @property
+    def mean_batch(self) -> float:
+        return sum(n for n, _ in self.commits) / len(self.commits) if self.commits else math.nan
+
+    @property
+    def max_batch(self) -> int:
+        return max((n for n, _ in self.commits), default=0)
+
+    @property
+    def mean_commit_ms(self) -> float:
+        total = sum(t for _, t in self.commits)
+        return total / len(self.commits) if self.commits else math.nan
+
+
 @dataclass
-class Burst:
+class Burst(CommitStats):
     """One burst of N ballots against one server, and the poll's close and publication."""
 
     server: str  # "hemicycle" or "baseline"
@@ -161,18 +180,6 @@ class Burst:
         return self.acked / self.span_s if self.span_s > 0 else math.nan
 
     @property
-    def mean_batch(self) -> float:
-        return sum(n for n, _ in self.commits) / len(self.commits) if self.commits else math.nan
-
-    @property
-    def max_batch(self) -> int:
-        return max((n for n, _ in self.commits), default=0)
-
-    @property
-    def mean_commit_ms(self) -> float:
-        return sum(ms for _, ms in self.commits) / len(self.commits) if self.commits else math.nan
-
-    @property
     def published_max_ms(self) -> float:
         return self.published_ms[-1] if self.published_ms else math.nan
 
@@ -200,7 +207,7 @@ class Row:
         return Pooled(bursts) if bursts else None
 
 
-class Pooled:
+class Pooled(CommitStats):
     """The bursts of several rounds (one server, one poll kind) taken together."""
 
     def __init__(self, bursts: list[Burst]) -> None:
@@ -243,18 +250,6 @@ class Pooled:
     @property
     def commits_per_burst(self) -> float:
         return len(self.commits) / len(self.bursts)
-
-    @property
-    def mean_batch(self) -> float:
-        return sum(n for n, _ in self.commits) / len(self.commits) if self.commits else math.nan
-
-    @property
-    def max_batch(self) -> int:
-        return max((n for n, _ in self.commits), default=0)
-
-    @property
-    def mean_commit_ms(self) -> float:
-        return sum(ms for _, ms in self.commits) / len(self.commits) if self.commits else math.nan
 
     @property
     def published_max_ms(self) -> float:
