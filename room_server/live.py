@@ -187,12 +187,12 @@ class LiveSession:
         before = self.snapshot.meeting_id if self.snapshot else None
         if not self.refresh_meeting():
             return
-        self._broadcast(self.clients, self.state_frame, "meeting.state")
+        self.broadcast(self.clients, self.state_frame, "meeting.state")
         after = self.snapshot.meeting_id if self.snapshot else None
         if after != before:
             # Roles come from the meeting's roster; the chair's page and the queue too.
             for client in [c for c in self.clients if c.delegate_id is not None]:
-                self._become_observer(client, "a different meeting was loaded; sign in again")
+                self.become_observer(client, "a different meeting was loaded; sign in again")
             for client in self.clients:
                 self.send([client], encode(self._follow_message(client)))
             self._publish_floor()
@@ -264,7 +264,7 @@ class LiveSession:
         member = self.snapshot.member(delegate_id)
         assert member is not None
         for other in [c for c in self.clients if c.delegate_id == delegate_id and c is not client]:
-            self._become_observer(other, f"{member.name} signed in on another tablet")
+            self.become_observer(other, f"{member.name} signed in on another tablet")
         client.role, client.delegate_id, client.name = member.role, delegate_id, member.name
         wrong_seat = bool(member.seat_id and client.seat_id and member.seat_id != client.seat_id)
         wrong_seat = wrong_seat and self.voting.wrong_seat_matters()
@@ -284,8 +284,6 @@ class LiveSession:
         self.send([client], encode(SignedOut(reason)))
         if was_presiding and self.snapshot is not None:
             self.send([client], encode(self.voting.polls_state(False)))
-
-    _become_observer = become_observer
 
     # --- requests ----------------------------------------------------------------------
 
@@ -363,8 +361,6 @@ class LiveSession:
         if self.on_broadcast:
             self.on_broadcast(kind, len(targets))
 
-    _broadcast = broadcast
-
     def _presiding(self) -> list[Client]:
         return [c for c in self.clients if c.presiding]
 
@@ -421,7 +417,7 @@ class LiveSession:
         if wrong_seat and self.voting.wrong_seat_matters():
             text = f"{member.name} signed in at seat {client.seat_id}, not at {member.seat_id}"
             alert = encode(Alert(AlertKind.WRONG_SEAT, text, utc_now(), client.seat_id))
-            effects.append(lambda: self._broadcast(self._presiding(), alert, "alert"))
+            effects.append(lambda: self.broadcast(self._presiding(), alert, "alert"))
         return effects
 
     def _check_pin(self, client: Client, delegate_id: str, pin: str) -> None:
@@ -451,7 +447,7 @@ class LiveSession:
         text = f"{where} is locked for {self.guard.lockout_s:.0f} s after repeated failed sign-ins"
         log.warning(text)
         alert = encode(Alert(AlertKind.SEAT_LOCKED, text, utc_now(), client.seat_id))
-        self._broadcast(self._presiding(), alert, "alert")
+        self.broadcast(self._presiding(), alert, "alert")
         return True
 
     def _sign_out(self, client: Client, request: SignOut) -> list[Effect]:
@@ -459,7 +455,7 @@ class LiveSession:
             "DELETE FROM sign_ins WHERE meeting_id = ? AND delegate_id = ?",
             (self.meeting_id, client.delegate_id),
         )
-        effects: list[Effect] = [lambda: self._become_observer(client, "signed out")]
+        effects: list[Effect] = [lambda: self.become_observer(client, "signed out")]
         if client.delegate_id is not None and self.voting.check_out(
             client.delegate_id, CheckMethod.SIGN_OUT, None
         ):
@@ -718,7 +714,7 @@ class LiveSession:
             FollowState(position["seq"], request.sha256, request.page, request.fit, following=True)
         )
         return [
-            lambda: self._broadcast(
+            lambda: self.broadcast(
                 [c for c in self.clients if self._follow_choice.get(c.client_id, True)],
                 frame,
                 "follow.state",
@@ -743,7 +739,7 @@ class LiveSession:
         )
         self._store_message(message)
         frame = encode(message)
-        return [lambda: self._broadcast(self.clients, frame, "message")]
+        return [lambda: self.broadcast(self.clients, frame, "message")]
 
     def _message_seat(self, client: Client, request: MessageSeat) -> list[Effect]:
         targets = [c for c in self.clients if c.seat_id == request.seat_id]
@@ -758,7 +754,7 @@ class LiveSession:
         )
         self._store_message(message)
         frame = encode(message)
-        return [lambda: self._broadcast(targets, frame, "message")]
+        return [lambda: self.broadcast(targets, frame, "message")]
 
     def _store_message(self, message: Announcement) -> None:
         self.store.conn.execute(
@@ -777,7 +773,7 @@ class LiveSession:
     def _lock_screens(self, client: Client, request: LockScreens) -> list[Effect]:
         self._set_meta(KEY_SCREENS_LOCKED, "1" if request.locked else "0")
         frame = encode(ScreensLocked(request.locked))
-        return [lambda: self._broadcast(self.clients, frame, "screens.locked")]
+        return [lambda: self.broadcast(self.clients, frame, "screens.locked")]
 
     def _service_calls(self) -> ServiceCalls:
         if self.snapshot is None:
@@ -803,7 +799,7 @@ class LiveSession:
         )
 
     def _publish_service_calls(self) -> None:
-        self._broadcast(self._presiding(), encode(self._service_calls()), "service.calls")
+        self.broadcast(self._presiding(), encode(self._service_calls()), "service.calls")
 
     def _request_service(self, client: Client, request: RequestService) -> list[Effect]:
         self.store.conn.execute(
@@ -881,7 +877,7 @@ class LiveSession:
         return FloorState(self._next_seq(), speaking, queue, self._limit())
 
     def _publish_floor(self) -> None:
-        self._broadcast(self.clients, encode(self._floor_state()), "floor.state")
+        self.broadcast(self.clients, encode(self._floor_state()), "floor.state")
         self._schedule_expiry()
 
     def _write_queue(self, order: list[dict[str, Any]]) -> None:
@@ -1021,7 +1017,7 @@ class LiveSession:
             ).rowcount
         if changed:
             log.info("speaking time is up (speech %d)", speech_id)
-            self._broadcast(self.clients, encode(self._floor_state()), "floor.state")
+            self.broadcast(self.clients, encode(self._floor_state()), "floor.state")
 
     def start(self) -> None:
         """Pick up a speech or a poll countdown that was running when the server stopped."""

@@ -105,17 +105,6 @@ class AttendanceSettings:
         )
 
 
-def _read_only(conn: Any, sql: str, *params: Any) -> list[dict[str, Any]]:
-    cursor = conn.execute(sql, params)
-    names = [c[0] for c in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def _one(conn: Any, sql: str, *params: Any) -> dict[str, Any] | None:
-    rows = _read_only(conn, sql, *params)
-    return rows[0] if rows else None
-
-
 class Voting:
     """The attendance and voting part of a :class:`LiveSession`."""
 
@@ -136,52 +125,48 @@ class Voting:
     def meeting_id(self) -> str:
         return self.session.meeting_id
 
-    def settings(self, conn: Any = None) -> AttendanceSettings:
-        row = _one(
-            conn or self.store.conn,
+    def settings(self) -> AttendanceSettings:
+        row = self.store.row(
             "SELECT attendance FROM meetings WHERE id = ?",
             self.meeting_id,
         )
         return AttendanceSettings.from_json(row["attendance"] if row else None)
 
-    def _members(self, conn: Any = None) -> dict[str, dict[str, Any]]:
+    def _members(self) -> dict[str, dict[str, Any]]:
         return {
             r["id"]: r
-            for r in _read_only(
-                conn or self.store.conn,
+            for r in self.store.rows(
                 "SELECT id, name, role, seat_id, voting, weight FROM delegates "
                 "WHERE meeting_id = ? ORDER BY position",
                 self.meeting_id,
             )
         }
 
-    def _presence(self, conn: Any = None) -> dict[str, dict[str, Any]]:
+    def _presence(self) -> dict[str, dict[str, Any]]:
         return {
             r["delegate_id"]: r
-            for r in _read_only(
-                conn or self.store.conn,
+            for r in self.store.rows(
                 "SELECT * FROM presence WHERE meeting_id = ? ORDER BY since",
                 self.meeting_id,
             )
         }
 
-    def _proxies(self, conn: Any = None) -> dict[str, dict[str, Any]]:
+    def _proxies(self) -> dict[str, dict[str, Any]]:
         return {
             r["giver_id"]: r
-            for r in _read_only(
-                conn or self.store.conn,
+            for r in self.store.rows(
                 "SELECT * FROM proxies WHERE meeting_id = ? ORDER BY granted_at, giver_id",
                 self.meeting_id,
             )
         }
 
-    def represented(self, conn: Any = None) -> tuple[set[str], set[str]]:
+    def represented(self) -> tuple[set[str], set[str]]:
         """(voting members present, absent voting members whose proxy holder is present)."""
-        members = self._members(conn)
-        present = {m for m in self._presence(conn) if members.get(m, {}).get("voting")}
+        members = self._members()
+        present = {m for m in self._presence() if members.get(m, {}).get("voting")}
         by_proxy = {
             giver
-            for giver, p in self._proxies(conn).items()
+            for giver, p in self._proxies().items()
             if giver not in present and p["holder_id"] in present
         }
         return present, by_proxy
@@ -251,20 +236,19 @@ class Voting:
     def wrong_seat_matters(self) -> bool:
         return self.settings().seating is Seating.ASSIGNED
 
-    def _poll_rows(self, conn: Any = None) -> list[dict[str, Any]]:
-        return _read_only(
-            conn or self.store.conn,
+    def _poll_rows(self) -> list[dict[str, Any]]:
+        return self.store.rows(
             "SELECT * FROM polls WHERE meeting_id = ? ORDER BY position",
             self.meeting_id,
         )
 
-    def _voted(self, poll_id: str, spec: PollSpec, conn: Any = None) -> int:
+    def _voted(self, poll_id: str, spec: PollSpec) -> int:
         sql = (
             "SELECT count(*) AS n FROM secret_voters WHERE meeting_id = ? AND poll_id = ?"
             if spec.secret
             else "SELECT count(*) AS n FROM named_votes WHERE meeting_id = ? AND poll_id = ?"
         )
-        row = _one(conn or self.store.conn, sql, self.meeting_id, poll_id)
+        row = self.store.row(sql, self.meeting_id, poll_id)
         return int(row["n"]) if row else 0
 
     def polls_state(self, presiding: bool) -> PollsState:
@@ -309,8 +293,7 @@ class Voting:
         return PollsState(tuple(polls), tuple(results), templates)
 
     def _result_time(self, poll_id: str) -> str:
-        row = _one(
-            self.store.conn,
+        row = self.store.row(
             "SELECT coalesce(published_at, closed_at, '') AS t FROM polls "
             "WHERE meeting_id = ? AND id = ?",
             self.meeting_id,
@@ -453,9 +436,9 @@ class Voting:
 
     # --- attendance ----------------------------------------------------------------------
 
-    def _audit(self, kind: str, actor: str | None, data: dict[str, Any], conn: Any = None) -> str:
+    def _audit(self, kind: str, actor: str | None, data: dict[str, Any]) -> str:
         return audit.append(
-            conn or self.store.conn,
+            self.store.conn,
             at=utc_now(),
             meeting_id=self.meeting_id,
             kind=kind,
@@ -467,8 +450,7 @@ class Voting:
         self, delegate_id: str, method: CheckMethod, seat_id: str | None, by: str | None
     ) -> bool:
         """Inside a transaction: mark a member present. True if that changed anything."""
-        current = _one(
-            self.store.conn,
+        current = self.store.row(
             "SELECT seat_id FROM presence WHERE meeting_id = ? AND delegate_id = ?",
             self.meeting_id,
             delegate_id,
@@ -609,8 +591,7 @@ class Voting:
     # --- polls -----------------------------------------------------------------------------
 
     def _poll(self, poll_id: str) -> dict[str, Any]:
-        row = _one(
-            self.store.conn,
+        row = self.store.row(
             "SELECT * FROM polls WHERE meeting_id = ? AND id = ?",
             self.meeting_id,
             poll_id,
@@ -622,8 +603,7 @@ class Voting:
     def create(self, client: Client, request: CreatePoll) -> list[Effect]:
         spec = request.spec
         if request.template_id is not None:
-            template = _one(
-                self.store.conn,
+            template = self.store.row(
                 "SELECT spec FROM poll_templates WHERE meeting_id = ? AND id = ?",
                 self.meeting_id,
                 request.template_id,
@@ -645,8 +625,7 @@ class Voting:
             and snapshot.item(spec.item_id) is None
         ):
             raise Refusal(ErrorCode.NOT_FOUND, f"agenda item {spec.item_id!r} does not exist")
-        exists = _one(
-            self.store.conn,
+        exists = self.store.row(
             "SELECT 1 AS x FROM polls WHERE meeting_id = ? AND id = ?",
             self.meeting_id,
             request.poll_id,
@@ -944,7 +923,7 @@ class BallotWriter:
     def _write(self, batch: list[_Pending]) -> None:
         store = self._connection()
         with store.transaction():
-            context = _BatchContext(store.conn, store.active_meeting_id())
+            context = _BatchContext(store, store.active_meeting_id())
             for pending in batch:
                 try:
                     receipt = context.record(pending.delegate_id, pending.request)
@@ -965,8 +944,9 @@ class _BatchContext:
     the end (:meth:`write`), so a batch costs a few statements, not several per ballot.
     """
 
-    def __init__(self, conn: Any, meeting_id: str | None) -> None:
-        self.conn = conn
+    def __init__(self, store: Store, meeting_id: str | None) -> None:
+        self.store = store
+        self.conn = conn = store.conn
         self.meeting_id = meeting_id
         self._polls: dict[str, tuple[dict[str, Any], PollSpec] | None] = {}
         self._members = {
@@ -998,8 +978,7 @@ class _BatchContext:
     def _poll(self, poll_id: str) -> tuple[dict[str, Any], PollSpec] | None:
         if poll_id in self._polls:
             return self._polls[poll_id]
-        row = _one(
-            self.conn,
+        row = self.store.row(
             "SELECT id, state, spec FROM polls WHERE meeting_id = ? AND id = ?",
             self.meeting_id,
             poll_id,
@@ -1011,8 +990,7 @@ class _BatchContext:
         self._polls[poll_id] = (row, spec)
         self._ids[poll_id] = {
             r["ballot_id"]: r
-            for r in _read_only(
-                self.conn,
+            for r in self.store.rows(
                 "SELECT ballot_id, delegate_id, cast_by, receipt, at FROM ballot_ids "
                 "WHERE meeting_id = ? AND poll_id = ?",
                 self.meeting_id,
@@ -1025,7 +1003,7 @@ class _BatchContext:
             else "SELECT delegate_id FROM named_votes WHERE meeting_id = ? AND poll_id = ?"
         )
         self._voted[poll_id] = {
-            r["delegate_id"] for r in _read_only(self.conn, voters_sql, self.meeting_id, poll_id)
+            r["delegate_id"] for r in self.store.rows(voters_sql, self.meeting_id, poll_id)
         }
         return self._polls[poll_id]
 

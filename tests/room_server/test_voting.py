@@ -566,7 +566,7 @@ def test_one_batch_recognises_resends_changes_and_second_ballots(
                 )
             store.conn.execute("UPDATE polls SET state = 'open'")
         with store.transaction():
-            batch = _BatchContext(store.conn, meeting)
+            batch = _BatchContext(store, meeting)
             first = batch.record("d1", CastBallot("b1", "p-budget", "d1", (YES,)))
             assert batch.record("d1", CastBallot("b1", "p-budget", "d1", (YES,))) == first
             changed = batch.record("d1", CastBallot("b2", "p-budget", "d1", (NO,)))
