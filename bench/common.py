@@ -3,6 +3,7 @@ the pipe protocol to load-generator processes."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import gc
@@ -19,7 +20,7 @@ from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 LOOPBACK = "127.0.0.1"
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -279,3 +280,42 @@ def replace_section(path: Path, begin: str, end: str, text: str, first: str) -> 
     else:
         new = (old.rstrip() + "\n\n" if old else "") + first + text + "\n"
     path.write_text(new, encoding="utf-8")
+
+
+# --- the command line every bench shares --------------------------------------------------
+
+_S = TypeVar("_S")
+
+
+def add_run_options(parser: argparse.ArgumentParser, max_seconds: float, doc: Path) -> None:
+    """Options every bench has: pinning, the time bound, where files and results go."""
+    parser.add_argument("--no-pin", dest="pin", action="store_false")
+    parser.add_argument("--max-seconds", type=float, default=max_seconds)
+    parser.add_argument(
+        "--workdir", type=Path, help="keep the servers' files here (a new or empty directory)"
+    )
+    parser.add_argument(
+        "--server-prefix",
+        default="",
+        help="run the room server(s) under this command (a wrapper script, a profiler that "
+        "passes SIGTERM on); it gets `python -m room_server ...` as its arguments",
+    )
+    parser.add_argument("--json", type=Path, help="also write raw results here")
+    parser.add_argument(
+        "--write-doc",
+        nargs="?",
+        type=Path,
+        const=doc,
+        default=None,
+        help=f"put the table into this Markdown file (default {doc.name} in docs/)",
+    )
+
+
+def settings_from(parser: argparse.ArgumentParser, args: argparse.Namespace, cls: type[_S]) -> _S:
+    """The bench's settings dataclass from parsed arguments; a used --workdir is refused."""
+    fields: dict[str, Any] = getattr(cls, "__dataclass_fields__")  # noqa: B009
+    settings = cls(**{k: v for k, v in vars(args).items() if k in fields})
+    workdir = getattr(settings, "workdir", None)
+    if workdir is not None and workdir.exists() and any(workdir.iterdir()):
+        parser.error(f"--workdir {workdir} is not empty")
+    return settings

@@ -61,6 +61,7 @@ from websockets.exceptions import ConnectionClosed
 
 from bench.common import (
     LoadGenerators,
+    add_run_options,
     cpu_seconds,
     cpu_times,
     loadavg,
@@ -72,6 +73,7 @@ from bench.common import (
     raise_nofile,
     replace_section,
     rss_mb,
+    settings_from,
     tcp_counters,
     tcp_memory_mb,
     timeout_prefix,
@@ -863,36 +865,9 @@ def main(argv: list[str] | None = None) -> int:
         default=d.documents_rcvbuf,
         help="SO_RCVBUF of each simulated tablet's documents socket (0: kernel autotuning)",
     )
-    parser.add_argument("--no-pin", dest="pin", action="store_false")
-    parser.add_argument("--max-seconds", type=float, default=d.max_seconds)
-    parser.add_argument(
-        "--workdir", type=Path, help="keep the servers' files here (a new or empty directory)"
-    )
-    parser.add_argument(
-        "--server-prefix",
-        default="",
-        help="run the room server under this command (a wrapper script, a profiler that "
-        "passes SIGTERM on); it gets `python -m room_server ...` as its arguments",
-    )
-    parser.add_argument("--json", type=Path, help="also write raw results here")
-    parser.add_argument(
-        "--write-doc",
-        nargs="?",
-        type=Path,
-        const=DOC,
-        default=None,
-        help=f"put the table into this Markdown file (default {DOC.relative_to(REPO)})",
-    )
+    add_run_options(parser, d.max_seconds, DOC)
     args = parser.parse_args(argv)
-    settings = Settings(
-        **{k: v for k, v in vars(args).items() if k in Settings.__dataclass_fields__}
-    )
-    if (
-        settings.workdir is not None
-        and settings.workdir.exists()
-        and any(settings.workdir.iterdir())
-    ):
-        parser.error(f"--workdir {settings.workdir} is not empty")
+    settings = settings_from(parser, args, Settings)
     if min(settings.tablets) < 2:
         parser.error("--tablets: each N must be at least 2 (the chair and one follower)")
     command = ".venv/bin/python -m bench.fanout " + shlex.join(

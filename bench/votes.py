@@ -67,6 +67,7 @@ from websockets.exceptions import ConnectionClosed
 
 from bench.common import (
     LoadGenerators,
+    add_run_options,
     cpu_seconds,
     loadavg,
     log,
@@ -77,6 +78,7 @@ from bench.common import (
     pin_threads,
     raise_nofile,
     replace_section,
+    settings_from,
     timeout_prefix,
 )
 from bench.vote_loadgen import worker_main
@@ -909,36 +911,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-worker", type=int, default=d.per_worker)
     parser.add_argument("--connect-concurrency", type=int, default=d.connect_concurrency)
     parser.add_argument("--sign-in-concurrency", type=int, default=d.sign_in_concurrency)
-    parser.add_argument("--no-pin", dest="pin", action="store_false")
-    parser.add_argument("--max-seconds", type=float, default=d.max_seconds)
-    parser.add_argument(
-        "--workdir", type=Path, help="keep the rooms' files here (a new or empty directory)"
-    )
-    parser.add_argument(
-        "--server-prefix",
-        default="",
-        help="run the room servers under this command (a wrapper script, a profiler that "
-        "passes SIGTERM on); it gets `python -m room_server ...` as its arguments",
-    )
-    parser.add_argument("--json", type=Path, help="also write raw results here")
-    parser.add_argument(
-        "--write-doc",
-        nargs="?",
-        type=Path,
-        const=DOC,
-        default=None,
-        help=f"put the table into this Markdown file (default {DOC.relative_to(REPO)})",
-    )
+    add_run_options(parser, d.max_seconds, DOC)
     args = parser.parse_args(argv)
-    settings = Settings(
-        **{k: v for k, v in vars(args).items() if k in Settings.__dataclass_fields__}
-    )
-    if (
-        settings.workdir is not None
-        and settings.workdir.exists()
-        and any(settings.workdir.iterdir())
-    ):
-        parser.error(f"--workdir {settings.workdir} is not empty")
+    settings = settings_from(parser, args, Settings)
     if min(settings.tablets) < 1 or max(settings.tablets) > 9_999:
         parser.error("--tablets: each N must be 1..9999 (member ids have four digits)")
     if settings.repeat < 1:
