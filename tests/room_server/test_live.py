@@ -46,6 +46,7 @@ from room_protocol.live import (
     WithdrawFloor,
 )
 from room_protocol.messages import Role
+from tablet_client.connection import Backoff
 from tests.live_clients import Tablet, until
 from tests.rooms import RunningRoom, running_room
 
@@ -221,6 +222,26 @@ async def test_follow_the_chair_in_order_and_opting_out(live_room: RunningRoom) 
     assert back.following and back.page == 5  # rejoins where the chair is now
     await chair.refused(SetFollow(chair.op(), budget.sha256, 99), "bad_field", "past the last")
     await asyncio.gather(chair.stop(), *(t.stop() for t in followers))
+
+
+async def test_page_changes_go_past_a_tablet_that_vanished(live_room: RunningRoom) -> None:
+    """A broadcast is written to every connection in turn: one whose tablet has gone
+    (TCP cut, no closing handshake; noticed by the server yet or not) must not stop the
+    rest nor change their order."""
+    chair = await signed_in(live_room, "chair")
+    stays, goes = [await signed_in(live_room, who) for who in ("d1", "d2")]
+    budget = next(d for d in chair.meeting.documents if d.title == "Budget 2027")
+    goes.connection.backoff = Backoff(initial=30, maximum=30)  # stays away during the test
+    mark = len(stays.received)
+    goes.connection.drop()
+    for page in (1, 2, 3, 4, 5, 0):
+        await chair.ok(SetFollow(chair.op(), budget.sha256, page))
+    await stays.next_of(FollowState, mark, lambda m: m.page == 0)
+    pages = [m.page for m in stays.received[mark:] if isinstance(m, FollowState)]
+    assert pages == [1, 2, 3, 4, 5, 0]
+    late = await Tablet(live_room, "tablet-late", "A4").start()  # the server still serves
+    assert [m.page for m in late.of_type(FollowState)] == [0]
+    await asyncio.gather(chair.stop(), stays.stop(), goes.stop(), late.stop())
 
 
 async def test_speaker_queue_rules_and_speech_log(live_room: RunningRoom) -> None:
