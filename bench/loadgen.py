@@ -1,15 +1,23 @@
 """The load generator: one process simulating a share of the seat tablets.
 
-Each simulated tablet is protocol-level: a control connection opened with the real
-client code (``tablet_client.connection.open_channel``: TLS to the room CA, ``hello``
-with a ``seat_id``, ``welcome``) to each server under test, and, while downloads run, a
-documents connection fetching the big document again and again with ``document.fetch``.
+Each simulated tablet is protocol-level: a control connection to each server under
+test (TLS to the room CA, ``hello`` with a ``seat_id``, ``welcome``) and, while downloads
+run, a documents connection opened with the real client code
+(``tablet_client.connection.open_channel``) fetching the big document again and again
+with ``document.fetch``.
 
-The receive loop stamps every ``follow.state`` frame with ``time.monotonic()`` the moment
-the tablet's coroutine gets it, and keeps the raw text; frames are decoded with the real
-codec only when the orchestrator collects them, so decoding 2,000 frames does not delay
-the stamps of the tablets behind. All processes on one machine share CLOCK_MONOTONIC, so
-these stamps compare directly with the chair's send times in the orchestrator.
+A simulated tablet's control connection is a :class:`StampedLink`: TLS, WebSocket and
+the room codec spoken from their Sans-I/O pieces over a plain socket on the event loop,
+so that every read also gets the kernel's receive time of its bytes (``SO_TIMESTAMPNS``).
+One process plays hundreds of tablets on one CPU, where a real tablet has a CPU of its
+own: the time the instrument takes to reach a frame is its own queue, not the server's.
+So each ``follow.state`` carries two stamps, the arrival at the socket (wall clock, as
+the kernel stamps) and the moment the code had it (``time.monotonic()``), and the frame's
+raw text; frames are decoded with the real codec only when the orchestrator collects
+them. All processes on one machine share both clocks, so these stamps compare directly
+with the chair's send times in the orchestrator. A simulated tablet answers the server's
+pings and pings it every ``PING_INTERVAL`` seconds, as the real client does, so the
+server's load is the same.
 
 The load generator is the measuring instrument, so it keeps its own pauses out of the
 numbers: its garbage collector runs only between commands (``gc.disable`` during a
@@ -23,8 +31,12 @@ closes.
 from __future__ import annotations
 
 import asyncio
+import math
+import os
+import random
 import socket
 import ssl
+import struct
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -32,18 +44,250 @@ from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
+from websockets.client import ClientProtocol
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Response
+from websockets.protocol import State
+from websockets.uri import parse_uri
 
 from bench.common import run_worker, serve_commands
-from room_protocol.codec import decode, encode
+from room_protocol import PROTOCOL_VERSION
+from room_protocol.codec import MAX_MESSAGE_BYTES, decode, encode
 from room_protocol.errors import ProtocolError
 from room_protocol.live import FollowState
-from room_protocol.messages import Channel, DocumentEnd, ErrorMessage, FetchDocument
-from tablet_client.connection import ConnectError, RoomEndpoint, open_channel, tls_context
+from room_protocol.messages import (
+    Channel,
+    DocumentEnd,
+    ErrorMessage,
+    FetchDocument,
+    Hello,
+    Welcome,
+)
+from tablet_client.connection import (
+    OPEN_TIMEOUT,
+    ConnectError,
+    RoomEndpoint,
+    open_channel,
+    tls_context,
+)
 
 CONNECT_ATTEMPTS = 3
 MAX_FETCHES_PER_TABLET = 10_000  # a bound on the download loop besides its deadline
 _FOLLOW_TAG = '"follow.state"'
+_CONTROL = frozenset({Opcode.PING, Opcode.PONG, Opcode.CLOSE})
+PING_INTERVAL = 20.0  # seconds, as the tablet app's connection (websockets' default)
+READ_BYTES = 256 * 1024
+# Linux's SO_TIMESTAMPNS (asm-generic/socket.h; Python does not name it): each recvmsg
+# carries the kernel's receive time of its bytes, a struct timespec on CLOCK_REALTIME.
+SO_TIMESTAMPNS = 35
+_TIMESTAMP_SPACE = socket.CMSG_SPACE(16)
+
+
+Frames = list[tuple[float, float, str]]  # (seen by the code, arrived at the socket, text)
+
+
+class StampedLink:
+    """One simulated tablet's control connection, spoken with the Sans-I/O pieces the
+    real client is made of (``ssl.SSLObject`` over memory buffers, websockets'
+    ``ClientProtocol``, the room codec) over a plain non-blocking socket on the event
+    loop, so that every read can ask the kernel when its bytes arrived.
+
+    :meth:`open` does what ``open_channel`` does: TCP, TLS (verified against the room
+    CA), the WebSocket handshake, ``hello`` with a seat id, ``welcome``. From then on
+    each readable socket is read with ``recvmsg`` and its ``SO_TIMESTAMPNS`` receive
+    time kept next to ``time.monotonic()`` at the read; server pings are answered and a
+    ping goes out every ``PING_INTERVAL`` seconds, as from the real client.
+    """
+
+    def __init__(
+        self, sock: socket.socket, context: ssl.SSLContext, hostname: str, frames: Frames
+    ) -> None:
+        self.sock = sock
+        self.incoming = ssl.MemoryBIO()
+        self.outgoing = ssl.MemoryBIO()
+        self.tls = context.wrap_bio(self.incoming, self.outgoing, server_hostname=hostname)
+        self.protocol: ClientProtocol | None = None
+        self.frames = frames
+        self.lost = False
+        self.bad = 0  # frames that were not one whole text message
+        self.pongs = 0
+        self._ping: asyncio.TimerHandle | None = None
+        self._sending: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    async def open(
+        cls,
+        endpoint: RoomEndpoint,
+        context: ssl.SSLContext,
+        client_id: str,
+        seat_id: str,
+        frames: Frames,
+    ) -> StampedLink:
+        loop = asyncio.get_running_loop()
+        host = endpoint.address or endpoint.hostname
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        link = cls(sock, context, endpoint.hostname, frames)
+        try:
+            async with asyncio.timeout(OPEN_TIMEOUT):
+                await loop.sock_connect(sock, (host, endpoint.port))
+                await link._tls_handshake()
+                await link._hello(endpoint, client_id, seat_id)
+        except ConnectError:
+            sock.close()
+            raise
+        except (OSError, TimeoutError, ssl.SSLError, InvalidHandshake, ProtocolError) as exc:
+            sock.close()
+            raise ConnectError(f"{type(exc).__name__}: {exc}") from exc
+        loop.add_reader(sock.fileno(), link._readable)
+        link._ping = loop.call_later(random.uniform(0, PING_INTERVAL), link._ping_now)
+        return link
+
+    # --- opening: awaited reads and writes ----------------------------------------------
+
+    async def _tls_handshake(self) -> None:
+        while True:
+            try:
+                self.tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                await self._send_pending()
+                await self._receive()
+        await self._send_pending()
+
+    async def _hello(self, endpoint: RoomEndpoint, client_id: str, seat_id: str) -> None:
+        protocol = ClientProtocol(parse_uri(endpoint.uri), max_size=MAX_MESSAGE_BYTES)
+        self.protocol = protocol
+        protocol.send_request(protocol.connect())
+        await self._send_pending()
+        hello = Hello(PROTOCOL_VERSION, Channel.CONTROL, client_id, "", seat_id, None)
+        said_hello = False
+        while True:
+            await self._receive()
+            protocol.receive_data(self._plaintext())
+            for event in protocol.events_received():
+                if isinstance(event, Response):
+                    if protocol.handshake_exc is not None:
+                        raise protocol.handshake_exc
+                    protocol.send_text(encode(hello).encode())
+                    said_hello = True
+                elif isinstance(event, Frame) and event.opcode is Opcode.TEXT and said_hello:
+                    reply = decode(bytes(event.data).decode())
+                    if isinstance(reply, Welcome):
+                        await self._send_pending()
+                        return
+                    raise ConnectError(f"the room answered hello with {reply}")
+            await self._send_pending()
+
+    async def _receive(self) -> None:
+        data = await asyncio.get_running_loop().sock_recv(self.sock, READ_BYTES)
+        if not data:
+            raise ConnectionResetError("the room closed the connection")
+        self.incoming.write(data)
+
+    async def _send_pending(self) -> None:
+        self._encrypt()
+        data = self.outgoing.read()
+        if data:
+            await asyncio.get_running_loop().sock_sendall(self.sock, data)
+
+    # --- open: callbacks ------------------------------------------------------------------
+
+    def _readable(self) -> None:
+        try:
+            data, ancillary, _flags, _address = self.sock.recvmsg(READ_BYTES, _TIMESTAMP_SPACE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._gone()
+            return
+        seen = time.monotonic()
+        if not data:
+            self._gone()
+            return
+        arrived = math.nan
+        for level, kind, value in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                seconds, nanoseconds = struct.unpack("qq", value[:16])
+                arrived = seconds + nanoseconds / 1e9
+        self.incoming.write(data)
+        assert self.protocol is not None
+        self.protocol.receive_data(self._plaintext())
+        for event in self.protocol.events_received():
+            if not isinstance(event, Frame):  # the handshake is long over
+                self.bad += 1
+            elif event.opcode is Opcode.TEXT and event.fin:
+                text = bytes(event.data).decode()
+                if _FOLLOW_TAG in text[:40]:
+                    self.frames.append((seen, arrived, text))
+            elif event.opcode is Opcode.PONG:
+                self.pongs += 1
+            elif event.opcode not in _CONTROL:
+                self.bad += 1
+        self._send_now()
+
+    def _ping_now(self) -> None:
+        assert self.protocol is not None
+        if self.protocol.state is State.OPEN and not self.lost:
+            self.protocol.send_ping(os.urandom(4))
+            self._send_now()
+            self._ping = asyncio.get_running_loop().call_later(PING_INTERVAL, self._ping_now)
+
+    def _send_now(self) -> None:
+        self._encrypt()
+        data = self.outgoing.read()
+        if not data or self.lost:
+            return
+        try:
+            sent = self.sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self._gone()
+            return
+        if sent < len(data):  # rare: a pong behind a full send buffer
+            task = asyncio.ensure_future(
+                asyncio.get_running_loop().sock_sendall(self.sock, data[sent:])
+            )
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    # --- TLS and shutdown -------------------------------------------------------------------
+
+    def _encrypt(self) -> None:
+        if self.protocol is not None:
+            for chunk in self.protocol.data_to_send():
+                if chunk:  # b"" asks for a half-close, which TLS cannot do
+                    self.tls.write(chunk)
+
+    def _plaintext(self) -> bytes:
+        chunks = []
+        while True:
+            try:
+                chunk = self.tls.read(READ_BYTES)
+            except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _gone(self) -> None:
+        if not self.lost:
+            self.lost = True
+            self.close()
+
+    def close(self) -> None:
+        if self._ping is not None:
+            self._ping.cancel()
+            self._ping = None
+        if self.sock.fileno() >= 0:
+            asyncio.get_running_loop().remove_reader(self.sock.fileno())
+            self.sock.close()
 
 
 @dataclass
@@ -52,24 +296,14 @@ class Follower:
 
     client_id: str
     seat_id: str
-    links: dict[str, ClientConnection] = field(default_factory=dict)
-    readers: dict[str, asyncio.Task[None]] = field(default_factory=dict)
-    frames: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
-    lost: dict[str, int] = field(default_factory=dict)
+    links: dict[str, StampedLink] = field(default_factory=dict)
+    frames: dict[str, Frames] = field(default_factory=dict)
     documents: ClientConnection | None = None
     download: asyncio.Task[None] | None = None
 
-    async def read(self, server: str, ws: ClientConnection) -> None:
-        frames = self.frames.setdefault(server, [])
-        monotonic = time.monotonic
-        try:
-            async for raw in ws:
-                now = monotonic()
-                if isinstance(raw, str) and _FOLLOW_TAG in raw[:40]:
-                    frames.append((now, raw))
-        except ConnectionClosed:
-            pass
-        self.lost[server] = self.lost.get(server, 0) + 1
+    def lost(self, server: str) -> int:
+        link = self.links.get(server)
+        return 1 if link is not None and link.lost else 0
 
 
 @dataclass
@@ -117,11 +351,8 @@ class Worker:
         self.closing = True
         await self.do_downloads_stop()
         for f in self.followers:
-            for ws in f.links.values():
-                if ws.transport is not None:
-                    ws.transport.abort()
-            for task in f.readers.values():
-                task.cancel()
+            for link in f.links.values():
+                link.close()
         await asyncio.sleep(0)
 
     # --- commands ------------------------------------------------------------------------
@@ -147,12 +378,12 @@ class Worker:
                 for attempt in range(1, CONNECT_ATTEMPTS + 1):
                     t0 = time.monotonic()
                     try:
-                        ws, _welcome = await open_channel(
+                        link = await StampedLink.open(
                             self.endpoints[server],
                             self.context,
-                            Channel.CONTROL,
                             follower.client_id,
-                            seat_id=follower.seat_id,
+                            follower.seat_id,
+                            follower.frames.setdefault(server, []),
                         )
                     except ConnectError as exc:
                         if attempt == CONNECT_ATTEMPTS:
@@ -161,8 +392,7 @@ class Worker:
                         await asyncio.sleep(0.2 * attempt)
                         continue
                     handshakes.append(time.monotonic() - t0)
-                    follower.links[server] = ws
-                    follower.readers[server] = asyncio.create_task(follower.read(server, ws))
+                    follower.links[server] = link
                     return
 
         await asyncio.gather(*(connect(f, s) for f, s in todo))
@@ -183,11 +413,10 @@ class Worker:
         for f in leaving:
             if f.download is not None:
                 f.download.cancel()
-            for ws in [*f.links.values(), *([f.documents] if f.documents else [])]:
-                if ws.transport is not None:
-                    ws.transport.abort()
-            for task in f.readers.values():
-                task.cancel()
+            for link in f.links.values():
+                link.close()
+            if f.documents is not None and f.documents.transport is not None:
+                f.documents.transport.abort()
         await asyncio.sleep(0.1)
         return {"left": len(leaving)}
 
@@ -208,7 +437,7 @@ class Worker:
             )
             if not short or time.monotonic() > deadline:
                 return {"short": short}
-            await asyncio.sleep(0.005)
+            await asyncio.sleep(0.02)  # a scan of every tablet: not too often, it shares the CPU
 
     async def do_collect(self, server: str) -> dict[str, Any]:
         """Per connected tablet, the (seq, page, received) of each follow.state since the
@@ -218,21 +447,26 @@ class Worker:
         for f in self.followers:
             if server not in f.links:
                 continue
-            got: list[tuple[int, int, float]] = []
+            got: list[tuple[int, int, float, float]] = []
             frames = f.frames.setdefault(server, [])
             taken = frames[:]
             frames.clear()  # in place: the reader task holds this very list
-            for stamp, raw in taken:
+            for seen, arrived, raw in taken:
                 try:
                     message = decode(raw)
                 except ProtocolError:
                     bad += 1
                     continue
                 if isinstance(message, FollowState):
-                    got.append((message.seq, message.page, stamp))
+                    got.append((message.seq, message.page, seen, arrived))
             tablets.append(got)
-        lost = sum(f.lost.get(server, 0) for f in self.followers)
-        return {"tablets": tablets, "bad_frames": bad, "lost_connections": lost}
+        links = [f.links[server] for f in self.followers if server in f.links]
+        return {
+            "tablets": tablets,
+            "bad_frames": bad + sum(link.bad for link in links),
+            "lost_connections": sum(f.lost(server) for f in self.followers),
+            "pongs": sum(link.pongs for link in links),
+        }
 
     async def do_downloads_open(self) -> dict[str, Any]:
         """Open a documents connection per tablet (to the room server), idle for now."""
