@@ -186,7 +186,10 @@ class FollowController(QObject):
                     tr("follow.me_off"), kind="browsing", action=tr("follow.me_turn_on")
                 )
         elif self.tracker.following:
-            strip.show_text(tr("follow.following"), kind="following", action=tr("follow.leave"))
+            latest = self.tracker.latest
+            shown = latest is not None and latest.sha256 is not None
+            text = tr("follow.following" if shown else "follow.waiting")
+            strip.show_text(text, kind="following", action=tr("follow.leave"))
         else:
             strip.show_text(tr("follow.browsing"), kind="browsing", action=tr("follow.rejoin"))
 

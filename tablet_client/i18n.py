@@ -103,6 +103,7 @@ ENGLISH: dict[str, str] = {
     "role.observer": "Observer",
     # follow the chair
     "follow.following": "Following the chair",
+    "follow.waiting": "Following the chair — no document shown yet",
     "follow.leave": "Browse freely",
     "follow.browsing": "Browsing freely — tap to follow the chair again",
     "follow.rejoin": "Follow the chair",
@@ -502,6 +503,7 @@ VIETNAMESE: dict[str, str] = {
     "role.delegate": "Đại biểu",
     "role.observer": "Quan sát viên",
     "follow.following": "Đang theo chủ tọa",
+    "follow.waiting": "Đang theo chủ tọa — chủ tọa chưa trình chiếu tài liệu nào",
     "follow.leave": "Xem tự do",
     "follow.browsing": "Đang xem tự do — chạm để theo chủ tọa trở lại",
     "follow.rejoin": "Theo chủ tọa",

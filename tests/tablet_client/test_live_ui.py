@@ -261,6 +261,14 @@ def test_delegate_follows_queues_reads_messages_and_is_locked(
         await sign_in_ui(qtbot, delegate, "d1", wait_until)
         await sign_in_ui(qtbot, clerk, "clerk", wait_until)
         budget = next(d for d in chair.meeting.documents if d.title == "Budget 2027")
+        # 0. The chair has shown nothing yet: following, and saying so.
+        await wait_until(lambda: window.follow_strip.isVisible(), "the follow strip")
+        assert window.follow_strip.text.text() == "Following the chair — no document shown yet"
+        await shot(window, "delegate-following-nothing-yet", tmp_path)
+        set_language("vi")
+        assert window.follow_strip.text.text().startswith("Đang theo chủ tọa — chủ tọa chưa")
+        await shot(window, "delegate-following-nothing-yet-vi", tmp_path)
+        set_language("en")
 
         # 1. Follow the chair: the reader opens the budget (downloading it first) at the
         #    chair's page, and says it is following.
