@@ -134,6 +134,7 @@ class Block:
     followers: int
     latencies_ms: list[float]  # chair's send -> the frame's arrival at the tablet's socket
     in_code_ms: list[float]  # chair's send -> the simulated tablet's code has the frame
+    unstamped: int  # receipts without the kernel's stamp (counted at their in-code time)
     missed: int  # (tablet, move) pairs never received
     tablets_missing: int  # tablets that missed at least one move
     wrong_page: int
@@ -414,7 +415,7 @@ def _tally(
     latencies: list[float] = []  # arrival at the tablet's socket
     in_code: list[float] = []  # seen by the simulated tablet's code
     by_move: dict[int, list[float]] = {seq: [] for seq in s.sends}
-    missed = tablets_missing = wrong_page = lost = counted = 0
+    missed = tablets_missing = wrong_page = lost = counted = unstamped = 0
     for reply in replies:
         lost += reply["lost_connections"]
         for frames in reply["tablets"]:
@@ -433,6 +434,7 @@ def _tally(
                     wrong_page += 1
                 in_code.append((seen - sent) * 1000)
                 # A read without the kernel's stamp counts as late as the code saw it.
+                unstamped += math.isnan(arrived)
                 latency = in_code[-1] if math.isnan(arrived) else (arrived - sent_wall) * 1000
                 latencies.append(latency)
                 by_move[seq].append(latency)
@@ -456,6 +458,7 @@ def _tally(
         followers=followers,
         latencies_ms=latencies,
         in_code_ms=in_code,
+        unstamped=unstamped,
         missed=missed,
         tablets_missing=tablets_missing,
         wrong_page=wrong_page,
@@ -520,7 +523,8 @@ def _describe(n: int, block: Block) -> str:
     slowest = sorted(block.per_move, key=lambda m: -m[2])[:3]
     return (
         f"N={n} {block.name}: p50 {block.p(50):.1f} p99 {block.p(99):.1f} "
-        f"max {block.max_ms:.1f} ms, missed {block.missed}; in the tablets' code p50 "
+        f"max {block.max_ms:.1f} ms, missed {block.missed}, without a kernel stamp "
+        f"{block.unstamped}; in the tablets' code p50 "
         f"{percentile(block.in_code_ms, 50):.1f} p99 {percentile(block.in_code_ms, 99):.1f} ms; "
         "chair echo p50 "
         f"{percentile(block.chair_echo_ms, 50):.1f} max {max(block.chair_echo_ms, default=0):.1f}"

@@ -113,7 +113,7 @@ class StampedLink:
         self.bad = 0  # frames that were not one whole text message
         self.pongs = 0
         self._ping: asyncio.TimerHandle | None = None
-        self._sending: set[asyncio.Task[None]] = set()
+        self._unsent = bytearray()  # what the socket did not take yet, sent when writable
 
     @classmethod
     async def open(
@@ -140,7 +140,7 @@ class StampedLink:
         except ConnectError:
             sock.close()
             raise
-        except (OSError, TimeoutError, ssl.SSLError, InvalidHandshake, ProtocolError) as exc:
+        except (OSError, TimeoutError, InvalidHandshake, ProtocolError, ValueError) as exc:
             sock.close()
             raise ConnectError(f"{type(exc).__name__}: {exc}") from exc
         loop.add_reader(sock.fileno(), link._readable)
@@ -178,6 +178,8 @@ class StampedLink:
                 elif isinstance(event, Frame) and event.opcode is Opcode.TEXT and said_hello:
                     reply = decode(bytes(event.data).decode())
                     if isinstance(reply, Welcome):
+                        # What came with it (the state a tablet gets on connecting) is
+                        # dropped: blocks measure only frames after their reset.
                         await self._send_pending()
                         return
                     raise ConnectError(f"the room answered hello with {reply}")
@@ -205,7 +207,6 @@ class StampedLink:
         except OSError:
             self._gone()
             return
-        seen = time.monotonic()
         if not data:
             self._gone()
             return
@@ -216,14 +217,18 @@ class StampedLink:
                 arrived = seconds + nanoseconds / 1e9
         self.incoming.write(data)
         assert self.protocol is not None
-        self.protocol.receive_data(self._plaintext())
+        try:
+            self.protocol.receive_data(self._plaintext())
+        except ssl.SSLError:
+            self._gone()
+            return
         for event in self.protocol.events_received():
             if not isinstance(event, Frame):  # the handshake is long over
                 self.bad += 1
             elif event.opcode is Opcode.TEXT and event.fin:
                 text = bytes(event.data).decode()
-                if _FOLLOW_TAG in text[:40]:
-                    self.frames.append((seen, arrived, text))
+                if _FOLLOW_TAG in text[:40]:  # decrypted and parsed: the code has it now
+                    self.frames.append((time.monotonic(), arrived, text))
             elif event.opcode is Opcode.PONG:
                 self.pongs += 1
             elif event.opcode not in _CONTROL:
@@ -240,21 +245,27 @@ class StampedLink:
     def _send_now(self) -> None:
         self._encrypt()
         data = self.outgoing.read()
-        if not data or self.lost:
+        if self.lost or not data:
             return
+        if self._unsent:  # behind bytes still waiting: keep the TLS stream in order
+            self._unsent += data
+            return
+        self._unsent += data
+        self._writable()
+        if self._unsent and not self.lost:  # rare: a pong behind a full send buffer
+            asyncio.get_running_loop().add_writer(self.sock.fileno(), self._writable)
+
+    def _writable(self) -> None:
         try:
-            sent = self.sock.send(data)
+            sent = self.sock.send(self._unsent)
         except BlockingIOError:
-            sent = 0
+            return
         except OSError:
             self._gone()
             return
-        if sent < len(data):  # rare: a pong behind a full send buffer
-            task = asyncio.ensure_future(
-                asyncio.get_running_loop().sock_sendall(self.sock, data[sent:])
-            )
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+        del self._unsent[:sent]
+        if not self._unsent:
+            asyncio.get_running_loop().remove_writer(self.sock.fileno())
 
     # --- TLS and shutdown -------------------------------------------------------------------
 
@@ -286,7 +297,9 @@ class StampedLink:
             self._ping.cancel()
             self._ping = None
         if self.sock.fileno() >= 0:
-            asyncio.get_running_loop().remove_reader(self.sock.fileno())
+            loop = asyncio.get_running_loop()
+            loop.remove_reader(self.sock.fileno())
+            loop.remove_writer(self.sock.fileno())
             self.sock.close()
 
 
@@ -440,9 +453,9 @@ class Worker:
             await asyncio.sleep(0.02)  # a scan of every tablet: not too often, it shares the CPU
 
     async def do_collect(self, server: str) -> dict[str, Any]:
-        """Per connected tablet, the (seq, page, received) of each follow.state since the
-        last reset, decoded and checked by the real codec."""
-        tablets: list[list[tuple[int, int, float]]] = []
+        """Per connected tablet, the (seq, page, seen by the code, arrived at the socket) of
+        each follow.state since the last reset, decoded and checked by the real codec."""
+        tablets: list[list[tuple[int, int, float, float]]] = []
         bad = 0
         for f in self.followers:
             if server not in f.links:
@@ -450,7 +463,7 @@ class Worker:
             got: list[tuple[int, int, float, float]] = []
             frames = f.frames.setdefault(server, [])
             taken = frames[:]
-            frames.clear()  # in place: the reader task holds this very list
+            frames.clear()  # in place: the link holds this very list
             for seen, arrived, raw in taken:
                 try:
                     message = decode(raw)

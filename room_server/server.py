@@ -126,6 +126,7 @@ class RoomServer:
         a page change's cost (bench/fanout.py). Connections that are closing, or busy
         with a fragmented message, are skipped as ``broadcast()`` skips them.
         """
+        # No extensions: the server is started with compression=None (see start()).
         data = Frame(Opcode.TEXT, frame.encode()).serialize(mask=False, extensions=[])
         for client in clients:
             link: ServerConnection = client.link
