@@ -8,15 +8,18 @@ import asyncio
 import contextlib
 import gc
 import importlib.metadata
+import json
 import math
 import multiprocessing
 import os
 import platform
 import re
 import resource
+import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -319,3 +322,36 @@ def settings_from(parser: argparse.ArgumentParser, args: argparse.Namespace, cls
     if workdir is not None and workdir.exists() and any(workdir.iterdir()):
         parser.error(f"--workdir {workdir} is not empty")
     return settings
+
+
+def command_line(module: str, argv: list[str] | None) -> str:
+    """The command that ran this bench, as the docs show it."""
+    return f".venv/bin/python -m {module} " + shlex.join(argv if argv is not None else sys.argv[1:])
+
+
+def publish(
+    args: argparse.Namespace,
+    text: str,
+    write_doc: Callable[[Path, str], None],
+    facts: dict[str, Any],
+    settings: Any,
+    rows: list[Any],
+) -> None:
+    """Print the bench's Markdown section, put it into the doc (``--write-doc``) and keep
+    every number (``--json``): ``settings`` and ``rows`` are dataclasses."""
+    print(text)
+    if args.write_doc:
+        write_doc(args.write_doc, text)
+        print(f"written to {args.write_doc}", file=sys.stderr)
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "facts": facts,
+                    "settings": {**asdict(settings), "workdir": str(settings.workdir)},
+                    "rows": [asdict(r) for r in rows],
+                },
+                indent=1,
+            ),
+            encoding="utf-8",
+        )

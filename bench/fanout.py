@@ -60,7 +60,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,7 @@ from websockets.exceptions import ConnectionClosed
 from bench.common import (
     LoadGenerators,
     add_run_options,
+    command_line,
     cpu_seconds,
     cpu_times,
     loadavg,
@@ -78,6 +79,7 @@ from bench.common import (
     ms,
     percentile,
     pin,
+    publish,
     raise_nofile,
     replace_section,
     rss_mb,
@@ -906,28 +908,10 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_from(parser, args, Settings)
     if min(settings.tablets) < 2:
         parser.error("--tablets: each N must be at least 2 (the chair and one follower)")
-    command = ".venv/bin/python -m bench.fanout " + shlex.join(
-        argv if argv is not None else sys.argv[1:]
-    )
+    command = command_line("bench.fanout", argv)
     # Every step inside is bounded; this bounds the whole, clean-up included.
     rows, facts = asyncio.run(asyncio.wait_for(run(settings), settings.max_seconds + 120))
-    text = section(rows, facts, settings, command)
-    print(text)
-    if args.write_doc:
-        write_doc(args.write_doc, text)
-        print(f"written to {args.write_doc}", file=sys.stderr)
-    if args.json:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "facts": facts,
-                    "settings": {**asdict(settings), "workdir": str(settings.workdir)},
-                    "rows": [asdict(r) for r in rows],
-                },
-                indent=1,
-            ),
-            encoding="utf-8",
-        )
+    publish(args, section(rows, facts, settings, command), write_doc, facts, settings, rows)
     failed = any(b.missed for r in rows for b in r.blocks.values())
     return 1 if failed else 0
 

@@ -58,7 +58,7 @@ import sqlite3
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,7 @@ from websockets.exceptions import ConnectionClosed
 from bench.common import (
     LoadGenerators,
     add_run_options,
+    command_line,
     cpu_seconds,
     loadavg,
     log,
@@ -76,6 +77,7 @@ from bench.common import (
     percentile,
     pin,
     pin_threads,
+    publish,
     raise_nofile,
     replace_section,
     settings_from,
@@ -918,28 +920,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--tablets: each N must be 1..9999 (member ids have four digits)")
     if settings.repeat < 1:
         parser.error("--repeat must be at least 1")
-    command = ".venv/bin/python -m bench.votes " + shlex.join(
-        argv if argv is not None else sys.argv[1:]
-    )
+    command = command_line("bench.votes", argv)
     # Every step inside is bounded; this bounds the whole, clean-up included.
     rows, facts = asyncio.run(asyncio.wait_for(run(settings), settings.max_seconds + 120))
-    text = section(rows, facts, settings, command)
-    print(text)
-    if args.write_doc:
-        write_doc(args.write_doc, text)
-        print(f"written to {args.write_doc}", file=sys.stderr)
-    if args.json:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "facts": facts,
-                    "settings": {**asdict(settings), "workdir": str(settings.workdir)},
-                    "rows": [asdict(r) for r in rows],
-                },
-                indent=1,
-            ),
-            encoding="utf-8",
-        )
+    publish(args, section(rows, facts, settings, command), write_doc, facts, settings, rows)
     return 0 if all(b.ok for r in rows for b in r.bursts) else 1
 
 
