@@ -86,6 +86,24 @@ async def ok(tablet: Tablet, request: Any) -> None:
     await tablet.ok(request)
 
 
+async def d1_with_poll_open(
+    qtbot: QtBot,
+    room: RunningRoom,
+    delegate: TabletController,
+    wait_until: WaitUntil,
+    poll_id: str,
+) -> Tablet:
+    """Start ``delegate``'s tablet, sign it in as d1 and have the chair open ``poll_id``
+    (quorum overridden) until the voting panel shows it; returns the chair."""
+    await delegate.start()
+    chair = await member(room, "chair")
+    await sign_in_ui(qtbot, delegate, "d1", wait_until)
+    await ok(chair, OpenPoll(chair.op(), poll_id, override_quorum=True))
+    panel = delegate.window.voting_panel
+    await wait_until(lambda: poll_id in panel.sections, "the voting panel")
+    return chair
+
+
 async def vote(tablet: Tablet, poll_id: str, delegate_id: str, *choices: str) -> None:
     reply = await tablet.do(CastBallot(tablet.op(), poll_id, delegate_id, choices))
     assert isinstance(reply, BallotRecorded), reply
@@ -190,14 +208,10 @@ def test_a_ballot_cut_off_by_a_dropped_connection_ends_at_one_receipt(
     panel = delegate.window.voting_panel
 
     async def body() -> None:
-        await delegate.start()
-        chair = await member(voting_room, "chair")
-        await sign_in_ui(qtbot, delegate, "d1", wait_until)
+        chair = await d1_with_poll_open(qtbot, voting_room, delegate, wait_until, "p-budget")
         connection = delegate.connection
         assert connection is not None
         connection.backoff = Backoff(initial=1.0, maximum=1.0)  # time to see the card
-        await ok(chair, OpenPoll(chair.op(), "p-budget", override_quorum=True))
-        await wait_until(lambda: "p-budget" in panel.sections, "the voting panel")
         own = panel.sections["p-budget"].cards["d1"]
         proxy = panel.sections["p-budget"].cards["d5"]
 
@@ -269,13 +283,9 @@ def test_a_ballot_refused_by_the_room_is_explained_in_words(
     panel = delegate.window.voting_panel
 
     async def body() -> None:
-        await delegate.start()
-        chair = await member(voting_room, "chair")
-        await sign_in_ui(qtbot, delegate, "d1", wait_until)
+        chair = await d1_with_poll_open(qtbot, voting_room, delegate, wait_until, "p-secret")
         connection = delegate.connection
         assert connection is not None
-        await ok(chair, OpenPoll(chair.op(), "p-secret", override_quorum=True))
-        await wait_until(lambda: "p-secret" in panel.sections, "the voting panel")
         section = panel.sections["p-secret"]
         assert section.meta.text() == "Secret ballot"
         own = section.cards["d1"]
