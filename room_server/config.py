@@ -42,6 +42,8 @@ class ServerConfig:
     # [storage]
     state_dir: Path = DEFAULT_STATE_DIR
     store_poll_seconds: float = 0.5  # how often the server looks for imports by other processes
+    max_batch: int = 5_000  # jobs (ballots, page changes, ...) committed together at most
+    batch_slice_ms: float = 20.0  # the writer stops taking jobs into a batch after this long
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -73,7 +75,12 @@ _LAYOUT: dict[str, dict[str, str]] = {
     "tls": {"hostnames": "tls_hostnames", "addresses": "tls_addresses"},
     "session": {"inactivity_lock_seconds": "inactivity_lock_seconds"},
     "documents": {"chunk_size": "chunk_size"},
-    "storage": {"state_dir": "state_dir", "poll_seconds": "store_poll_seconds"},
+    "storage": {
+        "state_dir": "state_dir",
+        "poll_seconds": "store_poll_seconds",
+        "max_batch": "max_batch",
+        "batch_slice_ms": "batch_slice_ms",
+    },
 }
 
 
@@ -161,6 +168,10 @@ def _check(config: ServerConfig, path: Path | None) -> None:
         raise ConfigError(f"{where}documents.chunk_size must be 16 KiB to 4 MiB (in bytes)")
     if not 0.05 <= config.store_poll_seconds <= 60:
         raise ConfigError(f"{where}storage.poll_seconds must be 0.05-60")
+    if not 1 <= config.max_batch <= 100_000:
+        raise ConfigError(f"{where}storage.max_batch must be 1-100000")
+    if not 1 <= config.batch_slice_ms <= 1_000:
+        raise ConfigError(f"{where}storage.batch_slice_ms must be 1-1000 (milliseconds)")
     for key, addresses in (
         ("mdns.interfaces", config.mdns_interfaces),
         ("tls.addresses", config.tls_addresses),

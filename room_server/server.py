@@ -43,8 +43,10 @@ from room_protocol.messages import (
 )
 from room_protocol.transfer import chunk_ranges
 from room_server.config import ServerConfig
-from room_server.live import Client, LiveSession
+from room_server.meeting.context import Client
+from room_server.meeting.dispatch import LiveSession
 from room_server.store import Store
+from room_server.writer import Writer
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +73,14 @@ class RoomServer:
         self._watcher: asyncio.Task[None] | None = None
         self._data_version = -1
         self._revision = -1
-        self.session = LiveSession(store, self._send)
+        # The one connection that writes; ``store`` (the loop's) only reads.
+        self.writer = Writer(
+            Store(store.path, store.documents_dir),
+            max_batch=config.max_batch,
+            slice_ms=config.batch_slice_ms,
+        )
+        store.read_only()
+        self.session = LiveSession(store, self.writer, self._send)
         self._transfers = asyncio.Semaphore(MAX_TRANSFERS)
         self._frozen_at = 0  # control connections at the last gc.freeze()
 
@@ -87,6 +96,7 @@ class RoomServer:
 
     async def start(self) -> None:
         self._data_version = self.store.data_version()
+        self.writer.start()
         self.session.start()
         self._server = await serve(
             self._handle,
@@ -105,7 +115,7 @@ class RoomServer:
         log.info("listening on %s port %d", self.config.host, self.port)
 
     async def stop(self) -> None:
-        await self.session.voting.writer.drain()  # ballots being written get their answer
+        await self.writer.drain()  # changes being written get their answer
         self.session.stop()
         if self._watcher:
             self._watcher.cancel()
@@ -114,6 +124,7 @@ class RoomServer:
         if self._server:
             self._server.close(close_connections=True)
             await self._server.wait_closed()
+        await self.writer.stop()
 
     # --- meeting state -----------------------------------------------------------------
 

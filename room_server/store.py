@@ -236,6 +236,10 @@ class Store:
     def close(self) -> None:
         self.conn.close()
 
+    def read_only(self) -> None:
+        """From now on this connection only reads: the server's one writer has its own."""
+        self.conn.execute("PRAGMA query_only = ON")
+
     def __enter__(self) -> Store:
         return self
 

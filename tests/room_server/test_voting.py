@@ -551,8 +551,9 @@ def test_one_batch_recognises_resends_changes_and_second_ballots(
     them in the same batch, not only what is already on disk."""
     from room_server import audit
     from room_server.importer import import_package
+    from room_server.meeting.ballots import BallotBatch
+    from room_server.rules import Refusal
     from room_server.store import Store
-    from room_server.voting import Refusal, _BatchContext
 
     with Store(tmp_path / "room.sqlite3", tmp_path / "documents") as store:
         import_package(store, voting_package_dir)
@@ -566,7 +567,7 @@ def test_one_batch_recognises_resends_changes_and_second_ballots(
                 )
             store.conn.execute("UPDATE polls SET state = 'open'")
         with store.transaction():
-            batch = _BatchContext(store, meeting)
+            batch = BallotBatch(store, meeting)
             first = batch.record("d1", CastBallot("b1", "p-budget", "d1", (YES,)))
             assert batch.record("d1", CastBallot("b1", "p-budget", "d1", (YES,))) == first
             changed = batch.record("d1", CastBallot("b2", "p-budget", "d1", (NO,)))
@@ -576,7 +577,7 @@ def test_one_batch_recognises_resends_changes_and_second_ballots(
                 batch.record("d2", CastBallot("s2", "p-secret", "d2", (NO,)))
             with pytest.raises(Refusal, match="another ballot"):
                 batch.record("d1", CastBallot("s1", "p-secret", "d5", (NO,)))
-            batch.write()
+            batch.flush()
         rows = store.rows("SELECT delegate_id, choices, revision, ballot_id FROM named_votes")
         assert rows == [
             {"delegate_id": "d1", "choices": '["no"]', "revision": 2, "ballot_id": "b2"}

@@ -1,0 +1,146 @@
+"""What a meeting word may use: the connected clients, the way back to them, the store
+(reading), the writer (changing), the clock, and hooks to hear what other words did.
+
+Words never import each other. When one word's change matters to another (a sign-in
+checks the member in; a new meeting resets the speaker queue) it goes through a hook
+here, so imports run one way: dispatch → meeting words → context.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from room_protocol.codec import encode
+from room_protocol.errors import ErrorCode
+from room_protocol.live import SignedOut
+from room_protocol.messages import MeetingSnapshot, MeetingState, Role
+from room_server.rules import Refusal
+from room_server.store import Store
+from room_server.writer import Transaction, Writer
+
+PRESIDING = frozenset({Role.CHAIR, Role.CLERK})
+
+
+@dataclass(eq=False)
+class Client:
+    """One control connection and who is using it."""
+
+    client_id: str
+    seat_id: str | None = None
+    role: Role = Role.OBSERVER
+    delegate_id: str | None = None
+    name: str = ""
+    link: Any = None  # the transport's connection object; opaque here
+
+    @property
+    def presiding(self) -> bool:
+        return self.role in PRESIDING
+
+    @property
+    def guard_key(self) -> str:
+        return f"seat:{self.seat_id}" if self.seat_id else f"tablet:{self.client_id}"
+
+
+Send = Callable[[Iterable[Client], str], None]
+Effect = Callable[[], None]
+Effects = list[Effect]
+Handler = Callable[[Transaction, Client, Any], Effects]  # a word's handler of one request
+
+
+@dataclass
+class Hooks:
+    """Listeners other words register; each is called in registration order."""
+
+    connected: list[Callable[[Client], None]] = field(default_factory=list)
+    signed_in: list[Callable[[Client], None]] = field(default_factory=list)
+    signed_out: list[Callable[[Client, bool], None]] = field(default_factory=list)
+    meeting_changed: list[Callable[[bool], None]] = field(default_factory=list)
+    attendance_changed: list[Callable[[], None]] = field(default_factory=list)
+    ballots_recorded: list[Callable[[], None]] = field(default_factory=list)
+
+
+@dataclass
+class Context:
+    store: Store  # the loop's connection: reads only (query_only)
+    writer: Writer
+    send: Send
+    clock: Callable[[], float] = time.time
+    clients: set[Client] = field(default_factory=set)
+    snapshot: MeetingSnapshot | None = None
+    state_frame: str = ""
+    on_broadcast: Callable[[str, int], None] | None = None  # (message type, recipients)
+    hooks: Hooks = field(default_factory=Hooks)
+
+    # --- the meeting ---------------------------------------------------------------------
+
+    def meeting(self) -> MeetingSnapshot:
+        if self.snapshot is None:
+            raise Refusal(ErrorCode.BAD_STATE, "no meeting is loaded in this room")
+        return self.snapshot
+
+    @property
+    def meeting_id(self) -> str:
+        return self.meeting().meeting_id
+
+    def refresh_meeting(self) -> bool:
+        """Reload the meeting from the store; True if it changed."""
+        snapshot = self.store.snapshot()
+        if snapshot == self.snapshot and self.state_frame:
+            return False
+        self.snapshot = snapshot
+        self.state_frame = encode(MeetingState(snapshot))
+        return True
+
+    def publish_meeting(self) -> None:
+        """Send the meeting to everyone if it changed (an import, an agenda edit)."""
+        before = self.snapshot.meeting_id if self.snapshot else None
+        if not self.refresh_meeting():
+            return
+        self.broadcast(self.clients, self.state_frame, "meeting.state")
+        after = self.snapshot.meeting_id if self.snapshot else None
+        switched = after != before
+        if switched:
+            # Roles come from the meeting's roster: everyone signs in again.
+            for client in [c for c in self.clients if c.delegate_id is not None]:
+                self.become_observer(client, "a different meeting was loaded; sign in again")
+        for listener in self.hooks.meeting_changed:
+            listener(switched)
+
+    def meta(self, key: str) -> str | None:
+        """A live setting of the current meeting (a new meeting starts from the defaults)."""
+        if self.snapshot is None:
+            return None
+        return self.store.meta(f"{self.snapshot.meeting_id}:{key}")
+
+    def set_meta(self, tx: Transaction, key: str, value: str) -> None:
+        tx.store.set_meta(f"{self.meeting_id}:{key}", value)
+
+    # --- clients -------------------------------------------------------------------------
+
+    def broadcast(self, clients: Iterable[Client], frame: str, kind: str) -> None:
+        targets = list(clients)
+        self.send(targets, frame)
+        if self.on_broadcast:
+            self.on_broadcast(kind, len(targets))
+
+    def presiding(self) -> list[Client]:
+        return [c for c in self.clients if c.presiding]
+
+    def become_observer(self, client: Client, reason: str) -> None:
+        """Nobody is signed in on ``client`` any more (the connection stays)."""
+        was_presiding = client.presiding
+        client.role, client.delegate_id, client.name = Role.OBSERVER, None, ""
+        self.send([client], encode(SignedOut(reason)))
+        for listener in self.hooks.signed_out:
+            listener(client, was_presiding)
+
+    def signed_in(self, client: Client) -> None:
+        for listener in self.hooks.signed_in:
+            listener(client)
+
+    def attendance_changed(self) -> None:
+        for listener in self.hooks.attendance_changed:
+            listener()

@@ -1,0 +1,214 @@
+"""The live session: every meeting word's handlers in one table, and the way a request
+goes through it.
+
+A request is checked against its sender's role (``room_protocol``'s ``ALLOWED``), applied
+by its word as a job of the one writer together with the answer it gets (so a request
+re-sent with the same ``op_id`` is answered from the record and changes nothing), and
+answered only after the commit; then the word's effects (broadcasts) run. Ballots go
+their own way through the ``ballots`` word's group commit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from room_protocol import voting
+from room_protocol.codec import encode, record_to_json
+from room_protocol.errors import ErrorCode
+from room_protocol.live import ALLOWED, Ack, Following, Request, SignIn, SignOut, Unlock
+from room_protocol.messages import ErrorMessage, Role
+from room_protocol.voting import CastBallot
+from room_server import audit
+from room_server.credentials import Credentials, PinGuard, load_or_create_secret
+from room_server.meeting.agenda import AgendaWord
+from room_server.meeting.attendance import AttendanceWord
+from room_server.meeting.ballots import BallotsWord
+from room_server.meeting.context import Client, Context, Effects, Handler, Send
+from room_server.meeting.floor import FloorWord
+from room_server.meeting.follow import FollowWord
+from room_server.meeting.messages import MessagesWord
+from room_server.meeting.polls import PollsWord
+from room_server.meeting.signin import SignInWord
+from room_server.repo import signin as signin_repo
+from room_server.rules import Refusal
+from room_server.store import Store, utc_now
+from room_server.writer import Transaction, WriteFailed, Writer
+
+log = logging.getLogger(__name__)
+
+RULES: dict[type[Request], frozenset[Role] | None] = {**ALLOWED, **voting.ALLOWED}
+# Requests whose own word writes what the audit log needs (or that change nothing a
+# record keeps, or carry a PIN): the rest are logged as they came.
+NOT_AUDITED_AS_SENT: frozenset[type[Request]] = frozenset(
+    {SignIn, SignOut, Unlock, Following, *voting.ALLOWED}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    answer: str
+    effects: Effects
+    replayed: bool = False
+
+
+class LiveSession:
+    """Connects, signs in, answers and broadcasts for every tablet of the room."""
+
+    def __init__(
+        self, store: Store, writer: Writer, send: Send, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.ctx = Context(store, writer, send, clock)
+        self.ctx.refresh_meeting()
+        credentials = Credentials(load_or_create_secret(store.secret_file))
+        self.guard = PinGuard()
+        # The order is the order in which a connecting tablet is brought up to date.
+        self.signin = SignInWord(self.ctx, credentials, self.guard)
+        self.agenda = AgendaWord(self.ctx)
+        self.follow = FollowWord(self.ctx)
+        self.floor = FloorWord(self.ctx)
+        self.messages = MessagesWord(self.ctx)
+        self.ballots = BallotsWord(self.ctx)
+        self.attendance = AttendanceWord(self.ctx)
+        self.polls = PollsWord(self.ctx)
+        self.handlers: dict[type[Request], Handler] = {}
+        for word in (
+            self.signin,
+            self.agenda,
+            self.follow,
+            self.floor,
+            self.messages,
+            self.attendance,
+            self.polls,
+        ):
+            for kind, handler in word.handlers.items():
+                assert kind not in self.handlers, f"{kind.TYPE} has two handlers"
+                self.handlers[kind] = handler
+        handled = set(self.handlers) | {CastBallot}
+        assert handled == set(RULES), "every request needs exactly one handler and one rule"
+
+    @property
+    def clients(self) -> set[Client]:
+        return self.ctx.clients
+
+    @property
+    def snapshot(self) -> Any:
+        return self.ctx.snapshot
+
+    def publish_meeting(self) -> None:
+        self.ctx.publish_meeting()
+
+    # --- connections -------------------------------------------------------------------
+
+    def connected(self, client: Client, resume_token: str | None) -> None:
+        """A control connection said hello: bring it up to date."""
+        self.ctx.clients.add(client)
+        self.ctx.send([client], self.ctx.state_frame)
+        if resume_token:
+            self.signin.resume(client, resume_token)
+        for listener in self.ctx.hooks.connected:
+            listener(client)
+
+    def disconnected(self, client: Client) -> None:
+        self.ctx.clients.discard(client)
+
+    # --- requests ----------------------------------------------------------------------
+
+    def handle(self, client: Client, request: Request) -> None:
+        """Apply one request (or replay its recorded answer); answer after the commit."""
+        if isinstance(request, CastBallot):
+            try:
+                _check_role(client, request)
+            except Refusal as refusal:
+                self.ctx.send(
+                    [client],
+                    encode(ErrorMessage(refusal.code.value, refusal.message, request.op_id)),
+                )
+                return
+            self.ballots.cast(client, request)
+            return
+        future = self.ctx.writer.submit(lambda tx: self._apply(tx, client, request))
+
+        def answer(done: Any) -> None:
+            try:
+                outcome: _Outcome = done.result()
+            except (WriteFailed, Exception):
+                log.exception("%s could not be saved", request.TYPE)
+                self.ctx.send(
+                    [client],
+                    encode(
+                        ErrorMessage(
+                            ErrorCode.INTERNAL.value,
+                            "the room could not save this; try again",
+                            request.op_id,
+                        )
+                    ),
+                )
+                return
+            self.ctx.send([client], outcome.answer)
+            if outcome.replayed and isinstance(request, SignIn):
+                self.signin.restore(client)
+            for effect in outcome.effects:
+                effect()
+
+        future.add_done_callback(answer)
+
+    def _apply(self, tx: Transaction, client: Client, request: Request) -> _Outcome:
+        """The job: runs in the writer's transaction, on the event loop."""
+        recorded = signin_repo.recorded_answer(tx.store, client.client_id, request.op_id)
+        if recorded is not None:
+            return _Outcome(recorded, [], replayed=True)
+        tx.conn.execute("SAVEPOINT request")
+        try:
+            _check_role(client, request)
+            effects = self.handlers[type(request)](tx, client, request)
+            if type(request) not in NOT_AUDITED_AS_SENT:
+                self._audit_request(tx, client, request)
+            answer = encode(Ack(request.op_id))
+        except Refusal as refusal:
+            tx.conn.execute("ROLLBACK TO request")
+            answer = encode(ErrorMessage(refusal.code.value, refusal.message, request.op_id))
+            effects = refusal.effects
+        tx.conn.execute("RELEASE request")
+        signin_repo.record_answer(tx.store, client.client_id, request.op_id, answer)
+        return _Outcome(answer, effects)
+
+    def _audit_request(self, tx: Transaction, client: Client, request: Request) -> None:
+        data = json.loads(record_to_json(request))
+        data.pop("op_id", None)
+        audit.append(
+            tx.conn,
+            at=utc_now(),
+            meeting_id=self.ctx.meeting_id,
+            kind=request.TYPE,
+            actor=client.delegate_id or f"tablet:{client.client_id}",
+            data=data,
+        )
+
+    # --- life ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Pick up a speech or a poll countdown that was running when the server stopped."""
+        self.floor.start()
+        self.polls.start()
+
+    def stop(self) -> None:
+        self.floor.stop()
+        self.polls.stop()
+        self.attendance.stop()
+
+
+def _check_role(client: Client, request: Request) -> None:
+    allowed = RULES[type(request)]
+    if allowed is not None and client.role not in allowed:
+        who = (
+            "a tablet nobody is signed in on"
+            if client.delegate_id is None
+            else f"the {client.role.value} role"
+        )
+        roles = " or ".join(sorted(r.value for r in allowed))
+        raise Refusal(ErrorCode.FORBIDDEN, f"{request.TYPE} needs the {roles} role, not {who}")

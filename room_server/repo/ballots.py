@@ -1,0 +1,86 @@
+"""Ballots: who voted (``ballot_ids``, ``named_votes``, ``secret_voters``) and, for
+secret polls, what was voted (``secret_ballots``: no voter, no time, no id, no rowid)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from room_server.store import Store
+
+
+def ballot_ids(store: Store, meeting_id: str, poll_id: str) -> dict[str, dict[str, Any]]:
+    """ballot id -> whom it was for, who cast it, its receipt and time."""
+    return {
+        r["ballot_id"]: r
+        for r in store.rows(
+            "SELECT ballot_id, delegate_id, cast_by, receipt, at FROM ballot_ids "
+            "WHERE meeting_id = ? AND poll_id = ?",
+            meeting_id,
+            poll_id,
+        )
+    }
+
+
+def voters(store: Store, meeting_id: str, poll_id: str, secret: bool) -> set[str]:
+    table = "secret_voters" if secret else "named_votes"
+    return {
+        r["delegate_id"]
+        for r in store.rows(
+            f"SELECT delegate_id FROM {table} WHERE meeting_id = ? AND poll_id = ?",  # noqa: S608  a fixed table name
+            meeting_id,
+            poll_id,
+        )
+    }
+
+
+def receipts(store: Store, meeting_id: str, delegate_id: str) -> list[dict[str, Any]]:
+    """The receipts of ballots for or by a member, oldest first."""
+    return store.rows(
+        "SELECT * FROM ballot_ids WHERE meeting_id = ? AND (delegate_id = ? OR cast_by = ?) "
+        "ORDER BY at",
+        meeting_id,
+        delegate_id,
+        delegate_id,
+    )
+
+
+def change_named_vote(
+    store: Store, key: tuple[str, str], delegate_id: str, values: tuple[Any, ...]
+) -> None:
+    """``values``: choices, weight, cast_by, ballot_id, at."""
+    store.conn.execute(
+        "UPDATE named_votes SET choices = ?, weight = ?, cast_by = ?, ballot_id = ?, at = ?, "
+        "revision = revision + 1 WHERE meeting_id = ? AND poll_id = ? AND delegate_id = ?",
+        (*values, *key, delegate_id),
+    )
+
+
+def insert_named_votes(store: Store, rows: Sequence[tuple[Any, ...]]) -> None:
+    store.conn.executemany(
+        "INSERT INTO named_votes (meeting_id, poll_id, delegate_id, choices, weight, "
+        "cast_by, ballot_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+def insert_secret(
+    store: Store, voter_rows: Sequence[tuple[Any, ...]], ballot_rows: Sequence[tuple[Any, ...]]
+) -> None:
+    store.conn.executemany(
+        "INSERT INTO secret_voters (meeting_id, poll_id, delegate_id) VALUES (?, ?, ?)",
+        voter_rows,
+    )
+    store.conn.executemany(
+        "INSERT INTO secret_ballots (meeting_id, poll_id, shuffle, choices, weight) "
+        "VALUES (?, ?, ?, ?, ?)",
+        ballot_rows,
+    )
+
+
+def insert_ballot_ids(store: Store, rows: Sequence[tuple[Any, ...]]) -> None:
+    store.conn.executemany(
+        "INSERT INTO ballot_ids (meeting_id, poll_id, ballot_id, delegate_id, cast_by, "
+        "receipt, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )

@@ -1,0 +1,238 @@
+"""The one writer: the only connection of the server process that changes the database.
+
+Every change the room makes (a page change, a check-in, a ballot, a queue change) is a
+*job* submitted here. Jobs that arrive together are applied in one transaction and
+committed with one disk sync (``synchronous=FULL``); each submitter gets its job's result
+only after that commit, so a tablet is never told something is saved before it is.
+
+Who waits where:
+
+- Taking SQLite's write lock (``BEGIN IMMEDIATE``; ``room-server import`` in another
+  process may hold it for seconds) and ``COMMIT`` (the fsync) run in a worker thread: the
+  event loop never waits on the lock or the disk.
+- The jobs themselves run on the event loop, between those two steps, while this
+  connection holds the lock. They are short (a few SQL statements on pages in memory),
+  so they read and change the session's in-memory state without any locking. A batch
+  stops taking jobs after ``slice_ms`` of work and leaves the rest for the next
+  transaction, so a chair's page change waits at most one slice behind a ballot burst.
+
+A job that raises :class:`~room_server.rules.Refusal` is rolled back to its own
+savepoint and changes nothing; the jobs around it commit. A job can belong to a *part*
+(ballots do): consecutive jobs of a part share state kept in memory for the transaction
+and write their rows together when the part is flushed, which is before any job of
+another kind runs and before the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from room_server.rules import Refusal
+from room_server.store import Store
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Part(Protocol):
+    """State that consecutive jobs of one kind share within a transaction."""
+
+    def flush(self) -> None:
+        """Write what the jobs recorded (inside the transaction)."""
+
+
+class Transaction:
+    """What a job sees: the writer's store inside an open transaction."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.conn = store.conn
+        self.checkpoint_after = False  # truncate the WAL once this transaction is committed
+        self._part: tuple[str, Part] | None = None
+
+    def part(self, name: str, make: Callable[[Transaction], Part]) -> Any:
+        """The state of part ``name`` for this run of consecutive jobs (made on first use)."""
+        if self._part is None or self._part[0] != name:
+            self.flush()
+            self._part = (name, make(self))
+        return self._part[1]
+
+    def flush(self) -> None:
+        if self._part is not None:
+            _, part = self._part
+            self._part = None
+            part.flush()
+
+
+@dataclass
+class _Job:
+    run: Callable[[Transaction], Any]
+    part: str | None
+    future: asyncio.Future[Any]
+
+
+@dataclass
+class WriterStats:
+    """What the writer did, for logs and the benches."""
+
+    batches: list[int] = field(default_factory=list)  # jobs per committed transaction
+    commit_ms: list[float] = field(default_factory=list)
+
+
+class Writer:
+    """Owns the server's only write connection and commits jobs in batches."""
+
+    def __init__(
+        self,
+        database: Store,
+        *,
+        max_batch: int = 5_000,
+        slice_ms: float = 20.0,
+    ) -> None:
+        self.store = database
+        self.max_batch = max_batch
+        self.slice_s = slice_ms / 1000
+        self.stats = WriterStats()
+        self._queue: deque[_Job] = deque()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="writer")
+
+    async def stop(self) -> None:
+        """Commit what is queued, then stop."""
+        await self.drain()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self.store.close()
+
+    def submit(
+        self, run: Callable[[Transaction], T], *, part: str | None = None
+    ) -> asyncio.Future[T]:
+        """Queue ``run``; the future has its result once the transaction is committed.
+
+        It raises what ``run`` raised (a :class:`Refusal`: nothing of the job was kept),
+        or :class:`WriteFailed` when the transaction could not be committed.
+        """
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Job(run, part, future))
+        self._idle.clear()
+        self._wake.set()
+        return future
+
+    async def drain(self) -> None:
+        """Wait until every job submitted so far is committed (or failed)."""
+        await self._idle.wait()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._queue:
+                await self._batch()
+            self._idle.set()
+
+    async def _batch(self) -> None:
+        try:
+            await asyncio.to_thread(self._begin)
+        except sqlite3.Error as exc:
+            log.error("cannot start a transaction: %s", exc)
+            self._fail(list(self._queue), exc)
+            self._queue.clear()
+            await asyncio.sleep(0.1)  # the disk or the lock may come back
+            return
+        tx = Transaction(self.store)
+        done: list[tuple[_Job, bool, Any]] = []  # job, succeeded, result or exception
+        deadline = time.perf_counter() + self.slice_s
+        while self._queue and len(done) < self.max_batch:
+            if done and time.perf_counter() > deadline:
+                break
+            job = self._queue.popleft()
+            done.append((job, *self._apply(tx, job)))
+        try:
+            tx.flush()
+            started = time.perf_counter()
+            await asyncio.to_thread(self._commit, tx.checkpoint_after)
+        except sqlite3.Error as exc:
+            log.error("committing %d change(s) failed; none was saved: %s", len(done), exc)
+            with contextlib.suppress(sqlite3.Error):
+                await asyncio.to_thread(self._rollback)
+            self._fail([job for job, _, _ in done], exc)
+            return
+        self.stats.batches.append(len(done))
+        self.stats.commit_ms.append((time.perf_counter() - started) * 1000)
+        for job, succeeded, value in done:
+            if job.future.done():  # the submitter gave up waiting
+                continue
+            if succeeded:
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(value)
+
+    def _apply(self, tx: Transaction, job: _Job) -> tuple[bool, Any]:
+        if job.part is not None:
+            # A part's jobs check everything before they record anything in memory.
+            try:
+                return True, job.run(tx)
+            except Refusal as refusal:
+                return False, refusal
+            except Exception as exc:
+                log.exception("a change failed and was not applied")
+                return False, exc
+        tx.flush()
+        self.store.conn.execute("SAVEPOINT job")
+        try:
+            value = job.run(tx)
+        except Exception as exc:  # a refusal, or a bug: only this job is undone
+            self.store.conn.execute("ROLLBACK TO job")
+            self.store.conn.execute("RELEASE job")
+            if not isinstance(exc, Refusal):
+                log.exception("a change failed and was not applied")
+            return False, exc
+        self.store.conn.execute("RELEASE job")
+        return True, value
+
+    # The three below run in a worker thread; the loop does not touch the connection
+    # while they run.
+
+    def _begin(self) -> None:
+        self.store.conn.execute("BEGIN IMMEDIATE")
+
+    def _commit(self, checkpoint: bool) -> None:
+        self.store.conn.execute("COMMIT")
+        if checkpoint:
+            # The WAL holds each commit's pages in order, which for a secret poll is
+            # more than the tables say: fold it into the database and empty it.
+            try:
+                self.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.OperationalError as exc:  # busy: a later checkpoint does it
+                log.info("checkpoint postponed: %s", exc)
+
+    def _rollback(self) -> None:
+        if self.store.conn.in_transaction:
+            self.store.conn.execute("ROLLBACK")
+
+    @staticmethod
+    def _fail(jobs: list[_Job], cause: BaseException) -> None:
+        for job in jobs:
+            if not job.future.done():
+                job.future.set_exception(WriteFailed(str(cause)))
+
+
+class WriteFailed(RuntimeError):
+    """The transaction holding a job could not be committed; nothing of it was saved."""
