@@ -174,8 +174,10 @@ class Writer:
                 await asyncio.to_thread(self._rollback)
             self._fail([job for job, _, _ in done], exc)
             return
+        commit_ms = (time.perf_counter() - started) * 1000
         self.stats.batches.append(len(done))
-        self.stats.commit_ms.append((time.perf_counter() - started) * 1000)
+        self.stats.commit_ms.append(commit_ms)
+        log.info("changes: %d in one commit (%.1f ms)", len(done), commit_ms)
         for job, succeeded, value in done:
             if job.future.done():  # the submitter gave up waiting
                 continue

@@ -250,8 +250,10 @@ def write_config(
     hostname: str = "hemicycle-test",
     chunk_size: int = 64 * 1024,
     port: int = 0,
+    max_batch: int | None = None,
 ) -> Path:
     config = directory / "room-server.toml"
+    batch = "" if max_batch is None else f"max_batch = {max_batch}\n"
     config.write_text(
         f"""[room]
 id = "{room_id}"
@@ -268,7 +270,7 @@ chunk_size = {chunk_size}
 [storage]
 state_dir = "state"
 poll_seconds = 0.1
-""",
+{batch}""",
         encoding="utf-8",
     )
     return config

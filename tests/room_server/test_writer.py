@@ -1,0 +1,184 @@
+"""The one writer: batches, savepoints, parts, commit failures, and a loop that never
+waits on SQLite's lock (real SQLite files, a second connection as the other process)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from room_protocol.errors import ErrorCode
+from room_server.rules import Refusal
+from room_server.store import Store, connect
+from room_server.writer import Transaction, WriteFailed, Writer
+
+
+def make_writer(tmp_path: Path, **settings: float) -> Writer:
+    store = Store(tmp_path / "room.sqlite3", tmp_path / "documents")
+    store.conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL)")
+    return Writer(store, **settings)  # type: ignore[arg-type]
+
+
+def note(text: str) -> object:
+    def run(tx: Transaction) -> int:
+        return int(tx.conn.execute("INSERT INTO notes (text) VALUES (?)", (text,)).lastrowid or 0)
+
+    return run
+
+
+def saved(tmp_path: Path) -> list[str]:
+    """What another connection sees: only what was committed."""
+    conn = connect(tmp_path / "room.sqlite3")
+    try:
+        return [row[0] for row in conn.execute("SELECT text FROM notes ORDER BY id")]
+    finally:
+        conn.close()
+
+
+async def test_jobs_that_arrive_together_commit_together_and_are_answered_after(
+    tmp_path: Path,
+) -> None:
+    writer = make_writer(tmp_path)
+    writer.start()
+    futures = [writer.submit(note(f"n{i}")) for i in range(50)]  # type: ignore[arg-type]
+    first = await futures[0]
+    assert saved(tmp_path) == [f"n{i}" for i in range(50)]  # committed before any answer
+    assert first == 1
+    assert writer.stats.batches == [50]
+    await writer.stop()
+
+
+async def test_a_refused_job_changes_nothing_and_its_neighbours_commit(tmp_path: Path) -> None:
+    writer = make_writer(tmp_path)
+    writer.start()
+
+    def refused(tx: Transaction) -> None:
+        tx.conn.execute("INSERT INTO notes (text) VALUES ('refused')")
+        raise Refusal(ErrorCode.BAD_STATE, "not now")
+
+    def broken(tx: Transaction) -> None:
+        tx.conn.execute("INSERT INTO notes (text) VALUES ('broken')")
+        raise ZeroDivisionError
+
+    before = writer.submit(note("before"))  # type: ignore[arg-type]
+    no = writer.submit(refused)
+    bug = writer.submit(broken)
+    after = writer.submit(note("after"))  # type: ignore[arg-type]
+    await asyncio.gather(before, after)
+    with pytest.raises(Refusal, match="not now"):
+        await no
+    with pytest.raises(ZeroDivisionError):
+        await bug
+    assert saved(tmp_path) == ["before", "after"]
+    await writer.stop()
+
+
+async def test_a_failed_commit_fails_every_job_of_the_batch_and_keeps_nothing(
+    tmp_path: Path,
+) -> None:
+    writer = make_writer(tmp_path)
+    writer.store.conn.executescript(
+        "CREATE TABLE parents (id INTEGER PRIMARY KEY);"
+        "CREATE TABLE children (parent INTEGER REFERENCES parents (id) "
+        "DEFERRABLE INITIALLY DEFERRED);"
+    )
+    writer.start()
+
+    def orphan(tx: Transaction) -> None:  # only the commit finds the missing parent
+        tx.conn.execute("INSERT INTO children (parent) VALUES (42)")
+
+    jobs = [writer.submit(note("lost")), writer.submit(orphan)]  # type: ignore[arg-type]
+    for job in jobs:
+        with pytest.raises(WriteFailed, match="FOREIGN KEY"):
+            await job
+    assert saved(tmp_path) == []
+    assert await writer.submit(note("next")) == 1  # type: ignore[arg-type]  # it goes on
+    assert saved(tmp_path) == ["next"]
+    await writer.stop()
+
+
+async def test_a_batch_stops_after_its_slice_so_a_late_job_waits_one_slice(tmp_path: Path) -> None:
+    writer = make_writer(tmp_path, slice_ms=5)
+    writer.start()
+
+    def slow(tx: Transaction) -> None:
+        deadline = time.perf_counter() + 0.002  # 2 ms of work
+        while time.perf_counter() < deadline:
+            pass
+        tx.conn.execute("INSERT INTO notes (text) VALUES ('slow')")
+
+    jobs = [writer.submit(slow) for _ in range(40)]
+    await asyncio.gather(*jobs)
+    assert len(writer.stats.batches) >= 4  # 80 ms of work in slices of about 5 ms
+    assert sum(writer.stats.batches) == 40
+    assert max(writer.stats.batches) <= 4
+    await writer.stop()
+
+
+async def test_parts_share_state_and_are_flushed_before_other_jobs(tmp_path: Path) -> None:
+    writer = make_writer(tmp_path)
+    writer.start()
+
+    class Tally:
+        made = 0
+
+        def __init__(self, tx: Transaction) -> None:
+            Tally.made += 1
+            self.tx, self.texts = tx, list[str]()
+
+        def flush(self) -> None:
+            self.tx.conn.executemany(
+                "INSERT INTO notes (text) VALUES (?)", [(t,) for t in self.texts]
+            )
+
+    def part(text: str) -> object:
+        def run(tx: Transaction) -> None:
+            tx.part("tally", Tally).texts.append(text)
+
+        return run
+
+    def count(tx: Transaction) -> int:
+        return int(tx.conn.execute("SELECT count(*) FROM notes").fetchone()[0])
+
+    jobs = [
+        writer.submit(part("a"), part="tally"),  # type: ignore[arg-type]
+        writer.submit(part("b"), part="tally"),  # type: ignore[arg-type]
+        writer.submit(count),
+        writer.submit(part("c"), part="tally"),  # type: ignore[arg-type]
+    ]
+    results = await asyncio.gather(*jobs)
+    assert results[2] == 2  # a and b were written before the count ran
+    assert Tally.made == 2
+    assert saved(tmp_path) == ["a", "b", "c"]
+    await writer.stop()
+
+
+async def test_the_loop_runs_on_while_another_process_holds_the_write_lock(
+    tmp_path: Path,
+) -> None:
+    """`room-server import` may hold SQLite's write lock for seconds: the writer waits for
+    it in a thread, the event loop (every tablet) does not."""
+    writer = make_writer(tmp_path)
+    writer.start()
+    other = sqlite3.connect(tmp_path / "room.sqlite3", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # the importer takes the lock
+    held_s = 2.0
+    asyncio.get_running_loop().call_later(held_s, other.execute, "COMMIT")
+    job = writer.submit(note("waited"))  # type: ignore[arg-type]
+    gaps: list[float] = []
+    last = time.perf_counter()
+    while not job.done():
+        await asyncio.sleep(0.01)
+        now = time.perf_counter()
+        gaps.append(now - last)
+        last = now
+    await job
+    other.close()
+    assert saved(tmp_path) == ["waited"]
+    # Blocked on the lock, the loop would have stalled for about held_s in one gap.
+    assert max(gaps) < held_s / 2, f"the event loop stalled {max(gaps):.2f} s"
+    assert sum(gaps) >= held_s * 0.9  # the job really waited for the lock
+    await writer.stop()
