@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from room_protocol.live import Step
-from room_server.rules import Refusal
-from room_server.rules import agenda
+from room_server.rules import Refusal, agenda
 
 ITEMS = [("a", None), ("b", None), ("b1", "b"), ("b2", "b"), ("b2x", "b2"), ("c", None)]
 
