@@ -78,6 +78,7 @@ class _Job:
     run: Callable[[Transaction], Any]
     part: str | None
     future: asyncio.Future[Any]
+    barrier: bool = False
 
 
 @dataclass
@@ -122,15 +123,17 @@ class Writer:
         self.store.close()
 
     def submit(
-        self, run: Callable[[Transaction], T], *, part: str | None = None
+        self, run: Callable[[Transaction], T], *, part: str | None = None, barrier: bool = False
     ) -> asyncio.Future[T]:
         """Queue ``run``; the future has its result once the transaction is committed.
 
         It raises what ``run`` raised (a :class:`Refusal`: nothing of the job was kept),
-        or :class:`WriteFailed` when the transaction could not be committed.
+        or :class:`WriteFailed` when the transaction could not be committed. A
+        ``barrier`` job ends its batch: what its submitter does after the commit (a
+        sign-in gives the tablet its role) happens before any later job runs.
         """
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Job(run, part, future))
+        self._queue.append(_Job(run, part, future, barrier))
         self._idle.clear()
         self._wake.set()
         return future
@@ -164,6 +167,8 @@ class Writer:
                 break
             job = self._queue.popleft()
             done.append((job, *self._apply(tx, job)))
+            if job.barrier:
+                break
         try:
             tx.flush()
             started = time.perf_counter()

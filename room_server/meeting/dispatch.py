@@ -42,6 +42,9 @@ from room_server.writer import Transaction, WriteFailed, Writer
 log = logging.getLogger(__name__)
 
 RULES: dict[type[Request], frozenset[Role] | None] = {**ALLOWED, **voting.ALLOWED}
+# Requests after whose commit a tablet's identity changes (the effects set who is signed
+# in where): the writer commits right after them, so later requests see the change.
+CHANGES_IDENTITY: frozenset[type[Request]] = frozenset({SignIn, SignOut, voting.CheckIn})
 # Requests whose own word writes what the audit log needs (or that change nothing a
 # record keeps, or carry a PIN): the rest are logged as they came.
 NOT_AUDITED_AS_SENT: frozenset[type[Request]] = frozenset(
@@ -131,7 +134,10 @@ class LiveSession:
                 return
             self.ballots.cast(client, request)
             return
-        future = self.ctx.writer.submit(lambda tx: self._apply(tx, client, request))
+        future = self.ctx.writer.submit(
+            lambda tx: self._apply(tx, client, request),
+            barrier=type(request) in CHANGES_IDENTITY,
+        )
 
         def answer(done: Any) -> None:
             try:

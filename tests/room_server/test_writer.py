@@ -182,3 +182,15 @@ async def test_the_loop_runs_on_while_another_process_holds_the_write_lock(
     assert max(gaps) < held_s / 2, f"the event loop stalled {max(gaps):.2f} s"
     assert sum(gaps) >= held_s * 0.9  # the job really waited for the lock
     await writer.stop()
+
+
+async def test_a_barrier_job_ends_its_batch(tmp_path: Path) -> None:
+    """What happens after a sign-in's commit (the tablet gets its role) comes before the
+    next request is checked."""
+    writer = make_writer(tmp_path)
+    writer.start()
+    jobs = [writer.submit(note("a")), writer.submit(note("sign-in"), barrier=True)]  # type: ignore[arg-type]
+    jobs += [writer.submit(note("b")), writer.submit(note("c"))]  # type: ignore[arg-type]
+    await asyncio.gather(*jobs)
+    assert writer.stats.batches == [2, 2]
+    await writer.stop()
