@@ -153,6 +153,17 @@ class Writer:
     async def _batch(self) -> None:
         try:
             await asyncio.to_thread(self._begin)
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                # Another process (an import) held the lock past the busy timeout: the
+                # jobs wait for their turn, as the importer would.
+                log.warning("the database is busy (%s); waiting for the lock again", exc)
+                return
+            log.error("cannot start a transaction: %s", exc)
+            self._fail(list(self._queue), exc)
+            self._queue.clear()
+            await asyncio.sleep(0.1)  # the disk may come back
+            return
         except sqlite3.Error as exc:
             log.error("cannot start a transaction: %s", exc)
             self._fail(list(self._queue), exc)

@@ -194,3 +194,18 @@ async def test_a_barrier_job_ends_its_batch(tmp_path: Path) -> None:
     await asyncio.gather(*jobs)
     assert writer.stats.batches == [2, 2]
     await writer.stop()
+
+
+async def test_jobs_wait_out_a_lock_held_past_the_busy_timeout(tmp_path: Path) -> None:
+    """An import that holds the lock longer than SQLite's busy timeout delays the room's
+    changes; it does not make them fail."""
+    writer = make_writer(tmp_path)
+    writer.store.conn.execute("PRAGMA busy_timeout = 50")  # ms
+    writer.start()
+    other = sqlite3.connect(tmp_path / "room.sqlite3", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    asyncio.get_running_loop().call_later(0.5, other.execute, "COMMIT")
+    assert await writer.submit(note("patient")) == 1  # type: ignore[arg-type]
+    other.close()
+    assert saved(tmp_path) == ["patient"]
+    await writer.stop()
