@@ -104,6 +104,7 @@ class Writer:
         self.slice_s = slice_ms / 1000
         self.stats = WriterStats()
         self._queue: deque[_Job] = deque()
+        self._urgent: deque[_Job] = deque()  # go ahead of the queue (a chair's page change)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
@@ -123,17 +124,25 @@ class Writer:
         self.store.close()
 
     def submit(
-        self, run: Callable[[Transaction], T], *, part: str | None = None, barrier: bool = False
+        self,
+        run: Callable[[Transaction], T],
+        *,
+        part: str | None = None,
+        barrier: bool = False,
+        urgent: bool = False,
     ) -> asyncio.Future[T]:
         """Queue ``run``; the future has its result once the transaction is committed.
 
         It raises what ``run`` raised (a :class:`Refusal`: nothing of the job was kept),
         or :class:`WriteFailed` when the transaction could not be committed. A
         ``barrier`` job ends its batch: what its submitter does after the commit (a
-        sign-in gives the tablet its role) happens before any later job runs.
+        sign-in gives the tablet its role) happens before any later job runs. An
+        ``urgent`` job goes ahead of the jobs waiting (not of other urgent ones): only
+        for changes no other job depends on, such as the page the chair shows, which
+        must not wait behind a burst of 2,000 ballots.
         """
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Job(run, part, future, barrier))
+        (self._urgent if urgent else self._queue).append(_Job(run, part, future, barrier))
         self._idle.clear()
         self._wake.set()
         return future
@@ -146,7 +155,7 @@ class Writer:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._queue:
+            while self._urgent or self._queue:
                 await self._batch()
             self._idle.set()
 
@@ -160,23 +169,25 @@ class Writer:
                 log.warning("the database is busy (%s); waiting for the lock again", exc)
                 return
             log.error("cannot start a transaction: %s", exc)
-            self._fail(list(self._queue), exc)
+            self._fail([*self._urgent, *self._queue], exc)
+            self._urgent.clear()
             self._queue.clear()
             await asyncio.sleep(0.1)  # the disk may come back
             return
         except sqlite3.Error as exc:
             log.error("cannot start a transaction: %s", exc)
-            self._fail(list(self._queue), exc)
+            self._fail([*self._urgent, *self._queue], exc)
+            self._urgent.clear()
             self._queue.clear()
             await asyncio.sleep(0.1)  # the disk or the lock may come back
             return
         tx = Transaction(self.store)
         done: list[tuple[_Job, bool, Any]] = []  # job, succeeded, result or exception
         deadline = time.perf_counter() + self.slice_s
-        while self._queue and len(done) < self.max_batch:
+        while (self._urgent or self._queue) and len(done) < self.max_batch:
             if done and time.perf_counter() > deadline:
                 break
-            job = self._queue.popleft()
+            job = (self._urgent or self._queue).popleft()
             done.append((job, *self._apply(tx, job)))
             if job.barrier:
                 break

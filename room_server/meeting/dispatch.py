@@ -20,7 +20,16 @@ from typing import Any
 from room_protocol import voting
 from room_protocol.codec import encode, record_to_json
 from room_protocol.errors import ErrorCode
-from room_protocol.live import ALLOWED, Ack, Following, Request, SignIn, SignOut, Unlock
+from room_protocol.live import (
+    ALLOWED,
+    Ack,
+    Following,
+    Request,
+    SetFollow,
+    SignIn,
+    SignOut,
+    Unlock,
+)
 from room_protocol.messages import ErrorMessage, Role
 from room_protocol.voting import CastBallot
 from room_server import audit
@@ -137,6 +146,7 @@ class LiveSession:
         future = self.ctx.writer.submit(
             lambda tx: self._apply(tx, client, request),
             barrier=type(request) in CHANGES_IDENTITY,
+            urgent=isinstance(request, SetFollow),  # no other change depends on the page shown
         )
 
         def answer(done: Any) -> None:

@@ -209,3 +209,24 @@ async def test_jobs_wait_out_a_lock_held_past_the_busy_timeout(tmp_path: Path) -
     other.close()
     assert saved(tmp_path) == ["patient"]
     await writer.stop()
+
+
+async def test_an_urgent_job_goes_ahead_of_the_jobs_waiting(tmp_path: Path) -> None:
+    writer = make_writer(tmp_path, slice_ms=1)
+    writer.start()
+
+    def slow(text: str) -> object:
+        def run(tx: Transaction) -> None:
+            deadline = time.perf_counter() + 0.002
+            while time.perf_counter() < deadline:
+                pass
+            tx.conn.execute("INSERT INTO notes (text) VALUES (?)", (text,))
+
+        return run
+
+    jobs = [writer.submit(slow(f"ballot {i}")) for i in range(20)]  # type: ignore[arg-type]
+    jobs.append(writer.submit(note("page"), urgent=True))  # type: ignore[arg-type]
+    await asyncio.gather(*jobs)
+    order = saved(tmp_path)
+    assert order.index("page") <= 2, order  # behind at most the batch already running
+    await writer.stop()
