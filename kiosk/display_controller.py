@@ -24,14 +24,6 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from kiosk.display_view import DisplayView, QueueLine
 from kiosk.i18n import long_date, on_language_changed, tr
 from kiosk.look import Tone
-from kiosk.timers import (
-    Level,
-    ServerClock,
-    duration,
-    item_timer,
-    parse_time,
-    speech_timer,
-)
 from kiosk.vote_view import Bar, NameGroup, ResultLines, VoteLines
 from kiosk.voting import (
     RESULT_KEEP_S,
@@ -44,6 +36,22 @@ from kiosk.voting import (
     percent,
     roll_call,
     shown_poll,
+)
+from room_client.connection import (
+    Backoff,
+    ConnectionStatus,
+    Phase,
+    RoomConnection,
+    RoomEndpoint,
+)
+from room_client.discovery import DiscoveredRoom, RoomBrowser
+from room_client.timers import (
+    Level,
+    ServerClock,
+    duration,
+    item_timer,
+    parse_time,
+    speech_timer,
 )
 from room_protocol.live import Announcement, FloorKind, FloorState
 from room_protocol.messages import MeetingSnapshot, Message
@@ -62,14 +70,6 @@ from room_protocol.voting import (
     PollState,
     QuorumRule,
 )
-from tablet_client.connection import (
-    Backoff,
-    ConnectionStatus,
-    Phase,
-    RoomConnection,
-    RoomEndpoint,
-)
-from tablet_client.discovery import DiscoveredRoom, RoomBrowser
 
 log = logging.getLogger(__name__)
 

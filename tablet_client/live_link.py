@@ -14,9 +14,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from room_client.connection import Phase, RoomConnection
 from room_protocol.live import Request, SignedIn
 from room_protocol.messages import ErrorMessage, Message, Role
-from tablet_client.connection import Phase, RoomConnection
 from tablet_client.session import NOT_CONNECTED, ServerClock, capabilities
 
 __all__ = ["LiveLink"]

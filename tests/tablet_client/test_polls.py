@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from room_client.connection import RoomConnection, RoomEndpoint
 from room_protocol.errors import ErrorCode
 from room_protocol.messages import Role
 from room_protocol.voting import (
@@ -29,7 +30,6 @@ from room_protocol.voting import (
     Tie,
     normalised,
 )
-from tablet_client.connection import RoomConnection, RoomEndpoint
 from tablet_client.polls import (
     Ballot,
     DraftPoll,

@@ -1,6 +1,6 @@
-"""The tablet's control connection: TLS to the room, hello, live meeting state, reconnect.
+"""A client's control connection: TLS to the room, hello, live meeting state, reconnect.
 
-The TLS context trusts only the room CA the tablet was given at enrollment; the
+The TLS context trusts only the room CA the client was given at enrollment; the
 certificate must also name the host the room advertised. Lost connections are retried
 with capped exponential backoff and jitter, so 2,000 tablets do not return in one burst.
 """

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kiosk.timers import Level, ServerClock, duration, item_timer, parse_time, speech_timer
+from room_client.timers import Level, ServerClock, duration, item_timer, parse_time, speech_timer
 from room_protocol.live import FloorKind, Speech
 from room_protocol.messages import AgendaItem
 
