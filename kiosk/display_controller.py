@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer
@@ -48,9 +48,11 @@ from room_client.discovery import DiscoveredRoom, RoomBrowser
 from room_client.timers import (
     Level,
     ServerClock,
-    duration,
+    format_duration,
     item_timer,
     parse_time,
+    server_time_of,
+    speech_clock,
     speech_timer,
 )
 from room_protocol.live import Announcement, FloorKind, FloorState
@@ -221,15 +223,13 @@ class DisplayController(QObject):
 
     def on_message(self, message: Message) -> None:
         now = self._now()
+        stamp = server_time_of(message)
+        if stamp is not None:
+            self.clock.observe(stamp, now)
         if isinstance(message, FloorState):
             self.floor, self._floor_at = message, now
-            speech = message.speaking
-            if speech is not None:  # the room's clock when it sent this state
-                sent = parse_time(speech.started_at) + timedelta(seconds=speech.elapsed_seconds)
-                self.clock.observe(sent, now)
         elif isinstance(message, Announcement) and message.to_seat is None:
             self.announcement, self._announcement_at = message, now
-            self.clock.observe(parse_time(message.at), now)
         elif isinstance(message, AttendanceState):
             self.attendance = message
         elif isinstance(message, PollsState):
@@ -312,14 +312,20 @@ class DisplayController(QObject):
         started = parse_time(meeting.current_started_at) if meeting.current_started_at else None
         timer = item_timer(item, started, server_now)
         if timer.planned is None:
-            self.view.set_item_timer(duration(timer.elapsed), tr("item.no_plan"), timer.level)
+            self.view.set_item_timer(
+                format_duration(timer.elapsed), tr("item.no_plan"), timer.level
+            )
             return
-        text = tr("item.timer", elapsed=duration(timer.elapsed), planned=duration(timer.planned))
+        text = tr(
+            "item.timer",
+            elapsed=format_duration(timer.elapsed),
+            planned=format_duration(timer.planned),
+        )
         remaining = timer.remaining or 0.0
         if timer.level is Level.OVER:
-            detail = tr("item.over", over=duration(-remaining))
+            detail = tr("item.over", over=format_duration(-remaining))
         else:
-            detail = tr("item.left", left=duration(remaining, up=True))
+            detail = tr("item.left", left=format_duration(remaining, up=True))
         self.view.set_item_timer(text, detail, timer.level)
 
     def _show_floor(self, meeting: MeetingSnapshot, now: float) -> None:
@@ -340,22 +346,13 @@ class DisplayController(QObject):
                 point_of_order=speech.kind is FloorKind.POINT_OF_ORDER,
             )
             timer = speech_timer(speech, now - self._floor_at)
-            remaining = timer.remaining
-            if remaining is None:
-                self.view.set_countdown(
-                    duration(timer.elapsed), tr("speaker.no_limit"), Level.NORMAL
-                )
+            if timer.remaining is None:
+                caption, level = tr("speaker.no_limit"), Level.NORMAL
             elif timer.time_up:
-                over = max(0.0, -remaining)
-                self.view.set_countdown(
-                    f"+{duration(over)}" if over >= 1 else duration(0),
-                    tr("speaker.time_up"),
-                    Level.OVER,
-                )
+                caption, level = tr("speaker.time_up"), Level.OVER
             else:
-                self.view.set_countdown(
-                    duration(remaining, up=True), tr("speaker.time_left"), timer.level
-                )
+                caption, level = tr("speaker.time_left"), timer.level
+            self.view.set_countdown(speech_clock(timer), caption, level)
         queue = floor.queue if floor else ()
         lines = [
             QueueLine(e.name, e.seat_id or "", e.kind is FloorKind.POINT_OF_ORDER)
@@ -452,7 +449,7 @@ class DisplayController(QObject):
         countdown, caption, level = "", "", Level.NORMAL
         if poll.closes_at and server_now is not None:
             timer = close_countdown(poll.closes_at, server_now)
-            countdown = duration(timer.remaining, up=True)
+            countdown = format_duration(timer.remaining, up=True)
             caption = tr("vote.time_left") if timer.remaining > 0 else tr("vote.closing")
             level = timer.level
         return VoteLines(
