@@ -106,7 +106,7 @@ class TabletController(QObject):
         self.identity = IdentityController(
             window, self.link, settings.seat_id, lambda: self.meeting, self
         )
-        self.follow = FollowController(self, self.link)
+        self.follow = FollowController(self, self.link, self)
         self.floor = FloorController(window, self.link, self)
         self.messages = MessagesController(window, self.link, lambda: self.meeting, self)
         self.locks = LockController(window, self.link, settings.inactivity_lock_seconds, self)
