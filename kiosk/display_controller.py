@@ -48,13 +48,13 @@ from room_client.discovery import DiscoveredRoom, RoomBrowser
 from room_client.timers import (
     Level,
     ServerClock,
-    format_duration,
     item_timer,
     parse_time,
     server_time_of,
     speech_clock,
     speech_timer,
 )
+from room_client.timers import format_duration as duration
 from room_protocol.live import Announcement, FloorKind, FloorState
 from room_protocol.messages import MeetingSnapshot, Message
 from room_protocol.voting import (
@@ -312,20 +312,14 @@ class DisplayController(QObject):
         started = parse_time(meeting.current_started_at) if meeting.current_started_at else None
         timer = item_timer(item, started, server_now)
         if timer.planned is None:
-            self.view.set_item_timer(
-                format_duration(timer.elapsed), tr("item.no_plan"), timer.level
-            )
+            self.view.set_item_timer(duration(timer.elapsed), tr("item.no_plan"), timer.level)
             return
-        text = tr(
-            "item.timer",
-            elapsed=format_duration(timer.elapsed),
-            planned=format_duration(timer.planned),
-        )
+        text = tr("item.timer", elapsed=duration(timer.elapsed), planned=duration(timer.planned))
         remaining = timer.remaining or 0.0
         if timer.level is Level.OVER:
-            detail = tr("item.over", over=format_duration(-remaining))
+            detail = tr("item.over", over=duration(-remaining))
         else:
-            detail = tr("item.left", left=format_duration(remaining, up=True))
+            detail = tr("item.left", left=duration(remaining, up=True))
         self.view.set_item_timer(text, detail, timer.level)
 
     def _show_floor(self, meeting: MeetingSnapshot, now: float) -> None:
@@ -449,7 +443,7 @@ class DisplayController(QObject):
         countdown, caption, level = "", "", Level.NORMAL
         if poll.closes_at and server_now is not None:
             timer = close_countdown(poll.closes_at, server_now)
-            countdown = format_duration(timer.remaining, up=True)
+            countdown = duration(timer.remaining, up=True)
             caption = tr("vote.time_left") if timer.remaining > 0 else tr("vote.closing")
             level = timer.level
         return VoteLines(
