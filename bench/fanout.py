@@ -89,10 +89,10 @@ from bench.common import (
     timeout_prefix,
 )
 from bench.loadgen import worker_main
+from room_client.connection import RoomEndpoint, open_channel, tls_context
 from room_protocol.codec import decode, encode
 from room_protocol.live import Ack, FollowState, SetFollow, SignIn
 from room_protocol.messages import Channel, DocumentInfo, ErrorMessage, MeetingState
-from tablet_client.connection import RoomEndpoint, open_channel, tls_context
 from tests.rooms import RunningRoom, start_room, write_package
 
 REPO = Path(__file__).resolve().parent.parent

@@ -3,7 +3,7 @@
 Each simulated tablet is protocol-level: a control connection to each server under
 test (TLS to the room CA, ``hello`` with a ``seat_id``, ``welcome``) and, while downloads
 run, a documents connection opened with the real client code
-(``tablet_client.connection.open_channel``) fetching the big document again and again
+(``room_client.connection.open_channel``) fetching the big document again and again
 with ``document.fetch``.
 
 A simulated tablet's control connection is a :class:`StampedLink`: TLS, WebSocket and
@@ -52,6 +52,13 @@ from websockets.protocol import State
 from websockets.uri import parse_uri
 
 from bench.common import run_worker, serve_commands
+from room_client.connection import (
+    OPEN_TIMEOUT,
+    ConnectError,
+    RoomEndpoint,
+    open_channel,
+    tls_context,
+)
 from room_protocol import PROTOCOL_VERSION
 from room_protocol.codec import MAX_MESSAGE_BYTES, decode, encode
 from room_protocol.errors import ProtocolError
@@ -63,13 +70,6 @@ from room_protocol.messages import (
     FetchDocument,
     Hello,
     Welcome,
-)
-from tablet_client.connection import (
-    OPEN_TIMEOUT,
-    ConnectError,
-    RoomEndpoint,
-    open_channel,
-    tls_context,
 )
 
 CONNECT_ATTEMPTS = 3

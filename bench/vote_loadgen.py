@@ -1,7 +1,7 @@
 """The vote-burst load generator: one process voting for a share of the seat tablets.
 
 Each simulated tablet is protocol level, with the real client code
-(``tablet_client.connection.open_channel``: TLS to the room CA, ``hello`` with a
+(``room_client.connection.open_channel``: TLS to the room CA, ``hello`` with a
 ``seat_id``), and has a link to each server under test: it signs in there once with its
 member's PIN (``session.sign_in``), keeps the token and disconnects, and from then on
 connects with ``hello(resume_token=...)`` as a tablet does after a Wi-Fi drop. In a
@@ -37,12 +37,12 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from bench.common import run_worker, serve_commands
+from room_client.connection import ConnectError, RoomEndpoint, open_channel, tls_context
 from room_protocol.codec import decode, encode
 from room_protocol.errors import ProtocolError
 from room_protocol.live import Ack, SignedIn, SignIn
 from room_protocol.messages import Channel, ErrorMessage
 from room_protocol.voting import ABSTAIN, NO, YES, BallotRecorded, CastBallot, PollsState
-from tablet_client.connection import ConnectError, RoomEndpoint, open_channel, tls_context
 
 CONNECT_ATTEMPTS = 3
 SIGN_IN_TIMEOUT = 15.0  # seconds for one tablet's sign-in answer and its session.signed_in

@@ -84,11 +84,11 @@ from bench.common import (
     timeout_prefix,
 )
 from bench.vote_loadgen import worker_main
+from room_client.connection import open_channel, tls_context
 from room_protocol.codec import decode, encode
 from room_protocol.live import Ack, Request, SignedIn, SignIn
 from room_protocol.messages import Channel, ErrorMessage
 from room_protocol.voting import ClosePoll, CreatePoll, OpenPoll, PollKind, PollSpec, PublishPoll
-from tablet_client.connection import open_channel, tls_context
 from tests.rooms import RunningRoom, start_room, write_package
 
 REPO = Path(__file__).resolve().parent.parent

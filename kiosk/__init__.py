@@ -4,6 +4,6 @@
 meeting, the current item with its timer, the speaker, the queue, announcements,
 attendance and the quorum, votes in progress and published results.
 A client of the room server like the tablets are: may import room_protocol and
-tablet_client's Qt-free core (connection, discovery), never room_server or
+room_client (connection, discovery, clock), never tablet_client, room_server or
 provisioning. The seat-tablet launcher is ``systemd/``.
 """

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QApplication
 from kiosk.display_controller import DisplayController, DisplaySettings
 from kiosk.display_view import DisplayView
 from kiosk.i18n import LANGUAGES, set_language
-from tablet_client.connection import RoomEndpoint
+from room_client.connection import RoomEndpoint
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer
@@ -24,14 +24,6 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from kiosk.display_view import DisplayView, QueueLine
 from kiosk.i18n import long_date, on_language_changed, tr
 from kiosk.look import Tone
-from kiosk.timers import (
-    Level,
-    ServerClock,
-    duration,
-    item_timer,
-    parse_time,
-    speech_timer,
-)
 from kiosk.vote_view import Bar, NameGroup, ResultLines, VoteLines
 from kiosk.voting import (
     RESULT_KEEP_S,
@@ -45,6 +37,24 @@ from kiosk.voting import (
     roll_call,
     shown_poll,
 )
+from room_client.connection import (
+    Backoff,
+    ConnectionStatus,
+    Phase,
+    RoomConnection,
+    RoomEndpoint,
+)
+from room_client.discovery import DiscoveredRoom, RoomBrowser
+from room_client.timers import (
+    Level,
+    ServerClock,
+    item_timer,
+    parse_time,
+    server_time_of,
+    speech_clock,
+    speech_timer,
+)
+from room_client.timers import format_duration as duration
 from room_protocol.live import Announcement, FloorKind, FloorState
 from room_protocol.messages import MeetingSnapshot, Message
 from room_protocol.voting import (
@@ -62,14 +72,6 @@ from room_protocol.voting import (
     PollState,
     QuorumRule,
 )
-from tablet_client.connection import (
-    Backoff,
-    ConnectionStatus,
-    Phase,
-    RoomConnection,
-    RoomEndpoint,
-)
-from tablet_client.discovery import DiscoveredRoom, RoomBrowser
 
 log = logging.getLogger(__name__)
 
@@ -221,15 +223,13 @@ class DisplayController(QObject):
 
     def on_message(self, message: Message) -> None:
         now = self._now()
+        stamp = server_time_of(message)
+        if stamp is not None:
+            self.clock.observe(stamp, now)
         if isinstance(message, FloorState):
             self.floor, self._floor_at = message, now
-            speech = message.speaking
-            if speech is not None:  # the room's clock when it sent this state
-                sent = parse_time(speech.started_at) + timedelta(seconds=speech.elapsed_seconds)
-                self.clock.observe(sent, now)
         elif isinstance(message, Announcement) and message.to_seat is None:
             self.announcement, self._announcement_at = message, now
-            self.clock.observe(parse_time(message.at), now)
         elif isinstance(message, AttendanceState):
             self.attendance = message
         elif isinstance(message, PollsState):
@@ -340,22 +340,13 @@ class DisplayController(QObject):
                 point_of_order=speech.kind is FloorKind.POINT_OF_ORDER,
             )
             timer = speech_timer(speech, now - self._floor_at)
-            remaining = timer.remaining
-            if remaining is None:
-                self.view.set_countdown(
-                    duration(timer.elapsed), tr("speaker.no_limit"), Level.NORMAL
-                )
+            if timer.remaining is None:
+                caption, level = tr("speaker.no_limit"), Level.NORMAL
             elif timer.time_up:
-                over = max(0.0, -remaining)
-                self.view.set_countdown(
-                    f"+{duration(over)}" if over >= 1 else duration(0),
-                    tr("speaker.time_up"),
-                    Level.OVER,
-                )
+                caption, level = tr("speaker.time_up"), Level.OVER
             else:
-                self.view.set_countdown(
-                    duration(remaining, up=True), tr("speaker.time_left"), timer.level
-                )
+                caption, level = tr("speaker.time_left"), timer.level
+            self.view.set_countdown(speech_clock(timer), caption, level)
         queue = floor.queue if floor else ()
         lines = [
             QueueLine(e.name, e.seat_id or "", e.kind is FloorKind.POINT_OF_ORDER)

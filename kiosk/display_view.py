@@ -65,7 +65,6 @@ from kiosk.look import frame as _frame
 from kiosk.look import label as _label
 from kiosk.look import repolish as _repolish
 from kiosk.look import style as _style
-from kiosk.timers import Level
 from kiosk.vote_view import (
     AttendancePanel,
     NameGroup,
@@ -76,6 +75,7 @@ from kiosk.vote_view import (
     VoteLines,
     VotePanel,
 )
+from room_client.timers import Level
 
 DESIGN_SIZE = (1920, 1080)  # the sizes below are pixels at this resolution
 QUEUE_ROWS = 5

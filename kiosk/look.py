@@ -11,7 +11,7 @@ from enum import StrEnum
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QWidget
 
-from kiosk.timers import Level
+from room_client.timers import Level
 
 BACKGROUND = "#07090d"
 PANEL = "#131922"

@@ -43,7 +43,7 @@ from kiosk.look import (
     label,
     pill,
 )
-from kiosk.timers import Level
+from room_client.timers import Level
 
 _Expanding = QSizePolicy.Policy.Expanding
 

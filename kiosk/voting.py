@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from kiosk.timers import Level, parse_time
+from room_client.timers import Level, parse_time
 from room_protocol.voting import (
     ABSTAIN,
     NO,

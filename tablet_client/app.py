@@ -18,7 +18,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QWidget
 
-from tablet_client.connection import RoomEndpoint
+from room_client.connection import RoomEndpoint
 from tablet_client.i18n import LANGUAGES, set_language
 from tablet_client.render import PageRenderer
 from tablet_client.tablet_controller import TabletController, TabletSettings

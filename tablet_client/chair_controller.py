@@ -10,6 +10,7 @@ from datetime import datetime
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from room_client.timers import format_duration
 from room_protocol.live import (
     Ack,
     AddItem,
@@ -44,7 +45,6 @@ from tablet_client.session import (
     add_position,
     capabilities,
     estimated_end,
-    format_duration,
     item_elapsed,
     move_target,
 )

@@ -19,6 +19,7 @@ from pathlib import Path
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
+from room_client.connection import RoomEndpoint, open_channel, tls_context
 from room_protocol.codec import decode, encode
 from room_protocol.errors import ErrorCode, ProtocolError
 from room_protocol.messages import (
@@ -32,7 +33,6 @@ from room_protocol.messages import (
     MeetingState,
 )
 from room_protocol.transfer import Receiver
-from tablet_client.connection import RoomEndpoint, open_channel, tls_context
 
 log = logging.getLogger(__name__)
 

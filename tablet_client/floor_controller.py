@@ -7,11 +7,12 @@ import time
 
 from PySide6.QtCore import QObject, QTimer
 
+from room_client.timers import speech_clock, speech_timer
 from room_protocol.live import FloorKind, FloorState, RequestFloor, WithdrawFloor
 from room_protocol.messages import ErrorMessage, Message, Role
 from tablet_client.i18n import tr
 from tablet_client.live_link import LiveLink
-from tablet_client.session import format_duration, queue_position, speech_timing
+from tablet_client.session import queue_position
 from tablet_client.views.main_window import MainWindow
 
 COUNTDOWN_TICK_MS = 250
@@ -21,12 +22,8 @@ def countdown_text(state: FloorState, since_received: float) -> tuple[str, bool]
     """The countdown shown for ``state``'s speech, and whether its time is up."""
     if state.speaking is None:
         return "", False
-    timing = speech_timing(state.speaking, since_received)
-    if timing.remaining is None:
-        return format_duration(timing.elapsed), timing.expired
-    if timing.remaining < 0:
-        return "+" + format_duration(-timing.remaining), True
-    return format_duration(timing.remaining), timing.expired
+    timer = speech_timer(state.speaking, since_received)
+    return speech_clock(timer), timer.time_up
 
 
 class FloorController(QObject):

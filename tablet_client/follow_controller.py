@@ -7,25 +7,42 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Protocol
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, SignalInstance
 
 from room_protocol.live import Fit, Following, FollowState, SetFollow
-from room_protocol.messages import ErrorMessage, Message
+from room_protocol.messages import ErrorMessage, MeetingSnapshot, Message
+from tablet_client.document_controller import DocumentController
 from tablet_client.i18n import tr
 from tablet_client.live_link import LiveLink
 from tablet_client.session import FollowTracker
-
-if TYPE_CHECKING:
-    from tablet_client.tablet_controller import TabletController
+from tablet_client.views.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
 
+class Desk(Protocol):
+    """What following needs of the tablet (the TabletController): its window and reader,
+    the meeting, the document on screen, and fetching and opening a document."""
+
+    window: MainWindow
+    reader: DocumentController
+    meeting: MeetingSnapshot | None
+    showing: str | None  # sha256 of the document in the reader
+
+    @property
+    def browsing_started(self) -> SignalInstance: ...
+
+    async def document_path(self, sha: str) -> Path: ...
+
+    async def open_document(self, sha: str, page: int = 0, *, show: bool = True) -> None: ...
+
+
 class FollowController(QObject):
-    def __init__(self, tablet: TabletController, link: LiveLink) -> None:
-        super().__init__(tablet)
+    def __init__(self, tablet: Desk, link: LiveLink, parent: QObject | None = None) -> None:
+        super().__init__(parent)
         self.tablet = tablet
         self.link = link
         self.window = tablet.window

@@ -14,10 +14,11 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from room_client.connection import Phase, RoomConnection
+from room_client.timers import ServerClock, parse_time, server_time_of
 from room_protocol.live import Request, SignedIn
-from room_protocol.messages import ErrorMessage, Message, Role
-from tablet_client.connection import Phase, RoomConnection
-from tablet_client.session import NOT_CONNECTED, ServerClock, capabilities
+from room_protocol.messages import ErrorMessage, Message, Role, Welcome
+from tablet_client.session import NOT_CONNECTED, capabilities
 
 __all__ = ["LiveLink"]
 
@@ -35,6 +36,8 @@ class LiveLink(QObject):
         self.connection: RoomConnection | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._identity: tuple[str, Role] | None = None
+        self.clock = ServerClock()
+        self._clock_welcome: Welcome | None = None  # the welcome the clock was set by
 
     # --- state --------------------------------------------------------------------------
 
@@ -59,17 +62,25 @@ class LiveLink(QObject):
     def presiding(self) -> bool:
         return self.role in (Role.CHAIR, Role.CLERK)
 
-    def clock(self) -> ServerClock | None:
-        connection = self.connection
-        if connection is None or connection.welcome is None:
-            return None
-        return ServerClock.from_welcome(connection.welcome.server_time, connection.welcomed_at)
-
     def server_now(self) -> float | None:
-        """The room's time now (epoch seconds), estimated from its welcome."""
-        clock = self.clock()
-        # welcomed_at is the loop's clock, which is time.monotonic() for asyncio and qasync
-        return None if clock is None else clock.now(time.monotonic())
+        """The room's time now (epoch seconds), estimated from its welcome and tightened
+        by every server timestamp since."""
+        if not self._clock_set():
+            return None
+        now = self.clock.now(time.monotonic())
+        return None if now is None else now.timestamp()
+
+    def _clock_set(self) -> bool:
+        """Set the clock by the connection's latest welcome; False before the first."""
+        connection = self.connection
+        welcome = connection.welcome if connection is not None else None
+        if connection is None or welcome is None:
+            return False
+        if welcome is not self._clock_welcome:
+            # welcomed_at is the loop's clock, which is time.monotonic() for asyncio and qasync
+            self.clock.sync(parse_time(welcome.server_time), connection.welcomed_at)
+            self._clock_welcome = welcome
+        return True
 
     # --- wiring -----------------------------------------------------------------------
 
@@ -80,6 +91,9 @@ class LiveLink(QObject):
         self._identity_maybe_changed()
 
     def _receive(self, message: Message) -> None:
+        stamp = server_time_of(message)
+        if stamp is not None and self._clock_set():
+            self.clock.observe(stamp, time.monotonic())
         self.received.emit(message)
         self._identity_maybe_changed()
 

@@ -4,16 +4,15 @@ until dismissed), notices of late documents, and calls for service to the clerk.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
+from room_client.timers import parse_time
 from room_protocol.live import Ack, Announcement, RequestService, ServiceKind
 from room_protocol.messages import ErrorMessage, MeetingSnapshot, Message, Notice
 from tablet_client.i18n import tr
 from tablet_client.live_link import LiveLink
-from tablet_client.session import parse_time
 from tablet_client.views.main_window import MainWindow
 
 CONFIRMATION_SHOWN_MS = 8_000
@@ -21,7 +20,7 @@ CONFIRMATION_SHOWN_MS = 8_000
 
 def local_clock(iso_time: str) -> str:
     """``HH:MM`` in the tablet's time zone for a time from the room."""
-    return datetime.fromtimestamp(parse_time(iso_time)).strftime("%H:%M")
+    return parse_time(iso_time).astimezone().strftime("%H:%M")
 
 
 class MessagesController(QObject):

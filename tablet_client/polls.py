@@ -9,9 +9,9 @@ are tested with plain values.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import StrEnum
 
+from room_client.timers import parse_time
 from room_protocol.errors import ErrorCode
 from room_protocol.messages import MeetingSnapshot
 from room_protocol.voting import (
@@ -36,7 +36,7 @@ from room_protocol.voting import (
     spec_problems,
 )
 from tablet_client.i18n import Text
-from tablet_client.session import NOT_CONNECTED, parse_time
+from tablet_client.session import NOT_CONNECTED
 
 __all__ = [
     "Ballot",
@@ -64,7 +64,7 @@ __all__ = [
 
 def local_time(iso_time: str, *, seconds: bool = True) -> str:
     """A time from the room in the tablet's time zone: ``HH:MM:SS`` (or ``HH:MM``)."""
-    moment = datetime.fromtimestamp(parse_time(iso_time))
+    moment = parse_time(iso_time).astimezone()
     return moment.strftime("%H:%M:%S" if seconds else "%H:%M")
 
 
@@ -317,7 +317,7 @@ def closes_in(poll: Poll, now: float | None) -> float | None:
     """Seconds until a running countdown closes ``poll`` (None: no countdown)."""
     if poll.state is not PollState.OPEN or poll.closes_at is None or now is None:
         return None
-    return max(0.0, parse_time(poll.closes_at) - now)
+    return max(0.0, parse_time(poll.closes_at).timestamp() - now)
 
 
 # --- refusals -----------------------------------------------------------------------------------

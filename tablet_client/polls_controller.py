@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer
 
+from room_client.timers import format_duration
 from room_protocol.errors import ErrorCode
 from room_protocol.messages import ErrorMessage, MeetingSnapshot, Message
 from room_protocol.voting import (
@@ -41,7 +42,6 @@ from tablet_client.polls import (
     rule_lines,
     spec_problem,
 )
-from tablet_client.session import format_duration
 from tablet_client.views.main_window import MainWindow
 from tablet_client.voting_controller import item_line, show_result
 
@@ -242,7 +242,7 @@ class PollsController(QObject):
         poll = self.poll(self.view.selected_poll())
         left = closes_in(poll, self.link.server_now()) if poll is not None else None
         self.view.countdown.setText(
-            "" if left is None else tr("vote.closes_in", time=format_duration(left))
+            "" if left is None else tr("vote.closes_in", time=format_duration(left, up=True))
         )
 
     def _quorum_warning(self) -> str:

@@ -1,6 +1,6 @@
 """Rules of the live session on the tablet, without Qt or sockets.
 
-What a badge reader typed, which chair move to show, how long a speaker has left, when
+What a badge reader typed, which chair move to show, where I am in the queue, when
 the meeting will end, what the signed-in role may do: plain values in, plain values out,
 so the controllers stay thin and these rules are tested with numbers.
 """
@@ -8,12 +8,11 @@ so the controllers stay thin and these rules are tested with numbers.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime
 
+from room_client.timers import parse_time
 from room_protocol import voting
 from room_protocol.errors import ErrorCode
-from room_protocol.live import ALLOWED, FloorState, FollowState, Request, Speech
+from room_protocol.live import ALLOWED, FloorState, FollowState, Request
 from room_protocol.messages import AgendaItem, ErrorMessage, MeetingSnapshot, Role
 
 __all__ = [
@@ -23,19 +22,14 @@ __all__ = [
     "NOT_CONNECTED",
     "BadgeReader",
     "FollowTracker",
-    "ServerClock",
-    "SpeechTiming",
     "add_position",
     "capabilities",
     "estimated_end",
-    "format_duration",
     "item_elapsed",
     "move_target",
-    "parse_time",
     "queue_position",
     "sign_in_problem",
     "signed_out_reason",
-    "speech_timing",
 ]
 
 BADGE_KEY_GAP_S = 0.05  # wedges type a character every few ms; people need > 50 ms
@@ -45,19 +39,6 @@ _BADGE_CHAR = re.compile(r"[A-Za-z0-9:_-]")
 MIN_PIN_DIGITS = 4  # room_protocol.live.PIN
 MAX_PIN_DIGITS = 12
 NOT_CONNECTED = "not_connected"  # ErrorMessage.code the tablet makes up when it has no room
-
-
-def parse_time(text: str) -> float:
-    """An ISO 8601 time from the room (UTC) as seconds since the epoch."""
-    return datetime.fromisoformat(text).timestamp()
-
-
-def format_duration(seconds: float) -> str:
-    """``m:ss`` under an hour, ``h:mm:ss`` from then on; negative durations count as 0."""
-    total = max(0, int(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 # --- identity --------------------------------------------------------------------------
@@ -181,26 +162,6 @@ class FollowTracker:
 # --- speaker queue ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class SpeechTiming:
-    elapsed: float  # seconds spoken so far
-    remaining: float | None  # None: no limit; negative: over time
-    expired: bool
-
-
-def speech_timing(speech: Speech, since_received: float) -> SpeechTiming:
-    """Where ``speech`` stands ``since_received`` seconds after its FloorState arrived.
-
-    Counting from arrival with the tablet's monotonic clock needs no clock agreement
-    with the room (the room's ``elapsed_seconds`` is as of sending).
-    """
-    elapsed = speech.elapsed_seconds + max(0.0, since_received)
-    if not speech.limit_seconds:
-        return SpeechTiming(elapsed, None, speech.expired)
-    remaining = speech.limit_seconds - elapsed
-    return SpeechTiming(elapsed, remaining, speech.expired or remaining <= 0)
-
-
 def queue_position(floor: FloorState, delegate_id: str) -> int | None:
     """1-based place of ``delegate_id`` in the queue, or None."""
     for index, entry in enumerate(floor.queue, start=1):
@@ -212,26 +173,12 @@ def queue_position(floor: FloorState, delegate_id: str) -> int | None:
 # --- agenda timing ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ServerClock:
-    """The room's clock as the tablet estimates it (rooms are air-gapped: no NTP)."""
-
-    server_epoch: float  # the room's time when its welcome arrived
-    local_at: float  # the tablet's monotonic time then
-
-    @classmethod
-    def from_welcome(cls, server_time: str, local_at: float) -> ServerClock:
-        return cls(parse_time(server_time), local_at)
-
-    def now(self, local_now: float) -> float:
-        return self.server_epoch + (local_now - self.local_at)
-
-
 def item_elapsed(meeting: MeetingSnapshot, item: AgendaItem, now: float) -> float:
-    """Seconds spent on ``item``: earlier turns plus the running one if it is current."""
+    """Seconds spent on ``item`` (``now``: the room's epoch seconds): earlier turns plus
+    the running one if it is current."""
     elapsed = float(item.actual_seconds)
     if item.id == meeting.current_item_id and meeting.current_started_at:
-        elapsed += max(0.0, now - parse_time(meeting.current_started_at))
+        elapsed += max(0.0, now - parse_time(meeting.current_started_at).timestamp())
     return elapsed
 
 

@@ -20,17 +20,17 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from room_protocol.messages import DocumentInfo, MeetingSnapshot
-from tablet_client.attendance_controller import AttendanceController
-from tablet_client.chair_controller import ChairController
-from tablet_client.connection import (
+from room_client.connection import (
     ConnectError,
     ConnectionStatus,
     Phase,
     RoomConnection,
     RoomEndpoint,
 )
-from tablet_client.discovery import DiscoveredRoom, RoomBrowser
+from room_client.discovery import DiscoveredRoom, RoomBrowser
+from room_protocol.messages import DocumentInfo, MeetingSnapshot
+from tablet_client.attendance_controller import AttendanceController
+from tablet_client.chair_controller import ChairController
 from tablet_client.document_controller import DocumentController
 from tablet_client.documents import (
     DocumentCache,
@@ -106,7 +106,7 @@ class TabletController(QObject):
         self.identity = IdentityController(
             window, self.link, settings.seat_id, lambda: self.meeting, self
         )
-        self.follow = FollowController(self, self.link)
+        self.follow = FollowController(self, self.link, self)
         self.floor = FloorController(window, self.link, self)
         self.messages = MessagesController(window, self.link, lambda: self.meeting, self)
         self.locks = LockController(window, self.link, settings.inactivity_lock_seconds, self)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer
 
+from room_client.timers import format_duration
 from room_protocol.messages import ErrorMessage, MeetingSnapshot, Message
 from room_protocol.voting import (
     ABSTAIN,
@@ -47,7 +48,6 @@ from tablet_client.polls import (
     refusal,
     rule_lines,
 )
-from tablet_client.session import format_duration
 from tablet_client.views.main_window import MainWindow
 from tablet_client.views.results_view import Bar, ResultsView
 from tablet_client.views.voting_view import BLANK, BallotCardView, PollSectionView
@@ -413,7 +413,7 @@ class VotingController(QObject):
                 section.set_countdown("", False)
             else:
                 section.set_countdown(
-                    tr("vote.closes_in", time=format_duration(left)), left <= URGENT_S
+                    tr("vote.closes_in", time=format_duration(left, up=True)), left <= URGENT_S
                 )
 
     def _show_strip(self, sections: list[Section]) -> None:

@@ -6,9 +6,9 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from room_client.connection import Backoff, Phase, RoomConnection
 from room_protocol.live import Ack, Request, SignIn
 from room_protocol.messages import ErrorMessage, MeetingSnapshot, Message
-from tablet_client.connection import Backoff, Phase, RoomConnection
 from tests.rooms import RunningRoom, timeout
 
 M = TypeVar("M", bound=Message)

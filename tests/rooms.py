@@ -21,9 +21,9 @@ from typing import Any
 
 import pymupdf
 
+from room_client.connection import RoomEndpoint
 from room_protocol import PROTOCOL_VERSION
 from room_protocol.discovery import RoomAnnouncement
-from tablet_client.connection import RoomEndpoint
 from tests import packages
 
 TIMEOUT_FACTOR = float(os.environ.get("HEMICYCLE_TEST_TIMEOUT_FACTOR", "1"))

@@ -14,7 +14,7 @@ from kiosk.display_controller import DisplayController, DisplaySettings
 from kiosk.display_view import DisplayView
 from kiosk.i18n import set_language
 from kiosk.look import LEVEL_COLOURS, Tone
-from kiosk.timers import Level
+from room_client.timers import Level
 from room_protocol.live import (
     Announce,
     EndSpeech,

@@ -20,8 +20,8 @@ from kiosk.display_view import DisplayView
 from kiosk.fit_label import FitLabel
 from kiosk.i18n import set_language
 from kiosk.look import AMBER, GREEN, RED, TONE_COLOURS, Tone
-from kiosk.timers import parse_time
 from kiosk.voting import Stage
+from room_client.timers import parse_time
 from room_protocol.live import FloorKind, FloorState, QueueEntry, Speech
 from room_protocol.messages import AgendaItem, MeetingSnapshot, Role, RosterEntry
 from room_protocol.voting import (

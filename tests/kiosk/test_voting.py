@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from kiosk.timers import Level, parse_time
 from kiosk.voting import (
     Stage,
     chart,
@@ -14,6 +13,7 @@ from kiosk.voting import (
     roll_call,
     shown_poll,
 )
+from room_client.timers import Level, parse_time
 from room_protocol.voting import (
     ABSTAIN,
     NO,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from room_client.connection import Backoff
 from room_protocol.live import (
     AddItem,
     Alert,
@@ -46,7 +47,6 @@ from room_protocol.live import (
     WithdrawFloor,
 )
 from room_protocol.messages import Role
-from tablet_client.connection import Backoff
 from tests.live_clients import Tablet, until
 from tests.rooms import RunningRoom, running_room
 

@@ -12,6 +12,15 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from room_client.connection import (
+    Backoff,
+    ConnectError,
+    Phase,
+    RoomConnection,
+    RoomEndpoint,
+    open_channel,
+    tls_context,
+)
 from room_protocol import PROTOCOL_VERSION
 from room_protocol.codec import decode, encode
 from room_protocol.messages import (
@@ -25,15 +34,6 @@ from room_protocol.messages import (
     Welcome,
 )
 from room_server.tls import ensure_certificates
-from tablet_client.connection import (
-    Backoff,
-    ConnectError,
-    Phase,
-    RoomConnection,
-    RoomEndpoint,
-    open_channel,
-    tls_context,
-)
 from tablet_client.documents import (
     DocumentCache,
     DocumentFetcher,

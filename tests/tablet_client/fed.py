@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from pytestqt.qtbot import QtBot
 
+from room_client.connection import Phase, RoomConnection, RoomEndpoint
 from room_protocol.live import Ack, Request, SignedIn
 from room_protocol.messages import (
     AgendaItem,
@@ -43,7 +44,6 @@ from room_protocol.voting import (
     Seating,
     normalised,
 )
-from tablet_client.connection import Phase, RoomConnection, RoomEndpoint
 from tablet_client.live_link import LiveLink
 from tablet_client.render import PageRenderer
 from tablet_client.tablet_controller import TabletController, TabletSettings

@@ -24,18 +24,14 @@ from room_protocol.messages import AgendaItem, ErrorMessage, MeetingSnapshot, Ro
 from tablet_client.session import (
     BadgeReader,
     FollowTracker,
-    ServerClock,
     add_position,
     capabilities,
     estimated_end,
-    format_duration,
     item_elapsed,
     move_target,
-    parse_time,
     queue_position,
     sign_in_problem,
     signed_out_reason,
-    speech_timing,
 )
 
 SHA = "a" * 64
@@ -203,16 +199,6 @@ def speech(limit: int, elapsed: float, expired: bool = False) -> Speech:
     return Speech("d2", "Beatrix", FloorKind.SPEAK, START, limit, elapsed, expired)
 
 
-def test_speech_timing_counts_from_arrival() -> None:
-    timing = speech_timing(speech(120, 10.0), 5.0)
-    assert (timing.elapsed, timing.remaining, timing.expired) == (15.0, 105.0, False)
-    over = speech_timing(speech(60, 58.0), 5.0)
-    assert over.remaining == -3.0 and over.expired
-    unlimited = speech_timing(speech(0, 30.0), 2.5)
-    assert unlimited.remaining is None and unlimited.elapsed == 32.5
-    assert speech_timing(speech(60, 1.0, expired=True), 0).expired  # the room says so
-
-
 def test_queue_position() -> None:
     queue = tuple(QueueEntry(d, d, FloorKind.SPEAK, START, None) for d in ("d3", "d1", "d2"))
     floor = FloorState(1, None, queue, 180)
@@ -220,21 +206,7 @@ def test_queue_position() -> None:
     assert queue_position(floor, "chair") is None
 
 
-def test_format_duration() -> None:
-    assert format_duration(0) == "0:00"
-    assert format_duration(59.9) == "0:59"
-    assert format_duration(61) == "1:01"
-    assert format_duration(3725) == "1:02:05"
-    assert format_duration(-5) == "0:00"
-
-
 # --- agenda timing -------------------------------------------------------------------------------
-
-
-def test_server_clock_from_welcome() -> None:
-    clock = ServerClock.from_welcome("2026-11-21T09:00:00+00:00", local_at=100.0)
-    assert clock.now(160.0) == T0 + 60
-    assert parse_time(START) == T0
 
 
 def test_item_elapsed_adds_the_running_turn_to_earlier_ones() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from pytestqt.qtbot import QtBot
 
+from room_client.connection import Backoff, Phase
 from room_protocol.messages import Message
 from room_protocol.voting import (
     BallotRecorded,
@@ -24,7 +25,6 @@ from room_protocol.voting import (
     PollsState,
     PublishPoll,
 )
-from tablet_client.connection import Backoff, Phase
 from tablet_client.i18n import set_language
 from tablet_client.tablet_controller import TabletController
 from tests.live_clients import Tablet

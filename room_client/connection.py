@@ -1,6 +1,6 @@
-"""The tablet's control connection: TLS to the room, hello, live meeting state, reconnect.
+"""A client's control connection: TLS to the room, hello, live meeting state, reconnect.
 
-The TLS context trusts only the room CA the tablet was given at enrollment; the
+The TLS context trusts only the room CA the client was given at enrollment; the
 certificate must also name the host the room advertised. Lost connections are retried
 with capped exponential backoff and jitter, so 2,000 tablets do not return in one burst.
 """
@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import secrets
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,20 +20,19 @@ from pathlib import Path
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from room_client.control import ControlSession
 from room_protocol import PROTOCOL_VERSION
 from room_protocol.codec import MAX_MESSAGE_BYTES, decode, encode
-from room_protocol.errors import ErrorCode, ProtocolError
-from room_protocol.live import Ack, Request, SignedIn, SignedOut
+from room_protocol.errors import ProtocolError
+from room_protocol.live import Request, SignedIn
 from room_protocol.messages import (
     Channel,
     ErrorMessage,
     Hello,
     MeetingSnapshot,
-    MeetingState,
     Message,
     Welcome,
 )
-from room_protocol.voting import BallotRecorded
 
 log = logging.getLogger(__name__)
 
@@ -160,13 +158,9 @@ def _describe(exc: BaseException) -> str:
 
 class RoomConnection:
     """Keeps one control connection open, reports status and meeting state, and carries
-    the tablet's requests.
-
-    A request waits in an outbox until the room answers it; after a reconnect every
-    unanswered request is sent again with the same ``op_id``, and the room answers a
-    repeat without applying it twice. A ballot is answered by its receipt
-    (``poll.recorded``), every other request by ``ack``. The sign-in is resumed with its
-    token.
+    the client's requests: the asyncio shell of a :class:`~room_client.control.ControlSession`,
+    which decides what is pending, what goes out again after a reconnect and which
+    answer settles which request. Here each pending request has a future its sender awaits.
     """
 
     def __init__(
@@ -191,16 +185,26 @@ class RoomConnection:
         self.on_meeting = on_meeting
         self.on_message = on_message
         self.backoff = backoff or Backoff()
+        self.session = ControlSession()
         self.status = ConnectionStatus(Phase.IDLE, endpoint.room_name)
         self.welcome: Welcome | None = None
         self.welcomed_at = 0.0  # loop time when welcome arrived
-        self.meeting: MeetingSnapshot | None = None
-        self.signed_in: SignedIn | None = None
-        self.latest: dict[str, Message] = {}  # last message of each type, e.g. "floor.state"
-        self._outbox: dict[str, tuple[Request, asyncio.Future[Message]]] = {}
-        self._counter = 0
+        self._answers: dict[str, asyncio.Future[Message]] = {}  # by op_id, while pending
         self._ws: ClientConnection | None = None
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def meeting(self) -> MeetingSnapshot | None:
+        return self.session.meeting
+
+    @property
+    def signed_in(self) -> SignedIn | None:
+        return self.session.signed_in
+
+    @property
+    def latest(self) -> dict[str, Message]:
+        """The last message of each type, e.g. ``latest["floor.state"]``."""
+        return self.session.latest
 
     def start(self) -> None:
         if self._task is None:
@@ -220,16 +224,15 @@ class RoomConnection:
             self._ws.transport.abort()
 
     def new_op_id(self) -> str:
-        self._counter += 1
-        return f"{secrets.token_hex(6)}-{self._counter}"
+        return self.session.new_op_id()
 
     @property
     def pending(self) -> list[Request]:
         """Requests sent (or waiting to be sent) that the room has not answered yet."""
-        return [request for request, _future in self._outbox.values()]
+        return self.session.pending
 
     def is_pending(self, op_id: str) -> bool:
-        return op_id in self._outbox
+        return self.session.is_pending(op_id)
 
     async def request(self, request: Request) -> Message:
         """Send ``request`` (now, or after reconnecting) and wait for the room's answer:
@@ -237,13 +240,12 @@ class RoomConnection:
 
         A request with the ``op_id`` of one still waiting is the same request sent again:
         it goes out now and waits for the same answer."""
-        entry = self._outbox.get(request.op_id)
-        repeat = entry is not None
-        if entry is None:
-            future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
-            self._outbox[request.op_id] = (request, future)
+        repeat = not self.session.submit(request)
+        if repeat:
+            future = self._answers[request.op_id]
         else:
-            future = entry[1]
+            future = asyncio.get_running_loop().create_future()
+            self._answers[request.op_id] = future
         if self._ws is not None and self.status.phase is Phase.CONNECTED:
             with contextlib.suppress(ConnectionClosed):
                 await self._ws.send(encode(request))
@@ -259,7 +261,7 @@ class RoomConnection:
         while True:
             self._set(Phase.CONNECTING)
             try:
-                await self._session()
+                await self._connected()
                 detail = "the room closed the connection"
             except ConnectError as exc:
                 detail = str(exc)
@@ -272,7 +274,7 @@ class RoomConnection:
             self._set(Phase.RETRYING, detail, delay)
             await asyncio.sleep(delay)
 
-    async def _session(self) -> None:
+    async def _connected(self) -> None:
         ws, self.welcome = await open_channel(
             self.endpoint,
             self.context,
@@ -280,14 +282,14 @@ class RoomConnection:
             self.client_id,
             self.client_name,
             seat_id=self.seat_id,
-            resume_token=self.signed_in.token if self.signed_in else None,
+            resume_token=self.session.resume_token,
         )
         self.welcomed_at = asyncio.get_running_loop().time()
         self._ws = ws
         try:
             self.backoff.reset()
             self._set(Phase.CONNECTED)
-            for request in self.pending:  # same op_ids: the room answers, never repeats
+            for request in self.session.pending:  # same op_ids: the room answers, never repeats
                 await ws.send(encode(request))
             async for raw in ws:
                 try:
@@ -301,33 +303,16 @@ class RoomConnection:
             await ws.close()
 
     def _receive(self, message: Message) -> None:
-        if isinstance(message, MeetingState):
-            self.meeting = message.meeting
-            if self.on_meeting:
-                self.on_meeting(message.meeting)
-            return
-        if isinstance(message, Ack | ErrorMessage | BallotRecorded):
-            ref = message.ref if isinstance(message, ErrorMessage) else message.op_id
-            entry = self._outbox.pop(ref, None) if ref else None
-            if entry is not None and not entry[1].done():
-                entry[1].set_result(message)
-            if isinstance(message, BallotRecorded):
-                # A receipt is news for the tablet too (a re-sent ballot answered late).
-                self.latest[message.TYPE] = message
-                if self.on_message:
-                    self.on_message(message)
-                return
-            if entry is not None:
-                return
-            if isinstance(message, ErrorMessage):
-                log.warning("room says %s: %s", message.code, message.message)
-                if message.code == ErrorCode.VERSION_MISMATCH:
-                    raise ConnectError(message.message)
-            return
-        if isinstance(message, SignedIn):
-            self.signed_in = message
-        elif isinstance(message, SignedOut):
-            self.signed_in = None
-        self.latest[message.TYPE] = message
-        if self.on_message:
-            self.on_message(message)
+        received = self.session.receive(message)
+        if received.answered is not None:
+            future = self._answers.pop(received.answered.op_id, None)
+            if future is not None and not future.done():
+                future.set_result(message)
+        elif isinstance(message, ErrorMessage):
+            log.warning("room says %s: %s", message.code, message.message)
+        if received.refused:
+            raise ConnectError(received.refused)
+        if received.meeting_changed and self.on_meeting:
+            self.on_meeting(self.session.meeting)
+        if received.news is not None and self.on_message:
+            self.on_message(received.news)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from room_client.connection import RoomConnection, RoomEndpoint
+from room_client.discovery import DiscoveredRoom, RoomBrowser
 from room_protocol.discovery import SERVICE_TYPE
-from tablet_client.connection import RoomConnection, RoomEndpoint
-from tablet_client.discovery import DiscoveredRoom, RoomBrowser
 from tests import netns
 from tests.rooms import announcement_of, running_room, timeout
 
@@ -73,8 +73,8 @@ BROWSE_AND_CONNECT = textwrap.dedent(
     """
     import asyncio, json, sys, time
     from pathlib import Path
-    from tablet_client.connection import RoomConnection, RoomEndpoint
-    from tablet_client.discovery import RoomBrowser
+    from room_client.connection import RoomConnection, RoomEndpoint
+    from room_client.discovery import RoomBrowser
 
     async def main() -> None:
         address, ca_file = sys.argv[1], Path(sys.argv[2])

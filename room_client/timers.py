@@ -1,20 +1,21 @@
-"""The display's clocks as plain values: the room server's time, the agenda item timer and
-the speaking-time countdown. No Qt, no I/O: the controller passes the monotonic time in.
+"""The room's clock as plain values: the server's time, the agenda item timer, the speaking
+time countdown and how durations are written. No Qt, no I/O: callers pass the monotonic
+time in. Tablet and display both use these, so they show the same countdown for a poll.
 
-Rooms have no clock sync, so the display never trusts its own wall clock: it keeps an
+Rooms have no clock sync, so a client never trusts its own wall clock: it keeps an
 offset from its monotonic clock to the server's, set by ``welcome.server_time`` and
-tightened by every server timestamp it sees afterwards.
+tightened by every server timestamp it sees afterwards (:func:`server_time_of`).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from room_protocol.live import Speech
-from room_protocol.messages import AgendaItem
+from room_protocol.live import Announcement, FloorState, Speech
+from room_protocol.messages import AgendaItem, MeetingState, Message
 
 ITEM_NEAR_S = 60.0  # an item turns amber this long before its planned time at the latest
 ITEM_NEAR_FRACTION = 0.1  # ... or at 90% of a long item's planned time
@@ -32,7 +33,8 @@ class Level(StrEnum):
 
 
 def parse_time(text: str) -> datetime:
-    """An ISO 8601 time from the room; a time without a zone is UTC."""
+    """An ISO 8601 time from the room; a time without a zone is UTC.
+    ``.timestamp()`` gives epoch seconds, ``.astimezone()`` the local time."""
     value = datetime.fromisoformat(text)
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
@@ -66,6 +68,20 @@ class ServerClock:
         if self._offset is None:
             return None
         return datetime.fromtimestamp(local + self._offset, UTC)
+
+
+def server_time_of(message: Message) -> datetime | None:
+    """A time the room's clock had reached when it sent ``message``, if it carries one:
+    what :meth:`ServerClock.observe` tightens the offset with."""
+    if isinstance(message, FloorState) and message.speaking is not None:
+        speech = message.speaking  # elapsed_seconds is as of sending
+        return parse_time(speech.started_at) + timedelta(seconds=speech.elapsed_seconds)
+    if isinstance(message, Announcement):
+        return parse_time(message.at)
+    if isinstance(message, MeetingState) and message.meeting is not None:
+        started = message.meeting.current_started_at
+        return parse_time(started) if started else None
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +145,19 @@ def speech_timer(speech: Speech, since_received: float) -> SpeechTimer:
     return SpeechTimer(elapsed, limit, level)
 
 
-def duration(seconds: float, *, up: bool = False) -> str:
+def speech_clock(timer: SpeechTimer) -> str:
+    """The digits of a speaking-time clock: the time left rounded up, ``+m:ss`` once over
+    time, or the time spoken when there is no limit."""
+    remaining = timer.remaining
+    if remaining is None:
+        return format_duration(timer.elapsed)
+    if timer.time_up:
+        over = max(0.0, -remaining)
+        return f"+{format_duration(over)}" if over >= 1 else format_duration(0)
+    return format_duration(remaining, up=True)
+
+
+def format_duration(seconds: float, *, up: bool = False) -> str:
     """Seconds as ``m:ss`` or ``h:mm:ss``. Rounded down, or up (``up``) for countdowns,
     so a countdown shows 0:00 only when the time is really up."""
     whole = math.ceil(seconds) if up else math.floor(seconds)

@@ -1,4 +1,4 @@
-"""Find rooms over mDNS: the one module on the tablet that imports zeroconf.
+"""Find rooms over mDNS: the one client module that imports zeroconf.
 
 A RoomBrowser owns one AsyncZeroconf bound to the given interface addresses, browses
 ``_hemicycle._tcp`` and reports the rooms it could resolve and whose TXT record is well

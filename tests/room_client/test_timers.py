@@ -1,4 +1,5 @@
-"""The display's clocks with plain values: server time, item timer, speaking countdown."""
+"""The room's clock with plain values: server time, item timer, speaking countdown,
+and durations as tablet and display both write them."""
 
 from __future__ import annotations
 
@@ -6,9 +7,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kiosk.timers import Level, ServerClock, duration, item_timer, parse_time, speech_timer
-from room_protocol.live import FloorKind, Speech
-from room_protocol.messages import AgendaItem
+from room_client.timers import (
+    Level,
+    ServerClock,
+    format_duration,
+    item_timer,
+    parse_time,
+    server_time_of,
+    speech_clock,
+    speech_timer,
+)
+from room_protocol.live import Announcement, FloorKind, FloorState, Speech
+from room_protocol.messages import AgendaItem, MeetingSnapshot, MeetingState
 
 T0 = datetime(2026, 11, 21, 9, 0, 0, tzinfo=UTC)
 
@@ -30,6 +40,19 @@ def test_server_clock_from_welcome_is_tightened_by_later_timestamps() -> None:
 def test_parse_time_reads_the_rooms_iso_times() -> None:
     assert parse_time("2026-11-21T09:00:00.250+00:00") == T0 + timedelta(milliseconds=250)
     assert parse_time("2026-11-21T09:00:00") == T0  # no zone: UTC
+    assert parse_time("2026-11-21T10:00:00+01:00").timestamp() == T0.timestamp()
+
+
+def test_server_timestamps_in_messages_tighten_the_clock() -> None:
+    at = "2026-11-21T09:00:07+00:00"
+    assert server_time_of(Announcement("m1", "Lunch", "Chair", at)) == parse_time(at)
+    speaking = speech(120, 12.5)  # started at T0, 12.5 s spoken when the room sent it
+    floor = FloorState(3, speaking, (), 120)
+    assert server_time_of(floor) == T0 + timedelta(seconds=12.5)
+    assert server_time_of(FloorState(3, None, (), 120)) is None
+    meeting = MeetingSnapshot("m", "Council", "2026-11-21", "", 1, (), (), None, at)
+    assert server_time_of(MeetingState(meeting)) == parse_time(at)
+    assert server_time_of(MeetingState(None)) is None
 
 
 def item(planned: int | None, actual: int = 0) -> AgendaItem:
@@ -74,9 +97,18 @@ def test_speech_countdown_runs_from_the_states_elapsed_time() -> None:
 
 
 def test_durations_round_down_and_countdowns_up() -> None:
-    assert duration(0) == "0:00"
-    assert duration(59.9) == "0:59"
-    assert duration(59.1, up=True) == "1:00"
-    assert duration(0.2, up=True) == "0:01"  # 0:00 only when the time is really up
-    assert duration(3725) == "1:02:05"
-    assert duration(-3) == "0:00"
+    assert format_duration(0) == "0:00"
+    assert format_duration(59.9) == "0:59"
+    assert format_duration(61) == "1:01"
+    assert format_duration(59.1, up=True) == "1:00"
+    assert format_duration(0.2, up=True) == "0:01"  # 0:00 only when the time is really up
+    assert format_duration(3725) == "1:02:05"
+    assert format_duration(-3) == "0:00"
+    assert format_duration(-0.5, up=True) == "0:00"
+
+
+def test_speech_clock_counts_down_then_over_time() -> None:
+    assert speech_clock(speech_timer(speech(120, 10.0), 0.4)) == "1:50"  # 109.6 s left
+    assert speech_clock(speech_timer(speech(60, 58.0), 2.5)) == "0:00"  # up, half a second over
+    assert speech_clock(speech_timer(speech(60, 58.0), 5.0)) == "+0:03"
+    assert speech_clock(speech_timer(speech(0, 30.0), 2.5)) == "0:32"  # no limit: time spoken
