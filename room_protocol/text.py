@@ -77,9 +77,7 @@ class Catalogue:
 
     def set_language(self, code: str) -> None:
         """Switch every later ``tr``/``trn`` call to ``code`` and tell the listeners."""
-        if code not in self.languages:
-            choices = ", ".join(sorted(self.languages))
-            raise UnknownLanguage(f"unknown language {code!r}; choose one of: {choices}")
+        self._check(code)
         if code == self._current:
             return
         self._current = code
@@ -115,8 +113,7 @@ class Catalogue:
 
     def translations(self, code: str) -> gettext.NullTranslations:
         """The compiled catalogue of ``code``, falling back to the default language's."""
-        if code not in self.languages:
-            raise UnknownLanguage(f"unknown language {code!r}; choose one of: {self.languages}")
+        self._check(code)
         loaded = self._loaded.get(code)
         if loaded is None:
             loaded = self._read(code)
@@ -125,6 +122,11 @@ class Catalogue:
             )
             self._loaded[code] = loaded
         return loaded
+
+    def _check(self, code: str) -> None:
+        if code not in self.languages:
+            choices = ", ".join(sorted(self.languages))
+            raise UnknownLanguage(f"unknown language {code!r}; choose one of: {choices}")
 
     def _read(self, code: str) -> gettext.GNUTranslations:
         path = self.localedir / code / "LC_MESSAGES" / f"{self.domain}.mo"

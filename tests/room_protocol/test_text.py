@@ -118,6 +118,8 @@ def test_unknown_language_is_a_clear_error(small: Catalogue) -> None:
         small.set_language("fr")
     assert small.current_language() == "en"
     assert issubclass(UnknownLanguage, ValueError)
+    with pytest.raises(UnknownLanguage, match="unknown language 'fr'; choose one of: en, vi"):
+        small.translations("fr")
     with pytest.raises(UnknownLanguage, match="default language 'fr'"):
         Catalogue("doors", Path("/nonexistent"), ("en", "vi"), default="fr")
 
