@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: demo test lint typecheck check bench clean
+.PHONY: demo test catalogues lint typecheck check bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,10 +14,20 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[all,dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+# UI text: each .po compiles to the .mo beside it (generated, not committed) when the .po
+# is newer. The wheel build does the same through setup.py.
+PO := $(wildcard room_client/locale/*/LC_MESSAGES/*.po room_server/locale/*/LC_MESSAGES/*.po)
+MO := $(PO:.po=.mo)
+
+catalogues: $(MO)
+
+%.mo: %.po | $(STAMP)
+	$(VENV)/bin/pybabel compile --input-file $< --output-file $@
+
+demo: $(STAMP) catalogues
 	$(PY) -m provisioning.demo --output demo-output
 
-test: $(STAMP)
+test: $(STAMP) catalogues
 	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
@@ -30,4 +40,4 @@ typecheck: $(STAMP)
 check: lint typecheck test
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache $(MO)

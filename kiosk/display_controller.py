@@ -22,7 +22,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, QTimer
 
 from kiosk.display_view import DisplayView, QueueLine
-from kiosk.i18n import long_date, on_language_changed, tr
+from kiosk.i18n import long_date, on_language_changed, tr, trn
 from kiosk.look import Tone
 from kiosk.vote_view import Bar, NameGroup, ResultLines, VoteLines
 from kiosk.voting import (
@@ -427,9 +427,9 @@ class DisplayController(QObject):
         if eligible <= 0 and self.attendance is not None:
             eligible = self.attendance.represented  # until the room counts for this poll
         if eligible > 0:
-            progress = tr("vote.progress", voted=voted, eligible=eligible)
+            progress = trn("vote.progress", voted, eligible=eligible)
         else:
-            progress = tr("vote.progress_unknown", voted=voted)
+            progress = trn("vote.progress_unknown", voted)
         fraction = voted / eligible if eligible > 0 else 0.0
         if shown.stage is Stage.COUNTING:
             return VoteLines(
@@ -530,7 +530,7 @@ class DisplayController(QObject):
             bars=tuple(bars),
             marker=marker,
             marker_text=tr("result.needed", count=figures.required) if marker else "",
-            more=tr("result.more", count=figures.hidden) if figures.hidden else "",
+            more=trn("result.more", figures.hidden) if figures.hidden else "",
             totals=" · ".join(totals),
         )
         names = {m.delegate_id: m.name for m in meeting.roster}

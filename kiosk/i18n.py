@@ -1,233 +1,36 @@
-"""Strings of the room display in English and Vietnamese.
+"""The room display's text: its catalogue, and the calls the views use.
 
-Same rules as the tablet's catalogue: keys are hierarchical (``panel.thing``); ``tr``
-raises KeyError for a key that is in no catalogue, so a typo fails loudly in tests; a key
-missing from another language falls back to English (the tests keep both complete).
+The texts are in ``room_client/locale/{en,vi}/LC_MESSAGES/hemicycle-display.po``, with
+the same rules as the tablet's (``tablet_client.i18n``); the display switches language
+independently of any tablet.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from importlib.resources import files
 
-from tablet_client.catalogue import Catalogue
+from room_protocol.text import Catalogue
 
 __all__ = [
+    "CATALOGUE",
     "LANGUAGES",
     "current_language",
     "long_date",
     "on_language_changed",
     "set_language",
     "tr",
+    "trn",
 ]
 
-ENGLISH: dict[str, str] = {
-    "app.title": "Hemicycle room display",
-    # idle
-    "idle.no_meeting": "No meeting in progress",
-    "idle.waiting": "Waiting for the room…",
-    # meeting header
-    "meeting.line": "{date} · {location}",
-    # current agenda item
-    "item.heading": "Current agenda item",
-    "item.none": "No current item",
-    "item.timer": "{elapsed} / {planned}",
-    "item.left": "{left} left",
-    "item.over": "{over} over time",
-    "item.no_plan": "no planned time",
-    # current speaker
-    "speaker.heading": "Speaking",
-    "speaker.none": "Nobody has the floor",
-    "speaker.seat": "Seat {seat}",
-    "speaker.time_left": "Time left",
-    "speaker.time_up": "Time is up",
-    "speaker.no_limit": "Speaking for",
-    # speaker queue
-    "queue.heading": "Next speakers",
-    "queue.empty": "Nobody is waiting to speak",
-    "queue.more": "and {count} more",
-    "queue.point_of_order": "Point of order",
-    # attendance and quorum
-    "attendance.present": "Present {present} of {members}",
-    "attendance.proxies": "+{count} by proxy",
-    "attendance.quorum_met": "Quorum {required} · met",
-    "attendance.quorum_not_met": "Quorum {required} · not met",
-    # a poll open or being counted
-    "vote.heading": "Vote",
-    "vote.secret": "Secret ballot",
-    "vote.named": "Named vote",
-    "vote.weighted": "Weighted",
-    "vote.without_quorum": "Opened without quorum",
-    "vote.open": "Voting open",
-    "vote.counting": "Voting closed — counting",
-    "vote.progress": "{voted} of {eligible} have voted",
-    "vote.progress_unknown": "{voted} have voted",
-    "vote.time_left": "Time left to vote",
-    "vote.closing": "Closing…",
-    # a published result
-    "result.heading": "Result",
-    "outcome.adopted": "Adopted",
-    "outcome.rejected": "Rejected",
-    "outcome.decided": "Decided",
-    "outcome.no_decision": "No decision",
-    "outcome.tie": "Tie",
-    "option.yes": "Yes",
-    "option.no": "No",
-    "option.abstain": "Abstain",
-    "result.elected": "Elected: {names}",
-    "result.chosen": "Chosen: {names}",
-    "result.tied": "Tied: {names}",
-    "result.by_chair": "decided by the chair's casting vote",
-    "result.by_lot": "decided by lot",
-    "result.votes_share": "{votes} · {share}%",
-    "result.needed": "{count} needed",
-    "result.more": "and {count} more options",
-    "result.ballots": "Ballots {count}",
-    "result.abstentions": "Abstentions {count}",
-    "result.required": "Needed {required} of {base} ({rule})",
-    "result.plurality": "Most votes wins",
-    "majority.simple": "more than half",
-    "majority.absolute": "more than half of all members",
-    "majority.two_thirds": "two thirds",
-    "majority.three_quarters": "three quarters",
-    "roll_call.heading": "Roll call",
-    "roll_call.group": "{option} · {count}",
-    "roll_call.by_proxy": "{name} (by proxy)",
-    "number.decimal": ".",
-    # announcements
-    "announcement.heading": "Announcement",
-    "announcement.meta": "{sender} · {time}",
-    # connection line
-    "connection.searching": "Looking for room {room}…",
-    "connection.connecting": "Connecting to {room}…",
-    "connection.connected": "Connected to {room}",
-    "connection.reconnecting": "Connection to {room} lost — reconnecting…",
-    "connection.last_update": "last update {time}",
-    "connection.stopped": "Not connected",
-    # dates
-    "date.long": "{weekday} {day} {month} {year}",
-    "date.weekday.0": "Monday",
-    "date.weekday.1": "Tuesday",
-    "date.weekday.2": "Wednesday",
-    "date.weekday.3": "Thursday",
-    "date.weekday.4": "Friday",
-    "date.weekday.5": "Saturday",
-    "date.weekday.6": "Sunday",
-    "date.month.1": "January",
-    "date.month.2": "February",
-    "date.month.3": "March",
-    "date.month.4": "April",
-    "date.month.5": "May",
-    "date.month.6": "June",
-    "date.month.7": "July",
-    "date.month.8": "August",
-    "date.month.9": "September",
-    "date.month.10": "October",
-    "date.month.11": "November",
-    "date.month.12": "December",
-}
+LANGUAGES: tuple[str, ...] = ("en", "vi")
 
-VIETNAMESE: dict[str, str] = {
-    "app.title": "Hemicycle — màn hình phòng họp",
-    "idle.no_meeting": "Không có cuộc họp nào đang diễn ra",
-    "idle.waiting": "Đang chờ phòng họp…",
-    "meeting.line": "{date} · {location}",
-    "item.heading": "Nội dung đang thảo luận",
-    "item.none": "Chưa có nội dung nào đang thảo luận",
-    "item.timer": "{elapsed} / {planned}",
-    "item.left": "còn {left}",
-    "item.over": "quá giờ {over}",
-    "item.no_plan": "không định trước thời gian",
-    "speaker.heading": "Đang phát biểu",
-    "speaker.none": "Chưa có ai phát biểu",
-    "speaker.seat": "Ghế {seat}",
-    "speaker.time_left": "Thời gian còn lại",
-    "speaker.time_up": "Hết giờ",
-    "speaker.no_limit": "Đã phát biểu",
-    "queue.heading": "Đăng ký phát biểu tiếp theo",
-    "queue.empty": "Chưa có ai đăng ký phát biểu",
-    "queue.more": "và {count} người khác",
-    "queue.point_of_order": "Kiến nghị thủ tục",
-    "attendance.present": "Có mặt {present}/{members}",
-    "attendance.proxies": "+{count} ủy quyền",
-    "attendance.quorum_met": "Đủ túc số ({required})",
-    "attendance.quorum_not_met": "Chưa đủ túc số ({required})",
-    "vote.heading": "Biểu quyết",
-    "vote.secret": "Bỏ phiếu kín",
-    "vote.named": "Biểu quyết ghi danh",
-    "vote.weighted": "Theo trọng số",
-    "vote.without_quorum": "Mở khi chưa đủ túc số",
-    "vote.open": "Đang biểu quyết",
-    "vote.counting": "Đã kết thúc biểu quyết — đang kiểm phiếu",
-    "vote.progress": "{voted}/{eligible} đại biểu đã biểu quyết",
-    "vote.progress_unknown": "{voted} đại biểu đã biểu quyết",
-    "vote.time_left": "Thời gian biểu quyết còn lại",
-    "vote.closing": "Đang kết thúc…",
-    "result.heading": "Kết quả",
-    "outcome.adopted": "Thông qua",
-    "outcome.rejected": "Không thông qua",
-    "outcome.decided": "Đã có kết quả",
-    "outcome.no_decision": "Không có kết quả",
-    "outcome.tie": "Số phiếu ngang nhau",
-    "option.yes": "Tán thành",
-    "option.no": "Không tán thành",
-    "option.abstain": "Không biểu quyết",
-    "result.elected": "Trúng cử: {names}",
-    "result.chosen": "Được chọn: {names}",
-    "result.tied": "Ngang phiếu: {names}",
-    "result.by_chair": "do chủ tọa quyết định bằng lá phiếu quyết định",
-    "result.by_lot": "quyết định bằng bốc thăm",
-    "result.votes_share": "{votes} · {share}%",
-    "result.needed": "cần {count}",
-    "result.more": "và {count} phương án khác",
-    "result.ballots": "Số phiếu {count}",
-    "result.abstentions": "Không biểu quyết {count}",
-    "result.required": "Cần {required}/{base} ({rule})",
-    "result.plurality": "Nhiều phiếu nhất được chọn",
-    "majority.simple": "quá bán",
-    "majority.absolute": "quá bán tổng số thành viên",
-    "majority.two_thirds": "hai phần ba",
-    "majority.three_quarters": "ba phần tư",
-    "roll_call.heading": "Kết quả ghi danh",
-    "roll_call.group": "{option} · {count}",
-    "roll_call.by_proxy": "{name} (ủy quyền)",
-    "number.decimal": ",",
-    "announcement.heading": "Thông báo",
-    "announcement.meta": "{sender} · {time}",
-    "connection.searching": "Đang tìm phòng họp {room}…",
-    "connection.connecting": "Đang kết nối tới {room}…",
-    "connection.connected": "Đã kết nối tới {room}",
-    "connection.reconnecting": "Mất kết nối tới {room} — đang kết nối lại…",
-    "connection.last_update": "cập nhật lần cuối {time}",
-    "connection.stopped": "Chưa kết nối",
-    "date.long": "{weekday}, ngày {day} {month} năm {year}",
-    "date.weekday.0": "Thứ Hai",
-    "date.weekday.1": "Thứ Ba",
-    "date.weekday.2": "Thứ Tư",
-    "date.weekday.3": "Thứ Năm",
-    "date.weekday.4": "Thứ Sáu",
-    "date.weekday.5": "Thứ Bảy",
-    "date.weekday.6": "Chủ Nhật",
-    "date.month.1": "tháng 1",
-    "date.month.2": "tháng 2",
-    "date.month.3": "tháng 3",
-    "date.month.4": "tháng 4",
-    "date.month.5": "tháng 5",
-    "date.month.6": "tháng 6",
-    "date.month.7": "tháng 7",
-    "date.month.8": "tháng 8",
-    "date.month.9": "tháng 9",
-    "date.month.10": "tháng 10",
-    "date.month.11": "tháng 11",
-    "date.month.12": "tháng 12",
-}
-
-LANGUAGES: dict[str, dict[str, str]] = {"en": ENGLISH, "vi": VIETNAMESE}
-
-_CATALOGUE = Catalogue(LANGUAGES, fallback="en")
-set_language = _CATALOGUE.set_language
-current_language = _CATALOGUE.current_language
-on_language_changed = _CATALOGUE.on_language_changed
-tr = _CATALOGUE.tr
+CATALOGUE = Catalogue("hemicycle-display", files("room_client") / "locale", LANGUAGES)
+set_language = CATALOGUE.set_language
+current_language = CATALOGUE.current_language
+on_language_changed = CATALOGUE.on_language_changed
+tr = CATALOGUE.tr
+trn = CATALOGUE.trn
 
 
 def long_date(day: date) -> str:

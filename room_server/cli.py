@@ -9,9 +9,14 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from room_protocol.text import language_from_environment
 from room_server.config import DEFAULT_CONFIG_PATH, ConfigError, ServerConfig, load_config
+from room_server.i18n import CATALOGUE, LANGUAGES, tr, trn
+
+if TYPE_CHECKING:
+    from room_server.package import PackageError
 
 EXIT_BAD_INPUT = 2
 EXIT_NOT_RUNNING = 3
@@ -58,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         "verify", help="recompute the chain; exit 1 if any entry was changed or removed"
     )
     args = parser.parse_args(argv)
+    CATALOGUE.set_language(language_from_environment(os.environ, LANGUAGES) or "en")
 
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -74,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             _event_loop_runner()(run(config))
         except OSError as exc:  # address in use, no permission for the port or state dir
-            print(f"room-server: cannot start: {exc}", file=sys.stderr)
+            print(tr("cli.cannot_start", error=exc), file=sys.stderr)
             return EXIT_BAD_INPUT
         return 0
     if args.command == "import":
@@ -95,22 +101,23 @@ def _audit_verify(config: ServerConfig) -> int:
     from room_server.audit import verify
 
     if not config.database_path.exists():
-        print(f"room-server: no room database at {config.database_path}", file=sys.stderr)
+        print(tr("cli.no_database_at", path=config.database_path), file=sys.stderr)
         return EXIT_BAD_INPUT
     # Read-only: checking the log must not change the file it checks.
     conn = sqlite3.connect(f"file:{config.database_path}?mode=ro", uri=True)
     try:
         result = verify(conn)
     except sqlite3.DatabaseError as exc:
-        print(f"room-server: cannot read {config.database_path}: {exc}", file=sys.stderr)
+        print(tr("cli.cannot_read", path=config.database_path, error=exc), file=sys.stderr)
         return EXIT_BAD_INPUT
     finally:
         conn.close()
     if result.ok:
-        head = f"; head {result.head[:16]}" if result.head else ""
-        print(f"audit log intact: {result.entries} entries{head}")
+        head = tr("audit.head", head=result.head[:16]) if result.head else ""
+        print(tr("audit.intact", entries=trn("count.entries", result.entries), head=head))
         return 0
-    print(f"AUDIT LOG TAMPERED: {len(result.problems)} problem(s) in {result.entries} entries")
+    entries = trn("count.entries", result.entries)
+    print(trn("audit.tampered", len(result.problems), entries=entries))
     for problem in result.problems:
         print(f"  {problem}")
     return EXIT_TAMPERED
@@ -140,23 +147,28 @@ def _import(config: ServerConfig, package: Path, *, activate: bool) -> int:
     def progress(name: str, done: int, total: int) -> None:
         print(f"  [{done}/{total}] {name}", flush=True)
 
-    print(f"checking {package} …", flush=True)
+    print(tr("import.checking", package=package), flush=True)
     try:
         with Store(config.database_path, config.documents_dir) as store:
             report = import_package(store, package, activate=activate, progress=progress)
     except PackageError as exc:
-        print(f"room-server: {exc}", file=sys.stderr)
-        print("nothing was imported.", file=sys.stderr)
+        _print_package_error(exc)
+        print(tr("import.nothing_imported"), file=sys.stderr)
         return EXIT_BAD_INPUT
     except StoreError as exc:
         print(f"room-server: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    verb = "replaced" if report.replaced else "imported"
     print(
-        f"{verb} meeting {report.meeting_id!r} ({report.title}): {report.agenda_items} agenda "
-        f"items, {report.documents} documents ({report.new_documents} new), "
-        f"{report.delegates} delegates; room revision {report.revision}"
-        + ("; it is now the current meeting" if activate else "")
+        tr(
+            "import.replaced" if report.replaced else "import.imported",
+            meeting=repr(report.meeting_id),
+            title=report.title,
+            agenda_items=trn("count.agenda_items", report.agenda_items),
+            documents=trn("count.documents_new", report.documents, new=report.new_documents),
+            delegates=trn("count.delegates", report.delegates),
+            revision=report.revision,
+        )
+        + (tr("import.now_current") if activate else "")
     )
     return 0
 
@@ -171,13 +183,22 @@ def _add_document(
     try:
         with Store(config.database_path, config.documents_dir) as store:
             late = add_document(store, pdf, item_id=item, title=title, confidential=confidential)
-    except (PackageError, StoreError) as exc:
+    except PackageError as exc:
+        _print_package_error(exc)
+        print(tr("add_document.nothing_added"), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except StoreError as exc:
         print(f"room-server: {exc}", file=sys.stderr)
-        print("nothing was added.", file=sys.stderr)
+        print(tr("add_document.nothing_added"), file=sys.stderr)
         return EXIT_BAD_INPUT
     print(
-        f"added {late.title!r} ({late.pages} pages) to item {late.item_number}; "
-        f"tablets are told now (room revision {late.revision})"
+        tr(
+            "add_document.added",
+            title=repr(late.title),
+            pages=trn("count.pages", late.pages),
+            item=late.item_number,
+            revision=late.revision,
+        )
     )
     return 0
 
@@ -187,11 +208,7 @@ def _status(config: ServerConfig, *, as_json: bool) -> int:
 
     running = _running(config)
     if not config.database_path.exists():
-        print(
-            f"room-server: no room database in {config.state_dir} yet: "
-            "import a meeting package or start the server first",
-            file=sys.stderr,
-        )
+        print(tr("status.no_database", state_dir=config.state_dir), file=sys.stderr)
         return EXIT_NOT_RUNNING
     try:
         with Store(config.database_path, config.documents_dir) as store:
@@ -214,23 +231,44 @@ def _status(config: ServerConfig, *, as_json: bool) -> int:
             )
         )
         return 0 if running else EXIT_NOT_RUNNING
-    print(f"room {config.room_id!r} ({config.room_name}), state in {config.state_dir}")
+    room = repr(config.room_id)
+    print(tr("status.room", room=room, name=config.room_name, state_dir=config.state_dir))
     if running:
         print(
-            f"serving: pid {running['pid']}, port {running['port']}, "
-            f"host {running['hostname']}, certificate sha256 {running['fingerprint'][:16]}…"
+            tr(
+                "status.serving",
+                pid=running["pid"],
+                port=running["port"],
+                host=running["hostname"],
+                fingerprint=running["fingerprint"][:16],
+            )
         )
     else:
-        print("not running")
+        print(tr("status.not_running"))
     if not meetings:
-        print("no meetings imported")
+        print(tr("status.no_meetings"))
     for m in meetings:
         mark = "*" if m["id"] == active else " "
         print(
-            f" {mark} {m['id']}: {m['title']} ({m['date']}) — {m['agenda_items']} agenda items, "
-            f"{m['documents']} documents, {m['delegates']} delegates"
+            tr(
+                "status.meeting",
+                mark=mark,
+                id=m["id"],
+                title=m["title"],
+                date=m["date"],
+                agenda_items=trn("count.agenda_items", m["agenda_items"]),
+                documents=trn("count.documents", m["documents"]),
+                delegates=trn("count.delegates", m["delegates"]),
+            )
         )
     return 0 if running else EXIT_NOT_RUNNING
+
+
+def _print_package_error(exc: PackageError) -> None:
+    """The problems of a rejected package or document, under a head in the CLI's language."""
+    print(trn("package.rejected", len(exc.problems), path=exc.path), file=sys.stderr)
+    for problem in exc.problems:
+        print(f"  {problem}", file=sys.stderr)
 
 
 def _running(config: ServerConfig) -> dict[str, Any] | None:

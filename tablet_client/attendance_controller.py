@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject
 
 from room_protocol.messages import ErrorMessage, MeetingSnapshot, Message, Role, RosterEntry
 from room_protocol.voting import AttendanceState, CheckIn, Presence, SetProxy
-from tablet_client.i18n import tr
+from tablet_client.i18n import tr, trn
 from tablet_client.live_link import LiveLink
 from tablet_client.polls import local_time, quorum_parts
 from tablet_client.views.attendance_view import AttendanceRow
@@ -87,7 +87,7 @@ class AttendanceController(QObject):
         text = tr("attendance.you_checked_in" if present else "attendance.you_not_checked_in")
         held = [self._name(p.giver_id) for p in attendance.proxies if p.holder_id == me.delegate_id]
         if len(held) > MAX_NAMED_PROXIES:
-            text += " · " + tr("attendance.you_hold_many", count=len(held))
+            text += " · " + trn("attendance.you_hold_many", len(held))
         elif held:
             text += " · " + tr("attendance.you_hold", names=", ".join(held))
         window.set_indicator(window.presence_indicator, text, "met" if present else "absent")

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QWidget
 
 from room_protocol.live import Ack, SignedIn, SignedOut, SignIn, SignOut
 from room_protocol.messages import ErrorMessage, MeetingSnapshot, Message
-from tablet_client.i18n import tr
+from tablet_client.i18n import tr, tr_text
 from tablet_client.live_link import LiveLink
 from tablet_client.session import (
     MAX_PIN_DIGITS,
@@ -121,7 +121,7 @@ class IdentityController(QObject):
             self._show_problem(("sign_in.choose_name", {}))
             return
         if len(self._pin) < MIN_PIN_DIGITS:
-            self._show_problem(("sign_in.pin_too_short", {"digits": MIN_PIN_DIGITS}))
+            self._show_problem(("sign_in.pin_too_short", {"n": MIN_PIN_DIGITS}))
             return
         pin = self._pin
         self._send(lambda op: SignIn(op, delegate_id=delegate_id, pin=pin))
@@ -152,7 +152,7 @@ class IdentityController(QObject):
 
     def _show_problem(self, problem: tuple[str, dict[str, object]] | None) -> None:
         self._problem = problem
-        self.window.sign_in_view.set_error(tr(problem[0], **problem[1]) if problem else "")
+        self.window.sign_in_view.set_error(tr_text(problem) if problem else "")
 
     # --- signed in / out -------------------------------------------------------------------
 

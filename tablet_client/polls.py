@@ -274,7 +274,7 @@ def rule_lines(spec: PollSpec) -> list[Text]:
     lines: list[Text] = []
     if rule.majority is Majority.PLURALITY:
         if spec.kind is PollKind.ELECTION:
-            lines.append(("vote.rule.plurality_election", {"seats": spec.seats}))
+            lines.append(("vote.rule.plurality_election", {"n": spec.seats}))
         else:
             lines.append(("vote.rule.plurality", {}))
     else:
@@ -420,9 +420,9 @@ def spec_problem(spec: PollSpec) -> Text | None:
     if kind is PollKind.MULTIPLE and spec.min_choices > spec.max_choices:
         return "polls.problem.min_max", {}
     if kind is PollKind.MULTIPLE and spec.max_choices > len(labels):
-        return "polls.problem.max_options", {"count": len(labels)}
+        return "polls.problem.max_options", {"n": len(labels)}
     if kind is PollKind.ELECTION and spec.seats >= len(labels):
-        return "polls.problem.seats", {"seats": spec.seats}
+        return "polls.problem.seats", {"n": spec.seats}
     if kind is PollKind.ELECTION and spec.min_choices > spec.seats:
         return "polls.problem.min_seats", {}
     if spec.rule.majority is Majority.PLURALITY and kind not in (

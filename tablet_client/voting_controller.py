@@ -31,7 +31,7 @@ from room_protocol.voting import (
     PollState,
     Receipts,
 )
-from tablet_client.i18n import tr, tr_text
+from tablet_client.i18n import tr, tr_text, trn
 from tablet_client.live_link import LiveLink
 from tablet_client.polls import (
     Ballot,
@@ -108,15 +108,15 @@ def show_result(
             )
         )
     figures = [
-        tr("results.ballots", count=result.ballots),
-        tr("results.abstentions", count=result.abstentions),
+        trn("results.ballots", result.ballots),
+        trn("results.abstentions", result.abstentions),
         tr("results.base", count=result.base),
     ]
     if result.required:
         figures.append(tr("results.required", count=result.required))
     if result.members:
         key = "results.present_weighted" if spec.weighted else "results.present"
-        figures.append(tr(key, present=result.present, members=result.members))
+        figures.append(trn(key, result.members, present=result.present))
     decided_by = {"chair": "results.decided_by_chair", "lot": "results.decided_by_lot"}
     named_rows = None
     if not spec.secret:
@@ -343,7 +343,7 @@ class VotingController(QObject):
             ballot.voted = None
         who = tr("vote.proxy_for", name=slot.name) if slot.proxy else tr("vote.your_vote")
         if spec.weighted:
-            who = tr("vote.with_weight", who=who, weight=slot.weight)
+            who = trn("vote.with_weight", slot.weight, who=who)
         card.who.setText(who)
         card.set_chosen(ballot.choices, ballot.blank)  # nothing stays ticked once recorded
         is_open = poll.state is PollState.OPEN

@@ -46,9 +46,9 @@ def imported_by(package: str) -> dict[str, object]:
     return dict(json.loads(result.stdout))
 
 
-def top_level(modules: object, allowed: frozenset[str] = frozenset()) -> set[str]:
+def top_level(modules: object) -> set[str]:
     assert isinstance(modules, list)
-    return {name.split(".")[0] for name in modules if name not in allowed}
+    return {name.split(".")[0] for name in modules}
 
 
 FORBIDDEN = {
@@ -82,17 +82,12 @@ FORBIDDEN = {
     "provisioning": {"room_server", "room_client", "tablet_client", "kiosk", "PySide6"},
     "bench": {"tablet_client", "kiosk", "PySide6", "pyudev"},
 }
-# Modules a package may still import although their package is forbidden to it.
-ALLOWED = {
-    # kiosk.i18n builds on the tablet's Catalogue until both move to gettext (issue 9).
-    "kiosk": frozenset({"tablet_client", "tablet_client.catalogue"}),
-}
 
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
 def test_imports_go_one_way_and_do_no_work(package: str) -> None:
     seen = imported_by(package)
-    leaked = top_level(seen["modules"], ALLOWED.get(package, frozenset())) & FORBIDDEN[package]
+    leaked = top_level(seen["modules"]) & FORBIDDEN[package]
     assert not leaked, f"importing {package} (all of its modules) pulls in {sorted(leaked)}"
     assert seen["threads"] == 1, "importing started a thread"
     assert seen["log_handlers"] == 0, "importing configured logging"

@@ -30,7 +30,7 @@ class PackageError(Exception):
 
     def __str__(self) -> str:
         count = len(self.problems)
-        head = f"meeting package {self.path} rejected: {count} problem(s)"
+        head = f"meeting package {self.path} rejected; problems found: {count}"
         return "\n".join([head, *(f"  {problem}" for problem in self.problems)])
 
 

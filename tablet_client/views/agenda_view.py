@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from room_protocol.messages import AgendaItem, DocumentInfo, MeetingSnapshot
-from tablet_client.i18n import tr
+from tablet_client.i18n import tr, trn
 from tablet_client.views.style import CURRENT_ITEM_BACKGROUND, human_size, named, scaled_font
 
 ID_ROLE = Qt.ItemDataRole.UserRole
@@ -215,7 +215,7 @@ class AgendaView(QWidget):
     def _document_text(self, doc: DocumentInfo | None) -> str:
         if doc is None:
             return "?"
-        details = tr("documents.pages", pages=doc.pages, size=human_size(doc.size))
+        details = trn("documents.pages", doc.pages, size=human_size(doc.size))
         if doc.confidential:
             details += " · " + tr("documents.confidential")
         status = self._status.get(doc.sha256, tr("documents.waiting"))

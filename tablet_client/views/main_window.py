@@ -95,7 +95,7 @@ class MainWindow(QMainWindow):
         self.language = named(QComboBox(), "language")
         self.language.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         for code in LANGUAGES:
-            self.language.addItem(LANGUAGES[code][f"language.{code}"], code)
+            self.language.addItem(tr(f"language.{code}"), code)  # in its own language
         self.language.setCurrentIndex(self.language.findData(current_language()))
         self.language.currentIndexChanged.connect(
             lambda index: self.language_requested.emit(str(self.language.itemData(index)))

@@ -1,52 +1,37 @@
-"""The display's English and Vietnamese catalogues are complete and consistent."""
+"""The display's texts: its catalogue (hemicycle-display) in use, and the keys it builds.
+
+Completeness, placeholders, plural forms and the code scan for every catalogue are in
+tests/room_protocol/test_text.py.
+"""
 
 from __future__ import annotations
 
-import ast
-import string
 from datetime import date
-from pathlib import Path
 
 import pytest
 
-import kiosk
-from kiosk.i18n import LANGUAGES, long_date, set_language, tr
+from kiosk.i18n import long_date, set_language, tr, trn
+from room_protocol.text import MissingText, UnknownLanguage
+from tests.catalogues import texts
+from tests.room_protocol.test_text import asked_for
+
+ENGLISH = texts("hemicycle-display", "en")
 
 
-def placeholders(text: str) -> set[str]:
-    return {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+def test_every_key_is_used() -> None:
+    """Every text in the catalogue is asked for by kiosk/ (or built, like the dates)."""
+    used = {key for key, _, _ in asked_for("kiosk")}
+    built = {k for k in ENGLISH if k.startswith(("date.weekday.", "date.month."))}
+    assert set(ENGLISH) - used - built == set()
 
 
-def test_every_key_is_in_every_language() -> None:
-    english = set(LANGUAGES["en"])
-    for code, catalogue in LANGUAGES.items():
-        assert set(catalogue) == english, code
-        assert all(text.strip() for text in catalogue.values()), code
-
-
-@pytest.mark.parametrize("key", sorted(LANGUAGES["en"]))
-def test_placeholders_match(key: str) -> None:
-    expected = placeholders(LANGUAGES["en"][key])
-    for code, catalogue in LANGUAGES.items():
-        assert placeholders(catalogue[key]) == expected, (code, key)
-
-
-def test_every_key_the_code_asks_for_exists() -> None:
-    """Literal ``tr("...")`` keys in kiosk/ are all in the catalogue (and none is unused)."""
-    used: set[str] = set()
-    for path in Path(kiosk.__file__).parent.glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Name)
-                and node.func.id == "tr"
-                and node.args
-                and isinstance(node.args[0], ast.Constant)
-            ):
-                used.add(str(node.args[0].value))
-    assert used <= set(LANGUAGES["en"]), used - set(LANGUAGES["en"])
-    built = {k for k in LANGUAGES["en"] if k.startswith(("date.weekday.", "date.month."))}
-    assert set(LANGUAGES["en"]) - used - built == set()
+def test_plurals() -> None:
+    assert trn("vote.progress", 1, eligible=30) == "1 of 30 has voted"
+    assert trn("vote.progress", 2, eligible=30) == "2 of 30 have voted"
+    assert trn("result.more", 1) == "and 1 more option"
+    set_language("vi")
+    assert trn("vote.progress", 1, eligible=30) == "1/30 đại biểu đã biểu quyết"
+    assert trn("result.more", 3) == "và 3 phương án khác"
 
 
 def test_long_dates() -> None:
@@ -55,7 +40,7 @@ def test_long_dates() -> None:
     assert long_date(date(2026, 11, 21)) == "Thứ Bảy, ngày 21 tháng 11 năm 2026"
     assert tr("speaker.time_up") == "Hết giờ"
     set_language("en")
-    with pytest.raises(ValueError, match="unknown language"):
+    with pytest.raises(UnknownLanguage, match="unknown language"):
         set_language("fr")
-    with pytest.raises(KeyError):
+    with pytest.raises(MissingText):
         tr("no.such.key")

@@ -1062,7 +1062,7 @@ def test_every_problem_is_reported_in_order(tmp_path: Path) -> None:
         "meeting.toml", "meeting.toml", "stray.txt", "documents/a.pdf", "documents/b.pdf", "c.pdf",
     ]  # fmt: skip
     text = str(error).splitlines()
-    assert text[0] == f"meeting package {path} rejected: 6 problem(s)"
+    assert text[0] == f"meeting package {path} rejected; problems found: 6"
     assert text[1:] == [f"  {problem}" for problem in error.problems]
     assert problems(path) == [str(p) for p in error.problems]  # deterministic
     assert str(Problem("x.pdf", "is bad")) == "x.pdf: is bad"

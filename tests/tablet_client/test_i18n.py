@@ -1,37 +1,26 @@
-"""The English and Vietnamese catalogues are complete and consistent."""
+"""The tablet's texts: its catalogue (hemicycle-tablet) in use, and the keys it builds.
+
+Completeness, placeholders, plural forms and the code scan for every catalogue are in
+tests/room_protocol/test_text.py.
+"""
 
 from __future__ import annotations
 
-import string
-
 import pytest
 
-from tablet_client import i18n
+from room_protocol.text import MissingText, UnknownLanguage
 from tablet_client.i18n import (
     LANGUAGES,
     current_language,
     on_language_changed,
     set_language,
     tr,
+    tr_text,
+    trn,
 )
+from tests.catalogues import texts
 
-
-def placeholders(text: str) -> set[str]:
-    return {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
-
-
-def test_every_key_is_in_every_language() -> None:
-    english = set(LANGUAGES["en"])
-    for code, catalogue in LANGUAGES.items():
-        assert set(catalogue) == english, code
-        assert all(text.strip() for text in catalogue.values()), code
-
-
-@pytest.mark.parametrize("key", sorted(LANGUAGES["en"]))
-def test_placeholders_match(key: str) -> None:
-    expected = placeholders(LANGUAGES["en"][key])
-    for code, catalogue in LANGUAGES.items():
-        assert placeholders(catalogue[key]) == expected, (code, key)
+ENGLISH = texts("hemicycle-tablet", "en")
 
 
 def test_views_find_their_keys() -> None:
@@ -69,7 +58,7 @@ def test_views_find_their_keys() -> None:
         "language.en",
         "language.vi",
     }
-    assert needed <= set(LANGUAGES["en"])
+    assert needed <= set(ENGLISH)
 
 
 def test_tr_formats_in_the_current_language() -> None:
@@ -85,24 +74,31 @@ def test_tr_formats_in_the_current_language() -> None:
 
 
 def test_unknown_key_and_missing_argument_raise() -> None:
-    with pytest.raises(KeyError, match=r"viewer\.no_such_key"):
+    with pytest.raises(MissingText, match=r"viewer\.no_such_key"):
         tr("viewer.no_such_key")
     with pytest.raises(KeyError, match="pages"):
         tr("viewer.page_of", page=1)
 
 
-def test_missing_translation_falls_back_to_english(monkeypatch: pytest.MonkeyPatch) -> None:
-    partial = dict(i18n.VIETNAMESE)
-    del partial["documents.open"]
-    monkeypatch.setitem(LANGUAGES, "vi", partial)
+def test_plurals_in_both_languages() -> None:
+    assert trn("results.ballots", 1) == "1 ballot"
+    assert trn("results.ballots", 2) == "2 ballots"
+    assert trn("documents.pages", 1, size="2 MB") == "1 page · 2 MB"
+    assert tr_text(("sign_in.pin_too_short", {"n": 4})) == "A PIN has at least 4 digits"
+    assert tr_text(("vote.rule.plurality_election", {"n": 1})) == (
+        "The candidate with the most votes is elected"
+    )
     set_language("vi")
-    assert tr("documents.open") == "Open"
+    assert [trn("results.ballots", n) for n in (1, 2)] == ["1 phiếu", "2 phiếu"]
+    assert trn("documents.pages", 1, size="2 MB") == "1 trang · 2 MB"
+    assert tr_text(("sign_in.pin_too_short", {"n": 4})) == "Mã PIN có ít nhất 4 chữ số"
 
 
 def test_set_language_rejects_unknown_codes() -> None:
-    with pytest.raises(ValueError, match="unknown language 'fr'; choose one of: en, vi"):
+    with pytest.raises(UnknownLanguage, match="unknown language 'fr'; choose one of: en, vi"):
         set_language("fr")
     assert current_language() == "en"
+    assert LANGUAGES == ("en", "vi")
 
 
 def test_listeners_hear_switches_until_unsubscribed() -> None:
@@ -159,7 +155,16 @@ def test_every_key_the_tablet_asks_for_exists() -> None:
         ("poll.tie", Tie),
     ):
         used |= {f"{prefix}.{value.value}" for value in values}
-    fields = ("template", "title", "kind", "options", "min", "max", "seats", "majority")
+    fields: tuple[str, ...] = (
+        "template",
+        "title",
+        "kind",
+        "options",
+        "min",
+        "max",
+        "seats",
+        "majority",
+    )
     fields += ("base", "abstentions", "tie", "item")
     used |= {f"polls.field_{name}" for name in fields}
     used |= {f"results.outcome_{outcome.value}" for outcome in Outcome}
@@ -178,5 +183,5 @@ def test_every_key_the_tablet_asks_for_exists() -> None:
     used -= {"poll.publish", "poll.progress", "poll.recorded", "poll.receipts"}
     used -= {"attendance.state", "attendance.set_proxy"}
     used -= {"poll.kind", "poll.majority", "poll.base", "poll.abstentions", "poll.tie"}
-    missing = sorted(used - set(LANGUAGES["en"]))
+    missing = sorted(used - set(ENGLISH))
     assert not missing

@@ -191,7 +191,7 @@ def test_how_a_poll_is_decided_in_lines() -> None:
     election = PollSpec(
         "E", PollKind.ELECTION, PICK.options, seats=2, rule=PollRule(Majority.PLURALITY)
     )
-    assert rule_lines(election) == [("vote.rule.plurality_election", {"seats": 2})]
+    assert rule_lines(election) == [("vote.rule.plurality_election", {"n": 2})]
 
 
 def test_outcomes_and_the_casting_vote() -> None:
@@ -256,7 +256,7 @@ def test_the_editor_makes_a_spec_and_finds_its_problems() -> None:
         {},
     )
     election = draft_spec(DraftPoll("T", PollKind.ELECTION, ("A", "B"), seats=2))
-    assert spec_problem(election) == ("polls.problem.seats", {"seats": 2})
+    assert spec_problem(election) == ("polls.problem.seats", {"n": 2})
     secret = draft_spec(DraftPoll("T", PollKind.YES_NO, secret=True, allow_change=True))
     assert not secret.allow_change  # a secret poll never lets a vote be changed
     plurality = draft_spec(DraftPoll("T", PollKind.YES_NO, rule=PollRule(Majority.PLURALITY)))

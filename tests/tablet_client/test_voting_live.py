@@ -186,7 +186,7 @@ def test_delegate_votes_for_themselves_and_a_proxy_changes_and_sees_the_result(
                 ("Eva Absent", "No", "cast by Nguyễn Văn An (proxy)"),
             ]
         )
-        assert results.figures.text().startswith("3 ballots · 1 abstentions")
+        assert results.figures.text().startswith("3 ballots · 1 abstention")
         await shot(window, "results-live", tmp_path)
         set_language("vi")
         await shot(window, "results-live-vi", tmp_path)
