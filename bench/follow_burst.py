@@ -70,6 +70,7 @@ from bench.common import (
     LoadGenerators,
     add_run_options,
     command_line,
+    cpu_seconds,
     loadavg,
     log,
     machine,
@@ -120,7 +121,7 @@ class Settings:
     interval: float = 0.15  # seconds between two page changes
     spread: float = 1.0  # seconds over which the ballots of a burst are sent
     answer_seconds: float = 60.0  # after the spread, how long a ballot may wait for its answer
-    settle: float = 5.0  # after a block, how long a page change may take to reach every tablet
+    settle: float = 15.0  # after a block, how long a page change may take to reach every tablet
     before: str = DEFAULT_BEFORE  # git revision of the "before" server; "none": no such server
     per_worker: int = 500  # tablets per load-generator process
     connect_concurrency: int = 16  # handshakes in flight per load-generator process
@@ -144,6 +145,13 @@ class Phase:
     lost: int = 0
     chair_ack_ms: list[float] = field(default_factory=list)  # page change sent → its ack
     refused: int = 0  # page changes the server refused or never answered
+    server_cpu_s: float = 0.0  # CPU the server used during the blocks' page changes
+    seconds: float = 0.0  # how long those lasted
+
+    @property
+    def server_cpu(self) -> float:
+        """The server's CPU use while the page changes went out (1.0: one whole core)."""
+        return self.server_cpu_s / self.seconds if self.seconds else math.nan
 
     def p(self, q: float) -> float:
         return percentile(self.latencies_ms, q)
@@ -373,9 +381,12 @@ class Block:
     sends: dict[int, tuple[float, float, int]]
     replies: list[dict[str, Any]]
     during: list[dict[str, Any]]
+    server_cpu_s: float  # while the page changes went out
+    seconds: float
 
 
 async def _block(
+    server: Server,
     chair: Chair,
     workers: LoadGenerators,
     sha256: str,
@@ -390,6 +401,7 @@ async def _block(
     if base < 0:
         raise RuntimeError("the chair has not seen a follow.state yet")
     await workers.ask_all("reset", "room")
+    cpu0, began = cpu_seconds(server.pid), time.monotonic()
     changes = PageChanges(chair, sha256, settings.interval, moves if during is None else 10_000)
     result: list[dict[str, Any]] = []
     try:
@@ -400,18 +412,27 @@ async def _block(
             await asyncio.sleep(settings.interval)  # one more after the last answer
     finally:
         await changes.stop()
+    cpu, seconds = cpu_seconds(server.pid) - cpu0, time.monotonic() - began
     await workers.ask_all("settle", "room", len(changes.sends), settings.settle, limit=60)
-    await asyncio.sleep(0.2)  # the chair's own copy of the last one
+    # The chair's own copy of the last one: the next block counts from it.
+    expected = base + len(changes.sends)
+    until = time.monotonic() + settings.settle
+    while True:
+        echoed = _last_seq(chair)
+        if echoed >= expected or time.monotonic() > until:
+            break
+        await asyncio.sleep(0.05)
+    if echoed != expected:
+        log(f"  the chair saw seq {echoed}, expected {expected}")
     sends = {base + 1 + k: (s, w, page) for k, (_op, s, w, page) in enumerate(changes.sends)}
-    echoed = _last_seq(chair)
-    if echoed != base + len(changes.sends):
-        log(f"  the chair saw seq {echoed}, expected {base + len(changes.sends)}")
     replies = await workers.ask_all("collect", "room", limit=120)
-    return Block(changes, sends, replies, result)
+    return Block(changes, sends, replies, result, cpu, seconds)
 
 
-def _add(phase: Phase, sends: dict[int, tuple[float, float, int]], replies: Any, n: int) -> None:
-    t = tally_follow(sends, replies, n)
+def _add(phase: Phase, block: Block, sends: dict[int, tuple[float, float, int]], n: int) -> None:
+    t = tally_follow(sends, block.replies, n)
+    phase.server_cpu_s += block.server_cpu_s
+    phase.seconds += block.seconds
     phase.moves += len(sends)
     phase.latencies_ms = sorted(phase.latencies_ms + t.latencies_ms)
     phase.in_code_ms = sorted(phase.in_code_ms + t.in_code_ms)
@@ -440,11 +461,11 @@ async def _round(
     gc.collect()
     gc.disable()  # the chair is part of the instrument
     try:
-        idle = await _block(chair, workers, sha256, settings, settings.idle_moves)
+        idle = await _block(server, chair, workers, sha256, settings, settings.idle_moves)
     finally:
         gc.enable()
     acks, refused = await idle.changes.answers()
-    _add(run.idle, idle.sends, idle.replies, n)
+    _add(run.idle, idle, idle.sends, n)
     run.idle.chair_ack_ms = sorted(run.idle.chair_ack_ms + acks)
     run.idle.refused += refused
     # Burst: a fresh poll, ballots within the spread, page changes throughout.
@@ -468,14 +489,14 @@ async def _round(
             settings.answer_seconds,
             limit=settings.spread + settings.answer_seconds + 60,
         )
-        block = await _block(chair, workers, sha256, settings, 0, burst)
+        block = await _block(server, chair, workers, sha256, settings, 0, burst)
     finally:
         gc.enable()
     answered, sends = block.during, block.sends
     acks, refused = await block.changes.answers()
     ballots: list[Ballot] = [tuple(b) for r in answered for b in r["ballots"]]
     counted = {seq: sent for seq, sent in sends.items() if _outstanding(sent[0], ballots)}
-    _add(run.burst, counted, block.replies, n)
+    _add(run.burst, block, counted, n)
     run.burst.chair_ack_ms = sorted(run.burst.chair_ack_ms + acks)
     run.burst.refused += refused
     await asyncio.sleep(0.3)  # the last commit's log line
@@ -678,8 +699,8 @@ def _x(value: float) -> str:
 def summary_table(runs: list[ServerRun]) -> str:
     lines = [
         "| server | phase | page changes | p50 ms | p99 ms | max ms | missed | "
-        "ballot ack p50 / p99 ms | ballots acknowledged / committed (sent) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "ballot ack p50 / p99 ms | ballots acknowledged / committed (sent) | server CPU |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in runs:
         ack = r.ack_ms
@@ -692,7 +713,7 @@ def summary_table(runs: list[ServerRun]) -> str:
             lines.append(
                 f"| {r.server} ({r.code}) | {name} | {phase.moves} | {ms(phase.p(50))} | "
                 f"{ms(phase.p(99))} | {ms(phase.max_ms)} | {phase.missed} | {ballots} | "
-                f"{counts} |"
+                f"{counts} | {phase.server_cpu:.0%} |"
             )
     return "\n".join(lines)
 
@@ -794,8 +815,12 @@ def section(runs: list[ServerRun], facts: dict[str, Any], settings: Settings, co
         f"yes/no ballots sent over {settings.spread:.1f} s; the chair changes page every "
         f"{settings.interval * 1000:.0f} ms without waiting; a burst counts the page changes "
         "sent while ballots were outstanding. Latency = the follow.state's arrival at the "
-        "tablet's socket (`SO_TIMESTAMPNS`) − the chair's send. The two servers run one "
-        "after the other with the same tablets, load generator and package.",
+        "tablet's socket (`SO_TIMESTAMPNS`) − the chair's send; missed: not received "
+        f"{settings.settle:.0f} s after the block's last page change. Server CPU: its "
+        "CPU time while a phase's blocks sent page changes / their duration (100 % = one "
+        "core; near it, the server is CPU-bound and the burst slows page changes whatever "
+        "the store does). The two servers run one after the other with the same tablets, "
+        "load generator and package.",
         "",
         summary_table(runs),
         "",
