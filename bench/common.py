@@ -62,6 +62,21 @@ def cpu_seconds(pid: int) -> float:
     return sum(cpu_times(pid))
 
 
+def run_queue_seconds(pid: int) -> float:
+    """Seconds the threads of ``pid`` have spent runnable but waiting for a CPU, from
+    /proc/<pid>/task/*/schedstat (nan if the kernel does not keep it). Beside
+    :func:`cpu_seconds` it tells a process slowed by other work on its CPU from one
+    that is waiting on something else (a lock, a disk)."""
+    total = 0.0
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(FileNotFoundError):  # a thread that just ended
+                total += int((task / "schedstat").read_text(encoding="ascii").split()[1]) / 1e9
+    except OSError:
+        return math.nan
+    return total
+
+
 TCP_COUNTERS = ("RetransSegs", "TCPTimeouts", "TCPMemoryPressures", "PruneCalled")
 
 

@@ -81,6 +81,7 @@ from bench.common import (
     publish,
     raise_nofile,
     replace_section,
+    run_queue_seconds,
     settings_from,
     tally_follow,
     timeout_prefix,
@@ -146,12 +147,18 @@ class Phase:
     chair_ack_ms: list[float] = field(default_factory=list)  # page change sent → its ack
     refused: int = 0  # page changes the server refused or never answered
     server_cpu_s: float = 0.0  # CPU the server used during the blocks' page changes
+    server_waited_s: float = 0.0  # and how long its threads waited for a CPU meanwhile
     seconds: float = 0.0  # how long those lasted
 
     @property
     def server_cpu(self) -> float:
         """The server's CPU use while the page changes went out (1.0: one whole core)."""
         return self.server_cpu_s / self.seconds if self.seconds else math.nan
+
+    @property
+    def server_waited(self) -> float:
+        """The time the server's threads waited for a CPU, per second of the phase."""
+        return self.server_waited_s / self.seconds if self.seconds else math.nan
 
     def p(self, q: float) -> float:
         return percentile(self.latencies_ms, q)
@@ -382,6 +389,7 @@ class Block:
     replies: list[dict[str, Any]]
     during: list[dict[str, Any]]
     server_cpu_s: float  # while the page changes went out
+    server_waited_s: float  # runnable, waiting for a CPU meanwhile
     seconds: float
 
 
@@ -401,7 +409,7 @@ async def _block(
     if base < 0:
         raise RuntimeError("the chair has not seen a follow.state yet")
     await workers.ask_all("reset", "room")
-    cpu0, began = cpu_seconds(server.pid), time.monotonic()
+    cpu0, wait0, began = cpu_seconds(server.pid), run_queue_seconds(server.pid), time.monotonic()
     changes = PageChanges(chair, sha256, settings.interval, moves if during is None else 10_000)
     result: list[dict[str, Any]] = []
     try:
@@ -413,6 +421,7 @@ async def _block(
     finally:
         await changes.stop()
     cpu, seconds = cpu_seconds(server.pid) - cpu0, time.monotonic() - began
+    waited = run_queue_seconds(server.pid) - wait0
     await workers.ask_all("settle", "room", len(changes.sends), settings.settle, limit=60)
     # The chair's own copy of the last one: the next block counts from it.
     expected = base + len(changes.sends)
@@ -426,12 +435,13 @@ async def _block(
         log(f"  the chair saw seq {echoed}, expected {expected}")
     sends = {base + 1 + k: (s, w, page) for k, (_op, s, w, page) in enumerate(changes.sends)}
     replies = await workers.ask_all("collect", "room", limit=120)
-    return Block(changes, sends, replies, result, cpu, seconds)
+    return Block(changes, sends, replies, result, cpu, waited, seconds)
 
 
 def _add(phase: Phase, block: Block, sends: dict[int, tuple[float, float, int]], n: int) -> None:
     t = tally_follow(sends, block.replies, n)
     phase.server_cpu_s += block.server_cpu_s
+    phase.server_waited_s += block.server_waited_s
     phase.seconds += block.seconds
     phase.moves += len(sends)
     phase.latencies_ms = sorted(phase.latencies_ms + t.latencies_ms)
@@ -699,7 +709,8 @@ def _x(value: float) -> str:
 def summary_table(runs: list[ServerRun]) -> str:
     lines = [
         "| server | phase | page changes | p50 ms | p99 ms | max ms | missed | "
-        "ballot ack p50 / p99 ms | ballots acknowledged / committed (sent) | server CPU |",
+        "ballot ack p50 / p99 ms | ballots acknowledged / committed (sent) | "
+        "server CPU; waiting for a CPU |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in runs:
@@ -713,7 +724,7 @@ def summary_table(runs: list[ServerRun]) -> str:
             lines.append(
                 f"| {r.server} ({r.code}) | {name} | {phase.moves} | {ms(phase.p(50))} | "
                 f"{ms(phase.p(99))} | {ms(phase.max_ms)} | {phase.missed} | {ballots} | "
-                f"{counts} | {phase.server_cpu:.0%} |"
+                f"{counts} | {phase.server_cpu:.0%}; {phase.server_waited:.0%} |"
             )
     return "\n".join(lines)
 
@@ -819,8 +830,11 @@ def section(runs: list[ServerRun], facts: dict[str, Any], settings: Settings, co
         f"{settings.settle:.0f} s after the block's last page change. Server CPU: its "
         "CPU time while a phase's blocks sent page changes / their duration (100 % = one "
         "core; near it, the server is CPU-bound and the burst slows page changes whatever "
-        "the store does). The two servers run one after the other with the same tablets, "
-        "load generator and package.",
+        "the store does); waiting for a CPU: the time its threads were runnable but not "
+        "running (`/proc/<pid>/task/*/schedstat`) / the same duration — other work on its "
+        "CPU. Low CPU and little waiting with high latency: the server waits on something "
+        "else (SQLite's lock, an fsync). The two servers run one after the other with "
+        "the same tablets, load generator and package.",
         "",
         summary_table(runs),
         "",
