@@ -109,6 +109,7 @@ SECTION_END = "<!-- bench.follow_burst: end -->"
 DEFAULT_BEFORE = "57fd63b"  # main before the one-writer refactor (issue 9)
 TARGET_RATIO = 1.2  # burst p99 / idle p99
 TARGET_ACK_P99_MS = 500.0
+BUSY_MACHINE = 0.25  # a server that waited this share of the time for a CPU measured the machine
 ANSWER_WAIT = 30.0  # seconds the chair's page changes may wait for their answers
 PAGES = 2  # the chair turns between the first pages of the budget document
 
@@ -788,6 +789,13 @@ def verdict(runs: list[ServerRun]) -> list[str]:
             f"missed {r.idle.missed + r.burst.missed}; page changes refused or unanswered "
             f"{r.idle.refused + r.burst.refused})."
         )
+        waited = max(r.idle.server_waited, r.burst.server_waited)
+        if waited > BUSY_MACHINE:
+            out.append(
+                f"  **The machine was busy**: the {r.server} server's threads waited for a CPU "
+                f"{waited:.0%} of the time (other work on its core), so its numbers say more "
+                "about the machine than about the server; run again."
+            )
     return out
 
 
