@@ -19,7 +19,7 @@ import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -60,6 +60,21 @@ def cpu_times(pid: int) -> tuple[float, float]:
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time ``pid`` has used so far."""
     return sum(cpu_times(pid))
+
+
+def run_queue_seconds(pid: int) -> float:
+    """Seconds the threads of ``pid`` have spent runnable but waiting for a CPU, from
+    /proc/<pid>/task/*/schedstat (nan if the kernel does not keep it). Beside
+    :func:`cpu_seconds` it tells a process slowed by other work on its CPU from one
+    that is waiting on something else (a lock, a disk)."""
+    total = 0.0
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(FileNotFoundError):  # a thread that just ended
+                total += int((task / "schedstat").read_text(encoding="ascii").split()[1]) / 1e9
+    except OSError:
+        return math.nan
+    return total
 
 
 TCP_COUNTERS = ("RetransSegs", "TCPTimeouts", "TCPMemoryPressures", "PruneCalled")
@@ -236,6 +251,72 @@ def run_worker(
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(make(pipe, config).run())
     os._exit(0)  # do not wait for the executor thread blocked in pipe.poll
+
+
+# --- follow-the-chair latency, from what the load generators collected -------------------
+
+
+@dataclass
+class FollowTally:
+    """Page changes against what the tablets received (ms, sorted)."""
+
+    latencies_ms: list[float]  # chair's send -> the frame's arrival at the tablet's socket
+    in_code_ms: list[float]  # chair's send -> the simulated tablet's code has the frame
+    by_move: dict[int, list[float]]  # seq -> the latencies of that page change, sorted
+    unstamped: int  # receipts without the kernel's stamp (counted at their in-code time)
+    missed: int  # (tablet, move) pairs never received
+    tablets_missing: int  # tablets that missed at least one move
+    wrong_page: int
+    lost: int  # connections lost
+
+
+def tally_follow(
+    sends: dict[int, tuple[float, float, int]], replies: list[dict[str, Any]], followers: int
+) -> FollowTally:
+    """Latency of each (tablet, page change) pair: ``sends`` seq -> (sent on the monotonic
+    clock, on the wall clock, page); ``replies``: ``bench.loadgen``'s ``collect``; a
+    tablet that never connected (or dropped before collect) missed every move."""
+    latencies: list[float] = []  # arrival at the tablet's socket
+    in_code: list[float] = []  # seen by the simulated tablet's code
+    by_move: dict[int, list[float]] = {seq: [] for seq in sends}
+    missed = tablets_missing = wrong_page = lost = counted = unstamped = 0
+    for reply in replies:
+        lost += reply["lost_connections"]
+        for frames in reply["tablets"]:
+            counted += 1
+            got_by_seq: dict[int, tuple[int, float, float]] = {}
+            for seq, page, seen, arrived in frames:
+                got_by_seq.setdefault(seq, (page, seen, arrived))
+            absent = 0
+            for seq, (sent, sent_wall, page) in sends.items():
+                got = got_by_seq.get(seq)
+                if got is None:
+                    absent += 1
+                    continue
+                got_page, seen, arrived = got
+                if got_page != page:
+                    wrong_page += 1
+                in_code.append((seen - sent) * 1000)
+                # A read without the kernel's stamp counts as late as the code saw it.
+                unstamped += math.isnan(arrived)
+                latency = in_code[-1] if math.isnan(arrived) else (arrived - sent_wall) * 1000
+                latencies.append(latency)
+                by_move[seq].append(latency)
+            missed += absent
+            tablets_missing += bool(absent)
+    missing_tablets = followers - counted
+    for values in by_move.values():
+        values.sort()
+    return FollowTally(
+        latencies_ms=sorted(latencies),
+        in_code_ms=sorted(in_code),
+        by_move=by_move,
+        unstamped=unstamped,
+        missed=missed + missing_tablets * len(sends),
+        tablets_missing=tablets_missing + missing_tablets,
+        wrong_page=wrong_page,
+        lost=lost,
+    )
 
 
 # --- small things every bench needs ------------------------------------------------------

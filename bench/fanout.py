@@ -84,6 +84,7 @@ from bench.common import (
     replace_section,
     rss_mb,
     settings_from,
+    tally_follow,
     tcp_counters,
     tcp_memory_mb,
     timeout_prefix,
@@ -414,57 +415,23 @@ def _tally(
     loadgen_cpu: float,
     tcp: dict[str, int],
 ) -> Block:
-    latencies: list[float] = []  # arrival at the tablet's socket
-    in_code: list[float] = []  # seen by the simulated tablet's code
-    by_move: dict[int, list[float]] = {seq: [] for seq in s.sends}
-    missed = tablets_missing = wrong_page = lost = counted = unstamped = 0
-    for reply in replies:
-        lost += reply["lost_connections"]
-        for frames in reply["tablets"]:
-            counted += 1
-            got_by_seq: dict[int, tuple[int, float, float]] = {}
-            for seq, page, seen, arrived in frames:
-                got_by_seq.setdefault(seq, (page, seen, arrived))
-            absent = 0
-            for seq, (sent, sent_wall, page) in s.sends.items():
-                got = got_by_seq.get(seq)
-                if got is None:
-                    absent += 1
-                    continue
-                got_page, seen, arrived = got
-                if got_page != page:
-                    wrong_page += 1
-                in_code.append((seen - sent) * 1000)
-                # A read without the kernel's stamp counts as late as the code saw it.
-                unstamped += math.isnan(arrived)
-                latency = in_code[-1] if math.isnan(arrived) else (arrived - sent_wall) * 1000
-                latencies.append(latency)
-                by_move[seq].append(latency)
-            missed += absent
-            tablets_missing += bool(absent)
-    # Tablets that never connected (or dropped before collect) missed every move.
-    missing_tablets = followers - counted
-    missed += missing_tablets * len(s.sends)
-    tablets_missing += missing_tablets
+    t = tally_follow(s.sends, replies, followers)
     per_move = []
     for (_seq, values), echo, sent in zip(
-        sorted(by_move.items()), s.echoes, s.sent_at, strict=True
+        sorted(t.by_move.items()), s.echoes, s.sent_at, strict=True
     ):
-        values.sort()
         per_move.append((sent, percentile(values, 50), values[-1] if values else math.nan, echo))
-    latencies.sort()
-    in_code.sort()
     return Block(
         name=s.name,
         moves=len(s.sends),
         followers=followers,
-        latencies_ms=latencies,
-        in_code_ms=in_code,
-        unstamped=unstamped,
-        missed=missed,
-        tablets_missing=tablets_missing,
-        wrong_page=wrong_page,
-        lost_connections=lost,
+        latencies_ms=t.latencies_ms,
+        in_code_ms=t.in_code_ms,
+        unstamped=t.unstamped,
+        missed=t.missed,
+        tablets_missing=t.tablets_missing,
+        wrong_page=t.wrong_page,
+        lost_connections=t.lost,
         chair_echo_ms=sorted(e for e in s.echoes if not math.isnan(e)),
         echo_timeouts=sum(math.isnan(e) for e in s.echoes),
         server_cpu=server_cpu,

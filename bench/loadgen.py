@@ -52,6 +52,7 @@ from websockets.protocol import State
 from websockets.uri import parse_uri
 
 from bench.common import run_worker, serve_commands
+from bench.vote_loadgen import Cast, cast_burst, sign_in_once
 from room_client.connection import (
     OPEN_TIMEOUT,
     ConnectError,
@@ -75,6 +76,8 @@ from room_protocol.messages import (
 CONNECT_ATTEMPTS = 3
 MAX_FETCHES_PER_TABLET = 10_000  # a bound on the download loop besides its deadline
 _FOLLOW_TAG = '"follow.state"'
+_ANSWER_TAGS = ('"poll.recorded"', '"error"')  # the answers to a ballot
+_SIGNED_IN_TAG = '"session.signed_in"'
 _CONTROL = frozenset({Opcode.PING, Opcode.PONG, Opcode.CLOSE})
 PING_INTERVAL = 20.0  # seconds, as the tablet app's connection (websockets' default)
 READ_BYTES = 256 * 1024
@@ -112,6 +115,8 @@ class StampedLink:
         self.lost = False
         self.bad = 0  # frames that were not one whole text message
         self.pongs = 0
+        self.answers: list[tuple[float, str]] = []  # (seen by the code, raw): ballot answers
+        self.signed_in = False  # session.signed_in came (after a hello with a resume token)
         self._ping: asyncio.TimerHandle | None = None
         self._unsent = bytearray()  # what the socket did not take yet, sent when writable
 
@@ -123,6 +128,7 @@ class StampedLink:
         client_id: str,
         seat_id: str,
         frames: Frames,
+        resume_token: str | None = None,
     ) -> StampedLink:
         loop = asyncio.get_running_loop()
         host = endpoint.address or endpoint.hostname
@@ -136,7 +142,7 @@ class StampedLink:
             async with asyncio.timeout(OPEN_TIMEOUT):
                 await loop.sock_connect(sock, (host, endpoint.port))
                 await link._tls_handshake()
-                await link._hello(endpoint, client_id, seat_id)
+                await link._hello(endpoint, client_id, seat_id, resume_token)
         except ConnectError:
             sock.close()
             raise
@@ -159,31 +165,36 @@ class StampedLink:
                 await self._receive()
         await self._send_pending()
 
-    async def _hello(self, endpoint: RoomEndpoint, client_id: str, seat_id: str) -> None:
+    async def _hello(
+        self, endpoint: RoomEndpoint, client_id: str, seat_id: str, resume_token: str | None
+    ) -> None:
         protocol = ClientProtocol(parse_uri(endpoint.uri), max_size=MAX_MESSAGE_BYTES)
         self.protocol = protocol
         protocol.send_request(protocol.connect())
         await self._send_pending()
-        hello = Hello(PROTOCOL_VERSION, Channel.CONTROL, client_id, "", seat_id, None)
-        said_hello = False
+        hello = Hello(PROTOCOL_VERSION, Channel.CONTROL, client_id, "", seat_id, resume_token)
+        said_hello = welcomed = False
         while True:
             await self._receive()
             protocol.receive_data(self._plaintext())
             for event in protocol.events_received():
-                if isinstance(event, Response):
+                if welcomed:  # came in the same read as the welcome
+                    self._take(event)
+                elif isinstance(event, Response):
                     if protocol.handshake_exc is not None:
                         raise protocol.handshake_exc
                     protocol.send_text(encode(hello).encode())
                     said_hello = True
                 elif isinstance(event, Frame) and event.opcode is Opcode.TEXT and said_hello:
                     reply = decode(bytes(event.data).decode())
-                    if isinstance(reply, Welcome):
-                        # What came with it (the state a tablet gets on connecting) is
-                        # dropped: blocks measure only frames after their reset.
-                        await self._send_pending()
-                        return
-                    raise ConnectError(f"the room answered hello with {reply}")
+                    if not isinstance(reply, Welcome):
+                        raise ConnectError(f"the room answered hello with {reply}")
+                    # What comes with it (the state a tablet gets on connecting) is
+                    # dropped: blocks measure only frames after their reset.
+                    welcomed = True
             await self._send_pending()
+            if welcomed:
+                return
 
     async def _receive(self) -> None:
         data = await asyncio.get_running_loop().sock_recv(self.sock, READ_BYTES)
@@ -223,17 +234,35 @@ class StampedLink:
             self._gone()
             return
         for event in self.protocol.events_received():
-            if not isinstance(event, Frame):  # the handshake is long over
-                self.bad += 1
-            elif event.opcode is Opcode.TEXT and event.fin:
-                text = bytes(event.data).decode()
-                if _FOLLOW_TAG in text[:40]:  # decrypted and parsed: the code has it now
-                    self.frames.append((time.monotonic(), arrived, text))
-            elif event.opcode is Opcode.PONG:
-                self.pongs += 1
-            elif event.opcode not in _CONTROL:
-                self.bad += 1
+            self._take(event, arrived)
         self._send_now()
+
+    def _take(self, event: object, arrived: float = math.nan) -> None:
+        """Keep what a block measures from one received event."""
+        if not isinstance(event, Frame):  # the handshake is long over
+            self.bad += 1
+        elif event.opcode is Opcode.TEXT and event.fin:
+            text = bytes(event.data).decode()
+            head = text[:40]
+            if _FOLLOW_TAG in head:  # decrypted and parsed: the code has it now
+                self.frames.append((time.monotonic(), arrived, text))
+            elif _ANSWER_TAGS[0] in head or _ANSWER_TAGS[1] in head:
+                self.answers.append((time.monotonic(), text))
+            elif _SIGNED_IN_TAG in head:
+                self.signed_in = True
+        elif event.opcode is Opcode.PONG:
+            self.pongs += 1
+        elif event.opcode not in _CONTROL:
+            self.bad += 1
+
+    def send_text(self, text: str) -> bool:
+        """Send one text message now (False: the connection is gone)."""
+        assert self.protocol is not None
+        if self.lost or self.protocol.state is not State.OPEN:
+            return False
+        self.protocol.send_text(text.encode())
+        self._send_now()
+        return not self.lost
 
     def _ping_now(self) -> None:
         assert self.protocol is not None
@@ -309,6 +338,9 @@ class Follower:
 
     client_id: str
     seat_id: str
+    delegate_id: str = ""  # the member signed in on it, if it votes (bench.follow_burst)
+    pin: str = ""
+    tokens: dict[str, str] = field(default_factory=dict)  # per server: the sign-in token
     links: dict[str, StampedLink] = field(default_factory=dict)
     frames: dict[str, Frames] = field(default_factory=dict)
     documents: ClientConnection | None = None
@@ -371,14 +403,12 @@ class Worker:
     # --- commands ------------------------------------------------------------------------
 
     async def do_grow(
-        self, wanted: list[tuple[str, str]], servers: list[str] | None = None
+        self, wanted: list[tuple[str, ...]], servers: list[str] | None = None
     ) -> dict[str, Any]:
         """Make sure these (client_id, seat_id) tablets are connected to every server
-        (or to ``servers``)."""
-        have = {f.client_id for f in self.followers}
-        for client_id, seat_id in wanted:
-            if client_id not in have:
-                self.followers.append(Follower(client_id, seat_id))
+        (or to ``servers``); (client_id, seat_id, delegate_id, pin): a member sits at it,
+        and it connects with its token where :meth:`do_sign_in` got one."""
+        self._seat(wanted)
         names = servers or list(self.endpoints)
         todo = [(f, s) for f in self.followers for s in names if s not in f.links]
         started = time.monotonic()
@@ -397,6 +427,7 @@ class Worker:
                             follower.client_id,
                             follower.seat_id,
                             follower.frames.setdefault(server, []),
+                            follower.tokens.get(server),
                         )
                     except ConnectError as exc:
                         if attempt == CONNECT_ATTEMPTS:
@@ -418,6 +449,13 @@ class Worker:
             "handshakes": handshakes,
         }
 
+    def _seat(self, wanted: list[tuple[str, ...]]) -> None:
+        have = {f.client_id for f in self.followers}
+        for client_id, seat_id, *member in wanted:
+            if client_id not in have:
+                delegate_id, pin = member or ("", "")
+                self.followers.append(Follower(client_id, seat_id, delegate_id, pin))
+
     async def do_shrink(self, keep: list[tuple[str, str]]) -> dict[str, Any]:
         """Disconnect every tablet not in ``keep`` (a tablet leaving the room)."""
         wanted = {client_id for client_id, _seat in keep}
@@ -432,6 +470,91 @@ class Worker:
                 f.documents.transport.abort()
         await asyncio.sleep(0.1)
         return {"left": len(leaving)}
+
+    async def do_sign_in(
+        self, server: str, concurrency: int, wanted: list[tuple[str, ...]]
+    ) -> dict[str, Any]:
+        """These tablets (as for :meth:`do_grow`) are in the room; every one with a member
+        and no token for ``server`` yet connects there, signs in with the member's PIN,
+        keeps the token and disconnects (at most ``concurrency`` at a time);
+        :meth:`do_grow` then connects with the token."""
+        self._seat(wanted)
+        gate = asyncio.Semaphore(concurrency)
+        failures: list[str] = []
+        started = time.monotonic()
+
+        async def sign_in(f: Follower) -> None:
+            async with gate:
+                token = await sign_in_once(
+                    self.endpoints[server],
+                    self.context,
+                    f.client_id,
+                    f.seat_id,
+                    f.delegate_id,
+                    f.pin,
+                    failures,
+                )
+            if token is not None:
+                f.tokens[server] = token
+
+        await asyncio.gather(
+            *(sign_in(f) for f in self.followers if f.pin and server not in f.tokens)
+        )
+        return {
+            "signed_in": sum(1 for f in self.followers if server in f.tokens),
+            "failed": len(failures),
+            "failures": failures[:5],
+            "seconds": time.monotonic() - started,
+        }
+
+    async def do_signed_in(self, server: str, seconds: float) -> dict[str, Any]:
+        """Wait until every connected tablet with a token has its session back on
+        ``server`` (session.signed_in), or ``seconds``; how many have not."""
+        deadline = time.monotonic() + seconds
+        while True:
+            short = sum(
+                1
+                for f in self.followers
+                if server in f.tokens and server in f.links and not f.links[server].signed_in
+            )
+            if not short or time.monotonic() > deadline:
+                return {"short": short}
+            await asyncio.sleep(0.05)
+
+    async def do_burst(
+        self,
+        server: str,
+        poll_id: str,
+        tag: str,
+        start_at: float,
+        spread: float,
+        answer_seconds: float,
+    ) -> dict[str, Any]:
+        """Every tablet signed in on ``server`` casts one ballot in ``poll_id`` on its
+        stamped link at a moment drawn uniformly from [start_at, start_at + spread)
+        (monotonic seconds), then waits for its answer until ``start_at + spread +
+        answer_seconds``. The ballots: :data:`bench.vote_loadgen.Ballot` each."""
+        late = time.monotonic() - start_at  # > 0: this order came too late for its start
+        rng = random.Random(f"{tag}:{self.index}")
+        casts = []
+        for f in self.followers:
+            link = f.links.get(server)
+            if link is None or link.lost or server not in f.tokens:
+                continue
+            link.answers.clear()
+
+            async def send(frame: str, link: StampedLink = link) -> bool:
+                return link.send_text(frame)
+
+            casts.append(
+                Cast.plan(rng, tag, poll_id, f.delegate_id, start_at, spread, link.answers, send)
+            )
+        await cast_burst(casts, start_at + spread + answer_seconds)
+        return {
+            "ballots": [c.outcome() for c in casts],
+            "lost": sum(f.lost(server) for f in self.followers),
+            "late": late,
+        }
 
     async def do_reset(self, server: str) -> dict[str, Any]:
         for f in self.followers:

@@ -28,6 +28,7 @@ import math
 import random
 import ssl
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -70,6 +71,15 @@ class Link:
     published: float = math.nan  # when the watched poll's result arrived
     published_raw: str = ""
     lost: int = 0
+
+    async def send(self, frame: str) -> bool:
+        """Send ``frame`` on the current connection (False: there is none)."""
+        ws = self.ws
+        if ws is None:
+            return False
+        with contextlib.suppress(ConnectionClosed):
+            await ws.send(frame)
+        return True
 
     async def read(self, worker: Worker, ws: ClientConnection, marker: list[str]) -> None:
         monotonic = time.monotonic
@@ -161,20 +171,15 @@ class Worker:
         seconds: dict[str, float] = {}
 
         async def sign_in(endpoint: RoomEndpoint, voter: Voter, link: Link) -> None:
-            try:
-                ws, _welcome = await open_channel(
-                    endpoint, context, Channel.CONTROL, voter.client_id, seat_id=voter.seat_id
-                )
-            except ConnectError as exc:
-                failures.append(f"{voter.delegate_id}: {exc}")
-                return
-            try:
-                link.token = await asyncio.wait_for(_sign_in(ws, voter), SIGN_IN_TIMEOUT)
-            except (TimeoutError, ConnectionClosed, ProtocolError, RuntimeError) as exc:
-                failures.append(f"{voter.delegate_id}: {type(exc).__name__}: {exc}")
-            finally:
-                if ws.transport is not None:
-                    ws.transport.abort()  # the tablet walks away; its sign-in stays
+            link.token = await sign_in_once(
+                endpoint,
+                context,
+                voter.client_id,
+                voter.seat_id,
+                voter.delegate_id,
+                voter.pin,
+                failures,
+            )
 
         async def one_server(name: str) -> None:
             gate = asyncio.Semaphore(concurrency)
@@ -292,55 +297,19 @@ class Worker:
         ``answered`` nan if no answer came; ``code`` "" for poll.recorded."""
         late = time.monotonic() - start_at  # > 0: this order came too late for its start
         rng = random.Random(f"{tag}:{self.index}")
-        plan: list[tuple[Voter, Link, str, str, float]] = []
+        casts = []
         for v in self.voters:
             link = v.links[server]
-            if link.ws is None:
-                continue
-            link.answers.clear()
-            ballot_id = f"{tag}-{v.delegate_id}"
-            choice = rng.choice((YES, YES, NO, ABSTAIN))
-            frame = encode(CastBallot(ballot_id, poll_id, v.delegate_id, (choice,)))
-            plan.append((v, link, ballot_id, frame, start_at + rng.random() * spread))
-        sent: dict[str, float] = {}
-        loop = asyncio.get_running_loop()
-        offset = loop.time() - time.monotonic()  # the loop's clock is monotonic, but be sure
-
-        async def cast(link: Link, ballot_id: str, frame: str, at: float) -> None:
-            await asyncio.sleep(max(0.0, at + offset - loop.time()))
-            ws = link.ws
-            if ws is None:
-                return
-            sent[ballot_id] = time.monotonic()
-            with contextlib.suppress(ConnectionClosed):
-                await ws.send(frame)
-
-        await asyncio.gather(*(cast(link, b, f, at) for _v, link, b, f, at in plan))
-        until = start_at + spread + answer_seconds
-        while time.monotonic() < until:
-            if all(link.answers for _v, link, *_ in plan):
-                break
-            await asyncio.sleep(0.005)
-        ballots: list[tuple[str, str, float, float, str, str]] = []
-        for v, link, ballot_id, _frame, _at in plan:
-            answered, code, text = math.nan, "missing", "no answer"
-            for stamp, raw in link.answers:
-                try:
-                    message = decode(raw)
-                except ProtocolError as exc:
-                    answered, code, text = stamp, "bad_frame", str(exc)
-                    continue
-                if isinstance(message, BallotRecorded) and message.op_id == ballot_id:
-                    answered, code, text = stamp, "", message.receipt.code
-                    break
-                if isinstance(message, ErrorMessage) and message.ref == ballot_id:
-                    answered, code, text = stamp, message.code, message.message
-                    break
-            ballots.append(
-                (v.delegate_id, ballot_id, sent.get(ballot_id, math.nan), answered, code, text)
-            )
+            if link.ws is not None:
+                link.answers.clear()
+                casts.append(
+                    Cast.plan(
+                        rng, tag, poll_id, v.delegate_id, start_at, spread, link.answers, link.send
+                    )
+                )
+        await cast_burst(casts, start_at + spread + answer_seconds)
         return {
-            "ballots": ballots,
+            "ballots": [c.outcome()[:6] for c in casts],
             "lost": sum(link.lost for link in self._links(server)),
             "late": late,
         }
@@ -387,10 +356,119 @@ class Worker:
         return {"stamps": stamps, "said": said}
 
 
-async def _sign_in(ws: ClientConnection, voter: Voter) -> str:
+# --- what every voting load generator does (this one and bench.loadgen's) ----------------
+
+Ballot = tuple[str, str, float, float, str, str, int]
+"""(delegate_id, ballot_id, sent, answered, code, receipt or message, answers naming it):
+``answered`` nan if no answer came; ``code`` "" for poll.recorded."""
+
+
+@dataclass
+class Cast:
+    """One tablet's ballot in a burst: what it sends when, and where its link keeps the
+    (received, raw) answers to ballots."""
+
+    delegate_id: str
+    ballot_id: str
+    frame: str
+    at: float  # time.monotonic() to send it
+    answers: list[tuple[float, str]]
+    send: Callable[[str], Awaitable[bool]]  # False: the tablet had no connection
+    sent: float = math.nan
+
+    @classmethod
+    def plan(
+        cls,
+        rng: random.Random,
+        tag: str,
+        poll_id: str,
+        delegate_id: str,
+        start_at: float,
+        spread: float,
+        answers: list[tuple[float, str]],
+        send: Callable[[str], Awaitable[bool]],
+    ) -> Cast:
+        """A yes/no/abstain ballot (yes twice as likely) at a moment drawn uniformly from
+        [start_at, start_at + spread)."""
+        ballot_id = f"{tag}-{delegate_id}"
+        choice = rng.choice((YES, YES, NO, ABSTAIN))
+        frame = encode(CastBallot(ballot_id, poll_id, delegate_id, (choice,)))
+        return cls(delegate_id, ballot_id, frame, start_at + rng.random() * spread, answers, send)
+
+    def outcome(self) -> Ballot:
+        """The first answer naming this ballot, decoded by the real codec, and how many
+        answers named it."""
+        answered, code, text = math.nan, "missing", "no answer"
+        times = 0
+        for stamp, raw in self.answers:
+            try:
+                message = decode(raw)
+            except ProtocolError as exc:
+                if math.isnan(answered):
+                    answered, code, text = stamp, "bad_frame", str(exc)
+                continue
+            if isinstance(message, BallotRecorded) and message.op_id == self.ballot_id:
+                times += 1
+                if times == 1:
+                    answered, code, text = stamp, "", message.receipt.code
+            elif isinstance(message, ErrorMessage) and message.ref == self.ballot_id:
+                times += 1
+                if times == 1:
+                    answered, code, text = stamp, message.code, message.message
+        return (self.delegate_id, self.ballot_id, self.sent, answered, code, text, times)
+
+
+async def cast_burst(casts: list[Cast], until: float) -> None:
+    """Send every ballot at its moment, then wait until each tablet has an answer or
+    ``until`` (time.monotonic())."""
+    loop = asyncio.get_running_loop()
+    offset = loop.time() - time.monotonic()  # the loop's clock is monotonic, but be sure
+
+    async def cast(c: Cast) -> None:
+        await asyncio.sleep(max(0.0, c.at + offset - loop.time()))
+        sent = time.monotonic()
+        if await c.send(c.frame):
+            c.sent = sent
+
+    await asyncio.gather(*(cast(c) for c in casts))
+    while time.monotonic() < until:
+        if all(c.answers for c in casts):
+            break
+        await asyncio.sleep(0.005)
+
+
+async def sign_in_once(
+    endpoint: RoomEndpoint,
+    context: ssl.SSLContext,
+    client_id: str,
+    seat_id: str,
+    delegate_id: str,
+    pin: str,
+    failures: list[str],
+) -> str | None:
+    """Connect, sign in with the member's PIN, disconnect: the token (None, with a line
+    in ``failures``, if that did not work). The tablet walks away; its sign-in stays."""
+    try:
+        ws, _welcome = await open_channel(
+            endpoint, context, Channel.CONTROL, client_id, seat_id=seat_id
+        )
+    except ConnectError as exc:
+        failures.append(f"{delegate_id}: {exc}")
+        return None
+    try:
+        return await asyncio.wait_for(_sign_in(ws, delegate_id, pin), SIGN_IN_TIMEOUT)
+    except (TimeoutError, ConnectionClosed, ProtocolError, RuntimeError) as exc:
+        failures.append(f"{delegate_id}: {type(exc).__name__}: {exc}")
+        return None
+    finally:
+        if ws.transport is not None:
+            ws.transport.abort()
+
+
+async def _sign_in(ws: ClientConnection, delegate_id: str, pin: str) -> str:
     """Send the sign-in, wait for its answer and for session.signed_in; the token."""
-    op_id = f"sign-in-{voter.delegate_id}"
-    await ws.send(encode(SignIn(op_id, delegate_id=voter.delegate_id, pin=voter.pin)))
+    op_id = f"sign-in-{delegate_id}"
+    await ws.send(encode(SignIn(op_id, delegate_id=delegate_id, pin=pin)))
     answered = False
     token = ""
     async for raw in ws:

@@ -360,6 +360,7 @@ class Chair:
         self.answers: asyncio.Queue[tuple[float, Ack | ErrorMessage]] = asyncio.Queue()
         self.token = ""
         self.signed_in = asyncio.Event()
+        self.follows: list[tuple[float, str]] = []  # (received, raw) its own follow.state
         self.counter = 0
         # The server answers an op id it has seen from this client with the recorded
         # answer, without acting again: the ids must differ from one connection to another.
@@ -397,11 +398,12 @@ class Chair:
                     if isinstance(signed, SignedIn):
                         self.token = signed.token
                         self.signed_in.set()
+                elif '"follow.state"' in head and isinstance(raw, str):
+                    self.follows.append((now, raw))
 
     async def request(self, make: Any) -> tuple[float, float]:
         """Send ``make(op_id)``; (sent, answered) once it is acknowledged."""
-        self.counter += 1
-        op_id = f"{self.prefix}-{self.counter}"
+        op_id = self.next_op()
         request: Request = make(op_id)
         sent = time.monotonic()
         await self.ws.send(encode(request))
@@ -414,6 +416,11 @@ class Chair:
                 return sent, at
         raise TimeoutError(f"no answer to the chair's {request.TYPE} in {CHAIR_TIMEOUT:.0f} s")
 
+    def next_op(self) -> str:
+        """A new op id for a request of this chair."""
+        self.counter += 1
+        return f"{self.prefix}-{self.counter}"
+
     async def close(self) -> None:
         self.reader.cancel()
         with contextlib.suppress(Exception):
@@ -423,7 +430,7 @@ class Chair:
 # --- one N -------------------------------------------------------------------------------
 
 
-def _assignments(n: int, workers: int) -> list[list[tuple[str, str, str, str]]]:
+def assign_members(n: int, workers: int) -> list[list[tuple[str, str, str, str]]]:
     """Member i (client id, seat, delegate id, PIN) goes to worker i % workers."""
     out: list[list[tuple[str, str, str, str]]] = [[] for _ in range(workers)]
     for i in range(n):
@@ -587,7 +594,7 @@ async def _room(
                     {k: (v.room.hostname, v.room.port, "127.0.0.1") for k, v in servers.items()},
                     a,
                 )
-                for a in _assignments(n, len(workers.pipes))
+                for a in assign_members(n, len(workers.pipes))
             ],
             limit=60,
         )
