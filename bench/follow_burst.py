@@ -276,6 +276,7 @@ def checked_out(rev: str) -> Iterator[tuple[Path, str]]:
     where = Path(tempfile.mkdtemp(prefix="hemicycle-before-")) / "src"
     _git("worktree", "add", "--detach", str(where), commit)
     try:
+        compile_catalogues(where)
         yield where, commit
     finally:
         try:
@@ -283,6 +284,19 @@ def checked_out(rev: str) -> Iterator[tuple[Path, str]]:
         except (OSError, RuntimeError) as exc:
             log(f"could not remove the worktree {where}: {exc}")
         shutil.rmtree(where.parent, ignore_errors=True)
+
+
+def compile_catalogues(code: Path) -> None:
+    """The .mo files a checkout's programs read are built, not committed (`make
+    catalogues`): build them for a revision that has .po catalogues."""
+    pybabel = Path(sys.executable).parent / "pybabel"
+    for po in sorted(code.glob("*/locale/*/LC_MESSAGES/*.po")):
+        subprocess.run(
+            [str(pybabel), "compile", "-i", str(po), "-o", str(po.with_suffix(".mo"))],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
 
 
 def start_server(
