@@ -24,7 +24,7 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from kiosk.display_view import DisplayView, QueueLine
 from kiosk.i18n import long_date, on_language_changed, tr, trn
 from kiosk.look import Tone
-from kiosk.vote_view import Bar, NameGroup, ResultLines, VoteLines
+from kiosk.vote_lines import Bar, NameGroup, ResultLines, VoteLines
 from kiosk.voting import (
     RESULT_KEEP_S,
     YES_NO_IDS,
