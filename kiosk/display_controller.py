@@ -23,18 +23,14 @@ from PySide6.QtCore import QObject, Qt, QTimer
 
 from kiosk.display_view import DisplayView, QueueLine
 from kiosk.i18n import long_date, on_language_changed, tr, trn
-from kiosk.look import Tone
-from kiosk.vote_view import Bar, NameGroup, ResultLines, VoteLines
+from kiosk.result_lines import poll_kinds, result_lines
+from kiosk.vote_lines import Tone, VoteLines
 from kiosk.voting import (
     RESULT_KEEP_S,
-    YES_NO_IDS,
     ShownPoll,
     Stage,
-    chart,
     close_countdown,
     last_change,
-    percent,
-    roll_call,
     shown_poll,
 )
 from room_client.connection import (
@@ -58,16 +54,9 @@ from room_client.timers import format_duration as duration
 from room_protocol.live import Announcement, FloorKind, FloorState
 from room_protocol.messages import MeetingSnapshot, Message
 from room_protocol.voting import (
-    ABSTAIN,
-    NO,
-    YES,
     AttendanceState,
-    Majority,
-    Outcome,
     Poll,
-    PollKind,
     PollProgress,
-    PollResult,
     PollsState,
     PollState,
     QuorumRule,
@@ -395,7 +384,7 @@ class DisplayController(QObject):
         if shown is None:
             self.view.show_floor()
         elif shown.stage is Stage.RESULT and shown.result is not None:
-            result, names = self._result_lines(meeting, shown.poll, shown.result)
+            result, names = result_lines(meeting, shown.poll, shown.result)
             context = self._context(meeting, shown.poll)
             self.view.show_result(replace(result, context=context), names)
         else:
@@ -409,15 +398,6 @@ class DisplayController(QObject):
         if item is None:
             return ""
         return f"{item.number} · {item.title}" if item.number else item.title
-
-    def _kinds(self, poll: Poll) -> str:
-        spec = poll.spec
-        kinds = [tr("vote.secret") if spec.secret else tr("vote.named")]
-        if spec.weighted:
-            kinds.append(tr("vote.weighted"))
-        if poll.quorum_override:
-            kinds.append(tr("vote.without_quorum"))
-        return " · ".join(kinds)
 
     def _vote_lines(self, shown: ShownPoll, server_now: datetime | None) -> VoteLines:
         poll = shown.poll
@@ -434,7 +414,7 @@ class DisplayController(QObject):
         if shown.stage is Stage.COUNTING:
             return VoteLines(
                 poll.spec.title,
-                self._kinds(poll),
+                poll_kinds(poll),
                 tr("vote.counting"),
                 Tone.NOTICE,
                 progress,
@@ -448,7 +428,7 @@ class DisplayController(QObject):
             level = timer.level
         return VoteLines(
             poll.spec.title,
-            self._kinds(poll),
+            poll_kinds(poll),
             tr("vote.open"),
             Tone.GOOD,
             progress,
@@ -457,99 +437,6 @@ class DisplayController(QObject):
             caption=caption,
             level=level,
         )
-
-    def _result_lines(
-        self, meeting: MeetingSnapshot, poll: Poll, result: PollResult
-    ) -> tuple[ResultLines, tuple[NameGroup, ...]]:
-        spec = poll.spec
-        figures = chart(spec, result)
-        labels = {o.id: o.label for o in spec.options}
-        if spec.kind is PollKind.YES_NO:
-            labels.update(
-                {YES: tr("option.yes"), NO: tr("option.no"), ABSTAIN: tr("option.abstain")}
-            )
-        bars = []
-        for row in figures.rows:
-            share = percent(row.votes, result.base)
-            if row.abstain or share is None:
-                value = str(row.votes)
-            else:
-                value = tr("result.votes_share", votes=row.votes, share=_decimal(share))
-            bars.append(
-                Bar(
-                    labels.get(row.option_id, row.label),
-                    value,
-                    row.votes / figures.top,
-                    _bar_tone(spec.kind, row.option_id, row.winner, row.tied),
-                    strong=row.winner,
-                )
-            )
-        marker = figures.required / figures.top if figures.required else None
-        winners = ", ".join(labels.get(w, w) for w in result.winners)
-        tied = ", ".join(labels.get(t, t) for t in result.tied)
-        details = []
-        if result.outcome is Outcome.DECIDED and winners:
-            if spec.kind is PollKind.ELECTION:
-                details.append(tr("result.elected", names=winners))
-            else:
-                details.append(tr("result.chosen", names=winners))
-        elif result.outcome is Outcome.TIE and tied:
-            details.append(tr("result.tied", names=tied))
-        if result.decided_by == "chair":
-            details.append(tr("result.by_chair"))
-        elif result.decided_by == "lot":
-            details.append(tr("result.by_lot"))
-        totals = [
-            tr("result.ballots", count=result.ballots),
-            tr("result.abstentions", count=result.abstentions),
-        ]
-        if spec.rule.majority is Majority.PLURALITY or not result.required:
-            totals.append(tr("result.plurality"))
-        else:
-            rule = {
-                Majority.SIMPLE: tr("majority.simple"),
-                Majority.ABSOLUTE: tr("majority.absolute"),
-                Majority.TWO_THIRDS: tr("majority.two_thirds"),
-                Majority.THREE_QUARTERS: tr("majority.three_quarters"),
-            }[spec.rule.majority]
-            totals.append(
-                tr("result.required", required=result.required, base=result.base, rule=rule)
-            )
-        lines = ResultLines(
-            title=spec.title,
-            kinds=self._kinds(poll),
-            outcome={
-                Outcome.ADOPTED: tr("outcome.adopted"),
-                Outcome.REJECTED: tr("outcome.rejected"),
-                Outcome.DECIDED: tr("outcome.decided"),
-                Outcome.NO_DECISION: tr("outcome.no_decision"),
-                Outcome.TIE: tr("outcome.tie"),
-            }[result.outcome],
-            tone=_OUTCOME_TONES[result.outcome],
-            detail=" · ".join(details),
-            bars=tuple(bars),
-            marker=marker,
-            marker_text=tr("result.needed", count=figures.required) if marker else "",
-            more=trn("result.more", figures.hidden) if figures.hidden else "",
-            totals=" · ".join(totals),
-        )
-        names = {m.delegate_id: m.name for m in meeting.roster}
-        groups = roll_call(spec, result, names) or []
-        roll = tuple(
-            NameGroup(
-                tr(
-                    "roll_call.group",
-                    option=labels.get(g.option_id, g.option_id),
-                    count=len(g.names),
-                ),
-                _bar_tone(spec.kind, g.option_id, g.option_id in result.winners, False),
-                tuple(
-                    tr("roll_call.by_proxy", name=n.name) if n.by_proxy else n.name for n in g.names
-                ),
-            )
-            for g in groups
-        )
-        return lines, roll
 
     def _show_announcement(self, now: float) -> None:
         message = self.announcement
@@ -600,29 +487,6 @@ class DisplayController(QObject):
         if connection.welcome is not None:
             return connection.welcome.room_name
         return connection.endpoint.room_name or connection.endpoint.hostname
-
-
-_OUTCOME_TONES = {
-    Outcome.ADOPTED: Tone.GOOD,
-    Outcome.REJECTED: Tone.BAD,
-    Outcome.DECIDED: Tone.GOOD,
-    Outcome.NO_DECISION: Tone.NOTICE,
-    Outcome.TIE: Tone.NOTICE,
-}
-
-
-def _bar_tone(kind: PollKind, option_id: str, winner: bool, tied: bool) -> Tone:
-    """Yes green, no red, abstain grey; otherwise winners green, tied amber."""
-    if kind is PollKind.YES_NO and option_id in YES_NO_IDS:
-        return {YES: Tone.GOOD, NO: Tone.BAD, ABSTAIN: Tone.QUIET}[option_id]
-    if winner:
-        return Tone.GOOD
-    return Tone.NOTICE if tied else Tone.PLAIN
-
-
-def _decimal(value: float) -> str:
-    """A share with one decimal, written the current language's way (53.1 / 53,1)."""
-    return f"{value:.1f}".replace(".", tr("number.decimal"))
 
 
 def _local_time(moment: datetime) -> str:

@@ -65,14 +65,12 @@ from kiosk.look import frame as _frame
 from kiosk.look import label as _label
 from kiosk.look import repolish as _repolish
 from kiosk.look import style as _style
+from kiosk.vote_lines import NameGroup, ResultLines, VoteLines
 from kiosk.vote_view import (
     AttendancePanel,
-    NameGroup,
-    ResultLines,
     ResultPanel,
     RollCallPanel,
     ScaledPanel,
-    VoteLines,
     VotePanel,
 )
 from room_client.timers import Level

@@ -6,11 +6,10 @@ for what passed or failed. Contrast ratios are against :data:`PANEL`.
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QWidget
 
+from kiosk.vote_lines import Tone as Tone  # re-exported beside its colours
 from room_client.timers import Level
 
 BACKGROUND = "#07090d"
@@ -31,16 +30,6 @@ LEVEL_COLOURS = {
     Level.NEAR: AMBER,
     Level.OVER: RED,
 }
-
-
-class Tone(StrEnum):
-    """What a result or a state means to the room: the colour it is shown in."""
-
-    GOOD = "good"  # adopted, elected, quorum met, voting open
-    BAD = "bad"  # rejected, no quorum
-    NOTICE = "notice"  # a tie, no decision, counting
-    PLAIN = "plain"  # an option that is neither
-    QUIET = "quiet"  # abstentions
 
 
 TONE_COLOURS = {

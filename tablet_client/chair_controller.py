@@ -67,6 +67,12 @@ class ChairController(QObject):
         super().__init__(parent)
         self.window = window
         self.view = window.chair_console_view
+        self.agenda_view = self.view.agenda_control
+        self.speakers_view = self.view.speakers
+        self.messages_view = self.view.room_messages
+        self.service_view = self.view.service_desk
+        self.alerts_view = self.view.alert_list
+        self.documents_view = self.view.documents
         self.link = link
         self._meeting = meeting
         self.floor: FloorState | None = None
@@ -78,25 +84,25 @@ class ChairController(QObject):
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self.tick)
 
-        view = self.view
-        view.item_selected.connect(self._item_selected)
-        view.previous_requested.connect(lambda: self._do(lambda op: StepItem(op, Step.PREVIOUS)))
-        view.next_requested.connect(lambda: self._do(lambda op: StepItem(op, Step.NEXT)))
-        view.make_current_requested.connect(self._make_current)
-        view.mark_done_requested.connect(self._mark_done)
-        view.move_requested.connect(self._move)
-        view.add_requested.connect(self._add)
-        view.attach_requested.connect(self._attach)
-        view.open_document_requested.connect(self.document_requested)
-        view.grant_requested.connect(self._grant)
-        view.end_speech_requested.connect(lambda: self._do(EndSpeech))
-        view.queue_move_requested.connect(self._reorder)
-        view.limit_changed.connect(lambda s: self._do(lambda op: SetSpeakingLimit(op, s)))
-        view.announce_requested.connect(self._announce)
-        view.seat_message_requested.connect(self._message_seat)
-        view.lock_requested.connect(lambda locked: self._do(lambda op: LockScreens(op, locked)))
-        view.resolve_requested.connect(self._resolve)
-        view.clear_alerts_requested.connect(self._clear_alerts)
+        agenda, speakers, messages = self.agenda_view, self.speakers_view, self.messages_view
+        agenda.item_selected.connect(self._item_selected)
+        agenda.previous_requested.connect(lambda: self._do(lambda op: StepItem(op, Step.PREVIOUS)))
+        agenda.next_requested.connect(lambda: self._do(lambda op: StepItem(op, Step.NEXT)))
+        agenda.make_current_requested.connect(self._make_current)
+        agenda.mark_done_requested.connect(self._mark_done)
+        agenda.move_requested.connect(self._move)
+        agenda.add_requested.connect(self._add)
+        self.documents_view.attach_requested.connect(self._attach)
+        self.documents_view.open_document_requested.connect(self.document_requested)
+        speakers.grant_requested.connect(self._grant)
+        speakers.end_speech_requested.connect(lambda: self._do(EndSpeech))
+        speakers.queue_move_requested.connect(self._reorder)
+        speakers.limit_changed.connect(lambda s: self._do(lambda op: SetSpeakingLimit(op, s)))
+        messages.announce_requested.connect(self._announce)
+        messages.seat_message_requested.connect(self._message_seat)
+        messages.lock_requested.connect(lambda locked: self._do(lambda op: LockScreens(op, locked)))
+        self.service_view.triggered.connect(self._resolve)
+        self.alerts_view.triggered.connect(self._clear_alerts)
         link.received.connect(self._receive)
         link.identity_changed.connect(self._identity_changed)
 
@@ -113,14 +119,14 @@ class ChairController(QObject):
 
     def meeting_changed(self) -> None:
         meeting = self._meeting()
-        self.view.set_meeting(meeting)
+        self.agenda_view.set_meeting(meeting)
         if meeting is not None:
-            self.view.set_attachable([(d.sha256, d.title) for d in meeting.documents])
+            self.documents_view.set_attachable([(d.sha256, d.title) for d in meeting.documents])
             seats = sorted((m.seat_id, m.name) for m in meeting.roster if m.seat_id is not None)
-            self.view.set_seats(
+            self.messages_view.set_seats(
                 [(seat, tr("console.seat_choice", seat=seat, name=name)) for seat, name in seats]
             )
-        self._item_selected(self.view.selected_item())
+        self._item_selected(self.agenda_view.selected_item())
         self._refresh_rows()
         self.tick()
 
@@ -152,10 +158,12 @@ class ChairController(QObject):
                 doc = meeting.document(sha)
                 if doc is not None:
                     documents.append((sha, doc.title))
-        self.view.set_item_documents(documents)
+        self.documents_view.set_item_documents(documents)
         done = item is not None and item.done
-        self.view.mark_done.setText(tr("console.mark_not_done" if done else "console.mark_done"))
-        for move, button in self.view.move_buttons.items():
+        self.agenda_view.mark_done.setText(
+            tr("console.mark_not_done" if done else "console.mark_done")
+        )
+        for move, button in self.agenda_view.move_buttons.items():
             button.setEnabled(
                 meeting is not None
                 and item_id is not None
@@ -172,7 +180,7 @@ class ChairController(QObject):
 
     def _show_row(self, meeting: MeetingSnapshot, item: AgendaItem, now: float | None) -> None:
         spent = item_elapsed(meeting, item, now) if now is not None else item.actual_seconds
-        self.view.set_item_row(
+        self.agenda_view.set_item_row(
             item.id,
             planned=_minutes(item.planned_minutes),
             spent=format_duration(spent) if spent >= 1 else "",
@@ -183,7 +191,7 @@ class ChairController(QObject):
     def tick(self) -> None:
         """Refresh the clocks: item timer, estimated end, speaking time."""
         meeting, now = self._meeting(), self.link.server_now()
-        view = self.view
+        view = self.agenda_view
         current = (
             meeting.item(meeting.current_item_id)
             if meeting is not None and meeting.current_item_id
@@ -220,18 +228,18 @@ class ChairController(QObject):
         self._tick_speech()
 
     def _make_current(self) -> None:
-        item_id = self.view.selected_item()
+        item_id = self.agenda_view.selected_item()
         if item_id is not None:
             self._do(lambda op: SetCurrentItem(op, item_id))
 
     def _mark_done(self) -> None:
-        meeting, item_id = self._meeting(), self.view.selected_item()
+        meeting, item_id = self._meeting(), self.agenda_view.selected_item()
         item = meeting.item(item_id) if meeting and item_id else None
         if item is not None:
             self._do(lambda op: SetItemDone(op, item.id, not item.done))
 
     def _move(self, move: str) -> None:
-        meeting, item_id = self._meeting(), self.view.selected_item()
+        meeting, item_id = self._meeting(), self.agenda_view.selected_item()
         if meeting is None or item_id is None:
             return
         target = move_target(meeting, item_id, move)
@@ -241,30 +249,30 @@ class ChairController(QObject):
 
     def _add(self) -> None:
         meeting = self._meeting()
-        title = self.view.new_title.text().strip()
+        title = self.agenda_view.new_title.text().strip()
         if meeting is None:
             return
         if not title:
             self._problem(tr("console.title_needed"))
             return
-        parent_id, after_id = add_position(meeting, self.view.selected_item())
-        minutes = self.view.new_minutes.value() or None
+        parent_id, after_id = add_position(meeting, self.agenda_view.selected_item())
+        minutes = self.agenda_view.new_minutes.value() or None
 
         def added(reply: Message) -> None:
             if isinstance(reply, Ack):
-                self.view.new_title.clear()
+                self.agenda_view.new_title.clear()
 
         self._do(lambda op: AddItem(op, title, minutes, parent_id, after_id), added)
 
     def _attach(self) -> None:
-        item_id, sha = self.view.selected_item(), self.view.attach_sha256()
+        item_id, sha = self.agenda_view.selected_item(), self.documents_view.attach_sha256()
         if item_id is not None and sha is not None:
             self._do(lambda op: AttachDocument(op, item_id, sha))
 
     # --- speaker queue --------------------------------------------------------------------
 
     def _show_floor(self) -> None:
-        floor, view = self.floor, self.view
+        floor, view = self.floor, self.speakers_view
         if floor is None:
             return
         entries = []
@@ -285,7 +293,7 @@ class ChairController(QObject):
         self._tick_speech()
 
     def _tick_speech(self) -> None:
-        floor, view = self.floor, self.view
+        floor, view = self.floor, self.speakers_view
         speaking = floor.speaking if floor else None
         if floor is None or speaking is None:
             view.speaking_now.setText(tr("floor.nobody_speaking"))
@@ -299,11 +307,11 @@ class ChairController(QObject):
         view.set_expired(expired)
 
     def _grant(self) -> None:
-        delegate_id = self.view.selected_queue_entry()
+        delegate_id = self.speakers_view.selected_queue_entry()
         self._do(lambda op: GrantFloor(op, delegate_id))
 
     def _reorder(self, delta: int) -> None:
-        floor, chosen = self.floor, self.view.selected_queue_entry()
+        floor, chosen = self.floor, self.speakers_view.selected_queue_entry()
         if floor is None or chosen is None:
             return
         order = [e.delegate_id for e in floor.queue]
@@ -317,35 +325,37 @@ class ChairController(QObject):
     # --- messages, screens, service, alerts ---------------------------------------------
 
     def _announce(self) -> None:
-        text = self.view.announcement.text().strip()
+        text = self.messages_view.announcement.text().strip()
         if not text:
             return
 
         def sent(reply: Message) -> None:
             if isinstance(reply, Ack):
-                self.view.announcement.clear()
-                self.view.message_status.setText(tr("console.announced"))
+                self.messages_view.announcement.clear()
+                self.messages_view.message_status.setText(tr("console.announced"))
 
         self._do(lambda op: Announce(op, text), sent)
 
     def _message_seat(self) -> None:
-        seat, text = self.view.selected_seat(), self.view.seat_text.text().strip()
+        seat, text = self.messages_view.selected_seat(), self.messages_view.seat_text.text().strip()
         if seat is None or not text:
             return
 
         def sent(reply: Message) -> None:
             if isinstance(reply, Ack):
-                self.view.seat_text.clear()
-                self.view.message_status.setText(tr("console.message_sent", seat=seat))
+                self.messages_view.seat_text.clear()
+                self.messages_view.message_status.setText(tr("console.message_sent", seat=seat))
             elif isinstance(reply, ErrorMessage):
-                self.view.message_status.setText(tr("error.refused", reason=reply.message))
+                self.messages_view.message_status.setText(tr("error.refused", reason=reply.message))
 
         self._do(lambda op: MessageSeat(op, seat, text), sent)
 
     def _show_screens(self) -> None:
-        self.view.screens_state.setText(tr("console.screens_locked") if self.screens_locked else "")
-        self.view.lock.setEnabled(not self.screens_locked)
-        self.view.unlock.setEnabled(self.screens_locked)
+        self.agenda_view.screens_state.setText(
+            tr("console.screens_locked") if self.screens_locked else ""
+        )
+        self.messages_view.lock.setEnabled(not self.screens_locked)
+        self.messages_view.unlock.setEnabled(self.screens_locked)
 
     def _show_calls(self) -> None:
         rows = []
@@ -358,21 +368,21 @@ class ChairController(QObject):
             if call.text:
                 label += f"\n“{call.text}”"
             rows.append((call.id, label))
-        self.view.set_service_calls(rows)
+        self.service_view.set_rows(rows)
         self._counts()
 
     def _resolve(self) -> None:
-        call_id = self.view.selected_service_call()
+        call_id = self.service_view.selected()
         if call_id is not None:
             self._do(lambda op: ResolveService(op, call_id))
 
     def _show_alerts(self) -> None:
-        texts = []
+        rows: list[tuple[str | None, str]] = []
         for alert in self.alerts:
             seat = alert.seat_id or "?"
             key = "alert.seat_locked" if alert.kind is AlertKind.SEAT_LOCKED else "alert.wrong_seat"
-            texts.append(tr(key, seat=seat, time=local_clock(alert.at)))
-        self.view.set_alerts(texts)
+            rows.append((None, tr(key, seat=seat, time=local_clock(alert.at))))
+        self.alerts_view.set_rows(rows)
         self._counts()
 
     def _clear_alerts(self) -> None:
@@ -391,7 +401,7 @@ class ChairController(QObject):
     def _do(
         self, make: Callable[[str], Request], on_ack: Callable[[Message], None] | None = None
     ) -> None:
-        self.view.status.setText("")
+        self.agenda_view.status.setText("")
 
         def answered(reply: Message) -> None:
             if isinstance(reply, ErrorMessage):
@@ -402,7 +412,7 @@ class ChairController(QObject):
         self.link.send(make, answered)
 
     def _problem(self, text: str) -> None:
-        self.view.status.setText(text)
+        self.agenda_view.status.setText(text)
 
     def retranslate(self) -> None:
         self.meeting_changed()

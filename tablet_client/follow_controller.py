@@ -66,7 +66,7 @@ class FollowController(QObject):
             signal.connect(self._browsed)
         tablet.browsing_started.connect(self._browsed)
         self.window.follow_strip.action_requested.connect(self._strip_action)
-        self.window.chair_console_view.follow_me_toggled.connect(self.set_follow_me)
+        self.window.chair_console_view.agenda_control.follow_me_toggled.connect(self.set_follow_me)
         self.window.screens.currentChanged.connect(lambda _index: self._show_strip())
         tablet.reader.page_changed.connect(lambda _page: self._send_position())
         view.fit_mode_changed.connect(lambda _mode: self._send_position())
@@ -168,7 +168,7 @@ class FollowController(QObject):
         on = on and self.link.may(SetFollow)
         self.follow_me = on
         self._last_sent = None
-        self.window.chair_console_view.set_follow_me(on)
+        self.window.chair_console_view.agenda_control.set_follow_me(on)
         self._send_position()
         self._show_strip()
 
@@ -212,4 +212,4 @@ class FollowController(QObject):
 
     def retranslate(self) -> None:
         self._show_strip()
-        self.window.chair_console_view.set_follow_me(self.follow_me)
+        self.window.chair_console_view.agenda_control.set_follow_me(self.follow_me)

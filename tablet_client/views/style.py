@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QPushButton, QWidget
 
 W = TypeVar("W", bound=QWidget)
 
@@ -85,3 +86,11 @@ def named(widget: W, name: str) -> W:
     """Give a widget the object name style sheets and tests find it by."""
     widget.setObjectName(name)
     return widget
+
+
+def console_button(name: str, *, height: int = 48) -> QPushButton:
+    """A button of the chair's console: touch-sized, never takes the keyboard focus."""
+    button = named(QPushButton(), name)
+    button.setMinimumHeight(height)
+    button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    return button
