@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: demo test lint typecheck check bench clean
+.PHONY: demo test test-stress lint typecheck check bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The same suite with every CPU kept busy by tests/stress.py (stopped whatever the outcome).
+test-stress: $(STAMP)
+	$(PY) -m tests.stress -q -p no:cacheprovider
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
