@@ -18,6 +18,7 @@ import qasync
 
 from tablet_client.i18n import set_language
 from tablet_client.render import PageRenderer
+from tests.rooms import timeout
 
 T = TypeVar("T")
 
@@ -30,7 +31,7 @@ PAGE_COLOURS: tuple[tuple[int, int, int], ...] = (
     (220, 160, 20),
     (140, 40, 160),
 )
-TIMEOUT_S = 10.0
+TIMEOUT_S = 10.0  # stretched by HEMICYCLE_TEST_TIMEOUT_FACTOR (tests.rooms.timeout)
 
 
 def make_colour_pdf(path: Path) -> Path:
@@ -107,21 +108,23 @@ def english() -> Iterator[None]:
 def run_async(
     qasync_loop: qasync.QEventLoop,
 ) -> Callable[[Coroutine[Any, Any, T]], T]:
-    """Run a test body on the qasync loop, failing it after TIMEOUT_S."""
+    """Run a test body on the qasync loop, failing it after TIMEOUT_S (times the factor)."""
 
     def run(body: Coroutine[Any, Any, T]) -> T:
-        result: T = qasync_loop.run_until_complete(asyncio.wait_for(body, TIMEOUT_S))
+        result: T = qasync_loop.run_until_complete(asyncio.wait_for(body, timeout(TIMEOUT_S)))
         return result
 
     return run
 
 
 async def until(condition: Callable[[], bool], what: str, limit_s: float = TIMEOUT_S) -> float:
-    """Poll ``condition`` on the running loop; returns the seconds it took."""
+    """Poll ``condition`` on the running loop for up to ``limit_s`` (times the timeout
+    factor); returns the seconds it took."""
+    limit_s = timeout(limit_s)
     start = time.perf_counter()
     while not condition():
         if time.perf_counter() - start > limit_s:
-            raise AssertionError(f"timed out after {limit_s} s waiting for {what}")
+            raise AssertionError(f"timed out after {limit_s:g} s waiting for {what}")
         await asyncio.sleep(0.005)
     return time.perf_counter() - start
 

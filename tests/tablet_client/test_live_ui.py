@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from tablet_client.tablet_controller import TabletController, TabletSettings
 from tablet_client.views.main_window import MainWindow
 from tablet_client.views.style import CURRENT_ITEM_BACKGROUND
 from tests.live_clients import Tablet
-from tests.rooms import RunningRoom, running_room
+from tests.rooms import RunningRoom, running_room, timeout
 
 Run = Callable[[Coroutine[Any, Any, Any]], Any]
 WaitUntil = Callable[..., Coroutine[Any, Any, float]]
@@ -68,7 +69,7 @@ def run_long(run_async: Run, qasync_loop: Any) -> Run:
     """Like run_async, with room for a whole session story (still well under a minute)."""
 
     def run(body: Coroutine[Any, Any, Any]) -> Any:
-        return qasync_loop.run_until_complete(asyncio.wait_for(body, 40))
+        return qasync_loop.run_until_complete(asyncio.wait_for(body, timeout(40)))
 
     return run
 
@@ -388,18 +389,22 @@ def test_delegate_follows_queues_reads_messages_and_is_locked(
 def test_inactivity_locks_the_screen_and_the_pin_opens_it(
     qtbot: QtBot, sign_in_room: RunningRoom, tmp_path: Path, run_long: Run, wait_until: WaitUntil
 ) -> None:
-    tablet = make_tablet(qtbot, sign_in_room, tmp_path, "a3", "A3", inactivity_lock_seconds=1)
+    idle = max(1, round(timeout(1)))  # whole seconds, as the setting is
+    tablet = make_tablet(qtbot, sign_in_room, tmp_path, "a3", "A3", inactivity_lock_seconds=idle)
     lock = tablet.window.lock_view
 
     async def body() -> None:
         await tablet.start()
         await sign_in_ui(qtbot, tablet, "d2", wait_until)
         assert lock.mode() == ""
-        await asyncio.sleep(0.6)
+        await asyncio.sleep(idle / 2)
+        assert lock.mode() == ""
+        touched = time.monotonic()
         qtbot.mouseClick(tablet.window.agenda_view, Qt.MouseButton.LeftButton)  # a touch
-        await asyncio.sleep(0.6)
-        assert lock.mode() == ""  # the touch started the count again
         await wait_until(lambda: lock.mode() == "pin", "locked after a second untouched", 3)
+        # The touch started the count again: without it the lock would have come at most
+        # idle / 2 after the touch (a Qt coarse timer may fire up to 5 % early).
+        assert time.monotonic() - touched >= 0.9 * idle
         assert lock.title.text() == "Screen locked"
         await shot(tablet.window, "lock-pin", tmp_path)
         for digit in "9999":

@@ -28,7 +28,7 @@ from tablet_client.connection import Backoff, Phase
 from tablet_client.i18n import set_language
 from tablet_client.tablet_controller import TabletController
 from tests.live_clients import Tablet
-from tests.rooms import RunningRoom, running_room
+from tests.rooms import RunningRoom, running_room, timeout
 from tests.tablet_client.test_live_ui import click, make_tablet, shot, sign_in_ui
 
 Run = Callable[[Coroutine[Any, Any, Any]], Any]
@@ -66,7 +66,7 @@ def tablet_ui(
 @pytest.fixture
 def run_long(qasync_loop: Any) -> Run:
     def run(body: Coroutine[Any, Any, Any]) -> Any:
-        return qasync_loop.run_until_complete(asyncio.wait_for(body, 60))
+        return qasync_loop.run_until_complete(asyncio.wait_for(body, timeout(60)))
 
     return run
 
