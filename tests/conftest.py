@@ -11,9 +11,24 @@ import pytest
 import qasync
 from PySide6.QtWidgets import QApplication
 
-from tests.rooms import RunningRoom, running_room, write_package
+from tests.rooms import TIMEOUT_FACTOR, RunningRoom, running_room, timeout, write_package
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """pytest-timeout's per-test limit stretches with HEMICYCLE_TEST_TIMEOUT_FACTOR too, so a
+    slow machine gets the same margin for the whole test as for each wait inside it."""
+    if TIMEOUT_FACTOR == 1:
+        return
+    seconds = config.getoption("timeout", None)
+    if seconds is None:
+        seconds = float(config.getini("timeout") or 0)
+    if not seconds:  # 0: no limit
+        return
+    for item in items:
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(timeout(float(seconds))))
 
 
 @pytest.fixture(scope="session")
