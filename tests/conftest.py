@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import gc
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import qasync
@@ -14,6 +18,38 @@ from PySide6.QtWidgets import QApplication
 from tests.rooms import TIMEOUT_FACTOR, RunningRoom, running_room, timeout, write_package
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def _parse_without_gc(parse: Callable[..., ast.AST]) -> Callable[..., ast.AST]:
+    def parse_without_gc(*args: Any, **kwargs: Any) -> ast.AST:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return parse(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+
+    return parse_without_gc
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # CPython before 3.11.8 (gh-106905): ast.parse keeps its recursion depth in global state,
+    # so a garbage collection inside it whose finalizer formats a traceback (which parses
+    # too) makes it raise "SystemError: AST constructor recursion depth mismatch". pytest
+    # parses while it writes a failure report: on a loaded machine, with Qt and asyncio
+    # garbage about, that ended a run in an INTERNALERROR. Parse with the collector off.
+    if sys.version_info < (3, 11, 8):
+        config.stash[_ORIGINAL_PARSE] = ast.parse
+        ast.parse = _parse_without_gc(ast.parse)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _ORIGINAL_PARSE in config.stash:
+        ast.parse = config.stash[_ORIGINAL_PARSE]
+
+
+_ORIGINAL_PARSE = pytest.StashKey[Callable[..., ast.AST]]()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
