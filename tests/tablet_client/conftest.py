@@ -21,6 +21,7 @@ from tablet_client.render import PageRenderer
 from tests.rooms import timeout
 
 T = TypeVar("T")
+TabletT = TypeVar("TabletT")
 
 A4 = (595.0, 842.0)  # points
 # One distinct, saturated colour per page of the small test document, as 0..255 RGB.
@@ -102,6 +103,36 @@ def english() -> Iterator[None]:
 
 
 # --- Qt + qasync ---------------------------------------------------------------------
+
+_to_stop: list[Any] = []  # TabletControllers made by the running test
+
+
+def stopped_after_the_test(tablet: TabletT) -> TabletT:
+    """Stop this TabletController when the test ends, even when it fails: a tablet left
+    running keeps its timers, language listener and connection, and raises into every
+    later Qt test once its widgets are gone."""
+    if tablet not in _to_stop:
+        _to_stop.append(tablet)
+    return tablet
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    """Stop the test's tablets before pytest-qt closes their windows (it does that before
+    any fixture's teardown), then tear down as usual; a failure to stop is reported after."""
+    made = list(_to_stop)
+    _to_stop.clear()
+    failure: BaseException | None = None
+    if made:  # they run on the module's qasync loop (qasync_loop), still current here
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+        for tablet in made:
+            try:
+                loop.run_until_complete(asyncio.wait_for(tablet.stop(), timeout(TIMEOUT_S)))
+            except Exception as exc:  # reported once the fixtures are down
+                failure = failure or exc
+    yield
+    if failure is not None:
+        raise failure
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ from tablet_client.views.main_window import MainWindow
 from tablet_client.views.style import CURRENT_ITEM_BACKGROUND
 from tests.live_clients import Tablet
 from tests.rooms import RunningRoom, running_room, timeout
+from tests.tablet_client.conftest import stopped_after_the_test
 
 Run = Callable[[Coroutine[Any, Any, Any]], Any]
 WaitUntil = Callable[..., Coroutine[Any, Any, float]]
@@ -87,7 +88,7 @@ def make_tablet(
     window.resize(1280, 800)
     window.show()
     qtbot.waitExposed(window)
-    return TabletController(
+    tablet = TabletController(
         window,
         TabletSettings(
             ca_file=room.ca_file,
@@ -99,6 +100,7 @@ def make_tablet(
         ),
         PageRenderer(cache_bytes=32 * 1024 * 1024),
     )
+    return stopped_after_the_test(tablet)
 
 
 def click(qtbot: QtBot, widget: QWidget) -> None:
@@ -309,7 +311,10 @@ def test_delegate_follows_queues_reads_messages_and_is_locked(
         assert not bar.speak.isEnabled() and bar.withdraw.isEnabled()
         await chair.ok(GrantFloor(chair.op()))
         await wait_until(lambda: bar.speaker.text() == "Speaking: Beatrix Delegate", "speaker")
-        await wait_until(lambda: bar.countdown.text() in ("2:00", "1:59"), "the countdown")
+        # The room's two minutes, counting down (a second or so gone, more on a busy machine).
+        await wait_until(lambda: bar.countdown.text() != "", "the countdown")
+        minutes, seconds = bar.countdown.text().split(":")
+        assert 120 - timeout(2) <= int(minutes) * 60 + int(seconds) <= 120, bar.countdown.text()
         assert bar.position.text() == "You are number 1 of 1 in the queue"
         assert bar.countdown.property("expired") is False
         await shot(window, "speaker-queue", tmp_path)
@@ -449,9 +454,13 @@ def test_chair_console_runs_the_agenda_and_follow_me(
         # Next: item 1 becomes current; its timer runs; the delegate's agenda follows.
         click(qtbot, console.next)
         await wait_until(lambda: console.current_item.text() == "Current item: 1 Opening", "1")
-        # The timer runs (the room's clock is known to the second, so allow for that).
+        # The timer runs: past 0:00 within seconds (the room's clock is known to the second,
+        # and a busy machine may show a later second first).
         await wait_until(
-            lambda: re.fullmatch(r"0:0[1-4] of 5:00", console.item_timer.text()) is not None,
+            lambda: (
+                re.fullmatch(r"0:[0-5][0-9] of 5:00", console.item_timer.text()) is not None
+                and console.item_timer.text() != "0:00 of 5:00"
+            ),
             "the timer running",
             4,
         )
