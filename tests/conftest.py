@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import gc
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -65,6 +68,50 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(timeout(float(seconds))))
+
+
+def _child_processes() -> dict[int, str]:
+    """This process's running children (zombies are gone already): pid -> command line."""
+    children: dict[int, str] = {}
+    for task in Path("/proc/self/task").iterdir():
+        with contextlib.suppress(OSError):
+            for pid in (task / "children").read_text().split():
+                with contextlib.suppress(OSError):
+                    if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                        children[int(pid)] = cmdline.replace(b"\0", b" ").decode(errors="replace")
+    return children
+
+
+_LONG_LIVED_CHILDREN = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def nothing_left_running() -> Iterator[None]:
+    """Fail a test module that leaves a thread or a child process running (python-zeroconf's
+    check, per module so that module-scoped rooms, loops and renderers are stopped first)."""
+    threads = set(threading.enumerate())
+    children = set(_child_processes())
+    yield
+    deadline = time.monotonic() + timeout(5)  # a stopping server or worker gets a moment
+    while True:
+        left_threads = [
+            t
+            for t in threading.enumerate()
+            if t not in threads
+            and not t.name.startswith("pytest_timeout ")  # the running test's own timer
+            and not isinstance(t, threading._DummyThread)  # Qt's threads, seen from Python
+        ]
+        left_children = {
+            pid: cmdline
+            for pid, cmdline in _child_processes().items()
+            if pid not in children and not any(name in cmdline for name in _LONG_LIVED_CHILDREN)
+        }
+        if not (left_threads or left_children) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert not left_threads, f"threads left running: {left_threads}"
+    assert not left_children, f"child processes left running: {left_children}"
 
 
 @pytest.fixture(scope="session")
