@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: demo test catalogues lint typecheck check bench clean
+.PHONY: demo test test-stress catalogues lint typecheck check bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ demo: $(STAMP) catalogues
 
 test: $(STAMP) catalogues
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The same suite with every CPU kept busy by tests/stress.py (stopped whatever the outcome).
+test-stress: $(STAMP) catalogues
+	$(PY) -m tests.stress -q -p no:cacheprovider
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -7,14 +7,16 @@ on an address inside a network namespace the test made itself.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -229,6 +231,23 @@ class RunningRoom:
         return self.process.wait(timeout(wait))
 
 
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before any fork, never in a child
+
+
+def _die_with_the_tests() -> None:
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def die_with_the_tests() -> Callable[[], None] | None:
+    """A ``preexec_fn`` for a test's child process: SIGKILL when the test run ends, even when
+    it ends without tearing down (pytest-timeout's thread method ends it with os._exit).
+    The kernel sends it when the forking *thread* ends, so only the main thread asks."""
+    if threading.current_thread() is threading.main_thread():
+        return _die_with_the_tests
+    return None
+
+
 def room_cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "room_server", "--config", str(config), *args],
@@ -236,6 +255,7 @@ def room_cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=timeout(120),
         check=False,
+        preexec_fn=die_with_the_tests(),
     )
 
 
@@ -301,6 +321,7 @@ def start_room(
         [*command_prefix, sys.executable, "-m", "room_server", "--config", str(config), "run"],
         stdout=log,
         stderr=subprocess.STDOUT,
+        preexec_fn=die_with_the_tests(),
     )
     deadline = time.monotonic() + timeout(30)
     while time.monotonic() < deadline:

@@ -31,7 +31,9 @@ async def test_tablet_finds_the_room_on_loopback(tmp_path: Path, package_dir: Pa
         started = time.monotonic()
         await browser.start()
         try:
-            await wait_for(lambda: any(r.room.room_id == room.room_id for r in latest(found)))
+            await wait_for(
+                lambda: any(r.room.room_id == room.room_id for r in latest(found)), "the room"
+            )
             elapsed = time.monotonic() - started
             mine = next(r for r in latest(found) if r.room.room_id == room.room_id)
             assert mine.room == announcement_of(room)
@@ -49,11 +51,14 @@ async def test_tablet_finds_the_room_on_loopback(tmp_path: Path, package_dir: Pa
                 on_meeting=meetings.append,
             )
             connection.start()
-            await wait_for(lambda: bool(meetings))
+            await wait_for(lambda: bool(meetings), "the meeting over TLS")
             await connection.stop()
             # SIGTERM withdraws the advertisement (goodbye packets).
             assert await asyncio.to_thread(room.stop) == 0
-            await wait_for(lambda: all(r.room.room_id != room.room_id for r in latest(found)))
+            await wait_for(
+                lambda: all(r.room.room_id != room.room_id for r in latest(found)),
+                "the room withdrawn",
+            )
         finally:
             await browser.stop()
 
@@ -62,10 +67,10 @@ def latest(found: list[list[DiscoveredRoom]]) -> list[DiscoveredRoom]:
     return found[-1] if found else []
 
 
-async def wait_for(condition, seconds: float = 10) -> None:  # type: ignore[no-untyped-def]
+async def wait_for(condition, what: str, seconds: float = 10) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout(seconds)
     while not condition():
-        assert time.monotonic() < deadline, "not found in time"
+        assert time.monotonic() < deadline, f"{what}: not seen within {timeout(seconds):g} s"
         await asyncio.sleep(0.02)
 
 

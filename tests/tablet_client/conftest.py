@@ -18,8 +18,10 @@ import qasync
 
 from tablet_client.i18n import set_language
 from tablet_client.render import PageRenderer
+from tests.rooms import timeout
 
 T = TypeVar("T")
+TabletT = TypeVar("TabletT")
 
 A4 = (595.0, 842.0)  # points
 # One distinct, saturated colour per page of the small test document, as 0..255 RGB.
@@ -30,7 +32,7 @@ PAGE_COLOURS: tuple[tuple[int, int, int], ...] = (
     (220, 160, 20),
     (140, 40, 160),
 )
-TIMEOUT_S = 10.0
+TIMEOUT_S = 10.0  # stretched by HEMICYCLE_TEST_TIMEOUT_FACTOR (tests.rooms.timeout)
 
 
 def make_colour_pdf(path: Path) -> Path:
@@ -102,26 +104,58 @@ def english() -> Iterator[None]:
 
 # --- Qt + qasync ---------------------------------------------------------------------
 
+_to_stop: list[Any] = []  # TabletControllers made by the running test
+
+
+def stopped_after_the_test(tablet: TabletT) -> TabletT:
+    """Stop this TabletController when the test ends, even when it fails: a tablet left
+    running keeps its timers, language listener and connection, and raises into every
+    later Qt test once its widgets are gone."""
+    if tablet not in _to_stop:
+        _to_stop.append(tablet)
+    return tablet
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    """Stop the test's tablets before pytest-qt closes their windows (it does that before
+    any fixture's teardown), then tear down as usual; a failure to stop is reported after."""
+    made = list(_to_stop)
+    _to_stop.clear()
+    failure: BaseException | None = None
+    if made:  # they run on the module's qasync loop (qasync_loop), still current here
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+        for tablet in made:
+            try:
+                loop.run_until_complete(asyncio.wait_for(tablet.stop(), timeout(TIMEOUT_S)))
+            except Exception as exc:  # reported once the fixtures are down
+                failure = failure or exc
+    yield
+    if failure is not None:
+        raise failure
+
 
 @pytest.fixture
 def run_async(
     qasync_loop: qasync.QEventLoop,
 ) -> Callable[[Coroutine[Any, Any, T]], T]:
-    """Run a test body on the qasync loop, failing it after TIMEOUT_S."""
+    """Run a test body on the qasync loop, failing it after TIMEOUT_S (times the factor)."""
 
     def run(body: Coroutine[Any, Any, T]) -> T:
-        result: T = qasync_loop.run_until_complete(asyncio.wait_for(body, TIMEOUT_S))
+        result: T = qasync_loop.run_until_complete(asyncio.wait_for(body, timeout(TIMEOUT_S)))
         return result
 
     return run
 
 
 async def until(condition: Callable[[], bool], what: str, limit_s: float = TIMEOUT_S) -> float:
-    """Poll ``condition`` on the running loop; returns the seconds it took."""
+    """Poll ``condition`` on the running loop for up to ``limit_s`` (times the timeout
+    factor); returns the seconds it took."""
+    limit_s = timeout(limit_s)
     start = time.perf_counter()
     while not condition():
         if time.perf_counter() - start > limit_s:
-            raise AssertionError(f"timed out after {limit_s} s waiting for {what}")
+            raise AssertionError(f"timed out after {limit_s:g} s waiting for {what}")
         await asyncio.sleep(0.005)
     return time.perf_counter() - start
 

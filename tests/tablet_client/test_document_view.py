@@ -18,6 +18,7 @@ from tablet_client.document_controller import DocumentController
 from tablet_client.i18n import set_language, tr
 from tablet_client.render import PageRenderer
 from tablet_client.views.document_view import THUMBNAIL_ICON, DocumentView
+from tests.rooms import timeout
 
 PAGE_COLOURS = (
     (200, 30, 30),
@@ -352,8 +353,9 @@ def test_long_document_timings_and_responsive_loop(
             f"next page after prefetch median {next_flips[len(next_flips) // 2] * 1000:.1f} ms; "
             f"longest loop stall {max(stalls) * 1000:.0f} ms"
         )
-        assert first_page < 5
-        assert max(stalls) < 0.5  # design target is 0.1 s; generous for shared CI machines
+        assert first_page < timeout(5)
+        # design target is 0.1 s; generous for shared CI machines
+        assert max(stalls) < timeout(0.5)
 
     run_async(body())
 

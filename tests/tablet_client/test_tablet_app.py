@@ -20,6 +20,7 @@ from tablet_client.render import PageRenderer
 from tablet_client.tablet_controller import TabletController, TabletSettings
 from tablet_client.views.main_window import MainWindow
 from tests.rooms import RunningRoom, running_room
+from tests.tablet_client.conftest import stopped_after_the_test
 
 Run = Callable[[Coroutine[Any, Any, Any]], Any]
 WaitUntil = Callable[..., Coroutine[Any, Any, float]]
@@ -40,7 +41,7 @@ def make_tablet(qtbot: QtBot, room: RunningRoom, cache: Path, **settings: Any) -
     window.resize(1280, 800)
     window.show()
     qtbot.waitExposed(window)
-    return TabletController(
+    tablet = TabletController(
         window,
         TabletSettings(
             ca_file=room.ca_file,
@@ -51,6 +52,7 @@ def make_tablet(qtbot: QtBot, room: RunningRoom, cache: Path, **settings: Any) -
         ),
         PageRenderer(cache_bytes=64 * 1024 * 1024),
     )
+    return stopped_after_the_test(tablet)
 
 
 def shot(window: MainWindow, name: str, tmp_path: Path) -> QImage:

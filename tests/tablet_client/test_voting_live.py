@@ -28,7 +28,7 @@ from room_protocol.voting import (
 from tablet_client.i18n import set_language
 from tablet_client.tablet_controller import TabletController
 from tests.live_clients import Tablet
-from tests.rooms import RunningRoom, running_room
+from tests.rooms import RunningRoom, running_room, timeout
 from tests.tablet_client.test_live_ui import click, make_tablet, shot, sign_in_ui
 
 Run = Callable[[Coroutine[Any, Any, Any]], Any]
@@ -50,23 +50,19 @@ def voting_room(tmp_path: Path, voting_package_dir: Path) -> Iterator[RunningRoo
 def tablet_ui(
     qtbot: QtBot, voting_room: RunningRoom, tmp_path: Path, qasync_loop: Any
 ) -> Iterator[Callable[[str, str | None], TabletController]]:
-    """Tablet UIs in the voting room, stopped after the test even when it fails."""
-    made: list[TabletController] = []
+    """Tablet UIs in the voting room, stopped after the test even when it fails
+    (make_tablet registers them with tests.tablet_client.conftest)."""
 
     def make(name: str, seat: str | None) -> TabletController:
-        tablet = make_tablet(qtbot, voting_room, tmp_path, name, seat)
-        made.append(tablet)
-        return tablet
+        return make_tablet(qtbot, voting_room, tmp_path, name, seat)
 
     yield make
-    for tablet in made:
-        qasync_loop.run_until_complete(tablet.stop())
 
 
 @pytest.fixture
 def run_long(qasync_loop: Any) -> Run:
     def run(body: Coroutine[Any, Any, Any]) -> Any:
-        return qasync_loop.run_until_complete(asyncio.wait_for(body, 60))
+        return qasync_loop.run_until_complete(asyncio.wait_for(body, timeout(60)))
 
     return run
 
@@ -353,7 +349,8 @@ def test_chair_opens_without_quorum_closes_with_a_countdown_and_casts_the_tie(
         await wait_until(lambda: view.progress_text.text() == "Voted 2 of 2", "the progress")
         await shot(window, "chair-polls-live", tmp_path)
 
-        view.close_countdown.setValue(2)
+        countdown = max(2, round(timeout(2)))  # seconds: long enough to be seen when busy
+        view.close_countdown.setValue(countdown)
         click(qtbot, view.close_later)
         await wait_until(lambda: view.countdown.text().startswith("Closes in 0:0"), "countdown")
         await shot(window, "chair-polls-countdown", tmp_path)
