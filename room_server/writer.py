@@ -137,9 +137,10 @@ class Writer:
         or :class:`WriteFailed` when the transaction could not be committed. A
         ``barrier`` job ends its batch: what its submitter does after the commit (a
         sign-in gives the tablet its role) happens before any later job runs. An
-        ``urgent`` job goes ahead of the jobs waiting (not of other urgent ones): only
-        for changes no other job depends on, such as the page the chair shows, which
-        must not wait behind a burst of 2,000 ballots.
+        ``urgent`` job goes ahead of the jobs waiting (not of other urgent ones) and is
+        committed without waiting for others to join its batch: only for changes no
+        other job depends on, such as the page the chair shows, which must not wait
+        behind a burst of 2,000 ballots.
         """
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         (self._urgent if urgent else self._queue).append(_Job(run, part, future, barrier))
@@ -187,10 +188,11 @@ class Writer:
         while (self._urgent or self._queue) and len(done) < self.max_batch:
             if done and time.perf_counter() > deadline:
                 break
+            urgent = bool(self._urgent)
             job = (self._urgent or self._queue).popleft()
             done.append((job, *self._apply(tx, job)))
-            if job.barrier:
-                break
+            if job.barrier or (urgent and not self._urgent):
+                break  # commit now: an urgent job does not wait for a slice of others
         try:
             tx.flush()
             started = time.perf_counter()

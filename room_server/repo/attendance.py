@@ -27,6 +27,29 @@ def members(store: Store, meeting_id: str) -> dict[str, Member]:
     }
 
 
+def member(store: Store, meeting_id: str, delegate_id: str) -> Member | None:
+    found = store.conn.execute(
+        "SELECT id, name, seat_id, voting, weight FROM delegates WHERE meeting_id = ? AND id = ?",
+        (meeting_id, delegate_id),
+    ).fetchone()
+    return None if found is None else Member(found[0], found[1], found[2], bool(found[3]), found[4])
+
+
+def is_present(store: Store, meeting_id: str, delegate_id: str) -> bool:
+    found = store.conn.execute(
+        "SELECT 1 FROM presence WHERE meeting_id = ? AND delegate_id = ?", (meeting_id, delegate_id)
+    ).fetchone()
+    return found is not None
+
+
+def holder_of(store: Store, meeting_id: str, giver_id: str) -> str | None:
+    found = store.conn.execute(
+        "SELECT holder_id FROM proxies WHERE meeting_id = ? AND giver_id = ?",
+        (meeting_id, giver_id),
+    ).fetchone()
+    return None if found is None else str(found[0])
+
+
 def presence(store: Store, meeting_id: str) -> dict[str, dict[str, Any]]:
     """Who is checked in, in the order they came: delegate id -> seat, method, since."""
     return {

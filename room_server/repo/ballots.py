@@ -9,29 +9,25 @@ from typing import Any
 from room_server.store import Store
 
 
-def ballot_ids(store: Store, meeting_id: str, poll_id: str) -> dict[str, dict[str, Any]]:
-    """ballot id -> whom it was for, who cast it, its receipt and time."""
-    return {
-        r["ballot_id"]: r
-        for r in store.rows(
-            "SELECT ballot_id, delegate_id, cast_by, receipt, at FROM ballot_ids "
-            "WHERE meeting_id = ? AND poll_id = ?",
-            meeting_id,
-            poll_id,
-        )
-    }
+def ballot(store: Store, meeting_id: str, poll_id: str, ballot_id: str) -> dict[str, Any] | None:
+    """A ballot already recorded under this id: whom it was for, who cast it, its receipt
+    and time (one primary-key lookup)."""
+    return store.row(
+        "SELECT delegate_id, cast_by, receipt, at FROM ballot_ids "
+        "WHERE meeting_id = ? AND poll_id = ? AND ballot_id = ?",
+        meeting_id,
+        poll_id,
+        ballot_id,
+    )
 
 
-def voters(store: Store, meeting_id: str, poll_id: str, secret: bool) -> set[str]:
+def has_voted(store: Store, meeting_id: str, poll_id: str, delegate_id: str, secret: bool) -> bool:
     table = "secret_voters" if secret else "named_votes"
-    return {
-        r["delegate_id"]
-        for r in store.rows(
-            f"SELECT delegate_id FROM {table} WHERE meeting_id = ? AND poll_id = ?",  # noqa: S608  a fixed table name
-            meeting_id,
-            poll_id,
-        )
-    }
+    found = store.conn.execute(
+        f"SELECT 1 FROM {table} WHERE meeting_id = ? AND poll_id = ? AND delegate_id = ?",  # noqa: S608  a fixed table name
+        (meeting_id, poll_id, delegate_id),
+    ).fetchone()
+    return found is not None
 
 
 def receipts(store: Store, meeting_id: str, delegate_id: str) -> list[dict[str, Any]]:

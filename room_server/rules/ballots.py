@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Container
 
 from room_protocol.errors import ErrorCode
 from room_protocol.voting import PollSpec, PollState
@@ -20,10 +20,10 @@ def check_ballot(
     member: Member | None,
     delegate_id: str,
     sender: str,
-    present: Collection[str],
-    holders: Mapping[str, str],
+    present: Container[str],
+    holder_of: Callable[[str], str | None],
     choices: tuple[str, ...],
-    voted: Collection[str],
+    voted: Container[str],
 ) -> bool:
     """Refuse a ballot the poll does not accept; True if it changes the member's vote.
 
@@ -44,7 +44,7 @@ def check_ballot(
     if sender not in present:
         raise Refusal(ErrorCode.NOT_PRESENT, "you are not checked in; ask the clerk")
     if delegate_id != sender:
-        if holders.get(delegate_id) != sender:
+        if holder_of(delegate_id) != sender:
             raise Refusal(ErrorCode.FORBIDDEN, f"you do not hold {member.name}'s proxy")
         if delegate_id in present:
             raise Refusal(

@@ -229,4 +229,5 @@ async def test_an_urgent_job_goes_ahead_of_the_jobs_waiting(tmp_path: Path) -> N
     await asyncio.gather(*jobs)
     order = saved(tmp_path)
     assert order.index("page") <= 2, order  # behind at most the batch already running
+    assert writer.stats.batches[0] == 1  # and committed on its own, without waiting
     await writer.stop()

@@ -43,7 +43,7 @@ def ballot(**overrides: object) -> bool:
         "delegate_id": "d1",
         "sender": "d1",
         "present": {"d1", "d2"},
-        "holders": {"d3": "d1"},
+        "holder_of": {"d3": "d1"}.get,
         "choices": (YES,),
         "voted": set(),
     }
