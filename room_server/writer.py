@@ -107,6 +107,8 @@ class Writer:
         self._urgent: deque[_Job] = deque()  # go ahead of the queue (a chair's page change)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._barriers = 0  # barrier jobs waiting: an urgent job may not pass them
+        self._checkpoint_due = False
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -140,10 +142,13 @@ class Writer:
         ``urgent`` job goes ahead of the jobs waiting (not of other urgent ones) and is
         committed without waiting for others to join its batch: only for changes no
         other job depends on, such as the page the chair shows, which must not wait
-        behind a burst of 2,000 ballots.
+        behind a burst of 2,000 ballots. It never passes a waiting barrier.
         """
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        (self._urgent if urgent else self._queue).append(_Job(run, part, future, barrier))
+        job = _Job(run, part, future, barrier)
+        if barrier:
+            self._barriers += 1
+        (self._urgent if urgent and not self._barriers else self._queue).append(job)
         self._idle.clear()
         self._wake.set()
         return future
@@ -157,47 +162,44 @@ class Writer:
             await self._wake.wait()
             self._wake.clear()
             while self._urgent or self._queue:
-                await self._batch()
+                try:
+                    await self._batch()
+                except Exception:  # a bug here must not leave every tablet unanswered
+                    log.exception("the writer failed; the changes waiting were not saved")
+                    self._fail_waiting(RuntimeError("the writer failed"))
+                    with contextlib.suppress(sqlite3.Error):
+                        await asyncio.to_thread(self._rollback)
             self._idle.set()
+
+    def _fail_waiting(self, cause: BaseException) -> None:
+        self._fail([*self._urgent, *self._queue], cause)
+        self._urgent.clear()
+        self._queue.clear()
+        self._barriers = 0
 
     async def _batch(self) -> None:
         try:
             await asyncio.to_thread(self._begin)
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
+        except sqlite3.Error as exc:
+            if isinstance(exc, sqlite3.OperationalError) and (
+                "locked" in str(exc) or "busy" in str(exc)
+            ):
                 # Another process (an import) held the lock past the busy timeout: the
                 # jobs wait for their turn, as the importer would.
                 log.warning("the database is busy (%s); waiting for the lock again", exc)
                 return
             log.error("cannot start a transaction: %s", exc)
-            self._fail([*self._urgent, *self._queue], exc)
-            self._urgent.clear()
-            self._queue.clear()
+            self._fail_waiting(exc)
             await asyncio.sleep(0.1)  # the disk may come back
-            return
-        except sqlite3.Error as exc:
-            log.error("cannot start a transaction: %s", exc)
-            self._fail([*self._urgent, *self._queue], exc)
-            self._urgent.clear()
-            self._queue.clear()
-            await asyncio.sleep(0.1)  # the disk or the lock may come back
             return
         tx = Transaction(self.store)
         done: list[tuple[_Job, bool, Any]] = []  # job, succeeded, result or exception
-        deadline = time.perf_counter() + self.slice_s
-        while (self._urgent or self._queue) and len(done) < self.max_batch:
-            if done and time.perf_counter() > deadline:
-                break
-            urgent = bool(self._urgent)
-            job = (self._urgent or self._queue).popleft()
-            done.append((job, *self._apply(tx, job)))
-            if job.barrier or (urgent and not self._urgent):
-                break  # commit now: an urgent job does not wait for a slice of others
         try:
+            self._take(tx, done)
             tx.flush()
             started = time.perf_counter()
-            await asyncio.to_thread(self._commit, tx.checkpoint_after)
-        except sqlite3.Error as exc:
+            await asyncio.to_thread(self._commit)
+        except Exception as exc:  # the disk, or a bug in a part's flush: nothing is kept
             log.error("committing %d change(s) failed; none was saved: %s", len(done), exc)
             with contextlib.suppress(sqlite3.Error):
                 await asyncio.to_thread(self._rollback)
@@ -214,6 +216,28 @@ class Writer:
                 job.future.set_result(value)
             else:
                 job.future.set_exception(value)
+        self._checkpoint_due |= tx.checkpoint_after
+        if self._checkpoint_due:  # after the answers: nobody waits for it
+            self._checkpoint_due = not await asyncio.to_thread(self._checkpoint)
+
+    def _take(self, tx: Transaction, done: list[tuple[_Job, bool, Any]]) -> None:
+        """Run waiting jobs into ``tx`` until the slice, the batch size, a barrier or an
+        urgent job ends the batch."""
+        deadline = time.perf_counter() + self.slice_s
+        while (self._urgent or self._queue) and len(done) < self.max_batch:
+            if done and time.perf_counter() > deadline:
+                return
+            urgent = bool(self._urgent)
+            job = (self._urgent or self._queue).popleft()
+            if job.barrier:
+                self._barriers -= 1
+            try:
+                done.append((job, *self._apply(tx, job)))
+            except BaseException as exc:  # the transaction broke: the batch fails with it
+                done.append((job, False, exc))
+                raise
+            if job.barrier or (urgent and not self._urgent):
+                return  # commit now: an urgent job does not wait for a slice of others
 
     def _apply(self, tx: Transaction, job: _Job) -> tuple[bool, Any]:
         if job.part is not None:
@@ -226,7 +250,7 @@ class Writer:
                 log.exception("a change failed and was not applied")
                 return False, exc
         tx.flush()
-        self.store.conn.execute("SAVEPOINT job")
+        self.store.conn.execute("SAVEPOINT job")  # an sqlite3.Error here fails the batch
         try:
             value = job.run(tx)
         except Exception as exc:  # a refusal, or a bug: only this job is undone
@@ -244,15 +268,24 @@ class Writer:
     def _begin(self) -> None:
         self.store.conn.execute("BEGIN IMMEDIATE")
 
-    def _commit(self, checkpoint: bool) -> None:
+    def _commit(self) -> None:
         self.store.conn.execute("COMMIT")
-        if checkpoint:
-            # The WAL holds each commit's pages in order, which for a secret poll is
-            # more than the tables say: fold it into the database and empty it.
-            try:
-                self.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            except sqlite3.OperationalError as exc:  # busy: a later checkpoint does it
-                log.info("checkpoint postponed: %s", exc)
+
+    def _checkpoint(self) -> bool:
+        """Fold the WAL into the database and empty it; False if readers kept it busy.
+
+        The WAL holds each commit's pages in order, which for a secret poll is more than
+        the tables say: a checkpoint asked for (a poll closed) is retried after every
+        commit until it succeeds.
+        """
+        try:
+            busy = self.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except sqlite3.Error as exc:
+            log.warning("truncating the WAL failed; will try again: %s", exc)
+            return False
+        if busy:
+            log.warning("truncating the WAL was blocked by a reader; will try again")
+        return not busy
 
     def _rollback(self) -> None:
         if self.store.conn.in_transaction:

@@ -71,6 +71,8 @@ class AgendaWord:
 
     def add_item(self, tx: Transaction, client: Client, request: AddItem) -> Effects:
         meeting_id = self.ctx.meeting_id
+        if not request.title.strip():
+            raise Refusal(ErrorCode.BAD_FIELD, "an agenda item needs a title")
         if request.parent_id is not None:
             self._item(tx, request.parent_id)
         items = repo.items(tx.store, meeting_id)

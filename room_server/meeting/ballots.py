@@ -44,13 +44,17 @@ class BallotsWord:
         self.ctx = ctx
         ctx.hooks.signed_in.append(self._send_receipts)
 
-    def cast(self, client: Client, request: CastBallot) -> None:
-        """Queue a ballot; the tablet is answered once it is committed (or refused)."""
-        sender = client.delegate_id  # who is signed in when the ballot arrives
+    def cast(self, client: Client, request: CastBallot, check_role: Callable[[], None]) -> None:
+        """Queue a ballot; the tablet is answered once it is committed (or refused).
+
+        Who sends it is read when it is written, not when it arrived: a sign-in or
+        sign-out queued before it (a barrier) has taken effect by then.
+        """
 
         def record(tx: Transaction) -> Receipt:
+            check_role()
             batch: BallotBatch = tx.part("ballots", BallotBatch.start)
-            return batch.record(sender, request)
+            return batch.record(client.delegate_id, request)
 
         future = self.ctx.writer.submit(record, part="ballots")
 

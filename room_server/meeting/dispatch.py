@@ -88,6 +88,7 @@ class LiveSession:
         self.attendance = AttendanceWord(self.ctx)
         self.polls = PollsWord(self.ctx)
         self.handlers: dict[type[Request], Handler] = {}
+        self._waiting: dict[Client, int] = {}  # requests of a tablet not yet answered
         for word in (
             self.signin,
             self.agenda,
@@ -133,23 +134,22 @@ class LiveSession:
     def handle(self, client: Client, request: Request) -> None:
         """Apply one request (or replay its recorded answer); answer after the commit."""
         if isinstance(request, CastBallot):
-            try:
-                _check_role(client, request)
-            except Refusal as refusal:
-                self.ctx.send(
-                    [client],
-                    encode(ErrorMessage(refusal.code.value, refusal.message, request.op_id)),
-                )
-                return
-            self.ballots.cast(client, request)
+            self.ballots.cast(client, request, lambda: _check_role(client, request))
             return
+        waiting = self._waiting.get(client, 0)
+        self._waiting[client] = waiting + 1
         future = self.ctx.writer.submit(
             lambda tx: self._apply(tx, client, request),
             barrier=type(request) in CHANGES_IDENTITY,
-            urgent=isinstance(request, SetFollow),  # no other change depends on the page shown
+            # No other change depends on the page shown; but it keeps its place behind the
+            # same tablet's earlier requests (the chair's item change before its page).
+            urgent=isinstance(request, SetFollow) and not waiting,
         )
 
         def answer(done: Any) -> None:
+            left = self._waiting.pop(client, 1) - 1
+            if left:
+                self._waiting[client] = left
             try:
                 outcome: _Outcome = done.result()
             except (WriteFailed, Exception):

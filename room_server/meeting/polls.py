@@ -31,6 +31,7 @@ from room_protocol.voting import (
 )
 from room_server import audit
 from room_server.meeting.context import Client, Context, Effects, Handler
+from room_server.repo import agenda as agenda_repo
 from room_server.repo import attendance as attendance_repo
 from room_server.repo import polls as repo
 from room_server.rules import Refusal
@@ -180,7 +181,10 @@ class PollsWord:
         problems = spec_problems(spec)
         if problems:
             raise Refusal(ErrorCode.BAD_FIELD, "; ".join(problems))
-        if spec.item_id is not None and meeting.item(spec.item_id) is None:
+        if (
+            spec.item_id is not None
+            and agenda_repo.item(tx.store, meeting.meeting_id, spec.item_id) is None
+        ):
             raise Refusal(ErrorCode.NOT_FOUND, f"agenda item {spec.item_id!r} does not exist")
         if repo.row(tx.store, meeting.meeting_id, request.poll_id) is not None:
             raise Refusal(ErrorCode.BAD_STATE, f"a poll {request.poll_id!r} exists already")

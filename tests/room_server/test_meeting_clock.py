@@ -7,101 +7,26 @@ Real SQLite, the real writer and every meeting word; only time is the test's.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from room_protocol.codec import decode
 from room_protocol.live import (
-    Ack,
     FloorKind,
     FloorState,
     GrantFloor,
     RequestFloor,
     SetSpeakingLimit,
-    SignIn,
 )
-from room_protocol.messages import ErrorMessage, Message
 from room_protocol.voting import ClosePoll, OpenPoll, PollsState, PollState
-from room_server.importer import import_package
-from room_server.meeting.context import Client
-from room_server.meeting.dispatch import LiveSession
-from room_server.store import Store
-from room_server.writer import Writer
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Room:
-    """A session whose tablets are in-memory inboxes."""
-
-    def __init__(self, store: Store, writer: Writer, clock: Clock) -> None:
-        self.inbox: dict[str, list[Message]] = {}
-        self.session = LiveSession(store, writer, self._send, clock)
-        self.writer = writer
-
-    def _send(self, clients: Iterable[Client], frame: str) -> None:
-        message = decode(frame)
-        for client in clients:
-            self.inbox.setdefault(client.client_id, []).append(message)
-
-    def connect(self, client_id: str) -> Client:
-        client = Client(client_id)
-        self.session.connected(client, None)
-        return client
-
-    async def request(self, client: Client, request: object) -> Message:
-        self.session.handle(client, request)  # type: ignore[arg-type]
-        await self.writer.drain()
-        await asyncio.sleep(0)  # the answer's callback
-        op_id = request.op_id  # type: ignore[attr-defined]
-        answer = next(
-            m
-            for m in reversed(self.inbox[client.client_id])
-            if (isinstance(m, Ack) and m.op_id == op_id)
-            or (isinstance(m, ErrorMessage) and m.ref == op_id)
-        )
-        assert isinstance(answer, Ack), answer
-        return answer
-
-    def latest(self, client: Client, kind: type[Message]) -> Message:
-        return next(m for m in reversed(self.inbox[client.client_id]) if isinstance(m, kind))
+from tests.room_server.in_process import Clock, Room, open_room, signed_in, until_true
 
 
 @pytest.fixture
 async def room(tmp_path: Path, voting_package_dir: Path) -> AsyncIterator[tuple[Room, Clock]]:
-    with Store(tmp_path / "room.sqlite3", tmp_path / "documents") as setup:
-        import_package(setup, voting_package_dir)
-    store = Store(tmp_path / "room.sqlite3", tmp_path / "documents")
-    store.read_only()
-    writer = Writer(Store(tmp_path / "room.sqlite3", tmp_path / "documents"))
-    writer.start()
-    clock = Clock()
-    yield Room(store, writer, clock), clock
-    await writer.stop()
-    store.close()
-
-
-async def signed_in(room: Room, who: str, pin: str, seat: str | None = None) -> Client:
-    client = room.connect(f"tab-{who}")
-    client.seat_id = seat
-    await room.request(client, SignIn(f"in-{who}", delegate_id=who, pin=pin))
-    await asyncio.sleep(0)
-    return client
-
-
-async def until_true(check: object, seconds: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not check():  # type: ignore[operator]
-        assert asyncio.get_running_loop().time() < deadline, "the condition never held"
-        await asyncio.sleep(0.01)
+    async with open_room(tmp_path, voting_package_dir) as opened:
+        yield opened
 
 
 async def test_a_poll_countdown_ends_when_the_clock_reaches_it(room: tuple[Room, Clock]) -> None:

@@ -41,7 +41,7 @@ def saved(tmp_path: Path) -> list[str]:
 async def test_jobs_that_arrive_together_commit_together_and_are_answered_after(
     tmp_path: Path,
 ) -> None:
-    writer = make_writer(tmp_path)
+    writer = make_writer(tmp_path, slice_ms=1_000)  # a descheduled loop must not split it
     writer.start()
     futures = [writer.submit(note(f"n{i}")) for i in range(50)]  # type: ignore[arg-type]
     first = await futures[0]
@@ -187,7 +187,7 @@ async def test_the_loop_runs_on_while_another_process_holds_the_write_lock(
 async def test_a_barrier_job_ends_its_batch(tmp_path: Path) -> None:
     """What happens after a sign-in's commit (the tablet gets its role) comes before the
     next request is checked."""
-    writer = make_writer(tmp_path)
+    writer = make_writer(tmp_path, slice_ms=1_000)
     writer.start()
     jobs = [writer.submit(note("a")), writer.submit(note("sign-in"), barrier=True)]  # type: ignore[arg-type]
     jobs += [writer.submit(note("b")), writer.submit(note("c"))]  # type: ignore[arg-type]
@@ -230,4 +230,70 @@ async def test_an_urgent_job_goes_ahead_of_the_jobs_waiting(tmp_path: Path) -> N
     order = saved(tmp_path)
     assert order.index("page") <= 2, order  # behind at most the batch already running
     assert writer.stats.batches[0] == 1  # and committed on its own, without waiting
+    await writer.stop()
+
+
+async def test_an_urgent_job_never_passes_a_waiting_barrier(tmp_path: Path) -> None:
+    """A page change may not overtake a sign-out: its role is checked after it."""
+    writer = make_writer(tmp_path, slice_ms=1_000)
+    writer.start()
+    jobs = [writer.submit(note("sign-out"), barrier=True)]  # type: ignore[arg-type]
+    jobs.append(writer.submit(note("page"), urgent=True))  # type: ignore[arg-type]
+    await asyncio.gather(*jobs)
+    assert saved(tmp_path) == ["sign-out", "page"]
+    await writer.stop()
+
+
+async def test_a_part_that_fails_to_flush_fails_its_batch_and_the_writer_goes_on(
+    tmp_path: Path,
+) -> None:
+    writer = make_writer(tmp_path)
+    writer.start()
+
+    class Broken:
+        def __init__(self, tx: Transaction) -> None:
+            self.tx = tx
+
+        def flush(self) -> None:
+            raise sqlite3.OperationalError("database or disk is full")
+
+    def part(tx: Transaction) -> None:
+        tx.part("broken", Broken)
+
+    jobs = [
+        writer.submit(part, part="broken"),
+        writer.submit(note("after the part")),  # type: ignore[arg-type]
+    ]
+    for job in jobs:
+        with pytest.raises(WriteFailed, match="disk is full"):
+            await job
+    assert await writer.submit(note("next")) == 1  # type: ignore[arg-type]
+    assert saved(tmp_path) == ["next"]
+    await writer.drain()
+    await writer.stop()
+
+
+async def test_a_poll_close_truncates_the_wal_even_if_a_reader_delays_it(tmp_path: Path) -> None:
+    """The WAL keeps the order of a secret poll's commits: emptied after the close, and
+    tried again after a reader kept it from being emptied."""
+    writer = make_writer(tmp_path)
+    writer.store.conn.execute("PRAGMA busy_timeout = 50")  # ms, so a blocked try ends soon
+    writer.start()
+    wal = tmp_path / "room.sqlite3-wal"
+
+    def close(tx: Transaction) -> None:
+        tx.conn.execute("INSERT INTO notes (text) VALUES ('closed')")
+        tx.checkpoint_after = True
+
+    reader = sqlite3.connect(tmp_path / "room.sqlite3", isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM notes").fetchone()  # holds a read snapshot
+    await writer.submit(close)
+    await writer.drain()
+    assert wal.stat().st_size > 0  # the reader kept it
+    reader.execute("COMMIT")
+    reader.close()
+    await writer.submit(note("next"))  # type: ignore[arg-type]
+    await writer.drain()
+    assert wal.stat().st_size == 0
     await writer.stop()
