@@ -7,11 +7,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFrame,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -26,6 +24,7 @@ from room_protocol.messages import AgendaItem, MeetingSnapshot
 from tablet_client.i18n import tr
 from tablet_client.views.style import (
     CURRENT_ITEM_BACKGROUND,
+    agenda_tree,
     console_button,
     named,
     scaled_font,
@@ -72,17 +71,7 @@ class AgendaControlView(QWidget):
         box.addWidget(self.item_timer, 1, 0)
         box.addWidget(self.meeting_end, 1, 1, Qt.AlignmentFlag.AlignRight)
 
-        self.tree = named(QTreeWidget(), "console_agenda")
-        self.tree.setColumnCount(5)
-        self.tree.setRootIsDecorated(True)
-        self.tree.setUniformRowHeights(True)
-        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        head = self.tree.header()
-        head.setStretchLastSection(False)
-        head.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        head.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for column in (2, 3, 4):
-            head.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree = agenda_tree("console_agenda", 5)
         self.tree.currentItemChanged.connect(self._on_item_changed)
 
         self.previous = console_button("previous_item")

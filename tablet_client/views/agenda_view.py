@@ -6,9 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -22,7 +20,13 @@ from PySide6.QtWidgets import (
 
 from room_protocol.messages import AgendaItem, DocumentInfo, MeetingSnapshot
 from tablet_client.i18n import tr, trn
-from tablet_client.views.style import CURRENT_ITEM_BACKGROUND, human_size, named, scaled_font
+from tablet_client.views.style import (
+    CURRENT_ITEM_BACKGROUND,
+    agenda_tree,
+    human_size,
+    named,
+    scaled_font,
+)
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 
@@ -43,17 +47,8 @@ class AgendaView(QWidget):
         self._subtitle = named(QLabel(), "subheading")
         self._agenda_label = QLabel()
         self._agenda_label.setFont(scaled_font(self, 1.1, bold=True))
-        self._tree = named(QTreeWidget(), "agenda")
-        self._tree.setColumnCount(3)
+        self._tree = agenda_tree("agenda", 3)
         self._tree.setHeaderHidden(True)
-        self._tree.setRootIsDecorated(True)
-        self._tree.setUniformRowHeights(True)
-        self._tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        header = self._tree.header()
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self._tree.currentItemChanged.connect(self._on_item_changed)
 
         self._open = named(QPushButton(), "primary")

@@ -6,7 +6,13 @@ from typing import TypeVar
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QPushButton,
+    QTreeWidget,
+    QWidget,
+)
 
 W = TypeVar("W", bound=QWidget)
 
@@ -94,3 +100,23 @@ def console_button(name: str, *, height: int = 48) -> QPushButton:
     button.setMinimumHeight(height)
     button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     return button
+
+
+def agenda_tree(name: str, columns: int) -> QTreeWidget:
+    """An agenda as a tree: number, title (takes the spare width), then ``columns - 2``
+    narrow columns sized to their contents; one item selected at a time."""
+    tree = named(QTreeWidget(), name)
+    tree.setColumnCount(columns)
+    tree.setRootIsDecorated(True)
+    tree.setUniformRowHeights(True)
+    tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    header = tree.header()
+    header.setStretchLastSection(False)
+    for column in range(columns):
+        mode = (
+            QHeaderView.ResizeMode.Stretch
+            if column == 1
+            else QHeaderView.ResizeMode.ResizeToContents
+        )
+        header.setSectionResizeMode(column, mode)
+    return tree
