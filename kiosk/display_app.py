@@ -25,6 +25,7 @@ from kiosk.display_controller import DisplayController, DisplaySettings
 from kiosk.display_view import DisplayView
 from kiosk.i18n import LANGUAGES, set_language
 from room_client.connection import RoomEndpoint
+from room_client.enrollment import DeviceCredentials
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="hemicycle-display", description="Hemicycle room display (projector view)"
     )
     parser.add_argument(
-        "--ca", type=Path, required=True, help="the room CA certificate (ca.pem) from enrollment"
+        "--device-dir",
+        type=Path,
+        default=Path(os.environ.get("XDG_DATA_HOME", "~/.local/share")).expanduser()
+        / "hemicycle-display"
+        / "device",
+        help="this display's credentials for its room (made at enrollment)",
+    )
+    parser.add_argument(
+        "--enroll",
+        default="",
+        metavar="CODE",
+        help="enroll in the room with this pairing code (`room-server enroll --display`)",
     )
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument(
@@ -78,10 +90,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def display_id() -> str:
-    """The display's client id: stable for this machine, so the room's logs name it."""
+def display_name() -> str:
+    """The name the display enrolls with: this machine's, so IT staff recognise it."""
     host = re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname())[:48].strip("-.") or "room"
-    return f"display-{host}"
+    return f"Room display {host}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,9 +103,6 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    if not args.ca.is_file():
-        print(f"hemicycle-display: room CA {args.ca} not found", file=sys.stderr)
-        return 2
     direct = None
     if args.server:
         host, _, port = args.server.rpartition(":")
@@ -110,8 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     asyncio.set_event_loop(loop)
     view = DisplayView()
     settings = DisplaySettings(
-        ca_file=args.ca,
-        client_id=display_id(),
+        credentials=DeviceCredentials(args.device_dir),
+        client_name=display_name(),
+        pairing_code=args.enroll,
         room_id=args.room_id,
         interfaces=tuple(args.interface),
         direct=direct,

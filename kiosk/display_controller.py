@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer
 
@@ -41,6 +40,7 @@ from room_client.connection import (
     RoomEndpoint,
 )
 from room_client.discovery import DiscoveredRoom, RoomBrowser
+from room_client.enrollment import DeviceCredentials, EnrollError, enroll
 from room_client.timers import (
     Level,
     ServerClock,
@@ -51,6 +51,8 @@ from room_client.timers import (
     speech_timer,
 )
 from room_client.timers import format_duration as duration
+from room_protocol.enrollment import PairingCode
+from room_protocol.errors import ProtocolError
 from room_protocol.live import Announcement, FloorKind, FloorState
 from room_protocol.messages import MeetingSnapshot, Message
 from room_protocol.voting import (
@@ -72,9 +74,9 @@ ANNOUNCEMENT_KEEP_S = 30 * 60.0  # ... then as a quiet line for half an hour
 
 @dataclass(frozen=True, slots=True)
 class DisplaySettings:
-    ca_file: Path
-    client_id: str
+    credentials: DeviceCredentials  # the display's enrollment in its room (an observer)
     client_name: str = "Room display"
+    pairing_code: str = ""  # enroll with this code when the room is found
     room_id: str | None = None  # join this room when mDNS finds it
     interfaces: tuple[str, ...] = ()  # mDNS interface addresses; empty = all
     direct: RoomEndpoint | None = None  # a fixed room address: no mDNS
@@ -166,14 +168,16 @@ class DisplayController(QObject):
             self.join(endpoint)  # the room came back elsewhere (new address or port)
 
     def join(self, endpoint: RoomEndpoint) -> None:
+        if not self.settings.credentials.enrolled:
+            self._enroll(endpoint)
+            return
         if self.connection is not None:
             task = asyncio.ensure_future(self.connection.stop())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         self.connection = RoomConnection(
             endpoint,
-            self.settings.ca_file,
-            self.settings.client_id,
+            self.settings.credentials,
             client_name=self.settings.client_name,
             on_status=self.on_status,
             on_meeting=self.on_meeting,
@@ -182,6 +186,37 @@ class DisplayController(QObject):
         )
         self.connection.start()
         self.refresh()
+
+    def _enroll(self, endpoint: RoomEndpoint) -> None:
+        """Enroll with the configured code, then join; without one, say what to do."""
+        if not self.settings.pairing_code:
+            self._failure = tr("enroll.not_enrolled")
+            self.refresh()
+            return
+        if any(not t.done() for t in self._tasks):
+            return  # enrolling already
+
+        async def enroll_then_join() -> None:
+            try:
+                code = PairingCode.parse(self.settings.pairing_code)
+                await enroll(
+                    endpoint.uri,
+                    endpoint.address or endpoint.hostname,
+                    endpoint.port,
+                    code,
+                    self.settings.credentials,
+                    name=self.settings.client_name,
+                )
+            except (ProtocolError, EnrollError) as exc:
+                log.warning("could not enroll: %s", exc)
+                self._failure = str(exc)
+                self.refresh()
+                return
+            self.join(endpoint)
+
+        task = asyncio.ensure_future(enroll_then_join())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # --- from the room (RoomConnection's callbacks) -------------------------------------
 

@@ -1,8 +1,10 @@
 """``make demo``: a whole room on this machine, on loopback only.
 
 Writes the sample meeting package, imports it with ``room-server import``, starts
-``room-server run`` advertising on 127.0.0.1, then starts a seat tablet that finds the
-room over mDNS, connects with the room CA, downloads the documents and opens one.
+``room-server run`` advertising on 127.0.0.1, makes a one-time pairing code with
+``room-server enroll``, then starts a seat tablet that finds the room over mDNS, enrolls
+with the code, connects with its device certificate, downloads the documents it may read
+before anyone signs in (not the confidential one) and opens one.
 Without a display the tablet runs offscreen and saves screenshots into the output folder.
 Only the command-line programs are used, as IT staff would use them.
 """
@@ -78,12 +80,24 @@ state_dir = "state"
             f"   room server on port {info['port']}, certificate {info['fingerprint'][:16]}…",
             flush=True,
         )
+        # IT staff's step: a one-time pairing code for the tablet at seat A1.
+        enrolled = subprocess.run(
+            [*server_cmd, "enroll", "--seat", "A1", "--json"],
+            check=True,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        code = json.loads(enrolled.stdout)["code"]
+        print(f"   pairing code for the tablet at seat A1: {code}", flush=True)
         tablet_cmd = [
             sys.executable,
             "-m",
             "tablet_client",
-            "--ca",
-            str(info["ca_file"]),
+            "--device-dir",
+            str(out / "tablet-device"),
+            "--enroll",
+            code,
             "--cache-dir",
             str(out / "tablet-cache"),
             "--room",

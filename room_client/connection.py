@@ -1,6 +1,8 @@
-"""A client's control connection: TLS to the room, hello, live meeting state, reconnect.
+"""A client's control connection: mutual TLS to the room, hello, live meeting state,
+reconnect.
 
-The TLS context trusts only the room CA the client was given at enrollment; the
+The TLS context trusts only the room CA the device was given at enrollment and shows the
+device's certificate (:class:`~room_client.enrollment.DeviceCredentials`); the server's
 certificate must also name the host the room advertised. Lost connections are retried
 with capped exponential backoff and jitter, so 2,000 tablets do not return in one burst.
 """
@@ -15,12 +17,12 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from room_client.control import ControlSession
+from room_client.enrollment import DeviceCredentials
 from room_protocol import PROTOCOL_VERSION
 from room_protocol.codec import MAX_MESSAGE_BYTES, decode, encode
 from room_protocol.errors import ProtocolError
@@ -89,16 +91,6 @@ class Backoff:
         self.attempt = 0
 
 
-def tls_context(ca_file: Path) -> ssl.SSLContext:
-    """Trust the room CA and nothing else (no system store: rooms are air-gapped)."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.check_hostname = True
-    context.verify_mode = ssl.CERT_REQUIRED
-    context.load_verify_locations(cafile=ca_file)
-    return context
-
-
 async def open_channel(
     endpoint: RoomEndpoint,
     context: ssl.SSLContext,
@@ -106,7 +98,6 @@ async def open_channel(
     client_id: str,
     client_name: str = "",
     *,
-    seat_id: str | None = None,
     resume_token: str | None = None,
 ) -> tuple[ClientConnection, Welcome]:
     """Connect, say hello on ``channel`` and wait for welcome; raise ConnectError."""
@@ -131,7 +122,7 @@ async def open_channel(
         raise ConnectError(_describe(exc)) from exc
     try:
         await ws.send(
-            encode(Hello(PROTOCOL_VERSION, channel, client_id, client_name, seat_id, resume_token))
+            encode(Hello(PROTOCOL_VERSION, channel, client_id, client_name, resume_token))
         )
         reply = decode(await asyncio.wait_for(ws.recv(), OPEN_TIMEOUT))
     except (ConnectionClosed, TimeoutError, ProtocolError) as exc:
@@ -166,21 +157,18 @@ class RoomConnection:
     def __init__(
         self,
         endpoint: RoomEndpoint,
-        ca_file: Path,
-        client_id: str,
+        credentials: DeviceCredentials,
         *,
         client_name: str = "",
-        seat_id: str | None = None,
         on_status: Callable[[ConnectionStatus], None] | None = None,
         on_meeting: Callable[[MeetingSnapshot | None], None] | None = None,
         on_message: Callable[[Message], None] | None = None,
         backoff: Backoff | None = None,
     ) -> None:
         self.endpoint = endpoint
-        self.context = tls_context(ca_file)
-        self.client_id = client_id
+        self.context = credentials.context()
+        self.client_id = credentials.device_id()
         self.client_name = client_name
-        self.seat_id = seat_id
         self.on_status = on_status
         self.on_meeting = on_meeting
         self.on_message = on_message
@@ -281,7 +269,6 @@ class RoomConnection:
             Channel.CONTROL,
             self.client_id,
             self.client_name,
-            seat_id=self.seat_id,
             resume_token=self.session.resume_token,
         )
         self.welcomed_at = asyncio.get_running_loop().time()

@@ -5,7 +5,7 @@ the mDNS discovery contract. Standard library only: the room server, the tablets
 room display all speak through this package, so they cannot drift apart.
 """
 
-from room_protocol import live, voting
+from room_protocol import enrollment, live, voting
 from room_protocol.codec import MAX_MESSAGE_BYTES, decode, encode
 from room_protocol.errors import ErrorCode, ProtocolError
 from room_protocol.messages import (
@@ -43,6 +43,7 @@ __all__ = [
     "Welcome",
     "decode",
     "encode",
+    "enrollment",
     "live",
     "voting",
 ]

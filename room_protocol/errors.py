@@ -26,6 +26,7 @@ class ErrorCode(StrEnum):
     ALREADY_VOTED = "already_voted"  # a second, different ballot for the same member
     POLL_CLOSED = "poll_closed"  # a ballot for a poll that is not open
     NO_QUORUM = "no_quorum"  # opening a poll without quorum and without the override
+    NOT_ENROLLED = "not_enrolled"  # the device has no valid certificate of this room
     BUSY = "busy"
     INTERNAL = "internal"
 

@@ -377,6 +377,7 @@ class ServiceCalls(Message):
 class AlertKind(StrEnum):
     SEAT_LOCKED = "seat_locked"  # too many wrong PINs
     WRONG_SEAT = "wrong_seat"
+    PAIRING_ABUSE = "pairing_abuse"  # many wrong pairing codes: every open code is void
 
 
 @register

@@ -59,6 +59,7 @@ MANY = limits(max_items=_MAX_ITEMS)
 class Channel(StrEnum):
     CONTROL = "control"
     DOCUMENTS = "documents"
+    ENROLL = "enroll"  # a device without a certificate becomes one of the room's
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +116,11 @@ class Role(StrEnum):
     CLERK = "clerk"
     DELEGATE = "delegate"
     OBSERVER = "observer"
+
+
+# Who the room gives a confidential document's bytes to: a member of the meeting signed in
+# on the device (an observer, the press or the public gallery, is not one).
+CONFIDENTIAL_READERS = frozenset({Role.CHAIR, Role.CLERK, Role.DELEGATE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,9 +196,9 @@ class Hello(Message):
     TYPE: ClassVar[str] = "hello"
     protocol_version: int = field(metadata=COUNT)
     channel: Channel
+    # For the room's logs only: who a connection is comes from its device certificate.
     client_id: str = field(metadata=IDENT)
     client_name: str = field(default="", metadata=limits(max_len=120))
-    seat_id: str | None = field(default=None, metadata=IDENT)  # the seat this tablet is at
     resume_token: str | None = field(default=None, metadata=limits(max_len=64))
 
 
@@ -221,6 +227,10 @@ class Welcome(Message):
     server_time: str = field(metadata=limits(max_len=40))
     session_id: str = field(metadata=IDENT)
     inactivity_lock_seconds: int = field(default=0, metadata=COUNT)  # 0: never
+    # Who the room knows this connection as, from its device certificate (None on the
+    # enroll channel): the client_id and seat_id of hello are not trusted.
+    device_id: str | None = field(default=None, metadata=IDENT)
+    seat_id: str | None = field(default=None, metadata=IDENT)
 
 
 @register

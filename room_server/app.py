@@ -40,7 +40,7 @@ async def run(config: ServerConfig, stop: asyncio.Event | None = None) -> None:
     )
     fingerprint = certs.fingerprint()
     with Store(config.database_path, config.documents_dir) as store:
-        server = RoomServer(config, store, certs.server_context())
+        server = RoomServer(config, store, certs)
         await server.start()
         advertiser: RoomAdvertiser | None = None
         try:

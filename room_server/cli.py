@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from room_protocol.text import language_from_environment
+from room_server import cli_devices
 from room_server.config import DEFAULT_CONFIG_PATH, ConfigError, ServerConfig, load_config
 from room_server.i18n import CATALOGUE, LANGUAGES, tr, trn
 
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     audit_sub.add_parser(
         "verify", help="recompute the chain; exit 1 if any entry was changed or removed"
     )
+    cli_devices.add_commands(sub)
     args = parser.parse_args(argv)
     CATALOGUE.set_language(language_from_environment(os.environ, LANGUAGES) or "en")
 
@@ -87,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         return _import(config, args.package, activate=not args.no_activate)
     if args.command == "add-document":
         return _add_document(config, args.pdf, args.item, args.title, args.confidential)
+    if args.command in ("enroll", "devices"):
+        return cli_devices.run(config, args)
     if args.command == "audit":
         return _audit_verify(config)
     return _status(config, as_json=args.json)

@@ -28,6 +28,7 @@ class ServerConfig:
     host: str = ""  # "" = every address, IPv4 and IPv6
     port: int = 8443
     max_connections: int = 5_000  # 2,000 tablets x 2 connections, and room to reconnect
+    max_unenrolled_connections: int = 16  # devices without a certificate: they may only enroll
     # [mdns]
     mdns_enabled: bool = True
     mdns_interfaces: tuple[str, ...] = ()  # addresses; empty = every interface
@@ -66,7 +67,12 @@ class ServerConfig:
 # TOML table -> {key in that table: ServerConfig field name}
 _LAYOUT: dict[str, dict[str, str]] = {
     "room": {"id": "room_id", "name": "room_name"},
-    "server": {"host": "host", "port": "port", "max_connections": "max_connections"},
+    "server": {
+        "host": "host",
+        "port": "port",
+        "max_connections": "max_connections",
+        "max_unenrolled_connections": "max_unenrolled_connections",
+    },
     "mdns": {
         "enabled": "mdns_enabled",
         "interfaces": "mdns_interfaces",
@@ -162,6 +168,10 @@ def _check(config: ServerConfig, path: Path | None) -> None:
         raise ConfigError(f"{where}server.port must be 0-65535 (0 picks a free port)")
     if config.max_connections < 1:
         raise ConfigError(f"{where}server.max_connections must be at least 1")
+    if not 1 <= config.max_unenrolled_connections <= config.max_connections:
+        raise ConfigError(
+            f"{where}server.max_unenrolled_connections must be 1 to server.max_connections"
+        )
     if not 0 <= config.inactivity_lock_seconds <= 24 * 3600:
         raise ConfigError(f"{where}session.inactivity_lock_seconds must be 0-86400")
     if not 16 * 1024 <= config.chunk_size <= 4 * 1024 * 1024:

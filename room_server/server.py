@@ -1,10 +1,14 @@
 """The room's TLS WebSocket server.
 
-Every connection starts with ``hello`` naming its channel. A *control* connection gets
-``welcome``, the current ``meeting.state``, and a new ``meeting.state`` whenever the
-meeting changes. A *documents* connection serves ``document.fetch`` requests as chunked
-binary frames; it is a separate TCP connection, so document bytes never queue in front
-of control messages. Bad input gets an ``error`` message and changes nothing.
+Every connection is mutual TLS: a device shows its client certificate from the room CA
+(see :mod:`room_server.devices`), and who it is comes from that certificate. A
+connection without one may only enroll. Every connection starts with ``hello`` naming
+its channel. A *control* connection gets ``welcome``, the current ``meeting.state``, and
+a new ``meeting.state`` whenever the meeting changes. A *documents* connection serves
+``document.fetch`` requests as chunked binary frames; it is a separate TCP connection, so
+document bytes never queue in front of control messages. An *enroll* connection turns a
+pairing code into a device certificate. Bad input gets an ``error`` message and changes
+nothing.
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ import json
 import logging
 import os
 import secrets
-import ssl
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from cryptography.hazmat.primitives import serialization
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
@@ -30,6 +35,7 @@ from websockets.protocol import State
 
 from room_protocol import PROTOCOL_VERSION
 from room_protocol.codec import MAX_MESSAGE_BYTES, decode, encode
+from room_protocol.enrollment import Enrolled, EnrollRequest, EnrollRoom
 from room_protocol.errors import ErrorCode, ProtocolError
 from room_protocol.live import Request as TabletRequest
 from room_protocol.messages import (
@@ -42,11 +48,15 @@ from room_protocol.messages import (
     Welcome,
 )
 from room_protocol.transfer import chunk_ranges
+from room_server import devices
 from room_server.config import ServerConfig
+from room_server.devices import Authority, Device, DeviceKind, EnrollmentError
 from room_server.meeting.context import Client
 from room_server.meeting.dispatch import LiveSession
+from room_server.rules.documents import may_read
 from room_server.store import Store
-from room_server.writer import Writer
+from room_server.tls import RoomCertificates
+from room_server.writer import Transaction, Writer
 
 log = logging.getLogger(__name__)
 
@@ -58,17 +68,30 @@ MAX_TRANSFERS = 16
 FREEZE_EVERY = 200  # new control connections between two gc.freeze() calls
 CLOSE_PROTOCOL_ERROR = 4000  # application close codes, RFC 6455 §7.4.2
 CLOSE_VERSION_MISMATCH = 4001
+CLOSE_NOT_ENROLLED = 4003  # no certificate, or too many wrong pairing codes
+ENROLL_TIMEOUT = 60.0  # seconds an enrolling device has to send its request
+ENROLL_TRIES = 3  # wrong pairing codes on one connection before it is closed
+# Wrong pairing codes in the whole room within the window: then every open code is void
+# (a guesser cannot keep trying 40-bit secrets; the chair makes a new code).
+ENROLL_FAILURES_VOID = 20
+ENROLL_FAILURE_WINDOW_S = 600.0
 
 
 class RoomServer:
     """Owns the listening socket, the connected tablets and the meeting broadcasts."""
 
-    def __init__(self, config: ServerConfig, store: Store, tls: ssl.SSLContext) -> None:
+    def __init__(self, config: ServerConfig, store: Store, certs: RoomCertificates) -> None:
         self.config = config
         self.store = store
-        self.tls = tls
+        self.tls = certs.server_context()
+        self.authority = Authority(certs)
         self.control: set[ServerConnection] = set()
         self.document_connections: set[ServerConnection] = set()
+        # The enrolled device behind each connection, from its certificate at the handshake.
+        self.devices: dict[ServerConnection, Device] = {}
+        self.unenrolled: set[ServerConnection] = set()
+        self._devices_revision: str | None = None
+        self._enroll_failures: list[float] = []
         self._server: Server | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._data_version = -1
@@ -80,7 +103,9 @@ class RoomServer:
             slice_ms=config.batch_slice_ms,
         )
         store.read_only()
-        self.session = LiveSession(store, self.writer, self._send)
+        self.session = LiveSession(
+            store, self.writer, self._send, authority=self.authority, room_id=config.room_id
+        )
         self._transfers = asyncio.Semaphore(MAX_TRANSFERS)
         self._frozen_at = 0  # control connections at the last gc.freeze()
 
@@ -96,6 +121,7 @@ class RoomServer:
 
     async def start(self) -> None:
         self._data_version = self.store.data_version()
+        self._devices_revision = self.store.meta(devices.KEY_DEVICES_REVISION)
         self.writer.start()
         self.session.start()
         self._server = await serve(
@@ -162,35 +188,81 @@ class RoomServer:
                     if revision != self._revision:
                         self._revision = revision
                         self.session.publish_meeting()
+                    # `room-server devices revoke` runs in another process.
+                    devices_revision = self.store.meta(devices.KEY_DEVICES_REVISION)
+                    if devices_revision != self._devices_revision:
+                        self._devices_revision = devices_revision
+                        self._close_revoked()
             except Exception:
                 log.exception("reading the store failed; will try again")
 
     # --- connections -------------------------------------------------------------------
 
     def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
+        """After the TLS handshake, before the WebSocket one: who is it, and is there room?"""
         assert self._server is not None
+        try:
+            device = self._device_of(connection)
+        except EnrollmentError as refused:
+            log.warning("refusing %s: %s", connection.remote_address, refused)
+            return _http_error(http.HTTPStatus.FORBIDDEN, str(refused))
         open_now = len(self._server.connections) - 1  # every connection, this one excluded
         if open_now >= self.config.max_connections:
             log.warning("refusing a connection: %d already open", open_now)
-            return Response(
-                http.HTTPStatus.SERVICE_UNAVAILABLE.value,
-                "Service Unavailable",
-                Headers({"Retry-After": "5", "Content-Type": "text/plain"}),
-                b"room server is at its connection limit\n",
+            return _http_error(
+                http.HTTPStatus.SERVICE_UNAVAILABLE, "room server is at its connection limit"
             )
+        if device is None:
+            # Devices without a certificate may only enroll; a few at a time, so they
+            # cannot take the connections enrolled tablets need.
+            if len(self.unenrolled) >= self.config.max_unenrolled_connections:
+                log.warning(
+                    "refusing an unenrolled connection: %d already open", len(self.unenrolled)
+                )
+                return _http_error(
+                    http.HTTPStatus.SERVICE_UNAVAILABLE,
+                    "too many devices are enrolling at once; try again",
+                )
+            self.unenrolled.add(connection)
+        else:
+            self.devices[connection] = device
         return None
+
+    def _device_of(self, connection: ServerConnection) -> Device | None:
+        """The enrolled device whose certificate the connection showed (None: no
+        certificate); EnrollmentError for a certificate of no device or a revoked one."""
+        ssl_object = connection.transport.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        serial = devices.peer_serial(der)
+        if serial is None:
+            return None
+        device = devices.find(self.store, serial)
+        if device is None:
+            raise EnrollmentError("this certificate belongs to no device of this room")
+        if device.revoked:
+            raise EnrollmentError(f"device {device.device_id} was revoked")
+        return device
 
     async def _handle(self, ws: ServerConnection) -> None:
         try:
-            hello = await self._hello(ws)
-        except (ConnectionClosed, TimeoutError):
-            return
-        if hello is None:
-            return
-        if hello.channel is Channel.CONTROL:
-            await self._serve_control(ws, hello)
-        else:
-            await self._serve_documents(ws, hello)
+            try:
+                hello = await self._hello(ws)
+            except (ConnectionClosed, TimeoutError):
+                return
+            if hello is None:
+                return
+            device = self.devices.get(ws)
+            if hello.channel is Channel.ENROLL:
+                await self._serve_enroll(ws)
+            elif device is None:
+                pass  # _hello refused it
+            elif hello.channel is Channel.CONTROL:
+                await self._serve_control(ws, hello, device)
+            else:
+                await self._serve_documents(ws, device)
+        finally:
+            self.devices.pop(ws, None)
+            self.unenrolled.discard(ws)
 
     async def _hello(self, ws: ServerConnection) -> Hello | None:
         try:
@@ -219,6 +291,15 @@ class RoomServer:
                 ws, _version_mismatch(message.protocol_version), CLOSE_VERSION_MISMATCH
             )
             return None
+        device = self.devices.get(ws)
+        if device is None and message.channel is not Channel.ENROLL:
+            error = ProtocolError(
+                ErrorCode.NOT_ENROLLED,
+                "this device is not enrolled in this room: enroll it with a pairing code "
+                "from the chair console, the room display or `room-server enroll`",
+            )
+            await self._refuse(ws, error, CLOSE_NOT_ENROLLED)
+            return None
         await ws.send(
             encode(
                 Welcome(
@@ -228,6 +309,8 @@ class RoomServer:
                     server_time=datetime.now(UTC).isoformat(timespec="milliseconds"),
                     session_id=secrets.token_hex(8),
                     inactivity_lock_seconds=self.config.inactivity_lock_seconds,
+                    device_id=device.device_id if device else None,
+                    seat_id=device.seat_id if device else None,
                 )
             )
         )
@@ -239,8 +322,14 @@ class RoomServer:
             await ws.send(encode(ErrorMessage(error.code.value, error.message)))
             await ws.close(code, error.code.value)
 
-    async def _serve_control(self, ws: ServerConnection, hello: Hello) -> None:
-        client = Client(hello.client_id, hello.seat_id, link=ws)
+    async def _serve_control(self, ws: ServerConnection, hello: Hello, device: Device) -> None:
+        # Who this is comes from the certificate; hello's client_id and seat_id are not used.
+        client = Client(
+            device.device_id,
+            device.seat_id,
+            link=ws,
+            display=device.kind is DeviceKind.DISPLAY,
+        )
         self.control.add(ws)
         self._freeze_long_lived()
         try:
@@ -282,7 +371,99 @@ class RoomServer:
     ) -> None:
         await ws.send(encode(ErrorMessage(error.code.value, error.message, ref)))
 
-    async def _serve_documents(self, ws: ServerConnection, hello: Hello) -> None:
+    # --- enrollment ----------------------------------------------------------------------
+
+    async def _serve_enroll(self, ws: ServerConnection) -> None:
+        """Send the room CA; take up to ENROLL_TRIES requests; answer with a certificate."""
+        await ws.send(encode(EnrollRoom(self.authority.ca_pem)))
+        for _ in range(ENROLL_TRIES):
+            try:
+                message = decode(await asyncio.wait_for(ws.recv(), ENROLL_TIMEOUT))
+            except ProtocolError as exc:
+                await self._error(ws, exc)
+                continue
+            except (ConnectionClosed, TimeoutError):
+                return
+            if not isinstance(message, EnrollRequest):
+                await self._error(
+                    ws,
+                    ProtocolError(
+                        ErrorCode.BAD_STATE, f"{message.TYPE} is not accepted while enrolling"
+                    ),
+                )
+                continue
+            answer = await self._enroll(message)
+            await ws.send(answer)
+            if answer.startswith('{"type":"enroll.done"'):
+                await ws.close()
+                return
+        await self._refuse(
+            ws,
+            ProtocolError(ErrorCode.LOCKED, "too many wrong pairing codes; ask for a new one"),
+            CLOSE_NOT_ENROLLED,
+        )
+
+    async def _enroll(self, request: EnrollRequest) -> str:
+        now = time.time()
+        self._enroll_failures = [
+            t for t in self._enroll_failures if now - t < ENROLL_FAILURE_WINDOW_S
+        ]
+
+        def job(tx: Transaction) -> str:
+            try:
+                device, cert = devices.enroll(
+                    tx.store,
+                    self.authority,
+                    secret=request.secret,
+                    csr_pem=request.csr,
+                    name=request.name,
+                    now_ts=now,
+                )
+            except EnrollmentError as refused:
+                return encode(ErrorMessage(ErrorCode.NOT_FOUND.value, str(refused)))
+            log.info("enrolled %s %s (%s)", device.kind.value, device.device_id, device.name)
+            return encode(
+                Enrolled(
+                    device.device_id,
+                    cert.public_bytes(serialization.Encoding.PEM).decode(),
+                    device.kind.value,
+                    device.seat_id,
+                    self.config.room_name,
+                )
+            )
+
+        answer: str = await self.writer.submit(job)
+        if not answer.startswith('{"type":"enroll.done"'):
+            self._enroll_failures.append(now)
+            if len(self._enroll_failures) >= ENROLL_FAILURES_VOID:
+                self._enroll_failures.clear()
+                voided: int = await self.writer.submit(
+                    lambda tx: devices.void_pairing_codes(tx.store)
+                )
+                log.warning(
+                    "%d wrong pairing codes within %.0f minutes: %d open codes are void",
+                    ENROLL_FAILURES_VOID,
+                    ENROLL_FAILURE_WINDOW_S / 60,
+                    voided,
+                )
+                self.session.pairing_codes_voided()
+        return answer
+
+    def _close_revoked(self) -> None:
+        """Close the connections of devices revoked or moved to another seat since."""
+        for ws, device in list(self.devices.items()):
+            now = devices.find(self.store, int(device.serial, 16))
+            if now is not None and not now.revoked and now.seat_id == device.seat_id:
+                continue
+            reason = "revoked" if now is None or now.revoked else "moved to another seat"
+            log.warning("closing the connection of device %s: %s", device.device_id, reason)
+            self.devices.pop(ws, None)
+            # The transport goes at once; close() would wait for a device that may not read.
+            ws.transport.abort()
+
+    # --- documents -----------------------------------------------------------------------
+
+    async def _serve_documents(self, ws: ServerConnection, device: Device) -> None:
         self.document_connections.add(ws)
         try:
             async for raw in ws:
@@ -300,13 +481,15 @@ class RoomServer:
                         ),
                     )
                     continue
-                await self._send_document(ws, message)
+                await self._send_document(ws, device, message)
         except ConnectionClosed:
             pass
         finally:
             self.document_connections.discard(ws)
 
-    async def _send_document(self, ws: ServerConnection, fetch: FetchDocument) -> None:
+    async def _send_document(
+        self, ws: ServerConnection, device: Device, fetch: FetchDocument
+    ) -> None:
         stored = self.store.servable_document(fetch.sha256)
         if stored is None:
             await self._error(
@@ -317,6 +500,19 @@ class RoomServer:
                 ref=fetch.sha256,
             )
             return
+        if stored.confidential:
+            reader = self.session.signed_in_on(device.device_id)
+            if not may_read(stored.confidential, reader.role if reader else None):
+                await self._error(
+                    ws,
+                    ProtocolError(
+                        ErrorCode.FORBIDDEN,
+                        f"document {fetch.sha256[:12]}… is confidential: "
+                        "sign in as a member of the meeting on this tablet to read it",
+                    ),
+                    ref=fetch.sha256,
+                )
+                return
         if fetch.offset > stored.size:
             await self._error(
                 ws,
@@ -341,6 +537,15 @@ class RoomServer:
             finally:
                 os.close(fd)
         await ws.send(encode(DocumentEnd(stored.sha256, stored.size)))
+
+
+def _http_error(status: http.HTTPStatus, text: str) -> Response:
+    return Response(
+        status.value,
+        status.phrase,
+        Headers({"Retry-After": "5", "Content-Type": "text/plain"}),
+        f"{text}\n".encode(),
+    )
 
 
 def _claimed_version(raw: str | bytes) -> int | None:

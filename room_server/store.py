@@ -178,6 +178,19 @@ MIGRATIONS: tuple[str, ...] = (
         actor TEXT, data TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL
     )
     """,
+    # 5: enrolled devices (identity comes from their certificate) and one-time pairing
+    # codes, kept as hashes of their secret
+    """
+    CREATE TABLE devices (
+        device_id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, seat_id TEXT,
+        serial TEXT NOT NULL UNIQUE, fingerprint TEXT NOT NULL, enrolled_at TEXT NOT NULL,
+        enrolled_by TEXT NOT NULL, revoked_at TEXT
+    );
+    CREATE TABLE pairing_codes (
+        secret_hash TEXT PRIMARY KEY, kind TEXT NOT NULL, seat_id TEXT,
+        created_at TEXT NOT NULL, expires_ts REAL NOT NULL, created_by TEXT NOT NULL
+    )
+    """,
 )
 
 KEY_ACTIVE_MEETING = "active_meeting"
@@ -193,6 +206,7 @@ class StoredDocument:
     sha256: str
     size: int
     path: Path
+    confidential: bool = False
 
 
 def utc_now() -> str:
@@ -405,15 +419,18 @@ class Store:
     def servable_document(self, sha256: str) -> StoredDocument | None:
         """A document of the active meeting, by hash; others are not served."""
         row = self._row(
-            "SELECT b.sha256, b.size FROM documents d JOIN blobs b USING (sha256) "
+            "SELECT b.sha256, b.size, max(d.confidential) AS confidential "
+            "FROM documents d JOIN blobs b USING (sha256) "
             "JOIN room_meta m ON m.key = ? AND m.value = d.meeting_id "
-            "WHERE d.sha256 = ? LIMIT 1",
+            "WHERE d.sha256 = ? GROUP BY b.sha256",
             KEY_ACTIVE_MEETING,
             sha256,
         )
         if row is None:
             return None
-        return StoredDocument(row["sha256"], row["size"], self.blob_path(row["sha256"]))
+        return StoredDocument(
+            row["sha256"], row["size"], self.blob_path(row["sha256"]), bool(row["confidential"])
+        )
 
     def meetings(self) -> list[dict[str, Any]]:
         return self._rows(

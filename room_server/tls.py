@@ -50,9 +50,14 @@ class RoomCertificates:
         return cert.fingerprint(hashes.SHA256()).hex()
 
     def server_context(self) -> ssl.SSLContext:
+        """Mutual TLS: a client certificate is asked for and, when shown, must come from
+        the room CA. One is not required at this layer, so that a device can enroll;
+        the server refuses every other channel without one (room_server/server.py)."""
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(self.server_cert, self.server_key)
+        context.load_verify_locations(cafile=self.ca_cert)
+        context.verify_mode = ssl.CERT_OPTIONAL
         return context
 
 
@@ -119,7 +124,7 @@ def ensure_certificates(
             )
             .sign(ca_key, hashes.SHA256())
         )
-        _write_private(certs.ca_key, _key_pem(ca_key))
+        write_private(certs.ca_key, _key_pem(ca_key))
         certs.ca_cert.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
 
     server_key = ec.generate_private_key(ec.SECP256R1())
@@ -146,7 +151,7 @@ def ensure_certificates(
         )
         .sign(ca_key, hashes.SHA256())
     )
-    _write_private(certs.server_key, _key_pem(server_key))
+    write_private(certs.server_key, _key_pem(server_key))
     certs.server_cert.write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
     return certs
 
@@ -159,7 +164,8 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> None:
+    """A key or a credential: readable by this user only, whatever the umask."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(data)

@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import logging
 import os
-import secrets
 import signal
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication, QWidget
 
 from room_client.connection import RoomEndpoint
+from room_client.enrollment import DeviceCredentials
 from tablet_client.i18n import LANGUAGES, set_language
 from tablet_client.render import PageRenderer
 from tablet_client.tablet_controller import TabletController, TabletSettings
@@ -32,10 +32,18 @@ WINDOW_SIZE = (1280, 800)  # a common 10-inch seat tablet, landscape
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="hemicycle-tablet", description="Hemicycle seat tablet")
     parser.add_argument(
-        "--ca",
+        "--device-dir",
         type=Path,
-        required=True,
-        help="the room CA certificate (ca.pem) installed at enrollment",
+        default=Path(os.environ.get("XDG_DATA_HOME", "~/.local/share")).expanduser()
+        / "hemicycle-tablet"
+        / "device",
+        help="this tablet's credentials for its room (made at enrollment)",
+    )
+    parser.add_argument(
+        "--enroll",
+        default="",
+        metavar="CODE",
+        help="enroll in the room with this pairing code (from `room-server enroll`)",
     )
     parser.add_argument(
         "--cache-dir",
@@ -97,18 +105,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def client_id(cache_dir: Path) -> str:
-    """A stable id for this tablet, made once and kept with its cache."""
-    path = cache_dir / "tablet-id"
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        value = "tablet-" + secrets.token_hex(6)
-        path.write_text(value, encoding="utf-8")
-        return value
-
-
 def settings_from(args: argparse.Namespace) -> TabletSettings:
     direct = None
     if args.server:
@@ -117,9 +113,9 @@ def settings_from(args: argparse.Namespace) -> TabletSettings:
             raise SystemExit("hemicycle-tablet: --server must be HOSTNAME:PORT")
         direct = RoomEndpoint(host, int(port), args.address or host)
     return TabletSettings(
-        ca_file=args.ca,
+        credentials=DeviceCredentials(args.device_dir),
         cache_dir=args.cache_dir,
-        client_id=client_id(args.cache_dir),
+        pairing_code=args.enroll,
         client_name=args.name,
         room_id=args.room_id,
         interfaces=tuple(args.interface),
@@ -136,12 +132,6 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    if not args.ca.is_file():
-        print(
-            f"hemicycle-tablet: room CA {args.ca} not found: enroll this tablet first",
-            file=sys.stderr,
-        )
-        return 2
     set_language(args.language)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     loop = qasync.QEventLoop(app)

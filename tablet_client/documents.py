@@ -19,7 +19,8 @@ from pathlib import Path
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from room_client.connection import RoomEndpoint, open_channel, tls_context
+from room_client.connection import RoomEndpoint, open_channel
+from room_client.enrollment import DeviceCredentials
 from room_protocol.codec import decode, encode
 from room_protocol.errors import ErrorCode, ProtocolError
 from room_protocol.messages import (
@@ -105,16 +106,12 @@ class DocumentFetcher:
     """Fetches documents over one documents-channel connection, reopened as needed."""
 
     def __init__(
-        self,
-        endpoint: RoomEndpoint,
-        ca_file: Path,
-        cache: DocumentCache,
-        client_id: str,
+        self, endpoint: RoomEndpoint, credentials: DeviceCredentials, cache: DocumentCache
     ) -> None:
         self.endpoint = endpoint
-        self.context: ssl.SSLContext = tls_context(ca_file)
+        self.context: ssl.SSLContext = credentials.context()
         self.cache = cache
-        self.client_id = client_id
+        self.client_id = credentials.device_id()
         self.last_offset: int | None = None  # where the most recent fetch started
         self._ws: ClientConnection | None = None
         self._lock = asyncio.Lock()

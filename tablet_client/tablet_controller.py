@@ -28,7 +28,10 @@ from room_client.connection import (
     RoomEndpoint,
 )
 from room_client.discovery import DiscoveredRoom, RoomBrowser
-from room_protocol.messages import DocumentInfo, MeetingSnapshot
+from room_client.enrollment import DeviceCredentials, EnrollError, enroll
+from room_protocol.enrollment import PairingCode
+from room_protocol.errors import ProtocolError
+from room_protocol.messages import CONFIDENTIAL_READERS, DocumentInfo, MeetingSnapshot
 from tablet_client.attendance_controller import AttendanceController
 from tablet_client.chair_controller import ChairController
 from tablet_client.document_controller import DocumentController
@@ -58,14 +61,14 @@ RETRY_FAILED_DOWNLOADS_S = 5.0
 
 @dataclass(frozen=True, slots=True)
 class TabletSettings:
-    ca_file: Path
+    credentials: DeviceCredentials  # this tablet's enrollment in its room
     cache_dir: Path
-    client_id: str
     client_name: str = ""
     room_id: str | None = None  # provisioned for one room: join it as soon as it is found
     interfaces: tuple[str, ...] = ()  # mDNS interface addresses; empty = all
     direct: RoomEndpoint | None = None  # a fixed room address: no mDNS
     seat_id: str | None = None  # the seat this tablet stands at; None: a roaming tablet
+    pairing_code: str = ""  # enroll with this code when the room is found (IT staff's --enroll)
     inactivity_lock_seconds: int | None = None  # None: as the room says; 0: never lock
 
 
@@ -118,6 +121,10 @@ class TabletController(QObject):
         )
 
         window.discovery_view.join_requested.connect(self.join_service)
+        self.link.identity_changed.connect(self._queue_missing)  # confidential documents
+        window.enroll_view.enroll_requested.connect(lambda code: self._spawn(self.enroll(code)))
+        window.enroll_view.back_requested.connect(lambda: window.show_screen(window.discovery_view))
+        self._enrolling: RoomEndpoint | None = None  # the room the enroll screen is for
         window.agenda_view.document_open_requested.connect(self.read_document)
         self.messages.document_requested.connect(self.read_document)
         self.chair.document_requested.connect(self.read_document)
@@ -195,29 +202,66 @@ class TabletController(QObject):
         self.join(RoomEndpoint(room.hostname, room.port, room.addresses[0], room.room.room_name))
 
     def join(self, endpoint: RoomEndpoint) -> None:
+        if not self.settings.credentials.enrolled:
+            self._ask_for_code(endpoint)
+            return
         if self.connection is not None:
             self._spawn(self.connection.stop())
         if self.fetcher is not None:
             self._spawn(self.fetcher.close())
         self.connection = RoomConnection(
             endpoint,
-            self.settings.ca_file,
-            self.settings.client_id,
+            self.settings.credentials,
             client_name=self.settings.client_name,
-            seat_id=self.settings.seat_id,
             on_status=self._on_status,
             on_meeting=self._on_meeting,
         )
         self.link.attach(self.connection)
-        self.fetcher = DocumentFetcher(
-            endpoint, self.settings.ca_file, self.cache, self.settings.client_id
-        )
+        self.fetcher = DocumentFetcher(endpoint, self.settings.credentials, self.cache)
         self.connection.start()
         if self.window.screens.currentWidget() in (
             self.window.discovery_view,
             self.window.agenda_view,
         ):
             self.identity.show_home()
+
+    # --- enrollment --------------------------------------------------------------------------
+
+    def _ask_for_code(self, endpoint: RoomEndpoint) -> None:
+        self._enrolling = endpoint
+        view = self.window.enroll_view
+        view.show_room(endpoint.room_name or endpoint.hostname, self.settings.pairing_code)
+        self.window.show_screen(view)
+        if self.settings.pairing_code:
+            self._spawn(self.enroll(self.settings.pairing_code))
+
+    async def enroll(self, text: str) -> bool:
+        """Enroll in the room on the enroll screen with the code ``text``; join it after."""
+        endpoint, view = self._enrolling, self.window.enroll_view
+        if endpoint is None:
+            return False
+        try:
+            code = PairingCode.parse(text)
+        except ProtocolError as exc:
+            view.set_error(exc.message)
+            return False
+        view.set_busy(True)
+        try:
+            done = await enroll(
+                endpoint.uri,
+                endpoint.address or endpoint.hostname,
+                endpoint.port,
+                code,
+                self.settings.credentials,
+                name=self.settings.client_name,
+            )
+        except EnrollError as exc:
+            view.set_error(str(exc))
+            return False
+        log.info("enrolled as %s (seat %s)", done.device_id, done.seat_id or "none")
+        self._enrolling = None
+        self.join(endpoint)
+        return True
 
     def _on_status(self, status: ConnectionStatus) -> None:
         room = status.room_name or tr("app.title")
@@ -276,12 +320,25 @@ class TabletController(QObject):
 
     def _queue_missing(self) -> None:
         for doc in self._documents_in_agenda_order():
-            if self.cache.get(doc.sha256) is None and doc.sha256 not in self._queue:
+            if (
+                self.cache.get(doc.sha256) is None
+                and doc.sha256 not in self._queue
+                and self._may_fetch(doc)
+            ):
                 self._queue.append(doc.sha256)
         self._queue_changed.set()
 
+    def _may_fetch(self, doc: DocumentInfo) -> bool:
+        """The room gives a confidential document only to a member signed in here."""
+        return not doc.confidential or self.link.role in CONFIDENTIAL_READERS
+
     def missing_documents(self) -> list[str]:
-        return [d.sha256 for d in self._documents_in_agenda_order() if not self.cache.get(d.sha256)]
+        """Documents this tablet may fetch now and does not hold yet."""
+        return [
+            d.sha256
+            for d in self._documents_in_agenda_order()
+            if not self.cache.get(d.sha256) and self._may_fetch(d)
+        ]
 
     async def _download_loop(self) -> None:
         while True:

@@ -22,9 +22,7 @@ class Tablet:
         self.meetings: list[MeetingSnapshot | None] = []
         self.connection = RoomConnection(
             room.endpoint(),
-            room.ca_file,
-            client_id,
-            seat_id=seat_id,
+            room.device(client_id, seat_id),
             on_meeting=self.meetings.append,
             on_message=self.received.append,
             backoff=Backoff(initial=0.05, maximum=0.3),

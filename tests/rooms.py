@@ -24,8 +24,13 @@ from typing import Any
 import pymupdf
 
 from room_client.connection import RoomEndpoint
+from room_client.enrollment import DeviceCredentials
 from room_protocol import PROTOCOL_VERSION
 from room_protocol.discovery import RoomAnnouncement
+from room_server import devices
+from room_server.repo import devices as devices_repo
+from room_server.store import Store
+from room_server.tls import ensure_certificates
 from tests import packages
 
 TIMEOUT_FACTOR = float(os.environ.get("HEMICYCLE_TEST_TIMEOUT_FACTOR", "1"))
@@ -219,6 +224,13 @@ class RunningRoom:
     def ca_file(self) -> Path:
         return self.state_dir / "tls" / "ca.pem"
 
+    def device(
+        self, device_id: str, seat_id: str | None = None, *, display: bool = False
+    ) -> DeviceCredentials:
+        """The credentials of an enrolled device with this id (enrolled now if needed, as
+        ``room-server devices add`` does; a device asked for at another seat is moved)."""
+        return enroll_device(self.state_dir, device_id, seat_id, display=display)
+
     def endpoint(self, address: str = "127.0.0.1") -> RoomEndpoint:
         return RoomEndpoint(self.hostname, self.port, address, self.room_name)
 
@@ -246,6 +258,43 @@ def die_with_the_tests() -> Callable[[], None] | None:
     if threading.current_thread() is threading.main_thread():
         return _die_with_the_tests
     return None
+
+
+def offline_room(directory: Path) -> Path:
+    """A room's state directory with its CA and database, for enrolling devices of a room
+    that never runs (tablet tests that feed messages)."""
+    state = directory / "state"
+    ensure_certificates(
+        state / "tls", room_id="offline", room_name="Offline", hostnames=("x.local",), addresses=()
+    )
+    Store(state / "room.sqlite3", state / "documents").close()
+    return state
+
+
+def enroll_device(
+    state_dir: Path, device_id: str, seat_id: str | None = None, *, display: bool = False
+) -> DeviceCredentials:
+    """Enroll ``device_id`` in the room whose state is ``state_dir`` (its server must have
+    run once, to make the CA), with the room server's own code; its credentials live in
+    ``state_dir/../devices/ID``."""
+    credentials = DeviceCredentials(state_dir.parent / "devices" / device_id)
+    with Store(state_dir / "room.sqlite3", state_dir / "documents") as store:
+        known = devices_repo.by_id(store, device_id)
+        if known is not None and credentials.enrolled:
+            if known["seat_id"] != seat_id:
+                with store.transaction():
+                    devices.set_seat(store, device_id, seat_id)
+            return credentials
+        devices.provision_files(
+            store,
+            devices.Authority.in_dir(state_dir / "tls"),
+            credentials.directory,
+            kind=devices.DeviceKind.DISPLAY if display else devices.DeviceKind.TABLET,
+            seat_id=seat_id,
+            name=device_id,
+            device_id=device_id,
+        )
+    return credentials
 
 
 def room_cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -34,6 +34,7 @@ class Client:
     delegate_id: str | None = None
     name: str = ""
     link: Any = None  # the transport's connection object; opaque here
+    display: bool = False  # the room display: an observer nobody signs in on
 
     @property
     def presiding(self) -> bool:

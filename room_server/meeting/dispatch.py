@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from room_protocol import voting
+from room_protocol import enrollment, voting
 from room_protocol.codec import encode, record_to_json
 from room_protocol.errors import ErrorCode
 from room_protocol.live import (
@@ -34,6 +34,7 @@ from room_protocol.messages import ErrorMessage, Role
 from room_protocol.voting import CastBallot
 from room_server import audit
 from room_server.credentials import Credentials, PinGuard, load_or_create_secret
+from room_server.devices import Authority
 from room_server.meeting.agenda import AgendaWord
 from room_server.meeting.attendance import AttendanceWord
 from room_server.meeting.ballots import BallotsWord
@@ -41,6 +42,7 @@ from room_server.meeting.context import Client, Context, Effects, Handler, Send
 from room_server.meeting.floor import FloorWord
 from room_server.meeting.follow import FollowWord
 from room_server.meeting.messages import MessagesWord
+from room_server.meeting.pairing import PairingWord
 from room_server.meeting.polls import PollsWord
 from room_server.meeting.signin import SignInWord
 from room_server.repo import signin as signin_repo
@@ -50,7 +52,11 @@ from room_server.writer import Transaction, WriteFailed, Writer
 
 log = logging.getLogger(__name__)
 
-RULES: dict[type[Request], frozenset[Role] | None] = {**ALLOWED, **voting.ALLOWED}
+RULES: dict[type[Request], frozenset[Role] | None] = {
+    **ALLOWED,
+    **voting.ALLOWED,
+    **enrollment.ALLOWED,
+}
 # Requests after whose commit a tablet's identity changes (the effects set who is signed
 # in where): the writer commits right after them, so later requests see the change.
 CHANGES_IDENTITY: frozenset[type[Request]] = frozenset({SignIn, SignOut, voting.CheckIn})
@@ -72,7 +78,14 @@ class LiveSession:
     """Connects, signs in, answers and broadcasts for every tablet of the room."""
 
     def __init__(
-        self, store: Store, writer: Writer, send: Send, clock: Callable[[], float] = time.time
+        self,
+        store: Store,
+        writer: Writer,
+        send: Send,
+        clock: Callable[[], float] = time.time,
+        *,
+        authority: Authority | None = None,
+        room_id: str = "room",
     ) -> None:
         self.ctx = Context(store, writer, send, clock)
         self.ctx.refresh_meeting()
@@ -87,6 +100,7 @@ class LiveSession:
         self.ballots = BallotsWord(self.ctx)
         self.attendance = AttendanceWord(self.ctx)
         self.polls = PollsWord(self.ctx)
+        self.pairing = PairingWord(self.ctx, authority, room_id)
         self.handlers: dict[type[Request], Handler] = {}
         self._waiting: dict[Client, int] = {}  # requests of a tablet not yet answered
         for word in (
@@ -97,6 +111,7 @@ class LiveSession:
             self.messages,
             self.attendance,
             self.polls,
+            self.pairing,
         ):
             for kind, handler in word.handlers.items():
                 assert kind not in self.handlers, f"{kind.TYPE} has two handlers"
@@ -128,6 +143,16 @@ class LiveSession:
 
     def disconnected(self, client: Client) -> None:
         self.ctx.clients.discard(client)
+
+    def signed_in_on(self, device_id: str) -> Client | None:
+        """The control connection of this device with a member signed in, if any."""
+        return next(
+            (c for c in self.ctx.clients if c.client_id == device_id and c.delegate_id),
+            None,
+        )
+
+    def pairing_codes_voided(self) -> None:
+        self.pairing.voided()
 
     # --- requests ----------------------------------------------------------------------
 
@@ -219,6 +244,8 @@ class LiveSession:
 
 
 def _check_role(client: Client, request: Request) -> None:
+    if client.display:
+        raise Refusal(ErrorCode.FORBIDDEN, "the room display only shows the meeting")
     allowed = RULES[type(request)]
     if allowed is not None and client.role not in allowed:
         who = (

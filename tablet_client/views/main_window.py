@@ -24,6 +24,7 @@ from tablet_client.views.chair_console_view import ChairConsoleView
 from tablet_client.views.discovery_view import DiscoveryView
 from tablet_client.views.document_view import DocumentView
 from tablet_client.views.elided_label import ElidedLabel
+from tablet_client.views.enroll_view import EnrollView
 from tablet_client.views.lock_view import LockView
 from tablet_client.views.service_view import ServiceView
 from tablet_client.views.session_bars import FloorBarView, StripView
@@ -64,6 +65,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("tablet_window")
         self.setStyleSheet(SCREEN_STYLE)
         self.discovery_view = DiscoveryView()
+        self.enroll_view = EnrollView()
         self.sign_in_view = SignInView()
         self.agenda_view = AgendaView()
         self.document_view = DocumentView()
@@ -72,6 +74,7 @@ class MainWindow(QMainWindow):
         self.screens = ScreenStack()
         for screen in (
             self.discovery_view,
+            self.enroll_view,
             self.sign_in_view,
             self.agenda_view,
             self.document_view,
@@ -200,6 +203,7 @@ class MainWindow(QMainWindow):
         self.language.setCurrentIndex(self.language.findData(current_language()))
         self.language.blockSignals(False)
         self.discovery_view.retranslate()
+        self.enroll_view.retranslate()
         self.sign_in_view.retranslate()
         self.agenda_view.retranslate()
         self.document_view.retranslate()

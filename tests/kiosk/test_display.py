@@ -69,8 +69,7 @@ def make_display(qtbot: QtBot, room: RunningRoom) -> DisplayController:
     view.show()
     qtbot.waitExposed(view)
     settings = DisplaySettings(
-        ca_file=room.ca_file,
-        client_id="display-test",
+        credentials=room.device("display-test", display=True),
         direct=room.endpoint(),
         retry_initial_s=0.1,
         retry_maximum_s=0.5,

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QImage
 
-from kiosk.display_app import display_id, main, parse_args
+from kiosk.display_app import display_name, main, parse_args
 from room_protocol.live import FloorKind, GrantFloor, RequestFloor, SetCurrentItem
-from room_protocol.messages import ID_RE
 from tests.kiosk.conftest import SHOTS, not_blank
 from tests.live_clients import Tablet
 from tests.rooms import running_room, timeout
@@ -40,8 +39,8 @@ async def test_screenshot_of_a_room_found_over_mdns(tmp_path: Path, package_dir:
             sys.executable,
             "-m",
             "kiosk",
-            "--ca",
-            str(room.ca_file),
+            "--device-dir",
+            str(room.device("display-cli", display=True).directory),
             "--room",
             room.room_id,
             "--interface",
@@ -66,7 +65,7 @@ async def test_screenshot_of_a_room_found_over_mdns(tmp_path: Path, package_dir:
 
 
 def test_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    args = parse_args(["--ca", "ca.pem", "--server", "room-two.local:8443", "--windowed"])
+    args = parse_args(["--server", "room-two.local:8443", "--windowed"])
     assert (args.server, args.room_id, args.windowed, args.language) == (
         "room-two.local:8443",
         None,
@@ -74,15 +73,12 @@ def test_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         "en",
     )
     with pytest.raises(SystemExit):
-        parse_args(["--ca", "ca.pem"])  # which room?
+        parse_args([])  # which room?
     with pytest.raises(SystemExit):
-        parse_args(["--ca", "ca.pem", "--room", "r", "--server", "h:1"])
+        parse_args(["--room", "r", "--server", "h:1"])
     with pytest.raises(SystemExit):
-        parse_args(["--ca", "ca.pem", "--room", "r", "--address", "10.0.0.2"])
+        parse_args(["--room", "r", "--address", "10.0.0.2"])
     capsys.readouterr()
-    assert main(["--ca", str(tmp_path / "missing.pem"), "--room", "r"]) == 2
-    assert "room CA" in capsys.readouterr().err
-    (tmp_path / "ca.pem").write_text("not used")
-    assert main(["--ca", str(tmp_path / "ca.pem"), "--server", "no-port"]) == 2
+    assert main(["--device-dir", str(tmp_path), "--server", "no-port"]) == 2
     assert "HOSTNAME:PORT" in capsys.readouterr().err
-    assert ID_RE.fullmatch(display_id())  # a valid client id on any host name
+    assert display_name().startswith("Room display ")

@@ -17,6 +17,7 @@ from kiosk.display_controller import DisplayController, DisplaySettings
 from kiosk.display_view import DisplayView
 from kiosk.fit_label import FitLabel
 from kiosk.i18n import set_language
+from room_client.enrollment import DeviceCredentials
 from room_protocol.live import Announcement, FloorKind, FloorState, QueueEntry, Speech
 from room_protocol.messages import AgendaItem, MeetingSnapshot, Role, RosterEntry
 from room_protocol.voting import AttendanceState, QuorumRule, Seating
@@ -104,7 +105,7 @@ def make(qtbot: QtBot, size: tuple[int, int] = (1920, 1080), **settings: Any) ->
     qtbot.waitExposed(view)
     return DisplayController(
         view,
-        DisplaySettings(ca_file=Path("/nonexistent/ca.pem"), client_id="display-test", **settings),
+        DisplaySettings(DeviceCredentials(Path("/nonexistent")), **settings),
         clock=Clock(),
     )
 

@@ -21,6 +21,7 @@ from kiosk.fit_label import FitLabel
 from kiosk.i18n import set_language
 from kiosk.look import AMBER, GREEN, RED, TONE_COLOURS, Tone
 from kiosk.voting import Stage
+from room_client.enrollment import DeviceCredentials
 from room_client.timers import parse_time
 from room_protocol.live import FloorKind, FloorState, QueueEntry, Speech
 from room_protocol.messages import AgendaItem, MeetingSnapshot, Role, RosterEntry
@@ -227,7 +228,7 @@ def make(qtbot: QtBot, size: tuple[int, int] = (1920, 1080), **settings: Any) ->
     qtbot.waitExposed(view)
     display = DisplayController(
         view,
-        DisplaySettings(ca_file=Path("/nonexistent/ca.pem"), client_id="display-test", **settings),
+        DisplaySettings(DeviceCredentials(Path("/nonexistent")), **settings),
         clock=Clock(),
     )
     display.clock.sync(parse_time(NOW), 1000.5)  # the room's clock reads NOW at local 1000

@@ -46,8 +46,7 @@ async def test_tablet_finds_the_room_on_loopback(tmp_path: Path, package_dir: Pa
             meetings: list[object] = []
             connection = RoomConnection(
                 RoomEndpoint(mine.hostname, mine.port, mine.addresses[0], mine.room.room_name),
-                room.ca_file,
-                "seat-a1",
+                room.device("seat-a1"),
                 on_meeting=meetings.append,
             )
             connection.start()
@@ -79,10 +78,11 @@ BROWSE_AND_CONNECT = textwrap.dedent(
     import asyncio, json, sys, time
     from pathlib import Path
     from room_client.connection import RoomConnection, RoomEndpoint
+    from room_client.enrollment import DeviceCredentials
     from room_client.discovery import RoomBrowser
 
     async def main() -> None:
-        address, ca_file = sys.argv[1], Path(sys.argv[2])
+        address, device_dir = sys.argv[1], Path(sys.argv[2])
         rooms = []
         started = time.monotonic()
         browser = RoomBrowser(lambda found: rooms.extend(found), interfaces=(address,))
@@ -94,7 +94,8 @@ BROWSE_AND_CONNECT = textwrap.dedent(
         room = rooms[0]
         meetings = []
         connection = RoomConnection(
-            RoomEndpoint(room.hostname, room.port, room.addresses[0]), ca_file, "seat-b",
+            RoomEndpoint(room.hostname, room.port, room.addresses[0]),
+            DeviceCredentials(device_dir),
             on_meeting=meetings.append,
         )
         connection.start()
@@ -132,7 +133,7 @@ def test_tablet_finds_the_room_across_network_namespaces(tmp_path: Path, package
                 "-c",
                 BROWSE_AND_CONNECT,
                 tablet_host.address,
-                str(room.ca_file),
+                str(room.device("seat-b").directory),
             ],
             capture_output=True,
             text=True,

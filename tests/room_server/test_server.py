@@ -19,7 +19,6 @@ from room_client.connection import (
     RoomConnection,
     RoomEndpoint,
     open_channel,
-    tls_context,
 )
 from room_protocol import PROTOCOL_VERSION
 from room_protocol.codec import decode, encode
@@ -45,7 +44,7 @@ from tests.rooms import RunningRoom, running_room, sha256_file, timeout, write_p
 
 async def first_state(room: RunningRoom) -> tuple[Welcome, MeetingSnapshot]:
     ws, welcome = await open_channel(
-        room.endpoint(), tls_context(room.ca_file), Channel.CONTROL, "seat-a1", "Seat A1"
+        room.endpoint(), room.device("seat-a1").context(), Channel.CONTROL, "seat-a1", "Seat A1"
     )
     async with ws:
         message = decode(await asyncio.wait_for(ws.recv(), timeout(5)))
@@ -77,7 +76,7 @@ async def test_download_cut_off_halfway_resumes_and_verifies(tmp_path: Path) -> 
         _welcome, meeting = await first_state(room)
         doc = next(d for d in meeting.documents if d.title == "Budget 2027")
         cache = DocumentCache(tmp_path / "cache")
-        fetcher = DocumentFetcher(room.endpoint(), room.ca_file, cache, "seat-a1")
+        fetcher = DocumentFetcher(room.endpoint(), room.device("seat-a1"), cache)
         seen: list[int] = []
 
         def cut_halfway(held: int, total: int) -> None:
@@ -109,7 +108,7 @@ async def test_corrupt_partial_file_is_detected_and_refetched(
     doc = meeting.documents[0]
     cache = DocumentCache(tmp_path / "cache")
     cache.partial_path(doc.sha256).write_bytes(b"%PDF-garbage that is not the real start")
-    fetcher = DocumentFetcher(room.endpoint(), room.ca_file, cache, "seat-a1")
+    fetcher = DocumentFetcher(room.endpoint(), room.device("seat-a1"), cache)
     with pytest.raises(DocumentUnavailable, match="hash mismatch"):
         await fetcher.fetch(doc)
     assert cache.partial_size(doc.sha256) == 0  # the bad bytes are thrown away
@@ -127,7 +126,7 @@ async def test_client_without_the_room_ca_is_refused(room: RunningRoom, tmp_path
         addresses=(),
     )
     with pytest.raises(ConnectError, match="not trusted"):
-        await open_channel(room.endpoint(), tls_context(other.ca_cert), Channel.CONTROL, "t1")
+        await open_channel(room.endpoint(), trusting(other.ca_cert), Channel.CONTROL, "t1")
     system_trust = ssl.create_default_context()
     with pytest.raises(ssl.SSLCertVerificationError):
         await connect(f"wss://127.0.0.1:{room.port}/", ssl=system_trust, proxy=None)
@@ -136,7 +135,13 @@ async def test_client_without_the_room_ca_is_refused(room: RunningRoom, tmp_path
 async def test_certificate_must_name_the_host(room: RunningRoom) -> None:
     wrong_name = RoomEndpoint("impostor.local", room.port, "127.0.0.1")
     with pytest.raises(ConnectError, match="not trusted"):
-        await open_channel(wrong_name, tls_context(room.ca_file), Channel.CONTROL, "t1")
+        await open_channel(wrong_name, room.device("t1").context(), Channel.CONTROL, "t1")
+
+
+def trusting(ca_file: Path) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.load_verify_locations(cafile=ca_file)
+    return context
 
 
 async def raw_client(room: RunningRoom):  # type: ignore[no-untyped-def]
@@ -144,7 +149,7 @@ async def raw_client(room: RunningRoom):  # type: ignore[no-untyped-def]
         room.endpoint().uri,
         host="127.0.0.1",
         port=room.port,
-        ssl=tls_context(room.ca_file),
+        ssl=room.device("raw").context(),
         proxy=None,
     )
 
@@ -183,7 +188,7 @@ async def test_bad_first_message_is_refused(room: RunningRoom, first: str, expec
 
 
 async def test_bad_messages_after_hello_change_nothing(room: RunningRoom) -> None:
-    ws, _ = await open_channel(room.endpoint(), tls_context(room.ca_file), Channel.CONTROL, "t1")
+    ws, _ = await open_channel(room.endpoint(), room.device("t1").context(), Channel.CONTROL, "t1")
     async with ws:
         before = decode(await ws.recv())
         for _ in range(5):  # follow, floor, screens, attendance and polls follow the meeting
@@ -199,7 +204,9 @@ async def test_bad_messages_after_hello_change_nothing(room: RunningRoom) -> Non
 async def test_document_errors(room: RunningRoom, tmp_path: Path) -> None:
     _welcome, meeting = await first_state(room)
     doc = meeting.documents[0]
-    ws, _ = await open_channel(room.endpoint(), tls_context(room.ca_file), Channel.DOCUMENTS, "t1")
+    ws, _ = await open_channel(
+        room.endpoint(), room.device("t1").context(), Channel.DOCUMENTS, "t1"
+    )
     async with ws:
         await ws.send(encode(FetchDocument("0" * 64)))
         reply = decode(await ws.recv())
@@ -216,7 +223,7 @@ async def test_live_update_reaches_connected_tablets(tmp_path: Path) -> None:
     with running_room(tmp_path / "room", package=package, mdns=False) as room:
         meetings: list[MeetingSnapshot | None] = []
         connection = RoomConnection(
-            room.endpoint(), room.ca_file, "seat-a1", on_meeting=meetings.append
+            room.endpoint(), room.device("seat-a1"), on_meeting=meetings.append
         )
         connection.start()
         await wait_until(lambda: len(meetings) == 1)
@@ -237,13 +244,13 @@ async def test_document_bytes_never_hold_up_control_messages(tmp_path: Path) -> 
     with running_room(tmp_path / "room", package=package, mdns=False) as room:
         meetings: list[MeetingSnapshot | None] = []
         control = RoomConnection(
-            room.endpoint(), room.ca_file, "seat-a1", on_meeting=meetings.append
+            room.endpoint(), room.device("seat-a1"), on_meeting=meetings.append
         )
         control.start()
         await wait_until(lambda: len(meetings) == 1)
         big = next(d for d in meetings[0].documents if d.title == "Budget 2027")  # type: ignore[union-attr]
         docs, _ = await open_channel(
-            room.endpoint(), tls_context(room.ca_file), Channel.DOCUMENTS, "seat-a1"
+            room.endpoint(), room.device("seat-a1").context(), Channel.DOCUMENTS, "seat-a1"
         )
         await docs.send(encode(FetchDocument(big.sha256)))
         assert isinstance(decode(await docs.recv()), DocumentBegin)
@@ -270,8 +277,7 @@ async def test_reconnects_with_backoff_after_server_restart(tmp_path: Path) -> N
         meetings: list[MeetingSnapshot | None] = []
         connection = RoomConnection(
             room.endpoint(),
-            room.ca_file,
-            "seat-a1",
+            room.device("seat-a1"),
             on_status=lambda s: statuses.append(s.phase),
             on_meeting=meetings.append,
             backoff=Backoff(initial=0.1, maximum=0.5),
@@ -353,7 +359,7 @@ async def test_default_host_serves_ipv4_and_ipv6(tmp_path: Path, package_dir: Pa
     ) as room:
         for address in ("127.0.0.1", "::1"):
             ws, welcome = await open_channel(
-                room.endpoint(address), tls_context(room.ca_file), Channel.CONTROL, "t1"
+                room.endpoint(address), room.device("t1").context(), Channel.CONTROL, "t1"
             )
             assert welcome.room_id == room.room_id
             await ws.close()

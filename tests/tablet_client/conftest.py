@@ -178,37 +178,17 @@ def qt_renderer(qasync_loop: qasync.QEventLoop) -> Iterator[PageRenderer]:
 
 
 @pytest.fixture(scope="session")
-def room_ca(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A CA certificate to build a RoomConnection with (it never connects)."""
-    import datetime
+def fed_room(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The state directory of a room that never runs: its CA enrolls the fed tablets'
+    devices, so they can build a RoomConnection (which never connects)."""
+    from tests.rooms import offline_room
 
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Fed room CA")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    path = tmp_path_factory.mktemp("fed-ca") / "ca.pem"
-    path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    return path
+    return offline_room(tmp_path_factory.mktemp("fed-room"))
 
 
 @pytest.fixture
 def fed(
-    qtbot: Any, tmp_path: Path, room_ca: Path, qasync_loop: qasync.QEventLoop
+    qtbot: Any, tmp_path: Path, fed_room: Path, qasync_loop: qasync.QEventLoop
 ) -> Iterator[Callable[..., Any]]:
     """Make FedTablets (tests.tablet_client.fed); each is stopped after the test."""
     from tests.tablet_client.fed import FedTablet
@@ -216,7 +196,9 @@ def fed(
     made: list[FedTablet] = []
 
     def make(name: str = "fed") -> FedTablet:
-        tablet = FedTablet(qtbot, tmp_path, room_ca, name)
+        from tests.rooms import enroll_device
+
+        tablet = FedTablet(qtbot, tmp_path, enroll_device(fed_room, name), name)
         made.append(tablet)
         return tablet
 

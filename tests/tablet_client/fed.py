@@ -16,6 +16,7 @@ from typing import TypeVar
 from pytestqt.qtbot import QtBot
 
 from room_client.connection import Phase, RoomConnection, RoomEndpoint
+from room_client.enrollment import DeviceCredentials
 from room_protocol.live import Ack, Request, SignedIn
 from room_protocol.messages import (
     AgendaItem,
@@ -111,7 +112,9 @@ def attendance(
 class FedTablet:
     """Call ``close()`` at the end (the ``fed`` fixture does)."""
 
-    def __init__(self, qtbot: QtBot, tmp_path: Path, ca_file: Path, name: str = "fed") -> None:
+    def __init__(
+        self, qtbot: QtBot, tmp_path: Path, credentials: DeviceCredentials, name: str = "fed"
+    ) -> None:
         self.window = MainWindow()
         qtbot.addWidget(self.window)
         self.window.resize(1280, 800)
@@ -119,13 +122,12 @@ class FedTablet:
         qtbot.waitExposed(self.window)
         self.tablet = TabletController(
             self.window,
-            TabletSettings(ca_file=ca_file, cache_dir=tmp_path / f"cache-{name}", client_id=name),
+            TabletSettings(credentials=credentials, cache_dir=tmp_path / f"cache-{name}"),
             PageRenderer(cache_bytes=8 * 1024 * 1024),
         )
         self.connection = RoomConnection(
             RoomEndpoint("room.test", 1, "127.0.0.1", "Fed room"),
-            ca_file,
-            name,
+            credentials,
             on_meeting=self.tablet._on_meeting,
             on_status=self.tablet._on_status,
         )

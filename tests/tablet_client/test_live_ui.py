@@ -93,9 +93,8 @@ def make_tablet(
     tablet = TabletController(
         window,
         TabletSettings(
-            ca_file=room.ca_file,
+            credentials=room.device(f"tablet-{name}", seat_id),
             cache_dir=tmp_path / f"cache-{name}",
-            client_id=f"tablet-{name}",
             direct=room.endpoint(),
             seat_id=seat_id,
             **settings,
@@ -598,7 +597,7 @@ def test_chair_console_runs_the_agenda_and_follow_me(
 def test_the_command_line_places_the_tablet_at_a_seat(tmp_path: Path) -> None:
     from tablet_client.app import parse_args, settings_from
 
-    common = ["--ca", "ca.pem", "--cache-dir", str(tmp_path)]
+    common = ["--device-dir", str(tmp_path / "device"), "--cache-dir", str(tmp_path)]
     settings = settings_from(parse_args([*common, "--seat", "A2", "--inactivity-lock", "90"]))
     assert (settings.seat_id, settings.inactivity_lock_seconds) == ("A2", 90)
     roaming = settings_from(parse_args(common))

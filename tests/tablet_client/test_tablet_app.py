@@ -44,9 +44,8 @@ def make_tablet(qtbot: QtBot, room: RunningRoom, cache: Path, **settings: Any) -
     tablet = TabletController(
         window,
         TabletSettings(
-            ca_file=room.ca_file,
+            credentials=room.device("seat-a2"),
             cache_dir=cache,
-            client_id="seat-a2",
             interfaces=("127.0.0.1",),
             **settings,
         ),
