@@ -420,6 +420,7 @@ class RoomServer:
                     now_ts=now,
                 )
             except EnrollmentError as refused:
+                log.warning("refused an enrollment: %s", refused)
                 return encode(ErrorMessage(ErrorCode.NOT_FOUND.value, str(refused)))
             log.info("enrolled %s %s (%s)", device.kind.value, device.device_id, device.name)
             return encode(

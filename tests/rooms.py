@@ -68,6 +68,7 @@ def write_package(
     voting: bool = False,
     more_delegates: int = 0,
     attendance: dict[str, Any] | None = None,
+    confidential: Sequence[str] = (),
 ) -> Path:
     """A small valid package: two agenda items (one with a sub-item), three PDFs.
 
@@ -133,6 +134,9 @@ def write_package(
             {"id": "obs", "name": "Press Observer", "role": "observer", "pin": "5555"},
         ],
     }
+    for document in manifest["documents"]:
+        if document["id"] in confidential:
+            document["confidential"] = True
     if voting:
         for key, value in VOTING_EXTRAS.items():
             if key in ("seats", "delegates"):
@@ -320,9 +324,13 @@ def write_config(
     chunk_size: int = 64 * 1024,
     port: int = 0,
     max_batch: int | None = None,
+    max_unenrolled: int | None = None,
 ) -> Path:
     config = directory / "room-server.toml"
     batch = "" if max_batch is None else f"max_batch = {max_batch}\n"
+    unenrolled = (
+        "" if max_unenrolled is None else f"max_unenrolled_connections = {max_unenrolled}\n"
+    )
     config.write_text(
         f"""[room]
 id = "{room_id}"
@@ -330,7 +338,7 @@ name = "{room_name}"
 [server]
 host = "{host}"
 port = {port}
-[mdns]
+{unenrolled}[mdns]
 enabled = {"true" if mdns else "false"}
 interfaces = {json.dumps(list(interfaces))}
 hostname = "{hostname}"

@@ -63,9 +63,14 @@ class MessagesWord:
         frame = encode(message)
         return [lambda: self.ctx.broadcast(self.ctx.clients, frame, "message")]
 
+    def _at_seat(self, seat_id: str) -> list[Client]:
+        """Who reads a message to a seat: a member signed in on a tablet enrolled at it
+        (the seat is the device's, from its certificate; nobody can claim one)."""
+        return [c for c in self.ctx.clients if c.seat_id == seat_id and c.delegate_id]
+
     def message_seat(self, tx: Transaction, client: Client, request: MessageSeat) -> Effects:
-        if not any(c.seat_id == request.seat_id for c in self.ctx.clients):
-            raise Refusal(ErrorCode.NOT_FOUND, f"no tablet is connected at seat {request.seat_id}")
+        if not self._at_seat(request.seat_id):
+            raise Refusal(ErrorCode.NOT_FOUND, f"nobody is signed in at seat {request.seat_id}")
         message = Announcement(
             "m-" + secrets.token_hex(6),
             request.text,
@@ -77,8 +82,7 @@ class MessagesWord:
         frame = encode(message)
 
         def deliver() -> None:
-            targets = [c for c in self.ctx.clients if c.seat_id == request.seat_id]
-            self.ctx.broadcast(targets, frame, "message")
+            self.ctx.broadcast(self._at_seat(request.seat_id), frame, "message")
 
         return [deliver]
 

@@ -299,7 +299,7 @@ async def test_messages_screen_lock_and_service_requests(live_room: RunningRoom)
     await d2.next_of(Announcement, marks[d2], lambda m: m.to_seat == "A3")
     await asyncio.sleep(0.2)
     assert not [m for m in d1.of_type(Announcement) if m.to_seat]
-    await clerk.refused(MessageSeat(clerk.op(), "Z9", "hello?"), "not_found", "no tablet")
+    await clerk.refused(MessageSeat(clerk.op(), "Z9", "hello?"), "not_found", "nobody is signed in")
     await clerk.ok(LockScreens(clerk.op(), True))
     await until(lambda: d1.of_type(ScreensLocked) and d1.of_type(ScreensLocked)[-1].locked)
     await clerk.ok(LockScreens(clerk.op(), False))
