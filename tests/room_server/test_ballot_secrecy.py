@@ -29,6 +29,7 @@ from fractions import Fraction
 from math import factorial
 from pathlib import Path
 
+from room_protocol.codec import record_to_json
 from room_protocol.voting import (
     BallotRecorded,
     CastBallot,
@@ -288,6 +289,17 @@ async def test_a_closed_secret_poll_pairs_voters_with_ballots_no_better_than_cha
         wal = vote.room.state_dir / "room.sqlite3-wal"
         await until(lambda: not wal.exists() or wal.stat().st_size == 0)
 
+        # nor does the WAL index (-shm) still list the pages each commit wrote
+        with contextlib.closing(sqlite3.connect(f"file:{vote.database}?mode=ro", uri=True)) as c:
+            (root,) = c.execute("SELECT rootpage FROM sqlite_master WHERE name = 'secret_slots'")
+        slot_pages = set(leaf_pages(vote.database.read_bytes(), root[0]))
+        shm = vote.room.state_dir / "room.sqlite3-shm"
+
+        def logged() -> set[int]:
+            return set(struct.unpack("<4062I", shm.read_bytes()[136 : 136 + 4062 * 4])) - {0}
+
+        await until(lambda: not logged() & slot_pages and wal.stat().st_size == 0)
+
         # a backup with SQLite's own tool, taken from the running room
         backup = tmp_path / "backup.sqlite3"
         with (
@@ -356,3 +368,42 @@ async def test_an_open_secret_poll_shows_a_copy_of_the_disk_no_more_than_each_co
     print(f"commits of {sizes} ballots: {matched} of {VOTERS} paired; chance bound {bound}")
     # within a commit no better than chance (the layout before slots paired all 30)
     assert matched < bound
+
+
+def test_secret_ballots_kept_before_slots_move_into_slots_in_a_random_order(
+    tmp_path: Path,
+) -> None:
+    from room_server.repo import ballots as repo
+    from room_server.store import MIGRATIONS, Store
+
+    mine = next(i for i, m in enumerate(MIGRATIONS) if "CREATE TABLE secret_slots" in m)
+    path = tmp_path / "room.sqlite3"
+    spec = PollSpec("Old poll", PollKind.MULTIPLE, tuple(PollOption(o, o) for o in OPTIONS))
+    old = [(("c-1", "c-2"), 1), (("c-3",), 2), (("c-2", "c-5", "c-6"), 1)]
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        for script in MIGRATIONS[:mine]:
+            for statement in script.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {mine}")
+        conn.execute(
+            "INSERT INTO polls (meeting_id, id, position, spec, state) "
+            "VALUES ('m', 'p-old', 0, ?, 'closed')",
+            (record_to_json(spec),),
+        )
+        for choices, weight in old:
+            conn.execute(
+                "INSERT INTO secret_ballots VALUES ('m', 'p-old', randomblob(16), ?, ?)",
+                (json.dumps(sorted(choices)), weight),
+            )
+    with Store(path, tmp_path / "documents") as store:
+        slots = store.rows("SELECT ballot FROM secret_slots")
+        assert len({len(s["ballot"]) for s in slots}) == 1
+        assert len(slots[0]["ballot"]) >= repo.slot_size(spec)
+        assert sorted(repo.secret_ballots(store, "m", "p-old")) == sorted(old)
+        view = store.rows("SELECT choices, weight FROM secret_ballots")
+        assert sorted((tuple(json.loads(r["choices"])), r["weight"]) for r in view) == sorted(old)
+    assert (
+        not (tmp_path / "room.sqlite3-wal").exists()
+        or path.with_name("room.sqlite3-wal").stat().st_size == 0
+    )
