@@ -191,6 +191,31 @@ MIGRATIONS: tuple[str, ...] = (
         created_at TEXT NOT NULL, expires_ts REAL NOT NULL, created_by TEXT NOT NULL
     )
     """,
+    # 6: secret ballots in slots: a secret poll gets one fixed-size slot per voting member,
+    # with a random key, when it opens; a ballot is written into a random free slot in
+    # place (see repo/ballots.py), so where a ballot lies in the file says nothing of
+    # when it came. Ballots already kept are moved into slots in a random order and the
+    # old table dropped (secure_delete zeroes its pages). A free slot is all zero bytes;
+    # a cast one is the JSON [choices, weight] padded with spaces to the poll's slot size,
+    # here the length of every option id and the longest 64-bit weight.
+    """
+    CREATE TABLE secret_slots (
+        meeting_id TEXT NOT NULL, poll_id TEXT NOT NULL, slot BLOB NOT NULL,
+        ballot BLOB NOT NULL, PRIMARY KEY (meeting_id, poll_id, slot)
+    ) WITHOUT ROWID;
+    INSERT INTO secret_slots (meeting_id, poll_id, slot, ballot)
+        SELECT b.meeting_id, b.poll_id, randomblob(16), CAST(printf('%-*s',
+            (SELECT length(CAST(json_array(json_group_array(json_extract(o.value, '$.id')),
+                -9223372036854775808) AS BLOB)) FROM json_each(p.spec, '$.options') o),
+            json_array(json(b.choices), b.weight)) AS BLOB)
+        FROM secret_ballots b JOIN polls p ON p.meeting_id = b.meeting_id AND p.id = b.poll_id
+        ORDER BY random();
+    DROP TABLE secret_ballots;
+    CREATE VIEW secret_ballots (meeting_id, poll_id, choices, weight) AS
+        SELECT meeting_id, poll_id, json_extract(CAST(ballot AS TEXT), '$[0]'),
+            json_extract(CAST(ballot AS TEXT), '$[1]')
+        FROM secret_slots WHERE ballot <> zeroblob(length(ballot))
+    """,
 )
 
 KEY_ACTIVE_MEETING = "active_meeting"
@@ -287,6 +312,9 @@ class Store:
                     if statement.strip():
                         self.conn.execute(statement)
                 self.conn.execute(f"PRAGMA user_version = {number}")
+        if version < len(MIGRATIONS):
+            # Pages a migration rewrote (ballots moved into slots) leave the log too.
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def schema_version(self) -> int:
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])

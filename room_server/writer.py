@@ -278,10 +278,25 @@ class Writer:
         the tables say: a checkpoint asked for (a poll closed) is retried after every
         commit until it succeeds.
         """
+        conn = self.store.conn
         try:
-            busy = self.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            if not busy:
+                # The WAL index (-shm) still lists the page of every frame the log held,
+                # in order: which pages each commit touched. The first frame written
+                # after a restart clears that list, so write one and fold it in too.
+                conn.execute("BEGIN IMMEDIATE")
+                # (a change undone in the same transaction: its page is still written)
+                conn.execute(
+                    "INSERT OR REPLACE INTO room_meta (key, value) VALUES ('wal.reset', '')"
+                )
+                conn.execute("DELETE FROM room_meta WHERE key = 'wal.reset'")
+                conn.execute("COMMIT")
+                busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
         except sqlite3.Error as exc:
             log.warning("truncating the WAL failed; will try again: %s", exc)
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             return False
         if busy:
             log.warning("truncating the WAL was blocked by a reader; will try again")

@@ -9,16 +9,22 @@ the transaction, so a ballot and a poll closing are ordered by the writer's queu
 ballot queued before the close counts, one after it is refused.
 
 Secret polls keep who voted (``secret_voters``, ``ballot_ids``) apart from what was voted
-(``secret_ballots``, ordered by a random key); their audit entries record that a member
-voted, never how.
+(``secret_slots``): each ballot goes into a slot drawn at random among the poll's free
+ones (see repo/ballots.py), and its audit entry records that a member voted, never how.
+Nothing a batch writes keeps the order its ballots came in: its audit entries, receipts
+and voters are written sorted by poll and member, all with the batch's time, and its
+slots in the order of their random keys. So a copy of the disk taken while a poll is
+open tells, at most, which members voted in one commit and the choices of that commit
+taken together; once the poll is closed and the log folded in, not even that.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
+import secrets
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from room_protocol.codec import encode
@@ -38,6 +44,8 @@ from room_server.writer import Transaction, WriteFailed
 
 log = logging.getLogger(__name__)
 
+SPARE_SLOTS = 16  # slots added at once when a secret poll runs out of free ones
+
 
 class BallotsWord:
     def __init__(self, ctx: Context) -> None:
@@ -51,7 +59,7 @@ class BallotsWord:
         sign-out queued before it (a barrier) has taken effect by then.
         """
 
-        def record(tx: Transaction) -> Receipt:
+        def record(tx: Transaction) -> Recorded:
             check_role()
             batch: BallotBatch = tx.part("ballots", BallotBatch.start)
             return batch.record(client.delegate_id, request)
@@ -60,7 +68,7 @@ class BallotsWord:
 
         def answer(done: Any) -> None:
             try:
-                frame = encode(BallotRecorded(request.op_id, done.result()))
+                frame = encode(BallotRecorded(request.op_id, done.result().receipt()))
             except Refusal as refusal:
                 frame = encode(ErrorMessage(refusal.code.value, refusal.message, request.op_id))
             except (WriteFailed, Exception):
@@ -110,13 +118,15 @@ class BallotBatch:
         self._members: dict[str, Member | None] = {}
         self._present: dict[str, bool] = {}
         self._holders: dict[str, str | None] = {}
-        self._ids: dict[tuple[str, str], dict[str, Any]] = {}  # (poll, ballot id) -> recorded
+        self._ids: dict[tuple[str, str], Recorded] = {}  # (poll, ballot id) -> recorded
         self._voted: set[tuple[str, str]] = set()  # (poll, member) whose vote is in
+        self._free: dict[str, list[bytes]] = {}  # secret poll -> keys of its free slots
+        self._slot_size: dict[str, int] = {}
         self.chain = audit.Chain(self.conn)
+        self._recorded: list[Recorded] = []  # audit entry, receipt and id still to write
         self._secret_voters: list[tuple[Any, ...]] = []
-        self._secret_ballots: list[tuple[Any, ...]] = []
+        self._fills: dict[str, list[tuple[bytes, bytes]]] = {}  # poll -> (slot, ballot)
         self._named: list[tuple[Any, ...]] = []
-        self._ballot_ids: list[tuple[Any, ...]] = []
 
     @classmethod
     def start(cls, tx: Transaction) -> BallotBatch:
@@ -155,15 +165,41 @@ class BallotBatch:
             )
         return self._holders[giver_id]
 
-    def _earlier(self, poll_id: str, ballot_id: str) -> dict[str, Any] | None:
+    def _earlier(self, poll_id: str, ballot_id: str) -> Recorded | None:
         key = (poll_id, ballot_id)
         if key not in self._ids:
             assert self.meeting_id is not None
             found = repo.ballot(self.store, self.meeting_id, poll_id, ballot_id)
             if found is None:
                 return None
-            self._ids[key] = found
+            self._ids[key] = Recorded(
+                poll_id,
+                found["delegate_id"],
+                ballot_id,
+                found["cast_by"],
+                code=found["receipt"],
+                at=found["at"],
+            )
         return self._ids[key]
+
+    def _slot(self, poll_id: str, spec: PollSpec) -> bytes:
+        """A free slot of the poll, drawn uniformly at random, taken for a ballot."""
+        assert self.meeting_id is not None
+        if poll_id not in self._free:
+            keys, size = repo.free_slots(self.store, self.meeting_id, poll_id)
+            self._free[poll_id] = keys
+            self._slot_size[poll_id] = repo.slot_size(spec) if size is None else size
+        free = self._free[poll_id]
+        if not free:
+            # More ballots than slots: a member added to the roster while the poll is
+            # open, or a poll opened before slots existed. A batch of slots, not one, so
+            # the late ballots are not told apart one by one.
+            count = max(SPARE_SLOTS, repo.voting_members(self.store, self.meeting_id))
+            repo.create_slots(self.store, self.meeting_id, poll_id, count, self._slot_size[poll_id])
+            free.extend(repo.free_slots(self.store, self.meeting_id, poll_id)[0])
+            taken = {slot for slot, _ in self._fills.get(poll_id, ())}
+            free[:] = [k for k in free if k not in taken]
+        return free.pop(secrets.randbelow(len(free)))
 
     def _has_voted(self, poll_id: str, spec: PollSpec, delegate_id: str) -> bool:
         key = (poll_id, delegate_id)
@@ -174,8 +210,9 @@ class BallotBatch:
             self._voted.add(key)
         return True
 
-    def record(self, sender: str | None, request: CastBallot) -> Receipt:
-        """Check one ballot and record it in memory; its receipt (or a Refusal)."""
+    def record(self, sender: str | None, request: CastBallot) -> Recorded:
+        """Check one ballot and record it in memory (or raise a Refusal); its receipt is
+        there once the batch is flushed."""
         if self.meeting_id is None:
             raise Refusal(ErrorCode.BAD_STATE, "no meeting is loaded in this room")
         if sender is None:
@@ -185,16 +222,10 @@ class BallotBatch:
             raise Refusal(ErrorCode.NOT_FOUND, f"there is no poll {request.poll_id!r}")
         earlier = self._earlier(request.poll_id, request.op_id)
         if earlier is not None:
-            if earlier["delegate_id"] != request.delegate_id or earlier["cast_by"] != sender:
+            if earlier.delegate_id != request.delegate_id or earlier.cast_by != sender:
                 raise Refusal(ErrorCode.BAD_FIELD, "this ballot id was used for another ballot")
             # The same ballot again (the answer was lost): the same receipt, counted once.
-            return Receipt(
-                request.poll_id,
-                request.delegate_id,
-                request.op_id,
-                earlier["receipt"],
-                earlier["at"],
-            )
+            return earlier
         state, spec = found
         member = self._member(request.delegate_id)
         again = check_ballot(
@@ -209,64 +240,98 @@ class BallotBatch:
             voted=_Lookup(lambda who: self._has_voted(request.poll_id, spec, who)),
         )
         assert member is not None  # check_ballot refuses a ballot for no one
-        at = utc_now()
         weight = member.weight if spec.weighted else 1
         key = (self.meeting_id, request.poll_id)
+        recorded = Recorded(request.poll_id, request.delegate_id, request.op_id, sender)
         if spec.secret:
             self._secret_voters.append((*key, request.delegate_id))
-            choices = json.dumps(sorted(request.choices))
-            self._secret_ballots.append((*key, os.urandom(16), choices, weight))
-            digest = self.chain.add(
-                at=at,
-                meeting_id=self.meeting_id,
-                kind="poll.ballot",
-                actor=sender,
-                data={"poll": request.poll_id, "member": request.delegate_id, "secret": True},
-            )
+            slot = self._slot(request.poll_id, spec)
+            ballot = repo.encode_slot(request.choices, weight, self._slot_size[request.poll_id])
+            self._fills.setdefault(request.poll_id, []).append((slot, ballot))
+            recorded.data = {"poll": request.poll_id, "member": request.delegate_id, "secret": True}
         else:
+            at = utc_now()
             values = (json.dumps(list(request.choices)), weight, sender, request.op_id, at)
             if again:
                 self._write_named()  # the first vote may still be waiting in this batch
                 repo.change_named_vote(self.store, key, request.delegate_id, values)
             else:
                 self._named.append((*key, request.delegate_id, *values))
-            digest = self.chain.add(
-                at=at,
-                meeting_id=self.meeting_id,
-                kind="poll.ballot_changed" if again else "poll.ballot",
-                actor=sender,
-                data={
-                    "poll": request.poll_id,
-                    "member": request.delegate_id,
-                    "choices": list(request.choices),
-                    "weight": weight,
-                    "ballot": request.op_id,
-                },
-            )
+            recorded.kind = "poll.ballot_changed" if again else "poll.ballot"
+            recorded.data = {
+                "poll": request.poll_id,
+                "member": request.delegate_id,
+                "choices": list(request.choices),
+                "weight": weight,
+                "ballot": request.op_id,
+            }
         self._voted.add((request.poll_id, request.delegate_id))
-        receipt = digest[:RECEIPT_CHARS]
-        self._ballot_ids.append((*key, request.op_id, request.delegate_id, sender, receipt, at))
-        self._ids[(request.poll_id, request.op_id)] = {
-            "delegate_id": request.delegate_id,
-            "cast_by": sender,
-            "receipt": receipt,
-            "at": at,
-        }
-        return Receipt(request.poll_id, request.delegate_id, request.op_id, receipt, at)
+        self._recorded.append(recorded)
+        self._ids[(request.poll_id, request.op_id)] = recorded
+        return recorded
 
     def _write_named(self) -> None:
         repo.insert_named_votes(self.store, self._named)
         self._named.clear()
 
     def flush(self) -> None:
-        """Write everything the batch recorded (still inside its transaction)."""
-        repo.insert_secret(self.store, self._secret_voters, self._secret_ballots)
+        """Write everything the batch recorded (still inside its transaction).
+
+        The audit entries (whose hashes are the receipts) are made here, not as ballots
+        come: sorted by poll and member (a member's changed vote stays after the first),
+        all with this time, so neither their order nor their times follow the ballots'.
+        """
+        assert self.meeting_id is not None or not self._recorded
+        at = utc_now()
+        ballot_ids: list[tuple[Any, ...]] = []
+        for entry in sorted(self._recorded, key=lambda e: (e.poll_id, e.delegate_id)):
+            digest = self.chain.add(
+                at=at,
+                meeting_id=self.meeting_id,
+                kind=entry.kind,
+                actor=entry.cast_by,
+                data=entry.data,
+            )
+            entry.code, entry.at = digest[:RECEIPT_CHARS], at
+            ballot_ids.append(
+                (
+                    self.meeting_id,
+                    entry.poll_id,
+                    entry.ballot_id,
+                    entry.delegate_id,
+                    entry.cast_by,
+                    entry.code,
+                    at,
+                )
+            )
+        self._recorded.clear()
+        repo.insert_secret_voters(self.store, self._secret_voters)
         self._secret_voters.clear()
-        self._secret_ballots.clear()
+        for poll_id, fills in self._fills.items():
+            assert self.meeting_id is not None
+            repo.fill_slots(self.store, self.meeting_id, poll_id, fills)
+        self._fills.clear()
         self._write_named()
-        repo.insert_ballot_ids(self.store, self._ballot_ids)
-        self._ballot_ids.clear()
+        repo.insert_ballot_ids(self.store, sorted(ballot_ids))
         self.chain.write()
+
+
+@dataclass(slots=True, eq=False)
+class Recorded:
+    """A ballot recorded in a batch: its receipt is known once the batch is flushed."""
+
+    poll_id: str
+    delegate_id: str
+    ballot_id: str
+    cast_by: str
+    kind: str = "poll.ballot"
+    data: dict[str, Any] = field(default_factory=dict)
+    code: str = ""
+    at: str = ""
+
+    def receipt(self) -> Receipt:
+        assert self.code, "the batch holding this ballot is not written yet"
+        return Receipt(self.poll_id, self.delegate_id, self.ballot_id, self.code, self.at)
 
 
 class _Lookup:

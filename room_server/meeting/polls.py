@@ -33,6 +33,7 @@ from room_server import audit
 from room_server.meeting.context import Client, Context, Effects, Handler
 from room_server.repo import agenda as agenda_repo
 from room_server.repo import attendance as attendance_repo
+from room_server.repo import ballots as ballots_repo
 from room_server.repo import polls as repo
 from room_server.rules import Refusal
 from room_server.rules import polls as rules
@@ -208,6 +209,13 @@ class PollsWord:
         now = self.ctx.clock()
         closes = now + request.close_after_seconds if request.close_after_seconds else None
         repo.open_poll(tx.store, meeting_id, request.poll_id, now, closes, override)
+        spec = repo.spec(row)
+        if spec.secret:
+            # One slot per ballot the poll can receive: every voting member may check in
+            # (or give a proxy) while it is open, and a proxy's ballot is the giver's own.
+            count = ballots_repo.voting_members(tx.store, meeting_id)
+            size = ballots_repo.slot_size(spec)
+            ballots_repo.create_slots(tx.store, meeting_id, request.poll_id, count, size)
         self._audit(
             tx,
             "poll.opened",

@@ -7,6 +7,7 @@ from typing import Any
 
 from room_protocol.codec import record_from_json, record_to_json
 from room_protocol.voting import NamedVote, PollResult, PollSpec
+from room_server.repo import ballots as ballots_repo
 from room_server.store import Store, iso_time, utc_now
 from room_server.tally import Ballot
 
@@ -101,26 +102,21 @@ def ballots(
 ) -> tuple[list[Ballot], tuple[NamedVote, ...]]:
     """The ballots to count, and for a named poll how each member voted (by member)."""
     if secret:
-        found = store.rows(
-            "SELECT choices, weight FROM secret_ballots WHERE meeting_id = ? AND poll_id = ?",
-            meeting_id,
-            poll_id,
+        cast = ballots_repo.secret_ballots(store, meeting_id, poll_id)
+        return [Ballot(choices, weight) for choices, weight in cast], ()
+    found = store.rows(
+        "SELECT delegate_id, choices, weight, cast_by FROM named_votes "
+        "WHERE meeting_id = ? AND poll_id = ? ORDER BY delegate_id",
+        meeting_id,
+        poll_id,
+    )
+    named = tuple(
+        NamedVote(
+            r["delegate_id"],
+            tuple(json.loads(r["choices"])),
+            r["weight"],
+            r["cast_by"] if r["cast_by"] != r["delegate_id"] else None,
         )
-        named: tuple[NamedVote, ...] = ()
-    else:
-        found = store.rows(
-            "SELECT delegate_id, choices, weight, cast_by FROM named_votes "
-            "WHERE meeting_id = ? AND poll_id = ? ORDER BY delegate_id",
-            meeting_id,
-            poll_id,
-        )
-        named = tuple(
-            NamedVote(
-                r["delegate_id"],
-                tuple(json.loads(r["choices"])),
-                r["weight"],
-                r["cast_by"] if r["cast_by"] != r["delegate_id"] else None,
-            )
-            for r in found
-        )
+        for r in found
+    )
     return [Ballot(tuple(json.loads(r["choices"])), r["weight"]) for r in found], named

@@ -459,15 +459,19 @@ async def test_a_secret_poll_keeps_nothing_that_links_voters_to_ballots(
         await vote(t, "p-board", member, *choices[member])
     await vote(voters[0], "p-board", "d5", "c-hoa", "c-minh")  # by proxy
     with db(room) as conn:
-        columns = [r[1] for r in conn.execute("PRAGMA table_info(secret_ballots)")]
-        assert columns == ["meeting_id", "poll_id", "shuffle", "choices", "weight"]
+        columns = [r[1] for r in conn.execute("PRAGMA table_info(secret_slots)")]
+        assert columns == ["meeting_id", "poll_id", "slot", "ballot"]
         with pytest.raises(sqlite3.OperationalError, match="rowid"):
-            conn.execute("SELECT rowid FROM secret_ballots")
+            conn.execute("SELECT rowid FROM secret_slots")
         # the only order the table has is the random key
-        sql = conn.execute(
-            "SELECT sql FROM sqlite_master WHERE name = 'secret_ballots'"
-        ).fetchone()[0]
-        assert "WITHOUT ROWID" in sql and "PRIMARY KEY (meeting_id, poll_id, shuffle)" in sql
+        sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'secret_slots'").fetchone()[
+            0
+        ]
+        assert "WITHOUT ROWID" in sql and "PRIMARY KEY (meeting_id, poll_id, slot)" in sql
+        # a slot per voting member, made when the poll opened, all of one size
+        slots = conn.execute("SELECT slot, ballot FROM secret_slots").fetchall()
+        voting = conn.execute("SELECT count(*) FROM delegates WHERE voting").fetchone()[0]
+        assert len(slots) == voting and len({len(b["ballot"]) for b in slots}) == 1
         ballots = conn.execute("SELECT * FROM secret_ballots").fetchall()
         assert len(ballots) == 4
         text = json.dumps(
@@ -475,6 +479,7 @@ async def test_a_secret_poll_keeps_nothing_that_links_voters_to_ballots(
         )
         for secret in ("d1", "d2", "d3", "d5", "tab-", "+00:00"):
             assert secret not in text
+            assert not any(secret.encode() in b["ballot"] for b in slots)
         voter_columns = [r[1] for r in conn.execute("PRAGMA table_info(secret_voters)")]
         assert voter_columns == ["meeting_id", "poll_id", "delegate_id"]
         # no named vote, and the audit log says who voted but not how
@@ -485,7 +490,7 @@ async def test_a_secret_poll_keeps_nothing_that_links_voters_to_ballots(
         ]
         assert all(set(e) == {"poll", "member", "secret"} for e in entries)
         receipts = {r["ballot_id"] for r in conn.execute("SELECT ballot_id FROM ballot_ids")}
-        assert not any(r.encode() in b["shuffle"] for r in receipts for b in ballots)
+        assert not any(r.encode() in b["slot"] + b["ballot"] for r in receipts for b in slots)
     await chair.ok(ClosePoll(chair.op(), "p-board"))
     await until(lambda: bool(polls(chair).results))
     # closing folds the write-ahead log (each commit's pages, in order) into the database
@@ -590,15 +595,16 @@ def test_one_batch_recognises_resends_changes_and_second_ballots(
         with store.transaction():
             batch = BallotBatch(store, meeting)
             first = batch.record("d1", CastBallot("b1", "p-budget", "d1", (YES,)))
-            assert batch.record("d1", CastBallot("b1", "p-budget", "d1", (YES,))) == first
+            assert batch.record("d1", CastBallot("b1", "p-budget", "d1", (YES,))) is first
             changed = batch.record("d1", CastBallot("b2", "p-budget", "d1", (NO,)))
-            assert changed.code != first.code
             batch.record("d2", CastBallot("s1", "p-secret", "d2", (YES,)))
             with pytest.raises(Refusal, match="already voted"):
                 batch.record("d2", CastBallot("s2", "p-secret", "d2", (NO,)))
             with pytest.raises(Refusal, match="another ballot"):
                 batch.record("d1", CastBallot("s1", "p-secret", "d5", (NO,)))
             batch.flush()
+        # the receipts are the audit entries' hashes, made when the batch is written
+        assert changed.receipt().code != first.receipt().code
         rows = store.rows("SELECT delegate_id, choices, revision, ballot_id FROM named_votes")
         assert rows == [
             {"delegate_id": "d1", "choices": '["no"]', "revision": 2, "ballot_id": "b2"}
