@@ -42,7 +42,7 @@ from room_protocol.messages import (
     Welcome,
 )
 from room_protocol.transfer import chunk_ranges
-from room_server.config import ServerConfig
+from room_server.config import ServerConfig, failure_limits
 from room_server.meeting.context import Client
 from room_server.meeting.dispatch import LiveSession
 from room_server.store import Store
@@ -80,7 +80,7 @@ class RoomServer:
             slice_ms=config.batch_slice_ms,
         )
         store.read_only()
-        self.session = LiveSession(store, self.writer, self._send)
+        self.session = LiveSession(store, self.writer, self._send, limits=failure_limits(config))
         self._transfers = asyncio.Semaphore(MAX_TRANSFERS)
         self._frozen_at = 0  # control connections at the last gc.freeze()
 
