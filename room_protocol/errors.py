@@ -21,7 +21,10 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "forbidden"  # the sender's role may not do this
     WRONG_PIN = "wrong_pin"
     NO_PIN = "no_pin"  # the member has no PIN: sign in with a badge or ask the clerk
-    LOCKED = "locked"  # too many failed sign-ins at this seat; the message says how long
+    LOCKED = "locked"  # too many failed sign-ins for this member or tablet; says how long
+    PIN_REQUIRED = "pin_required"  # a badge alone: this meeting wants the badge and the PIN
+    BADGE_REQUIRED = "badge_required"  # a PIN alone: this meeting wants the badge and the PIN
+    OP_ID_REUSED = "op_id_reused"  # this tablet already used the op_id for another request
     NOT_PRESENT = "not_present"  # a ballot from a member who is not checked in
     ALREADY_VOTED = "already_voted"  # a second, different ballot for the same member
     POLL_CLOSED = "poll_closed"  # a ballot for a poll that is not open

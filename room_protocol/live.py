@@ -375,7 +375,8 @@ class ServiceCalls(Message):
 
 
 class AlertKind(StrEnum):
-    SEAT_LOCKED = "seat_locked"  # too many wrong PINs
+    SEAT_LOCKED = "seat_locked"  # too many wrong PINs: a member or a tablet is locked
+    SIGN_IN_SWEEP = "sign_in_sweep"  # many failed sign-ins across the room: someone guessing
     WRONG_SEAT = "wrong_seat"
     PAIRING_ABUSE = "pairing_abuse"  # many wrong pairing codes: every open code is void
 

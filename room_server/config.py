@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from room_server.rules.signin import FailureLimits
+
 DEFAULT_CONFIG_PATH = Path("/etc/hemicycle/room-server.toml")
 DEFAULT_STATE_DIR = Path("/var/lib/hemicycle")
 _ROOM_ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
@@ -38,6 +40,15 @@ class ServerConfig:
     tls_addresses: tuple[str, ...] = ()  # extra IP addresses in the server certificate
     # [session]
     inactivity_lock_seconds: int = 300  # a delegate's tablet locks when unused this long; 0: never
+    # [sign_in]: failed PINs and unknown badges (room_server.rules.signin)
+    sign_in_member_failures: int = 5  # wrong PINs for one member ...
+    sign_in_member_window_seconds: int = 600  # ... within this long ...
+    sign_in_member_lockout_seconds: int = 300  # ... lock signing in as that member this long
+    sign_in_device_failures: int = 10  # failures from one tablet (any member, any badge)
+    sign_in_device_window_seconds: int = 600
+    sign_in_device_lockout_seconds: int = 900
+    sign_in_room_failures: int = 30  # failures anywhere in the room within the window: an alert
+    sign_in_room_window_seconds: int = 600
     # [documents]
     chunk_size: int = 256 * 1024  # bytes per binary frame
     # [storage]
@@ -80,6 +91,16 @@ _LAYOUT: dict[str, dict[str, str]] = {
     },
     "tls": {"hostnames": "tls_hostnames", "addresses": "tls_addresses"},
     "session": {"inactivity_lock_seconds": "inactivity_lock_seconds"},
+    "sign_in": {
+        "member_failures": "sign_in_member_failures",
+        "member_window_seconds": "sign_in_member_window_seconds",
+        "member_lockout_seconds": "sign_in_member_lockout_seconds",
+        "device_failures": "sign_in_device_failures",
+        "device_window_seconds": "sign_in_device_window_seconds",
+        "device_lockout_seconds": "sign_in_device_lockout_seconds",
+        "room_failures": "sign_in_room_failures",
+        "room_window_seconds": "sign_in_room_window_seconds",
+    },
     "documents": {"chunk_size": "chunk_size"},
     "storage": {
         "state_dir": "state_dir",
@@ -174,6 +195,12 @@ def _check(config: ServerConfig, path: Path | None) -> None:
         )
     if not 0 <= config.inactivity_lock_seconds <= 24 * 3600:
         raise ConfigError(f"{where}session.inactivity_lock_seconds must be 0-86400")
+    for key in _LAYOUT["sign_in"]:
+        value = getattr(config, _LAYOUT["sign_in"][key])
+        if key.endswith("_failures") and not 1 <= value <= 10_000:
+            raise ConfigError(f"{where}sign_in.{key} must be 1-10000")
+        if key.endswith("_seconds") and not 1 <= value <= 7 * 24 * 3600:
+            raise ConfigError(f"{where}sign_in.{key} must be 1-604800 (seconds)")
     if not 16 * 1024 <= config.chunk_size <= 4 * 1024 * 1024:
         raise ConfigError(f"{where}documents.chunk_size must be 16 KiB to 4 MiB (in bytes)")
     if not 0.05 <= config.store_poll_seconds <= 60:
@@ -198,3 +225,17 @@ def _check(config: ServerConfig, path: Path | None) -> None:
             raise ConfigError(
                 f'{where}server.host {config.host!r} must be an IP address, or "" for all'
             ) from None
+
+
+def failure_limits(config: ServerConfig) -> FailureLimits:
+    """The ``[sign_in]`` table as the sign-in word counts with it."""
+    return FailureLimits(
+        member_failures=config.sign_in_member_failures,
+        member_window_s=float(config.sign_in_member_window_seconds),
+        member_lockout_s=float(config.sign_in_member_lockout_seconds),
+        device_failures=config.sign_in_device_failures,
+        device_window_s=float(config.sign_in_device_window_seconds),
+        device_lockout_s=float(config.sign_in_device_lockout_seconds),
+        room_failures=config.sign_in_room_failures,
+        room_window_s=float(config.sign_in_room_window_seconds),
+    )

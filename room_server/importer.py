@@ -362,6 +362,7 @@ def _attendance_json(package: MeetingPackage) -> str:
             "quorum_count": rules.quorum_count,
             "proxies_count": rules.proxies_count,
             "max_proxies": rules.max_proxies,
+            "badge_and_pin": rules.badge_and_pin,
         },
         separators=(",", ":"),
     )

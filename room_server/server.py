@@ -49,7 +49,7 @@ from room_protocol.messages import (
 )
 from room_protocol.transfer import chunk_ranges
 from room_server import devices
-from room_server.config import ServerConfig
+from room_server.config import ServerConfig, failure_limits
 from room_server.devices import Authority, Device, DeviceKind, EnrollmentError
 from room_server.meeting.context import Client
 from room_server.meeting.dispatch import LiveSession
@@ -104,7 +104,12 @@ class RoomServer:
         )
         store.read_only()
         self.session = LiveSession(
-            store, self.writer, self._send, authority=self.authority, room_id=config.room_id
+            store,
+            self.writer,
+            self._send,
+            limits=failure_limits(config),
+            authority=self.authority,
+            room_id=config.room_id,
         )
         self._transfers = asyncio.Semaphore(MAX_TRANSFERS)
         self._frozen_at = 0  # control connections at the last gc.freeze()

@@ -216,6 +216,30 @@ MIGRATIONS: tuple[str, ...] = (
             json_extract(CAST(ballot AS TEXT), '$[1]')
         FROM secret_slots WHERE ballot <> zeroblob(length(ballot))
     """,
+    # 7: sign-in that cannot be replayed or guessed: an answered request remembers its kind,
+    # whether it was applied and its meeting (so the record can be pruned); a sign-in is
+    # found by the sha256 of its resume token and remembers the request that made it
+    # (sign-ins from before, with tokens in clear, end: members sign in again); failed
+    # sign-ins and the locks they caused outlive a restart.
+    """
+    ALTER TABLE operations ADD COLUMN kind TEXT NOT NULL DEFAULT '';
+    ALTER TABLE operations ADD COLUMN ok INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE operations ADD COLUMN meeting_id TEXT;
+    CREATE INDEX operations_meeting ON operations (meeting_id);
+    DROP TABLE sign_ins;
+    CREATE TABLE sign_ins (
+        token_hash TEXT PRIMARY KEY, meeting_id TEXT NOT NULL, delegate_id TEXT NOT NULL,
+        seat_id TEXT, client_id TEXT NOT NULL, op_id TEXT NOT NULL, signed_in_at TEXT NOT NULL
+    );
+    CREATE TABLE sign_in_failures (
+        at_ts REAL NOT NULL, meeting_id TEXT, delegate_id TEXT, client_id TEXT
+    );
+    CREATE INDEX sign_in_failures_at ON sign_in_failures (at_ts);
+    CREATE TABLE sign_in_locks (
+        scope TEXT NOT NULL, meeting_id TEXT NOT NULL, key TEXT NOT NULL,
+        until_ts REAL NOT NULL, PRIMARY KEY (scope, meeting_id, key)
+    )
+    """,
 )
 
 KEY_ACTIVE_MEETING = "active_meeting"

@@ -380,7 +380,10 @@ class ChairController(QObject):
         rows: list[tuple[str | None, str]] = []
         for alert in self.alerts:
             seat = alert.seat_id or "?"
-            key = "alert.seat_locked" if alert.kind is AlertKind.SEAT_LOCKED else "alert.wrong_seat"
+            key = {
+                AlertKind.SEAT_LOCKED: "alert.seat_locked",
+                AlertKind.SIGN_IN_SWEEP: "alert.sign_in_sweep",
+            }.get(alert.kind, "alert.wrong_seat")
             rows.append((None, tr(key, seat=seat, time=local_clock(alert.at))))
         self.alerts_view.set_rows(rows)
         self._counts()

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QWidget
 
+from room_protocol.errors import ErrorCode
 from room_protocol.live import Ack, SignedIn, SignedOut, SignIn, SignOut
 from room_protocol.messages import ErrorMessage, MeetingSnapshot, Message
 from tablet_client.i18n import tr, tr_text
@@ -40,6 +41,7 @@ class IdentityController(QObject):
         self._meeting = meeting
         self.badges = BadgeReader()
         self._pin = ""
+        self._badge: str | None = None  # read, waiting for the PIN (badge + PIN meetings)
         self._busy = False
         self._problem: tuple[str, dict[str, object]] | None = None
 
@@ -116,6 +118,9 @@ class IdentityController(QObject):
         self.window.sign_in_view.pin_pad.set_length(len(pin))
 
     def submit_pin(self) -> None:
+        if self._badge is not None:
+            self._submit_badge_and_pin(self._badge)
+            return
         delegate_id = self.window.sign_in_view.selected_member()
         if delegate_id is None:
             self._show_problem(("sign_in.choose_name", {}))
@@ -126,9 +131,17 @@ class IdentityController(QObject):
         pin = self._pin
         self._send(lambda op: SignIn(op, delegate_id=delegate_id, pin=pin))
 
+    def _submit_badge_and_pin(self, badge: str) -> None:
+        if len(self._pin) < MIN_PIN_DIGITS:
+            self._show_problem(("sign_in.pin_too_short", {"n": MIN_PIN_DIGITS}))
+            return
+        pin = self._pin
+        self._send(lambda op: SignIn(op, badge=badge, pin=pin))
+
     def _enter(self) -> None:
         badge = self.badges.enter(time.monotonic())
         if badge is not None:
+            self._badge = badge
             self._send(lambda op: SignIn(op, badge=badge))
         elif self._pin:
             self.submit_pin()
@@ -146,8 +159,12 @@ class IdentityController(QObject):
         self.window.sign_in_view.set_busy(False)
         self._set_pin("")
         if isinstance(reply, ErrorMessage):
+            # The meeting wants the PIN after the badge: keep the badge for the PIN pad.
+            if reply.code not in (ErrorCode.PIN_REQUIRED, ErrorCode.WRONG_PIN):
+                self._badge = None
             self._show_problem(sign_in_problem(reply))
         elif isinstance(reply, Ack):
+            self._badge = None
             self._show_problem(None)
 
     def _show_problem(self, problem: tuple[str, dict[str, object]] | None) -> None:

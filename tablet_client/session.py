@@ -37,7 +37,7 @@ BADGE_MIN_LENGTH = 4
 BADGE_MAX_LENGTH = 64  # room_protocol.live.BADGE
 _BADGE_CHAR = re.compile(r"[A-Za-z0-9:_-]")
 MIN_PIN_DIGITS = 4  # room_protocol.live.PIN
-MAX_PIN_DIGITS = 12
+MAX_PIN_DIGITS = 12  # room_protocol.live.PIN; packages give 4- or 6-digit PINs
 NOT_CONNECTED = "not_connected"  # ErrorMessage.code the tablet makes up when it has no room
 
 
@@ -94,6 +94,10 @@ def sign_in_problem(error: ErrorMessage) -> tuple[str, dict[str, object]]:
         return "sign_in.wrong_pin", {}
     if error.code == ErrorCode.NO_PIN:
         return "sign_in.no_pin", {}
+    if error.code == ErrorCode.PIN_REQUIRED:
+        return "sign_in.pin_after_badge", {}
+    if error.code == ErrorCode.BADGE_REQUIRED:
+        return "sign_in.badge_first", {}
     if error.code == ErrorCode.NOT_FOUND and "badge" in text:
         return "sign_in.unknown_badge", {}
     return "error.refused", {"reason": text}

@@ -69,13 +69,15 @@ def write_package(
     more_delegates: int = 0,
     attendance: dict[str, Any] | None = None,
     confidential: Sequence[str] = (),
+    delegates: dict[str, dict[str, Any]] | None = None,
 ) -> Path:
     """A small valid package: two agenda items (one with a sub-item), three PDFs.
 
     ``voting`` adds what attendance and voting need (:data:`VOTING_EXTRAS`): two more
     voting members (d4 without a tablet, d5 who gave d1 their proxy), weights, a majority
     quorum, two poll templates and four draft polls. ``more_delegates`` adds voting
-    members m0001... (PIN "1" + the number, seat S0001...) for load tests."""
+    members m0001... (PIN "1" + the number, seat S0001...) for load tests. ``delegates``
+    changes delegates' keys by id (``{"d1": {"pin": "246810"}}``)."""
     files = {
         "docs/agenda.pdf": write_pdf(root / "docs" / "agenda.pdf", 2, "Agenda"),
         "docs/budget.pdf": write_pdf(
@@ -149,6 +151,8 @@ def write_package(
         for delegate in manifest["delegates"]:
             if delegate["id"] in weights:
                 delegate["weight"] = weights[delegate["id"]]
+    for delegate in manifest["delegates"]:
+        delegate.update((delegates or {}).get(delegate["id"], {}))
     for i in range(more_delegates):
         seat = f"S{i:04d}"
         manifest["seats"].append({"id": seat})

@@ -33,7 +33,7 @@ from room_protocol.live import (
 from room_protocol.messages import ErrorMessage, Role
 from room_protocol.voting import CastBallot
 from room_server import audit
-from room_server.credentials import Credentials, PinGuard, load_or_create_secret
+from room_server.credentials import Credentials, load_or_create_secret
 from room_server.devices import Authority
 from room_server.meeting.agenda import AgendaWord
 from room_server.meeting.attendance import AttendanceWord
@@ -47,6 +47,7 @@ from room_server.meeting.polls import PollsWord
 from room_server.meeting.signin import SignInWord
 from room_server.repo import signin as signin_repo
 from room_server.rules import Refusal
+from room_server.rules.signin import FailureLimits
 from room_server.store import Store, utc_now
 from room_server.writer import Transaction, WriteFailed, Writer
 
@@ -71,7 +72,6 @@ NOT_AUDITED_AS_SENT: frozenset[type[Request]] = frozenset(
 class _Outcome:
     answer: str
     effects: Effects
-    replayed: bool = False
 
 
 class LiveSession:
@@ -83,6 +83,7 @@ class LiveSession:
         writer: Writer,
         send: Send,
         clock: Callable[[], float] = time.time,
+        limits: FailureLimits | None = None,
         *,
         authority: Authority | None = None,
         room_id: str = "room",
@@ -90,9 +91,8 @@ class LiveSession:
         self.ctx = Context(store, writer, send, clock)
         self.ctx.refresh_meeting()
         credentials = Credentials(load_or_create_secret(store.secret_file))
-        self.guard = PinGuard()
         # The order is the order in which a connecting tablet is brought up to date.
-        self.signin = SignInWord(self.ctx, credentials, self.guard)
+        self.signin = SignInWord(self.ctx, credentials, limits)
         self.agenda = AgendaWord(self.ctx)
         self.follow = FollowWord(self.ctx)
         self.floor = FloorWord(self.ctx)
@@ -191,8 +191,6 @@ class LiveSession:
                 )
                 return
             self.ctx.send([client], outcome.answer)
-            if outcome.replayed and isinstance(request, SignIn):
-                self.signin.restore(client)
             for effect in outcome.effects:
                 effect()
 
@@ -202,8 +200,9 @@ class LiveSession:
         """The job: runs in the writer's transaction, on the event loop."""
         recorded = signin_repo.recorded_answer(tx.store, client.client_id, request.op_id)
         if recorded is not None:
-            return _Outcome(recorded, [], replayed=True)
+            return self._replay(tx, client, request, recorded)
         tx.conn.execute("SAVEPOINT request")
+        ok = True
         try:
             _check_role(client, request)
             effects = self.handlers[type(request)](tx, client, request)
@@ -211,12 +210,41 @@ class LiveSession:
                 self._audit_request(tx, client, request)
             answer = encode(Ack(request.op_id))
         except Refusal as refusal:
+            ok = False
             tx.conn.execute("ROLLBACK TO request")
             answer = encode(ErrorMessage(refusal.code.value, refusal.message, request.op_id))
             effects = refusal.effects
+            if refusal.keep is not None:
+                effects = [*effects, *refusal.keep()]
         tx.conn.execute("RELEASE request")
-        signin_repo.record_answer(tx.store, client.client_id, request.op_id, answer)
+        signin_repo.record_answer(
+            tx.store,
+            client.client_id,
+            request.op_id,
+            answer,
+            kind=request.TYPE,
+            ok=ok,
+            meeting_id=self.ctx.snapshot.meeting_id if self.ctx.snapshot else None,
+        )
         return _Outcome(answer, effects)
+
+    def _replay(
+        self, tx: Transaction, client: Client, request: Request, recorded: signin_repo.Recorded
+    ) -> _Outcome:
+        """The tablet sent ``op_id`` again (its answer was lost): the same answer, applied
+        nothing. A sign-in comes back only when it was this tablet's own successful one."""
+        if recorded.kind != request.TYPE:
+            message = (
+                f"this tablet already used op_id {request.op_id!r} for another request "
+                f"({recorded.kind or 'unknown'}); use a new op_id"
+            )
+            return _Outcome(
+                encode(ErrorMessage(ErrorCode.OP_ID_REUSED.value, message, request.op_id)), []
+            )
+        effects: Effects = []
+        if isinstance(request, SignIn) and recorded.ok:
+            effects = self.signin.restore(tx, client, request.op_id)
+        return _Outcome(recorded.response, effects)
 
     def _audit_request(self, tx: Transaction, client: Client, request: Request) -> None:
         data = json.loads(record_to_json(request))

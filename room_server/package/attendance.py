@@ -14,7 +14,14 @@ from room_server.package.contents import PackageAttendance, PackageProxy
 from room_server.package.fields import FieldReader, Missing, did_you_mean
 from room_server.package.roster import Member
 
-_ATTENDANCE_KEYS = ("seating", "quorum", "quorum_count", "proxies_count", "max_proxies")
+_ATTENDANCE_KEYS = (
+    "seating",
+    "quorum",
+    "quorum_count",
+    "proxies_count",
+    "max_proxies",
+    "badge_and_pin",
+)
 _PROXY_KEYS = ("giver", "holder")
 
 
@@ -61,12 +68,14 @@ def read_attendance(
         proxy_limit = None
     elif max_proxies is not None:
         proxy_limit = max_proxies
+    badge_and_pin = reader.flag(table, "badge_and_pin", where, default=False)
     attendance = PackageAttendance(
         seating=seating if isinstance(seating, Seating) else Seating.ASSIGNED,
         quorum=quorum if isinstance(quorum, QuorumRule) else QuorumRule.NONE,
         quorum_count=count if isinstance(count, int) else None,
         proxies_count=proxies_count is not False,
         max_proxies=max_proxies if isinstance(max_proxies, int) else 1,
+        badge_and_pin=badge_and_pin is True,
     )
     return attendance, proxy_limit
 

@@ -59,6 +59,7 @@ class PackageAttendance:
     quorum_count: int | None = None  # with QuorumRule.FIXED only
     proxies_count: bool = True  # members represented by a proxy count toward the quorum
     max_proxies: int = 1  # proxies one member may hold; 0: no proxies
+    badge_and_pin: bool = False  # voting members sign in with their badge and their PIN
 
 
 @dataclass(frozen=True, slots=True)

@@ -157,6 +157,19 @@ def check_manifest(name: str, data: dict[str, Any], report: Report) -> Manifest:
     result.seats = read_seats(reader, data)
     result.delegates, members = read_delegates(reader, data, {seat.id for seat in result.seats})
     result.attendance, proxy_limit = read_attendance(reader, data, members)
+    if result.attendance.badge_and_pin:
+        for delegate in result.delegates:
+            missing = [
+                what
+                for what, value in (("badge", delegate.badge), ("pin", delegate.pin))
+                if value is None
+            ]
+            if delegate.voting and missing:
+                reader.problem(
+                    f'delegate "{delegate.id}"',
+                    f"has no {' and no '.join(missing)}; with badge_and_pin = true in "
+                    "[attendance] every voting member needs a badge and a pin",
+                )
     result.proxies = read_proxies(reader, data, members, proxy_limit)
     result.poll_templates, result.polls = read_polls(reader, data)
     return result

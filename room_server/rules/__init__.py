@@ -15,14 +15,21 @@ from room_protocol.errors import ErrorCode
 class Refusal(Exception):
     """A request that is not applied; the tablet gets ``error`` with this reason.
 
-    ``effects`` still run after the refusal is answered (an alert that a seat is now
-    locked after one wrong PIN too many, for example).
+    ``effects`` still run after the refusal is answered. ``keep`` is a write that survives
+    the refusal: everything the request wrote is rolled back, then ``keep`` runs in the
+    same transaction (counting a wrong PIN, for example) and returns more effects (the
+    alert that a member is now locked).
     """
 
     def __init__(
-        self, code: ErrorCode, message: str, effects: Sequence[Callable[[], None]] = ()
+        self,
+        code: ErrorCode,
+        message: str,
+        effects: Sequence[Callable[[], None]] = (),
+        keep: Callable[[], Sequence[Callable[[], None]]] | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.effects = list(effects)
+        self.keep = keep

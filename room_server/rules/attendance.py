@@ -38,6 +38,7 @@ class AttendanceSettings:
     quorum_count: int | None = None
     proxies_count: bool = True
     max_proxies: int = 1
+    badge_and_pin: bool = False  # voting members sign in with their badge and their PIN
 
     @classmethod
     def from_json(cls, text: str | None) -> AttendanceSettings:
@@ -48,6 +49,7 @@ class AttendanceSettings:
             quorum_count=raw.get("quorum_count"),
             proxies_count=bool(raw.get("proxies_count", True)),
             max_proxies=int(raw.get("max_proxies", 1)),
+            badge_and_pin=bool(raw.get("badge_and_pin", False)),
         )
 
 

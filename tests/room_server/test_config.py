@@ -78,3 +78,16 @@ def test_bad_files_name_the_key(tmp_path: Path, text: str, message: str) -> None
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read configuration"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_sign_in_limits(tmp_path: Path) -> None:
+    from room_server.config import failure_limits
+
+    path = tmp_path / "room.toml"
+    path.write_text("[sign_in]\nmember_failures = 3\ndevice_lockout_seconds = 60\n")
+    limits = failure_limits(load_config(path))
+    assert (limits.member_failures, limits.device_lockout_s) == (3, 60.0)
+    assert limits.room_failures == 30
+    path.write_text("[sign_in]\nmember_failures = 0\n")
+    with pytest.raises(ConfigError, match=r"sign_in.member_failures must be 1-10000"):
+        load_config(path)

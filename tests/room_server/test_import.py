@@ -197,7 +197,7 @@ def test_attendance_and_polls_are_stored(tmp_path: Path) -> None:
     assert meeting is not None
     assert json.loads(meeting["attendance"]) == {
         "seating": "free", "quorum": "fixed", "quorum_count": 2, "proxies_count": True,
-        "max_proxies": 1,
+        "max_proxies": 1, "badge_and_pin": False,
     }  # fmt: skip
     assert [(p["id"], p["voting"], p["weight"]) for p in people] == [
         ("chair", 1, 1), ("d1", 1, 5), ("d2", 1, 1), ("d3", 1, 1), ("obs", 0, 1),
@@ -252,7 +252,7 @@ def test_package_without_voting_keys_gets_the_defaults(tmp_path: Path) -> None:
     assert meeting is not None
     assert json.loads(meeting["attendance"]) == {
         "seating": "assigned", "quorum": "none", "quorum_count": None, "proxies_count": True,
-        "max_proxies": 1,
+        "max_proxies": 1, "badge_and_pin": False,
     }  # fmt: skip
     assert [(p["id"], p["voting"]) for p in people] == [
         ("chair", 0), ("clerk", 0), ("d1", 1), ("d2", 1), ("d3", 1), ("obs", 0),

@@ -38,7 +38,7 @@ from tablet_client.tablet_controller import TabletController, TabletSettings
 from tablet_client.views.main_window import MainWindow
 from tablet_client.views.style import CURRENT_ITEM_BACKGROUND
 from tests.live_clients import Tablet
-from tests.rooms import RunningRoom, running_room, timeout
+from tests.rooms import RunningRoom, running_room, timeout, write_package
 from tests.tablet_client.conftest import stopped_after_the_test
 
 Run = Callable[[Coroutine[Any, Any, Any]], Any]
@@ -210,8 +210,9 @@ def test_sign_in_with_the_pin_pad_wrong_pins_and_wrong_seat(
         click(qtbot, window.identity_action)
         await wait_until(lambda: window.screens.currentWidget() is view, "signed out again")
 
-        # Five wrong PINs lock the seat: the message says so and names the clerk.
-        view.select_member("d1")
+        # Five wrong PINs lock signing in as that member (the observer here, whom no later
+        # test needs): the message says so and names the clerk.
+        view.select_member("obs")
         for _attempt in range(5):
             type_pin(qtbot, tablet, "0000")
             click(qtbot, view.submit)
@@ -267,6 +268,45 @@ def test_a_badge_reader_typing_like_a_keyboard_signs_in(
         await tablet.stop()
 
     run_long(body())
+
+
+def test_a_badge_then_the_pin_where_the_meeting_wants_both(
+    qtbot: QtBot,
+    tmp_path: Path,
+    run_long: Run,
+    wait_until: WaitUntil,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    package = write_package(
+        tmp_path / "package",
+        voting=True,
+        attendance={"badge_and_pin": True},
+        delegates={
+            "d1": {"pin": "246810"},
+            **{f"d{i}": {"badge": f"BADGE{i}"} for i in range(2, 6)},
+        },
+    )
+    clock = KeyClock(step=0.002)  # a badge reader
+    monkeypatch.setattr(identity_controller, "time", clock)
+    with running_room(tmp_path / "room", package=package, mdns=False) as room:
+        tablet = make_tablet(qtbot, room, tmp_path, "a2", "A2")
+        view = tablet.window.sign_in_view
+
+        async def body() -> None:
+            await tablet.start()
+            await wait_until(lambda: view.members.count() > 0, "the sign-in screen")
+            qtbot.keyClicks(view, "04A1B2C3")
+            qtbot.keyClick(view, Qt.Key.Key_Return)
+            await wait_until(lambda: view.error.text() != "", "asked for the PIN")
+            assert view.error.text() == "Badge read — now type your PIN"
+            assert tablet.link.me is None
+            type_pin(qtbot, tablet, "246810")  # six digits
+            click(qtbot, view.submit)
+            await wait_until(lambda: tablet.link.me is not None, "signed in by badge and PIN")
+            assert tablet.link.me is not None and tablet.link.me.delegate_id == "d1"
+            await tablet.stop()
+
+        run_long(body())
 
 
 def test_delegate_follows_queues_reads_messages_and_is_locked(
