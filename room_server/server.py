@@ -45,6 +45,7 @@ from room_protocol.transfer import chunk_ranges
 from room_server.config import ServerConfig
 from room_server.meeting.context import Client
 from room_server.meeting.dispatch import LiveSession
+from room_server.signing import ensure_signing_key
 from room_server.store import Store
 from room_server.writer import Writer
 
@@ -80,7 +81,14 @@ class RoomServer:
             slice_ms=config.batch_slice_ms,
         )
         store.read_only()
-        self.session = LiveSession(store, self.writer, self._send)
+        self.session = LiveSession(
+            store,
+            self.writer,
+            self._send,
+            room_id=config.room_id,
+            signing_key=ensure_signing_key(config.keys_dir),
+            sign_every_seconds=config.sign_every_seconds,
+        )
         self._transfers = asyncio.Semaphore(MAX_TRANSFERS)
         self._frozen_at = 0  # control connections at the last gc.freeze()
 
@@ -116,6 +124,7 @@ class RoomServer:
 
     async def stop(self) -> None:
         await self.writer.drain()  # changes being written get their answer
+        await self.session.heads.sign_now("shutdown")  # what was written is signed
         self.session.stop()
         if self._watcher:
             self._watcher.cancel()

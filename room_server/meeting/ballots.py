@@ -24,7 +24,15 @@ from typing import Any
 from room_protocol.codec import encode
 from room_protocol.errors import ErrorCode
 from room_protocol.messages import ErrorMessage
-from room_protocol.voting import BallotRecorded, CastBallot, PollSpec, PollState, Receipt, Receipts
+from room_protocol.voting import (
+    HEAD_CHARS,
+    BallotRecorded,
+    CastBallot,
+    PollSpec,
+    PollState,
+    Receipt,
+    Receipts,
+)
 from room_server import audit
 from room_server.meeting.context import Client, Context
 from room_server.repo import attendance as attendance_repo
@@ -83,7 +91,15 @@ class BallotsWord:
         rows = repo.receipts(self.ctx.store, self.ctx.meeting_id, delegate_id)
         return Receipts(
             tuple(
-                Receipt(r["poll_id"], r["delegate_id"], r["ballot_id"], r["receipt"], r["at"])
+                Receipt(
+                    r["poll_id"],
+                    r["delegate_id"],
+                    r["ballot_id"],
+                    r["receipt"],
+                    r["at"],
+                    r["head_seq"],
+                    r["head"][:HEAD_CHARS],
+                )
                 for r in rows
             )
         )
@@ -113,6 +129,9 @@ class BallotBatch:
         self._ids: dict[tuple[str, str], dict[str, Any]] = {}  # (poll, ballot id) -> recorded
         self._voted: set[tuple[str, str]] = set()  # (poll, member) whose vote is in
         self.chain = audit.Chain(self.conn)
+        # The head the room signed last: what every receipt of this batch shows.
+        signed = audit.latest_signed(self.conn)
+        self.head_seq, self.head = (signed.seq, signed.hash[:HEAD_CHARS]) if signed else (0, "")
         self._secret_voters: list[tuple[Any, ...]] = []
         self._secret_ballots: list[tuple[Any, ...]] = []
         self._named: list[tuple[Any, ...]] = []
@@ -194,6 +213,8 @@ class BallotBatch:
                 request.op_id,
                 earlier["receipt"],
                 earlier["at"],
+                earlier["head_seq"],
+                earlier["head"][:HEAD_CHARS],
             )
         state, spec = found
         member = self._member(request.delegate_id)
@@ -245,14 +266,26 @@ class BallotBatch:
             )
         self._voted.add((request.poll_id, request.delegate_id))
         receipt = digest[:RECEIPT_CHARS]
-        self._ballot_ids.append((*key, request.op_id, request.delegate_id, sender, receipt, at))
+        self._ballot_ids.append(
+            (*key, request.op_id, request.delegate_id, sender, receipt, at, self.head_seq)
+        )
         self._ids[(request.poll_id, request.op_id)] = {
             "delegate_id": request.delegate_id,
             "cast_by": sender,
             "receipt": receipt,
             "at": at,
+            "head_seq": self.head_seq,
+            "head": self.head,
         }
-        return Receipt(request.poll_id, request.delegate_id, request.op_id, receipt, at)
+        return Receipt(
+            request.poll_id,
+            request.delegate_id,
+            request.op_id,
+            receipt,
+            at,
+            self.head_seq,
+            self.head,
+        )
 
     def _write_named(self) -> None:
         repo.insert_named_votes(self.store, self._named)
