@@ -288,17 +288,15 @@ def _check_heads(
             forged = True
             continue
         recomputed = hashes.get(head.seq)
-        if recomputed is None:
-            problems.append(
-                f"FORGED: {where}: entry {head.seq} is no longer in the chain "
-                f"(entries after {matched} were removed)"
+        if recomputed != head.hash:
+            now = (
+                f"the chain now has {_short(recomputed)}"
+                if recomputed is not None
+                else f"entry {head.seq} is no longer in the chain"
             )
-            forged = True
-        elif recomputed != head.hash:
             problems.append(
                 f"FORGED: the chain diverges from {where}: it was rewritten between entry "
-                f"{matched + 1} and entry {head.seq} (signed {_short(head.hash)}, "
-                f"the chain now has {_short(recomputed)})"
+                f"{matched + 1} and entry {head.seq} (signed {_short(head.hash)}, {now})"
             )
             forged = True
         else:
@@ -334,15 +332,15 @@ def _check_coverage(
                 "poll transition is signed when it is written (the head was removed)"
             )
     if last_entry > last and sign_every_seconds:
-        start, end = _when(times.get(last + 1)), _when(times.get(last_entry))
+        start, end = _when(heads[-1].at), _when(times.get(last_entry))
         if start is not None and end is not None:
             span = (end - start).total_seconds()
             if span > UNSIGNED_SLACK * sign_every_seconds:
                 problems.append(
-                    f"signed head missing: entries {last + 1} to {last_entry} span "
-                    f"{span:.0f} s after the last signed head (entry {last}), but the room "
-                    f"signs every {sign_every_seconds:g} s while the chain grows "
-                    "(signed heads were removed)"
+                    f"signed head missing: entries {last + 1} to {last_entry} run "
+                    f"{span:.0f} s past the last signed head (entry {last}, {heads[-1].at}), "
+                    f"but the room signs every {sign_every_seconds:g} s while the chain "
+                    "grows (signed heads were removed)"
                 )
 
 
