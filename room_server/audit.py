@@ -315,10 +315,21 @@ def _check_coverage(
     """Signed heads missing: none at all, a poll transition whose head is gone, or a long
     unsigned tail (the room signs periodically while the chain grows)."""
     if not heads:
-        if last_entry:
+        # All of the chain is an unsigned tail: fine only as long as the room would not
+        # have signed yet (a new room, or one running for less than the interval).
+        start = _when(times.get(1))
+        end = _when(times.get(last_entry))
+        too_long = (
+            start is not None
+            and end is not None
+            and sign_every_seconds is not None
+            and (end - start).total_seconds() > UNSIGNED_SLACK * sign_every_seconds
+        )
+        if transitions or too_long:
             problems.append(
                 f"there is no signed head: none of the {last_entry} entries is covered by the "
-                "room's signature (the signed heads were removed)"
+                "room's signature, but the room signs every poll transition and signs "
+                "periodically (the signed heads were removed)"
             )
         return
     first, last = heads[0].seq, heads[-1].seq

@@ -152,6 +152,7 @@ async def test_a_rewritten_and_rehashed_chain_is_reported_forged(
             await t.sign_in(who, PINS[who])
         chair = tablets["chair"]
         await chair.ok(OpenPoll(chair.op(), "p-secret", override_quorum=True))
+        receipts: dict[str, Receipt] = {}
         for who, choice in (("d1", YES), ("d2", NO), ("d3", NO)):
             t = tablets[who]
             await until(
@@ -162,6 +163,7 @@ async def test_a_rewritten_and_rehashed_chain_is_reported_forged(
             )
             reply = await t.do(CastBallot(t.op(), "p-secret", who, (choice,)))
             assert isinstance(reply, BallotRecorded), reply
+            receipts[who] = reply.receipt
         await chair.ok(ClosePoll(chair.op(), "p-secret"))
         await until(lambda: bool(chair.of_type(PollsState)[-1].results))
         assert chair.of_type(PollsState)[-1].results[0].outcome.value == "rejected"
@@ -174,6 +176,16 @@ async def test_a_rewritten_and_rehashed_chain_is_reported_forged(
     signed = heads(database)
     opened_seq = next(seq for seq, _, reason in signed if reason == "poll.opened p-secret")
     closed_seq = next(seq for seq, _, reason in signed if reason == "poll.closed p-secret")
+    # A delegate's receipt, checked against the chain afterwards
+    mine = receipts["d1"]
+    assert (mine.head_seq, mine.head) == (opened_seq, signed[0][1][:16])
+    shown = f"seq {mine.head_seq} · {fingerprint(mine.head)}"
+    found = room_cli(room.config, "audit", "receipt", mine.code, shown)
+    assert found.returncode == 0, found.stdout + found.stderr
+    assert f"covered by the head the room signed at entry {closed_seq}" in found.stdout
+    assert "is a head the room signed before this ballot" in found.stdout
+    wrong = room_cli(room.config, "audit", "receipt", mine.code, f"seq {opened_seq} · 0000 0000")
+    assert wrong.returncode == 1 and "DOES NOT MATCH" in wrong.stdout, wrong.stdout
     pristine = {p: p.read_bytes() for p in room.state_dir.glob("room.sqlite3*")}
 
     def restore() -> None:
@@ -198,6 +210,8 @@ async def test_a_rewritten_and_rehashed_chain_is_reported_forged(
     assert "AUDIT LOG FORGED" in out, out
     assert f"rewritten between entry {opened_seq + 1} and entry {closed_seq}" in out, out
     assert "intact" not in out
+    dropped = room_cli(room.config, "audit", "receipt", receipts["d3"].code)
+    assert dropped.returncode == 1 and "no entry of the audit log" in dropped.stdout
     # ... also without the signed heads that give it away
     out = attack("DELETE FROM audit_heads")
     assert "there is no signed head" in out, out
