@@ -406,11 +406,11 @@ class VotingController(QObject):
         )
         if spec.secret:
             return tr("vote.recorded_secret", time=time, code=code) + head
-        text = tr("vote.recorded", time=time, code=code)
+        text = tr("vote.recorded", time=time, code=code) + head
         if ballot.voted is not None:
             choice = describe_choices(spec, ballot.voted)
             text += "\n" + tr("vote.recorded_choice", choice=choice)
-        return text + head
+        return text
 
     def _tick(self) -> None:
         now = self.link.server_now()
