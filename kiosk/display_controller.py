@@ -57,11 +57,13 @@ from room_protocol.live import Announcement, FloorKind, FloorState
 from room_protocol.messages import MeetingSnapshot, Message
 from room_protocol.voting import (
     AttendanceState,
+    AuditHead,
     Poll,
     PollProgress,
     PollsState,
     PollState,
     QuorumRule,
+    fingerprint,
 )
 
 log = logging.getLogger(__name__)
@@ -107,6 +109,7 @@ class DisplayController(QObject):
         self.floor: FloorState | None = None
         self.announcement: Announcement | None = None
         self.attendance: AttendanceState | None = None
+        self.audit_head: AuditHead | None = None
         self.polls: PollsState | None = None
         self.progress: dict[str, PollProgress] = {}  # the last count of open and closed polls
         self.shown: ShownPoll | None = None  # the poll on screen after the last refresh
@@ -267,6 +270,8 @@ class DisplayController(QObject):
                 self.clock.observe(max(changes), now)
         elif isinstance(message, PollProgress):
             self.progress[message.poll_id] = message
+        elif isinstance(message, AuditHead):
+            self.audit_head = message
         else:
             return
         self._mark_update()
@@ -287,6 +292,10 @@ class DisplayController(QObject):
         server_now = self.clock.now(now)
         self.view.set_clock(_local_time(server_now) if server_now else "")
         self._show_connection()
+        head = self.audit_head
+        self.view.set_audit_head(
+            tr("audit.head", seq=head.seq, fingerprint=fingerprint(head.head)) if head else ""
+        )
         meeting = self.meeting
         if meeting is None:
             room = self._room_name() or tr("app.title")

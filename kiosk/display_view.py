@@ -310,9 +310,14 @@ class DisplayView(QWidget):
         # connection line
         self.status_dot = _label("status_dot")
         self.status_text = self._fit(FitLabel(max_px=26, min_px=18, colour=MUTED))
+        # the audit chain's head the room signed last, witnessed by everyone in the room
+        self.audit_head = self._sized(
+            _label("audit_head", Align.AlignRight | Align.AlignVCenter), 20, False
+        )
         status = QHBoxLayout()
         status.addWidget(self.status_dot, 0, Align.AlignVCenter)
         status.addWidget(self.status_text, 1)
+        status.addWidget(self.audit_head, 0, Align.AlignVCenter)
         self.connection_state = "stopped"
 
         self._root = QVBoxLayout(self)
@@ -457,6 +462,10 @@ class DisplayView(QWidget):
         self.status_text.set_colour(WHITE if state == "reconnecting" else MUTED)
         self._paint_dot()
 
+    def set_audit_head(self, text: str) -> None:
+        """The small corner line "Audit seq 1234 · 3F9A C21B" (empty: none signed yet)."""
+        self.audit_head.setText(text)
+
     def set_attendance(self, present: str, quorum: str, tone: Tone, proxies: str) -> None:
         """The attendance panel: "Present 12 of 15", the quorum tag (empty: no quorum
         rule) in green or red, the proxies line (may be empty)."""
@@ -532,6 +541,7 @@ class DisplayView(QWidget):
             QLabel {{ color: {WHITE}; background: transparent; }}
             QLabel#heading {{ color: {MUTED}; }}
             QLabel#clock {{ color: {WHITE}; }}
+            QLabel#audit_head {{ color: {MUTED}; }}
             QLabel#queue_position, QLabel#queue_seat {{ color: {MUTED}; }}
             QLabel#pill {{ color: {BLACK}; background: {YELLOW};
                 border-radius: {px(8)}px; padding: {px(2)}px {px(12)}px; }}

@@ -10,16 +10,30 @@ package validator and the server.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar
 
 from room_protocol.live import OP_ID, TIME, Request
-from room_protocol.messages import COUNT, ID_RE, IDENT, TEXT, Message, Role, limits, register
+from room_protocol.messages import (
+    COUNT,
+    ID_RE,
+    IDENT,
+    SHA256,
+    TEXT,
+    Message,
+    Role,
+    limits,
+    register,
+)
 
 MAX_OPTIONS = 200
 MAX_MEMBERS = 10_000
 RECEIPT = limits(max_len=16)
+HEAD_CHARS = 16  # hex digits of a signed head's hash on a receipt
+HEAD_PREFIX = limits(pattern=re.compile(rf"(?:[0-9a-f]{{{HEAD_CHARS}}})?"))
+FINGERPRINT_CHARS = 8  # hex digits of a head's hash shown in the room, in groups of 4
 OPTION_IDS = limits(pattern=ID_RE, max_items=MAX_OPTIONS)
 
 
@@ -200,6 +214,9 @@ class Receipt:
     ballot_id: str = field(metadata=OP_ID)
     code: str = field(metadata=RECEIPT)  # the start of the audit entry's hash
     at: str = field(metadata=TIME)
+    # The room's latest signed audit head when the ballot was recorded (0, "": none yet).
+    head_seq: int = field(default=0, metadata=COUNT)
+    head: str = field(default="", metadata=HEAD_PREFIX)  # the start of its hash
 
 
 # --- requests ----------------------------------------------------------------------------
@@ -340,6 +357,26 @@ class Receipts(Message):
 
     TYPE: ClassVar[str] = "poll.receipts"
     receipts: tuple[Receipt, ...] = field(metadata=limits(max_items=10_000))
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class AuditHead(Message):
+    """The audit chain's head as the room last signed it (sent whenever it signs one,
+    and after ``welcome``). Tablets and the room display show its fingerprint, so the
+    people in the room witness which chain the room had signed."""
+
+    TYPE: ClassVar[str] = "audit.head"
+    seq: int = field(metadata=COUNT)  # the entry the head is at
+    head: str = field(metadata=SHA256)  # that entry's hash
+    at: str = field(metadata=TIME)  # when it was signed
+    reason: str = field(metadata=TEXT)  # why: "poll.closed p1", "periodic", ...
+
+
+def fingerprint(head: str) -> str:
+    """A head's short fingerprint as shown in the room: ``3F9A C21B``."""
+    digits = head[:FINGERPRINT_CHARS].upper()
+    return " ".join(digits[i : i + 4] for i in range(0, len(digits), 4))
 
 
 # --- rules -------------------------------------------------------------------------------

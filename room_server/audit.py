@@ -3,9 +3,15 @@
 Each entry's hash is sha256 over the previous entry's hash and the entry itself
 (sequence number, time, meeting, kind, actor and data as canonical JSON), so editing or
 deleting any entry breaks every hash after it. The newest ``seq:hash`` is also kept in
-``room_meta`` so cutting entries off the end is caught too. Someone able to rewrite the
-whole database can rebuild a consistent chain; what stops them is the sealed meeting
-record, whose signature covers the chain's head (see docs/security.md).
+``room_meta`` so cutting entries off the end is caught too.
+
+Hashes alone do not stop someone who can write the database: they can change an entry
+and recompute every hash after it. So the room signs the chain's head with its Ed25519
+key (kept outside the database, :mod:`room_server.signing`) at every poll transition, at
+a meeting switch, periodically while the head moves and at shutdown, in the transaction
+that wrote the entries it covers (``audit_heads``). :func:`verify` checks every signature
+and that every signed head is still the chain's hash at its sequence number: a rebuilt
+chain no longer matches the heads the room signed, and the attacker cannot sign new ones.
 
 Appends happen inside the caller's transaction: an event and its audit entry are
 committed together or not at all.
@@ -17,7 +23,12 @@ import hashlib
 import json
 import sqlite3
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from room_server.signing import SigningKey, head_text, signature_ok
 
 GENESIS = "0" * 64
 KEY_HEAD = "audit_head"
@@ -96,21 +107,107 @@ def append(
     return digest
 
 
+# --- signed heads --------------------------------------------------------------------
+
+# Audit kinds whose transaction always signs the head: a head for each must exist.
+SIGNED_KINDS = frozenset({"poll.opened", "poll.closed", "poll.published"})
+UNSIGNED_SLACK = 2  # an unsigned tail may span this many signing intervals (a crash)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedHead:
+    seq: int
+    hash: str
+    at: str
+    reason: str
+    room_id: str
+    signature: str
+
+    @property
+    def text(self) -> str:
+        return head_text(self.room_id, self.seq, self.hash, self.at, self.reason)
+
+
+def head_reason(kind: str, subject: str | None = None) -> str:
+    """Why a head was signed: an audit kind and what it was about (``poll.closed p1``)."""
+    return f"{kind} {subject}" if subject else kind
+
+
+def latest_signed(conn: sqlite3.Connection) -> SignedHead | None:
+    row = conn.execute(
+        "SELECT seq, hash, at, reason, room_id, signature FROM audit_heads "
+        "ORDER BY seq DESC LIMIT 1"
+    ).fetchone()
+    return None if row is None else SignedHead(*row)
+
+
+def signed_at(conn: sqlite3.Connection, seq: int) -> SignedHead | None:
+    row = conn.execute(
+        "SELECT seq, hash, at, reason, room_id, signature FROM audit_heads WHERE seq = ?",
+        (seq,),
+    ).fetchone()
+    return None if row is None else SignedHead(*row)
+
+
+def chain_head(conn: sqlite3.Connection) -> tuple[int, str]:
+    last = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    return (int(last[0]), str(last[1])) if last else (0, GENESIS)
+
+
+def sign_head(
+    conn: sqlite3.Connection, key: SigningKey, *, room_id: str, at: str, reasons: list[str]
+) -> SignedHead | None:
+    """Inside the write transaction, after its entries are written: sign the chain's head
+    as it will be committed. None if that head is signed already (or the log is empty)."""
+    assert conn.in_transaction, "a head is signed in the transaction of what it covers"
+    seq, digest = chain_head(conn)
+    if seq == 0:
+        return None
+    last = latest_signed(conn)
+    if last is not None and last.seq >= seq:
+        return None
+    reason = "; ".join(dict.fromkeys(reasons)) or "periodic"
+    text = head_text(room_id, seq, digest, at, reason)
+    head = SignedHead(seq, digest, at, reason, room_id, key.sign(text))
+    conn.execute(
+        "INSERT INTO audit_heads (seq, hash, at, reason, room_id, signature) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (head.seq, head.hash, head.at, head.reason, head.room_id, head.signature),
+    )
+    return head
+
+
+# --- verification --------------------------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True)
 class Verification:
     entries: int
     head: str  # the last entry's hash ("" for an empty log)
     problems: tuple[str, ...]
+    forged: bool = False  # the chain is not the one the room signed
+    signed_heads: int = 0
+    last_signed: SignedHead | None = None
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def verify(conn: sqlite3.Connection) -> Verification:
-    """Recompute the whole chain; every break is reported with the entry it is at."""
+def verify(
+    conn: sqlite3.Connection,
+    public: Ed25519PublicKey | None = None,
+    *,
+    room_id: str | None = None,
+    sign_every_seconds: float | None = None,
+) -> Verification:
+    """Recompute the whole chain and, given the room's public key, check every signed
+    head against it; every break is reported with the entry it is at."""
     problems: list[str] = []
     prev, expected_seq, count = GENESIS, 1, 0
+    hashes: dict[int, str] = {}  # seq -> hash as recomputed from the entry
+    times: dict[int, str] = {}
+    transitions: list[tuple[int, str]] = []  # (seq, reason its signed head carries)
     rows = conn.execute(
         "SELECT seq, at, meeting_id, kind, actor, data, prev, hash FROM audit_log ORDER BY seq"
     )
@@ -127,6 +224,9 @@ def verify(conn: sqlite3.Connection) -> Verification:
         digest = entry_hash(stored_prev, seq, at, meeting_id, kind, actor, data)
         if digest != stored_hash:
             problems.append(f"entry {seq} ({kind}) was changed after it was written")
+        hashes[seq], times[seq] = digest, at
+        if kind in SIGNED_KINDS:
+            transitions.append((seq, head_reason(kind, _poll_of(data))))
         prev, expected_seq = stored_hash, seq + 1
     head_row = conn.execute("SELECT value FROM room_meta WHERE key = ?", (KEY_HEAD,)).fetchone()
     head = f"{expected_seq - 1}:{prev}" if count else ""
@@ -139,4 +239,138 @@ def verify(conn: sqlite3.Connection) -> Verification:
             f"the chain ends at entry {expected_seq - 1} but entry {recorded_seq} was the "
             "last one written: entries were removed from the end or the head was changed"
         )
-    return Verification(count, prev if count else "", tuple(problems))
+    if public is None:
+        return Verification(count, prev if count else "", tuple(problems))
+    heads = [
+        SignedHead(*r)
+        for r in conn.execute(
+            "SELECT seq, hash, at, reason, room_id, signature FROM audit_heads ORDER BY seq"
+        )
+    ]
+    forged = _check_heads(heads, hashes, public, room_id, problems)
+    last_entry = expected_seq - 1 if count else 0
+    _check_coverage(heads, transitions, times, last_entry, sign_every_seconds, problems)
+    return Verification(
+        count,
+        prev if count else "",
+        tuple(problems),
+        forged=forged,
+        signed_heads=len(heads),
+        last_signed=heads[-1] if heads else None,
+    )
+
+
+def _check_heads(
+    heads: list[SignedHead],
+    hashes: dict[int, str],
+    public: Ed25519PublicKey,
+    room_id: str | None,
+    problems: list[str],
+) -> bool:
+    """Each head's signature, and the chain against it. True if the chain is forged."""
+    forged = False
+    matched = 0  # the last signed seq the chain still agrees with
+    for head in heads:
+        where = f"the head signed at entry {head.seq} ({head.at}, {head.reason})"
+        try:
+            text = head.text
+        except ValueError:
+            text = ""
+        if not text or not signature_ok(public, text, head.signature):
+            problems.append(
+                f"{where}: the signature does not verify with the room's public key "
+                "(the signed head was altered, or made with another key)"
+            )
+            forged = True
+            continue
+        if room_id is not None and head.room_id != room_id:
+            problems.append(f"{where}: signed by room {head.room_id!r}, not {room_id!r}")
+            forged = True
+            continue
+        recomputed = hashes.get(head.seq)
+        if recomputed != head.hash:
+            now = (
+                f"the chain now has {_short(recomputed)}"
+                if recomputed is not None
+                else f"entry {head.seq} is no longer in the chain"
+            )
+            problems.append(
+                f"FORGED: the chain diverges from {where}: it was rewritten between entry "
+                f"{matched + 1} and entry {head.seq} (signed {_short(head.hash)}, {now})"
+            )
+            forged = True
+        else:
+            matched = head.seq
+    return forged
+
+
+def _check_coverage(
+    heads: list[SignedHead],
+    transitions: list[tuple[int, str]],
+    times: dict[int, str],
+    last_entry: int,
+    sign_every_seconds: float | None,
+    problems: list[str],
+) -> None:
+    """Signed heads missing: none at all, a poll transition whose head is gone, or a long
+    unsigned tail (the room signs periodically while the chain grows)."""
+    if not heads:
+        # All of the chain is an unsigned tail: fine only as long as the room would not
+        # have signed yet (a new room, or one running for less than the interval).
+        start = _when(times.get(1))
+        end = _when(times.get(last_entry))
+        too_long = (
+            start is not None
+            and end is not None
+            and sign_every_seconds is not None
+            and (end - start).total_seconds() > UNSIGNED_SLACK * sign_every_seconds
+        )
+        if transitions or too_long:
+            problems.append(
+                f"there is no signed head: none of the {last_entry} entries is covered by the "
+                "room's signature, but the room signs every poll transition and signs "
+                "periodically (the signed heads were removed)"
+            )
+        return
+    first, last = heads[0].seq, heads[-1].seq
+    reasons = [(h.seq, set(h.reason.split("; "))) for h in heads]
+    for seq, reason in transitions:
+        if seq <= first:
+            continue  # written before the room signed heads
+        if not any(head_seq >= seq and reason in said for head_seq, said in reasons):
+            problems.append(
+                f"signed head missing: entry {seq} ({reason}) has no signed head, but every "
+                "poll transition is signed when it is written (the head was removed)"
+            )
+    if last_entry > last and sign_every_seconds:
+        start, end = _when(heads[-1].at), _when(times.get(last_entry))
+        if start is not None and end is not None:
+            span = (end - start).total_seconds()
+            if span > UNSIGNED_SLACK * sign_every_seconds:
+                problems.append(
+                    f"signed head missing: entries {last + 1} to {last_entry} run "
+                    f"{span:.0f} s past the last signed head (entry {last}, {heads[-1].at}), "
+                    f"but the room signs every {sign_every_seconds:g} s while the chain "
+                    "grows (signed heads were removed)"
+                )
+
+
+def _poll_of(data: str) -> str | None:
+    try:
+        value = json.loads(data).get("poll")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _when(at: str | None) -> datetime | None:
+    if at is None:
+        return None
+    try:
+        return datetime.fromisoformat(at)
+    except ValueError:
+        return None
+
+
+def _short(digest: str) -> str:
+    return digest[:16]

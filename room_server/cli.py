@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,8 @@ from room_server.config import DEFAULT_CONFIG_PATH, ConfigError, ServerConfig, l
 from room_server.i18n import CATALOGUE, LANGUAGES, tr, trn
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     from room_server.package import PackageError
 
 EXIT_BAD_INPUT = 2
@@ -60,9 +63,29 @@ def main(argv: list[str] | None = None) -> int:
     status.add_argument("--json", action="store_true", help="machine-readable output")
     audit_cmd = sub.add_parser("audit", help="check the hash-chained audit log")
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
-    audit_sub.add_parser(
-        "verify", help="recompute the chain; exit 1 if any entry was changed or removed"
+    verify_cmd = audit_sub.add_parser(
+        "verify",
+        help="recompute the chain and check the room's signatures on it; exit 1 if any "
+        "entry was changed, removed or rewritten, or a signed head is missing",
     )
+    verify_cmd.add_argument(
+        "--public-key",
+        type=Path,
+        default=None,
+        help="the room's public key (PEM) as an auditor holds it "
+        "(default: keys/room-signing.pub in the state directory)",
+    )
+    receipt_cmd = audit_sub.add_parser(
+        "receipt", help="find a ballot receipt's entry in the chain and the signed head after it"
+    )
+    receipt_cmd.add_argument("code", help="the receipt code (hex digits of the entry's hash)")
+    receipt_cmd.add_argument(
+        "head",
+        nargs="?",
+        default=None,
+        help="the head printed on the receipt, e.g. 'seq 1234 · 3F9A C21B'",
+    )
+    receipt_cmd.add_argument("--public-key", type=Path, default=None)
     cli_devices.add_commands(sub)
     args = parser.parse_args(argv)
     CATALOGUE.set_language(language_from_environment(os.environ, LANGUAGES) or "en")
@@ -92,39 +115,166 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("enroll", "devices"):
         return cli_devices.run(config, args)
     if args.command == "audit":
-        return _audit_verify(config)
+        if args.audit_command == "receipt":
+            return _audit_receipt(config, args.code, args.head, args.public_key)
+        return _audit_verify(config, args.public_key)
     return _status(config, as_json=args.json)
 
 
 EXIT_TAMPERED = 1
 
 
-def _audit_verify(config: ServerConfig) -> int:
-    import sqlite3
-
-    from room_server.audit import verify
+def _open_audit(
+    config: ServerConfig, public_key: Path | None
+) -> tuple[sqlite3.Connection, Ed25519PublicKey] | int:
+    """The database (read-only) and the public key to check it with, or an exit code."""
+    from room_server.signing import PUBLIC_FILE, SigningKeyError, load_public_key
 
     if not config.database_path.exists():
         print(tr("cli.no_database_at", path=config.database_path), file=sys.stderr)
         return EXIT_BAD_INPUT
-    # Read-only: checking the log must not change the file it checks.
-    conn = sqlite3.connect(f"file:{config.database_path}?mode=ro", uri=True)
+    key_path = public_key or config.keys_dir / PUBLIC_FILE
+    if public_key is None and not key_path.exists():
+        print(tr("audit.no_public_key", path=key_path), file=sys.stderr)
+        return EXIT_BAD_INPUT
     try:
-        result = verify(conn)
+        public = load_public_key(key_path)
+    except SigningKeyError as exc:
+        print(f"room-server: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    # Read-only: checking the log must not change the file it checks.
+    return sqlite3.connect(f"file:{config.database_path}?mode=ro", uri=True), public
+
+
+def _verified(config: ServerConfig, conn: sqlite3.Connection, public: Ed25519PublicKey) -> Any:
+    from room_server.audit import verify
+
+    return verify(
+        conn, public, room_id=config.room_id, sign_every_seconds=config.sign_every_seconds
+    )
+
+
+def _print_verification(result: Any) -> None:
+    from room_protocol.voting import fingerprint
+
+    entries = trn("count.entries", result.entries)
+    if result.ok:
+        head = tr("audit.head", head=result.head[:16]) if result.head else ""
+        print(tr("audit.intact", entries=entries, head=head))
+        last = result.last_signed
+        if last is not None:
+            print(
+                tr(
+                    "audit.signed",
+                    heads=trn("count.signed_heads", result.signed_heads),
+                    seq=last.seq,
+                    fingerprint=fingerprint(last.hash),
+                    at=last.at,
+                )
+            )
+        return
+    if result.forged:
+        print(trn("audit.forged", len(result.problems), entries=entries))
+    else:
+        print(trn("audit.tampered", len(result.problems), entries=entries))
+    for problem in result.problems:
+        print(f"  {problem}")
+
+
+def _audit_verify(config: ServerConfig, public_key: Path | None) -> int:
+    opened = _open_audit(config, public_key)
+    if isinstance(opened, int):
+        return opened
+    conn, public = opened
+    try:
+        result = _verified(config, conn, public)
     except sqlite3.DatabaseError as exc:
         print(tr("cli.cannot_read", path=config.database_path, error=exc), file=sys.stderr)
         return EXIT_BAD_INPUT
     finally:
         conn.close()
-    if result.ok:
-        head = tr("audit.head", head=result.head[:16]) if result.head else ""
-        print(tr("audit.intact", entries=trn("count.entries", result.entries), head=head))
-        return 0
-    entries = trn("count.entries", result.entries)
-    print(trn("audit.tampered", len(result.problems), entries=entries))
-    for problem in result.problems:
-        print(f"  {problem}")
-    return EXIT_TAMPERED
+    _print_verification(result)
+    return 0 if result.ok else EXIT_TAMPERED
+
+
+def _audit_receipt(
+    config: ServerConfig, code: str, head: str | None, public_key: Path | None
+) -> int:
+    """Find a receipt's entry, check the chain, and name the signed head that covers it."""
+    import re
+
+    from room_protocol.voting import fingerprint
+    from room_server import audit
+
+    code = code.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{8,64}", code):
+        print(tr("audit.bad_code", code=repr(code[:70])), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    claimed: tuple[int, str] | None = None
+    if head is not None:
+        found = re.fullmatch(r"\D*(\d+)\D*?((?:[0-9A-Fa-f]\s*){4,})", head.strip())
+        if found is None:
+            print(tr("audit.bad_head", head=repr(head[:70])), file=sys.stderr)
+            return EXIT_BAD_INPUT
+        claimed = int(found.group(1)), re.sub(r"\s", "", found.group(2)).lower()
+    opened = _open_audit(config, public_key)
+    if isinstance(opened, int):
+        return opened
+    conn, public = opened
+    try:
+        result = _verified(config, conn, public)
+        rows = conn.execute(
+            "SELECT seq, at, kind, data, hash FROM audit_log WHERE substr(hash, 1, ?) = ? "
+            "ORDER BY seq LIMIT 2",
+            (len(code), code),
+        ).fetchall()
+        covering = conn.execute(
+            "SELECT seq FROM audit_heads WHERE seq >= ? ORDER BY seq LIMIT 1",
+            (rows[0][0] if rows else 0,),
+        ).fetchone()
+        signed = audit.signed_at(conn, covering[0]) if covering else None
+        shown = audit.signed_at(conn, claimed[0]) if claimed else None
+    except sqlite3.DatabaseError as exc:
+        print(tr("cli.cannot_read", path=config.database_path, error=exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    finally:
+        conn.close()
+    _print_verification(result)
+    ok = result.ok
+    if len(rows) != 1:
+        print(tr("audit.receipt_not_found" if not rows else "audit.receipt_ambiguous", code=code))
+        return EXIT_TAMPERED
+    seq, at, kind, data, _digest = rows[0]
+    print(tr("audit.receipt_entry", code=code, seq=seq, kind=kind, at=at, data=data))
+    if signed is None:
+        print(tr("audit.receipt_unsigned"))
+        ok = False
+    else:
+        print(
+            tr(
+                "audit.receipt_covered",
+                seq=signed.seq,
+                fingerprint=fingerprint(signed.hash),
+                at=signed.at,
+                reason=signed.reason,
+            )
+        )
+    if claimed is not None:
+        matches = (
+            shown is not None
+            and shown.hash.startswith(claimed[1])
+            and shown.seq < seq
+            and not result.forged
+        )
+        print(
+            tr(
+                "audit.receipt_head_ok" if matches else "audit.receipt_head_wrong",
+                seq=claimed[0],
+                fingerprint=fingerprint(claimed[1]),
+            )
+        )
+        ok = ok and matches
+    return 0 if ok else EXIT_TAMPERED
 
 
 def _event_loop_runner() -> Any:

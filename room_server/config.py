@@ -56,6 +56,8 @@ class ServerConfig:
     store_poll_seconds: float = 0.5  # how often the server looks for imports by other processes
     max_batch: int = 5_000  # jobs (ballots, page changes, ...) committed together at most
     batch_slice_ms: float = 20.0  # the writer stops taking jobs into a batch after this long
+    # [audit]
+    sign_every_seconds: float = 60.0  # sign the audit chain's head this often while it grows
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -69,6 +71,11 @@ class ServerConfig:
     @property
     def tls_dir(self) -> Path:
         return self.state_dir / "tls"
+
+    @property
+    def keys_dir(self) -> Path:
+        """The room's signing key (``room-signing.key``, 0600) and its public half."""
+        return self.state_dir / "keys"
 
     @property
     def runtime_file(self) -> Path:
@@ -108,6 +115,7 @@ _LAYOUT: dict[str, dict[str, str]] = {
         "max_batch": "max_batch",
         "batch_slice_ms": "batch_slice_ms",
     },
+    "audit": {"sign_every_seconds": "sign_every_seconds"},
 }
 
 
@@ -209,6 +217,8 @@ def _check(config: ServerConfig, path: Path | None) -> None:
         raise ConfigError(f"{where}storage.max_batch must be 1-100000")
     if not 1 <= config.batch_slice_ms <= 1_000:
         raise ConfigError(f"{where}storage.batch_slice_ms must be 1-1000 (milliseconds)")
+    if not 1 <= config.sign_every_seconds <= 86_400:
+        raise ConfigError(f"{where}audit.sign_every_seconds must be 1-86400 (seconds)")
     for key, addresses in (
         ("mdns.interfaces", config.mdns_interfaces),
         ("tls.addresses", config.tls_addresses),

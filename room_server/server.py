@@ -54,6 +54,7 @@ from room_server.devices import Authority, Device, DeviceKind, EnrollmentError
 from room_server.meeting.context import Client
 from room_server.meeting.dispatch import LiveSession
 from room_server.rules.documents import may_read
+from room_server.signing import ensure_signing_key
 from room_server.store import Store
 from room_server.tls import RoomCertificates
 from room_server.writer import Transaction, Writer
@@ -110,6 +111,8 @@ class RoomServer:
             limits=failure_limits(config),
             authority=self.authority,
             room_id=config.room_id,
+            signing_key=ensure_signing_key(config.keys_dir),
+            sign_every_seconds=config.sign_every_seconds,
         )
         self._transfers = asyncio.Semaphore(MAX_TRANSFERS)
         self._frozen_at = 0  # control connections at the last gc.freeze()
@@ -147,6 +150,7 @@ class RoomServer:
 
     async def stop(self) -> None:
         await self.writer.drain()  # changes being written get their answer
+        await self.session.heads.sign_now("shutdown")  # what was written is signed
         self.session.stop()
         if self._watcher:
             self._watcher.cancel()

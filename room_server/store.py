@@ -240,6 +240,15 @@ MIGRATIONS: tuple[str, ...] = (
         until_ts REAL NOT NULL, PRIMARY KEY (scope, meeting_id, key)
     )
     """,
+    # 8: signed heads of the audit chain (room_server/audit.py), and which signed head was
+    # the latest when a ballot was recorded (its receipt shows that head's fingerprint)
+    """
+    CREATE TABLE audit_heads (
+        seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, at TEXT NOT NULL, reason TEXT NOT NULL,
+        room_id TEXT NOT NULL, signature TEXT NOT NULL
+    );
+    ALTER TABLE ballot_ids ADD COLUMN head_seq INTEGER NOT NULL DEFAULT 0
+    """,
 )
 
 KEY_ACTIVE_MEETING = "active_meeting"

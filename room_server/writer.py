@@ -57,7 +57,13 @@ class Transaction:
         self.store = store
         self.conn = store.conn
         self.checkpoint_after = False  # truncate the WAL once this transaction is committed
+        self.sign_reasons: list[str] = []  # sign the audit chain's head before COMMIT
         self._part: tuple[str, Part] | None = None
+
+    def sign_head(self, reason: str) -> None:
+        """Have the audit chain's head signed in this transaction, after every job and
+        part wrote its entries: the signed head is the head this batch commits."""
+        self.sign_reasons.append(reason)
 
     def part(self, name: str, make: Callable[[Transaction], Part]) -> Any:
         """The state of part ``name`` for this run of consecutive jobs (made on first use)."""
@@ -89,6 +95,11 @@ class WriterStats:
     commit_ms: list[float] = field(default_factory=list)
 
 
+# Runs last in a transaction, before COMMIT (the audit chain's head signer); what it
+# returns is called once that transaction is committed.
+BeforeCommit = Callable[[Transaction], Callable[[], None] | None]
+
+
 class Writer:
     """Owns the server's only write connection and commits jobs in batches."""
 
@@ -111,6 +122,7 @@ class Writer:
         self._checkpoint_due = False
         self._idle = asyncio.Event()
         self._idle.set()
+        self.before_commit: BeforeCommit | None = None
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="writer")
@@ -197,6 +209,7 @@ class Writer:
         try:
             self._take(tx, done)
             tx.flush()
+            committed = self.before_commit(tx) if self.before_commit is not None else None
             started = time.perf_counter()
             await asyncio.to_thread(self._commit)
         except Exception as exc:  # the disk, or a bug in a part's flush: nothing is kept
@@ -216,6 +229,11 @@ class Writer:
                 job.future.set_result(value)
             else:
                 job.future.set_exception(value)
+        if committed is not None:
+            try:
+                committed()
+            except Exception:  # the commit stands; only its announcement failed
+                log.exception("announcing a committed transaction failed")
         self._checkpoint_due |= tx.checkpoint_after
         if self._checkpoint_due:  # after the answers: nobody waits for it
             self._checkpoint_due = not await asyncio.to_thread(self._checkpoint)

@@ -30,6 +30,7 @@ from room_protocol.voting import (
     PollsState,
     PollState,
     Receipts,
+    fingerprint,
 )
 from tablet_client.i18n import tr, tr_text, trn
 from tablet_client.live_link import LiveLink
@@ -396,9 +397,16 @@ class VotingController(QObject):
         receipt = ballot.receipt
         assert receipt is not None
         time, code = local_time(receipt.at), receipt.code
+        # The room's signed audit head when the ballot went in: witnessed on the display.
+        head = (
+            "\n"
+            + tr("vote.audit_head", seq=receipt.head_seq, fingerprint=fingerprint(receipt.head))
+            if receipt.head
+            else ""
+        )
         if spec.secret:
-            return tr("vote.recorded_secret", time=time, code=code)
-        text = tr("vote.recorded", time=time, code=code)
+            return tr("vote.recorded_secret", time=time, code=code) + head
+        text = tr("vote.recorded", time=time, code=code) + head
         if ballot.voted is not None:
             choice = describe_choices(spec, ballot.voted)
             text += "\n" + tr("vote.recorded_choice", choice=choice)

@@ -30,7 +30,15 @@ from typing import Any
 from room_protocol.codec import encode
 from room_protocol.errors import ErrorCode
 from room_protocol.messages import ErrorMessage
-from room_protocol.voting import BallotRecorded, CastBallot, PollSpec, PollState, Receipt, Receipts
+from room_protocol.voting import (
+    HEAD_CHARS,
+    BallotRecorded,
+    CastBallot,
+    PollSpec,
+    PollState,
+    Receipt,
+    Receipts,
+)
 from room_server import audit
 from room_server.meeting.context import Client, Context
 from room_server.repo import attendance as attendance_repo
@@ -91,7 +99,15 @@ class BallotsWord:
         rows = repo.receipts(self.ctx.store, self.ctx.meeting_id, delegate_id)
         return Receipts(
             tuple(
-                Receipt(r["poll_id"], r["delegate_id"], r["ballot_id"], r["receipt"], r["at"])
+                Receipt(
+                    r["poll_id"],
+                    r["delegate_id"],
+                    r["ballot_id"],
+                    r["receipt"],
+                    r["at"],
+                    r["head_seq"],
+                    r["head"][:HEAD_CHARS],
+                )
                 for r in rows
             )
         )
@@ -124,6 +140,9 @@ class BallotBatch:
         self._slot_size: dict[str, int] = {}
         self.chain = audit.Chain(self.conn)
         self._recorded: list[Recorded] = []  # audit entry, receipt and id still to write
+        # The head the room signed last: what every receipt of this batch shows.
+        signed = audit.latest_signed(self.conn)
+        self.head_seq, self.head = (signed.seq, signed.hash[:HEAD_CHARS]) if signed else (0, "")
         self._secret_voters: list[tuple[Any, ...]] = []
         self._fills: dict[str, list[tuple[bytes, bytes]]] = {}  # poll -> (slot, ballot)
         self._named: list[tuple[Any, ...]] = []
@@ -179,6 +198,8 @@ class BallotBatch:
                 found["cast_by"],
                 code=found["receipt"],
                 at=found["at"],
+                head_seq=found["head_seq"],
+                head=found["head"][:HEAD_CHARS],
             )
         return self._ids[key]
 
@@ -293,6 +314,7 @@ class BallotBatch:
                 data=entry.data,
             )
             entry.code, entry.at = digest[:RECEIPT_CHARS], at
+            entry.head_seq, entry.head = self.head_seq, self.head
             ballot_ids.append(
                 (
                     self.meeting_id,
@@ -302,6 +324,7 @@ class BallotBatch:
                     entry.cast_by,
                     entry.code,
                     at,
+                    self.head_seq,
                 )
             )
         self._recorded.clear()
@@ -328,10 +351,20 @@ class Recorded:
     data: dict[str, Any] = field(default_factory=dict)
     code: str = ""
     at: str = ""
+    head_seq: int = 0  # the audit head the room signed last before this ballot
+    head: str = ""
 
     def receipt(self) -> Receipt:
         assert self.code, "the batch holding this ballot is not written yet"
-        return Receipt(self.poll_id, self.delegate_id, self.ballot_id, self.code, self.at)
+        return Receipt(
+            self.poll_id,
+            self.delegate_id,
+            self.ballot_id,
+            self.code,
+            self.at,
+            self.head_seq,
+            self.head,
+        )
 
 
 class _Lookup:

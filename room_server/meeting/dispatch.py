@@ -44,14 +44,18 @@ from room_server.meeting.follow import FollowWord
 from room_server.meeting.messages import MessagesWord
 from room_server.meeting.pairing import PairingWord
 from room_server.meeting.polls import PollsWord
+from room_server.meeting.signed_heads import SignedHeadsWord
 from room_server.meeting.signin import SignInWord
 from room_server.repo import signin as signin_repo
 from room_server.rules import Refusal
 from room_server.rules.signin import FailureLimits
+from room_server.signing import SigningKey, ensure_signing_key
 from room_server.store import Store, utc_now
 from room_server.writer import Transaction, WriteFailed, Writer
 
 log = logging.getLogger(__name__)
+
+DEFAULT_SIGN_EVERY_S = 60.0  # the default of [audit] sign_every_seconds
 
 RULES: dict[type[Request], frozenset[Role] | None] = {
     **ALLOWED,
@@ -87,10 +91,14 @@ class LiveSession:
         *,
         authority: Authority | None = None,
         room_id: str = "room",
+        signing_key: SigningKey | None = None,
+        sign_every_seconds: float = DEFAULT_SIGN_EVERY_S,
     ) -> None:
         self.ctx = Context(store, writer, send, clock)
         self.ctx.refresh_meeting()
         credentials = Credentials(load_or_create_secret(store.secret_file))
+        if signing_key is None:
+            signing_key = ensure_signing_key(store.path.parent / "keys")
         # The order is the order in which a connecting tablet is brought up to date.
         self.signin = SignInWord(self.ctx, credentials, limits)
         self.agenda = AgendaWord(self.ctx)
@@ -101,6 +109,9 @@ class LiveSession:
         self.attendance = AttendanceWord(self.ctx)
         self.polls = PollsWord(self.ctx)
         self.pairing = PairingWord(self.ctx, authority, room_id)
+        self.heads = SignedHeadsWord(
+            self.ctx, signing_key, room_id=room_id, sign_every_seconds=sign_every_seconds
+        )
         self.handlers: dict[type[Request], Handler] = {}
         self._waiting: dict[Client, int] = {}  # requests of a tablet not yet answered
         for word in (
@@ -264,8 +275,10 @@ class LiveSession:
         """Pick up a speech or a poll countdown that was running when the server stopped."""
         self.floor.start()
         self.polls.start()
+        self.heads.start()
 
     def stop(self) -> None:
+        self.heads.stop()
         self.floor.stop()
         self.polls.stop()
         self.attendance.stop()

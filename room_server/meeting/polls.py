@@ -230,6 +230,7 @@ class PollsWord:
                 "closes_at": iso_time(closes) if closes else None,
             },
         )
+        tx.sign_head(audit.head_reason("poll.opened", request.poll_id))
         return [self.publish_polls, self.schedule_closing, self.progress_soon]
 
     def close(self, tx: Transaction, client: Client, request: ClosePoll) -> Effects:
@@ -262,6 +263,7 @@ class PollsWord:
         result = self._count(tx, row["id"], present, total, ())
         repo.close(tx.store, meeting_id, row["id"], present, total, result)
         self._audit(tx, "poll.closed", actor, {"poll": row["id"], **_summary(result)})
+        tx.sign_head(audit.head_reason("poll.closed", row["id"]))
         tx.checkpoint_after = True  # see Writer._commit: secret polls and the WAL
 
     def _count(
@@ -295,6 +297,7 @@ class PollsWord:
             client.delegate_id,
             {"poll": request.poll_id, "casting": list(request.casting), **_summary(result)},
         )
+        tx.sign_head(audit.head_reason("poll.published", request.poll_id))
         return [self.publish_polls]
 
     # --- countdowns ----------------------------------------------------------------------

@@ -118,8 +118,9 @@ def ballot(store: Store, meeting_id: str, poll_id: str, ballot_id: str) -> dict[
     """A ballot already recorded under this id: whom it was for, who cast it, its receipt
     and time (one primary-key lookup)."""
     return store.row(
-        "SELECT delegate_id, cast_by, receipt, at FROM ballot_ids "
-        "WHERE meeting_id = ? AND poll_id = ? AND ballot_id = ?",
+        "SELECT b.delegate_id, b.cast_by, b.receipt, b.at, b.head_seq, "
+        "coalesce(h.hash, '') AS head FROM ballot_ids b LEFT JOIN audit_heads h "
+        "ON h.seq = b.head_seq WHERE b.meeting_id = ? AND b.poll_id = ? AND b.ballot_id = ?",
         meeting_id,
         poll_id,
         ballot_id,
@@ -138,8 +139,9 @@ def has_voted(store: Store, meeting_id: str, poll_id: str, delegate_id: str, sec
 def receipts(store: Store, meeting_id: str, delegate_id: str) -> list[dict[str, Any]]:
     """The receipts of ballots for or by a member, oldest first."""
     return store.rows(
-        "SELECT * FROM ballot_ids WHERE meeting_id = ? AND (delegate_id = ? OR cast_by = ?) "
-        "ORDER BY at",
+        "SELECT b.*, coalesce(h.hash, '') AS head FROM ballot_ids b LEFT JOIN audit_heads h "
+        "ON h.seq = b.head_seq WHERE b.meeting_id = ? AND (b.delegate_id = ? OR b.cast_by = ?) "
+        "ORDER BY b.at",
         meeting_id,
         delegate_id,
         delegate_id,
@@ -175,6 +177,6 @@ def insert_secret_voters(store: Store, rows: Sequence[tuple[Any, ...]]) -> None:
 def insert_ballot_ids(store: Store, rows: Sequence[tuple[Any, ...]]) -> None:
     store.conn.executemany(
         "INSERT INTO ballot_ids (meeting_id, poll_id, ballot_id, delegate_id, cast_by, "
-        "receipt, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "receipt, at, head_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )

@@ -236,3 +236,34 @@ def test_panels_can_be_added_beside_the_queue(qtbot: QtBot) -> None:
     qtbot.wait(50)
     assert panel.isVisible() and inside(panel, view)
     assert panel.geometry().top() > view.queue_panel.geometry().bottom()
+
+
+@pytest.mark.parametrize("language", ["en", "vi"])
+def test_the_signed_audit_head_is_witnessed_in_a_corner(
+    qtbot: QtBot, tmp_path: Path, language: str
+) -> None:
+    """The head the room signed last, small in the bottom corner, for the room to see."""
+    from room_protocol.voting import AuditHead
+
+    display = make(qtbot)
+    view = display.view
+    set_language(language)
+    display.on_meeting(crowded_meeting())
+    display.on_message(crowded_floor())
+    assert view.audit_head.text() == ""  # nothing signed yet: nothing shown
+    display.on_message(
+        AuditHead(1234, "3f9ac21b" + "7" * 56, "2026-11-21T09:21:00.000+00:00", "poll.closed p1")
+    )
+    qtbot.wait(50)  # layout
+    expected = {"en": "Audit", "vi": "Kiểm toán"}[language] + " seq 1234 · 3F9A C21B"
+    assert view.audit_head.text() == expected
+    assert view.audit_head.isVisible() and inside(view.audit_head, view)
+    corner = view.audit_head.mapTo(view, view.audit_head.rect().bottomRight())
+    assert corner.x() > view.width() * 0.8 and corner.y() > view.height() * 0.9
+    assert view.audit_head.x() > view.status_text.x()  # beside the connection line
+    pixmap = view.grab()
+    shot = tmp_path / f"display-audit-head-{language}.png"
+    assert pixmap.save(str(shot))
+    not_blank(pixmap.toImage(), shot.stem)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    assert pixmap.save(str(SHOTS / shot.name))

@@ -156,6 +156,8 @@ VOTING_EXAMPLES = [
     voting.PollProgress("p1", 12, 40),
     voting.BallotRecorded("b-1", _RECEIPT),
     voting.Receipts((_RECEIPT,)),
+    voting.Receipts((voting.Receipt("p1", "d1", "b-2", "3fa9c2d1", "t", 41, "3f9ac21b5e0d7a94"),)),
+    voting.AuditHead(41, "3f9ac21b" + "0" * 56, "2026-11-21T10:00:00.000+00:00", "periodic"),
 ]
 
 EXAMPLES = [
@@ -292,3 +294,23 @@ def test_arbitrary_objects_decode_or_raise_protocol_error(
     except ProtocolError:
         return
     assert decode(encode(message)) == message
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        '{"type":"audit.head","seq":-1,"head":"' + "a" * 64 + '","at":"t","reason":"r"}',
+        '{"type":"audit.head","seq":1,"head":"' + "A" * 64 + '","at":"t","reason":"r"}',
+        '{"type":"audit.head","seq":1,"head":"abc","at":"t","reason":"r"}',
+        '{"type":"audit.head","seq":1,"head":"'
+        + "a" * 64
+        + '","at":"t","reason":"'
+        + "r" * 501
+        + '"}',
+        '{"type":"poll.receipts","receipts":[{"poll_id":"p","delegate_id":"d","ballot_id":"b",'
+        '"code":"c","at":"t","head_seq":1,"head":"3F9AC21B5E0D7A94"}]}',
+    ],
+)
+def test_audit_head_and_receipt_head_limits(bad: str) -> None:
+    with pytest.raises(ProtocolError):
+        decode(bad)

@@ -80,6 +80,19 @@ async def open_room(tmp_path: Path, voting_package_dir: Path) -> AsyncIterator[t
     store.close()
 
 
+@contextlib.asynccontextmanager
+async def reopen_room(tmp_path: Path) -> AsyncIterator[tuple[Room, Clock]]:
+    """The room of :func:`open_room` started again on the same state (a restart)."""
+    store = Store(tmp_path / "room.sqlite3", tmp_path / "documents")
+    store.read_only()
+    writer = Writer(Store(tmp_path / "room.sqlite3", tmp_path / "documents"))
+    writer.start()
+    clock = Clock()
+    yield Room(store, writer, clock), clock
+    await writer.stop()
+    store.close()
+
+
 async def signed_in(room: Room, who: str, pin: str, seat: str | None = None) -> Client:
     client = room.connect(f"tab-{who}")
     client.seat_id = seat

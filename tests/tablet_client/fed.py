@@ -179,8 +179,11 @@ class FedTablet:
     def answer(self, request: Request, reply: Message | None = None) -> None:
         self.feed(reply if reply is not None else Ack(request.op_id))
 
-    def record(self, ballot: CastBallot, code: str = "3F9A21C4B7") -> Receipt:
-        receipt = Receipt(ballot.poll_id, ballot.delegate_id, ballot.op_id, code, at(5))
+    def record(
+        self, ballot: CastBallot, code: str = "3F9A21C4B7", head: tuple[int, str] = (0, "")
+    ) -> Receipt:
+        """``head``: the signed audit head the receipt carries (seq, hash prefix)."""
+        receipt = Receipt(ballot.poll_id, ballot.delegate_id, ballot.op_id, code, at(5), *head)
         self.feed(BallotRecorded(ballot.op_id, receipt))
         return receipt
 

@@ -297,6 +297,32 @@ def test_secret_election_forgets_the_choice_once_recorded(
     run_async(body())
 
 
+def test_the_receipt_shows_the_signed_audit_head(
+    qtbot: QtBot, tmp_path: Path, fed: MakeFed, run_async: Run
+) -> None:
+    """The room's signed head when the ballot went in: the fingerprint the room display
+    showed, to be checked against the chain later (docs/security.md)."""
+    tablet = fed()
+
+    async def body() -> None:
+        tablet.start("d1")
+        tablet.feed(polls(poll("p4", BOARD)))
+        card = tablet.window.voting_panel.sections["p4"].cards["d1"]
+        card.choose("c2")
+        click(qtbot, card.submit)
+        click(qtbot, card.confirm)
+        (ballot,) = await tablet.sent(CastBallot)
+        tablet.record(ballot, code="77ab01cd9e12", head=(1234, "3f9ac21b00112233"))
+        assert card.status.text().endswith("receipt 77ab01cd9e12\nAudit seq 1234 · 3F9A C21B")
+        await shot(tablet.window, "voting-receipt-audit-head", tmp_path)
+        set_language("vi")
+        assert card.status.text().endswith("\nKiểm toán seq 1234 · 3F9A C21B")
+        await shot(tablet.window, "voting-receipt-audit-head-vi", tmp_path)
+        set_language("en")
+
+    run_async(body())
+
+
 def test_a_proxy_gets_its_own_labelled_ballot_and_refusals_are_in_words(
     qtbot: QtBot, tmp_path: Path, fed: MakeFed, run_async: Run
 ) -> None:

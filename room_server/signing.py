@@ -1,0 +1,116 @@
+"""The room's Ed25519 signing key and what it signs: the audit chain's head.
+
+The key lives outside the database (``state_dir/keys/room-signing.key``, 0600, in a 0700
+directory) with its public half beside it (``room-signing.pub``, PEM), so someone who can
+rewrite the database cannot sign a chain they rebuilt. :func:`ensure_signing_key` makes
+the pair on first use; it needs only ``cryptography``, so provisioning can make the same
+files. A signed head covers :func:`head_text`, a canonical text with its own domain line,
+so a signature over a head is never valid for anything else the key signs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+KEY_FILE = "room-signing.key"
+PUBLIC_FILE = "room-signing.pub"
+HEAD_DOMAIN = "hemicycle audit head v1"  # the first line of every signed head text
+
+
+class SigningKeyError(RuntimeError):
+    """A key file that is missing, unreadable or not an Ed25519 key."""
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    private: Ed25519PrivateKey
+    key_file: Path
+    public_file: Path
+
+    @property
+    def public(self) -> Ed25519PublicKey:
+        return self.private.public_key()
+
+    def sign(self, text: str) -> str:
+        """The signature of ``text`` (UTF-8), as 128 hex digits."""
+        return self.private.sign(text.encode()).hex()
+
+
+def ensure_signing_key(keys_dir: Path) -> SigningKey:
+    """Load the room's signing key from ``keys_dir``, making it (and the public key file)
+    the first time. The directory is 0700 and the key 0600 whatever the umask."""
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    keys_dir.chmod(0o700)
+    key_file, public_file = keys_dir / KEY_FILE, keys_dir / PUBLIC_FILE
+    if not key_file.exists():
+        private = Ed25519PrivateKey.generate()
+        pem = private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        _write_new(key_file, pem, 0o600)
+    try:
+        loaded = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as exc:
+        raise SigningKeyError(f"{key_file}: cannot read the room's signing key: {exc}") from None
+    if not isinstance(loaded, Ed25519PrivateKey):
+        raise SigningKeyError(f"{key_file}: not an Ed25519 private key")
+    key_file.chmod(0o600)
+    public_pem = public_pem_of(loaded.public_key())
+    if not public_file.exists() or public_file.read_bytes() != public_pem:
+        tmp = public_file.with_suffix(".tmp")
+        tmp.unlink(missing_ok=True)
+        _write_new(tmp, public_pem, 0o644)
+        tmp.replace(public_file)
+    return SigningKey(loaded, key_file, public_file)
+
+
+def public_pem_of(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def load_public_key(path: Path) -> Ed25519PublicKey:
+    try:
+        loaded = serialization.load_pem_public_key(path.read_bytes())
+    except OSError as exc:
+        raise SigningKeyError(f"{path}: cannot read the public key: {exc.strerror}") from None
+    except ValueError:
+        raise SigningKeyError(f"{path}: not a PEM public key") from None
+    if not isinstance(loaded, Ed25519PublicKey):
+        raise SigningKeyError(f"{path}: not an Ed25519 public key")
+    return loaded
+
+
+def head_text(room_id: str, seq: int, head: str, at: str, reason: str) -> str:
+    """What a signed head's signature covers: one field a line, after the domain line."""
+    for name, value in (("room id", room_id), ("time", at), ("reason", reason)):
+        if "\n" in value or "\r" in value:
+            raise ValueError(f"a signed head's {name} must be one line")
+    return f"{HEAD_DOMAIN}\nroom {room_id}\nseq {seq}\nhead {head}\nat {at}\nreason {reason}\n"
+
+
+def signature_ok(public: Ed25519PublicKey, text: str, signature: str) -> bool:
+    try:
+        public.verify(bytes.fromhex(signature), text.encode())
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        os.fchmod(fd, mode)  # the umask may have taken bits away
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
