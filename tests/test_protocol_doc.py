@@ -41,7 +41,7 @@ def test_client_written_from_the_docs_reads_agenda_downloads_and_follows(tmp_pat
             ROOM_HOST=room.hostname,
             ROOM_ADDRESS="127.0.0.1",
             ROOM_PORT=room.port,
-            CA_FILE=str(room.ca_file),
+            DEVICE_DIR=str(room.device("seat-12").directory),
         )
         client = subprocess.Popen(
             [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

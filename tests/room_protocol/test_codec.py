@@ -7,7 +7,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from room_protocol import PROTOCOL_VERSION, ErrorCode, ProtocolError, decode, encode, live, voting
+from room_protocol import (
+    PROTOCOL_VERSION,
+    ErrorCode,
+    ProtocolError,
+    decode,
+    encode,
+    enrollment,
+    live,
+    voting,
+)
 from room_protocol.codec import MAX_MESSAGE_BYTES
 from room_protocol.messages import (
     REGISTRY,
@@ -160,8 +169,23 @@ VOTING_EXAMPLES = [
     voting.AuditHead(41, "3f9ac21b" + "0" * 56, "2026-11-21T10:00:00.000+00:00", "periodic"),
 ]
 
+ENROLLMENT_EXAMPLES = [
+    enrollment.EnrollRoom("-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n"),
+    enrollment.EnrollRequest("K7Q2M9XD", "-----BEGIN CERTIFICATE REQUEST-----\n", "Seat A2"),
+    enrollment.Enrolled("tablet-1a2b3c4d", "-----BEGIN CERTIFICATE-----\n", "tablet", "A2"),
+    enrollment.CreatePairingCode("op-40", enrollment.DeviceKindName.DISPLAY, None, 5, True),
+    enrollment.PairingCodeShown(
+        "K7Q2-M9XD-4HRT-PW3A",
+        "hemicycle://enroll?code=K7Q2-M9XD-4HRT-PW3A&ca=" + "ab" * 32 + "&room=council",
+        "2026-11-21T09:10:00.000+00:00",
+        enrollment.DeviceKindName.TABLET,
+        "A2",
+    ),
+]
+
 EXAMPLES = [
     Hello(PROTOCOL_VERSION, Channel.CONTROL, "seat-a1", "Seat A1"),
+    Hello(PROTOCOL_VERSION, Channel.ENROLL, "enrolling", "Seat A2"),
     Hello(PROTOCOL_VERSION, Channel.DOCUMENTS, "seat-a1"),
     FetchDocument(SHA, 1024),
     Welcome(PROTOCOL_VERSION, "room-1", "Council chamber", "2026-11-21T09:00:00+00:00", "s1"),
@@ -172,6 +196,7 @@ EXAMPLES = [
     ErrorMessage("not_found", "no such document", SHA),
     *LIVE_EXAMPLES,
     *VOTING_EXAMPLES,
+    *ENROLLMENT_EXAMPLES,
 ]
 
 

@@ -32,6 +32,7 @@ from room_protocol.voting import (
     fingerprint,
 )
 from room_server import audit
+from room_server.repo.ballots import decode_slot, encode_slot
 from room_server.signing import (
     KEY_FILE,
     PUBLIC_FILE,
@@ -101,15 +102,20 @@ def rehash_whole_chain(conn: sqlite3.Connection) -> None:
 def flip_secret_result_and_drop_a_ballot(conn: sqlite3.Connection, poll_id: str) -> None:
     """Turn a rejected secret motion into an adopted one: one 'no' ballot (and its entry)
     gone, one 'no' turned into a 'yes', the stored result and the closing entry to match."""
-    no = json.dumps([NO])
-    dropped = conn.execute(
-        "SELECT shuffle FROM secret_ballots WHERE poll_id = ? AND choices = ? LIMIT 1",
-        (poll_id, no),
-    ).fetchone()[0]
-    conn.execute("DELETE FROM secret_ballots WHERE shuffle = ?", (dropped,))
+    cast = [
+        (slot, ballot, decode_slot(ballot))
+        for slot, ballot in conn.execute(
+            "SELECT slot, ballot FROM secret_slots WHERE poll_id = ?", (poll_id,)
+        )
+    ]
+    noes = [
+        (slot, len(ballot), found) for slot, ballot, found in cast if found and found[0] == (NO,)
+    ]
+    (dropped, size_of, _), (turned, _, (_, weight)) = noes[0], noes[1]
+    conn.execute("UPDATE secret_slots SET ballot = zeroblob(?) WHERE slot = ?", (size_of, dropped))
     conn.execute(
-        "UPDATE secret_ballots SET choices = ? WHERE poll_id = ? AND choices = ?",
-        (json.dumps([YES]), poll_id, no),
+        "UPDATE secret_slots SET ballot = ? WHERE slot = ?",
+        (encode_slot([YES], weight, size_of), turned),
     )
     victim_seq, data = conn.execute(
         "SELECT seq, data FROM audit_log WHERE kind = 'poll.ballot' ORDER BY seq DESC LIMIT 1"
