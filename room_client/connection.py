@@ -33,9 +33,11 @@ from room_protocol.messages import (
     Message,
     Welcome,
 )
+from room_protocol.wire import frame_safe_logger, restrict_tls
 
 log = logging.getLogger(__name__)
 
+_WIRE_LOG = frame_safe_logger("websockets.client")
 OPEN_TIMEOUT = 10.0  # seconds for TCP + TLS + WebSocket handshake + welcome
 
 
@@ -91,8 +93,7 @@ class Backoff:
 
 def tls_context(ca_file: Path) -> ssl.SSLContext:
     """Trust the room CA and nothing else (no system store: rooms are air-gapped)."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context = restrict_tls(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
     context.check_hostname = True
     context.verify_mode = ssl.CERT_REQUIRED
     context.load_verify_locations(cafile=ca_file)
@@ -120,6 +121,7 @@ async def open_channel(
             max_size=MAX_MESSAGE_BYTES * 16,  # document chunks are binary frames up to 4 MiB
             compression=None,
             proxy=None,
+            logger=_WIRE_LOG,
         )
     except ssl.SSLCertVerificationError as exc:
         raise ConnectError(f"the room's certificate is not trusted: {exc.verify_message}") from exc

@@ -193,7 +193,7 @@ class Hello(Message):
     client_id: str = field(metadata=IDENT)
     client_name: str = field(default="", metadata=limits(max_len=120))
     seat_id: str | None = field(default=None, metadata=IDENT)  # the seat this tablet is at
-    resume_token: str | None = field(default=None, metadata=limits(max_len=64))
+    resume_token: str | None = field(default=None, metadata=limits(max_len=64), repr=False)
 
 
 @register

@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from room_protocol.wire import restrict_tls
+
 CA_VALIDITY = dt.timedelta(days=20 * 365)  # a room box lives long; rotation is explicit
 SERVER_VALIDITY = dt.timedelta(days=5 * 365)
 # Rooms run without clock sync: backdate so a tablet whose clock is behind still accepts.
@@ -50,8 +52,7 @@ class RoomCertificates:
         return cert.fingerprint(hashes.SHA256()).hex()
 
     def server_context(self) -> ssl.SSLContext:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context = restrict_tls(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER))
         context.load_cert_chain(self.server_cert, self.server_key)
         return context
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication, QWidget
 
 from room_client.connection import RoomEndpoint
+from room_client.private import UMASK, create_private, make_private
 from tablet_client.i18n import LANGUAGES, set_language
 from tablet_client.render import PageRenderer
 from tablet_client.tablet_controller import TabletController, TabletSettings
@@ -103,9 +104,10 @@ def client_id(cache_dir: Path) -> str:
     try:
         return path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
-        cache_dir.mkdir(parents=True, exist_ok=True)
+        make_private(cache_dir)
         value = "tablet-" + secrets.token_hex(6)
-        path.write_text(value, encoding="utf-8")
+        with os.fdopen(create_private(path), "w", encoding="utf-8") as out:
+            out.write(value)
         return value
 
 
@@ -132,6 +134,7 @@ def settings_from(args: argparse.Namespace) -> TabletSettings:
 def main(argv: list[str] | None = None) -> int:
     import qasync
 
+    os.umask(UMASK)  # the cache and the tablet's identity are private whatever the umask
     args = parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

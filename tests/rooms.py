@@ -248,14 +248,31 @@ def die_with_the_tests() -> Callable[[], None] | None:
     return None
 
 
-def room_cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def with_umask(umask: int | None) -> Callable[[], None] | None:
+    """A ``preexec_fn``: :func:`die_with_the_tests`, and ``umask`` (as a shell run by hand
+    would have it) when given."""
+    die = die_with_the_tests()
+    if umask is None:
+        return die
+
+    def setup() -> None:
+        os.umask(umask)
+        if die is not None:
+            die()
+
+    return setup
+
+
+def room_cli(
+    config: Path, *args: str, umask: int | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "room_server", "--config", str(config), *args],
         capture_output=True,
         text=True,
         timeout=timeout(120),
         check=False,
-        preexec_fn=die_with_the_tests(),
+        preexec_fn=with_umask(umask),
     )
 
 
@@ -301,9 +318,12 @@ def start_room(
     *,
     package: Path | None = None,
     command_prefix: Sequence[str] = (),
+    server_args: Sequence[str] = (),
+    umask: int | None = None,
     **config_args: object,
 ) -> RunningRoom:
-    """Import ``package`` (if given) with the real CLI, then start a server process."""
+    """Import ``package`` (if given) with the real CLI, then start a server process;
+    ``server_args`` go before the command (``-v``), ``umask`` is the processes' umask."""
     directory.mkdir(parents=True, exist_ok=True)
     room_id = str(
         config_args.pop(
@@ -313,15 +333,24 @@ def start_room(
     room_name = str(config_args.pop("room_name", f"Test room {room_id[-4:]}"))
     config = write_config(directory, room_id=room_id, room_name=room_name, **config_args)  # type: ignore[arg-type]
     if package is not None:
-        result = room_cli(config, "import", str(package))
+        result = room_cli(config, "import", str(package), umask=umask)
         assert result.returncode == 0, result.stderr
     runtime = directory / "state" / "server.json"
     log = (directory / "server.log").open("wb")
     process = subprocess.Popen(
-        [*command_prefix, sys.executable, "-m", "room_server", "--config", str(config), "run"],
+        [
+            *command_prefix,
+            sys.executable,
+            "-m",
+            "room_server",
+            "--config",
+            str(config),
+            *server_args,
+            "run",
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
-        preexec_fn=die_with_the_tests(),
+        preexec_fn=with_umask(umask),
     )
     deadline = time.monotonic() + timeout(30)
     while time.monotonic() < deadline:
