@@ -176,7 +176,14 @@ def _import(config: ServerConfig, package: Path, *, activate: bool) -> int:
         )
         + (tr("import.now_current") if activate else "")
     )
+    for file, title, removed in report.stripped:
+        print(tr("import.stripped", document=f"{file} ({title})", removed=_removed(removed)))
     return 0
+
+
+def _removed(removed: tuple[tuple[str, int], ...]) -> str:
+    """What import stripped from a PDF, in the CLI's language: "JavaScript (2 places), ..."."""
+    return ", ".join(trn(f"stripped.{kind}", places) for kind, places in removed)
 
 
 def _add_document(
@@ -207,6 +214,8 @@ def _add_document(
             revision=late.revision,
         )
     )
+    if late.removed:
+        print(tr("import.stripped", document=repr(late.title), removed=_removed(late.removed)))
     return 0
 
 

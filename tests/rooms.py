@@ -38,14 +38,17 @@ def timeout(seconds: float) -> float:
 
 def write_pdf(path: Path, pages: int, label: str, *, pad_bytes: int = 0) -> Path:
     """A real PDF whose pages say ``label page N``; ``pad_bytes`` of incompressible data
-    (an embedded file) make it large for transfer tests."""
+    (a stream object of its own: import keeps it, unlike an embedded file) make it large
+    for transfer tests."""
     doc = pymupdf.open()
     for i in range(pages):
         page = doc.new_page(width=595, height=842)
         page.insert_text((72, 100), f"{label} — page {i + 1}", fontsize=24)
         page.draw_rect(pymupdf.Rect(72, 140, 72 + 40 * (i % 10 + 1), 180), fill=(0.2, 0.4, 0.8))
     if pad_bytes:
-        doc.embfile_add("padding.bin", hashlib.shake_256(label.encode()).digest(pad_bytes))
+        padding = doc.get_new_xref()
+        doc.update_object(padding, "<<>>")
+        doc.update_stream(padding, hashlib.shake_256(label.encode()).digest(pad_bytes))
     doc.set_metadata({"title": label})  # no dates: the same bytes every time
     path.parent.mkdir(parents=True, exist_ok=True)
     doc.save(path, no_new_id=True)

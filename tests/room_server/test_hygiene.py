@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sqlite3
 import stat
 import tomllib
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import pymupdf
 import pytest
 
 from room_protocol.live import SignedIn, SignIn, SignOut
@@ -32,7 +34,15 @@ from tablet_client.documents import DocumentCache, DocumentFetcher
 from tests import packages
 from tests.live_clients import Tablet, until
 from tests.packages import make_pdf
-from tests.rooms import RunningRoom, room_cli, running_room, start_room, write_package
+from tests.rooms import (
+    RunningRoom,
+    room_cli,
+    running_room,
+    sha256_file,
+    start_room,
+    write_config,
+    write_package,
+)
 
 # Secrets no log may show, each distinctive enough that a hit is never chance.
 PIN = "739146"
@@ -243,3 +253,162 @@ async def test_the_tablet_cache_is_private_under_umask_022(
     (cache_dir / "meeting.json").chmod(0o644)
     DocumentCache(cache_dir)
     assert_private(cache_dir)
+
+
+# --- active content in imported PDFs -----------------------------------------------------------
+
+_mupdf: Any = pymupdf  # partly typed
+
+
+def _pages(doc: Any, label: str, count: int = 3) -> None:
+    for i in range(count):
+        page = doc.new_page(width=595, height=842)
+        page.insert_text((72, 100), f"{label} — page {i + 1}", fontsize=24)
+        page.draw_rect(_mupdf.Rect(72, 140, 72 + 40 * (i + 1), 180), fill=(0.2, 0.4, 0.8))
+
+
+def _save(doc: Any, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc.save(path, no_new_id=True)
+    doc.close()
+    return path
+
+
+def scripted_pdf(path: Path) -> Path:
+    """JavaScript at document level (a name tree and an open action), on a link and on a
+    form field (its action and a format script)."""
+    doc = _mupdf.open()
+    _pages(doc, "Scripted")
+    first = doc[0]
+    first.insert_link(
+        {"kind": _mupdf.LINK_URI, "from": _mupdf.Rect(72, 200, 200, 220), "uri": "https://a.test/"}
+    )
+    link = next(x for x, kind, _ in first.annot_xrefs() if kind == _mupdf.PDF_ANNOT_LINK)
+    doc.xref_set_key(link, "A", "<</S/JavaScript/JS(app.alert\\('link'\\))>>")
+    field = _mupdf.Widget()
+    field.field_type = _mupdf.PDF_WIDGET_TYPE_TEXT
+    field.field_name = "name"
+    field.rect = _mupdf.Rect(72, 300, 300, 330)
+    field.script = "app.alert('field');"
+    field.script_format = "app.alert('format');"
+    doc[1].add_widget(field)
+    action = doc.get_new_xref()
+    doc.update_object(action, "<</S/JavaScript/JS(app.alert\\('named'\\))>>")
+    tree = doc.get_new_xref()
+    doc.update_object(tree, f"<</Names[(init) {action} 0 R]>>")
+    catalog = doc.pdf_catalog()
+    doc.xref_set_key(catalog, "Names", f"<</JavaScript {tree} 0 R>>")
+    doc.xref_set_key(catalog, "OpenAction", "<</S/JavaScript/JS(app.alert\\('open'\\))>>")
+    return _save(doc, path)
+
+
+def launching_pdf(path: Path) -> Path:
+    doc = _mupdf.open()
+    _pages(doc, "Launching")
+    doc[0].insert_link(
+        {"kind": _mupdf.LINK_LAUNCH, "from": _mupdf.Rect(72, 240, 200, 260), "file": "calc.exe"}
+    )
+    return _save(doc, path)
+
+
+def carrying_pdf(path: Path) -> Path:
+    doc = _mupdf.open()
+    _pages(doc, "Carrying")
+    doc.embfile_add("payload.exe", b"MZ: a program riding along")
+    return _save(doc, path)
+
+
+def attaching_pdf(path: Path) -> Path:
+    doc = _mupdf.open()
+    _pages(doc, "Attaching")
+    doc[2].add_file_annot(_mupdf.Point(100, 400), b"attached bytes", "notes.txt")
+    return _save(doc, path)
+
+
+def active_content_left(path: Path) -> list[str]:
+    """Every script, launch action, embedded file or file attachment PyMuPDF finds."""
+    left = []
+    with _mupdf.open(path) as doc:
+        if doc.embfile_count():
+            left.append(f"embedded files {doc.embfile_names()}")
+        catalog = doc.pdf_catalog()
+        for key in ("Names/JavaScript", "Names/EmbeddedFiles/Names/[0]", "OpenAction"):
+            if doc.xref_get_key(catalog, key)[0] != "null":
+                left.append(f"catalog {key}")
+        for xref in range(1, doc.xref_length()):
+            text = doc.xref_object(xref, compressed=True)
+            for sign in ("/JavaScript", "/JS", "/Launch", "/EF", "/FileAttachment", "/AA<<"):
+                if sign in text.replace(" ", "") and f"{sign[1:]} null" not in text:
+                    left.append(f"{sign} in object {xref}: {text[:80]}")
+        for page in doc:
+            left += [f"annotation {a.type[1]}" for a in page.annots() if a.type[0] == 17]
+    return left
+
+
+def first_page_pixels(path: Path) -> bytes:
+    with _mupdf.open(path) as doc:
+        return bytes(doc[0].get_pixmap(dpi=50, annots=False).samples)
+
+
+def test_import_strips_scripts_launch_actions_and_embedded_files(tmp_path: Path) -> None:
+    source = tmp_path / "package" / "docs"
+    made = {
+        "scripted": scripted_pdf(source / "scripted.pdf"),
+        "launching": launching_pdf(source / "launching.pdf"),
+        "carrying": carrying_pdf(source / "carrying.pdf"),
+        "attaching": attaching_pdf(source / "attaching.pdf"),
+        "clean": make_pdf(source / "clean.pdf", 2, "clean"),
+    }
+    for name, path in made.items():
+        assert (active_content_left(path) == []) is (name == "clean"), name
+    manifest = packages.minimal_manifest({name: f"docs/{name}.pdf" for name in made})
+    package = packages.write_package(tmp_path / "package", manifest, {})
+    (tmp_path / "room").mkdir()
+    config = write_config(tmp_path / "room", room_id="scrub", room_name="Scrub")
+    result = room_cli(config, "import", str(package))
+    assert result.returncode == 0, result.stderr
+    said = {
+        name: " ".join(
+            line
+            for line in result.stdout.splitlines()
+            if f"docs/{name}.pdf" in line and "stored without" in line
+        )
+        for name in made
+    }
+    assert "JavaScript (5 places)" in said["scripted"], result.stdout
+    assert "1 launch action" in said["launching"], result.stdout
+    assert "1 embedded file" in said["carrying"], result.stdout
+    assert "1 file attachment annotation" in said["attaching"], result.stdout
+    assert said["clean"] == "", result.stdout
+
+    state = tmp_path / "room" / "state"
+    with contextlib.closing(sqlite3.connect(state / "room.sqlite3")) as conn:
+        stored = dict(conn.execute("SELECT id, sha256 FROM documents").fetchall())
+    for name, original in made.items():
+        digest = stored[name]
+        kept = state / "documents" / digest[:2] / f"{digest}.pdf"
+        if name == "clean":  # deduplicated by hash across meetings: bytes never change
+            assert digest == sha256_file(original) and kept.read_bytes() == original.read_bytes()
+            continue
+        assert digest != sha256_file(original) and digest == sha256_file(kept)
+        assert active_content_left(kept) == [], name
+        with _mupdf.open(kept) as doc, _mupdf.open(original) as was:
+            assert (doc.page_count, doc.is_repaired) == (was.page_count, False)
+        assert first_page_pixels(kept) == first_page_pixels(original), name
+
+
+def test_a_late_document_is_stripped_too_and_the_same_pdf_always_alike(tmp_path: Path) -> None:
+    package = write_package(tmp_path / "package", extra_item="Late")
+    (tmp_path / "room").mkdir()
+    config = write_config(tmp_path / "room", room_id="late", room_name="Late")
+    assert room_cli(config, "import", str(package)).returncode == 0
+    active = scripted_pdf(tmp_path / "late.pdf")
+    added = room_cli(config, "add-document", str(active), "--item", "late", "--title", "Late")
+    assert added.returncode == 0, added.stderr
+    assert "'Late': stored without JavaScript (5 places)" in added.stdout, added.stdout
+    # the same PDF is stripped to the same bytes: a second import stores nothing new
+    again = room_cli(config, "add-document", str(active), "--item", "late", "--title", "Late")
+    assert again.returncode == 0, again.stderr
+    blobs = list((tmp_path / "room" / "state" / "documents").rglob("*.pdf"))
+    assert len(blobs) == 4  # the package's three and one stripped late document
+    assert all(active_content_left(blob) == [] for blob in blobs)
