@@ -26,6 +26,7 @@ from kiosk.display_view import DisplayView
 from kiosk.i18n import LANGUAGES, set_language
 from room_client.connection import RoomEndpoint
 from room_client.enrollment import DeviceCredentials
+from room_client.private import UMASK
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,7 @@ def display_name() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.umask(UMASK)  # whatever the display keeps (its enrollment) is private
     args = parse_args(argv)
     if args.screenshot is not None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

@@ -35,9 +35,11 @@ from room_protocol.messages import (
     Message,
     Welcome,
 )
+from room_protocol.wire import frame_safe_logger
 
 log = logging.getLogger(__name__)
 
+_WIRE_LOG = frame_safe_logger("websockets.client")
 OPEN_TIMEOUT = 10.0  # seconds for TCP + TLS + WebSocket handshake + welcome
 
 
@@ -111,6 +113,7 @@ async def open_channel(
             max_size=MAX_MESSAGE_BYTES * 16,  # document chunks are binary frames up to 4 MiB
             compression=None,
             proxy=None,
+            logger=_WIRE_LOG,
         )
     except ssl.SSLCertVerificationError as exc:
         raise ConnectError(f"the room's certificate is not trusted: {exc.verify_message}") from exc

@@ -26,15 +26,15 @@ from cryptography.x509.oid import NameOID
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from room_client.private import create_private, make_private
 from room_protocol import PROTOCOL_VERSION
 from room_protocol.codec import MAX_MESSAGE_BYTES, decode, encode
 from room_protocol.enrollment import Enrolled, EnrollRequest, EnrollRoom, PairingCode
 from room_protocol.errors import ProtocolError
 from room_protocol.messages import Channel, ErrorMessage, Hello, Message, Welcome
+from room_protocol.wire import frame_safe_logger, restrict_tls
 
 OPEN_TIMEOUT = 10.0
-# TLS 1.2 only with forward secrecy and an AEAD cipher (TLS 1.3 suites are all AEAD).
-TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
 
 
 class EnrollError(Exception):
@@ -79,8 +79,7 @@ class DeviceCredentials:
 
     def save(self, ca_pem: str, key: ec.EllipticCurvePrivateKey, cert_pem: str) -> None:
         """Write the three files, each complete before it replaces an older one."""
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.directory.chmod(0o700)
+        make_private(self.directory)
         key_pem = key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
@@ -95,16 +94,12 @@ class DeviceCredentials:
 
 
 def client_context() -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.set_ciphers(TLS12_CIPHERS)
-    return context
+    return restrict_tls(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
 
 
 def _write_private(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
+    with os.fdopen(create_private(tmp), "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
@@ -135,6 +130,7 @@ async def enroll(
             max_size=MAX_MESSAGE_BYTES,
             compression=None,
             proxy=None,
+            logger=frame_safe_logger(__name__),
         )
     except InvalidStatus as exc:
         raise EnrollError(

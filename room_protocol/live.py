@@ -49,8 +49,8 @@ class SignIn(Request):
 
     TYPE: ClassVar[str] = "session.sign_in"
     delegate_id: str | None = field(default=None, metadata=IDENT)
-    pin: str | None = field(default=None, metadata=PIN)
-    badge: str | None = field(default=None, metadata=BADGE)
+    pin: str | None = field(default=None, metadata=PIN, repr=False)
+    badge: str | None = field(default=None, metadata=BADGE, repr=False)
 
 
 @register
@@ -65,7 +65,7 @@ class Unlock(Request):
     """Unlock a screen that locked itself after inactivity, with the signed-in PIN."""
 
     TYPE: ClassVar[str] = "session.unlock"
-    pin: str = field(metadata=PIN)
+    pin: str = field(metadata=PIN, repr=False)
 
 
 # --- requests: agenda --------------------------------------------------------------------
@@ -280,7 +280,7 @@ class SignedIn(Message):
     name: str = field(metadata=TEXT)
     role: Role
     seat_id: str | None = field(default=None, metadata=IDENT)
-    token: str = field(default="", metadata=limits(max_len=64))
+    token: str = field(default="", metadata=limits(max_len=64), repr=False)
     wrong_seat: bool = False  # signed in at a seat that is not theirs
 
 

@@ -199,7 +199,7 @@ class Hello(Message):
     # For the room's logs only: who a connection is comes from its device certificate.
     client_id: str = field(metadata=IDENT)
     client_name: str = field(default="", metadata=limits(max_len=120))
-    resume_token: str | None = field(default=None, metadata=limits(max_len=64))
+    resume_token: str | None = field(default=None, metadata=limits(max_len=64), repr=False)
 
 
 @register

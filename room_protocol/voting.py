@@ -292,7 +292,7 @@ class CastBallot(Request):
     TYPE: ClassVar[str] = "poll.cast"
     poll_id: str = field(metadata=IDENT)
     delegate_id: str = field(metadata=IDENT)
-    choices: tuple[str, ...] = field(metadata=OPTION_IDS)
+    choices: tuple[str, ...] = field(metadata=OPTION_IDS, repr=False)
 
 
 # --- server to tablets -------------------------------------------------------------------

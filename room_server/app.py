@@ -15,6 +15,7 @@ from room_server.config import ServerConfig
 from room_server.importer import remove_orphan_tempfiles
 from room_server.mdns import RoomAdvertiser, host_addresses
 from room_server.server import RoomServer
+from room_server.state import make_private
 from room_server.store import Store
 from room_server.tls import ensure_certificates, room_hostname
 
@@ -28,7 +29,7 @@ async def run(config: ServerConfig, stop: asyncio.Event | None = None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    config.state_dir.mkdir(parents=True, exist_ok=True)
+    make_private(config.state_dir)
     remove_orphan_tempfiles(config.documents_dir)
     hostname = room_hostname(config.mdns_hostname)
     certs = ensure_certificates(

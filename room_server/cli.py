@@ -16,6 +16,7 @@ from room_protocol.text import language_from_environment
 from room_server import cli_devices
 from room_server.config import DEFAULT_CONFIG_PATH, ConfigError, ServerConfig, load_config
 from room_server.i18n import CATALOGUE, LANGUAGES, tr, trn
+from room_server.state import UMASK, make_private
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -27,6 +28,7 @@ EXIT_NOT_RUNNING = 3
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.umask(UMASK)  # the state directory is private whatever the shell's umask was
     parser = argparse.ArgumentParser(
         prog="room-server", description="Hemicycle room server for a paperless meeting room."
     )
@@ -94,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # websockets logs frames (PINs, ballots) at DEBUG; the server's connections use a
+    # logger that never does (room_protocol.wire), and this holds for any other one.
+    logging.getLogger("websockets").setLevel(logging.INFO)
     try:
         config = _config(args.config, args.state_dir)
     except ConfigError as exc:
@@ -303,6 +308,7 @@ def _import(config: ServerConfig, package: Path, *, activate: bool) -> int:
 
     print(tr("import.checking", package=package), flush=True)
     try:
+        make_private(config.state_dir)
         with Store(config.database_path, config.documents_dir) as store:
             report = import_package(store, package, activate=activate, progress=progress)
     except PackageError as exc:
@@ -324,7 +330,14 @@ def _import(config: ServerConfig, package: Path, *, activate: bool) -> int:
         )
         + (tr("import.now_current") if activate else "")
     )
+    for file, title, removed in report.stripped:
+        print(tr("import.stripped", document=f"{file} ({title})", removed=_removed(removed)))
     return 0
+
+
+def _removed(removed: tuple[tuple[str, int], ...]) -> str:
+    """What import stripped from a PDF, in the CLI's language: "JavaScript (2 places), ..."."""
+    return ", ".join(trn(f"stripped.{kind}", places) for kind, places in removed)
 
 
 def _add_document(
@@ -335,6 +348,7 @@ def _add_document(
     from room_server.store import Store, StoreError
 
     try:
+        make_private(config.state_dir)
         with Store(config.database_path, config.documents_dir) as store:
             late = add_document(store, pdf, item_id=item, title=title, confidential=confidential)
     except PackageError as exc:
@@ -354,6 +368,8 @@ def _add_document(
             revision=late.revision,
         )
     )
+    if late.removed:
+        print(tr("import.stripped", document=repr(late.title), removed=_removed(late.removed)))
     return 0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from room_server.package import (
     UnusablePdfError,
     count_pdf_pages,
     open_package,
+    strip_pdf,
 )
 from room_server.store import KEY_ACTIVE_MEETING, Store, utc_now
 
@@ -47,6 +49,8 @@ class ImportReport:
     delegates: int
     replaced: bool
     revision: int
+    # documents stored without their active content: (file, title, ((kind, places), ...))
+    stripped: tuple[tuple[str, str, tuple[tuple[str, int], ...]], ...] = ()
 
 
 def import_package(
@@ -280,6 +284,7 @@ def _store_rows(
         delegates=len(package.delegates),
         replaced=replaced is not None,
         revision=revision,
+        stripped=tuple((d.file, d.title, d.removed) for d in package.documents if d.removed),
     )
 
 
@@ -375,6 +380,7 @@ class LateDocument:
     pages: int
     item_number: str
     revision: int
+    removed: tuple[tuple[str, int], ...] = ()  # active content stripped: (kind, places)
 
 
 def add_document(
@@ -422,11 +428,21 @@ def add_document(
     if problems:
         raise PackageError(pdf, problems)
     assert meeting_id is not None and item is not None
-    digest = hashlib.sha256(pdf.read_bytes()).hexdigest()
-    target = store.blob_path(digest)
-    created = not target.exists()
-    if created:
-        _write_blob(pdf, target, digest)
+    with tempfile.TemporaryDirectory(prefix="hemicycle-document-") as scratch:
+        try:
+            stripped = strip_pdf(pdf, Path(scratch) / "stripped.pdf")
+        except UnusablePdfError as exc:
+            raise PackageError(pdf, [Problem(pdf.name, str(exc))]) from None
+        source = pdf
+        removed: tuple[tuple[str, int], ...] = ()
+        if stripped is not None:
+            source, digest, size, removed = stripped
+        else:
+            digest = hashlib.sha256(pdf.read_bytes()).hexdigest()
+        target = store.blob_path(digest)
+        created = not target.exists()
+        if created:
+            _write_blob(source, target, digest)
     title = title or pdf.stem
     try:
         with store.transaction() as db:
@@ -464,4 +480,4 @@ def add_document(
         if created:
             target.unlink(missing_ok=True)
         raise
-    return LateDocument(digest, title, pages, item["number"], revision)
+    return LateDocument(digest, title, pages, item["number"], revision, removed)

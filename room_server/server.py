@@ -48,6 +48,7 @@ from room_protocol.messages import (
     Welcome,
 )
 from room_protocol.transfer import chunk_ranges
+from room_protocol.wire import frame_safe_logger
 from room_server import devices
 from room_server.config import ServerConfig, failure_limits
 from room_server.devices import Authority, Device, DeviceKind, EnrollmentError
@@ -144,6 +145,7 @@ class RoomServer:
             ping_interval=20,
             ping_timeout=20,
             close_timeout=3,  # a shutdown waits at most this long for a silent tablet
+            logger=frame_safe_logger("websockets.server"),  # frames carry PINs and ballots
         )
         self._watcher = asyncio.create_task(self._watch_store(), name="store-watcher")
         log.info("listening on %s port %d", self.config.host, self.port)

@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from room_protocol.wire import restrict_tls
+
 CA_VALIDITY = dt.timedelta(days=20 * 365)  # a room box lives long; rotation is explicit
 SERVER_VALIDITY = dt.timedelta(days=5 * 365)
 # Rooms run without clock sync: backdate so a tablet whose clock is behind still accepts.
@@ -53,8 +55,7 @@ class RoomCertificates:
         """Mutual TLS: a client certificate is asked for and, when shown, must come from
         the room CA. One is not required at this layer, so that a device can enroll;
         the server refuses every other channel without one (room_server/server.py)."""
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context = restrict_tls(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER))
         context.load_cert_chain(self.server_cert, self.server_key)
         context.load_verify_locations(cafile=self.ca_cert)
         context.verify_mode = ssl.CERT_OPTIONAL

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from room_client.connection import RoomEndpoint
 from room_client.enrollment import DeviceCredentials
+from room_client.private import UMASK
 from tablet_client.i18n import LANGUAGES, set_language
 from tablet_client.render import PageRenderer
 from tablet_client.tablet_controller import TabletController, TabletSettings
@@ -128,6 +129,7 @@ def settings_from(args: argparse.Namespace) -> TabletSettings:
 def main(argv: list[str] | None = None) -> int:
     import qasync
 
+    os.umask(UMASK)  # the cache and the tablet's identity are private whatever the umask
     args = parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

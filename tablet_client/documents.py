@@ -21,6 +21,7 @@ from websockets.exceptions import ConnectionClosed
 
 from room_client.connection import RoomEndpoint, open_channel
 from room_client.enrollment import DeviceCredentials
+from room_client.private import create_private, make_private
 from room_protocol.codec import decode, encode
 from room_protocol.errors import ErrorCode, ProtocolError
 from room_protocol.messages import (
@@ -52,8 +53,9 @@ class DocumentUnavailable(Exception):
 class DocumentCache:
     def __init__(self, root: Path) -> None:
         self.root = root
-        (root / "documents").mkdir(parents=True, exist_ok=True)
-        (root / "partial").mkdir(parents=True, exist_ok=True)
+        make_private(root)
+        (root / "documents").mkdir(mode=0o700, exist_ok=True)
+        (root / "partial").mkdir(mode=0o700, exist_ok=True)
 
     def document_path(self, sha256: str) -> Path:
         return self.root / "documents" / sha256[:2] / f"{sha256}.pdf"
@@ -74,7 +76,7 @@ class DocumentCache:
     def commit(self, sha256: str) -> Path:
         """Move a verified partial file into the cache (atomic rename, then fsync)."""
         target = self.document_path(sha256)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(mode=0o700, exist_ok=True)
         self.partial_path(sha256).replace(target)
         _fsync_dir(target.parent)
         return target
@@ -82,7 +84,8 @@ class DocumentCache:
     def save_snapshot(self, snapshot: MeetingSnapshot | None) -> None:
         path = self.root / "meeting.json"
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(encode(MeetingState(snapshot)), encoding="utf-8")
+        with os.fdopen(create_private(tmp), "w", encoding="utf-8") as out:
+            out.write(encode(MeetingState(snapshot)))
         tmp.replace(path)
 
     def load_snapshot(self) -> MeetingSnapshot | None:
@@ -177,7 +180,7 @@ class DocumentFetcher:
         receiver = Receiver(doc.sha256, doc.size, offset, digest)
         self.last_offset = offset
         await ws.send(encode(FetchDocument(doc.sha256, offset)))
-        with partial.open("ab") as out:
+        with os.fdopen(create_private(partial, append=True), "ab") as out:
             while True:
                 raw = await ws.recv()
                 if isinstance(raw, bytes):

@@ -43,14 +43,17 @@ def timeout(seconds: float) -> float:
 
 def write_pdf(path: Path, pages: int, label: str, *, pad_bytes: int = 0) -> Path:
     """A real PDF whose pages say ``label page N``; ``pad_bytes`` of incompressible data
-    (an embedded file) make it large for transfer tests."""
+    (a stream object of its own: import keeps it, unlike an embedded file) make it large
+    for transfer tests."""
     doc = pymupdf.open()
     for i in range(pages):
         page = doc.new_page(width=595, height=842)
         page.insert_text((72, 100), f"{label} — page {i + 1}", fontsize=24)
         page.draw_rect(pymupdf.Rect(72, 140, 72 + 40 * (i % 10 + 1), 180), fill=(0.2, 0.4, 0.8))
     if pad_bytes:
-        doc.embfile_add("padding.bin", hashlib.shake_256(label.encode()).digest(pad_bytes))
+        padding = doc.get_new_xref()
+        doc.update_object(padding, "<<>>")
+        doc.update_stream(padding, hashlib.shake_256(label.encode()).digest(pad_bytes))
     doc.set_metadata({"title": label})  # no dates: the same bytes every time
     path.parent.mkdir(parents=True, exist_ok=True)
     doc.save(path, no_new_id=True)
@@ -305,14 +308,31 @@ def enroll_device(
     return credentials
 
 
-def room_cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def with_umask(umask: int | None) -> Callable[[], None] | None:
+    """A ``preexec_fn``: :func:`die_with_the_tests`, and ``umask`` (as a shell run by hand
+    would have it) when given."""
+    die = die_with_the_tests()
+    if umask is None:
+        return die
+
+    def setup() -> None:
+        os.umask(umask)
+        if die is not None:
+            die()
+
+    return setup
+
+
+def room_cli(
+    config: Path, *args: str, umask: int | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "room_server", "--config", str(config), *args],
         capture_output=True,
         text=True,
         timeout=timeout(120),
         check=False,
-        preexec_fn=die_with_the_tests(),
+        preexec_fn=with_umask(umask),
     )
 
 
@@ -362,9 +382,12 @@ def start_room(
     *,
     package: Path | None = None,
     command_prefix: Sequence[str] = (),
+    server_args: Sequence[str] = (),
+    umask: int | None = None,
     **config_args: object,
 ) -> RunningRoom:
-    """Import ``package`` (if given) with the real CLI, then start a server process."""
+    """Import ``package`` (if given) with the real CLI, then start a server process;
+    ``server_args`` go before the command (``-v``), ``umask`` is the processes' umask."""
     directory.mkdir(parents=True, exist_ok=True)
     room_id = str(
         config_args.pop(
@@ -374,15 +397,24 @@ def start_room(
     room_name = str(config_args.pop("room_name", f"Test room {room_id[-4:]}"))
     config = write_config(directory, room_id=room_id, room_name=room_name, **config_args)  # type: ignore[arg-type]
     if package is not None:
-        result = room_cli(config, "import", str(package))
+        result = room_cli(config, "import", str(package), umask=umask)
         assert result.returncode == 0, result.stderr
     runtime = directory / "state" / "server.json"
     log = (directory / "server.log").open("wb")
     process = subprocess.Popen(
-        [*command_prefix, sys.executable, "-m", "room_server", "--config", str(config), "run"],
+        [
+            *command_prefix,
+            sys.executable,
+            "-m",
+            "room_server",
+            "--config",
+            str(config),
+            *server_args,
+            "run",
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
-        preexec_fn=die_with_the_tests(),
+        preexec_fn=with_umask(umask),
     )
     deadline = time.monotonic() + timeout(30)
     while time.monotonic() < deadline:

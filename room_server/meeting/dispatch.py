@@ -169,6 +169,8 @@ class LiveSession:
 
     def handle(self, client: Client, request: Request) -> None:
         """Apply one request (or replay its recorded answer); answer after the commit."""
+        # The type and the sender only: a request's fields may be a PIN, a badge or a ballot.
+        log.debug("%s from %s", request.TYPE, client.client_id)
         if isinstance(request, CastBallot):
             self.ballots.cast(client, request, lambda: _check_role(client, request))
             return

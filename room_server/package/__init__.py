@@ -22,6 +22,7 @@ from room_server.package.contents import (
     PackageProxy,
     PackageSeat,
 )
+from room_server.package.documents import strip_pdf
 from room_server.package.limits import PackageLimits
 from room_server.package.names import MANIFEST_NAMES
 from room_server.package.pdf import UnusablePdfError, count_pdf_pages
@@ -47,4 +48,5 @@ __all__ = [
     "UnusablePdfError",
     "count_pdf_pages",
     "open_package",
+    "strip_pdf",
 ]

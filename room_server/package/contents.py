@@ -21,6 +21,7 @@ class PackageDocument:
     size: int  # bytes
     pages: int
     source: Path  # readable file with the bytes: in the folder, or in the extraction dir
+    removed: tuple[tuple[str, int], ...] = ()  # active content stripped: (kind, places)
 
 
 @dataclass(frozen=True, slots=True)

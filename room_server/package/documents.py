@@ -3,20 +3,22 @@ every listed file a readable PDF within the limits."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from room_server.package.contents import PackageDocument
 from room_server.package.limits import PackageLimits, too_big_document
 from room_server.package.manifest import Manifest
 from room_server.package.names import MANIFEST_NAMES, is_junk
-from room_server.package.pdf import UnusablePdfError, count_pdf_pages
+from room_server.package.pdf import UnusablePdfError, count_pdf_pages, strip_active_content
 from room_server.package.problems import Report
 from room_server.package.sources import Entry, Source
 
 
 def check_files(
-    source: Source, manifest: Manifest, limits: PackageLimits, report: Report
+    source: Source, manifest: Manifest, limits: PackageLimits, report: Report, scratch: Path
 ) -> tuple[PackageDocument, ...] | None:
+    """``scratch``: a private directory for documents rewritten without active content."""
     expected = {doc.file for doc in manifest.documents} | set(MANIFEST_NAMES)
     lowered = {name.lower(): name for name in source.entries}
     for name, listed in source.entries.items():
@@ -40,9 +42,19 @@ def check_files(
             ok = False
             continue
         path, digest, size, pages = checked
+        try:
+            stripped = strip_pdf(path, scratch / f"{index:04d}.stripped.pdf")
+        except UnusablePdfError as exc:
+            report.add(entry.name, str(exc))
+            ok = False
+            continue
+        if stripped is not None:
+            path, digest, size, removed = stripped
+        else:
+            removed = ()
         documents.append(
             PackageDocument(
-                doc.id, doc.title, doc.file, doc.confidential, digest, size, pages, path
+                doc.id, doc.title, doc.file, doc.confidential, digest, size, pages, path, removed
             )
         )
     return tuple(documents) if ok else None
@@ -78,3 +90,16 @@ def _check_document(
         report.add(entry.name, f"has {pages} pages, more than the limit of {limits.max_pages}")
         return None
     return path, digest, size, pages
+
+
+def strip_pdf(path: Path, out: Path) -> tuple[Path, str, int, tuple[tuple[str, int], ...]] | None:
+    """None for a PDF without active content (its bytes are stored as they are); else the
+    rewritten file's path, sha256 and size, and what was removed (kind, places)."""
+    found = strip_active_content(path, out)
+    if not found:
+        return None
+    digest = hashlib.sha256()
+    with out.open("rb") as stream:
+        while block := stream.read(1024 * 1024):
+            digest.update(block)
+    return out, digest.hexdigest(), out.stat().st_size, tuple(sorted(found.items()))

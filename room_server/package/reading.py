@@ -31,16 +31,17 @@ def open_package(path: Path, limits: PackageLimits = _LIMITS) -> Iterator[Meetin
     """
     report = Report(str(path))
     if path.is_dir():
-        package = _read(FolderSource(path, limits, report), limits, report)
-        if report.problems or package is None:
-            raise PackageError(path, report.problems)
-        yield package
+        with tempfile.TemporaryDirectory(prefix="hemicycle-package-") as tmp:
+            package = _read(FolderSource(path, limits, report), limits, report, Path(tmp))
+            if report.problems or package is None:
+                raise PackageError(path, report.problems)
+            yield package
     elif path.is_file() and zipfile.is_zipfile(path):
         with (
             tempfile.TemporaryDirectory(prefix="hemicycle-package-") as tmp,
             ZipSource(path, Path(tmp), limits, report) as source,
         ):
-            package = _read(source, limits, report) if source.opened else None
+            package = _read(source, limits, report, Path(tmp)) if source.opened else None
             if report.problems or package is None:
                 raise PackageError(path, report.problems)
             yield package
@@ -55,7 +56,9 @@ def open_package(path: Path, limits: PackageLimits = _LIMITS) -> Iterator[Meetin
         raise PackageError(path, report.problems)
 
 
-def _read(source: Source, limits: PackageLimits, report: Report) -> MeetingPackage | None:
+def _read(
+    source: Source, limits: PackageLimits, report: Report, scratch: Path
+) -> MeetingPackage | None:
     manifest_entry = find_manifest(source, report)
     if manifest_entry is None or not manifest_entry.readable:
         return None
@@ -67,7 +70,7 @@ def _read(source: Source, limits: PackageLimits, report: Report) -> MeetingPacka
     if data is None:
         return None
     manifest = check_manifest(manifest_name, data, report)
-    documents = check_files(source, manifest, limits, report)
+    documents = check_files(source, manifest, limits, report, scratch)
     if manifest.meeting is None or documents is None:
         return None
     meeting_id, title, date, location, start_time = manifest.meeting
