@@ -67,7 +67,7 @@ def ensure_signing_key(keys_dir: Path) -> SigningKey:
     if not public_file.exists() or public_file.read_bytes() != public_pem:
         tmp = public_file.with_suffix(".tmp")
         tmp.unlink(missing_ok=True)
-        _write_new(tmp, public_pem, 0o644)
+        _write_new(tmp, public_pem, 0o600)  # public, but the state directory stays private
         tmp.replace(public_file)
     return SigningKey(loaded, key_file, public_file)
 
