@@ -26,6 +26,7 @@ class ErrorCode(StrEnum):
     ALREADY_VOTED = "already_voted"  # a second, different ballot for the same member
     POLL_CLOSED = "poll_closed"  # a ballot for a poll that is not open
     NO_QUORUM = "no_quorum"  # opening a poll without quorum and without the override
+    RATE_LIMITED = "rate_limited"  # more requests than the room takes from one tablet
     BUSY = "busy"
     INTERNAL = "internal"
 

@@ -28,6 +28,7 @@ class ServerConfig:
     host: str = ""  # "" = every address, IPv4 and IPv6
     port: int = 8443
     max_connections: int = 5_000  # 2,000 tablets x 2 connections, and room to reconnect
+    max_connections_per_address: int = 8  # a tablet uses 2; a room display or a NAT more
     # [mdns]
     mdns_enabled: bool = True
     mdns_interfaces: tuple[str, ...] = ()  # addresses; empty = every interface
@@ -39,6 +40,12 @@ class ServerConfig:
     inactivity_lock_seconds: int = 300  # a delegate's tablet locks when unused this long; 0: never
     # [documents]
     chunk_size: int = 256 * 1024  # bytes per binary frame
+    # [limits]
+    requests_per_second: float = 10.0  # a tablet's steady request rate (ballots included)
+    request_burst: int = 30  # requests a tablet may send at once above that rate
+    flood_close_after: int = 300  # requests refused in a row for the rate; then it is closed
+    send_buffer_bytes: int = 4 * 1024 * 1024  # unread bytes queued for one tablet at most
+    stall_seconds: float = 30.0  # a connection whose send buffer stays full this long is closed
     # [storage]
     state_dir: Path = DEFAULT_STATE_DIR
     store_poll_seconds: float = 0.5  # how often the server looks for imports by other processes
@@ -66,7 +73,12 @@ class ServerConfig:
 # TOML table -> {key in that table: ServerConfig field name}
 _LAYOUT: dict[str, dict[str, str]] = {
     "room": {"id": "room_id", "name": "room_name"},
-    "server": {"host": "host", "port": "port", "max_connections": "max_connections"},
+    "server": {
+        "host": "host",
+        "port": "port",
+        "max_connections": "max_connections",
+        "max_connections_per_address": "max_connections_per_address",
+    },
     "mdns": {
         "enabled": "mdns_enabled",
         "interfaces": "mdns_interfaces",
@@ -75,6 +87,13 @@ _LAYOUT: dict[str, dict[str, str]] = {
     "tls": {"hostnames": "tls_hostnames", "addresses": "tls_addresses"},
     "session": {"inactivity_lock_seconds": "inactivity_lock_seconds"},
     "documents": {"chunk_size": "chunk_size"},
+    "limits": {
+        "requests_per_second": "requests_per_second",
+        "request_burst": "request_burst",
+        "flood_close_after": "flood_close_after",
+        "send_buffer_bytes": "send_buffer_bytes",
+        "stall_seconds": "stall_seconds",
+    },
     "storage": {
         "state_dir": "state_dir",
         "poll_seconds": "store_poll_seconds",
@@ -162,6 +181,21 @@ def _check(config: ServerConfig, path: Path | None) -> None:
         raise ConfigError(f"{where}server.port must be 0-65535 (0 picks a free port)")
     if config.max_connections < 1:
         raise ConfigError(f"{where}server.max_connections must be at least 1")
+    if not 1 <= config.max_connections_per_address <= config.max_connections:
+        raise ConfigError(
+            f"{where}server.max_connections_per_address must be 1 to server.max_connections"
+            f" ({config.max_connections})"
+        )
+    if not 0.1 <= config.requests_per_second <= 100_000:
+        raise ConfigError(f"{where}limits.requests_per_second must be 0.1-100000")
+    if not 1 <= config.request_burst <= 100_000:
+        raise ConfigError(f"{where}limits.request_burst must be 1-100000")
+    if not 1 <= config.flood_close_after <= 1_000_000:
+        raise ConfigError(f"{where}limits.flood_close_after must be 1-1000000")
+    if not 64 * 1024 <= config.send_buffer_bytes <= 1024 * 1024 * 1024:
+        raise ConfigError(f"{where}limits.send_buffer_bytes must be 64 KiB to 1 GiB (in bytes)")
+    if not 1 <= config.stall_seconds <= 3_600:
+        raise ConfigError(f"{where}limits.stall_seconds must be 1-3600")
     if not 0 <= config.inactivity_lock_seconds <= 24 * 3600:
         raise ConfigError(f"{where}session.inactivity_lock_seconds must be 0-86400")
     if not 16 * 1024 <= config.chunk_size <= 4 * 1024 * 1024:
