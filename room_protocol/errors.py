@@ -30,6 +30,7 @@ class ErrorCode(StrEnum):
     POLL_CLOSED = "poll_closed"  # a ballot for a poll that is not open
     NO_QUORUM = "no_quorum"  # opening a poll without quorum and without the override
     NOT_ENROLLED = "not_enrolled"  # the device has no valid certificate of this room
+    RATE_LIMITED = "rate_limited"  # more requests than the room takes from one tablet
     BUSY = "busy"
     INTERNAL = "internal"
 

@@ -31,6 +31,7 @@ class ServerConfig:
     port: int = 8443
     max_connections: int = 5_000  # 2,000 tablets x 2 connections, and room to reconnect
     max_unenrolled_connections: int = 16  # devices without a certificate: they may only enroll
+    max_connections_per_address: int = 8  # a tablet uses 2; a room display or a NAT more
     # [mdns]
     mdns_enabled: bool = True
     mdns_interfaces: tuple[str, ...] = ()  # addresses; empty = every interface
@@ -51,6 +52,12 @@ class ServerConfig:
     sign_in_room_window_seconds: int = 600
     # [documents]
     chunk_size: int = 256 * 1024  # bytes per binary frame
+    # [limits]
+    requests_per_second: float = 10.0  # a tablet's steady request rate (ballots included)
+    request_burst: int = 30  # requests a tablet may send at once above that rate
+    flood_close_after: int = 300  # requests refused in a row for the rate; then it is closed
+    send_buffer_bytes: int = 4 * 1024 * 1024  # unread bytes queued for one tablet at most
+    stall_seconds: float = 30.0  # a connection whose send buffer stays full this long is closed
     # [storage]
     state_dir: Path = DEFAULT_STATE_DIR
     store_poll_seconds: float = 0.5  # how often the server looks for imports by other processes
@@ -90,6 +97,7 @@ _LAYOUT: dict[str, dict[str, str]] = {
         "port": "port",
         "max_connections": "max_connections",
         "max_unenrolled_connections": "max_unenrolled_connections",
+        "max_connections_per_address": "max_connections_per_address",
     },
     "mdns": {
         "enabled": "mdns_enabled",
@@ -109,6 +117,13 @@ _LAYOUT: dict[str, dict[str, str]] = {
         "room_window_seconds": "sign_in_room_window_seconds",
     },
     "documents": {"chunk_size": "chunk_size"},
+    "limits": {
+        "requests_per_second": "requests_per_second",
+        "request_burst": "request_burst",
+        "flood_close_after": "flood_close_after",
+        "send_buffer_bytes": "send_buffer_bytes",
+        "stall_seconds": "stall_seconds",
+    },
     "storage": {
         "state_dir": "state_dir",
         "poll_seconds": "store_poll_seconds",
@@ -201,6 +216,21 @@ def _check(config: ServerConfig, path: Path | None) -> None:
         raise ConfigError(
             f"{where}server.max_unenrolled_connections must be 1 to server.max_connections"
         )
+    if not 1 <= config.max_connections_per_address <= config.max_connections:
+        raise ConfigError(
+            f"{where}server.max_connections_per_address must be 1 to server.max_connections"
+            f" ({config.max_connections})"
+        )
+    if not 0.1 <= config.requests_per_second <= 100_000:
+        raise ConfigError(f"{where}limits.requests_per_second must be 0.1-100000")
+    if not 1 <= config.request_burst <= 100_000:
+        raise ConfigError(f"{where}limits.request_burst must be 1-100000")
+    if not 1 <= config.flood_close_after <= 1_000_000:
+        raise ConfigError(f"{where}limits.flood_close_after must be 1-1000000")
+    if not 64 * 1024 <= config.send_buffer_bytes <= 1024 * 1024 * 1024:
+        raise ConfigError(f"{where}limits.send_buffer_bytes must be 64 KiB to 1 GiB (in bytes)")
+    if not 1 <= config.stall_seconds <= 3_600:
+        raise ConfigError(f"{where}limits.stall_seconds must be 1-3600")
     if not 0 <= config.inactivity_lock_seconds <= 24 * 3600:
         raise ConfigError(f"{where}session.inactivity_lock_seconds must be 0-86400")
     for key in _LAYOUT["sign_in"]:

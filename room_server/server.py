@@ -9,12 +9,18 @@ a new ``meeting.state`` whenever the meeting changes. A *documents* connection s
 document bytes never queue in front of control messages. An *enroll* connection turns a
 pairing code into a device certificate. Bad input gets an ``error`` message and changes
 nothing.
+
+No one connection can take more than its share: requests are rate-limited per
+connection, a tablet that stops reading is dropped once its send buffer passes a limit or
+stays full too long, a stalled download gives its transfer slot up, and handshakes and
+connections per address are bounded (docs/configuration.md, ``[limits]``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import http
 import json
@@ -22,8 +28,11 @@ import logging
 import os
 import secrets
 import time
+import weakref
+from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from cryptography.hazmat.primitives import serialization
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -52,6 +61,7 @@ from room_protocol.wire import frame_safe_logger
 from room_server import devices
 from room_server.config import ServerConfig, failure_limits
 from room_server.devices import Authority, Device, DeviceKind, EnrollmentError
+from room_server.limits import RequestBucket
 from room_server.meeting.context import Client
 from room_server.meeting.dispatch import LiveSession
 from room_server.rules.documents import may_read
@@ -63,10 +73,15 @@ from room_server.writer import Transaction, Writer
 log = logging.getLogger(__name__)
 
 HELLO_TIMEOUT = 10.0  # seconds a client has to say hello after the TLS handshake
+HANDSHAKE_TIMEOUT = 10.0  # seconds for the TLS handshake, and again for the WebSocket one
+MANY_HANDSHAKES = 200  # TLS handshakes pending at once that are worth a warning
 # Concurrent document transfers. Loopback and LAN sockets take megabytes without
 # blocking, so an unbounded set of transfers starves the event loop (and so control
 # messages); measured in bench/fanout.py, docs/performance.md.
 MAX_TRANSFERS = 16
+# A transfer holds a slot only while its bytes move: a chunk not taken by the tablet
+# within this many seconds is waited for without the slot (retaken for the next chunk).
+SLOT_PATIENCE = 0.5
 FREEZE_EVERY = 200  # new control connections between two gc.freeze() calls
 CLOSE_PROTOCOL_ERROR = 4000  # application close codes, RFC 6455 §7.4.2
 CLOSE_VERSION_MISMATCH = 4001
@@ -77,6 +92,115 @@ ENROLL_TRIES = 3  # wrong pairing codes on one connection before it is closed
 # (a guesser cannot keep trying 40-bit secrets; the chair makes a new code).
 ENROLL_FAILURES_VOID = 20
 ENROLL_FAILURE_WINDOW_S = 600.0
+CLOSE_POLICY_VIOLATION = 1008  # RFC 6455 §7.4.1: a tablet that keeps flooding
+
+
+class Link(ServerConnection):
+    """A connection as the room watches it: where it comes from, and since when its send
+    buffer has been over websockets' high-water mark (the transport paused writing)."""
+
+    def __init__(self, links: Links, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.links = links
+        self.address = ""
+        self.full_since: float | None = None  # time.monotonic()
+        self.dropped = False
+        links.accepted(self)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # after the TLS handshake
+        peer = transport.get_extra_info("peername")
+        self.address = str(peer[0]) if peer else ""
+        self.links.opened(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        self.full_since = None
+        self.links.closed(self)
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self.full_since = time.monotonic()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self.full_since = None
+
+
+class Links:
+    """Every connection of the room from its TCP accept on: TLS handshakes pending,
+    connections open per address, and the watchdog that drops stalled ones."""
+
+    def __init__(self, send_buffer_bytes: int, stall_seconds: float) -> None:
+        self.send_buffer_bytes = send_buffer_bytes
+        self.stall_seconds = stall_seconds
+        self.open: set[Link] = set()
+        self.per_address: Counter[str] = Counter()
+        # A connection whose TLS handshake fails is never told so; it just goes away.
+        self._handshaking: weakref.WeakSet[Link] = weakref.WeakSet()
+        self._warned_at = -1e9
+        self._watchdog: asyncio.Task[None] | None = None
+
+    @property
+    def handshakes_pending(self) -> int:
+        return len(self._handshaking)
+
+    def accepted(self, link: Link) -> None:
+        self._handshaking.add(link)
+        pending = len(self._handshaking)
+        if pending >= MANY_HANDSHAKES and time.monotonic() - self._warned_at > 10:
+            self._warned_at = time.monotonic()
+            log.warning("%d TLS handshakes pending at once", pending)
+
+    def opened(self, link: Link) -> None:
+        self._handshaking.discard(link)
+        self.open.add(link)
+        self.per_address[link.address] += 1
+
+    def closed(self, link: Link) -> None:
+        if link in self.open:
+            self.open.discard(link)
+            self.per_address[link.address] -= 1
+            if not self.per_address[link.address]:
+                del self.per_address[link.address]
+
+    def drop(self, link: Link, why: str) -> None:
+        """Abort a connection that does not read what it is sent; it may reconnect."""
+        if link.dropped:
+            return
+        link.dropped = True
+        log.warning("dropping the connection from %s: %s", link.address, why)
+        link.transport.abort()
+
+    def over_buffer(self, link: Link) -> bool:
+        """Drop ``link`` if more than the limit is queued for it; True if it was."""
+        queued = link.transport.get_write_buffer_size()
+        if queued > self.send_buffer_bytes:
+            self.drop(link, f"{queued} bytes queued unread (limit {self.send_buffer_bytes})")
+            return True
+        return False
+
+    def start(self) -> None:
+        self._watchdog = asyncio.create_task(self._watch(), name="stall-watchdog")
+
+    async def stop(self) -> None:
+        if self._watchdog:
+            self._watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watchdog
+
+    async def _watch(self) -> None:
+        """Drop connections whose send buffer stayed full for ``stall_seconds``. Such a
+        tablet reads nothing, and websockets' keepalive ping waits behind the same
+        buffer, so its pong timeout would never start."""
+        tick = min(1.0, self.stall_seconds / 4)
+        while True:
+            await asyncio.sleep(tick)
+            now = time.monotonic()
+            for link in list(self.open):
+                since = link.full_since
+                if since is not None and now - since > self.stall_seconds:
+                    self.drop(link, f"nothing read for {now - since:.0f} s")
 
 
 class RoomServer:
@@ -94,6 +218,7 @@ class RoomServer:
         self.unenrolled: set[ServerConnection] = set()
         self._devices_revision: str | None = None
         self._enroll_failures: list[float] = []
+        self.links = Links(config.send_buffer_bytes, config.stall_seconds)
         self._server: Server | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._data_version = -1
@@ -133,12 +258,16 @@ class RoomServer:
         self._devices_revision = self.store.meta(devices.KEY_DEVICES_REVISION)
         self.writer.start()
         self.session.start()
+        self.links.start()
         self._server = await serve(
             self._handle,
             self.config.host or None,  # None: one socket per address family
             self.config.port,
             ssl=self.tls,
             process_request=self._admit,
+            create_connection=cast(type[ServerConnection], functools.partial(Link, self.links)),
+            open_timeout=HANDSHAKE_TIMEOUT,
+            ssl_handshake_timeout=HANDSHAKE_TIMEOUT,  # passed on to loop.create_server
             max_size=MAX_MESSAGE_BYTES,
             compression=None,  # PDFs are compressed already; JSON is small
             server_header=None,
@@ -161,6 +290,7 @@ class RoomServer:
         if self._server:
             self._server.close(close_connections=True)
             await self._server.wait_closed()
+        await self.links.stop()
         await self.writer.stop()
 
     # --- meeting state -----------------------------------------------------------------
@@ -172,18 +302,22 @@ class RoomServer:
         frames are unmasked and these connections have no extensions, so the frame is
         the same bytes for every tablet, and framing it 2,000 times over was a sixth of
         a page change's cost (bench/fanout.py). Connections that are closing, or busy
-        with a fragmented message, are skipped as ``broadcast()`` skips them.
+        with a fragmented message, are skipped as ``broadcast()`` skips them. A tablet
+        with more than ``limits.send_buffer_bytes`` queued is dropped: it reads nothing,
+        and it gets the whole state again when it reconnects.
         """
         # No extensions: the server is started with compression=None (see start()).
         data = Frame(Opcode.TEXT, frame.encode()).serialize(mask=False, extensions=[])
         for client in clients:
-            link: ServerConnection = client.link
+            link: Link = client.link
             if link.protocol.state is not State.OPEN or link.send_in_progress is not None:
                 continue
             try:
                 link.transport.write(data)
             except (OSError, RuntimeError) as exc:  # one broken socket must not stop the rest
                 log.warning("could not send to %s: %s", client.client_id, exc)
+                continue
+            self.links.over_buffer(link)
 
     async def _watch_store(self) -> None:
         """Pick up changes other processes commit (``room-server import``)."""
@@ -211,32 +345,43 @@ class RoomServer:
 
     def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
         """After the TLS handshake, before the WebSocket one: who is it, and is there room?"""
-        assert self._server is not None
+        assert isinstance(connection, Link)
         try:
             device = self._device_of(connection)
         except EnrollmentError as refused:
-            log.warning("refusing %s: %s", connection.remote_address, refused)
+            log.warning("refusing %s: %s", connection.address, refused)
             return _http_error(http.HTTPStatus.FORBIDDEN, str(refused))
-        open_now = len(self._server.connections) - 1  # every connection, this one excluded
-        if open_now >= self.config.max_connections:
-            log.warning("refusing a connection: %d already open", open_now)
+        refusal = self._no_room_for(connection.address)
+        # Devices without a certificate may only enroll; a few at a time, so they cannot
+        # take the connections enrolled tablets need.
+        unenrolled = len(self.unenrolled)
+        if (
+            refusal is None
+            and device is None
+            and unenrolled >= self.config.max_unenrolled_connections
+        ):
+            refusal = f"{unenrolled} unenrolled connections already open"
+        if refusal is not None:
+            log.warning("refusing a connection from %s: %s", connection.address, refusal)
             return _http_error(
                 http.HTTPStatus.SERVICE_UNAVAILABLE, "room server is at its connection limit"
             )
         if device is None:
-            # Devices without a certificate may only enroll; a few at a time, so they
-            # cannot take the connections enrolled tablets need.
-            if len(self.unenrolled) >= self.config.max_unenrolled_connections:
-                log.warning(
-                    "refusing an unenrolled connection: %d already open", len(self.unenrolled)
-                )
-                return _http_error(
-                    http.HTTPStatus.SERVICE_UNAVAILABLE,
-                    "too many devices are enrolling at once; try again",
-                )
             self.unenrolled.add(connection)
         else:
             self.devices[connection] = device
+        return None
+
+    def _no_room_for(self, address: str) -> str | None:
+        """Why a new connection from ``address`` is refused, or None to admit it. Both
+        counts include the new connection itself (it is open once its TLS handshake is
+        done); the handshakes still pending are bounded by their timeout instead."""
+        open_now = len(self.links.open)
+        if open_now > self.config.max_connections:
+            return f"{open_now - 1} connections already open"
+        from_address = self.links.per_address[address]
+        if from_address > self.config.max_connections_per_address:
+            return f"{from_address - 1} connections from this address already open"
         return None
 
     def _device_of(self, connection: ServerConnection) -> Device | None:
@@ -343,13 +488,27 @@ class RoomServer:
         )
         self.control.add(ws)
         self._freeze_long_lived()
+        bucket = RequestBucket(self.config.requests_per_second, self.config.request_burst)
         try:
             self.session.connected(client, hello.resume_token)
             async for raw in ws:
+                let_through = bucket.take()
                 try:
                     message = decode(raw)
                 except ProtocolError as exc:
                     await self._error(ws, exc)
+                    continue
+                if not let_through:
+                    if bucket.refused_in_a_row >= self.config.flood_close_after:
+                        log.warning(
+                            "closing the connection of %s: %d requests over the rate limit",
+                            client.client_id,
+                            bucket.refused_in_a_row,
+                        )
+                        await ws.close(CLOSE_POLICY_VIOLATION, ErrorCode.RATE_LIMITED.value)
+                        break
+                    ref = message.op_id if isinstance(message, TabletRequest) else None
+                    await self._error(ws, _RATE_LIMITED, ref)
                     continue
                 if isinstance(message, TabletRequest):
                     self.session.handle(client, message)
@@ -537,18 +696,36 @@ class RoomServer:
             return
         chunk = self.config.chunk_size
         await ws.send(encode(DocumentBegin(stored.sha256, stored.size, fetch.offset, chunk)))
-        async with self._transfers:
-            fd = os.open(stored.path, os.O_RDONLY)
-            try:
-                for start, end in chunk_ranges(stored.size, fetch.offset, chunk):
-                    # A local pread of <= 4 MiB takes microseconds; no thread hop needed.
-                    await ws.send(os.pread(fd, end - start, start))
-                    # send() returns at once while the kernel buffers: let control
-                    # messages and other transfers run between chunks.
-                    await asyncio.sleep(0)
-            finally:
-                os.close(fd)
+        fd = os.open(stored.path, os.O_RDONLY)
+        try:
+            for start, end in chunk_ranges(stored.size, fetch.offset, chunk):
+                await self._send_chunk(ws, fd, start, end)
+                # send() returns at once while the kernel buffers: let control
+                # messages and other transfers run between chunks.
+                await asyncio.sleep(0)
+        finally:
+            os.close(fd)
         await ws.send(encode(DocumentEnd(stored.sha256, stored.size)))
+
+    async def _send_chunk(self, ws: ServerConnection, fd: int, start: int, end: int) -> None:
+        """Send one chunk with a transfer slot held while its bytes move; a tablet that
+        has not taken it within SLOT_PATIENCE is waited for without the slot, so stalled
+        downloads cannot keep anyone else's from starting."""
+        sending: asyncio.Future[None] | None = None
+        try:
+            async with self._transfers:
+                # A local pread of <= 4 MiB takes microseconds; no thread hop needed.
+                sending = asyncio.ensure_future(ws.send(os.pread(fd, end - start, start)))
+                await asyncio.wait({sending}, timeout=SLOT_PATIENCE)
+            await sending
+        finally:
+            if sending is not None and not sending.done():
+                sending.cancel()
+
+
+_RATE_LIMITED = ProtocolError(
+    ErrorCode.RATE_LIMITED, "too many requests from this tablet; the request was not carried out"
+)
 
 
 def _http_error(status: http.HTTPStatus, text: str) -> Response:

@@ -349,12 +349,17 @@ def write_config(
     port: int = 0,
     max_batch: int | None = None,
     max_unenrolled: int | None = None,
+    max_connections_per_address: int = 5_000,
+    limits: dict[str, int | float] | None = None,
 ) -> Path:
+    """Every test tablet connects from 127.0.0.1: the per-address cap is lifted unless a
+    test sets it. ``limits`` are keys of the ``[limits]`` table."""
     config = directory / "room-server.toml"
     batch = "" if max_batch is None else f"max_batch = {max_batch}\n"
     unenrolled = (
         "" if max_unenrolled is None else f"max_unenrolled_connections = {max_unenrolled}\n"
     )
+    limit_lines = "".join(f"{key} = {value!r}\n" for key, value in (limits or {}).items())
     config.write_text(
         f"""[room]
 id = "{room_id}"
@@ -362,7 +367,9 @@ name = "{room_name}"
 [server]
 host = "{host}"
 port = {port}
-{unenrolled}[mdns]
+{unenrolled}max_connections_per_address = {max_connections_per_address}
+[limits]
+{limit_lines}[mdns]
 enabled = {"true" if mdns else "false"}
 interfaces = {json.dumps(list(interfaces))}
 hostname = "{hostname}"

@@ -175,6 +175,8 @@ class LiveSession:
             self.ballots.cast(client, request, lambda: _check_role(client, request))
             return
         waiting = self._waiting.get(client, 0)
+        if client.delegate_id is None and not waiting and self._refused_unsigned(client, request):
+            return
         self._waiting[client] = waiting + 1
         future = self.ctx.writer.submit(
             lambda tx: self._apply(tx, client, request),
@@ -230,6 +232,10 @@ class LiveSession:
             if refusal.keep is not None:
                 effects = [*effects, *refusal.keep()]
         tx.conn.execute("RELEASE request")
+        if not ok and client.delegate_id is None:
+            # Nobody is accountable on this tablet: keeping its refusals would let anyone
+            # on the room network fill the disk. A resent op id is simply checked again.
+            return _Outcome(answer, effects)
         signin_repo.record_answer(
             tx.store,
             client.client_id,
@@ -258,6 +264,23 @@ class LiveSession:
         if isinstance(request, SignIn) and recorded.ok:
             effects = self.signin.restore(tx, client, request.op_id)
         return _Outcome(recorded.response, effects)
+
+    def _refused_unsigned(self, client: Client, request: Request) -> bool:
+        """Answer a request of a tablet nobody is signed in on that its role forbids, at
+        once and without a write; False if it may go on (with no earlier request of the
+        tablet still queued, the role it has now is the one it will be applied with).
+        A request answered before (signed in, then the answer lost) is answered from the
+        record as ever."""
+        try:
+            _check_role(client, request)
+        except Refusal as refusal:
+            if signin_repo.recorded_answer(self.ctx.store, client.client_id, request.op_id):
+                return False
+            self.ctx.send(
+                [client], encode(ErrorMessage(refusal.code.value, refusal.message, request.op_id))
+            )
+            return True
+        return False
 
     def _audit_request(self, tx: Transaction, client: Client, request: Request) -> None:
         data = json.loads(record_to_json(request))

@@ -14,6 +14,7 @@ name = "Phòng họp Hội đồng"
 host = "127.0.0.1"
 port = 9443
 max_connections = 2500
+max_connections_per_address = 4
 [mdns]
 enabled = true
 interfaces = ["127.0.0.1"]
@@ -23,6 +24,12 @@ hostnames = ["council.example.internal"]
 addresses = ["127.0.0.1"]
 [documents]
 chunk_size = 131072
+[limits]
+requests_per_second = 5.5
+request_burst = 20
+flood_close_after = 100
+send_buffer_bytes = 1048576
+stall_seconds = 12
 [storage]
 state_dir = "state"
 poll_seconds = 1
@@ -44,6 +51,13 @@ def test_every_key(tmp_path: Path) -> None:
     assert config.mdns_interfaces == ("127.0.0.1",)
     assert config.chunk_size == 131072
     assert config.store_poll_seconds == 1.0
+    assert config.max_connections_per_address == 4
+    assert (config.requests_per_second, config.request_burst, config.flood_close_after) == (
+        5.5,
+        20,
+        100,
+    )
+    assert (config.send_buffer_bytes, config.stall_seconds) == (1048576, 12.0)
     assert config.state_dir == tmp_path / "state"  # relative to the file
     assert load_config(path, state_dir=tmp_path / "x").state_dir == tmp_path / "x"
 
@@ -64,6 +78,19 @@ def test_every_key(tmp_path: Path) -> None:
         ("room = 1\n", "room must be a table"),
         ("port = 8443\n", "put it under [server]"),
         ('[server]\nhost = "council.local"\n', "server.host 'council.local' must be an IP"),
+        (
+            "[server]\nmax_connections = 10\nmax_connections_per_address = 11\n",
+            "server.max_connections_per_address must be 1 to server.max_connections (10)",
+        ),
+        ("[server]\nmax_connections_per_address = 0\n", "max_connections_per_address must be 1"),
+        ("[limits]\nrequests_per_second = 0\n", "limits.requests_per_second must be 0.1-"),
+        ("[limits]\nrequests_per_second = '10'\n", "limits.requests_per_second must be a number"),
+        ("[limits]\nrequest_burst = 0\n", "limits.request_burst must be 1-100000"),
+        ("[limits]\nrequest_burst = 2.5\n", "limits.request_burst must be a whole number"),
+        ("[limits]\nflood_close_after = 0\n", "limits.flood_close_after must be 1-"),
+        ("[limits]\nsend_buffer_bytes = 1000\n", "send_buffer_bytes must be 64 KiB to 1 GiB"),
+        ("[limits]\nstall_seconds = 0.5\n", "limits.stall_seconds must be 1-3600"),
+        ("[limits]\nrate = 1\n", "unknown key limits.rate; known: requests_per_second"),
     ],
 )
 def test_bad_files_name_the_key(tmp_path: Path, text: str, message: str) -> None:

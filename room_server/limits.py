@@ -1,0 +1,44 @@
+"""How much one connection may ask of the room: a request rate per tablet.
+
+Pure bookkeeping with an injectable clock; the server decides what to do with a request
+the bucket refuses (answer ``rate_limited``, and close a connection that keeps flooding).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+
+class RequestBucket:
+    """A token bucket: ``burst`` requests at once, then ``rate`` requests per second.
+
+    ``refused_in_a_row`` counts the requests refused since the last one let through, so a
+    tablet that keeps sending far beyond the rate can be told apart from one that brushed
+    against it.
+    """
+
+    def __init__(
+        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError("a request bucket needs a positive rate and a burst of at least 1")
+        self.rate = rate
+        self.burst = burst
+        self._clock = clock
+        self._tokens = float(burst)
+        self._at = clock()
+        self.refused_in_a_row = 0
+
+    def take(self) -> bool:
+        """Whether one more request may go through now (and count it if so)."""
+        now = self._clock()
+        # A clock that steps back (it is monotonic in the server) refills nothing.
+        self._tokens = min(self.burst, self._tokens + max(0.0, now - self._at) * self.rate)
+        self._at = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            self.refused_in_a_row = 0
+            return True
+        self.refused_in_a_row += 1
+        return False
