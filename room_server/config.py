@@ -212,10 +212,8 @@ def _check(config: ServerConfig, path: Path | None) -> None:
         raise ConfigError(f"{where}server.port must be 0-65535 (0 picks a free port)")
     if config.max_connections < 1:
         raise ConfigError(f"{where}server.max_connections must be at least 1")
-    if not 1 <= config.max_unenrolled_connections <= config.max_connections:
-        raise ConfigError(
-            f"{where}server.max_unenrolled_connections must be 1 to server.max_connections"
-        )
+    if not 1 <= config.max_unenrolled_connections <= 10_000:
+        raise ConfigError(f"{where}server.max_unenrolled_connections must be 1-10000")
     if not 1 <= config.max_connections_per_address <= config.max_connections:
         raise ConfigError(
             f"{where}server.max_connections_per_address must be 1 to server.max_connections"

@@ -16,7 +16,6 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from room_client.connection import tls_context
 from room_protocol import PROTOCOL_VERSION
 from room_protocol.codec import decode, encode
 from room_protocol.errors import ErrorCode
@@ -57,7 +56,7 @@ async def raw_channel(
     ws = await connect(
         room.endpoint().uri,
         sock=sock,
-        ssl=tls_context(room.ca_file),
+        ssl=room.device(client_id).context(),
         compression=None,
         max_size=None,
         ping_interval=None,

@@ -61,8 +61,13 @@ async def test_a_reused_op_id_never_signs_anyone_in(
         owner = await signed_in(room, "d1", "2222", "A2")  # device "tab-d1"
         intruder = tablet(room, "tab-d1", "A2")  # the same device, a new connection
         await refused(room, intruder, RequestFloor("X"), "forbidden")
+        # Refusals to a tablet nobody is signed in on are not kept: X is checked afresh.
+        await refused(room, intruder, SignIn("X", delegate_id="d1", pin="0000"), "wrong_pin")
+        assert intruder.delegate_id is None and owner.delegate_id == "d1"
+        # An op id the device used for another request is never answered as a sign-in.
+        await send(room, owner, RequestFloor("Z"))
         await refused(
-            room, intruder, SignIn("X", delegate_id="d1", pin="0000"), "op_id_reused", "op_id"
+            room, owner, SignIn("Z", delegate_id="d1", pin="0000"), "op_id_reused", "op_id"
         )
         assert intruder.delegate_id is None and owner.delegate_id == "d1"
         # A refused sign-in's op id again: the same refusal, nobody signed in.
@@ -122,6 +127,8 @@ async def test_the_op_id_record_is_pruned_when_another_meeting_is_loaded(
         assert recorded() == []
         late = tablet(room, "tab-x")
         await refused(room, late, SignIn("z", delegate_id="d1", pin="0000"), "wrong_pin")
+        assert recorded() == []  # a refusal to a tablet nobody is signed in on: not kept
+        assert (await send(room, late, SignIn("y", delegate_id="d1", pin="2222"))).TYPE == "ack"
         assert recorded() == ["council-next"]
         assert await room.session.signin.forget_meeting("council-next") == 1
         assert recorded() == []
