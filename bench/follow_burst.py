@@ -14,7 +14,9 @@ What runs (all on 127.0.0.1, every process bounded in time and stopping by itsel
 
 * the room server under test;
 * load-generator processes (``bench.loadgen``), each with a share of the N simulated
-  tablets. A tablet first signs in with its member's PIN (``session.sign_in``, real
+  tablets, every one an enrolled device at its seat (``bench.enroll``: all enrolled
+  with the server's own code, in one transaction, once the server is up). A tablet first
+  signs in with its member's PIN (``session.sign_in``, real
   client code), keeps the token and disconnects; it then connects with the token on a
   ``StampedLink`` (TLS and WebSocket from their Sans-I/O pieces over a plain socket),
   which follows the chair (every ``follow.state`` stamped on arrival with the kernel's
@@ -86,9 +88,12 @@ from bench.common import (
     tally_follow,
     timeout_prefix,
 )
+from bench.enroll import LEGACY_PROTOCOL, enroll_with
 from bench.loadgen import worker_main
 from bench.vote_loadgen import Ballot
 from bench.votes import (
+    CHAIR_DEVICE,
+    CHAIR_SEAT,
     Chair,
     Server,
     assign_members,
@@ -194,6 +199,8 @@ class ServerRun:
     code: str  # which revision
     tablets: int
     voters: int
+    protocol: int = 0  # the protocol the server spoke (3: no device certificates)
+    enroll_s: float = math.nan  # enrolling every tablet (protocol 4 and later)
     sign_in_s: float = math.nan
     connect_s: float = math.nan
     failures: int = 0  # tablets that could not sign in or connect
@@ -589,23 +596,32 @@ async def _measure(
     if server_cpus:
         pin_threads(server.pid, all_cpus)  # not yet: setting up may use every CPU
     count = max(1, math.ceil(settings.tablets / settings.per_worker))
+    members = assign_members(voters, count)
+    tablets = [list[tuple[str, ...]](m) for m in members]
+    for i in range(voters, settings.tablets):  # tablets that only follow
+        tablets[i % count].append((f"bench-t{i:04d}", f"S{i:04d}"))
+    began = time.monotonic()
+    devices = [(CHAIR_DEVICE, CHAIR_SEAT), *((t[0], t[1]) for w in tablets for t in w)]
+    access = enroll_with(code, server.room.state_dir, directory / "devices", devices)
+    run.protocol = access.protocol
+    if access.protocol > LEGACY_PROTOCOL:
+        run.enroll_s = time.monotonic() - began
+        log(f"{name}: {len(devices)} devices enrolled in {run.enroll_s:.1f} s")
+    else:
+        log(f"{name}: protocol {access.protocol}, no device certificates: hello names the seat")
     workers = LoadGenerators(
         worker_main,
         count,
         {
             "servers": {"room": (server.room.hostname, server.room.port)},
-            "ca_file": str(server.room.ca_file),
+            "access": access,
             "connect_concurrency": settings.connect_concurrency,
             "max_seconds": deadline - time.monotonic() + 10,
         },
     )
     chair: Chair | None = None
     try:
-        chair = await Chair.open(server.room)
-        members = assign_members(voters, count)
-        tablets = [list[tuple[str, ...]](m) for m in members]
-        for i in range(voters, settings.tablets):  # tablets that only follow
-            tablets[i % count].append((f"bench-t{i:04d}", f"S{i:04d}"))
+        chair = await Chair.open(server.room, access)
         signed = await workers.ask(
             "sign_in",
             [("room", settings.sign_in_concurrency, t) for t in tablets],
