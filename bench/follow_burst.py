@@ -872,7 +872,7 @@ def section(runs: list[ServerRun], facts: dict[str, Any], settings: Settings, co
         "running (`/proc/<pid>/task/*/schedstat`) / the same duration — other work on its "
         "CPU. Low CPU and little waiting with high latency: the server waits on something "
         "else (SQLite's lock, an fsync). The two servers run one after the other with "
-        "the same tablets, load generator and package.",
+        "the same tablets, load generator and package. " + identities(runs),
         "",
         summary_table(runs),
         "",
@@ -889,6 +889,23 @@ def section(runs: list[ServerRun], facts: dict[str, Any], settings: Settings, co
         SECTION_END,
     ]
     return "\n".join(parts)
+
+
+def identities(runs: list[ServerRun]) -> str:
+    """How each server knew its tablets: device certificates, or (protocol 3) hello."""
+    said = []
+    for r in runs:
+        if r.protocol > LEGACY_PROTOCOL:
+            said.append(
+                f"{r.server} (protocol {r.protocol}): every tablet an enrolled device with its "
+                f"own certificate (mutual TLS), all enrolled in {r.enroll_s:.1f} s"
+            )
+        elif r.protocol:
+            said.append(
+                f"{r.server} (protocol {r.protocol}): no client certificates, each "
+                "tablet's hello named its seat"
+            )
+    return "; ".join(said) + "." if said else ""
 
 
 INTRO = """## Follow-the-chair during a vote burst

@@ -326,7 +326,7 @@ class Follower:
     """One simulated seat tablet following the chair."""
 
     client_id: str
-    seat_id: str
+    seat_id: str  # said in hello only to a protocol 3 server; otherwise the certificate says it
     delegate_id: str = ""  # the member signed in on it, if it votes (bench.follow_burst)
     pin: str = ""
     tokens: dict[str, str] = field(default_factory=dict)  # per server: the sign-in token

@@ -109,7 +109,7 @@ class Voter:
     server under test."""
 
     client_id: str
-    seat_id: str
+    seat_id: str  # said in hello only to a protocol 3 server; otherwise the certificate says it
     delegate_id: str
     pin: str
     links: dict[str, Link] = field(default_factory=dict)
