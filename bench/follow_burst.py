@@ -9,6 +9,10 @@ within a second? Two room servers are measured one after the other in the same r
 Each is started as ``room-server run`` (mDNS off) with ``PYTHONPATH`` and the working
 directory set to its code, with the same Python; each imports the same test meeting
 package (``--tablets`` voting members m0000..., PIN "1" + the number) with its own code.
+A server of protocol 4 or later knows each tablet by its device certificate: the tablets
+are enrolled with that server's own code. The default "before" predates mutual TLS
+(protocol 3): its tablets show no certificate and name their seat in ``hello``, as its
+tablets did (:class:`bench.enroll.Access`); the page changes and ballots are the same.
 
 What runs (all on 127.0.0.1, every process bounded in time and stopping by itself):
 
