@@ -4,10 +4,12 @@ It speaks just enough of the Hemicycle protocol for the same load generator to d
 it answers ``hello`` with ``welcome``, and on every ``follow.set`` it broadcasts one
 ``follow.state`` frame (encoded by the same codec, so the very same JSON) to every
 connection with ``websockets.asyncio.server.broadcast``. No roles, no store, no
-validation beyond what it needs. The gap between it and the room server is what
-Hemicycle's own work costs.
+validation beyond what it needs. With ``--ca`` it asks each client for a certificate
+from that CA, as the room server does (mutual TLS; it does not look the device up). The
+gap between it and the room server is what Hemicycle's own work costs.
 
-    python -m bench.baseline_server --cert server.pem --key server.key --ready-file f.json
+    python -m bench.baseline_server --cert server.pem --key server.key --ca ca.pem \
+        --ready-file f.json
 
 It listens on 127.0.0.1 only and exits on SIGTERM/SIGINT or after ``--max-seconds``.
 """
@@ -69,11 +71,14 @@ class Baseline:
 
 
 async def serve_baseline(
-    cert: Path, key: Path, port: int, ready_file: Path | None, max_seconds: float
+    cert: Path, key: Path, ca: Path | None, port: int, ready_file: Path | None, max_seconds: float
 ) -> None:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(cert, key)
+    if ca is not None:  # as room_server.tls.RoomCertificates.server_context
+        context.load_verify_locations(cafile=ca)
+        context.verify_mode = ssl.CERT_OPTIONAL
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -108,12 +113,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cert", type=Path, required=True, help="server certificate (PEM)")
     parser.add_argument("--key", type=Path, required=True, help="its private key (PEM)")
+    parser.add_argument("--ca", type=Path, help="ask clients for a certificate from this CA")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--ready-file", type=Path, help="write {pid, port} here when listening")
     parser.add_argument("--max-seconds", type=float, default=900, help="stop after this long")
     args = parser.parse_args(argv)
     raise_nofile()
-    asyncio.run(serve_baseline(args.cert, args.key, args.port, args.ready_file, args.max_seconds))
+    asyncio.run(
+        serve_baseline(args.cert, args.key, args.ca, args.port, args.ready_file, args.max_seconds)
+    )
 
 
 if __name__ == "__main__":

@@ -7,10 +7,13 @@ What runs (all on 127.0.0.1, every process bounded in time and stopping by itsel
 * a real room server process (``room-server run``) with a test meeting package whose
   budget PDF is made large (``--document-mib``), mDNS off;
 * the baseline: ``bench.baseline_server``, a minimal websockets TLS broadcast server
-  using the room's certificate, in its own process;
+  using the room's certificate and asking for client certificates from the room CA as
+  the room server does, in its own process;
 * load-generator processes (``bench.loadgen``), each with its own asyncio loop and a
   share of the simulated tablets, each tablet holding a control connection to both
-  servers (TLS to the room CA, WebSocket, ``hello`` with a seat id);
+  servers (mutual TLS with its device certificate, WebSocket, ``hello``): every tablet
+  is an enrolled device of the room (``bench.enroll``: all of them enrolled in one
+  transaction before any connects);
 * this process: the orchestrator and the chair. The chair signs in (PIN) on the room
   server and sends ``follow.set`` page changes, stamping each send with
   ``time.monotonic()`` and ``time.time()``.
@@ -89,11 +92,12 @@ from bench.common import (
     tcp_memory_mb,
     timeout_prefix,
 )
+from bench.enroll import Access, enroll, open_control
 from bench.loadgen import worker_main
-from room_client.connection import RoomEndpoint, open_channel, tls_context
+from room_client.connection import RoomEndpoint
 from room_protocol.codec import decode, encode
 from room_protocol.live import Ack, FollowState, SetFollow, SignIn
-from room_protocol.messages import Channel, DocumentInfo, ErrorMessage, MeetingState
+from room_protocol.messages import DocumentInfo, ErrorMessage, MeetingState
 from tests.rooms import RunningRoom, start_room, write_package
 
 REPO = Path(__file__).resolve().parent.parent
@@ -104,6 +108,7 @@ TARGET_P99_MS = 100.0
 TARGET_RSS_MB = 300.0
 TARGET_N = 2000
 ECHO_TIMEOUT = 10.0  # seconds the chair waits for its own copy of a page change
+CHAIR_SEAT = "A1"  # the chair's seat in the test package
 
 
 @dataclass
@@ -217,6 +222,8 @@ def start_baseline(room: RunningRoom, workdir: Path, settings: Settings) -> subp
             str(room.state_dir / "tls" / "server.pem"),
             "--key",
             str(room.state_dir / "tls" / "server.key"),
+            "--ca",
+            str(room.ca_file),
             "--ready-file",
             str(ready),
             "--max-seconds",
@@ -260,10 +267,8 @@ class Chair:
         self.reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def open(cls, name: str, endpoint: RoomEndpoint, ca_file: Path, sign_in: bool) -> Chair:
-        ws, _welcome = await open_channel(
-            endpoint, tls_context(ca_file), Channel.CONTROL, f"bench-chair-{name}", seat_id="A1"
-        )
+    async def open(cls, name: str, endpoint: RoomEndpoint, access: Access, sign_in: bool) -> Chair:
+        ws, _welcome = await open_control(endpoint, access, chair_device(name), CHAIR_SEAT)
         chair = cls(name, ws)
         if sign_in:
             reply = await chair.request(SignIn(chair.op(), delegate_id="chair", pin="1111"))
@@ -327,6 +332,11 @@ class Chair:
 
 
 # --- one run ---------------------------------------------------------------------------
+
+
+def chair_device(server: str) -> str:
+    """The device id of the chair's tablet on ``server``."""
+    return f"bench-chair-{server}"
 
 
 def _assignments(followers: int, workers: int) -> list[list[tuple[str, str]]]:
@@ -524,6 +534,14 @@ async def run(settings: Settings) -> tuple[list[Row], dict[str, Any]]:
     rows: list[Row] = []
     own_cpus = os.sched_getaffinity(0)
     try:
+        most = max(settings.tablets) - 1
+        count = max(1, math.ceil(most / settings.per_worker))
+        tablets = [(chair_device(s), CHAIR_SEAT) for s in ("hemicycle", "baseline")]
+        tablets += [t for a in _assignments(most, count) for t in a]
+        began = time.monotonic()
+        access = enroll(room.state_dir, workdir / "devices", tablets)
+        facts["enroll_seconds"] = round(time.monotonic() - began, 2)
+        log(f"{len(tablets)} devices enrolled in {facts['enroll_seconds']} s")
         baseline = start_baseline(room, workdir, settings)
         baseline_info = json.loads((workdir / "baseline.json").read_text())
         baseline_pid = int(baseline_info["pid"])
@@ -539,24 +557,22 @@ async def run(settings: Settings) -> tuple[list[Row], dict[str, Any]]:
             "hemicycle": (room.hostname, room.port),
             "baseline": (room.hostname, int(baseline_info["port"])),
         }
-        most = max(settings.tablets) - 1
-        count = max(1, math.ceil(most / settings.per_worker))
         workers = Workers(
             count,
             {
                 "servers": servers,
-                "ca_file": str(room.ca_file),
+                "access": access,
                 "connect_concurrency": settings.connect_concurrency,
                 "documents_rcvbuf": settings.documents_rcvbuf,
                 "max_seconds": settings.max_seconds + 10,
             },
         )
         facts["workers"] = count
-        chairs["hemicycle"] = await Chair.open("hemicycle", room.endpoint(), room.ca_file, True)
+        chairs["hemicycle"] = await Chair.open("hemicycle", room.endpoint(), access, True)
         chairs["baseline"] = await Chair.open(
             "baseline",
             RoomEndpoint(room.hostname, servers["baseline"][1], "127.0.0.1"),
-            room.ca_file,
+            access,
             False,
         )
         for _ in range(100):

@@ -9,12 +9,18 @@ within a second? Two room servers are measured one after the other in the same r
 Each is started as ``room-server run`` (mDNS off) with ``PYTHONPATH`` and the working
 directory set to its code, with the same Python; each imports the same test meeting
 package (``--tablets`` voting members m0000..., PIN "1" + the number) with its own code.
+A server of protocol 4 or later knows each tablet by its device certificate: the tablets
+are enrolled with that server's own code. The default "before" predates mutual TLS
+(protocol 3): its tablets show no certificate and name their seat in ``hello``, as its
+tablets did (:class:`bench.enroll.Access`); the page changes and ballots are the same.
 
 What runs (all on 127.0.0.1, every process bounded in time and stopping by itself):
 
 * the room server under test;
 * load-generator processes (``bench.loadgen``), each with a share of the N simulated
-  tablets. A tablet first signs in with its member's PIN (``session.sign_in``, real
+  tablets, every one an enrolled device at its seat (``bench.enroll``: all enrolled
+  with the server's own code, in one transaction, once the server is up). A tablet first
+  signs in with its member's PIN (``session.sign_in``, real
   client code), keeps the token and disconnects; it then connects with the token on a
   ``StampedLink`` (TLS and WebSocket from their Sans-I/O pieces over a plain socket),
   which follows the chair (every ``follow.state`` stamped on arrival with the kernel's
@@ -86,9 +92,12 @@ from bench.common import (
     tally_follow,
     timeout_prefix,
 )
+from bench.enroll import LEGACY_PROTOCOL, enroll_with
 from bench.loadgen import worker_main
 from bench.vote_loadgen import Ballot
 from bench.votes import (
+    CHAIR_DEVICE,
+    CHAIR_SEAT,
     Chair,
     Server,
     assign_members,
@@ -194,6 +203,8 @@ class ServerRun:
     code: str  # which revision
     tablets: int
     voters: int
+    protocol: int = 0  # the protocol the server spoke (3: no device certificates)
+    enroll_s: float = math.nan  # enrolling every tablet (protocol 4 and later)
     sign_in_s: float = math.nan
     connect_s: float = math.nan
     failures: int = 0  # tablets that could not sign in or connect
@@ -589,23 +600,32 @@ async def _measure(
     if server_cpus:
         pin_threads(server.pid, all_cpus)  # not yet: setting up may use every CPU
     count = max(1, math.ceil(settings.tablets / settings.per_worker))
+    members = assign_members(voters, count)
+    tablets = [list[tuple[str, ...]](m) for m in members]
+    for i in range(voters, settings.tablets):  # tablets that only follow
+        tablets[i % count].append((f"bench-t{i:04d}", f"S{i:04d}"))
+    began = time.monotonic()
+    devices = [(CHAIR_DEVICE, CHAIR_SEAT), *((t[0], t[1]) for w in tablets for t in w)]
+    access = enroll_with(code, server.room.state_dir, directory / "devices", devices)
+    run.protocol = access.protocol
+    if access.protocol > LEGACY_PROTOCOL:
+        run.enroll_s = time.monotonic() - began
+        log(f"{name}: {len(devices)} devices enrolled in {run.enroll_s:.1f} s")
+    else:
+        log(f"{name}: protocol {access.protocol}, no device certificates: hello names the seat")
     workers = LoadGenerators(
         worker_main,
         count,
         {
             "servers": {"room": (server.room.hostname, server.room.port)},
-            "ca_file": str(server.room.ca_file),
+            "access": access,
             "connect_concurrency": settings.connect_concurrency,
             "max_seconds": deadline - time.monotonic() + 10,
         },
     )
     chair: Chair | None = None
     try:
-        chair = await Chair.open(server.room)
-        members = assign_members(voters, count)
-        tablets = [list[tuple[str, ...]](m) for m in members]
-        for i in range(voters, settings.tablets):  # tablets that only follow
-            tablets[i % count].append((f"bench-t{i:04d}", f"S{i:04d}"))
+        chair = await Chair.open(server.room, access)
         signed = await workers.ask(
             "sign_in",
             [("room", settings.sign_in_concurrency, t) for t in tablets],
@@ -856,7 +876,7 @@ def section(runs: list[ServerRun], facts: dict[str, Any], settings: Settings, co
         "running (`/proc/<pid>/task/*/schedstat`) / the same duration — other work on its "
         "CPU. Low CPU and little waiting with high latency: the server waits on something "
         "else (SQLite's lock, an fsync). The two servers run one after the other with "
-        "the same tablets, load generator and package.",
+        "the same tablets, load generator and package. " + identities(runs),
         "",
         summary_table(runs),
         "",
@@ -873,6 +893,23 @@ def section(runs: list[ServerRun], facts: dict[str, Any], settings: Settings, co
         SECTION_END,
     ]
     return "\n".join(parts)
+
+
+def identities(runs: list[ServerRun]) -> str:
+    """How each server knew its tablets: device certificates, or (protocol 3) hello."""
+    said = []
+    for r in runs:
+        if r.protocol > LEGACY_PROTOCOL:
+            said.append(
+                f"{r.server} (protocol {r.protocol}): every tablet an enrolled device with its "
+                f"own certificate (mutual TLS), all enrolled in {r.enroll_s:.1f} s"
+            )
+        elif r.protocol:
+            said.append(
+                f"{r.server} (protocol {r.protocol}): no client certificates, each "
+                "tablet's hello named its seat"
+            )
+    return "; ".join(said) + "." if said else ""
 
 
 INTRO = """## Follow-the-chair during a vote burst

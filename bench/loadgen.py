@@ -1,7 +1,8 @@
 """The load generator: one process simulating a share of the seat tablets.
 
-Each simulated tablet is protocol-level: a control connection to each server under
-test (TLS to the room CA, ``hello`` with a ``seat_id``, ``welcome``) and, while downloads
+Each simulated tablet is protocol-level, an enrolled device of the room
+(:mod:`bench.enroll`): a control connection to each server under test (mutual TLS with
+its device certificate, ``hello``, ``welcome``) and, while downloads
 run, a documents connection opened with the real client code
 (``room_client.connection.open_channel``) fetching the big document again and again
 with ``document.fetch``.
@@ -40,7 +41,6 @@ import struct
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection
@@ -52,15 +52,9 @@ from websockets.protocol import State
 from websockets.uri import parse_uri
 
 from bench.common import run_worker, serve_commands
+from bench.enroll import Access
 from bench.vote_loadgen import Cast, cast_burst, sign_in_once
-from room_client.connection import (
-    OPEN_TIMEOUT,
-    ConnectError,
-    RoomEndpoint,
-    open_channel,
-    tls_context,
-)
-from room_protocol import PROTOCOL_VERSION
+from room_client.connection import OPEN_TIMEOUT, ConnectError, RoomEndpoint, open_channel
 from room_protocol.codec import MAX_MESSAGE_BYTES, decode, encode
 from room_protocol.errors import ProtocolError
 from room_protocol.live import FollowState
@@ -69,7 +63,6 @@ from room_protocol.messages import (
     DocumentEnd,
     ErrorMessage,
     FetchDocument,
-    Hello,
     Welcome,
 )
 
@@ -97,7 +90,8 @@ class StampedLink:
     loop, so that every read can ask the kernel when its bytes arrived.
 
     :meth:`open` does what ``open_channel`` does: TCP, TLS (verified against the room
-    CA), the WebSocket handshake, ``hello`` with a seat id, ``welcome``. From then on
+    CA, with the tablet's device certificate), the WebSocket handshake, ``hello`` (as
+    :meth:`bench.enroll.Access.hello` makes it), ``welcome``. From then on
     each readable socket is read with ``recvmsg`` and its ``SO_TIMESTAMPNS`` receive
     time kept next to ``time.monotonic()`` at the read; server pings are answered and a
     ping goes out every ``PING_INTERVAL`` seconds, as from the real client.
@@ -125,10 +119,8 @@ class StampedLink:
         cls,
         endpoint: RoomEndpoint,
         context: ssl.SSLContext,
-        client_id: str,
-        seat_id: str,
+        hello: str,
         frames: Frames,
-        resume_token: str | None = None,
     ) -> StampedLink:
         loop = asyncio.get_running_loop()
         host = endpoint.address or endpoint.hostname
@@ -142,7 +134,7 @@ class StampedLink:
             async with asyncio.timeout(OPEN_TIMEOUT):
                 await loop.sock_connect(sock, (host, endpoint.port))
                 await link._tls_handshake()
-                await link._hello(endpoint, client_id, seat_id, resume_token)
+                await link._hello(endpoint, hello)
         except ConnectError:
             sock.close()
             raise
@@ -165,14 +157,11 @@ class StampedLink:
                 await self._receive()
         await self._send_pending()
 
-    async def _hello(
-        self, endpoint: RoomEndpoint, client_id: str, seat_id: str, resume_token: str | None
-    ) -> None:
+    async def _hello(self, endpoint: RoomEndpoint, hello: str) -> None:
         protocol = ClientProtocol(parse_uri(endpoint.uri), max_size=MAX_MESSAGE_BYTES)
         self.protocol = protocol
         protocol.send_request(protocol.connect())
         await self._send_pending()
-        hello = Hello(PROTOCOL_VERSION, Channel.CONTROL, client_id, "", seat_id, resume_token)
         said_hello = welcomed = False
         while True:
             await self._receive()
@@ -183,7 +172,7 @@ class StampedLink:
                 elif isinstance(event, Response):
                     if protocol.handshake_exc is not None:
                         raise protocol.handshake_exc
-                    protocol.send_text(encode(hello).encode())
+                    protocol.send_text(hello.encode())
                     said_hello = True
                 elif isinstance(event, Frame) and event.opcode is Opcode.TEXT and said_hello:
                     reply = decode(bytes(event.data).decode())
@@ -337,7 +326,7 @@ class Follower:
     """One simulated seat tablet following the chair."""
 
     client_id: str
-    seat_id: str
+    seat_id: str  # said in hello only to a protocol 3 server; otherwise the certificate says it
     delegate_id: str = ""  # the member signed in on it, if it votes (bench.follow_burst)
     pin: str = ""
     tokens: dict[str, str] = field(default_factory=dict)  # per server: the sign-in token
@@ -345,6 +334,7 @@ class Follower:
     frames: dict[str, Frames] = field(default_factory=dict)
     documents: ClientConnection | None = None
     download: asyncio.Task[None] | None = None
+    context: ssl.SSLContext | None = None  # with its device certificate, loaded once
 
     def lost(self, server: str) -> int:
         link = self.links.get(server)
@@ -373,7 +363,7 @@ class Worker:
             name: RoomEndpoint(host, port, config.get("address", "127.0.0.1"), name)
             for name, (host, port) in config["servers"].items()
         }
-        self.context: ssl.SSLContext = tls_context(Path(config["ca_file"]))
+        self.access: Access = config["access"]
         self.concurrency: int = config.get("connect_concurrency", 16)
         self.documents_rcvbuf: int = config.get("documents_rcvbuf", 0)
         self.deadline = time.monotonic() + float(config["max_seconds"])
@@ -423,11 +413,11 @@ class Worker:
                     try:
                         link = await StampedLink.open(
                             self.endpoints[server],
-                            self.context,
-                            follower.client_id,
-                            follower.seat_id,
+                            self._context(follower),
+                            self.access.hello(
+                                follower.client_id, follower.seat_id, follower.tokens.get(server)
+                            ),
                             follower.frames.setdefault(server, []),
-                            follower.tokens.get(server),
                         )
                     except ConnectError as exc:
                         if attempt == CONNECT_ATTEMPTS:
@@ -448,6 +438,11 @@ class Worker:
             "seconds": time.monotonic() - started,
             "handshakes": handshakes,
         }
+
+    def _context(self, follower: Follower) -> ssl.SSLContext:
+        if follower.context is None:
+            follower.context = self.access.context(follower.client_id)
+        return follower.context
 
     def _seat(self, wanted: list[tuple[str, ...]]) -> None:
         have = {f.client_id for f in self.followers}
@@ -487,7 +482,7 @@ class Worker:
             async with gate:
                 token = await sign_in_once(
                     self.endpoints[server],
-                    self.context,
+                    self.access,
                     f.client_id,
                     f.seat_id,
                     f.delegate_id,
@@ -615,7 +610,7 @@ class Worker:
             async with gate:
                 try:
                     ws, _welcome = await open_channel(
-                        endpoint, self.context, Channel.DOCUMENTS, follower.client_id
+                        endpoint, self._context(follower), Channel.DOCUMENTS, follower.client_id
                     )
                 except ConnectError as exc:
                     failures.append(f"{follower.client_id}: {exc}")

@@ -1,8 +1,9 @@
 """The vote-burst load generator: one process voting for a share of the seat tablets.
 
-Each simulated tablet is protocol level, with the real client code
-(``room_client.connection.open_channel``: TLS to the room CA, ``hello`` with a
-``seat_id``), and has a link to each server under test: it signs in there once with its
+Each simulated tablet is protocol level, an enrolled device of the room
+(:mod:`bench.enroll`), with the real client code (``room_client.connection.open_channel``:
+mutual TLS with its device certificate, ``hello``), and has a link to each server under
+test: it signs in there once with its
 member's PIN (``session.sign_in``), keeps the token and disconnects, and from then on
 connects with ``hello(resume_token=...)`` as a tablet does after a Wi-Fi drop. In a
 burst it sends one ``poll.cast`` with a ballot id of its own at a given moment, and
@@ -26,23 +27,22 @@ import asyncio
 import contextlib
 import math
 import random
-import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from bench.common import run_worker, serve_commands
-from room_client.connection import ConnectError, RoomEndpoint, open_channel, tls_context
+from bench.enroll import Access, open_control
+from room_client.connection import ConnectError, RoomEndpoint
 from room_protocol.codec import decode, encode
 from room_protocol.errors import ProtocolError
 from room_protocol.live import Ack, SignedIn, SignIn
-from room_protocol.messages import Channel, ErrorMessage
+from room_protocol.messages import ErrorMessage
 from room_protocol.voting import ABSTAIN, NO, YES, BallotRecorded, CastBallot, PollsState
 
 CONNECT_ATTEMPTS = 3
@@ -109,7 +109,7 @@ class Voter:
     server under test."""
 
     client_id: str
-    seat_id: str
+    seat_id: str  # said in hello only to a protocol 3 server; otherwise the certificate says it
     delegate_id: str
     pin: str
     links: dict[str, Link] = field(default_factory=dict)
@@ -119,7 +119,7 @@ class Worker:
     def __init__(self, pipe: Connection, config: dict[str, Any]) -> None:
         self.pipe = pipe
         self.index: int = config["index"]
-        self.context: ssl.SSLContext | None = None
+        self.access: Access | None = None
         self.concurrency: int = config.get("connect_concurrency", 16)
         self.deadline = time.monotonic() + float(config["max_seconds"])
         self.endpoints: dict[str, RoomEndpoint] = {}
@@ -143,14 +143,15 @@ class Worker:
 
     async def do_room(
         self,
-        ca_file: str,
+        access: Access,
         servers: dict[str, tuple[str, int, str]],
         voters: list[tuple[str, str, str, str]],
     ) -> dict[str, Any]:
         """A new room (a new N): forget the old tablets; these (client_id, seat_id,
-        delegate_id, pin) sit in it. ``servers``: name -> (hostname, port, address)."""
+        delegate_id, pin) sit in it, enrolled as ``access`` says. ``servers``: name ->
+        (hostname, port, address), each reached with ``access``."""
         await self.do_disconnect()
-        self.context = tls_context(Path(ca_file))
+        self.access = access
         self.endpoints = {name: RoomEndpoint(*where) for name, where in servers.items()}
         self.markers = {name: [""] for name in servers}
         self.voters = [Voter(*v, links={name: Link() for name in servers}) for v in voters]
@@ -164,8 +165,8 @@ class Worker:
         """On every server, every tablet without a token there connects, signs in with
         its member's PIN, keeps the token and disconnects; at most ``concurrency`` at a
         time per server, the servers in parallel."""
-        assert self.context is not None
-        context = self.context
+        assert self.access is not None
+        access = self.access
         failures: list[str] = []
         started = time.monotonic()
         seconds: dict[str, float] = {}
@@ -173,7 +174,7 @@ class Worker:
         async def sign_in(endpoint: RoomEndpoint, voter: Voter, link: Link) -> None:
             link.token = await sign_in_once(
                 endpoint,
-                context,
+                access,
                 voter.client_id,
                 voter.seat_id,
                 voter.delegate_id,
@@ -203,8 +204,8 @@ class Worker:
         """Every tablet opens its control connection to every server with its token
         there, and waits (at most ``wait_seconds`` after the last one opened) until each
         server says it is signed in. The servers in parallel."""
-        assert self.context is not None
-        context = self.context
+        assert self.access is not None
+        access = self.access
         failures: list[str] = []
         started = time.monotonic()
         seconds: dict[str, float] = {}
@@ -212,13 +213,8 @@ class Worker:
         async def connect(name: str, voter: Voter, link: Link) -> None:
             for attempt in range(1, CONNECT_ATTEMPTS + 1):
                 try:
-                    ws, _welcome = await open_channel(
-                        self.endpoints[name],
-                        context,
-                        Channel.CONTROL,
-                        voter.client_id,
-                        seat_id=voter.seat_id,
-                        resume_token=link.token,
+                    ws, _welcome = await open_control(
+                        self.endpoints[name], access, voter.client_id, voter.seat_id, link.token
                     )
                 except ConnectError as exc:
                     if attempt == CONNECT_ATTEMPTS:
@@ -439,7 +435,7 @@ async def cast_burst(casts: list[Cast], until: float) -> None:
 
 async def sign_in_once(
     endpoint: RoomEndpoint,
-    context: ssl.SSLContext,
+    access: Access,
     client_id: str,
     seat_id: str,
     delegate_id: str,
@@ -449,9 +445,7 @@ async def sign_in_once(
     """Connect, sign in with the member's PIN, disconnect: the token (None, with a line
     in ``failures``, if that did not work). The tablet walks away; its sign-in stays."""
     try:
-        ws, _welcome = await open_channel(
-            endpoint, context, Channel.CONTROL, client_id, seat_id=seat_id
-        )
+        ws, _welcome = await open_control(endpoint, access, client_id, seat_id)
     except ConnectError as exc:
         failures.append(f"{delegate_id}: {exc}")
         return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -233,18 +234,50 @@ def provision_files(
     keyboard, an image prepared by IT staff). The key is made here, so the directory must
     travel to the device as a secret. Pairing codes are the way that keeps keys on tablets.
     """
-    key = ec.generate_private_key(ec.SECP256R1())
+    (device,) = provision_many(
+        store, authority, [Provision(directory, device_id, seat_id, name, kind)]
+    )
+    return device
+
+
+@dataclass(frozen=True, slots=True)
+class Provision:
+    """One device for :func:`provision_many`: where its credentials go, and who it is."""
+
+    directory: Path
+    device_id: str | None = None  # None: a new random id
+    seat_id: str | None = None
+    name: str = ""
+    kind: DeviceKind = DeviceKind.TABLET
+
+
+def provision_many(store: Store, authority: Authority, wanted: Sequence[Provision]) -> list[Device]:
+    """:func:`provision_files` for many devices (a load test's simulated tablets) in one
+    write transaction, so one commit: all are enrolled or, on an EnrollmentError, none
+    (no file written)."""
+    keys = [ec.generate_private_key(ec.SECP256R1()) for _ in wanted]
     with store.transaction():
-        device, cert = add_device(
-            store,
-            authority,
-            key.public_key(),
-            kind=kind,
-            seat_id=seat_id,
-            name=name or kind.value,
-            enrolled_by="room-server devices add",
-            device_id=device_id,
-        )
+        issued = [
+            add_device(
+                store,
+                authority,
+                key.public_key(),
+                kind=w.kind,
+                seat_id=w.seat_id,
+                name=w.name or w.kind.value,
+                enrolled_by="room-server devices add",
+                device_id=w.device_id,
+            )
+            for w, key in zip(wanted, keys, strict=True)
+        ]
+    for w, key, (_device, cert) in zip(wanted, keys, issued, strict=True):
+        _write_credentials(w.directory, authority, key, cert)
+    return [device for device, _cert in issued]
+
+
+def _write_credentials(
+    directory: Path, authority: Authority, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate
+) -> None:
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     directory.chmod(0o700)
     key_pem = key.private_bytes(
@@ -255,7 +288,6 @@ def provision_files(
     write_private(directory / "device.key", key_pem)
     write_private(directory / "device.pem", cert.public_bytes(serialization.Encoding.PEM))
     write_private(directory / "ca.pem", authority.ca_pem.encode())
-    return device
 
 
 def revoke(store: Store, device_id: str) -> None:
