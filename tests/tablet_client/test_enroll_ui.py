@@ -35,7 +35,6 @@ from tests.tablet_client.test_live_ui import click, make_tablet, shot, sign_in_u
 
 Run = Callable[[Coroutine[Any, Any, Any]], Any]
 WaitUntil = Callable[..., Coroutine[Any, Any, float]]
-DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 
 @pytest.fixture(scope="module")
@@ -116,8 +115,6 @@ def test_an_unenrolled_tablet_enrolls_with_a_typed_code_and_reaches_the_meeting(
             assert not view.scan.isEnabled()
             assert view.scan.text().startswith("Scan:")
         await shot(window, "enroll", tmp_path)
-        DOCS_IMAGES.mkdir(exist_ok=True)
-        window.grab().save(str(DOCS_IMAGES / "enroll.png"))
 
         # Typed as people type it: lower case, spaces; the field regroups it.
         view.code.setFocus()
@@ -171,7 +168,6 @@ def test_each_failure_says_what_went_wrong(
         await wait_until(lambda: view.status.property("tone") == "error", "the wrong-room error")
         assert "thuộc về một phòng khác" in view.status.text()
         await shot(window, "enroll-wrong-room-vi", tmp_path)
-        window.grab().save(str(DOCS_IMAGES / "enroll-wrong-room-vi.png"))
         set_language("en")
         assert "belongs to another room" in view.status.text()  # retranslated in place
 
@@ -246,7 +242,6 @@ def test_the_chair_makes_a_code_and_sees_it_with_its_qr_code(
         for button in (view.tablet_kind, view.display_kind, view.on_display_toggle, view.make_code):
             assert button.height() >= 48
         await shot(window, "chair-pairing", tmp_path)
-        window.grab().save(str(DOCS_IMAGES / "chair-pairing.png"))
         # The QR code on screen, as a camera would read it, is the link the room made.
         decoded = decode_pairing(view.qr.grab().toImage())
         assert decoded is not None and decoded == PairingCode.parse(shown.link)
@@ -254,7 +249,6 @@ def test_the_chair_makes_a_code_and_sees_it_with_its_qr_code(
         set_language("vi")
         await shot(window, "chair-pairing-vi", tmp_path)
         assert view.target.text() == "Cho máy tính bảng tại ghế A3"
-        window.grab().save(str(DOCS_IMAGES / "chair-pairing-vi.png"))
         set_language("en")
 
     run_async(body())
