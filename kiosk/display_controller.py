@@ -121,6 +121,7 @@ class DisplayController(QObject):
         self.pairing: PairingCodeShown | None = None  # a code the chair asked to show here
         self._enroll_problem = ""  # why enrolling failed (English, for IT staff)
         self._enroll_room = ""  # the room this display was asked to enroll in
+        self._unenrolled = False  # a room was found, and this display is not its device
         self._browser: RoomBrowser | None = None
         self._tasks: set[asyncio.Future[None]] = set()
         self._tick = QTimer(view)  # dies with the view it redraws
@@ -193,6 +194,7 @@ class DisplayController(QObject):
     def _enroll(self, endpoint: RoomEndpoint) -> None:
         """Enroll with the configured code, then join; without one, say what to do."""
         self._enroll_room = endpoint.room_name or endpoint.hostname
+        self._unenrolled = True
         if not self.settings.pairing_code:
             self._failure = tr("enroll.not_enrolled")
             self.refresh()
@@ -218,6 +220,7 @@ class DisplayController(QObject):
                 self.refresh()
                 return
             self._enroll_problem = ""
+            self._unenrolled = False
             self.join(endpoint)
 
         task = asyncio.ensure_future(enroll_then_join())
@@ -296,7 +299,7 @@ class DisplayController(QObject):
         self.view.set_clock(_local_time(server_now) if server_now else "")
         self._show_connection()
         meeting = self.meeting
-        if not self.settings.credentials.enrolled:
+        if self._unenrolled:
             self._show_setup()
         elif self._show_pairing(server_now):
             pass
