@@ -104,13 +104,17 @@ class QrScanner(QObject):
             return state
         self._decoded_at = self._shown_at = 0.0
         self._camera = multimedia.QCamera(multimedia.QMediaDevices.defaultVideoInput())
-        self._sink = multimedia.QVideoSink(self)
+        self._sink = self.watch(multimedia.QVideoSink(self))
         self._session = multimedia.QMediaCaptureSession(self)
         self._session.setCamera(self._camera)
         self._session.setVideoSink(self._sink)
-        self._sink.videoFrameChanged.connect(lambda frame: self.take_frame(frame.toImage()))
         self._camera.start()
         return state
+
+    def watch(self, sink: Any) -> Any:
+        """Take every frame that reaches ``sink`` (a QVideoSink); returns it."""
+        sink.videoFrameChanged.connect(lambda frame: self.take_frame(frame.toImage()))
+        return sink
 
     def stop(self) -> None:
         if self._camera is not None:

@@ -278,3 +278,22 @@ def test_only_the_chair_and_clerk_see_the_devices_section(qtbot: QtBot) -> None:
     assert view.minutes.value() == 1
     click(qtbot, view.display_kind)
     assert view.kind() == "display" and view.seat_id() is None and not view.seat.isEnabled()
+
+
+def test_frames_through_a_qt_video_sink_reach_the_decoder(qtbot: QtBot) -> None:
+    """The camera's path without a camera: a QVideoSink wired as QrScanner.start wires
+    it, fed a video frame of a real pairing link's QR code."""
+    multimedia = pytest.importorskip(
+        "PySide6.QtMultimedia", reason="Qt Multimedia is in PySide6-Addons (tablet-camera)"
+    )
+    link = PairingCode.parse("K7Q2-M9XD-4HRT-PW3A")
+    ca = "ab" * 32
+    text = PairingCode(ca_fingerprint_part(ca), link.secret).link(ca, "room-1")
+    scanner = QrScanner()
+    found: list[str] = []
+    scanner.found.connect(found.append)
+    sink = scanner.watch(multimedia.QVideoSink())
+    rgb = qr_image(text).convertToFormat(QImage.Format.Format_RGB32)
+    sink.setVideoFrame(multimedia.QVideoFrame(rgb))
+    assert found == [text]
+    assert camera_state() in (CameraState.NO_CAMERA, CameraState.READY)
