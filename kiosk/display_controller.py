@@ -51,7 +51,7 @@ from room_client.timers import (
     speech_timer,
 )
 from room_client.timers import format_duration as duration
-from room_protocol.enrollment import PairingCode
+from room_protocol.enrollment import DeviceKindName, PairingCode, PairingCodeShown
 from room_protocol.errors import ProtocolError
 from room_protocol.live import Announcement, FloorKind, FloorState
 from room_protocol.messages import MeetingSnapshot, Message
@@ -121,6 +121,10 @@ class DisplayController(QObject):
         self._last_update: datetime | None = None  # server time of the last message
         self._ever_connected = False
         self._failure = ""  # why the last attempt failed, until the next success
+        self.pairing: PairingCodeShown | None = None  # a code the chair asked to show here
+        self._enroll_problem = ""  # why enrolling failed (English, for IT staff)
+        self._enroll_room = ""  # the room this display was asked to enroll in
+        self._unenrolled = False  # a room was found, and this display is not its device
         self._browser: RoomBrowser | None = None
         self._tasks: set[asyncio.Future[None]] = set()
         self._tick = QTimer(view)  # dies with the view it redraws
@@ -192,6 +196,8 @@ class DisplayController(QObject):
 
     def _enroll(self, endpoint: RoomEndpoint) -> None:
         """Enroll with the configured code, then join; without one, say what to do."""
+        self._enroll_room = endpoint.room_name or endpoint.hostname
+        self._unenrolled = True
         if not self.settings.pairing_code:
             self._failure = tr("enroll.not_enrolled")
             self.refresh()
@@ -213,8 +219,11 @@ class DisplayController(QObject):
             except (ProtocolError, EnrollError) as exc:
                 log.warning("could not enroll: %s", exc)
                 self._failure = str(exc)
+                self._enroll_problem = str(exc)
                 self.refresh()
                 return
+            self._enroll_problem = ""
+            self._unenrolled = False
             self.join(endpoint)
 
         task = asyncio.ensure_future(enroll_then_join())
@@ -272,6 +281,8 @@ class DisplayController(QObject):
             self.progress[message.poll_id] = message
         elif isinstance(message, AuditHead):
             self.audit_head = message
+        elif isinstance(message, PairingCodeShown):
+            self.pairing = message
         else:
             return
         self._mark_update()
@@ -297,7 +308,11 @@ class DisplayController(QObject):
             tr("audit.head", seq=head.seq, fingerprint=fingerprint(head.head)) if head else ""
         )
         meeting = self.meeting
-        if meeting is None:
+        if self._unenrolled:
+            self._show_setup()
+        elif self._show_pairing(server_now):
+            pass
+        elif meeting is None:
             room = self._room_name() or tr("app.title")
             text = tr("idle.no_meeting") if self.meeting_received else tr("idle.waiting")
             self.view.show_idle(room, text)
@@ -523,6 +538,45 @@ class DisplayController(QObject):
             self.view.set_connection("reconnecting", " · ".join(parts))
         else:
             self.view.set_connection("stopped", tr("connection.stopped"))
+
+    def _show_pairing(self, server_now: datetime | None) -> bool:
+        """Show the pairing code the chair sent, until it expires; False when there is none."""
+        shown = self.pairing
+        if shown is None:
+            return False
+        left = parse_time(shown.expires_at).timestamp() - (
+            server_now.timestamp() if server_now is not None else time.time()
+        )
+        if left <= 0:
+            self.pairing = None
+            return False
+        if shown.kind is DeviceKindName.DISPLAY:
+            target, how = tr("pairing.for_display"), tr("pairing.how_display")
+        elif shown.seat_id:
+            target, how = tr("pairing.for_tablet_seat", seat=shown.seat_id), tr("pairing.how")
+        else:
+            target, how = tr("pairing.for_tablet"), tr("pairing.how")
+        self.view.show_pairing(
+            tr("pairing.heading").upper(),
+            shown.code,
+            target,
+            tr("pairing.valid_for", time=duration(left, up=True)),
+            how,
+            shown.link,
+        )
+        return True
+
+    def _show_setup(self) -> None:
+        """Not enrolled: a full screen for IT staff, and why enrolling failed if it did."""
+        room = self._enroll_room
+        self.view.show_setup(
+            room or tr("app.title"),
+            tr("setup.title"),
+            tr("setup.body", room=room) if room else tr("setup.body_no_room"),
+            tr("setup.steps"),
+            tr("setup.failed", reason=self._enroll_problem) if self._enroll_problem else "",
+            tr("setup.where", directory=str(self.settings.credentials.directory)),
+        )
 
     def _room_name(self) -> str:
         connection = self.connection

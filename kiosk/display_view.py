@@ -65,6 +65,7 @@ from kiosk.look import frame as _frame
 from kiosk.look import label as _label
 from kiosk.look import repolish as _repolish
 from kiosk.look import style as _style
+from kiosk.pairing_view import PairingPage, SetupPage
 from kiosk.vote_lines import NameGroup, ResultLines, VoteLines
 from kiosk.vote_view import (
     AttendancePanel,
@@ -306,6 +307,10 @@ class DisplayView(QWidget):
         self.pages = QStackedWidget()
         self.pages.addWidget(self.idle_page)
         self.pages.addWidget(self.meeting_page)
+        self.pairing_page = PairingPage()
+        self.setup_page = SetupPage()
+        self.pages.addWidget(self.pairing_page)
+        self.pages.addWidget(self.setup_page)
 
         # connection line
         self.status_dot = _label("status_dot")
@@ -360,6 +365,22 @@ class DisplayView(QWidget):
         self.title.setText(title)
         self.meeting_line.setText(line)
         self.pages.setCurrentWidget(self.meeting_page)
+
+    def show_pairing(
+        self, heading: str, code: str, target: str, expiry: str, how: str, link: str
+    ) -> None:
+        """A pairing code the chair chose to show here, over the meeting until it expires."""
+        self.pairing_page.show_code(heading, code, target, expiry, how, link)
+        self.pages.setCurrentWidget(self.pairing_page)
+
+    def show_setup(
+        self, room: str, title: str, body: str, steps: str, problem: str, where: str
+    ) -> None:
+        """This display is not enrolled: the whole screen says what IT staff should do."""
+        self.title.setText(room)
+        self.meeting_line.setText("")
+        self.setup_page.show_setup(title, body, steps, problem, where)
+        self.pages.setCurrentWidget(self.setup_page)
 
     def set_clock(self, text: str) -> None:
         self.clock.setText(text)
@@ -571,6 +592,8 @@ class DisplayView(QWidget):
             row.position.setMinimumWidth(px(44))
         for panel in self._vote_panels:
             panel.set_scale(scale)
+        self.pairing_page.set_scale(scale)
+        self.setup_page.set_scale(scale)
         self._paint_dot()
         self.set_countdown(
             self.countdown.text(), self.countdown_caption.text(), self._countdown_level

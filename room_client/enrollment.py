@@ -16,6 +16,7 @@ import asyncio
 import os
 import ssl
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from cryptography import x509
@@ -37,8 +38,22 @@ from room_protocol.wire import frame_safe_logger, restrict_tls
 OPEN_TIMEOUT = 10.0
 
 
+class EnrollFailure(StrEnum):
+    """Why enrolling failed, for a screen to say it in the reader's language."""
+
+    WRONG_ROOM = "wrong_room"  # the room's CA is not the one the code names
+    CODE_REFUSED = "code_refused"  # the room does not know the code: mistyped, used, expired
+    UNREACHABLE = "unreachable"  # no connection, or it dropped
+    UNTRUSTED = "untrusted"  # the room's certificates or messages do not hold together
+
+
 class EnrollError(Exception):
-    """Enrolling failed; ``str()`` is a reason a person can act on."""
+    """Enrolling failed; ``str()`` is a reason a person can act on (English, for IT staff
+    and logs), ``reason`` what kind of failure it is."""
+
+    def __init__(self, message: str, reason: EnrollFailure = EnrollFailure.UNTRUSTED) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,15 +149,18 @@ async def enroll(
         )
     except InvalidStatus as exc:
         raise EnrollError(
-            f"the room refused the connection (HTTP {exc.response.status_code})"
+            f"the room refused the connection (HTTP {exc.response.status_code})",
+            EnrollFailure.UNREACHABLE,
         ) from exc
     except (OSError, TimeoutError, InvalidHandshake, ssl.SSLError) as exc:
-        raise EnrollError(f"cannot reach the room: {exc or type(exc).__name__}") from exc
+        raise EnrollError(
+            f"cannot reach the room: {exc or type(exc).__name__}", EnrollFailure.UNREACHABLE
+        ) from exc
     try:
         await ws.send(encode(Hello(PROTOCOL_VERSION, Channel.ENROLL, "enrolling", name)))
         welcome = await _next(ws)
         if isinstance(welcome, ErrorMessage):
-            raise EnrollError(welcome.message)
+            raise EnrollError(welcome.message, EnrollFailure.UNREACHABLE)
         if not isinstance(welcome, Welcome):
             raise EnrollError(f"the room answered {welcome.TYPE} instead of welcome")
         room = await _next(ws)
@@ -164,7 +182,7 @@ async def enroll(
         )
         answer = await _next(ws)
         if isinstance(answer, ErrorMessage):
-            raise EnrollError(answer.message)
+            raise EnrollError(answer.message, EnrollFailure.CODE_REFUSED)
         if not isinstance(answer, Enrolled):
             raise EnrollError(f"the room answered {answer.TYPE} instead of a certificate")
         issued = x509.load_pem_x509_certificate(answer.certificate.encode())
@@ -174,7 +192,9 @@ async def enroll(
         credentials.save(room.ca_certificate, key, answer.certificate)
         return answer
     except (ConnectionClosed, TimeoutError) as exc:
-        raise EnrollError("the room closed the connection while enrolling") from exc
+        raise EnrollError(
+            "the room closed the connection while enrolling", EnrollFailure.UNREACHABLE
+        ) from exc
     except ProtocolError as exc:
         raise EnrollError(f"the room sent a bad message: {exc}") from exc
     finally:
@@ -196,7 +216,8 @@ def _check_room(
     if not code.matches_ca(ca.fingerprint(hashes.SHA256()).hex()):
         raise EnrollError(
             "this room is not the one the pairing code belongs to: check that the code was "
-            "shown in this room, and tell IT staff if it was"
+            "shown in this room, and tell IT staff if it was",
+            EnrollFailure.WRONG_ROOM,
         )
     der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
     if not der:

@@ -1,8 +1,9 @@
 """``hemicycle-tablet``: the seat tablet application (PySide6 on a qasync loop).
 
-``--screenshots DIR`` runs a scripted tour without a person (join the room, open the
-first document, turn a page, switch to Vietnamese), saves a PNG of each screen and
-exits: what ``make demo`` uses on a machine without a display.
+``--screenshots DIR`` runs a scripted tour without a person (join the room, enroll with
+``--enroll`` if the tablet is new, open the first document, turn a page, switch to
+Vietnamese), saves a PNG of each screen and exits: what ``make demo`` uses on a machine
+without a display.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import os
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QWidget
@@ -189,6 +191,12 @@ async def screenshot_tour(controller: TabletController, out: Path, limit: float)
     window = controller.window
     deadline = asyncio.get_running_loop().time() + limit
     controller.auto_join = False  # let the discovery screen be seen first
+    # A tablet that is not enrolled yet stops at the enroll screen: see it with the code
+    # typed, then tap Enroll as IT staff would.
+    code = controller.settings.pairing_code
+    enrolling = bool(code) and not controller.settings.credentials.enrolled
+    if enrolling:
+        controller.settings = replace(controller.settings, pairing_code="")
     try:
         await controller.start()
         if controller.settings.direct is None:
@@ -202,6 +210,12 @@ async def screenshot_tour(controller: TabletController, out: Path, limit: float)
             if room is None:
                 raise LookupError(f"room {wanted!r} was not found")
             controller.join_service(room.service_name)
+        if enrolling:
+            view = window.enroll_view
+            await wait_for(lambda: window.screens.currentWidget() is view, "enroll", deadline)
+            view.code.setText(code)
+            save(window, out, "1b-enroll")
+            view.enroll.click()
         await wait_for(lambda: controller.meeting is not None, "the meeting", deadline)
         await wait_for(lambda: not controller.missing_documents(), "all documents", deadline)
         meeting = controller.meeting

@@ -41,6 +41,7 @@ from tablet_client.floor_controller import countdown_text
 from tablet_client.i18n import tr
 from tablet_client.live_link import LiveLink
 from tablet_client.messages_controller import local_clock
+from tablet_client.pairing_controller import PairingController
 from tablet_client.session import (
     add_position,
     capabilities,
@@ -75,6 +76,7 @@ class ChairController(QObject):
         self.documents_view = self.view.documents
         self.link = link
         self._meeting = meeting
+        self.pairing = PairingController(self.view.pairing, link, meeting, self)
         self.floor: FloorState | None = None
         self.floor_received_at = 0.0
         self.calls: ServiceCalls = ServiceCalls(())
@@ -119,6 +121,7 @@ class ChairController(QObject):
 
     def meeting_changed(self) -> None:
         meeting = self._meeting()
+        self.pairing.meeting_changed()
         self.agenda_view.set_meeting(meeting)
         if meeting is not None:
             self.documents_view.set_attachable([(d.sha256, d.title) for d in meeting.documents])
@@ -226,6 +229,7 @@ class ChairController(QObject):
             end = datetime.fromtimestamp(estimated_end(meeting, now))
             view.meeting_end.setText(tr("console.meeting_end", time=end.strftime("%H:%M")))
         self._tick_speech()
+        self.pairing.tick()
 
     def _make_current(self) -> None:
         item_id = self.agenda_view.selected_item()
@@ -419,6 +423,7 @@ class ChairController(QObject):
 
     def retranslate(self) -> None:
         self.meeting_changed()
+        self.pairing.retranslate()
         self._show_floor()
         self._show_calls()
         self._show_alerts()

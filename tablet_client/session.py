@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from room_client.timers import parse_time
-from room_protocol import voting
+from room_protocol import enrollment, voting
 from room_protocol.errors import ErrorCode
 from room_protocol.live import ALLOWED, FloorState, FollowState, Request
 from room_protocol.messages import AgendaItem, ErrorMessage, MeetingSnapshot, Role
@@ -114,7 +114,11 @@ def signed_out_reason(reason: str) -> str:
 
 def capabilities(role: Role | None) -> frozenset[type[Request]]:
     """The requests ``role`` may send (None: nobody is signed in)."""
-    rules: dict[type[Request], frozenset[Role] | None] = {**ALLOWED, **voting.ALLOWED}
+    rules: dict[type[Request], frozenset[Role] | None] = {
+        **ALLOWED,
+        **voting.ALLOWED,
+        **enrollment.ALLOWED,
+    }
     return frozenset(
         request
         for request, roles in rules.items()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +29,8 @@ from room_client.connection import (
     RoomEndpoint,
 )
 from room_client.discovery import DiscoveredRoom, RoomBrowser
-from room_client.enrollment import DeviceCredentials, EnrollError, enroll
-from room_protocol.enrollment import PairingCode
+from room_client.enrollment import DeviceCredentials, EnrollError, EnrollFailure, enroll
+from room_protocol.enrollment import ALPHABET, CODE_CHARS, LINK_SCHEME, PairingCode
 from room_protocol.errors import ProtocolError
 from room_protocol.messages import CONFIDENTIAL_READERS, DocumentInfo, MeetingSnapshot
 from tablet_client.attendance_controller import AttendanceController
@@ -50,6 +51,7 @@ from tablet_client.live_link import LiveLink
 from tablet_client.lock_controller import LockController
 from tablet_client.messages_controller import MessagesController
 from tablet_client.polls_controller import PollsController
+from tablet_client.qr_scan import CameraState, QrScanner, camera_state
 from tablet_client.render import PageRenderer
 from tablet_client.views.main_window import MainWindow
 from tablet_client.voting_controller import VotingController
@@ -57,6 +59,18 @@ from tablet_client.voting_controller import VotingController
 log = logging.getLogger(__name__)
 
 RETRY_FAILED_DOWNLOADS_S = 5.0
+ENROLL_ERRORS = {  # why enrolling failed -> what the enroll screen says
+    EnrollFailure.WRONG_ROOM: "enroll.error_wrong_room",
+    EnrollFailure.CODE_REFUSED: "enroll.error_refused",
+    EnrollFailure.UNREACHABLE: "enroll.error_unreachable",
+    EnrollFailure.UNTRUSTED: "enroll.error_untrusted",
+}
+CAMERA_KEYS = {  # what the Scan button says
+    CameraState.READY: "enroll.scan",
+    CameraState.NO_CAMERA: "enroll.no_camera",
+    CameraState.NO_MULTIMEDIA: "enroll.no_camera_support",
+    CameraState.NO_DECODER: "enroll.no_camera_support",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +137,12 @@ class TabletController(QObject):
         window.discovery_view.join_requested.connect(self.join_service)
         self.link.identity_changed.connect(self._queue_missing)  # confidential documents
         window.enroll_view.enroll_requested.connect(lambda code: self._spawn(self.enroll(code)))
-        window.enroll_view.back_requested.connect(lambda: window.show_screen(window.discovery_view))
+        window.enroll_view.back_requested.connect(self._leave_enroll)
+        self.scanner = QrScanner(self)
+        window.enroll_view.scan_requested.connect(self._scan)
+        window.enroll_view.scan_cancelled.connect(self._stop_scan)
+        self.scanner.viewfinder.connect(window.enroll_view.show_frame)
+        self.scanner.found.connect(self._scanned)
         self._enrolling: RoomEndpoint | None = None  # the room the enroll screen is for
         window.agenda_view.document_open_requested.connect(self.read_document)
         self.messages.document_requested.connect(self.read_document)
@@ -153,6 +172,7 @@ class TabletController(QObject):
 
     async def stop(self) -> None:
         self._unsubscribe_language()
+        self.scanner.stop()
         self.floor.stop()
         self.locks.stop()
         self.chair.stop()
@@ -221,6 +241,7 @@ class TabletController(QObject):
         self.connection.start()
         if self.window.screens.currentWidget() in (
             self.window.discovery_view,
+            self.window.enroll_view,
             self.window.agenda_view,
         ):
             self.identity.show_home()
@@ -231,9 +252,30 @@ class TabletController(QObject):
         self._enrolling = endpoint
         view = self.window.enroll_view
         view.show_room(endpoint.room_name or endpoint.hostname, self.settings.pairing_code)
+        view.set_camera(CAMERA_KEYS[camera_state()])
         self.window.show_screen(view)
         if self.settings.pairing_code:
             self._spawn(self.enroll(self.settings.pairing_code))
+
+    def _leave_enroll(self) -> None:
+        self._stop_scan()
+        self.window.show_screen(self.window.discovery_view)
+
+    def _scan(self) -> None:
+        view = self.window.enroll_view
+        state = self.scanner.start()
+        view.set_camera(CAMERA_KEYS[state])
+        view.show_scanning(state is CameraState.READY)
+
+    def _stop_scan(self) -> None:
+        self.scanner.stop()
+        self.window.enroll_view.show_scanning(False)
+
+    def _scanned(self, link: str) -> None:
+        view = self.window.enroll_view
+        view.show_scanning(False)
+        view.code.setText(link)
+        self._spawn(self.enroll(link))
 
     async def enroll(self, text: str) -> bool:
         """Enroll in the room on the enroll screen with the code ``text``; join it after."""
@@ -243,7 +285,8 @@ class TabletController(QObject):
         try:
             code = PairingCode.parse(text)
         except ProtocolError as exc:
-            view.set_error(exc.message)
+            key, kw = _code_problem(text)
+            view.set_error(key, exc.message, **kw)
             return False
         view.set_busy(True)
         try:
@@ -256,9 +299,12 @@ class TabletController(QObject):
                 name=self.settings.client_name,
             )
         except EnrollError as exc:
-            view.set_error(str(exc))
+            log.warning("could not enroll: %s", exc)
+            view.set_error(ENROLL_ERRORS[exc.reason], str(exc), room=view_room(endpoint))
             return False
         log.info("enrolled as %s (seat %s)", done.device_id, done.seat_id or "none")
+        view.set_busy(False)
+        view.show_status("enroll.joining", "done", room=done.room_name or view_room(endpoint))
         self._enrolling = None
         self.join(endpoint)
         return True
@@ -460,3 +506,18 @@ class TabletController(QObject):
         task: asyncio.Task[object] = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def view_room(endpoint: RoomEndpoint) -> str:
+    return endpoint.room_name or endpoint.hostname
+
+
+def _code_problem(text: str) -> tuple[str, dict[str, object]]:
+    """What is wrong with a code PairingCode.parse refused, as an i18n key and arguments."""
+    if text.strip().lower().startswith(f"{LINK_SCHEME}:"):
+        return "enroll.error_link", {}
+    cleaned = re.sub(r"[\s-]", "", text).upper().translate(str.maketrans("OIL", "011"))
+    bad = "".join(sorted({c for c in cleaned if c not in ALPHABET}))
+    if bad:
+        return "enroll.error_characters", {"chars": bad}
+    return "enroll.error_length", {"count": len(cleaned), "needed": CODE_CHARS}

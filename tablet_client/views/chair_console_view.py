@@ -1,6 +1,7 @@
-"""The chair's and clerk's console, in three sections: the agenda in progress with the
-speaker queue, messages, service calls, alerts and documents beside it; attendance; and
-polls. The shell: sections, tabs with their counts, what the role may do. Layout only:
+"""The chair's and clerk's console, in four sections: the agenda in progress with the
+speaker queue, messages, service calls, alerts and documents beside it; attendance;
+polls; and devices (pairing codes that enroll a tablet or the room display). The shell:
+sections, tabs with their counts, what the role may do. Layout only:
 the ChairController (and the AttendanceController and PollsController for their
 sections) fill its views and act on their signals."""
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
 
+from room_protocol.enrollment import CreatePairingCode
 from room_protocol.live import (
     AddItem,
     AttachDocument,
@@ -25,6 +27,7 @@ from tablet_client.views.action_list_view import ActionListView
 from tablet_client.views.agenda_control_view import AgendaControlView
 from tablet_client.views.attendance_view import AttendanceView
 from tablet_client.views.item_documents_view import ItemDocumentsView
+from tablet_client.views.pairing_view import PairingView
 from tablet_client.views.polls_view import PollsView
 from tablet_client.views.room_messages_view import RoomMessagesView
 from tablet_client.views.speakers_view import SpeakersView
@@ -85,15 +88,17 @@ class ChairConsoleView(QWidget):
         self.item_documents, self.open_document = documents.item_documents, documents.open_document
         self.attach_choice, self.attach = documents.attach_choice, documents.attach
 
-        # --- sections: agenda, attendance, polls ----------------------------------------
+        # --- sections: agenda, attendance, polls, devices -------------------------------
         self.attendance = AttendanceView()
         self.polls = PollsView()
+        self.pairing = PairingView()
         self.sections = named(QTabWidget(), "console_sections")
         self.sections.setDocumentMode(True)
         self.sections.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.sections.addTab(agenda_page, "")
         self.sections.addTab(self.attendance, "")
         self.sections.addTab(self.polls, "")
+        self.sections.addTab(self.pairing, "")
         self._section_counts: dict[str, object] = {"attendance": None, "polls": 0}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
@@ -133,6 +138,7 @@ class ChairConsoleView(QWidget):
         ):
             for widget in widgets:
                 widget.setVisible(request in allowed)
+        self.sections.setTabVisible(3, CreatePairingCode in allowed)
 
     def set_section_counts(self, **counts: object) -> None:
         """``attendance`` = (present, members) or None; ``polls`` = how many are open."""
@@ -140,8 +146,8 @@ class ChairConsoleView(QWidget):
         self._title_sections()
 
     def show_section(self, name: str) -> None:
-        """``agenda``, ``attendance`` or ``polls``."""
-        index = ("agenda", "attendance", "polls").index(name)
+        """``agenda``, ``attendance``, ``polls`` or ``devices``."""
+        index = ("agenda", "attendance", "polls", "devices").index(name)
         self.sections.setCurrentIndex(index)
 
     def set_counts(self, *, queue: int, service: int, alerts: int) -> None:
@@ -157,6 +163,7 @@ class ChairConsoleView(QWidget):
         self.documents.retranslate()
         self.attendance.retranslate()
         self.polls.retranslate()
+        self.pairing.retranslate()
         self._title_tabs()
         self._title_sections()
 
@@ -179,6 +186,7 @@ class ChairConsoleView(QWidget):
             else tr("console.section_polls"),
         )
         self.sections.setTabText(0, tr("console.section_agenda"))
+        self.sections.setTabText(3, tr("console.section_devices"))
 
     def _title_tabs(self) -> None:
         counts = self._counts
