@@ -272,10 +272,14 @@ def test_the_roles_may_run_what_the_protocol_allows() -> None:
 
 
 async def test_a_receipt_answers_its_ballot_and_a_repeat_waits_for_the_same_answer(
-    room_ca: Path,
+    fed_room: Path,
 ) -> None:
+    from tests.rooms import enroll_device
+
     heard: list[object] = []
-    connection = RoomConnection(RoomEndpoint("room.test", 1), room_ca, "t", on_message=heard.append)
+    connection = RoomConnection(
+        RoomEndpoint("room.test", 1), enroll_device(fed_room, "t"), on_message=heard.append
+    )
     ballot = CastBallot("b-1", "p", "d1", ("yes",))
     first = asyncio.ensure_future(connection.request(ballot))
     again = asyncio.ensure_future(connection.request(ballot))  # "Send again"
