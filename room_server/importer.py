@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -468,7 +468,7 @@ def add_document(
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 [
                     meeting_id,
-                    "n-" + digest[:8] + "-" + str(int(time.time())),
+                    "n-" + digest[:8] + "-" + secrets.token_hex(4),  # the same PDF may come twice
                     f"New document: {title} (item {item['number']} {item['title']})",
                     utc_now(),
                     digest,
