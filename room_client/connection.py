@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 _WIRE_LOG = frame_safe_logger("websockets.client")
 OPEN_TIMEOUT = 10.0  # seconds for TCP + TLS + WebSocket handshake + welcome
+THROTTLED_RETRY_S = 1.0  # a request refused as rate_limited goes again after 1-2 s
 
 
 class Phase(StrEnum):
@@ -183,6 +184,7 @@ class RoomConnection:
         self._answers: dict[str, asyncio.Future[Message]] = {}  # by op_id, while pending
         self._ws: ClientConnection | None = None
         self._task: asyncio.Task[None] | None = None
+        self._resends: set[asyncio.Future[None]] = set()
 
     @property
     def meeting(self) -> MeetingSnapshot | None:
@@ -204,6 +206,8 @@ class RoomConnection:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
+            for resend in list(self._resends):
+                resend.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
@@ -242,6 +246,20 @@ class RoomConnection:
                 await self._ws.send(encode(request))
         # A repeat giving up must not cancel the answer the first sender awaits.
         return await (asyncio.shield(future) if repeat else future)
+
+    def _send_later(self, request: Request) -> None:
+        """The room took more requests than its rate allows: send this one again in a
+        while (jittered, so tablets that reconnected together do not return together)."""
+
+        async def resend() -> None:
+            await asyncio.sleep(THROTTLED_RETRY_S * random.uniform(1.0, 2.0))  # noqa: S311
+            if self._ws is not None and self.session.is_pending(request.op_id):
+                with contextlib.suppress(ConnectionClosed):
+                    await self._ws.send(encode(request))
+
+        task = asyncio.ensure_future(resend())
+        self._resends.add(task)
+        task.add_done_callback(self._resends.discard)
 
     def _set(self, phase: Phase, detail: str = "", retry_in: float | None = None) -> None:
         self.status = ConnectionStatus(phase, self.endpoint.room_name, detail, retry_in)
@@ -294,6 +312,9 @@ class RoomConnection:
 
     def _receive(self, message: Message) -> None:
         received = self.session.receive(message)
+        if received.throttled is not None:
+            self._send_later(received.throttled)
+            return
         if received.answered is not None:
             future = self._answers.pop(received.answered.op_id, None)
             if future is not None and not future.done():

@@ -31,6 +31,7 @@ class Received:
     news: Message | None = None  # for the application (state, event, late receipt)
     meeting_changed: bool = False  # the meeting state was replaced (maybe by None)
     refused: str = ""  # the room will not talk to this client: why
+    throttled: Request | None = None  # over the room's rate limit: still pending, send later
 
 
 def _random_prefix() -> str:
@@ -101,6 +102,13 @@ class ControlSession:
 
     def _answer(self, message: Answer) -> Received:
         ref = message.ref if isinstance(message, ErrorMessage) else message.op_id
+        if (
+            isinstance(message, ErrorMessage)
+            and message.code == ErrorCode.RATE_LIMITED
+            and ref in self._outbox
+        ):
+            # Neither applied nor recorded: the same request (same op id) goes again later.
+            return Received(throttled=self._outbox[ref])
         answered = self._outbox.pop(ref, None) if ref else None
         if isinstance(message, BallotRecorded):
             # A receipt is news for the tablet too (a re-sent ballot answered late).

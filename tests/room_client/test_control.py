@@ -95,3 +95,14 @@ def test_state_is_kept_by_type_and_the_meeting_apart() -> None:
     assert s.latest == {"message": note}
     assert s.receive(MeetingState(None)) == Received(meeting_changed=True)
     assert s.meeting is None and "meeting.state" not in s.latest
+
+
+def test_a_request_over_the_rate_limit_stays_pending_to_go_again() -> None:
+    session = ControlSession()
+    request = RequestFloor(session.new_op_id())
+    session.submit(request)
+    throttled = session.receive(ErrorMessage("rate_limited", "too many", request.op_id))
+    assert throttled == Received(throttled=request)
+    assert session.is_pending(request.op_id)
+    assert session.receive(Ack(request.op_id)) == Received(answered=request)
+    assert not session.pending
