@@ -26,7 +26,7 @@ from kiosk.display_view import DisplayView
 from kiosk.i18n import LANGUAGES, set_language
 from room_client.connection import RoomEndpoint
 from room_client.enrollment import DeviceCredentials
-from room_client.private import UMASK
+from room_protocol.private_files import UMASK
 
 log = logging.getLogger(__name__)
 

@@ -27,12 +27,12 @@ from cryptography.x509.oid import NameOID
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from room_client.private import create_private, make_private
 from room_protocol import PROTOCOL_VERSION
 from room_protocol.codec import MAX_MESSAGE_BYTES, decode, encode
 from room_protocol.enrollment import Enrolled, EnrollRequest, EnrollRoom, PairingCode
 from room_protocol.errors import ProtocolError
 from room_protocol.messages import Channel, ErrorMessage, Hello, Message, Welcome
+from room_protocol.private_files import create_private, make_private
 from room_protocol.wire import frame_safe_logger, restrict_tls
 
 OPEN_TIMEOUT = 10.0

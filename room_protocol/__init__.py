@@ -1,9 +1,10 @@
 """The Hemicycle wire protocol, without any I/O.
 
 Message types, their JSON codec, the protocol version, the document-transfer rules, the
-mDNS discovery contract and the wire's TLS and logging rules (``wire``). Standard library
-only: the room server, the tablets and the room display all speak through this package,
-so they cannot drift apart.
+mDNS discovery contract, the wire's TLS and logging rules (``wire``) and the rule that
+what a program keeps on disk is private (``private_files``). Standard library only: the
+room server, the tablets and the room display all speak through this package, so they
+cannot drift apart.
 """
 
 from room_protocol import enrollment, live, voting

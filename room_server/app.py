@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 
 from room_protocol import PROTOCOL_VERSION
 from room_protocol.discovery import RoomAnnouncement, fingerprint_hint
+from room_protocol.private_files import make_private
 from room_server.config import ServerConfig
 from room_server.importer import remove_orphan_tempfiles
 from room_server.mdns import RoomAdvertiser, host_addresses
 from room_server.server import RoomServer
-from room_server.state import make_private
 from room_server.store import Store
 from room_server.tls import ensure_certificates, room_hostname
 

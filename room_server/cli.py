@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from room_protocol.private_files import UMASK, make_private
 from room_protocol.text import language_from_environment
 from room_server import cli_devices
 from room_server.config import DEFAULT_CONFIG_PATH, ConfigError, ServerConfig, load_config
 from room_server.i18n import CATALOGUE, LANGUAGES, tr, trn
-from room_server.state import UMASK, make_private
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from room_client.connection import RoomEndpoint
 from room_client.enrollment import DeviceCredentials
-from room_client.private import UMASK
+from room_protocol.private_files import UMASK
 from tablet_client.i18n import LANGUAGES, set_language
 from tablet_client.render import PageRenderer
 from tablet_client.tablet_controller import TabletController, TabletSettings

@@ -21,7 +21,6 @@ from websockets.exceptions import ConnectionClosed
 
 from room_client.connection import RoomEndpoint, open_channel
 from room_client.enrollment import DeviceCredentials
-from room_client.private import create_private, make_private
 from room_protocol.codec import decode, encode
 from room_protocol.errors import ErrorCode, ProtocolError
 from room_protocol.messages import (
@@ -34,6 +33,7 @@ from room_protocol.messages import (
     MeetingSnapshot,
     MeetingState,
 )
+from room_protocol.private_files import create_private, make_private
 from room_protocol.transfer import Receiver
 
 log = logging.getLogger(__name__)
