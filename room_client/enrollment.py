@@ -219,14 +219,28 @@ def _check_room(
             "shown in this room, and tell IT staff if it was",
             EnrollFailure.WRONG_ROOM,
         )
+    try:
+        _check_is_a_ca(ca)
+        ca.verify_directly_issued_by(ca)  # a real self-signed CA, not bytes ground to match
+    except (InvalidSignature, ValueError, TypeError, x509.ExtensionNotFound) as exc:
+        raise EnrollError(
+            "the room's CA certificate is not a valid self-signed CA", EnrollFailure.UNTRUSTED
+        ) from exc
     der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
     if not der:
-        raise EnrollError("the room showed no certificate")
+        raise EnrollError("the room showed no certificate", EnrollFailure.UNTRUSTED)
     server = x509.load_der_x509_certificate(der)
     try:
         server.verify_directly_issued_by(ca)
     except (InvalidSignature, ValueError, TypeError) as exc:
         raise EnrollError(
-            "the server's certificate was not issued by the room the pairing code belongs to"
+            "the server's certificate was not issued by the room the pairing code belongs to",
+            EnrollFailure.UNTRUSTED,
         ) from exc
     return ca
+
+
+def _check_is_a_ca(ca: x509.Certificate) -> None:
+    constraints = ca.extensions.get_extension_for_class(x509.BasicConstraints).value
+    if not constraints.ca:
+        raise ValueError("the room's CA certificate is not a CA")

@@ -3,16 +3,20 @@
 The room shows a short-lived **pairing code** (chair console, room display,
 ``room-server enroll``). It carries two things, 40 bits each:
 
-- the first 40 bits of the sha256 of the room CA certificate (DER), so the device can
-  check that the room it reached is the one whose code it was given before trusting it
-  (as Syncthing device ids and KDE Connect's verification code do);
-- a one-time secret, so the room knows the device was given the code by someone in the
-  room.
+- a one-time **secret**, so the room knows the device was given the code by someone in
+  the room;
+- a **check** of the room's CA certificate: the first 40 bits of
+  HMAC-SHA256(secret, sha256(CA certificate, DER)), so the device can tell, before it
+  trusts anyone, that the room it reached is the one the code belongs to (as Syncthing
+  device ids and KDE Connect's verification code do). Keyed with the one-time secret,
+  the check differs for every code: an impostor cannot precompute a CA that matches a
+  room's codes, and would have to forge one matching 40 bits of this code's check, with
+  a valid self-signature, while the code lives.
 
-Written as 16 Crockford base32 characters in four groups (``K7Q2-M9XD-4HRT-PW3A``);
-reading forgives case, spaces, dashes and the look-alikes O/o → 0 and I/i/L/l → 1. The QR
-code of the same code is a ``hemicycle://enroll`` link that also carries the whole CA
-fingerprint and the room id.
+Written as 16 Crockford base32 characters in four groups (``K7Q2-M9XD-4HRT-PW3A``: the
+check, then the secret); reading forgives case, spaces, dashes and the look-alikes
+O/o → 0 and I/i/L/l → 1. The QR code of the same code is a ``hemicycle://enroll`` link
+that also carries the whole CA fingerprint and the room id.
 
 On the ``enroll`` channel the room sends :class:`EnrollRoom` (its CA certificate) after
 ``welcome``; the device checks it against the code and checks that the TLS server
@@ -23,6 +27,8 @@ The answer is :class:`Enrolled` with the device's certificate.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -35,9 +41,9 @@ from room_protocol.messages import IDENT, SHA256_RE, TEXT, Message, Role, limits
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 _LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
-FINGERPRINT_CHARS = 8  # 40 bits of the CA's sha256
+CHECK_CHARS = 8  # 40 bits of HMAC-SHA256(secret, the CA's sha256)
 SECRET_CHARS = 8  # 40 bits of one-time secret
-CODE_CHARS = FINGERPRINT_CHARS + SECRET_CHARS
+CODE_CHARS = CHECK_CHARS + SECRET_CHARS
 LINK_SCHEME = "hemicycle"
 SECRET = limits(max_len=SECRET_CHARS, pattern=re.compile(f"[{ALPHABET}]{{{SECRET_CHARS}}}"))
 PEM = limits(max_len=8_000)
@@ -53,26 +59,32 @@ def encode_base32(data: bytes, chars: int) -> str:
     return "".join(ALPHABET[(number >> (5 * i)) & 31] for i in reversed(range(chars)))
 
 
-def ca_fingerprint_part(ca_sha256_hex: str) -> str:
-    """The pairing code's first half, from the CA certificate's sha256 (hex)."""
-    return encode_base32(bytes.fromhex(ca_sha256_hex), FINGERPRINT_CHARS)
+def ca_check(secret: str, ca_sha256_hex: str) -> str:
+    """The pairing code's first half: the room CA's sha256 (hex) under the code's secret."""
+    digest = hmac.new(secret.encode(), bytes.fromhex(ca_sha256_hex), hashlib.sha256).digest()
+    return encode_base32(digest, CHECK_CHARS)
 
 
 @dataclass(frozen=True, slots=True)
 class PairingCode:
-    fingerprint: str  # FINGERPRINT_CHARS characters from the CA's sha256
+    check: str  # CHECK_CHARS characters: the room CA under the secret (ca_check)
     secret: str  # SECRET_CHARS characters
     ca_sha256: str | None = None  # the whole CA fingerprint, when read from a QR link
     room_id: str | None = None
 
+    @classmethod
+    def for_room(cls, secret: str, ca_sha256_hex: str) -> PairingCode:
+        return cls(ca_check(secret, ca_sha256_hex), secret)
+
     def __str__(self) -> str:
-        text = self.fingerprint + self.secret
+        text = self.check + self.secret
         return "-".join(text[i : i + 4] for i in range(0, CODE_CHARS, 4))
 
     def matches_ca(self, ca_sha256_hex: str) -> bool:
-        if self.ca_sha256 is not None:
-            return self.ca_sha256 == ca_sha256_hex.lower()
-        return ca_fingerprint_part(ca_sha256_hex) == self.fingerprint
+        """Whether a room whose CA has this sha256 is the room of this code."""
+        if self.ca_sha256 is not None and self.ca_sha256 != ca_sha256_hex.lower():
+            return False
+        return hmac.compare_digest(ca_check(self.secret, ca_sha256_hex), self.check)
 
     def link(self, ca_sha256_hex: str, room_id: str) -> str:
         """What the QR code holds."""
@@ -97,7 +109,7 @@ class PairingCode:
                 ErrorCode.BAD_FIELD,
                 f"a pairing code has {CODE_CHARS} characters; this one has {len(cleaned)}",
             )
-        return cls(cleaned[:FINGERPRINT_CHARS], cleaned[FINGERPRINT_CHARS:])
+        return cls(cleaned[:CHECK_CHARS], cleaned[CHECK_CHARS:])
 
     @classmethod
     def _parse_link(cls, text: str) -> PairingCode:
@@ -111,9 +123,9 @@ class PairingCode:
             room = query.get("room", [None])[0]
         except (KeyError, IndexError):
             raise ProtocolError(ErrorCode.BAD_FIELD, "the pairing link is incomplete") from None
-        if not SHA256_RE.fullmatch(ca) or ca_fingerprint_part(ca) != code.fingerprint:
+        if not SHA256_RE.fullmatch(ca) or not code.matches_ca(ca):
             raise ProtocolError(ErrorCode.BAD_FIELD, "the pairing link is damaged")
-        return cls(code.fingerprint, code.secret, ca, room)
+        return cls(code.check, code.secret, ca, room)
 
 
 # --- messages on the enroll channel ------------------------------------------------------

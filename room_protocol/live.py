@@ -379,6 +379,7 @@ class AlertKind(StrEnum):
     SIGN_IN_SWEEP = "sign_in_sweep"  # many failed sign-ins across the room: someone guessing
     WRONG_SEAT = "wrong_seat"
     PAIRING_ABUSE = "pairing_abuse"  # many wrong pairing codes: every open code is void
+    DEVICE_ENROLLED = "device_enrolled"  # a new tablet or display joined the room
 
 
 @register

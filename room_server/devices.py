@@ -27,11 +27,11 @@ from room_protocol.enrollment import (
     ALPHABET,
     SECRET_CHARS,
     PairingCode,
-    ca_fingerprint_part,
 )
 from room_protocol.messages import ID_RE
+from room_server import audit
 from room_server.repo import devices as repo
-from room_server.store import Store
+from room_server.store import Store, utc_now
 from room_server.tls import CLOCK_SKEW, RoomCertificates, write_private
 
 DEVICE_VALIDITY = dt.timedelta(days=10 * 365)  # revocation, not expiry, ends a device
@@ -147,7 +147,7 @@ def create_pairing_code(
         expires_ts=expires,
         created_by=created_by,
     )
-    return PairingCode(ca_fingerprint_part(authority.ca_sha256), secret), expires
+    return PairingCode.for_room(secret, authority.ca_sha256), expires
 
 
 def enroll(
@@ -197,6 +197,7 @@ def add_device(
 ) -> tuple[Device, x509.Certificate]:
     """Inside a write transaction: record a device and certify its key."""
     _check_seat(seat_id)
+    _check_seat_free(store, seat_id, device_id)
     if device_id is None:
         device_id = f"{kind.value}-{secrets.token_hex(4)}"
     elif not ID_RE.fullmatch(device_id):
@@ -215,7 +216,24 @@ def add_device(
         fingerprint=cert.fingerprint(hashes.SHA256()).hex(),
         enrolled_by=enrolled_by,
     )
+    _audit(
+        store,
+        "device.enrolled",
+        {"device": device_id, "kind": kind.value, "seat": seat_id, "by": enrolled_by},
+    )
     return Device(device_id, name[:120], kind, seat_id, serial, False), cert
+
+
+def _audit(store: Store, kind: str, data: dict[str, object]) -> None:
+    """Devices joining, moving and leaving the room are part of its record."""
+    audit.append(
+        store.conn,
+        at=utc_now(),
+        meeting_id=store.active_meeting_id(),
+        kind=kind,
+        actor=None,
+        data=data,
+    )
 
 
 def provision_files(
@@ -297,6 +315,7 @@ def revoke(store: Store, device_id: str) -> None:
         if found is None:
             raise EnrollmentError(f"no device {device_id!r} is enrolled in this room")
         raise EnrollmentError(f"device {device_id!r} is revoked already")
+    _audit(store, "device.revoked", {"device": device_id})
     store.set_meta(KEY_DEVICES_REVISION, secrets.token_hex(8))
 
 
@@ -309,8 +328,10 @@ def rename(store: Store, device_id: str, name: str) -> None:
 
 def set_seat(store: Store, device_id: str, seat_id: str | None) -> None:
     _check_seat(seat_id)
+    _check_seat_free(store, seat_id, device_id)
     if not repo.set_seat(store, device_id, seat_id):
         raise EnrollmentError(f"no device {device_id!r} is enrolled in this room")
+    _audit(store, "device.moved", {"device": device_id, "seat": seat_id})
     store.set_meta(KEY_DEVICES_REVISION, secrets.token_hex(8))
 
 
@@ -331,6 +352,18 @@ def devices(store: Store) -> list[Device]:
 def _check_seat(seat_id: str | None) -> None:
     if seat_id is not None and not ID_RE.fullmatch(seat_id):
         raise EnrollmentError(f"{seat_id!r} is not a seat id (letters, digits, . _ -)")
+
+
+def _check_seat_free(store: Store, seat_id: str | None, device_id: str | None) -> None:
+    """One device per seat: a message to a seat goes to the tablet standing there."""
+    if seat_id is None:
+        return
+    holder = repo.at_seat(store, seat_id)
+    if holder is not None and holder != device_id:
+        raise EnrollmentError(
+            f"seat {seat_id} has device {holder} already: revoke it or move it first "
+            f"(room-server devices revoke {holder})"
+        )
 
 
 def peer_serial(der: bytes | None) -> int | None:

@@ -88,10 +88,13 @@ CLOSE_VERSION_MISMATCH = 4001
 CLOSE_NOT_ENROLLED = 4003  # no certificate, or too many wrong pairing codes
 ENROLL_TIMEOUT = 60.0  # seconds an enrolling device has to send its request
 ENROLL_TRIES = 3  # wrong pairing codes on one connection before it is closed
-# Wrong pairing codes in the whole room within the window: then every open code is void
-# (a guesser cannot keep trying 40-bit secrets; the chair makes a new code).
-ENROLL_FAILURES_VOID = 20
-ENROLL_FAILURE_WINDOW_S = 600.0
+# Wrong pairing codes within the window: from one address, and then that address may
+# not enroll until the window has passed; in the whole room, and then every open code is
+# void and the chair is told. A guesser of a 40-bit secret gets at most ~200 tries per
+# 10 minutes (a chance of 2e-10 per code); one address cannot void everyone's codes.
+ENROLL_FAILURES_PER_ADDRESS = 10
+ENROLL_FAILURES_VOID = 200
+ENROLL_WINDOW_S = 600.0
 CLOSE_POLICY_VIOLATION = 1008  # RFC 6455 §7.4.1: a tablet that keeps flooding
 
 
@@ -105,12 +108,16 @@ class Link(ServerConnection):
         self.address = ""
         self.full_since: float | None = None  # time.monotonic()
         self.dropped = False
+        self.certificate: bytes | None = None  # the client certificate (DER), if it showed one
+        self.device: Device | None = None  # the enrolled device, once admitted
         links.accepted(self)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # after the TLS handshake
         peer = transport.get_extra_info("peername")
         self.address = str(peer[0]) if peer else ""
+        ssl_object = transport.get_extra_info("ssl_object")
+        self.certificate = ssl_object.getpeercert(binary_form=True) if ssl_object else None
         self.links.opened(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -131,10 +138,12 @@ class Links:
     """Every connection of the room from its TCP accept on: TLS handshakes pending,
     connections open per address, and the watchdog that drops stalled ones."""
 
-    def __init__(self, send_buffer_bytes: int, stall_seconds: float) -> None:
+    def __init__(self, send_buffer_bytes: int, stall_seconds: float, max_unenrolled: int) -> None:
         self.send_buffer_bytes = send_buffer_bytes
         self.stall_seconds = stall_seconds
+        self.max_unenrolled = max_unenrolled
         self.open: set[Link] = set()
+        self.unenrolled: set[Link] = set()  # open, without a client certificate
         self.per_address: Counter[str] = Counter()
         # A connection whose TLS handshake fails is never told so; it just goes away.
         self._handshaking: weakref.WeakSet[Link] = weakref.WeakSet()
@@ -154,10 +163,19 @@ class Links:
 
     def opened(self, link: Link) -> None:
         self._handshaking.discard(link)
+        if not link.certificate:
+            # A device without a certificate may only enroll: a few at a time, counted
+            # from the TLS handshake on, so idle ones cannot take the connections kept
+            # for enrolled devices.
+            if len(self.unenrolled) >= self.max_unenrolled:
+                self.drop(link, f"{len(self.unenrolled)} unenrolled connections already open")
+                return
+            self.unenrolled.add(link)
         self.open.add(link)
         self.per_address[link.address] += 1
 
     def closed(self, link: Link) -> None:
+        self.unenrolled.discard(link)
         if link in self.open:
             self.open.discard(link)
             self.per_address[link.address] -= 1
@@ -213,12 +231,11 @@ class RoomServer:
         self.authority = Authority(certs)
         self.control: set[ServerConnection] = set()
         self.document_connections: set[ServerConnection] = set()
-        # The enrolled device behind each connection, from its certificate at the handshake.
-        self.devices: dict[ServerConnection, Device] = {}
-        self.unenrolled: set[ServerConnection] = set()
         self._devices_revision: str | None = None
-        self._enroll_failures: list[float] = []
-        self.links = Links(config.send_buffer_bytes, config.stall_seconds)
+        self._enroll_failures: dict[str, list[float]] = {}  # by address: times
+        self.links = Links(
+            config.send_buffer_bytes, config.stall_seconds, config.max_unenrolled_connections
+        )
         self._server: Server | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._data_version = -1
@@ -347,29 +364,16 @@ class RoomServer:
         """After the TLS handshake, before the WebSocket one: who is it, and is there room?"""
         assert isinstance(connection, Link)
         try:
-            device = self._device_of(connection)
+            connection.device = self._device_of(connection)
         except EnrollmentError as refused:
             log.warning("refusing %s: %s", connection.address, refused)
             return _http_error(http.HTTPStatus.FORBIDDEN, str(refused))
         refusal = self._no_room_for(connection.address)
-        # Devices without a certificate may only enroll; a few at a time, so they cannot
-        # take the connections enrolled tablets need.
-        unenrolled = len(self.unenrolled)
-        if (
-            refusal is None
-            and device is None
-            and unenrolled >= self.config.max_unenrolled_connections
-        ):
-            refusal = f"{unenrolled} unenrolled connections already open"
         if refusal is not None:
             log.warning("refusing a connection from %s: %s", connection.address, refusal)
             return _http_error(
                 http.HTTPStatus.SERVICE_UNAVAILABLE, "room server is at its connection limit"
             )
-        if device is None:
-            self.unenrolled.add(connection)
-        else:
-            self.devices[connection] = device
         return None
 
     def _no_room_for(self, address: str) -> str | None:
@@ -384,12 +388,10 @@ class RoomServer:
             return f"{from_address - 1} connections from this address already open"
         return None
 
-    def _device_of(self, connection: ServerConnection) -> Device | None:
+    def _device_of(self, connection: Link) -> Device | None:
         """The enrolled device whose certificate the connection showed (None: no
         certificate); EnrollmentError for a certificate of no device or a revoked one."""
-        ssl_object = connection.transport.get_extra_info("ssl_object")
-        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-        serial = devices.peer_serial(der)
+        serial = devices.peer_serial(connection.certificate)
         if serial is None:
             return None
         device = devices.find(self.store, serial)
@@ -401,24 +403,21 @@ class RoomServer:
 
     async def _handle(self, ws: ServerConnection) -> None:
         try:
-            try:
-                hello = await self._hello(ws)
-            except (ConnectionClosed, TimeoutError):
-                return
-            if hello is None:
-                return
-            device = self.devices.get(ws)
-            if hello.channel is Channel.ENROLL:
-                await self._serve_enroll(ws)
-            elif device is None:
-                pass  # _hello refused it
-            elif hello.channel is Channel.CONTROL:
-                await self._serve_control(ws, hello, device)
-            else:
-                await self._serve_documents(ws, device)
-        finally:
-            self.devices.pop(ws, None)
-            self.unenrolled.discard(ws)
+            hello = await self._hello(ws)
+        except (ConnectionClosed, TimeoutError):
+            return
+        if hello is None:
+            return
+        assert isinstance(ws, Link)
+        device = ws.device
+        if hello.channel is Channel.ENROLL:
+            await self._serve_enroll(ws)
+        elif device is None:
+            pass  # _hello refused it
+        elif hello.channel is Channel.CONTROL:
+            await self._serve_control(ws, hello, device)
+        else:
+            await self._serve_documents(ws, device)
 
     async def _hello(self, ws: ServerConnection) -> Hello | None:
         try:
@@ -447,7 +446,8 @@ class RoomServer:
                 ws, _version_mismatch(message.protocol_version), CLOSE_VERSION_MISMATCH
             )
             return None
-        device = self.devices.get(ws)
+        assert isinstance(ws, Link)
+        device = ws.device
         if device is None and message.channel is not Channel.ENROLL:
             error = ProtocolError(
                 ErrorCode.NOT_ENROLLED,
@@ -545,6 +545,17 @@ class RoomServer:
 
     async def _serve_enroll(self, ws: ServerConnection) -> None:
         """Send the room CA; take up to ENROLL_TRIES requests; answer with a certificate."""
+        assert isinstance(ws, Link)
+        if self._enroll_blocked(ws.address):
+            await self._refuse(
+                ws,
+                ProtocolError(
+                    ErrorCode.LOCKED,
+                    "too many wrong pairing codes from this address; try again later",
+                ),
+                CLOSE_NOT_ENROLLED,
+            )
+            return
         await ws.send(encode(EnrollRoom(self.authority.ca_pem)))
         for _ in range(ENROLL_TRIES):
             try:
@@ -562,9 +573,10 @@ class RoomServer:
                     ),
                 )
                 continue
-            answer = await self._enroll(message)
+            enrolled, answer = await self._enroll(message, ws.address)
             await ws.send(answer)
-            if answer.startswith('{"type":"enroll.done"'):
+            if enrolled is not None:
+                self.session.device_enrolled(enrolled.device_id, enrolled.kind, enrolled.seat_id)
                 await ws.close()
                 return
         await self._refuse(
@@ -573,13 +585,19 @@ class RoomServer:
             CLOSE_NOT_ENROLLED,
         )
 
-    async def _enroll(self, request: EnrollRequest) -> str:
+    def _enroll_blocked(self, address: str) -> bool:
         now = time.time()
-        self._enroll_failures = [
-            t for t in self._enroll_failures if now - t < ENROLL_FAILURE_WINDOW_S
-        ]
+        recent = [t for t in self._enroll_failures.get(address, []) if now - t < ENROLL_WINDOW_S]
+        self._enroll_failures[address] = recent
+        if not recent:
+            del self._enroll_failures[address]
+        return len(recent) >= ENROLL_FAILURES_PER_ADDRESS
 
-        def job(tx: Transaction) -> str:
+    async def _enroll(self, request: EnrollRequest, address: str) -> tuple[Enrolled | None, str]:
+        """The device enrolled (None if refused) and the answer to send."""
+        now = time.time()
+
+        def job(tx: Transaction) -> tuple[Enrolled | None, str]:
             try:
                 device, cert = devices.enroll(
                     tx.store,
@@ -590,45 +608,53 @@ class RoomServer:
                     now_ts=now,
                 )
             except EnrollmentError as refused:
-                log.warning("refused an enrollment: %s", refused)
-                return encode(ErrorMessage(ErrorCode.NOT_FOUND.value, str(refused)))
+                log.warning("refused an enrollment from %s: %s", address, refused)
+                return None, encode(ErrorMessage(ErrorCode.NOT_FOUND.value, str(refused)))
             log.info("enrolled %s %s (%s)", device.kind.value, device.device_id, device.name)
-            return encode(
-                Enrolled(
-                    device.device_id,
-                    cert.public_bytes(serialization.Encoding.PEM).decode(),
-                    device.kind.value,
-                    device.seat_id,
-                    self.config.room_name,
-                )
+            done = Enrolled(
+                device.device_id,
+                cert.public_bytes(serialization.Encoding.PEM).decode(),
+                device.kind.value,
+                device.seat_id,
+                self.config.room_name,
             )
+            return done, encode(done)
 
-        answer: str = await self.writer.submit(job)
-        if not answer.startswith('{"type":"enroll.done"'):
-            self._enroll_failures.append(now)
-            if len(self._enroll_failures) >= ENROLL_FAILURES_VOID:
+        enrolled, answer = await self.writer.submit(job)
+        if enrolled is None:
+            self._enroll_failures.setdefault(address, []).append(now)
+            recent = sum(
+                1
+                for times in self._enroll_failures.values()
+                for t in times
+                if now - t < ENROLL_WINDOW_S
+            )
+            if recent >= ENROLL_FAILURES_VOID:
                 self._enroll_failures.clear()
                 voided: int = await self.writer.submit(
                     lambda tx: devices.void_pairing_codes(tx.store)
                 )
                 log.warning(
                     "%d wrong pairing codes within %.0f minutes: %d open codes are void",
-                    ENROLL_FAILURES_VOID,
-                    ENROLL_FAILURE_WINDOW_S / 60,
+                    recent,
+                    ENROLL_WINDOW_S / 60,
                     voided,
                 )
                 self.session.pairing_codes_voided()
-        return answer
+        return enrolled, answer
 
     def _close_revoked(self) -> None:
         """Close the connections of devices revoked or moved to another seat since."""
-        for ws, device in list(self.devices.items()):
+        for ws in list(self.links.open):
+            device = ws.device
+            if device is None:
+                continue
             now = devices.find(self.store, int(device.serial, 16))
             if now is not None and not now.revoked and now.seat_id == device.seat_id:
                 continue
             reason = "revoked" if now is None or now.revoked else "moved to another seat"
             log.warning("closing the connection of device %s: %s", device.device_id, reason)
-            self.devices.pop(ws, None)
+            ws.device = None
             # The transport goes at once; close() would wait for a device that may not read.
             ws.transport.abort()
 

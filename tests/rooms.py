@@ -290,6 +290,11 @@ def enroll_device(
     ``state_dir/../devices/ID``."""
     credentials = DeviceCredentials(state_dir.parent / "devices" / device_id)
     with Store(state_dir / "room.sqlite3", state_dir / "documents") as store:
+        holder = devices_repo.at_seat(store, seat_id) if seat_id else None
+        if holder is not None and holder != device_id:
+            # One device per seat: as IT staff would, move the one standing there away.
+            with store.transaction():
+                devices.set_seat(store, holder, None)
         known = devices_repo.by_id(store, device_id)
         if known is not None and credentials.enrolled:
             if known["seat_id"] != seat_id:

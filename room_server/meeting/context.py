@@ -40,10 +40,6 @@ class Client:
     def presiding(self) -> bool:
         return self.role in PRESIDING
 
-    @property
-    def guard_key(self) -> str:
-        return f"seat:{self.seat_id}" if self.seat_id else f"tablet:{self.client_id}"
-
 
 Send = Callable[[Iterable[Client], str], None]
 Effect = Callable[[], None]

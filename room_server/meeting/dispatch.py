@@ -165,6 +165,9 @@ class LiveSession:
     def pairing_codes_voided(self) -> None:
         self.pairing.voided()
 
+    def device_enrolled(self, device_id: str, kind: str, seat_id: str | None) -> None:
+        self.pairing.enrolled(device_id, kind, seat_id)
+
     # --- requests ----------------------------------------------------------------------
 
     def handle(self, client: Client, request: Request) -> None:

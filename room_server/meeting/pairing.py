@@ -54,6 +54,14 @@ class PairingWord:
 
         return [show]
 
+    def enrolled(self, device_id: str, kind: str, seat_id: str | None) -> None:
+        """A device enrolled with a code: the chair and clerks should know (a code seen on
+        the room display could have enrolled a stranger's device)."""
+        where = f" at seat {seat_id}" if seat_id else ""
+        text = f"a new {kind} was enrolled{where}: {device_id}"
+        alert = encode(Alert(AlertKind.DEVICE_ENROLLED, text, utc_now(), seat_id))
+        self.ctx.broadcast(self.ctx.presiding(), alert, "alert")
+
     def voided(self) -> None:
         """Many wrong codes were tried: say so to the chair and clerks."""
         text = "many wrong pairing codes were tried: every open pairing code is now void"

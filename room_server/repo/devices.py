@@ -19,8 +19,12 @@ def all_devices(store: Store) -> list[dict[str, Any]]:
     return store.rows("SELECT * FROM devices ORDER BY enrolled_at, device_id")
 
 
-def revoked_ids(store: Store) -> set[str]:
-    return {r["device_id"] for r in store.rows("SELECT device_id FROM devices WHERE revoked_at")}
+def at_seat(store: Store, seat_id: str) -> str | None:
+    """The device (not revoked) that stands at ``seat_id``, if any."""
+    row = store.row(
+        "SELECT device_id FROM devices WHERE seat_id = ? AND revoked_at IS NULL", seat_id
+    )
+    return None if row is None else str(row["device_id"])
 
 
 def add(

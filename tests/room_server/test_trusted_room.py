@@ -9,18 +9,30 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import socket
+import sqlite3
 import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from room_client.connection import ConnectError, open_channel
 from room_client.enrollment import DeviceCredentials, EnrollError, enroll
 from room_protocol.codec import decode, encode
-from room_protocol.enrollment import PairingCode, ca_fingerprint_part
+from room_protocol.enrollment import PairingCode
 from room_protocol.errors import ProtocolError
-from room_protocol.live import Ack, Announcement, MessageSeat, SignedOut, SignIn
+from room_protocol.live import (
+    Ack,
+    Alert,
+    AlertKind,
+    Announcement,
+    MessageSeat,
+    SignedOut,
+    SignIn,
+)
 from room_protocol.messages import (
     Channel,
     DocumentBegin,
@@ -44,6 +56,11 @@ def ca_only(room: RunningRoom) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.load_verify_locations(cafile=room.ca_file)
     return context
+
+
+def ca_sha256_of(room: RunningRoom) -> str:
+    ca = x509.load_pem_x509_certificate(room.ca_file.read_bytes())
+    return ca.fingerprint(hashes.SHA256()).hex()
 
 
 def pairing_code(room: RunningRoom, *args: str) -> PairingCode:
@@ -118,7 +135,7 @@ async def test_wrong_codes_are_refused_and_then_the_connection_closed(
     room: RunningRoom, tmp_path: Path
 ) -> None:
     good = pairing_code(room)
-    wrong = PairingCode(good.fingerprint, "0" * 8)
+    wrong = PairingCode.for_room("0" * 8, ca_sha256_of(room))  # this room's form, never made
     for _ in range(3):
         with pytest.raises(EnrollError, match="not valid"):
             await enroll_at(room, wrong, tmp_path / "guess")
@@ -126,26 +143,51 @@ async def test_wrong_codes_are_refused_and_then_the_connection_closed(
     assert await enroll_at(room, good, tmp_path / "tablet")
 
 
+def idle_tls(room: RunningRoom, context: ssl.SSLContext) -> ssl.SSLSocket:
+    """A TLS connection that says nothing more after its handshake."""
+    raw = socket.create_connection(("127.0.0.1", room.port), timeout=timeout(10))
+    return context.wrap_socket(raw, server_hostname=room.hostname)
+
+
+def closed_by_server(tls: ssl.SSLSocket) -> bool:
+    try:
+        return tls.recv(1) == b""
+    except (ConnectionError, ssl.SSLError):
+        return True
+
+
 async def test_unenrolled_connections_cannot_crowd_out_enrolled_tablets(
     room: RunningRoom,
 ) -> None:
-    import websockets
-
-    def unenrolled() -> websockets.connect:
-        return websockets.connect(
-            room.endpoint().uri, host="127.0.0.1", port=room.port, ssl=ca_only(room), proxy=None
-        )
-
-    held = [await unenrolled() for _ in range(3)]  # max_unenrolled_connections in the fixture
+    """Idle TLS connections without a certificate are counted from their handshake on:
+    past max_unenrolled_connections (3 here) the server drops them, and an enrolled
+    tablet is still served."""
+    held = [idle_tls(room, ca_only(room)) for _ in range(3)]
     try:
-        with pytest.raises(websockets.InvalidStatus) as refused:
-            await unenrolled()
-        assert refused.value.response.status_code == 503
+        extra = idle_tls(room, ca_only(room))
+        extra.settimeout(timeout(10))
+        assert await asyncio.to_thread(closed_by_server, extra)
         tablet = await Tablet(room, "tablet-a2", "A2").start()  # enrolled: still served
         await tablet.stop()
     finally:
-        for ws in held:
-            await ws.close()
+        for tls in held:
+            tls.close()
+
+
+async def test_plain_https_requests_do_not_use_up_enrollment(
+    room: RunningRoom, tmp_path: Path
+) -> None:
+    """Requests that are no WebSocket upgrade are answered and forgotten: twenty of them
+    (more than max_unenrolled_connections) do not keep devices from enrolling."""
+
+    def get() -> bytes:
+        with idle_tls(room, ca_only(room)) as tls:
+            tls.sendall(f"GET / HTTP/1.1\r\nHost: {room.hostname}\r\n\r\n".encode())
+            return tls.recv(64)
+
+    for _ in range(20):
+        assert (await asyncio.to_thread(get)).startswith(b"HTTP/1.1 4")
+    assert await enroll_at(room, pairing_code(room), tmp_path / "tablet")
 
 
 async def test_a_revoked_device_is_disconnected_and_refused(room: RunningRoom) -> None:
@@ -266,10 +308,90 @@ def test_pairing_codes_read_forgivingly() -> None:
         with pytest.raises(ProtocolError, match=text):
             PairingCode.parse(bad)
     ca = hashlib.sha256(b"a room CA").hexdigest()
-    real = PairingCode(ca_fingerprint_part(ca), "ABCDEFGH")
+    real = PairingCode.for_room("ABCDEFGH", ca)
     scanned = PairingCode.parse(real.link(ca, "council"))
     assert (str(scanned), scanned.ca_sha256, scanned.room_id) == (str(real), ca, "council")
     assert scanned.matches_ca(ca) and not scanned.matches_ca("0" * 64)
     damaged = real.link(ca, "council").replace(ca, "1" + ca[1:])
     with pytest.raises(ProtocolError, match="damaged"):
         PairingCode.parse(damaged)
+
+
+def test_every_code_checks_the_room_differently() -> None:
+    """The check half is keyed with the code's one-time secret: nothing about a room's
+    codes can be precomputed from what the room display shows of earlier ones."""
+    ca = hashlib.sha256(b"a room CA").hexdigest()
+    one, other = PairingCode.for_room("ABCDEFGH", ca), PairingCode.for_room("ABCDEFGJ", ca)
+    assert one.check != other.check
+    assert one.matches_ca(ca) and not PairingCode(one.check, other.secret).matches_ca(ca)
+
+
+def test_a_ca_that_only_matches_the_code_is_not_trusted(tmp_path: Path) -> None:
+    """An impostor who made a certificate whose sha256 fits the code (here: given the
+    secret) still needs a real self-signed CA: a leaf or a badly signed one is refused
+    before the secret is sent."""
+    import datetime as dt
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from room_client.enrollment import EnrollFailure, _check_room
+
+    key, other_key = (
+        ec.generate_private_key(ec.SECP256R1()),
+        ec.generate_private_key(ec.SECP256R1()),
+    )
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Hemicycle room CA r")])
+    now = dt.datetime.now(dt.UTC)
+
+    def certificate(is_ca: bool, signer: ec.EllipticCurvePrivateKey) -> str:
+        built = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now)
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
+            .sign(signer, hashes.SHA256())
+        )
+        return built.public_bytes(serialization.Encoding.PEM).decode()
+
+    for pem in (certificate(False, key), certificate(True, other_key)):
+        sha = x509.load_pem_x509_certificate(pem.encode()).fingerprint(hashes.SHA256()).hex()
+        with pytest.raises(EnrollError) as refused:
+            _check_room(pem, PairingCode.for_room("ABCDEFGH", sha), None)
+        assert refused.value.reason is EnrollFailure.UNTRUSTED
+        assert "not a valid self-signed CA" in str(refused.value)
+
+
+async def test_a_new_device_is_recorded_and_the_chair_is_told(
+    room: RunningRoom, tmp_path: Path
+) -> None:
+    """A code seen on the room display could enroll a stranger's device: every
+    enrollment is in the audit log and alerts the chair and clerks."""
+    clerk = await Tablet(room, "tablet-clerk").start()
+    await clerk.sign_in("clerk", "3333")
+    device_id = await enroll_at(room, pairing_code(room, "--seat", "A4"), tmp_path / "new")
+    alert = await clerk.next_of(Alert, 0, lambda a: a.kind is AlertKind.DEVICE_ENROLLED)
+    assert device_id in alert.text and alert.seat_id == "A4"
+    with sqlite3.connect(room.state_dir / "room.sqlite3") as conn:
+        logged = [
+            json.loads(data)
+            for (data,) in conn.execute(
+                "SELECT data FROM audit_log WHERE kind = 'device.enrolled' ORDER BY seq"
+            )
+        ]
+    assert logged[-1]["device"] == device_id and logged[-1]["seat"] == "A4"
+    assert room.cli("audit", "verify").returncode == 0
+    await clerk.stop()
+
+
+def test_one_device_stands_at_a_seat(room: RunningRoom, tmp_path: Path) -> None:
+    first = room.cli("devices", "add", "--seat", "A3", "--out", str(tmp_path / "one"))
+    assert first.returncode == 0, first.stderr
+    second = room.cli("devices", "add", "--seat", "A3", "--out", str(tmp_path / "two"))
+    assert second.returncode == 2 and "seat A3 has device" in second.stderr
+    assert not (tmp_path / "two").exists()

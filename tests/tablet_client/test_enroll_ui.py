@@ -23,7 +23,7 @@ from pytestqt.qtbot import QtBot
 
 from room_client.connection import RoomEndpoint
 from room_client.enrollment import DeviceCredentials
-from room_protocol.enrollment import PairingCode, ca_fingerprint_part
+from room_protocol.enrollment import PairingCode
 from tablet_client.i18n import set_language
 from tablet_client.qr_scan import CameraState, QrScanner, camera_state, decode_pairing
 from tablet_client.render import PageRenderer
@@ -138,8 +138,9 @@ def test_each_failure_says_what_went_wrong(
     # A real code of another room: its CA is not this room's.
     other_sha = ca_sha256(offline_room(tmp_path / "other-room") / "tls" / "ca.pem")
     right = PairingCode.parse(new_code(enroll_room)["code"])
-    wrong_room = str(PairingCode(ca_fingerprint_part(other_sha), right.secret))
-    unknown = str(PairingCode(right.fingerprint, "ZZZZZZZZ"))
+    wrong_room = str(PairingCode.for_room(right.secret, other_sha))
+    this_sha = ca_sha256(enroll_room.ca_file)
+    unknown = str(PairingCode.for_room("ZZZZZZZZ", this_sha))  # this room's, never made
 
     details: list[str] = []
 
@@ -288,7 +289,7 @@ def test_frames_through_a_qt_video_sink_reach_the_decoder(qtbot: QtBot) -> None:
     )
     link = PairingCode.parse("K7Q2-M9XD-4HRT-PW3A")
     ca = "ab" * 32
-    text = PairingCode(ca_fingerprint_part(ca), link.secret).link(ca, "room-1")
+    text = PairingCode.for_room(link.secret, ca).link(ca, "room-1")
     scanner = QrScanner()
     found: list[str] = []
     scanner.found.connect(found.append)
