@@ -13,6 +13,13 @@ that wrote the entries it covers (``audit_heads``). :func:`verify` checks every 
 and that every signed head is still the chain's hash at its sequence number: a rebuilt
 chain no longer matches the heads the room signed, and the attacker cannot sign new ones.
 
+The signed heads are chained too: each head's signed text names the head signed before
+it, so a head removed or replaced between two others is reported. What the database
+alone cannot show is the chain and its heads cut back together to an earlier head: the
+room keeps an append-only copy of every head it signs beside its key (``keys/
+audit-heads.log``), and heads witnessed in the room (the display, receipts) can be
+given to :func:`verify`; either one shows such a cut.
+
 Appends happen inside the caller's transaction: an event and its audit entry are
 committed together or not at all.
 """
@@ -21,17 +28,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from room_protocol.voting import fingerprint
 from room_server.signing import SigningKey, head_text, signature_ok
 
 GENESIS = "0" * 64
 KEY_HEAD = "audit_head"
+HEADS_LOG = "audit-heads.log"  # beside the signing key: every head signed, one a line
+FIRST_LINK = f"0 {GENESIS}"  # what the first chained head links to when none came before
 
 
 def _canonical(value: Any) -> str:
@@ -114,6 +128,9 @@ SIGNED_KINDS = frozenset({"poll.opened", "poll.closed", "poll.published"})
 UNSIGNED_SLACK = 2  # an unsigned tail may span this many signing intervals (a crash)
 
 
+HEAD_COLUMNS = "seq, hash, at, reason, room_id, signature, prev"
+
+
 @dataclass(frozen=True, slots=True)
 class SignedHead:
     seq: int
@@ -122,10 +139,44 @@ class SignedHead:
     reason: str
     room_id: str
     signature: str
+    prev: str | None = None  # the link to the head before (None: an unchained v1 head)
 
     @property
     def text(self) -> str:
-        return head_text(self.room_id, self.seq, self.hash, self.at, self.reason)
+        return head_text(self.room_id, self.seq, self.hash, self.at, self.reason, self.prev)
+
+    @property
+    def link(self) -> str:
+        """What the head signed after this one names as its ``prev``."""
+        return f"{self.seq} {hashlib.sha256(self.text.encode()).hexdigest()}"
+
+    def log_line(self) -> str:
+        fields = {
+            "seq": self.seq,
+            "hash": self.hash,
+            "at": self.at,
+            "reason": self.reason,
+            "room": self.room_id,
+            "prev": self.prev,
+            "signature": self.signature,
+        }
+        return json.dumps(fields, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+    @classmethod
+    def from_log_line(cls, line: str) -> SignedHead:
+        """Raises ValueError for a line that is not a head as :meth:`log_line` writes it."""
+        try:
+            f = json.loads(line)
+            head = cls(
+                f["seq"], f["hash"], f["at"], f["reason"], f["room"], f["signature"], f["prev"]
+            )
+        except (KeyError, TypeError, json.JSONDecodeError) as exc:
+            raise ValueError(str(exc)) from None
+        if not isinstance(head.seq, int) or not all(
+            isinstance(v, str) for v in (head.hash, head.at, head.reason, head.room_id)
+        ):
+            raise ValueError("a field has the wrong type")
+        return head
 
 
 def head_reason(kind: str, subject: str | None = None) -> str:
@@ -135,18 +186,22 @@ def head_reason(kind: str, subject: str | None = None) -> str:
 
 def latest_signed(conn: sqlite3.Connection) -> SignedHead | None:
     row = conn.execute(
-        "SELECT seq, hash, at, reason, room_id, signature FROM audit_heads "
-        "ORDER BY seq DESC LIMIT 1"
+        f"SELECT {HEAD_COLUMNS} FROM audit_heads ORDER BY seq DESC LIMIT 1"  # noqa: S608
     ).fetchone()
     return None if row is None else SignedHead(*row)
 
 
 def signed_at(conn: sqlite3.Connection, seq: int) -> SignedHead | None:
     row = conn.execute(
-        "SELECT seq, hash, at, reason, room_id, signature FROM audit_heads WHERE seq = ?",
+        f"SELECT {HEAD_COLUMNS} FROM audit_heads WHERE seq = ?",  # noqa: S608
         (seq,),
     ).fetchone()
     return None if row is None else SignedHead(*row)
+
+
+def all_signed(conn: sqlite3.Connection) -> list[SignedHead]:
+    query = f"SELECT {HEAD_COLUMNS} FROM audit_heads ORDER BY seq"  # noqa: S608
+    return [SignedHead(*row) for row in conn.execute(query)]
 
 
 def chain_head(conn: sqlite3.Connection) -> tuple[int, str]:
@@ -167,14 +222,50 @@ def sign_head(
     if last is not None and last.seq >= seq:
         return None
     reason = "; ".join(dict.fromkeys(reasons)) or "periodic"
-    text = head_text(room_id, seq, digest, at, reason)
-    head = SignedHead(seq, digest, at, reason, room_id, key.sign(text))
+    prev = FIRST_LINK if last is None else last.link
+    text = head_text(room_id, seq, digest, at, reason, prev)
+    head = SignedHead(seq, digest, at, reason, room_id, key.sign(text), prev)
     conn.execute(
-        "INSERT INTO audit_heads (seq, hash, at, reason, room_id, signature) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (head.seq, head.hash, head.at, head.reason, head.room_id, head.signature),
+        f"INSERT INTO audit_heads ({HEAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+        (head.seq, head.hash, head.at, head.reason, head.room_id, head.signature, head.prev),
     )
     return head
+
+
+def append_to_log(path: Path, head: SignedHead) -> None:
+    """Append a committed head to the heads log beside the key (0600), on disk when this
+    returns: one small write and an fsync, at most once a minute and per poll transition."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # the umask may have taken bits away
+        os.write(fd, head.log_line().encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_log(path: Path) -> tuple[list[SignedHead], list[str]]:
+    """The heads in the heads log, and a problem for each line that is not one."""
+    heads: list[SignedHead] = []
+    problems: list[str] = []
+    with path.open(encoding="utf-8", errors="replace") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                heads.append(SignedHead.from_log_line(line))
+            except ValueError:
+                problems.append(f"{path.name} line {number} is not a signed head")
+    return heads, problems
+
+
+def parse_witness(text: str) -> tuple[int, str] | None:
+    """``seq 1234 · 3F9A C21B`` as the room display and receipts show a head: its seq and
+    the lower-case hex digits of its fingerprint. None if it is not one."""
+    found = re.fullmatch(r"\D*(\d+)\D*?((?:[0-9A-Fa-f]\s*){4,64})", text.strip())
+    if found is None:
+        return None
+    return int(found.group(1)), re.sub(r"\s", "", found.group(2)).lower()
 
 
 # --- verification --------------------------------------------------------------------
@@ -200,9 +291,13 @@ def verify(
     *,
     room_id: str | None = None,
     sign_every_seconds: float | None = None,
+    witnesses: Sequence[tuple[int, str]] = (),
+    logged: Sequence[SignedHead] | None = None,
 ) -> Verification:
     """Recompute the whole chain and, given the room's public key, check every signed
-    head against it; every break is reported with the entry it is at."""
+    head against it and against the head before it; every break is reported with the
+    entry it is at. ``witnesses`` are heads seen in the room (seq, fingerprint digits),
+    ``logged`` the heads log kept beside the key: each must be a signed head of this chain."""
     problems: list[str] = []
     prev, expected_seq, count = GENESIS, 1, 0
     hashes: dict[int, str] = {}  # seq -> hash as recomputed from the entry
@@ -241,20 +336,20 @@ def verify(
         )
     if public is None:
         return Verification(count, prev if count else "", tuple(problems))
-    heads = [
-        SignedHead(*r)
-        for r in conn.execute(
-            "SELECT seq, hash, at, reason, room_id, signature FROM audit_heads ORDER BY seq"
-        )
-    ]
+    heads = all_signed(conn)
     forged = _check_heads(heads, hashes, public, room_id, problems)
+    _check_links(heads, problems)
     last_entry = expected_seq - 1 if count else 0
+    by_seq = {head.seq: head for head in heads}
+    cut = _check_witnesses(witnesses, by_seq, hashes, problems)
+    if logged is not None:
+        cut |= _check_logged(logged, by_seq, public, room_id, problems)
     _check_coverage(heads, transitions, times, last_entry, sign_every_seconds, problems)
     return Verification(
         count,
         prev if count else "",
         tuple(problems),
-        forged=forged,
+        forged=forged or cut,
         signed_heads=len(heads),
         last_signed=heads[-1] if heads else None,
     )
@@ -302,6 +397,100 @@ def _check_heads(
         else:
             matched = head.seq
     return forged
+
+
+def _check_links(heads: list[SignedHead], problems: list[str]) -> None:
+    """Each chained head names the head signed before it: one removed or replaced between
+    two others breaks the link. Unchained (v1) heads come only before the first chained
+    one, which links to the last of them."""
+    before: SignedHead | None = None
+    for head in heads:
+        where = f"the head signed at entry {head.seq} ({head.at}, {head.reason})"
+        if head.prev is None:
+            if before is not None and before.prev is not None:
+                problems.append(
+                    f"{where} is not chained to the head before it, but it comes after "
+                    f"chained heads (entry {before.seq})"
+                )
+        else:
+            expected = FIRST_LINK if before is None else before.link
+            if head.prev != expected:
+                named = head.prev.split(" ", 1)[0]
+                after = "no head" if before is None else f"the head at entry {before.seq}"
+                problems.append(
+                    f"signed head missing: {where} was signed after the head at entry "
+                    f"{named}, but follows {after} now (signed heads were removed or "
+                    "replaced)"
+                )
+        before = head
+
+
+def _check_witnesses(
+    witnesses: Sequence[tuple[int, str]],
+    by_seq: dict[int, SignedHead],
+    hashes: dict[int, str],
+    problems: list[str],
+) -> bool:
+    """Heads seen in the room must be signed heads of this chain. True if one is not."""
+    cut = False
+    for seq, digits in witnesses:
+        shown = f"the head witnessed at entry {seq} ({fingerprint(digits)})"
+        head = by_seq.get(seq)
+        if head is not None and head.hash.startswith(digits):
+            continue  # whether the chain still has that hash is checked with every head
+        cut = True
+        if seq not in hashes:
+            problems.append(
+                f"{shown} is gone: the chain ends before it (entries were cut off the end, "
+                "signed heads with them)"
+            )
+        elif head is None:
+            problems.append(
+                f"{shown} is not among the signed heads: it was removed"
+                + ("" if hashes[seq].startswith(digits) else " and the chain rewritten")
+            )
+        else:
+            problems.append(
+                f"{shown} is not the head signed at that entry ({fingerprint(head.hash)}): "
+                "the chain and its heads are not the ones the room showed"
+            )
+    return cut
+
+
+def _check_logged(
+    logged: Sequence[SignedHead],
+    by_seq: dict[int, SignedHead],
+    public: Ed25519PublicKey,
+    room_id: str | None,
+    problems: list[str],
+) -> bool:
+    """Every head in the heads log beside the key is in the database as it was signed.
+    (The log may lack the last heads of a crash, or start after the database did.)
+    True if a head the room signed is missing or different."""
+    cut = False
+    for head in logged:
+        where = f"the head signed at entry {head.seq} ({head.at}, {head.reason})"
+        try:
+            genuine = signature_ok(public, head.text, head.signature)
+        except ValueError:
+            genuine = False
+        if not genuine or (room_id is not None and head.room_id != room_id):
+            problems.append(f"{HEADS_LOG} has {where}, which this room did not sign")
+            continue
+        stored = by_seq.get(head.seq)
+        if stored == head:
+            continue
+        cut = True
+        problems.append(
+            f"{where}, in {HEADS_LOG}, "
+            + (
+                "is not in the database: signed heads were removed (with the entries "
+                "after them, or with a rewrite)"
+                if stored is None
+                else "differs from the head the database has at that entry"
+            )
+        )
+    return cut
 
 
 def _check_coverage(

@@ -77,6 +77,14 @@ def main(argv: list[str] | None = None) -> int:
         help="the room's public key (PEM) as an auditor holds it "
         "(default: keys/room-signing.pub in the state directory)",
     )
+    verify_cmd.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        metavar="HEAD",
+        help="a head seen in the room (display, receipt), e.g. 'seq 1234 · 3F9A C21B': "
+        "it must be a signed head of the chain (repeatable)",
+    )
     receipt_cmd = audit_sub.add_parser(
         "receipt", help="find a ballot receipt's entry in the chain and the signed head after it"
     )
@@ -122,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "audit":
         if args.audit_command == "receipt":
             return _audit_receipt(config, args.code, args.head, args.public_key)
-        return _audit_verify(config, args.public_key)
+        return _audit_verify(config, args.public_key, args.witness)
     return _status(config, as_json=args.json)
 
 
@@ -151,12 +159,37 @@ def _open_audit(
     return sqlite3.connect(f"file:{config.database_path}?mode=ro", uri=True), public
 
 
-def _verified(config: ServerConfig, conn: sqlite3.Connection, public: Ed25519PublicKey) -> Any:
-    from room_server.audit import verify
+def _verified(
+    config: ServerConfig,
+    conn: sqlite3.Connection,
+    public: Ed25519PublicKey,
+    witnesses: list[tuple[int, str]] | None = None,
+) -> Any:
+    """The verification, with the heads log beside the key when there is one (a log that
+    cannot be read is one more problem)."""
+    from dataclasses import replace
 
-    return verify(
-        conn, public, room_id=config.room_id, sign_every_seconds=config.sign_every_seconds
+    from room_server import audit
+
+    log_path = config.keys_dir / audit.HEADS_LOG
+    logged: list[audit.SignedHead] | None = None
+    log_problems: list[str] = []
+    if log_path.exists():
+        try:
+            logged, log_problems = audit.read_log(log_path)
+        except OSError as exc:
+            log_problems = [f"{log_path}: cannot read the heads log: {exc.strerror}"]
+    result = audit.verify(
+        conn,
+        public,
+        room_id=config.room_id,
+        sign_every_seconds=config.sign_every_seconds,
+        witnesses=witnesses or (),
+        logged=logged,
     )
+    if log_problems:
+        result = replace(result, problems=result.problems + tuple(log_problems))
+    return result
 
 
 def _print_verification(result: Any) -> None:
@@ -186,13 +219,22 @@ def _print_verification(result: Any) -> None:
         print(f"  {problem}")
 
 
-def _audit_verify(config: ServerConfig, public_key: Path | None) -> int:
+def _audit_verify(config: ServerConfig, public_key: Path | None, witness: list[str]) -> int:
+    from room_server.audit import parse_witness
+
+    witnesses: list[tuple[int, str]] = []
+    for text in witness:
+        parsed = parse_witness(text)
+        if parsed is None:
+            print(tr("audit.bad_head", head=repr(text[:70])), file=sys.stderr)
+            return EXIT_BAD_INPUT
+        witnesses.append(parsed)
     opened = _open_audit(config, public_key)
     if isinstance(opened, int):
         return opened
     conn, public = opened
     try:
-        result = _verified(config, conn, public)
+        result = _verified(config, conn, public, witnesses)
     except sqlite3.DatabaseError as exc:
         print(tr("cli.cannot_read", path=config.database_path, error=exc), file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -217,11 +259,10 @@ def _audit_receipt(
         return EXIT_BAD_INPUT
     claimed: tuple[int, str] | None = None
     if head is not None:
-        found = re.fullmatch(r"\D*(\d+)\D*?((?:[0-9A-Fa-f]\s*){4,})", head.strip())
-        if found is None:
+        claimed = audit.parse_witness(head)
+        if claimed is None:
             print(tr("audit.bad_head", head=repr(head[:70])), file=sys.stderr)
             return EXIT_BAD_INPUT
-        claimed = int(found.group(1)), re.sub(r"\s", "", found.group(2)).lower()
     opened = _open_audit(config, public_key)
     if isinstance(opened, int):
         return opened

@@ -5,7 +5,8 @@ directory) with its public half beside it (``room-signing.pub``, PEM), so someon
 rewrite the database cannot sign a chain they rebuilt. :func:`ensure_signing_key` makes
 the pair on first use; it needs only ``cryptography``, so provisioning can make the same
 files. A signed head covers :func:`head_text`, a canonical text with its own domain line,
-so a signature over a head is never valid for anything else the key signs.
+so a signature over a head is never valid for anything else the key signs; since heads
+are chained, that text also covers the head signed before it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 KEY_FILE = "room-signing.key"
 PUBLIC_FILE = "room-signing.pub"
-HEAD_DOMAIN = "hemicycle audit head v1"  # the first line of every signed head text
+HEAD_DOMAIN = "hemicycle audit head v1"  # the first line of an unchained head's text
+CHAINED_DOMAIN = "hemicycle audit head v2"  # ... of a head that also covers the one before
 
 
 class SigningKeyError(RuntimeError):
@@ -90,12 +92,23 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
     return loaded
 
 
-def head_text(room_id: str, seq: int, head: str, at: str, reason: str) -> str:
-    """What a signed head's signature covers: one field a line, after the domain line."""
-    for name, value in (("room id", room_id), ("time", at), ("reason", reason)):
+def head_text(
+    room_id: str, seq: int, head: str, at: str, reason: str, prev: str | None = None
+) -> str:
+    """What a signed head's signature covers: one field a line, after the domain line.
+
+    ``prev`` links the head to the one the room signed before it (``"<seq> <sha256 of
+    that head's text>"``, ``"0 000…"`` for the first): such a head is ``v2``, and a head
+    removed from between two others breaks the link. ``None`` is the unchained ``v1``
+    text of heads signed before heads were chained."""
+    fields = (("room id", room_id), ("time", at), ("reason", reason), ("link", prev or ""))
+    for name, value in fields:
         if "\n" in value or "\r" in value:
             raise ValueError(f"a signed head's {name} must be one line")
-    return f"{HEAD_DOMAIN}\nroom {room_id}\nseq {seq}\nhead {head}\nat {at}\nreason {reason}\n"
+    body = f"room {room_id}\nseq {seq}\nhead {head}\nat {at}\nreason {reason}\n"
+    if prev is None:
+        return f"{HEAD_DOMAIN}\n{body}"
+    return f"{CHAINED_DOMAIN}\n{body}prev {prev}\n"
 
 
 def signature_ok(public: Ed25519PublicKey, text: str, signature: str) -> bool:

@@ -4,7 +4,9 @@ it signed last (``audit.head``), so the people in the room witness it.
 
 A head is signed when a word asks for it (``tx.sign_head``: every poll transition), when
 another meeting becomes the current one, every ``sign_every_seconds`` while the chain
-grows, and at shutdown. See :mod:`room_server.audit` for what verification checks.
+grows, and at shutdown. Once committed, each head is also appended to the heads log
+beside the key (``keys/audit-heads.log``), out of reach of whoever can only write the
+database. See :mod:`room_server.audit` for what verification checks.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class SignedHeadsWord:
         self.key = key
         self.room_id = room_id
         self.sign_every_seconds = sign_every_seconds
+        self.log_path = key.key_file.parent / audit.HEADS_LOG
         last = audit.latest_signed(ctx.store.conn)
         self.latest: AuditHead | None = None if last is None else _message(last)
         self._signed_ts = -math.inf if last is None else _timestamp(last.at)
@@ -61,6 +64,12 @@ class SignedHeadsWord:
 
     def _signed(self, head: audit.SignedHead) -> None:
         log.info("signed the audit chain's head at entry %d (%s)", head.seq, head.reason)
+        # After the commit: a crash in between leaves a head the log lacks (verify allows
+        # that), never a logged head the database never had.
+        try:
+            audit.append_to_log(self.log_path, head)
+        except OSError as exc:
+            log.error("could not append the signed head to %s: %s", self.log_path, exc)
         self._signed_ts = self.ctx.clock()
         self.latest = _message(head)
         self.ctx.broadcast(self.ctx.clients, encode(self.latest), "audit.head")

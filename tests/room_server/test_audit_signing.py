@@ -11,9 +11,12 @@ import json
 import os
 import sqlite3
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from room_protocol.codec import decode, encode
@@ -23,6 +26,7 @@ from room_protocol.voting import (
     AuditHead,
     BallotRecorded,
     CastBallot,
+    CheckIn,
     ClosePoll,
     OpenPoll,
     PollsState,
@@ -43,7 +47,7 @@ from room_server.signing import (
 )
 from tests.live_clients import Tablet, until
 from tests.room_server.in_process import Room, open_room, reopen_room, signed_in
-from tests.rooms import RunningRoom, room_cli, running_room
+from tests.rooms import RunningRoom, room_cli, running_room, timeout
 
 PINS = {"chair": "1111", "d1": "2222", "d2": "4444", "d3": "6666"}
 SEATS = {"chair": "A1", "d1": "A2", "d2": "A3", "d3": "A4"}
@@ -417,3 +421,178 @@ def test_the_head_message_and_receipt_round_trip() -> None:
     from room_protocol.codec import record_from_json
 
     assert record_from_json(Receipt, old).head == ""  # an older server's receipt
+
+
+# --- cutting the chain back, and heads removed: chained heads, the heads log, witnesses -----
+
+
+async def an_hour_of_meeting(tmp_path: Path, voting_package_dir: Path) -> None:
+    """A poll opened and closed early on, then an hour of check-ins and check-outs with
+    the room's periodic signatures, and a clean shutdown: about 60 signed heads."""
+    async with open_room(tmp_path, voting_package_dir) as (room, clock):
+        chair = await signed_in(room, "chair", PINS["chair"], "A1")
+        clerk = await signed_in(room, "clerk", "3333")
+        await room.request(chair, OpenPoll("o1", "p-budget", override_quorum=True))
+        await room.request(chair, ClosePoll("c1", "p-budget"))
+        for minute in range(60):
+            clock.now += 61
+            await room.request(clerk, CheckIn(f"in-{minute}", "d4", present=minute % 2 == 0))
+            room.session.heads.tick()
+            await room.writer.drain()
+            await asyncio.sleep(0)
+        room.session.stop()
+        await room.session.heads.sign_now("shutdown")
+
+
+def state_verify(state_dir: Path, *args: str) -> tuple[int, str]:
+    """``room-server audit verify`` on an in-process room's state directory."""
+    command = [sys.executable, "-m", "room_server", "--state-dir", str(state_dir), "audit"]
+    result = subprocess.run(
+        [*command, "verify", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout(120),
+        check=False,
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+def cut_back_to(conn: sqlite3.Connection, seq: int) -> None:
+    """Scenario (a): the chain and its heads cut back to the head at ``seq``, and the head
+    kept in room_meta made to match: every hash and signature left is genuine."""
+    conn.execute("DELETE FROM audit_log WHERE seq > ?", (seq,))
+    conn.execute("DELETE FROM audit_heads WHERE seq > ?", (seq,))
+    (digest,) = conn.execute("SELECT hash FROM audit_log WHERE seq = ?", (seq,)).fetchone()
+    conn.execute("UPDATE room_meta SET value = ? WHERE key = 'audit_head'", (f"{seq}:{digest}",))
+
+
+def shown(head: tuple[int, str, str]) -> str:
+    return f"seq {head[0]} · {fingerprint(head[1])}"
+
+
+@pytest.fixture
+def hour(tmp_path: Path, voting_package_dir: Path) -> Path:
+    asyncio.run(an_hour_of_meeting(tmp_path, voting_package_dir))
+    return tmp_path
+
+
+def test_the_heads_log_beside_the_key_has_every_head(hour: Path) -> None:
+    database, log = hour / "room.sqlite3", hour / "keys" / audit.HEADS_LOG
+    signed = heads(database)
+    assert len(signed) > 50
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+    logged, problems = audit.read_log(log)
+    assert problems == []
+    assert [(h.seq, h.hash, h.reason) for h in logged] == signed
+    code, out = state_verify(hour, "--witness", shown(signed[3]), "--witness", shown(signed[-1]))
+    assert code == 0 and "audit log intact" in out, out
+
+
+def test_a_chain_cut_back_to_an_earlier_head_is_caught_by_the_log_or_a_witness(
+    hour: Path,
+) -> None:
+    database, log = hour / "room.sqlite3", hour / "keys" / audit.HEADS_LOG
+    signed = heads(database)
+    middle, later = signed[len(signed) // 2], signed[-5]
+    with db(database) as conn:
+        cut_back_to(conn, middle[0])
+    code, out = state_verify(hour)  # before: "audit log intact"
+    assert code == 1 and "AUDIT LOG FORGED" in out, out
+    assert f"the head signed at entry {later[0]} " in out and "is not in the database" in out
+    # Without the log (a room from before it), only a head witnessed in the room shows it.
+    log.unlink()
+    code, out = state_verify(hour)
+    assert code == 0 and "intact" in out, out  # what the database alone cannot show
+    code, out = state_verify(hour, "--witness", shown(middle))
+    assert code == 0, out
+    code, out = state_verify(hour, "--witness", shown(middle), "--witness", shown(later))
+    assert code == 1 and "AUDIT LOG FORGED" in out, out
+    assert f"the head witnessed at entry {later[0]} ({fingerprint(later[1])}) is gone" in out
+    code, out = state_verify(hour, "--witness", "seq twelve")
+    assert code == 2 and "is not a head as a receipt shows it" in out, out
+
+
+def test_a_rewrite_with_the_later_heads_deleted_and_times_squeezed_is_caught(
+    hour: Path,
+) -> None:
+    """Scenario (b): an entry after the poll's closing head rewritten, every hash after
+    it recomputed, every head after the closing one deleted, and the later entries' times
+    squeezed so the unsigned tail looks a few seconds long."""
+    database = hour / "room.sqlite3"
+    signed = heads(database)
+    closed = next(h for h in signed if h[2] == "poll.closed p-budget")
+    later = signed[-1]
+    with db(database) as conn:
+        (at,) = conn.execute("SELECT at FROM audit_heads WHERE seq = ?", (closed[0],)).fetchone()
+        victim = closed[0] + 1
+        (data,) = conn.execute("SELECT data FROM audit_log WHERE seq = ?", (victim,)).fetchone()
+        conn.execute(
+            "UPDATE audit_log SET data = ? WHERE seq = ?",
+            (data.replace('"d4"', '"d3"'), victim),
+        )
+        conn.execute("UPDATE audit_log SET at = ? WHERE seq > ?", (at, closed[0]))
+        conn.execute("DELETE FROM audit_heads WHERE seq > ?", (closed[0],))
+        rehash_whole_chain(conn)
+    code, out = state_verify(hour)  # before: "audit log intact"
+    assert code == 1 and "AUDIT LOG FORGED" in out, out
+    assert f"the head signed at entry {later[0]} " in out and "is not in the database" in out
+    (hour / "keys" / audit.HEADS_LOG).unlink()
+    code, out = state_verify(hour, "--witness", shown(later))
+    assert code == 1 and "AUDIT LOG FORGED" in out, out
+    assert f"the head witnessed at entry {later[0]}" in out and "removed" in out, out
+
+
+def test_a_head_deleted_from_the_middle_breaks_the_chain_of_heads(hour: Path) -> None:
+    database = hour / "room.sqlite3"
+    signed = heads(database)
+    gone, after = signed[20], signed[21]
+    with db(database) as conn:
+        conn.execute("DELETE FROM audit_heads WHERE seq = ?", (gone[0],))
+        public = load_public_key(hour / "keys" / PUBLIC_FILE)
+        result = audit.verify(conn, public, room_id="room", sign_every_seconds=60)  # no log
+    assert not result.ok
+    assert any(
+        f"entry {after[0]} " in p and f"signed after the head at entry {gone[0]}" in p
+        for p in result.problems
+    ), result.problems
+    code, out = state_verify(hour)
+    assert code == 1 and "signed head missing" in out and "is not in the database" in out, out
+
+
+async def test_heads_signed_before_chaining_still_verify_and_the_chain_continues(
+    tmp_path: Path, voting_package_dir: Path
+) -> None:
+    """A database from before heads were chained: its heads are v1 (no link); the first
+    head signed after the upgrade links to the last of them."""
+    database = tmp_path / "room.sqlite3"
+    async with open_room(tmp_path, voting_package_dir) as (room, _clock):
+        chair = await signed_in(room, "chair", PINS["chair"], "A1")
+        await room.request(chair, OpenPoll("o1", "p-budget", override_quorum=True))
+        await room.request(chair, ClosePoll("c1", "p-budget"))
+        room.session.stop()
+    key = ensure_signing_key(tmp_path / "keys")
+    with db(database) as conn:  # as the room signed them before: v1 text, no prev
+        for seq, digest, at, reason in conn.execute(
+            "SELECT seq, hash, at, reason FROM audit_heads"
+        ).fetchall():
+            text = head_text("room", seq, digest, at, reason)
+            conn.execute(
+                "UPDATE audit_heads SET prev = NULL, signature = ? WHERE seq = ?",
+                (key.sign(text), seq),
+            )
+    (tmp_path / "keys" / audit.HEADS_LOG).unlink()
+    old = heads(database)
+    assert len(old) == 2
+    async with reopen_room(tmp_path) as (room, _clock):
+        chair = await signed_in(room, "chair", PINS["chair"], "A1")
+        await room.request(chair, OpenPoll("o2", "p-board", override_quorum=True))
+        room.session.stop()
+    public = load_public_key(tmp_path / "keys" / PUBLIC_FILE)
+    with db(database) as conn:
+        first_chained = audit.all_signed(conn)[2]
+        assert first_chained.prev == audit.all_signed(conn)[1].link
+        result = audit.verify(conn, public, room_id="room", sign_every_seconds=60)
+        assert result.ok and result.signed_heads == 3, result.problems
+        conn.execute("DELETE FROM audit_heads WHERE seq = ?", (old[1][0],))
+        result = audit.verify(conn, public, room_id="room", sign_every_seconds=60)
+    assert any("signed head missing" in p for p in result.problems), result.problems
