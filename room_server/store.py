@@ -249,7 +249,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     ALTER TABLE ballot_ids ADD COLUMN head_seq INTEGER NOT NULL DEFAULT 0
     """,
-    # signed heads are chained: each covers the head signed before it ("<seq> <sha256 of
+    # 9: signed heads are chained: each covers the head signed before it ("<seq> <sha256 of
     # its signed text>"); NULL for the unchained heads signed before this migration
     """
     ALTER TABLE audit_heads ADD COLUMN prev TEXT
