@@ -31,6 +31,7 @@ from room_protocol.enrollment import (
 from room_protocol.messages import ID_RE
 from room_server import audit
 from room_server.repo import devices as repo
+from room_server.repo import signin as signin_repo
 from room_server.store import Store, utc_now
 from room_server.tls import CLOCK_SKEW, RoomCertificates, write_private
 
@@ -309,12 +310,14 @@ def _write_credentials(
 
 
 def revoke(store: Store, device_id: str) -> None:
-    """Inside a write transaction."""
+    """Inside a write transaction: the device is refused from now on and every sign-in
+    on it ends (its resume tokens with them)."""
     if not repo.revoke(store, device_id):
         found = repo.by_id(store, device_id)
         if found is None:
             raise EnrollmentError(f"no device {device_id!r} is enrolled in this room")
         raise EnrollmentError(f"device {device_id!r} is revoked already")
+    signin_repo.end_device(store, device_id)
     _audit(store, "device.revoked", {"device": device_id})
     store.set_meta(KEY_DEVICES_REVISION, secrets.token_hex(8))
 

@@ -178,7 +178,7 @@ class LiveSession:
             self.ballots.cast(client, request, lambda: _check_role(client, request))
             return
         waiting = self._waiting.get(client, 0)
-        if client.delegate_id is None and not waiting and self._refused_unsigned(client, request):
+        if client.delegate_id is None and not waiting and self._answered_unsigned(client, request):
             return
         self._waiting[client] = waiting + 1
         future = self.ctx.writer.submit(
@@ -235,9 +235,12 @@ class LiveSession:
             if refusal.keep is not None:
                 effects = [*effects, *refusal.keep()]
         tx.conn.execute("RELEASE request")
-        if not ok and client.delegate_id is None:
-            # Nobody is accountable on this tablet: keeping its refusals would let anyone
-            # on the room network fill the disk. A resent op id is simply checked again.
+        # Kept: what a member signed in on this tablet asked (before the request), and a
+        # sign-in that made one (after it: a lost answer is restored from the record).
+        # Nobody is accountable for the rest, and keeping it, accepted or refused, would
+        # let any enrolled device fill the disk; answered again, it changes nothing.
+        signs_in = ok and isinstance(request, SignIn)
+        if client.delegate_id is None and not signs_in:
             return _Outcome(answer, effects)
         signin_repo.record_answer(
             tx.store,
@@ -268,22 +271,28 @@ class LiveSession:
             effects = self.signin.restore(tx, client, request.op_id)
         return _Outcome(recorded.response, effects)
 
-    def _refused_unsigned(self, client: Client, request: Request) -> bool:
-        """Answer a request of a tablet nobody is signed in on that its role forbids, at
-        once and without a write; False if it may go on (with no earlier request of the
-        tablet still queued, the role it has now is the one it will be applied with).
-        A request answered before (signed in, then the answer lost) is answered from the
-        record as ever."""
+    def _answered_unsigned(self, client: Client, request: Request) -> bool:
+        """Answer at once and without a write a request of a tablet nobody is signed in on
+        that its role forbids, or a sign-out (there is nobody to sign out); False if it
+        may go on (with no earlier request of the tablet still queued, the role it has now
+        is the one it will be applied with). A request answered before (signed in, then
+        the answer lost) is answered from the record as ever."""
+        signs_out = isinstance(request, SignOut)
         try:
             _check_role(client, request)
         except Refusal as refusal:
-            if signin_repo.recorded_answer(self.ctx.store, client.client_id, request.op_id):
+            answer = encode(ErrorMessage(refusal.code.value, refusal.message, request.op_id))
+            signs_out = False
+        else:
+            if not signs_out:
                 return False
-            self.ctx.send(
-                [client], encode(ErrorMessage(refusal.code.value, refusal.message, request.op_id))
-            )
-            return True
-        return False
+            answer = encode(Ack(request.op_id))
+        if signin_repo.recorded_answer(self.ctx.store, client.client_id, request.op_id):
+            return False
+        self.ctx.send([client], answer)
+        if signs_out:
+            self.ctx.become_observer(client, "signed out")  # as a sign-out is answered
+        return True
 
     def _audit_request(self, tx: Transaction, client: Client, request: Request) -> None:
         data = json.loads(record_to_json(request))

@@ -116,12 +116,12 @@ class SignInWord:
         return effects
 
     def sign_out(self, tx: Transaction, client: Client, request: SignOut) -> Effects:
-        meeting_id = self.ctx.meeting_id
-        repo.end(tx.store, meeting_id, client.delegate_id)
+        meeting_id, delegate_id = self.ctx.meeting_id, client.delegate_id
         effects: Effects = [lambda: self.ctx.become_observer(client, "signed out")]
-        if client.delegate_id is not None and attendance_repo.check_out(
-            tx.store, meeting_id, client.delegate_id, CheckMethod.SIGN_OUT, None
-        ):
+        if delegate_id is None:
+            return effects
+        repo.end(tx.store, meeting_id, delegate_id)
+        if attendance_repo.check_out(tx.store, meeting_id, delegate_id, CheckMethod.SIGN_OUT, None):
             effects.append(self.ctx.attendance_changed)
         return effects
 
@@ -246,9 +246,10 @@ class SignInWord:
         return Refusal(code, message, keep=keep)
 
     def _succeeded(self, tx: Transaction, client: Client, delegate_id: str) -> None:
-        """A right PIN (or badge): the member's and the tablet's failures start again."""
+        """A right PIN (or badge): the member's own failures start again. The tablet's
+        do not: they age out of their window, or a member could guess others' PINs
+        between signing in as themself and never have their tablet locked."""
         repo.clear_member(tx.store, self.ctx.meeting_id, delegate_id)
-        repo.clear_device(tx.store, client.client_id)
 
     def _alert(self, kind: AlertKind, text: str, seat_id: str | None) -> Effect:
         log.warning(text)
@@ -290,10 +291,10 @@ class SignInWord:
         self.ctx.signed_in(client)
 
     def resume(self, client: Client, token: str) -> None:
-        """A tablet came back with the token of its sign-in."""
+        """A tablet came back with the token of its sign-in (given to this device only)."""
         if self.ctx.snapshot is None:
             return
-        row = repo.by_token(self.ctx.store, self.ctx.snapshot.meeting_id, token)
+        row = repo.by_token(self.ctx.store, self.ctx.snapshot.meeting_id, token, client.client_id)
         member = self.ctx.snapshot.member(row["delegate_id"]) if row else None
         if member is None:
             self.ctx.send([client], encode(SignedOut("your sign-in has ended; sign in again")))

@@ -57,17 +57,27 @@ def start(
     )
 
 
-def end(store: Store, meeting_id: str, delegate_id: str | None) -> None:
+def end(store: Store, meeting_id: str, delegate_id: str) -> None:
     store.conn.execute(
         "DELETE FROM sign_ins WHERE meeting_id = ? AND delegate_id = ?", (meeting_id, delegate_id)
     )
 
 
-def by_token(store: Store, meeting_id: str, token: str) -> dict[str, Any] | None:
+def end_device(store: Store, client_id: str) -> int:
+    """End every sign-in on this device (it is revoked); how many there were."""
+    cursor = store.conn.execute("DELETE FROM sign_ins WHERE client_id = ?", (client_id,))
+    return cursor.rowcount
+
+
+def by_token(store: Store, meeting_id: str, token: str, client_id: str) -> dict[str, Any] | None:
+    """The sign-in this device was given ``token`` for: a token copied to another device
+    finds nothing."""
     return store.row(
-        "SELECT delegate_id, seat_id FROM sign_ins WHERE token_hash = ? AND meeting_id = ?",
+        "SELECT delegate_id, seat_id FROM sign_ins "
+        "WHERE token_hash = ? AND meeting_id = ? AND client_id = ?",
         token_hash(token),
         meeting_id,
+        client_id,
     )
 
 
@@ -213,6 +223,7 @@ def clear_member(store: Store, meeting_id: str, delegate_id: str) -> None:
 
 
 def clear_device(store: Store, client_id: str) -> None:
+    """The device's failures stop counting against it (once it has been locked for them)."""
     store.conn.execute(
         "UPDATE sign_in_failures SET client_id = NULL WHERE client_id = ?", (client_id,)
     )

@@ -23,9 +23,11 @@ from room_protocol.live import (
     Ack,
     Announce,
     Announcement,
+    Following,
     RequestFloor,
     SetFollow,
     SignIn,
+    SignOut,
     WithdrawFloor,
 )
 from room_protocol.messages import (
@@ -127,6 +129,29 @@ async def test_refusal_flood_from_nobody_stores_nothing(tmp_path: Path, package_
         assert count(room, "operations") == before[1]
         assert count(room, "audit_log") == before[2]
         assert database_bytes(room) - before[0] <= 64 * 1024, (before[0], database_bytes(room))
+
+
+async def test_accepted_requests_from_nobody_store_nothing(
+    tmp_path: Path, package_dir: Path
+) -> None:
+    """The red team's disk filler: an enrolled device nobody is signed in on sends
+    requests the room accepts (following, signing out); each used to add a row to the
+    record of answered requests."""
+    with running_room(tmp_path / "room", package=package_dir, mdns=False, limits=UNLIMITED) as room:
+        ws = await raw_channel(room, Channel.CONTROL, "idle")
+        async with ws:
+            before = count(room, "operations")
+            for i in range(300):
+                request = Following(f"f-{i}", i % 2 == 0) if i % 2 else SignOut(f"out-{i}")
+                await ws.send(encode(request))
+            acks = 0
+            for _ in range(10_000):
+                message = decode(await asyncio.wait_for(ws.recv(), timeout(10)))
+                assert not isinstance(message, ErrorMessage), message
+                acks += isinstance(message, Ack)
+                if acks == 300:
+                    break
+            assert count(room, "operations") == before
 
 
 FLOOD = 200  # requests at once: well over the burst of 30, under flood_close_after (300)

@@ -12,7 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from room_protocol.live import Alert, AlertKind, RequestFloor, SignedIn, SignIn, SignOut, Unlock
+from room_protocol.live import (
+    Ack,
+    Alert,
+    AlertKind,
+    Following,
+    RequestFloor,
+    SignedIn,
+    SignIn,
+    SignOut,
+    Unlock,
+)
 from room_protocol.messages import ErrorMessage, Message
 from room_server.importer import import_package
 from room_server.meeting.context import Client
@@ -23,7 +33,9 @@ from tests.room_server.in_process import Room, open_room, signed_in
 from tests.rooms import running_room, write_package
 
 
-async def send(room: Room, client: Client, request: SignIn | Unlock | RequestFloor) -> Message:
+async def send(
+    room: Room, client: Client, request: SignIn | SignOut | Unlock | RequestFloor
+) -> Message:
     room.session.handle(client, request)
     return await room.answer(client, request.op_id)
 
@@ -134,6 +146,41 @@ async def test_the_op_id_record_is_pruned_when_another_meeting_is_loaded(
         assert recorded() == []
 
 
+async def test_a_tablet_nobody_is_signed_in_on_leaves_no_record(
+    tmp_path: Path, voting_package_dir: Path
+) -> None:
+    """The red team's disk filler: accepted requests of a tablet nobody is signed in on
+    (following, signing out) each added a row to the record, and each sign-out forced a
+    commit of its own. Only requests made by or making a member's sign-in are kept."""
+    async with open_room(tmp_path, voting_package_dir) as (room, _clock):
+        store = room.session.ctx.store
+
+        def kept() -> list[str]:
+            return sorted(r["op_id"] for r in store.rows("SELECT op_id FROM operations"))
+
+        idle = tablet(room, "idle", "A3")
+        for i in range(20):
+            await room.request(idle, Following(f"f{i}", follow=i % 2 == 0))
+        for i in range(20):
+            room.session.handle(idle, SignOut(f"out-{i}"))
+            # answered at once: no job for the writer, so no write and no commit
+            assert isinstance(room.latest(idle, Ack), Ack)
+            assert room.latest(idle, Ack).op_id == f"out-{i}"  # type: ignore[attr-defined]
+        await room.writer.drain()
+        assert kept() == []
+        await refused(room, idle, SignIn("bad", delegate_id="d2", pin="0000"), "wrong_pin")
+        assert kept() == []
+        # A sign-in's answer is kept (after it the tablet is signed in), and so is what
+        # the member does, signing out included.
+        await room.request(idle, SignIn("in", delegate_id="d2", pin="4444"))
+        await room.request(idle, Following("f-member", follow=False))
+        await room.request(idle, SignOut("out-member"))
+        assert kept() == ["f-member", "in", "out-member"]
+        # The member's sign-out resent (its answer lost) is answered from the record.
+        answer = await send(room, idle, SignOut("out-member"))
+        assert answer.TYPE == "ack" and kept() == ["f-member", "in", "out-member"]
+
+
 # --- counting failures --------------------------------------------------------------------
 
 
@@ -199,6 +246,39 @@ async def test_one_device_guessing_many_members_is_locked(
         await signed_in(room, "d4", "7777", "A5")
         clock.now += 901
         await room.request(sweeper, SignIn("s12", delegate_id="d3", pin="6666"))
+
+
+async def test_signing_in_as_oneself_does_not_reset_the_devices_count(
+    tmp_path: Path, voting_package_dir: Path
+) -> None:
+    """The red team's sweep: a member guesses other members' PINs (at most 4 each, never
+    locking one) and signs in as themself after every 9; each success used to wipe the
+    device's count, so it was never locked. A success clears only that member's own
+    failures: the device's 10th wrong PIN within its window locks it."""
+    async with open_room(tmp_path, voting_package_dir) as (room, clock):
+        clerk = await signed_in(room, "clerk", "3333")
+        me = await signed_in(room, "d1", "2222", "A2")
+        victims = ["d2"] * 4 + ["d3"] * 4 + ["d4"] * 4 + ["d5"] * 4 + ["chair"] * 2
+        for n, who in enumerate(victims[:9]):
+            await refused(room, me, SignIn(f"w{n}", delegate_id=who, pin="0000"), "wrong_pin")
+        clock.now += 60
+        await room.request(me, SignIn("me-1", delegate_id="d1", pin="2222"))
+        await refused(
+            room,
+            me,
+            SignIn("w9", delegate_id=victims[9], pin="0000"),
+            "locked",
+            "tablet is now locked",
+        )
+        await refused(room, me, SignIn("me-2", delegate_id="d1", pin="2222"), "locked", "tablet")
+        assert any("tab-d1" in a.text for a in alerts(room, clerk, AlertKind.SEAT_LOCKED))
+        # The member's own failures do start again after their right PIN.
+        other = tablet(room, "tab-d5")
+        for i in range(4):
+            await refused(room, other, SignIn(f"o{i}", delegate_id="d5", pin="0000"), "wrong_pin")
+        await room.request(other, SignIn("o-ok", delegate_id="d5", pin="8888"))
+        for i in range(4):
+            await refused(room, other, Unlock(f"u{i}", "0000"), "wrong_pin")
 
 
 async def test_a_room_wide_sweep_alerts_chair_and_clerk_once(

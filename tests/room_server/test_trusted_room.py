@@ -28,8 +28,10 @@ from room_protocol.live import (
     Ack,
     Alert,
     AlertKind,
+    Announce,
     Announcement,
     MessageSeat,
+    SignedIn,
     SignedOut,
     SignIn,
 )
@@ -200,6 +202,46 @@ async def test_a_revoked_device_is_disconnected_and_refused(room: RunningRoom) -
         await open_channel(room.endpoint(), credentials.context(), Channel.CONTROL, "x")
     again = room.cli("devices", "revoke", "tablet-a2")
     assert again.returncode == 2 and "revoked already" in again.stderr
+    await tablet.stop()
+
+
+async def test_a_resume_token_works_only_on_the_device_it_was_given_to(
+    room: RunningRoom,
+) -> None:
+    """The chair's resume token, copied off the chair's tablet and presented by another
+    enrolled device, used to sign that device in as the chair (and the chair out)."""
+    chair = await Tablet(room, "tablet-a1", "A1").start()
+    await chair.sign_in("chair", "1111")
+    token = chair.connection.session.resume_token
+    assert token
+    thief = room.device("tablet-a3", "A3")
+    ws, _ = await open_channel(
+        room.endpoint(), thief.context(), Channel.CONTROL, "tablet-a3", resume_token=token
+    )
+    async with ws:
+        for _ in range(50):
+            reply = decode(await asyncio.wait_for(ws.recv(), timeout(10)))
+            if isinstance(reply, SignedIn | SignedOut):
+                break
+        assert isinstance(reply, SignedOut), reply
+        # Still the chair on the chair's tablet (the resume ran when the thief connected).
+        await chair.ok(Announce(chair.op(), "still chairing"))
+    assert not chair.of_type(SignedOut)
+    await chair.stop()
+
+
+async def test_revoking_a_device_ends_its_sign_ins(room: RunningRoom) -> None:
+    tablet = await Tablet(room, "tablet-a2", "A2").start()
+    await tablet.sign_in("d1", "2222")
+
+    def sign_ins() -> list[str]:
+        with sqlite3.connect(f"file:{room.state_dir / 'room.sqlite3'}?mode=ro", uri=True) as db:
+            return [r[0] for r in db.execute("SELECT client_id FROM sign_ins")]
+
+    assert sign_ins() == ["tablet-a2"]
+    result = room.cli("devices", "revoke", "tablet-a2")
+    assert result.returncode == 0, result.stderr
+    assert sign_ins() == []
     await tablet.stop()
 
 
