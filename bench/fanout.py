@@ -536,7 +536,9 @@ async def run(settings: Settings) -> tuple[list[Row], dict[str, Any]]:
     try:
         most = max(settings.tablets) - 1
         count = max(1, math.ceil(most / settings.per_worker))
-        tablets = [(chair_device(s), CHAIR_SEAT) for s in ("hemicycle", "baseline")]
+        # One device stands at a seat: the baseline's chair (which that server does not
+        # look up) is a second device at a seat of its own.
+        tablets = [(chair_device("hemicycle"), CHAIR_SEAT), (chair_device("baseline"), "A1b")]
         tablets += [t for a in _assignments(most, count) for t in a]
         began = time.monotonic()
         access = enroll(room.state_dir, workdir / "devices", tablets)

@@ -138,6 +138,7 @@ def create_pairing_code(
     if not 1 <= minutes <= MAX_PAIRING_MINUTES:
         raise EnrollmentError(f"a pairing code lives 1 to {MAX_PAIRING_MINUTES} minutes")
     _check_seat(seat_id)
+    _check_seat_free(store, seat_id, None)  # said now, not when the tablet tries it
     secret = "".join(secrets.choice(ALPHABET) for _ in range(SECRET_CHARS))
     expires = now_ts + minutes * 60
     repo.add_pairing_code(

@@ -188,7 +188,7 @@ def test_scanning_a_qr_code_enrolls_through_the_camera_frame_path(
     """The frames the camera gives go to QrScanner.take_frame; here a picture of a real
     pairing code's QR code goes the same way (this machine has no camera)."""
     tablet = unenrolled_tablet(qtbot, enroll_room, tmp_path)
-    link = new_code(enroll_room, "--seat", "A2")["link"]
+    link = new_code(enroll_room, "--seat", "A3")["link"]  # A2 has the typed-code tablet
     frame = qr_image(link)
 
     async def body() -> None:
@@ -230,14 +230,14 @@ def test_the_chair_makes_a_code_and_sees_it_with_its_qr_code(
         console.show_section("devices")
         await wait_until(lambda: view.seat.count() > 1, "the seats")
         assert view.code.isHidden() and not view.empty.isHidden()
-        view.seat.setCurrentIndex(view.seat.findData("A3"))
+        view.seat.setCurrentIndex(view.seat.findData("A4"))  # no device there yet
         click(qtbot, view.on_display_toggle)
         click(qtbot, view.make_code)
         await wait_until(lambda: chair.chair.pairing.shown is not None, "the pairing code")
         shown = chair.chair.pairing.shown
         assert shown is not None
         assert view.code.text() == shown.code and view.code.isVisible()
-        assert view.target.text() == "For the seat tablet at seat A3"
+        assert view.target.text() == "For the seat tablet at seat A4"
         assert re.fullmatch(r"Valid for (10:00|9:[0-5]\d)", view.expiry.text())
         assert view.where.text().startswith("Also shown on the room display")
         for button in (view.tablet_kind, view.display_kind, view.on_display_toggle, view.make_code):
@@ -249,7 +249,7 @@ def test_the_chair_makes_a_code_and_sees_it_with_its_qr_code(
         assert decoded.ca_sha256 == ca_sha256(enroll_room.ca_file)
         set_language("vi")
         await shot(window, "chair-pairing-vi", tmp_path)
-        assert view.target.text() == "Cho máy tính bảng tại ghế A3"
+        assert view.target.text() == "Cho máy tính bảng tại ghế A4"
         set_language("en")
 
     run_async(body())
