@@ -734,15 +734,23 @@ class RoomServer:
         await ws.send(encode(DocumentEnd(stored.sha256, stored.size)))
 
     async def _send_chunk(self, ws: ServerConnection, fd: int, start: int, end: int) -> None:
-        """Send one chunk with a transfer slot held while its bytes move; a tablet that
-        has not taken it within SLOT_PATIENCE is waited for without the slot, so stalled
-        downloads cannot keep anyone else's from starting."""
+        """Send one chunk with a transfer slot held while its bytes move. A tablet that
+        took nothing of it for SLOT_PATIENCE is waited for without the slot, so stalled
+        downloads cannot keep anyone else's from starting; one that is merely slow (a
+        busy room: its buffer shrinks) keeps its slot, so no more than MAX_TRANSFERS
+        transfers move at once and control messages keep their pace."""
         sending: asyncio.Future[None] | None = None
         try:
             async with self._transfers:
                 # A local pread of <= 4 MiB takes microseconds; no thread hop needed.
                 sending = asyncio.ensure_future(ws.send(os.pread(fd, end - start, start)))
-                await asyncio.wait({sending}, timeout=SLOT_PATIENCE)
+                queued = ws.transport.get_write_buffer_size()
+                while not sending.done():
+                    await asyncio.wait({sending}, timeout=SLOT_PATIENCE)
+                    now = ws.transport.get_write_buffer_size()
+                    if now >= queued:
+                        break  # nothing taken since the last look: stalled
+                    queued = now
             await sending
         finally:
             if sending is not None and not sending.done():

@@ -55,9 +55,23 @@ log = logging.getLogger(__name__)
 SPARE_SLOTS = 16  # slots added at once when a secret poll runs out of free ones
 
 
+class FreeSlots:
+    """The free slots of each secret poll, kept between batches: the writer is the only
+    one that fills them, so reading them once per poll is enough (a burst of 2,000
+    ballots in 2,000 commits read 2,000 x 2,000 rows before; bench.votes). Whatever a
+    failed transaction took is forgotten, and read again."""
+
+    def __init__(self) -> None:
+        self.polls: dict[tuple[str, str], tuple[list[bytes], int]] = {}
+
+    def forget(self) -> None:
+        self.polls.clear()
+
+
 class BallotsWord:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self.free = FreeSlots()
         ctx.hooks.signed_in.append(self._send_receipts)
 
     def cast(self, client: Client, request: CastBallot, check_role: Callable[[], None]) -> None:
@@ -69,7 +83,7 @@ class BallotsWord:
 
         def record(tx: Transaction) -> Recorded:
             check_role()
-            batch: BallotBatch = tx.part("ballots", BallotBatch.start)
+            batch: BallotBatch = tx.part("ballots", lambda tx: BallotBatch.start(tx, self.free))
             return batch.record(client.delegate_id, request)
 
         future = self.ctx.writer.submit(record, part="ballots")
@@ -80,6 +94,7 @@ class BallotsWord:
             except Refusal as refusal:
                 frame = encode(ErrorMessage(refusal.code.value, refusal.message, request.op_id))
             except (WriteFailed, Exception):
+                self.free.forget()  # the slots its batch took are free again
                 log.exception("a ballot could not be saved")
                 frame = encode(
                     ErrorMessage(
@@ -126,18 +141,17 @@ class BallotBatch:
     same whether it is the first of a burst or comes after 1,999 ballots.
     """
 
-    def __init__(self, store: Store, meeting_id: str | None) -> None:
+    def __init__(self, store: Store, meeting_id: str | None, free: FreeSlots | None = None) -> None:
         self.store = store
         self.conn = store.conn
         self.meeting_id = meeting_id
+        self.free_slots = free or FreeSlots()
         self._polls: dict[str, tuple[PollState, PollSpec] | None] = {}
         self._members: dict[str, Member | None] = {}
         self._present: dict[str, bool] = {}
         self._holders: dict[str, str | None] = {}
         self._ids: dict[tuple[str, str], Recorded] = {}  # (poll, ballot id) -> recorded
         self._voted: set[tuple[str, str]] = set()  # (poll, member) whose vote is in
-        self._free: dict[str, list[bytes]] = {}  # secret poll -> keys of its free slots
-        self._slot_size: dict[str, int] = {}
         self.chain = audit.Chain(self.conn)
         self._recorded: list[Recorded] = []  # audit entry, receipt and id still to write
         # The head the room signed last: what every receipt of this batch shows.
@@ -148,8 +162,8 @@ class BallotBatch:
         self._named: list[tuple[Any, ...]] = []
 
     @classmethod
-    def start(cls, tx: Transaction) -> BallotBatch:
-        return cls(tx.store, tx.store.active_meeting_id())
+    def start(cls, tx: Transaction, free: FreeSlots | None = None) -> BallotBatch:
+        return cls(tx.store, tx.store.active_meeting_id(), free)
 
     def _poll(self, poll_id: str) -> tuple[PollState, PollSpec] | None:
         if poll_id not in self._polls:
@@ -206,21 +220,25 @@ class BallotBatch:
     def _slot(self, poll_id: str, spec: PollSpec) -> bytes:
         """A free slot of the poll, drawn uniformly at random, taken for a ballot."""
         assert self.meeting_id is not None
-        if poll_id not in self._free:
+        key = (self.meeting_id, poll_id)
+        if key not in self.free_slots.polls:
             keys, size = repo.free_slots(self.store, self.meeting_id, poll_id)
-            self._free[poll_id] = keys
-            self._slot_size[poll_id] = repo.slot_size(spec) if size is None else size
-        free = self._free[poll_id]
+            self.free_slots.polls[key] = (keys, repo.slot_size(spec) if size is None else size)
+        free, size = self.free_slots.polls[key]
         if not free:
             # More ballots than slots: a member added to the roster while the poll is
             # open, or a poll opened before slots existed. A batch of slots, not one, so
             # the late ballots are not told apart one by one.
             count = max(SPARE_SLOTS, repo.voting_members(self.store, self.meeting_id))
-            repo.create_slots(self.store, self.meeting_id, poll_id, count, self._slot_size[poll_id])
+            repo.create_slots(self.store, self.meeting_id, poll_id, count, size)
             free.extend(repo.free_slots(self.store, self.meeting_id, poll_id)[0])
             taken = {slot for slot, _ in self._fills.get(poll_id, ())}
             free[:] = [k for k in free if k not in taken]
         return free.pop(secrets.randbelow(len(free)))
+
+    def slot_size(self, poll_id: str) -> int:
+        assert self.meeting_id is not None
+        return self.free_slots.polls[(self.meeting_id, poll_id)][1]
 
     def _has_voted(self, poll_id: str, spec: PollSpec, delegate_id: str) -> bool:
         key = (poll_id, delegate_id)
@@ -267,7 +285,7 @@ class BallotBatch:
         if spec.secret:
             self._secret_voters.append((*key, request.delegate_id))
             slot = self._slot(request.poll_id, spec)
-            ballot = repo.encode_slot(request.choices, weight, self._slot_size[request.poll_id])
+            ballot = repo.encode_slot(request.choices, weight, self.slot_size(request.poll_id))
             self._fills.setdefault(request.poll_id, []).append((slot, ballot))
             recorded.data = {"poll": request.poll_id, "member": request.delegate_id, "secret": True}
         else:
