@@ -13,7 +13,6 @@ certificate was issued by it; only then send the code's secret and a certificate
 from __future__ import annotations
 
 import asyncio
-import os
 import ssl
 from dataclasses import dataclass
 from enum import StrEnum
@@ -32,7 +31,7 @@ from room_protocol.codec import MAX_MESSAGE_BYTES, decode, encode
 from room_protocol.enrollment import Enrolled, EnrollRequest, EnrollRoom, PairingCode
 from room_protocol.errors import ProtocolError
 from room_protocol.messages import Channel, ErrorMessage, Hello, Message, Welcome
-from room_protocol.private_files import create_private, make_private
+from room_protocol.private_files import make_private, write_private
 from room_protocol.wire import frame_safe_logger, restrict_tls
 
 OPEN_TIMEOUT = 10.0
@@ -105,20 +104,11 @@ class DeviceCredentials:
             (self.cert_file, cert_pem.encode()),
             (self.ca_file, ca_pem.encode()),
         ):
-            _write_private(path, data)
+            write_private(path, data)
 
 
 def client_context() -> ssl.SSLContext:
     return restrict_tls(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with os.fdopen(create_private(tmp), "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(path)
 
 
 async def enroll(

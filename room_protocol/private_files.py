@@ -51,3 +51,14 @@ def create_private(path: Path, *, append: bool = False) -> int:
     """A file descriptor for writing ``path``, created 0600 whatever the umask."""
     flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
     return os.open(path, flags, 0o600)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a key or a credential 0600, whatever the umask: complete and on disk (a
+    temporary file beside it, fsync'd, then renamed) before it replaces an older one."""
+    tmp = path.with_name(path.name + ".tmp")
+    with os.fdopen(create_private(tmp), "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(path)

@@ -29,11 +29,12 @@ from room_protocol.enrollment import (
     PairingCode,
 )
 from room_protocol.messages import ID_RE
+from room_protocol.private_files import write_private
 from room_server import audit
 from room_server.repo import devices as repo
 from room_server.repo import signin as signin_repo
 from room_server.store import Store, utc_now
-from room_server.tls import CLOCK_SKEW, RoomCertificates, write_private
+from room_server.tls import CLOCK_SKEW, RoomCertificates
 
 DEVICE_VALIDITY = dt.timedelta(days=10 * 365)  # revocation, not expiry, ends a device
 PAIRING_MINUTES = 10  # a pairing code's default life

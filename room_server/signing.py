@@ -19,6 +19,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from room_protocol.private_files import write_private
+
 KEY_FILE = "room-signing.key"
 PUBLIC_FILE = "room-signing.pub"
 HEAD_DOMAIN = "hemicycle audit head v1"  # the first line of an unchained head's text
@@ -57,7 +59,7 @@ def ensure_signing_key(keys_dir: Path) -> SigningKey:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        _write_new(key_file, pem, 0o600)
+        _write_new(key_file, pem)
     try:
         loaded = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
     except (OSError, ValueError, TypeError) as exc:
@@ -67,10 +69,7 @@ def ensure_signing_key(keys_dir: Path) -> SigningKey:
     key_file.chmod(0o600)
     public_pem = public_pem_of(loaded.public_key())
     if not public_file.exists() or public_file.read_bytes() != public_pem:
-        tmp = public_file.with_suffix(".tmp")
-        tmp.unlink(missing_ok=True)
-        _write_new(tmp, public_pem, 0o600)  # public, but the state directory stays private
-        tmp.replace(public_file)
+        write_private(public_file, public_pem)  # public, but the state directory stays private
     return SigningKey(loaded, key_file, public_file)
 
 
@@ -119,10 +118,11 @@ def signature_ok(public: Ed25519PublicKey, text: str, signature: str) -> bool:
     return True
 
 
-def _write_new(path: Path, data: bytes, mode: int) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+def _write_new(path: Path, data: bytes) -> None:
+    """A new key, 0600: O_EXCL, so an existing key is never overwritten."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.fchmod(fd, mode)  # the umask may have taken bits away
+        os.fchmod(fd, 0o600)  # the umask may have taken bits away
         os.write(fd, data)
         os.fsync(fd)
     finally:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 import socket
 import ssl
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from room_protocol.private_files import write_private
 from room_protocol.wire import restrict_tls
 
 CA_VALIDITY = dt.timedelta(days=20 * 365)  # a room box lives long; rotation is explicit
@@ -163,13 +163,6 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """A key or a credential: readable by this user only, whatever the umask."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
 
 
 def _names_covered(server_cert: Path, hostnames: tuple[str, ...]) -> bool:
