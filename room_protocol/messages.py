@@ -30,8 +30,8 @@ def limits(
     *,
     max_len: int | None = None,
     pattern: re.Pattern[str] | None = None,
-    minimum: int | None = None,
-    maximum: int | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
     max_items: int | None = None,
 ) -> dict[str, Any]:
     """Field metadata the codec enforces on decode (and the dataclass on construction)."""
