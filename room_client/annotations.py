@@ -44,7 +44,7 @@ from room_protocol.errors import ErrorCode
 from room_protocol.live import Ack, Request, SignedIn, SignedOut
 from room_protocol.messages import ErrorMessage, Message
 
-__all__ = ["AnnotationBook", "AnnotationSync", "Change"]
+__all__ = ["AnnotationBook", "AnnotationFileError", "AnnotationSync", "Change"]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,10 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 PENDING, SENT, REFUSED, FROM_ROOM = "pending", "sent", "refused", "room"
+
+
+class AnnotationFileError(OSError):
+    """The tablet's annotations file cannot be used (damaged, not writable)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,11 +113,16 @@ class AnnotationBook:
         self.device_id = device_id
         self.on_change = on_change
         self._clock = clock
-        self._db = sqlite3.connect(path, isolation_level=None)
-        if self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
-            raise OSError(f"{path}: the annotations file cannot use write-ahead logging")
-        self._db.execute("PRAGMA synchronous = FULL")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None)
+            if self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
+                raise AnnotationFileError(f"{path}: cannot use write-ahead logging")
+            self._db.execute("PRAGMA synchronous = FULL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise AnnotationFileError(
+                f"{path}: the annotations file cannot be read ({exc})"
+            ) from exc
         self._sets: dict[str, AnnotationSet] = {}
         self._shared: dict[tuple[str, str], Annotation] = {}
         self._hidden: set[tuple[str, str]] = set(self._load_hidden())
