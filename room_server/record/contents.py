@@ -49,10 +49,8 @@ def write_contents(
         *(
             (
                 f"minutes-{language}.pdf",
-                lambda language=language: [  # type: ignore[misc]
-                    _bytes(
-                        out / f"minutes-{language}.pdf", minutes.build_minutes(record, language)
-                    )
+                lambda language=language: [
+                    _bytes(out / f"minutes-{language}.pdf", minutes.build_minutes(record, language))
                 ],
             )
             for language in minutes.LANGUAGES
@@ -60,7 +58,7 @@ def write_contents(
         *(
             (
                 f"documents/{doc['id']}.pdf",
-                lambda doc=doc: [_copy_document(state_dir, doc, out)],  # type: ignore[misc]
+                lambda doc=doc: [_copy_document(state_dir, doc, out)],
             )
             for doc in record.documents
         ),
@@ -278,4 +276,4 @@ def _copy_document(state_dir: Path, doc: dict[str, Any], out: Path) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     tmp.replace(target)
-    return target
+    return Path(target)

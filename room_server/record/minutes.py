@@ -13,19 +13,21 @@ import io
 from datetime import datetime
 from typing import Any
 
-import pymupdf
+import pymupdf as _pymupdf
 
 from room_protocol.voting import ABSTAIN, NO, YES
 from room_server.i18n import CATALOGUE
 from room_server.record.tables import MeetingRecord
 
+pymupdf: Any = _pymupdf  # PyMuPDF is partly typed: its calls are checked by the tests
+
 LANGUAGES: tuple[str, ...] = ("en", "vi")
 
 A4 = pymupdf.paper_rect("a4")
 MARGIN = 56  # points: about 2 cm
-FOOTER_HEIGHT = 24
+FOOTER_HEIGHT = 28
 BODY = pymupdf.Rect(MARGIN, MARGIN, A4.width - MARGIN, A4.height - MARGIN - FOOTER_HEIGHT)
-FOOTER = pymupdf.Rect(MARGIN, A4.height - MARGIN - 12, A4.width - MARGIN, A4.height - MARGIN + 8)
+FOOTER = pymupdf.Rect(MARGIN, A4.height - MARGIN - 8, A4.width - MARGIN, A4.height - MARGIN + 24)
 MAX_PAGES = 2_000  # a bound on the layout loop; a meeting's minutes are far shorter
 FONT = "notos"  # Noto Sans (pymupdf-fonts): Latin with every Vietnamese diacritic
 
@@ -41,7 +43,7 @@ p { margin: 2pt 0; }
 p.sub { margin-left: 12pt; }
 p.poll { margin: 4pt 0 0 12pt; }
 p.detail { margin: 0 0 0 24pt; font-size: 9pt; }
-td { padding: 1pt 6pt 1pt 0; vertical-align: top; }
+td { padding: 1pt 12pt 1pt 0; vertical-align: top; }
 td.label { font-weight: bold; }
 table.signatures { width: 100%; margin-top: 30pt; }
 table.signatures td { width: 50%; padding-top: 34pt; }
@@ -98,14 +100,16 @@ def build_minutes(record: MeetingRecord, language: str) -> bytes:
             user_css=css,
             archive=archive,
         )
-        footer.place(FOOTER)
+        more, _ = footer.place(FOOTER)
+        if more:
+            raise ValueError("the minutes' footer does not fit its box")
         footer.draw(device)
         writer.end_page()
     writer.close()
     return _finish(buffer.getvalue(), record, t)
 
 
-def _count_pages(body: str, css: str, archive: pymupdf.Archive) -> int:
+def _count_pages(body: str, css: str, archive: Any) -> int:
     story = pymupdf.Story(body, user_css=css, archive=archive)
     for pages in range(1, MAX_PAGES + 1):
         more, _ = story.place(BODY)
@@ -149,7 +153,7 @@ def _body_html(record: MeetingRecord, t: _Texts) -> str:
     parts = [
         f"<h1>{_e(t.tr('minutes.title'))}</h1>",
         f'<p class="subtitle">{_e(m["title"])}</p>',
-        "<table>",
+        '<table class="meta">',
         _row(t.tr("minutes.date"), m["date"]),
         _row(t.tr("minutes.place"), m["location"]),
         _row(t.tr("minutes.planned_start"), m["start_time"] or "—"),
@@ -209,7 +213,13 @@ def _attendance_html(record: MeetingRecord, t: _Texts) -> list[str]:
 
     none = _e(t.tr("minutes.none"))
     proxies = [
-        _e(t.tr("minutes.proxy", giver=record.name_of(p["giver"]), holder=record.name_of(p["holder"])))
+        _e(
+            t.tr(
+                "minutes.proxy",
+                giver=record.name_of(p["giver"]),
+                holder=record.name_of(p["holder"]),
+            )
+        )
         for p in record.proxies
     ]
     return [
@@ -225,7 +235,7 @@ def _attendance_html(record: MeetingRecord, t: _Texts) -> list[str]:
 
 
 def _decided(poll: dict[str, Any]) -> bool:
-    return poll["state"] != "draft"
+    return bool(poll["state"] != "draft")
 
 
 def _item_html(
@@ -283,9 +293,11 @@ def _poll_html(t: _Texts, poll: dict[str, Any]) -> list[str]:
             abstain=result["abstentions"],
         )
     else:
-        line = "; ".join(
-            f"{labels.get(o, o)}: {counts.get(o, 0)}" for o in labels if o != ABSTAIN
-        ) + "; " + t.tr("minutes.abstentions", abstain=result["abstentions"])
+        line = (
+            "; ".join(f"{labels.get(o, o)}: {counts.get(o, 0)}" for o in labels if o != ABSTAIN)
+            + "; "
+            + t.tr("minutes.abstentions", abstain=result["abstentions"])
+        )
     parts.append(f'<p class="detail">{_e(line)}</p>')
     outcome = t.tr(f"minutes.outcome.{result['outcome']}")
     if result["winners"] and poll["spec"]["kind"] != "yes_no":
