@@ -1,0 +1,1 @@
+"""The sealed meeting record of a closed meeting: see docs/records.md."""
