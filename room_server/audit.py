@@ -31,7 +31,7 @@ import json
 import os
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -271,6 +271,78 @@ def parse_witness(text: str) -> tuple[int, str] | None:
 # --- verification --------------------------------------------------------------------
 
 
+ENTRY_COLUMNS = "seq, at, meeting_id, kind, actor, data, prev, hash"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One entry of the chain as stored: ``data`` is its canonical JSON text."""
+
+    seq: int
+    at: str
+    meeting_id: str | None
+    kind: str
+    actor: str | None
+    data: str
+    prev: str
+    hash: str
+
+    def recomputed(self) -> str:
+        return entry_hash(
+            self.prev, self.seq, self.at, self.meeting_id, self.kind, self.actor, self.data
+        )
+
+
+@dataclass(slots=True)
+class Walk:
+    """The chain's entries recomputed one after the other (:func:`walk_entries`)."""
+
+    problems: list[str]
+    count: int
+    first_seq: int
+    last_seq: int  # first_seq - 1 when there were no entries
+    last_hash: str  # the last entry's stored hash (the start's prev when none)
+    hashes: dict[int, str]  # seq -> hash as recomputed from the entry
+    times: dict[int, str]
+    transitions: list[tuple[int, str]]  # (seq, reason its signed head carries)
+
+
+def walk_entries(
+    entries: Iterable[Entry], *, first_seq: int = 1, first_prev: str | None = GENESIS
+) -> Walk:
+    """Recompute each entry's hash and check that it follows the one before it. The walk
+    starts at ``first_seq`` after ``first_prev`` (the genesis for a whole chain; None: the
+    first entry's own ``prev``, for a segment cut out of a longer chain)."""
+    problems: list[str] = []
+    prev, expected_seq, count = first_prev, first_seq, 0
+    hashes: dict[int, str] = {}
+    times: dict[int, str] = {}
+    transitions: list[tuple[int, str]] = []
+    for entry in entries:
+        seq = entry.seq
+        count += 1
+        if count == 1 and prev is None:
+            prev = entry.prev
+        if seq != expected_seq:
+            problems.append(
+                f"entry {expected_seq}"
+                + (f" to {seq - 1}" if seq - 1 > expected_seq else "")
+                + " is missing (deleted)"
+            )
+        if entry.prev != prev:
+            problems.append(f"entry {seq} does not follow the entry before it (prev hash differs)")
+        digest = entry.recomputed()
+        if digest != entry.hash:
+            problems.append(f"entry {seq} ({entry.kind}) was changed after it was written")
+        hashes[seq], times[seq] = digest, entry.at
+        if entry.kind in SIGNED_KINDS:
+            transitions.append((seq, head_reason(entry.kind, _poll_of(entry.data))))
+        prev, expected_seq = entry.hash, seq + 1
+    return Walk(
+        problems, count, first_seq, expected_seq - 1, prev or GENESIS, hashes, times, transitions
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Verification:
     entries: int
@@ -298,31 +370,11 @@ def verify(
     head against it and against the head before it; every break is reported with the
     entry it is at. ``witnesses`` are heads seen in the room (seq, fingerprint digits),
     ``logged`` the heads log kept beside the key: each must be a signed head of this chain."""
-    problems: list[str] = []
-    prev, expected_seq, count = GENESIS, 1, 0
-    hashes: dict[int, str] = {}  # seq -> hash as recomputed from the entry
-    times: dict[int, str] = {}
-    transitions: list[tuple[int, str]] = []  # (seq, reason its signed head carries)
-    rows = conn.execute(
-        "SELECT seq, at, meeting_id, kind, actor, data, prev, hash FROM audit_log ORDER BY seq"
-    )
-    for seq, at, meeting_id, kind, actor, data, stored_prev, stored_hash in rows:
-        count += 1
-        if seq != expected_seq:
-            problems.append(
-                f"entry {expected_seq}"
-                + (f" to {seq - 1}" if seq - 1 > expected_seq else "")
-                + " is missing (deleted)"
-            )
-        if stored_prev != prev:
-            problems.append(f"entry {seq} does not follow the entry before it (prev hash differs)")
-        digest = entry_hash(stored_prev, seq, at, meeting_id, kind, actor, data)
-        if digest != stored_hash:
-            problems.append(f"entry {seq} ({kind}) was changed after it was written")
-        hashes[seq], times[seq] = digest, at
-        if kind in SIGNED_KINDS:
-            transitions.append((seq, head_reason(kind, _poll_of(data))))
-        prev, expected_seq = stored_hash, seq + 1
+    rows = conn.execute(f"SELECT {ENTRY_COLUMNS} FROM audit_log ORDER BY seq")  # noqa: S608
+    walked = walk_entries(Entry(*row) for row in rows)
+    problems = walked.problems
+    prev, expected_seq, count = walked.last_hash, walked.last_seq + 1, walked.count
+    hashes, times, transitions = walked.hashes, walked.times, walked.transitions
     head_row = conn.execute("SELECT value FROM room_meta WHERE key = ?", (KEY_HEAD,)).fetchone()
     head = f"{expected_seq - 1}:{prev}" if count else ""
     if head_row is None:
@@ -337,14 +389,14 @@ def verify(
     if public is None:
         return Verification(count, prev if count else "", tuple(problems))
     heads = all_signed(conn)
-    forged = _check_heads(heads, hashes, public, room_id, problems)
-    _check_links(heads, problems)
+    forged = check_heads(heads, hashes, public, room_id, problems)
+    check_links(heads, problems)
     last_entry = expected_seq - 1 if count else 0
     by_seq = {head.seq: head for head in heads}
     cut = _check_witnesses(witnesses, by_seq, hashes, problems)
     if logged is not None:
         cut |= _check_logged(logged, by_seq, public, room_id, problems)
-    _check_coverage(heads, transitions, times, last_entry, sign_every_seconds, problems)
+    check_coverage(heads, transitions, times, last_entry, sign_every_seconds, problems)
     return Verification(
         count,
         prev if count else "",
@@ -355,7 +407,7 @@ def verify(
     )
 
 
-def _check_heads(
+def check_heads(
     heads: list[SignedHead],
     hashes: dict[int, str],
     public: Ed25519PublicKey,
@@ -399,12 +451,18 @@ def _check_heads(
     return forged
 
 
-def _check_links(heads: list[SignedHead], problems: list[str]) -> None:
+def check_links(
+    heads: list[SignedHead], problems: list[str], *, first_link: str | None = FIRST_LINK
+) -> None:
     """Each chained head names the head signed before it: one removed or replaced between
     two others breaks the link. Unchained (v1) heads come only before the first chained
-    one, which links to the last of them."""
+    one, which links to the last of them. ``first_link`` is what the first head must
+    name (None: anything, for heads cut out of a longer chain)."""
     before: SignedHead | None = None
     for head in heads:
+        if before is None and first_link is None:
+            before = head
+            continue
         where = f"the head signed at entry {head.seq} ({head.at}, {head.reason})"
         if head.prev is None:
             if before is not None and before.prev is not None:
@@ -413,7 +471,7 @@ def _check_links(heads: list[SignedHead], problems: list[str]) -> None:
                     f"chained heads (entry {before.seq})"
                 )
         else:
-            expected = FIRST_LINK if before is None else before.link
+            expected = (first_link or FIRST_LINK) if before is None else before.link
             if head.prev != expected:
                 named = head.prev.split(" ", 1)[0]
                 after = "no head" if before is None else f"the head at entry {before.seq}"
@@ -493,7 +551,7 @@ def _check_logged(
     return cut
 
 
-def _check_coverage(
+def check_coverage(
     heads: list[SignedHead],
     transitions: list[tuple[int, str]],
     times: dict[int, str],

@@ -1,0 +1,157 @@
+"""``room-server record``: check a sealed meeting record, export records to a folder (a
+USB stick), print the room's public signing key in minisign's format."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from room_server.config import ServerConfig
+from room_server.i18n import tr, trn
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+EXIT_NOT_VALID = 1
+EXIT_BAD_INPUT = 2
+RECORDS_DIR = "records"  # <state_dir>/records/<meeting_id>/: the sealed records
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    record = sub.add_parser("record", help="check, export and sign sealed meeting records")
+    record_sub = record.add_subparsers(dest="record_command", required=True)
+    verify = record_sub.add_parser(
+        "verify",
+        help="check a record folder offline: the signature, every file and the audit chain; "
+        "exit 1 naming each problem",
+    )
+    verify.add_argument("path", type=Path, help="the record's folder (with manifest.json)")
+    verify.add_argument(
+        "--public-key",
+        type=Path,
+        default=None,
+        help="the room's public key (minisign or PEM) as you hold it; without it the key "
+        "the record carries is used, which shows only that the record is whole",
+    )
+    export = record_sub.add_parser(
+        "export",
+        help="copy sealed records to a folder (a mounted USB stick) and verify the copy",
+    )
+    export.add_argument("--all", action="store_true", help="every sealed record of the room")
+    export.add_argument(
+        "target",
+        nargs="+",
+        metavar="MEETING_ID PATH",
+        help="the meeting (unless --all), then the folder",
+    )
+    record_sub.add_parser(
+        "public-key", help="print the room's public signing key (minisign format)"
+    )
+
+
+def run(config: ServerConfig, args: argparse.Namespace) -> int:
+    if args.record_command == "verify":
+        return _verify(args.path, args.public_key)
+    if args.record_command == "export":
+        if len(args.target) != (1 if args.all else 2):
+            print(tr("record.export_usage"), file=sys.stderr)
+            return EXIT_BAD_INPUT
+        meeting = None if args.all else args.target[0]
+        return _export(config, meeting, Path(args.target[-1]))
+    return _public_key(config)
+
+
+def _verify(path: Path, public_key: Path | None) -> int:
+    from room_server.record.verify import check_record, load_public_key_file
+
+    given: Ed25519PublicKey | None = None
+    if public_key is not None:
+        try:
+            given = load_public_key_file(public_key)
+        except (OSError, ValueError) as exc:
+            print(tr("record.bad_key_file", path=public_key, error=exc), file=sys.stderr)
+            return EXIT_BAD_INPUT
+    check = check_record(path, given)
+    if not check.ok:
+        print(trn("record.not_valid", len(check.problems), path=path))
+        for problem in check.problems:
+            print(f"  {problem}")
+        return EXIT_NOT_VALID
+    print(
+        trn(
+            "record.ok",
+            check.files,
+            first=check.first_seq,
+            last=check.last_seq,
+            key_id=check.key_id,
+        )
+    )
+    if check.key_from_record:
+        print(tr("record.key_in_record", key_id=check.key_id))
+    return 0
+
+
+def _room_public_key(config: ServerConfig) -> Ed25519PublicKey | None:
+    from room_server.signing import PUBLIC_FILE, SigningKeyError, load_public_key
+
+    try:
+        return load_public_key(config.keys_dir / PUBLIC_FILE)
+    except SigningKeyError:
+        return None
+
+
+def _public_key(config: ServerConfig) -> int:
+    from room_server.record import minisign
+    from room_server.signing import PUBLIC_FILE
+
+    public = _room_public_key(config)
+    if public is None:
+        print(tr("record.no_key", path=config.keys_dir / PUBLIC_FILE), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    sys.stdout.write(minisign.public_key_file(public))
+    return 0
+
+
+def _export(config: ServerConfig, meeting: str | None, dest: Path) -> int:
+    from room_server.record.export import ExportError, export_record
+    from room_server.record.seal import MANIFEST
+
+    records = config.state_dir / RECORDS_DIR
+    if meeting is not None:
+        if (
+            "/" in meeting
+            or meeting.startswith(".")
+            or not (records / meeting / MANIFEST).is_file()
+        ):
+            print(tr("record.not_found", meeting=meeting, path=records), file=sys.stderr)
+            return EXIT_BAD_INPUT
+        chosen = [records / meeting]
+    else:
+        found = sorted(records.iterdir()) if records.is_dir() else []
+        chosen = [p for p in found if not p.name.startswith(".") and (p / MANIFEST).is_file()]
+        if not chosen:
+            print(tr("record.none", path=records), file=sys.stderr)
+            return EXIT_BAD_INPUT
+    if not dest.is_dir():
+        print(tr("record.no_destination", path=dest), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    public = _room_public_key(config)
+    failed = 0
+    for record in chosen:
+        print(tr("record.exporting", meeting=record.name, path=dest), flush=True)
+
+        def progress(done: int, total: int, what: str) -> None:
+            print(tr("record.progress", done=done, total=total, what=what), flush=True)
+
+        try:
+            target = export_record(record, dest, progress, public_key=public)
+        except ExportError as exc:
+            failed += 1
+            print(tr("record.export_failed", meeting=record.name, error=exc))
+            for problem in exc.problems:
+                print(f"  {problem}")
+            continue
+        print(tr("record.exported", meeting=record.name, path=target), flush=True)
+    return EXIT_NOT_VALID if failed else 0
