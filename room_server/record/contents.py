@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from room_server.record import minutes
+from room_server.record.durable import write_file
 from room_server.record.tables import RECORD_FORMAT, MeetingRecord, read_meeting, read_only
 
 __all__ = ["DocumentDamaged", "Progress", "write_contents"]
@@ -84,13 +85,7 @@ def meeting_json(record: MeetingRecord) -> dict[str, Any]:
 
 
 def _bytes(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    with tmp.open("wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(path)
+    write_file(path, data)
     return path
 
 
