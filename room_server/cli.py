@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from room_protocol.private_files import UMASK, make_private
 from room_protocol.text import language_from_environment
-from room_server import cli_devices
+from room_server import cli_devices, cli_records
 from room_server.config import DEFAULT_CONFIG_PATH, ConfigError, ServerConfig, load_config
 from room_server.i18n import CATALOGUE, LANGUAGES, tr, trn
 
@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     receipt_cmd.add_argument("--public-key", type=Path, default=None)
     cli_devices.add_commands(sub)
+    cli_records.add_commands(sub)
     args = parser.parse_args(argv)
     CATALOGUE.set_language(language_from_environment(os.environ, LANGUAGES) or "en")
 
@@ -127,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         return _add_document(config, args.pdf, args.item, args.title, args.confidential)
     if args.command in ("enroll", "devices"):
         return cli_devices.run(config, args)
+    if args.command == "record" and cli_records.is_status_command(args):
+        return cli_records.run(config, args)
     if args.command == "audit":
         if args.audit_command == "receipt":
             return _audit_receipt(config, args.code, args.head, args.public_key)

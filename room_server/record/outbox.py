@@ -217,12 +217,15 @@ class Outbox:
             log.info("no [archive] url configured: sealed records stay in %s", self.records_dir)
         try:
             while True:
-                self._scan()
-                self._prune()
-                due = self._due()
-                if due is not None:
-                    await self._attempt(due)
-                    continue
+                try:
+                    self._scan()
+                    self._prune()
+                    due = self._due()
+                    if due is not None:
+                        await self._attempt(due)
+                        continue
+                except OSError as exc:  # the state directory full or unwritable: try later
+                    log.error("the outbox cannot go on (%s); trying again", exc)
                 await self._sleep()
         finally:
             self._loop = None
