@@ -19,7 +19,7 @@ import pytest
 
 from room_server.config import ArchiveConfig, ConfigError, load_config
 from room_server.record.outbox import Outbox, RecordStatus, State
-from tests.archive import NginxArchive, free_port
+from tests.archive import TOKEN, NginxArchive, free_port
 from tests.room_server.in_process import Clock
 from tests.rooms import room_cli, start_room, timeout
 
@@ -244,6 +244,53 @@ async def test_without_an_archive_records_wait_not_configured(tmp_path: Path) ->
     assert (state / "records" / "council-local" / "manifest.json").exists()
 
 
+async def test_stopping_the_server_mid_upload_stops_at_once_and_resumes(
+    tmp_path: Path, archive: NginxArchive
+) -> None:
+    state = tmp_path / "state"
+    files = write_record(state, "council-stop", big_bytes=4 * 1024 * 1024)
+    clock = Clock()
+    slow = archive_config(archive, max_bytes_per_second=256 * 1024)  # 16 s for the big file
+    outbox = Outbox(state, slow, clock)
+    task = asyncio.create_task(outbox.run())
+    await until(outbox, "council-stop", lambda s: s.bytes_done > 1024 * 1024)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(task, timeout(5))  # the paced thread gives up at once
+    assert "council-stop/manifest.json" not in archive.stored("records", ROOM)
+    resumed = Outbox(state, archive_config(archive), clock)
+    assert resumed.status()[0].state is State.UPLOADING  # as a status command sees it
+    async with running(resumed):
+        done = await until(resumed, "council-stop", lambda s: s.state is State.UPLOADED)
+    assert done.attempts == 2
+    stored = archive.stored("records", ROOM)
+    assert {p: b for p, b in stored.items() if p.startswith("council-stop/")} == {
+        f"council-stop/{p}": b for p, b in files.items()
+    }
+
+
+@pytest.mark.parametrize("wrong", ["token", "ca"])
+async def test_a_wrong_token_or_an_unknown_archive_certificate_uploads_nothing(
+    tmp_path: Path, archive: NginxArchive, wrong: str
+) -> None:
+    state = tmp_path / "state"
+    write_record(state, f"council-{wrong}")
+    bad_token = tmp_path / "bad-token"
+    bad_token.write_text("not-the-token-9f8e\n")
+    config = (
+        archive_config(archive, token_file=bad_token)
+        if wrong == "token"
+        else archive_config(archive, ca_file=None)  # the system's CAs do not know it
+    )
+    outbox = Outbox(state, config, Clock())
+    async with running(outbox):
+        failed = await until(outbox, f"council-{wrong}", lambda s: s.state is State.FAILED_RETRYING)
+    error = failed.last_error or ""
+    assert ("401" in error) if wrong == "token" else ("certificate verify failed" in error), error
+    assert "not-the-token" not in error and TOKEN not in error
+    assert not any(p.startswith(f"council-{wrong}/") for p in archive.stored("records", ROOM))
+
+
 def archive_table(archive: NginxArchive, **more: object) -> str:
     lines = [
         "[archive]",
@@ -283,7 +330,8 @@ def test_server_killed_mid_upload_finishes_after_restart_with_one_copy(
         stored = archive.stored("records", KILLED)
         assert "council-big/manifest.json" not in stored
         assert "council-big/documents/budget.pdf" not in stored
-        room = start_room(room_dir, room_id=KILLED, mdns=False, extra=extra)
+        # Verbose this time: the log must still not show the token.
+        room = start_room(room_dir, room_id=KILLED, mdns=False, extra=extra, server_args=["-v"])
         deadline = time.monotonic() + timeout(90)
         while json.loads(state_file.read_text())["state"] != "uploaded":
             assert time.monotonic() < deadline, state_file.read_text()
@@ -293,7 +341,8 @@ def test_server_killed_mid_upload_finishes_after_restart_with_one_copy(
         assert status.returncode == 0, status.stderr
         assert "council-big" in status.stdout and "uploaded" in status.stdout
     finally:
-        room.stop()
+        assert room.stop() == 0  # SIGTERM: the uploader stops with the server
+    assert TOKEN not in (room_dir / "server.log").read_text(errors="replace")
     assert archive.stored("records", KILLED) == {f"council-big/{p}": b for p, b in files.items()}
     assert not archive.uploads_in_flight()
     assert [p.name for p in (archive.store / "records" / KILLED).iterdir()] == ["council-big"]
