@@ -342,6 +342,9 @@ class Outbox:
             return str(exc)
         except OSError as exc:
             return f"cannot read the record: {exc}"
+        except Exception as exc:  # a bug must not stop the uploader for good
+            log.exception("record %s: the upload failed unexpectedly", meeting_id)
+            return f"unexpected error: {exc.__class__.__name__}: {exc}"
         return None
 
     def _progress(self, meeting_id: str, sent: int) -> None:
