@@ -125,10 +125,11 @@ class NginxArchive:
 
     def _write_config(self) -> None:
         d = self.directory
-        user = "user root;\n" if os.geteuid() == 0 else ""  # workers must reach tmp_path
         dav = "dav_methods PUT; create_full_put_path on; dav_access user:rw;"
         (d / "nginx.conf").write_text(
-            f"""{user}worker_processes 1;
+            # One process (no master and workers): it gets the tests' death signal, so no
+            # worker outlives a test run, and it runs as the tests' user.
+            f"""master_process off;
 pid {d}/nginx.pid;
 error_log {d}/error.log info;
 events {{ worker_connections 64; }}
