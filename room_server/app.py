@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import signal
+import time
 from datetime import UTC, datetime
 
 from room_protocol import PROTOCOL_VERSION
@@ -15,6 +17,7 @@ from room_protocol.private_files import make_private
 from room_server.config import ServerConfig
 from room_server.importer import remove_orphan_tempfiles
 from room_server.mdns import RoomAdvertiser, host_addresses
+from room_server.record.outbox import Outbox
 from room_server.server import RoomServer
 from room_server.store import Store
 from room_server.tls import ensure_certificates, room_hostname
@@ -44,6 +47,8 @@ async def run(config: ServerConfig, stop: asyncio.Event | None = None) -> None:
         server = RoomServer(config, store, certs)
         await server.start()
         advertiser: RoomAdvertiser | None = None
+        outbox = Outbox(config.state_dir, config.archive, time.time)
+        uploader = asyncio.create_task(outbox.run(), name="record uploader")
         try:
             if config.mdns_enabled:
                 advertiser = RoomAdvertiser(
@@ -64,6 +69,9 @@ async def run(config: ServerConfig, stop: asyncio.Event | None = None) -> None:
             log.info("stopping")
         finally:
             config.runtime_file.unlink(missing_ok=True)
+            uploader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await uploader
             if advertiser is not None:
                 await advertiser.stop()
             await server.stop()

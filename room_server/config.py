@@ -9,6 +9,7 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from room_server.rules.signin import FailureLimits
 
@@ -65,6 +66,19 @@ class ServerConfig:
     batch_slice_ms: float = 20.0  # the writer stops taking jobs into a batch after this long
     # [audit]
     sign_every_seconds: float = 60.0  # sign the audit chain's head this often while it grows
+    # [archive]: where sealed records are uploaded (room_server.record.outbox)
+    archive_url: str = ""  # "" = no archive: records wait in the outbox, state not-configured
+    archive_token_file: str = ""  # a file holding the bearer token ("" = none)
+    archive_client_certificate: str = ""  # PEM client certificate ("" = none) ...
+    archive_client_key: str = ""  # ... and its key ("" = in the certificate file)
+    archive_ca_file: str = ""  # PEM CA(s) the archive's certificate must chain to ("" = system)
+    archive_read_back: bool = True  # GET every uploaded file back and compare its sha256
+    archive_keep_days: int = 0  # days a confirmed record stays in the room; 0 = forever
+    archive_timeout_seconds: float = 30.0  # one network operation (connect, send, read) at most
+    archive_retry_min_seconds: float = 5.0  # first wait after a failed upload ...
+    archive_retry_max_seconds: float = 900.0  # ... doubling up to this
+    archive_max_kib_per_second: int = 0  # upload bandwidth cap; 0 = none
+    archive_allow_insecure_http: bool = False  # allow http:// (token and record in clear)
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -87,6 +101,48 @@ class ServerConfig:
     @property
     def runtime_file(self) -> Path:
         return self.state_dir / "server.json"
+
+    @property
+    def archive(self) -> ArchiveConfig:
+        def path(value: str) -> Path | None:
+            return Path(value) if value else None
+
+        return ArchiveConfig(
+            room_id=self.room_id,
+            url=self.archive_url.rstrip("/"),
+            token_file=path(self.archive_token_file),
+            client_certificate=path(self.archive_client_certificate),
+            client_key=path(self.archive_client_key),
+            ca_file=path(self.archive_ca_file),
+            read_back=self.archive_read_back,
+            keep_days=self.archive_keep_days,
+            timeout_seconds=self.archive_timeout_seconds,
+            retry_min_seconds=self.archive_retry_min_seconds,
+            retry_max_seconds=self.archive_retry_max_seconds,
+            max_bytes_per_second=self.archive_max_kib_per_second * 1024,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveConfig:
+    """The ``[archive]`` table as the outbox uses it (paths already resolved)."""
+
+    room_id: str
+    url: str = ""  # no trailing slash; "" = not configured
+    token_file: Path | None = None
+    client_certificate: Path | None = None
+    client_key: Path | None = None
+    ca_file: Path | None = None
+    read_back: bool = True
+    keep_days: int = 0
+    timeout_seconds: float = 30.0
+    retry_min_seconds: float = 5.0
+    retry_max_seconds: float = 900.0
+    max_bytes_per_second: int = 0  # 0 = no cap
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.url)
 
 
 # TOML table -> {key in that table: ServerConfig field name}
@@ -131,7 +187,23 @@ _LAYOUT: dict[str, dict[str, str]] = {
         "batch_slice_ms": "batch_slice_ms",
     },
     "audit": {"sign_every_seconds": "sign_every_seconds"},
+    "archive": {
+        "url": "archive_url",
+        "token_file": "archive_token_file",
+        "client_certificate": "archive_client_certificate",
+        "client_key": "archive_client_key",
+        "ca_file": "archive_ca_file",
+        "read_back": "archive_read_back",
+        "keep_days": "archive_keep_days",
+        "timeout_seconds": "archive_timeout_seconds",
+        "retry_min_seconds": "archive_retry_min_seconds",
+        "retry_max_seconds": "archive_retry_max_seconds",
+        "max_kib_per_second": "archive_max_kib_per_second",
+        "allow_insecure_http": "archive_allow_insecure_http",
+    },
 }
+# [archive] keys naming files: relative to the configuration file's directory
+_ARCHIVE_FILES = ("token_file", "client_certificate", "client_key", "ca_file")
 
 
 def load_config(path: Path | None, *, state_dir: Path | None = None) -> ServerConfig:
@@ -148,6 +220,11 @@ def load_config(path: Path | None, *, state_dir: Path | None = None) -> ServerCo
         if "state_dir" in values:
             state = Path(values["state_dir"])
             values["state_dir"] = state if state.is_absolute() else path.parent / state
+        for key in _ARCHIVE_FILES:
+            name = _LAYOUT["archive"][key]
+            if values.get(name):
+                file = Path(values[name])
+                values[name] = str(file if file.is_absolute() else path.parent / file)
         values["source"] = path
     if state_dir is not None:
         values["state_dir"] = state_dir
@@ -247,6 +324,7 @@ def _check(config: ServerConfig, path: Path | None) -> None:
         raise ConfigError(f"{where}storage.batch_slice_ms must be 1-1000 (milliseconds)")
     if not 1 <= config.sign_every_seconds <= 86_400:
         raise ConfigError(f"{where}audit.sign_every_seconds must be 1-86400 (seconds)")
+    _check_archive(config, where)
     for key, addresses in (
         ("mdns.interfaces", config.mdns_interfaces),
         ("tls.addresses", config.tls_addresses),
@@ -263,6 +341,60 @@ def _check(config: ServerConfig, path: Path | None) -> None:
             raise ConfigError(
                 f'{where}server.host {config.host!r} must be an IP address, or "" for all'
             ) from None
+
+
+def _check_archive(config: ServerConfig, where: str) -> None:
+    if not 1 <= config.archive_timeout_seconds <= 600:
+        raise ConfigError(f"{where}archive.timeout_seconds must be 1-600 (seconds)")
+    if not 0 <= config.archive_keep_days <= 36_500:
+        raise ConfigError(f"{where}archive.keep_days must be 0-36500 (days; 0 keeps forever)")
+    if not 1 <= config.archive_retry_min_seconds <= 3_600:
+        raise ConfigError(f"{where}archive.retry_min_seconds must be 1-3600 (seconds)")
+    if not config.archive_retry_min_seconds <= config.archive_retry_max_seconds <= 86_400:
+        raise ConfigError(
+            f"{where}archive.retry_max_seconds must be archive.retry_min_seconds"
+            f" ({config.archive_retry_min_seconds:g}) to 86400 (seconds)"
+        )
+    if not 0 <= config.archive_max_kib_per_second <= 10_000_000:
+        raise ConfigError(f"{where}archive.max_kib_per_second must be 0-10000000 (0: no cap)")
+    if config.archive_client_key and not config.archive_client_certificate:
+        raise ConfigError(f"{where}archive.client_key needs archive.client_certificate")
+    for key in _ARCHIVE_FILES:
+        value = getattr(config, _LAYOUT["archive"][key])
+        if value and not Path(value).is_file():
+            raise ConfigError(f"{where}archive.{key}: no file at {value}")
+    url = config.archive_url
+    if not url:
+        return
+    parsed = urlsplit(url)
+    if parsed.scheme not in ("https", "http") or not parsed.hostname:
+        raise ConfigError(
+            f"{where}archive.url {url!r} must be an https:// URL with a host,"
+            " e.g. https://archive.example.org/records"
+        )
+    if parsed.scheme == "http" and not config.archive_allow_insecure_http:
+        raise ConfigError(
+            f"{where}archive.url {url!r} is plain http://: the token and the record would"
+            " cross the network readable and changeable; use https://, or set"
+            " archive.allow_insecure_http = true for an archive on this machine or a"
+            " network you trust"
+        )
+    if parsed.username is not None or parsed.password is not None:
+        raise ConfigError(
+            f"{where}archive.url must not carry a user or password: use archive.token_file"
+            " or archive.client_certificate"
+        )
+    if parsed.query or parsed.fragment:
+        raise ConfigError(f"{where}archive.url must not have a ?query or #fragment")
+    try:
+        parsed.port  # noqa: B018  # raises for a port out of range
+    except ValueError:
+        raise ConfigError(f"{where}archive.url {url!r} has a bad port") from None
+    if not config.archive_token_file and not config.archive_client_certificate:
+        raise ConfigError(
+            f"{where}archive.url needs archive.token_file or archive.client_certificate:"
+            " the archive must know the records come from this room"
+        )
 
 
 def failure_limits(config: ServerConfig) -> FailureLimits:

@@ -356,9 +356,11 @@ def write_config(
     max_unenrolled: int | None = None,
     max_connections_per_address: int = 5_000,
     limits: dict[str, int | float] | None = None,
+    extra: str = "",
 ) -> Path:
     """Every test tablet connects from 127.0.0.1: the per-address cap is lifted unless a
-    test sets it. ``limits`` are keys of the ``[limits]`` table."""
+    test sets it. ``limits`` are keys of the ``[limits]`` table; ``extra`` is TOML added at
+    the end (more tables)."""
     config = directory / "room-server.toml"
     batch = "" if max_batch is None else f"max_batch = {max_batch}\n"
     unenrolled = (
@@ -383,7 +385,7 @@ chunk_size = {chunk_size}
 [storage]
 state_dir = "state"
 poll_seconds = 0.1
-{batch}""",
+{batch}{extra}""",
         encoding="utf-8",
     )
     return config

@@ -1,0 +1,268 @@
+"""Put one sealed record's files on the archive by HTTP PUT, checking every answer.
+
+Blocking (``http.client``, streamed, one connection per file); the outbox runs it in a
+worker thread. Every file but the manifest first, then ``manifest.json.minisig``, then
+``manifest.json``: an archive holding no manifest holds no record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import http.client
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from room_server.config import ArchiveConfig
+
+MANIFEST = "manifest.json"
+SIGNATURE = "manifest.json.minisig"
+BLOCK = 64 * 1024  # bytes read from disk and sent per write
+_ACCEPTED = (200, 201, 204)
+_MAX_ERROR_BODY = 4096  # bytes of an error answer read (and dropped) at most
+
+
+class UploadError(Exception):
+    """The archive did not take a file; the message says what it answered (never the token)."""
+
+
+class UploadCancelled(Exception):
+    """The server is stopping."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFile:
+    path: str  # relative, "/"-separated, as on the archive
+    size: int
+
+
+def record_files(folder: Path) -> list[RecordFile]:
+    """The files of a sealed record in upload order: the rest sorted, the signature, the
+    manifest last."""
+    found: list[RecordFile] = []
+    for file in folder.rglob("*"):
+        if file.is_file() and not file.is_symlink():
+            found.append(RecordFile(file.relative_to(folder).as_posix(), file.stat().st_size))
+    last = {SIGNATURE: 1, MANIFEST: 2}
+    return sorted(found, key=lambda f: (last.get(f.path, 0), f.path))
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while block := source.read(BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class _Body:
+    """A file read in blocks for http.client: hashed as sent, paced, stoppable."""
+
+    def __init__(
+        self,
+        path: Path,
+        pace: _Pace,
+        cancel: threading.Event,
+        progress: Callable[[int], None],
+    ) -> None:
+        self._file = path.open("rb")
+        self._pace = pace
+        self._cancel = cancel
+        self._progress = progress
+        self.digest = hashlib.sha256()
+        self.sent = 0
+
+    def read(self, size: int = BLOCK) -> bytes:
+        if self._cancel.is_set():
+            raise UploadCancelled
+        block = self._file.read(min(size, BLOCK) if size > 0 else BLOCK)
+        if block:
+            self._pace.wait(len(block), self._cancel)
+            self.digest.update(block)
+            self.sent += len(block)
+            self._progress(len(block))
+        return block
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _Pace:
+    """Keeps the upload at ``rate`` bytes per second at most (0: no cap)."""
+
+    def __init__(self, rate: int) -> None:
+        self._rate = rate
+        self._start = time.monotonic()
+        self._bytes = 0
+
+    def wait(self, size: int, cancel: threading.Event) -> None:
+        if not self._rate:
+            return
+        self._bytes += size
+        ahead = self._bytes / self._rate - (time.monotonic() - self._start)
+        if ahead > 0 and cancel.wait(ahead):
+            raise UploadCancelled
+
+
+class Archive:
+    """The archive at ``config.url``; a record goes to ``<url>/<room_id>/<meeting_id>/``."""
+
+    def __init__(self, config: ArchiveConfig, cancel: threading.Event | None = None) -> None:
+        self._config = config
+        self._cancel = cancel or threading.Event()
+        url = urlsplit(config.url)
+        self._https = url.scheme == "https"
+        self._host = url.hostname or ""
+        self._port = url.port
+        self._base = url.path.rstrip("/")
+        self._pace = _Pace(config.max_bytes_per_second)
+
+    def target(self, meeting_id: str, path: str) -> str:
+        """The request path of one file of a record."""
+        parts = [self._config.room_id, meeting_id, *path.split("/")]
+        return self._base + "/" + "/".join(quote(part, safe="") for part in parts)
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"User-Agent": "hemicycle-room-server"}
+        if self._config.token_file is not None:
+            try:
+                token = self._config.token_file.read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise UploadError(
+                    f"cannot read the token file {self._config.token_file}: {exc}"
+                ) from None
+            if not token or any(c in token for c in "\r\n"):
+                raise UploadError(f"the token file {self._config.token_file} holds no token")
+            headers["Authorization"] = f"Bearer {token}"
+        return headers
+
+    def _connection(self) -> http.client.HTTPConnection:
+        timeout = self._config.timeout_seconds
+        if not self._https:
+            return http.client.HTTPConnection(
+                self._host, self._port, timeout=timeout, blocksize=BLOCK
+            )
+        context = ssl.create_default_context(
+            cafile=str(self._config.ca_file) if self._config.ca_file else None
+        )
+        if self._config.client_certificate is not None:
+            try:
+                context.load_cert_chain(
+                    self._config.client_certificate,
+                    self._config.client_key,
+                )
+            except (OSError, ssl.SSLError) as exc:
+                raise UploadError(f"cannot load the client certificate: {exc}") from None
+        return http.client.HTTPSConnection(
+            self._host, self._port, timeout=timeout, context=context, blocksize=BLOCK
+        )
+
+    def put(self, meeting_id: str, file: Path, path: str, progress: Callable[[int], None]) -> str:
+        """Upload one file and check the archive stored it; its sha256 as sent."""
+        size = file.stat().st_size
+        body = _Body(file, self._pace, self._cancel, progress)
+        headers = self._headers() | {
+            "Content-Length": str(size),
+            "Content-Type": "application/octet-stream",
+        }
+        target = self.target(meeting_id, path)
+        conn = self._connection()
+        try:
+            with _network(path):
+                conn.request("PUT", target, body=body, headers=headers)
+                answer = conn.getresponse()
+                answer.read(_MAX_ERROR_BODY)
+            if answer.status not in _ACCEPTED:
+                raise UploadError(f"{path}: the archive answered {_status(answer)} to PUT")
+        finally:
+            body.close()
+            conn.close()
+        if body.sent != size:
+            raise UploadError(f"{path}: the file changed while it was sent")
+        sent = body.digest.hexdigest()
+        self._check_size(meeting_id, path, size)
+        if self._config.read_back:
+            self._check_content(meeting_id, path, size, sent)
+        return sent
+
+    def _check_size(self, meeting_id: str, path: str, size: int) -> None:
+        conn = self._connection()
+        try:
+            with _network(path):
+                conn.request("HEAD", self.target(meeting_id, path), headers=self._headers())
+                answer = conn.getresponse()
+                answer.read()
+        finally:
+            conn.close()
+        if answer.status != 200:
+            raise UploadError(f"{path}: the archive answered {_status(answer)} to HEAD")
+        stored = answer.getheader("Content-Length")
+        if stored is None or not stored.isdigit() or int(stored) != size:
+            raise UploadError(
+                f"{path}: the archive holds {stored or 'an unknown number of'} bytes,"
+                f" {size} were sent"
+            )
+
+    def _check_content(self, meeting_id: str, path: str, size: int, sha256: str) -> None:
+        conn = self._connection()
+        digest = hashlib.sha256()
+        read = 0
+        try:
+            with _network(path):
+                conn.request("GET", self.target(meeting_id, path), headers=self._headers())
+                answer = conn.getresponse()
+                if answer.status != 200:
+                    answer.read(_MAX_ERROR_BODY)
+                    raise UploadError(f"{path}: the archive answered {_status(answer)} to GET")
+                for block in _blocks(answer, size + 1, self._cancel):
+                    digest.update(block)
+                    read += len(block)
+        finally:
+            conn.close()
+        if read != size or digest.hexdigest() != sha256:
+            raise UploadError(
+                f"{path}: the archive's copy differs from the room's"
+                f" ({read} bytes, sha256 {digest.hexdigest()[:16]}…;"
+                f" sent {size} bytes, sha256 {sha256[:16]}…)"
+            )
+
+
+def _blocks(
+    answer: http.client.HTTPResponse, limit: int, cancel: threading.Event
+) -> Iterator[bytes]:
+    """The answer's body in blocks, ``limit`` bytes at most."""
+    read = 0
+    while read < limit:
+        if cancel.is_set():
+            raise UploadCancelled
+        block = answer.read(min(BLOCK, limit - read))
+        if not block:
+            return
+        read += len(block)
+        yield block
+
+
+def _status(answer: http.client.HTTPResponse) -> str:
+    return f"{answer.status} {answer.reason}".strip()
+
+
+@contextlib.contextmanager
+def _network(path: str) -> Iterator[None]:
+    """Network failures as :class:`UploadError` naming the file."""
+    try:
+        yield
+    except (UploadError, UploadCancelled):
+        raise
+    except TimeoutError:
+        raise UploadError(f"{path}: the archive did not answer in time") from None
+    except ConnectionRefusedError:
+        raise UploadError(f"{path}: the archive refused the connection") from None
+    except (ssl.SSLError, ssl.CertificateError) as exc:
+        raise UploadError(f"{path}: TLS with the archive failed: {exc}") from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise UploadError(f"{path}: network error: {exc.__class__.__name__}: {exc}") from None
