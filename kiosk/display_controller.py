@@ -316,6 +316,9 @@ class DisplayController(QObject):
             room = self._room_name() or tr("app.title")
             text = tr("idle.no_meeting") if self.meeting_received else tr("idle.waiting")
             self.view.show_idle(room, text)
+        elif meeting.closed_at is not None:
+            closed = _local_time(parse_time(meeting.closed_at))
+            self.view.show_idle(meeting.title, tr("idle.closed", time=closed))
         else:
             self.view.show_meeting(meeting.title, self._meeting_line(meeting))
             self._show_item(meeting, server_now)

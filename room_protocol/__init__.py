@@ -7,7 +7,7 @@ room server, the tablets and the room display all speak through this package, so
 cannot drift apart.
 """
 
-from room_protocol import enrollment, live, voting
+from room_protocol import annotations, enrollment, live, records, voting
 from room_protocol.codec import MAX_MESSAGE_BYTES, decode, encode
 from room_protocol.errors import ErrorCode, ProtocolError
 from room_protocol.messages import (
@@ -43,9 +43,11 @@ __all__ = [
     "Message",
     "ProtocolError",
     "Welcome",
+    "annotations",
     "decode",
     "encode",
     "enrollment",
     "live",
+    "records",
     "voting",
 ]

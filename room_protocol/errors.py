@@ -31,6 +31,8 @@ class ErrorCode(StrEnum):
     NO_QUORUM = "no_quorum"  # opening a poll without quorum and without the override
     NOT_ENROLLED = "not_enrolled"  # the device has no valid certificate of this room
     RATE_LIMITED = "rate_limited"  # more requests than the room takes from one tablet
+    MEETING_CLOSED = "meeting_closed"  # the meeting is closed: it takes no more changes
+    STILL_OPEN = "still_open"  # closing refused: something is open (see meeting.close_blocked)
     BUSY = "busy"
     INTERNAL = "internal"
 

@@ -260,7 +260,40 @@ class SetSpeakingLimit(Request):
     seconds: int = field(metadata=limits(minimum=0, maximum=3_600))  # 0: no limit
 
 
+# --- requests: the meeting as a whole ---------------------------------------------------
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class CloseMeeting(Request):
+    """End the meeting. Without ``force`` the room refuses while anything is still open
+    (a speaker, the queue, service calls) and says what in ``meeting.close_blocked``; an
+    open poll always blocks: close the poll first."""
+
+    TYPE: ClassVar[str] = "meeting.close"
+    force: bool = False
+
+
 # --- server to tablets -------------------------------------------------------------------
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class CloseBlocked(Message):
+    """Why ``meeting.close`` (``ref``: its op_id) was refused: what is still open. Sent to
+    the requesting tablet just before the ``still_open`` error. ``force`` cannot close
+    over ``polls``; it ends the speech and clears the queue."""
+
+    TYPE: ClassVar[str] = "meeting.close_blocked"
+    ref: str = field(metadata=OP_ID)
+    polls: tuple[str, ...] = field(default=(), metadata=limits(max_len=500, max_items=100))
+    speaker: str | None = field(default=None, metadata=TEXT)  # the name of who speaks
+    queue: int = field(default=0, metadata=COUNT)  # members waiting to speak
+    service_calls: int = field(default=0, metadata=COUNT)  # open service requests
+
+    @property
+    def forcible(self) -> bool:
+        return not self.polls
 
 
 @register
@@ -423,4 +456,7 @@ ALLOWED: dict[type[Request], frozenset[Role] | None] = {
     EndSpeech: frozenset({Role.CHAIR}),
     ReorderQueue: frozenset({Role.CHAIR}),
     SetSpeakingLimit: frozenset({Role.CHAIR}),
+    # The chair only: ending the meeting is the presiding officer's act, as opening and
+    # closing a poll is; a clerk prepares it (closes service calls) but does not decide it.
+    CloseMeeting: frozenset({Role.CHAIR}),
 }

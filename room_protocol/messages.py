@@ -162,6 +162,9 @@ class MeetingSnapshot:
     current_started_at: str | None = field(default=None, metadata=limits(max_len=40))
     roster: tuple[RosterEntry, ...] = field(default=(), metadata=MANY)
     notices: tuple[Notice, ...] = field(default=(), metadata=limits(max_items=200))
+    # When the chair closed the meeting (ISO 8601, UTC); None while it is open. A closed
+    # meeting takes no more changes; its documents stay readable until another is active.
+    closed_at: str | None = field(default=None, metadata=limits(max_len=40))
 
     def document(self, sha256: str) -> DocumentInfo | None:
         return next((d for d in self.documents if d.sha256 == sha256), None)

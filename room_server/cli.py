@@ -427,6 +427,8 @@ def _status(config: ServerConfig, *, as_json: bool) -> int:
     try:
         with Store(config.database_path, config.documents_dir) as store:
             meetings = store.meetings()
+            for m in meetings:
+                m["record"] = (config.state_dir / "records" / m["id"]).is_dir()
             active = store.active_meeting_id()
             revision = store.revision()
     except StoreError as exc:
@@ -475,6 +477,9 @@ def _status(config: ServerConfig, *, as_json: bool) -> int:
                 delegates=trn("count.delegates", m["delegates"]),
             )
         )
+        if m["closed_at"] is not None:
+            record = tr("status.record_built" if m["record"] else "status.record_pending")
+            print(tr("status.meeting_closed", at=m["closed_at"], record=record))
     return 0 if running else EXIT_NOT_RUNNING
 
 

@@ -340,7 +340,22 @@ def _check_fits_one_message(store: Store, package: MeetingPackage, path: Path, l
 
 def _check_no_polls_opened(store: Store, package: MeetingPackage, path: Path) -> None:
     """A meeting whose polls were opened has ballots and results tied to its roster and
-    polls: replacing them would falsify the record."""
+    polls: replacing them would falsify the record. So would replacing a closed meeting."""
+    closed = store.conn.execute(
+        "SELECT closed_at FROM meetings WHERE id = ? AND closed_at IS NOT NULL",
+        (package.meeting_id,),
+    ).fetchone()
+    if closed:
+        raise PackageError(
+            path,
+            [
+                Problem(
+                    package.manifest_name,
+                    f'meeting "{package.meeting_id}" was closed at {closed[0]}; '
+                    "import it under a new meeting id",
+                )
+            ],
+        )
     opened = store.conn.execute(
         "SELECT count(*) FROM polls WHERE meeting_id = ? AND state != ?",
         (package.meeting_id, PollState.DRAFT.value),
@@ -425,6 +440,9 @@ def add_document(
         )
         if item is None:
             problems.append(Problem(pdf.name, f"agenda item {item_id!r} is not in the meeting"))
+        closed = store.row("SELECT closed_at FROM meetings WHERE id = ?", meeting_id)
+        if closed is not None and closed["closed_at"] is not None:
+            problems.append(Problem(pdf.name, "the meeting is closed: it takes no more documents"))
     if problems:
         raise PackageError(pdf, problems)
     assert meeting_id is not None and item is not None

@@ -254,6 +254,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE audit_heads ADD COLUMN prev TEXT
     """,
+    # closing a meeting: when and by whom; a closed meeting takes no more changes and its
+    # record is built from it (room_server/record/)
+    """
+    ALTER TABLE meetings ADD COLUMN closed_at TEXT;
+    ALTER TABLE meetings ADD COLUMN closed_by TEXT
+    """,
 )
 
 KEY_ACTIVE_MEETING = "active_meeting"
@@ -480,6 +486,7 @@ class Store:
                     meeting_id,
                 )
             ),
+            closed_at=meeting["closed_at"],
         )
 
     def servable_document(self, sha256: str) -> StoredDocument | None:
@@ -500,12 +507,21 @@ class Store:
 
     def meetings(self) -> list[dict[str, Any]]:
         return self._rows(
-            "SELECT m.id, m.title, m.date, m.imported_at, "
+            "SELECT m.id, m.title, m.date, m.imported_at, m.closed_at, "
             "(SELECT count(*) FROM documents d WHERE d.meeting_id = m.id) AS documents, "
             "(SELECT count(*) FROM agenda_items a WHERE a.meeting_id = m.id) AS agenda_items, "
             "(SELECT count(*) FROM delegates p WHERE p.meeting_id = m.id) AS delegates "
             "FROM meetings m ORDER BY m.imported_at"
         )
+
+    def closed_meetings(self) -> list[str]:
+        """The ids of the meetings the chair closed, oldest close first."""
+        return [
+            r["id"]
+            for r in self._rows(
+                "SELECT id FROM meetings WHERE closed_at IS NOT NULL ORDER BY closed_at, id"
+            )
+        ]
 
     def stored_blobs(self) -> set[str]:
         return {r["sha256"] for r in self._rows("SELECT sha256 FROM blobs")}

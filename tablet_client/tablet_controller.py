@@ -35,6 +35,7 @@ from room_protocol.errors import ProtocolError
 from room_protocol.messages import CONFIDENTIAL_READERS, DocumentInfo, MeetingSnapshot
 from tablet_client.attendance_controller import AttendanceController
 from tablet_client.chair_controller import ChairController
+from tablet_client.closing_controller import ClosingController
 from tablet_client.document_controller import DocumentController
 from tablet_client.documents import (
     DocumentCache,
@@ -128,6 +129,7 @@ class TabletController(QObject):
         self.messages = MessagesController(window, self.link, lambda: self.meeting, self)
         self.locks = LockController(window, self.link, settings.inactivity_lock_seconds, self)
         self.chair = ChairController(window, self.link, lambda: self.meeting, self)
+        self.closing = ClosingController(window, self.link, lambda: self.meeting, self)
         self.attendance = AttendanceController(window, self.link, lambda: self.meeting, self)
         self.voting = VotingController(window, self.link, lambda: self.meeting, self)
         self.polls = PollsController(
@@ -344,6 +346,7 @@ class TabletController(QObject):
         self._push_statuses()
         self.identity.meeting_changed()
         self.messages.meeting_changed()
+        self.closing.meeting_changed()
         if self.link.presiding:
             self.chair.meeting_changed()
         self.attendance.meeting_changed()
@@ -489,6 +492,7 @@ class TabletController(QObject):
         self.floor.retranslate()
         self.messages.retranslate()
         self.locks.retranslate()
+        self.closing.retranslate()
         if self.link.presiding:
             self.chair.retranslate()
         self.attendance.retranslate()

@@ -57,6 +57,7 @@ class Hooks:
     meeting_changed: list[Callable[[bool], None]] = field(default_factory=list)
     attendance_changed: list[Callable[[], None]] = field(default_factory=list)
     ballots_recorded: list[Callable[[], None]] = field(default_factory=list)
+    meeting_closed: list[Callable[[str], None]] = field(default_factory=list)  # meeting id
 
 
 @dataclass
@@ -137,6 +138,11 @@ class Context:
     def signed_in(self, client: Client) -> None:
         for listener in self.hooks.signed_in:
             listener(client)
+
+    def meeting_closed(self, meeting_id: str) -> None:
+        """After the close committed (and ``meeting.state`` with ``closed_at`` went out)."""
+        for listener in self.hooks.meeting_closed:
+            listener(meeting_id)
 
     def attendance_changed(self) -> None:
         for listener in self.hooks.attendance_changed:

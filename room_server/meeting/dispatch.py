@@ -23,6 +23,7 @@ from room_protocol.errors import ErrorCode
 from room_protocol.live import (
     ALLOWED,
     Ack,
+    CloseMeeting,
     Following,
     Request,
     SetFollow,
@@ -38,14 +39,17 @@ from room_server.devices import Authority
 from room_server.meeting.agenda import AgendaWord
 from room_server.meeting.attendance import AttendanceWord
 from room_server.meeting.ballots import BallotsWord
+from room_server.meeting.closing import ClosingWord
 from room_server.meeting.context import Client, Context, Effects, Handler, Send
 from room_server.meeting.floor import FloorWord
 from room_server.meeting.follow import FollowWord
 from room_server.meeting.messages import MessagesWord
 from room_server.meeting.pairing import PairingWord
 from room_server.meeting.polls import PollsWord
+from room_server.meeting.records import RecordsWord
 from room_server.meeting.signed_heads import SignedHeadsWord
 from room_server.meeting.signin import SignInWord
+from room_server.record import record_steps
 from room_server.repo import signin as signin_repo
 from room_server.rules import Refusal
 from room_server.rules.signin import FailureLimits
@@ -68,7 +72,12 @@ CHANGES_IDENTITY: frozenset[type[Request]] = frozenset({SignIn, SignOut, voting.
 # Requests whose own word writes what the audit log needs (or that change nothing a
 # record keeps, or carry a PIN): the rest are logged as they came.
 NOT_AUDITED_AS_SENT: frozenset[type[Request]] = frozenset(
-    {SignIn, SignOut, Unlock, Following, *voting.ALLOWED}
+    {SignIn, SignOut, Unlock, Following, CloseMeeting, *voting.ALLOWED}
+)
+# Requests a closed meeting still takes: who is on a tablet, what it shows, and the
+# room's own business (enrolling devices). Every other request changes the meeting.
+OPEN_WHEN_CLOSED: frozenset[type[Request]] = frozenset(
+    {SignIn, SignOut, Unlock, Following, *enrollment.ALLOWED}
 )
 
 
@@ -109,6 +118,8 @@ class LiveSession:
         self.attendance = AttendanceWord(self.ctx)
         self.polls = PollsWord(self.ctx)
         self.pairing = PairingWord(self.ctx, authority, room_id)
+        self.closing = ClosingWord(self.ctx)
+        self.records = RecordsWord(self.ctx, store.path.parent, record_steps(signing_key, room_id))
         self.heads = SignedHeadsWord(
             self.ctx, signing_key, room_id=room_id, sign_every_seconds=sign_every_seconds
         )
@@ -123,6 +134,7 @@ class LiveSession:
             self.attendance,
             self.polls,
             self.pairing,
+            self.closing,
         ):
             for kind, handler in word.handlers.items():
                 assert kind not in self.handlers, f"{kind.TYPE} has two handlers"
@@ -223,6 +235,8 @@ class LiveSession:
         ok = True
         try:
             _check_role(client, request)
+            if type(request) not in OPEN_WHEN_CLOSED:
+                self.closing.refuse_if_closed(tx, request)
             effects = self.handlers[type(request)](tx, client, request)
             if type(request) not in NOT_AUDITED_AS_SENT:
                 self._audit_request(tx, client, request)
@@ -313,8 +327,10 @@ class LiveSession:
         self.floor.start()
         self.polls.start()
         self.heads.start()
+        self.records.start()
 
     def stop(self) -> None:
+        self.records.stop()
         self.heads.stop()
         self.floor.stop()
         self.polls.stop()

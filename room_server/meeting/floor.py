@@ -51,6 +51,7 @@ class FloorWord:
         }
         ctx.hooks.connected.append(lambda client: ctx.send([client], encode(self.state())))
         ctx.hooks.meeting_changed.append(lambda switched: self.publish() if switched else None)
+        ctx.hooks.meeting_closed.append(lambda meeting_id: self.publish())  # speech ended
 
     # --- what everyone sees ----------------------------------------------------------------
 

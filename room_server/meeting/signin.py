@@ -31,6 +31,7 @@ from room_protocol.voting import CheckMethod
 from room_server.credentials import Credentials
 from room_server.meeting.context import Client, Context, Effect, Effects, Handler
 from room_server.repo import attendance as attendance_repo
+from room_server.repo import closing as closing_repo
 from room_server.repo import signin as repo
 from room_server.rules import Refusal
 from room_server.rules.attendance import Member, wrong_seat
@@ -105,7 +106,9 @@ class SignInWord:
             token,
         )
         effects: Effects = [lambda: self.become(client, delegate_id, token)]
-        if attendance_repo.check_in(
+        # A closed meeting's register is final: signing in to read checks nobody in.
+        open_ = closing_repo.closed_at(tx.store, meeting.meeting_id) is None
+        if open_ and attendance_repo.check_in(
             tx.store, meeting.meeting_id, delegate_id, method, client.seat_id, None
         ):
             effects.append(self.ctx.attendance_changed)
@@ -121,7 +124,10 @@ class SignInWord:
         if delegate_id is None:
             return effects
         repo.end(tx.store, meeting_id, delegate_id)
-        if attendance_repo.check_out(tx.store, meeting_id, delegate_id, CheckMethod.SIGN_OUT, None):
+        open_ = closing_repo.closed_at(tx.store, meeting_id) is None
+        if open_ and attendance_repo.check_out(
+            tx.store, meeting_id, delegate_id, CheckMethod.SIGN_OUT, None
+        ):
             effects.append(self.ctx.attendance_changed)
         return effects
 

@@ -86,9 +86,14 @@ def parse_entry_line(line: str) -> audit.Entry:
 
 
 def meeting_segment(conn: sqlite3.Connection, meeting_id: str) -> Segment:
-    """The signed segment of the chain that holds every entry of ``meeting_id``."""
+    """The signed segment of the chain that holds every entry of ``meeting_id`` up to its
+    close (the room keeps auditing under the meeting's id after it, e.g. enrollments:
+    those belong to no record)."""
     first, last = conn.execute(
-        "SELECT min(seq), max(seq) FROM audit_log WHERE meeting_id = ?", (meeting_id,)
+        "SELECT min(seq), coalesce("
+        "(SELECT min(seq) FROM audit_log WHERE meeting_id = ?1 AND kind = 'meeting.closed'), "
+        "max(seq)) FROM audit_log WHERE meeting_id = ?1",
+        (meeting_id,),
     ).fetchone()
     if first is None:
         raise AuditExportError(f"meeting {meeting_id!r} has no audit entries")

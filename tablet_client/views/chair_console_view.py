@@ -27,6 +27,7 @@ from tablet_client.views.action_list_view import ActionListView
 from tablet_client.views.agenda_control_view import AgendaControlView
 from tablet_client.views.attendance_view import AttendanceView
 from tablet_client.views.item_documents_view import ItemDocumentsView
+from tablet_client.views.meeting_close_view import MeetingCloseView
 from tablet_client.views.pairing_view import PairingView
 from tablet_client.views.polls_view import PollsView
 from tablet_client.views.room_messages_view import RoomMessagesView
@@ -68,6 +69,8 @@ class ChairConsoleView(QWidget):
         agenda_layout = QVBoxLayout(agenda_page)
         agenda_layout.setContentsMargins(16, 10, 16, 10)
         agenda_layout.addWidget(splitter, 1)
+        self.closing = MeetingCloseView()
+        agenda_layout.addWidget(self.closing)
 
         # --- the widgets the tests press and read, by their console names -----------------
         agenda, speakers, documents = self.agenda_control, self.speakers, self.documents
@@ -164,6 +167,7 @@ class ChairConsoleView(QWidget):
         self.attendance.retranslate()
         self.polls.retranslate()
         self.pairing.retranslate()
+        self.closing.retranslate()
         self._title_tabs()
         self._title_sections()
 

@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         )
 
         # Strips, most urgent first; each hides itself until a controller shows it.
+        self.closed_strip = StripView("closed_strip")
         self.wrong_seat_strip = StripView("wrong_seat_strip")
         self.announcement_strip = StripView("announcement_strip")
         self.notice_strip = StripView("notice_strip")
@@ -144,6 +145,7 @@ class MainWindow(QMainWindow):
 
     def strips(self) -> list[StripView]:
         return [
+            self.closed_strip,
             self.wrong_seat_strip,
             self.vote_strip,
             self.announcement_strip,

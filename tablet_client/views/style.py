@@ -36,6 +36,7 @@ STRIP_COLOURS = {  # strip kind -> (background, text)
     "browsing": ("#5c6370", "#ffffff"),  # the reader browses freely
     "confirm": ("#e3f4e8", "#0f4d21"),  # something this tablet asked for was done
     "vote": ("#7a1f5c", "#ffffff"),  # a poll is open: vote
+    "closed": ("#2b2f36", "#ffffff"),  # the meeting is closed
 }
 INDICATOR_COLOURS = {  # attendance indicator kind -> (background, text)
     "met": ("#1e7b34", "#ffffff"),  # quorum met; checked in

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -11,10 +12,12 @@ from room_protocol import (
     PROTOCOL_VERSION,
     ErrorCode,
     ProtocolError,
+    annotations,
     decode,
     encode,
     enrollment,
     live,
+    records,
     voting,
 )
 from room_protocol.codec import MAX_MESSAGE_BYTES
@@ -183,6 +186,48 @@ ENROLLMENT_EXAMPLES = [
     ),
 ]
 
+SHA = "ab" * 32
+INK = annotations.AnnotationPatch(
+    kind=annotations.AnnotationKind.INK, geometry=(10.0, 20.5, 30.0, 40.0), colour="#d32f2f"
+)
+ANNOTATION_EXAMPLES = [
+    annotations.AnnotationOp("op-60", "a-1", SHA, 3, 1_765_000_000_000_000, INK),
+    annotations.AnnotationOps(
+        (
+            annotations.OpRecord(
+                "op-60", "seat-a1", "d1", "a-1", SHA, 3, 1_765_000_000_000_000, INK
+            ),
+        ),
+        last=False,
+    ),
+    annotations.SharedAnnotations(
+        (
+            annotations.Annotation(
+                "a-2",
+                "d2",
+                SHA,
+                0,
+                annotations.AnnotationKind.NOTE,
+                (5.0, 5.0),
+                text="Xem lại điều 4",
+                visibility=annotations.Visibility.EVERYONE,
+                author_name="Trần Thị Bình",
+            ),
+        ),
+        replace=True,
+    ),
+]
+
+CLOSING_EXAMPLES = [
+    live.CloseMeeting("op-50", force=True),
+    live.CloseBlocked("op-50", ("Adopt the budget",), "Nguyễn Văn An", 2, 1),
+    records.RecordProgress(
+        "council-1", records.RecordState.BUILDING, "contents", 3, 9, "minutes-vi.pdf"
+    ),
+    records.RecordProgress("council-1", records.RecordState.FAILED, "seal", 0, 1, "no key"),
+    MeetingState(replace(SNAPSHOT, closed_at="2026-11-21T17:05:00.000+00:00")),
+]
+
 EXAMPLES = [
     Hello(PROTOCOL_VERSION, Channel.CONTROL, "seat-a1", "Seat A1"),
     Hello(PROTOCOL_VERSION, Channel.ENROLL, "enrolling", "Seat A2"),
@@ -197,6 +242,8 @@ EXAMPLES = [
     *LIVE_EXAMPLES,
     *VOTING_EXAMPLES,
     *ENROLLMENT_EXAMPLES,
+    *CLOSING_EXAMPLES,
+    *ANNOTATION_EXAMPLES,
 ]
 
 
