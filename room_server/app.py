@@ -44,10 +44,10 @@ async def run(config: ServerConfig, stop: asyncio.Event | None = None) -> None:
     )
     fingerprint = certs.fingerprint()
     with Store(config.database_path, config.documents_dir) as store:
-        server = RoomServer(config, store, certs)
+        outbox = Outbox(config.state_dir, config.archive, time.time)
+        server = RoomServer(config, store, certs, outbox)
         await server.start()
         advertiser: RoomAdvertiser | None = None
-        outbox = Outbox(config.state_dir, config.archive, time.time)
         uploader = asyncio.create_task(outbox.run(), name="record uploader")
         try:
             if config.mdns_enabled:

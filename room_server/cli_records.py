@@ -120,8 +120,8 @@ def _public_key(config: ServerConfig) -> int:
 
 
 def _export(config: ServerConfig, meeting: str | None, dest: Path) -> int:
+    from room_server.record import RECORDS_DIR
     from room_server.record.export import ExportError, export_record
-    from room_server.record.outbox import RECORDS_DIR
     from room_server.record.seal import MANIFEST
 
     records = config.state_dir / RECORDS_DIR

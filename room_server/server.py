@@ -64,6 +64,7 @@ from room_server.devices import Authority, Device, DeviceKind, EnrollmentError
 from room_server.limits import RequestBucket
 from room_server.meeting.context import Client
 from room_server.meeting.dispatch import LiveSession
+from room_server.record.outbox import Outbox
 from room_server.rules.documents import may_read
 from room_server.signing import ensure_signing_key
 from room_server.store import Store
@@ -227,7 +228,13 @@ class Links:
 class RoomServer:
     """Owns the listening socket, the connected tablets and the meeting broadcasts."""
 
-    def __init__(self, config: ServerConfig, store: Store, certs: RoomCertificates) -> None:
+    def __init__(
+        self,
+        config: ServerConfig,
+        store: Store,
+        certs: RoomCertificates,
+        outbox: Outbox | None = None,
+    ) -> None:
         self.config = config
         self.store = store
         self.tls = certs.server_context()
@@ -259,6 +266,7 @@ class RoomServer:
             room_id=config.room_id,
             signing_key=ensure_signing_key(config.keys_dir),
             sign_every_seconds=config.sign_every_seconds,
+            outbox=outbox,
         )
         self._transfers = asyncio.Semaphore(MAX_TRANSFERS)
         self._frozen_at = 0  # control connections at the last gc.freeze()

@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject
 from room_protocol.errors import ErrorCode
 from room_protocol.live import CloseBlocked, CloseMeeting
 from room_protocol.messages import ErrorMessage, MeetingSnapshot, Message
-from room_protocol.records import RecordProgress, RecordState
+from room_protocol.records import RecordProgress, RecordState, RecordUpload, UploadState
 from tablet_client.i18n import tr, trn
 from tablet_client.live_link import LiveLink
 from tablet_client.messages_controller import local_clock
@@ -30,6 +30,26 @@ def still_open_lines(blocked: CloseBlocked) -> list[str]:
     return lines
 
 
+def upload_text(upload: RecordUpload) -> str:
+    """Where the record is on its way to the archive, in the tablet's language."""
+    if upload.state is UploadState.UPLOADED:
+        return tr("closing.upload_done")
+    if upload.state is UploadState.NOT_CONFIGURED:
+        return tr("closing.upload_none")
+    if upload.state is UploadState.RETRYING:
+        minutes = max(1, -(-upload.retry_in_s // 60))
+        return tr("closing.upload_retrying", reason=upload.error, minutes=minutes)
+    if upload.state is UploadState.UPLOADING:
+        percent = 100 * upload.bytes_done // upload.bytes_total if upload.bytes_total else 0
+        return tr(
+            "closing.upload_sending",
+            done=upload.files_done,
+            total=upload.files_total,
+            percent=percent,
+        )
+    return tr("closing.upload_queued")
+
+
 class ClosingController(QObject):
     def __init__(
         self,
@@ -46,6 +66,7 @@ class ClosingController(QObject):
         self._meeting = meeting
         self.blocked: dict[str, CloseBlocked] = {}  # by op_id, until the refusal comes
         self.record: RecordProgress | None = None
+        self.upload: RecordUpload | None = None
         # What the dialog asks, as keys: asked again in the new language on a switch.
         self._asked: tuple[str, CloseBlocked | None, str, bool] | None = None
         self.view.close_requested.connect(self.ask)
@@ -63,6 +84,11 @@ class ClosingController(QObject):
             if meeting is None or message.meeting_id == meeting.meeting_id:
                 self.record = message
                 self._show_record()
+        elif isinstance(message, RecordUpload):
+            meeting = self._meeting()
+            if meeting is None or message.meeting_id == meeting.meeting_id:
+                self.upload = message
+                self._show_record()
 
     def meeting_changed(self) -> None:
         meeting = self._meeting()
@@ -71,6 +97,10 @@ class ClosingController(QObject):
         ):
             self.record = None
             self.view.record_panel.hide()
+        if self.upload is not None and (
+            meeting is None or meeting.meeting_id != self.upload.meeting_id
+        ):
+            self.upload = None
         closed = meeting is not None and meeting.closed_at is not None
         strip = self.window.closed_strip
         self.window.floor_bar.setEnabled(not closed)  # nobody asks for the floor any more
@@ -136,6 +166,7 @@ class ClosingController(QObject):
         self.view.show_record(
             record.done, record.total, text, failed=record.state is RecordState.FAILED
         )
+        self.view.show_upload(upload_text(self.upload) if self.upload is not None else "")
 
     def retranslate(self) -> None:
         self.view.retranslate()

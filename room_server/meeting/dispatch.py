@@ -50,6 +50,7 @@ from room_server.meeting.records import RecordsWord
 from room_server.meeting.signed_heads import SignedHeadsWord
 from room_server.meeting.signin import SignInWord
 from room_server.record import record_steps
+from room_server.record.outbox import Outbox
 from room_server.repo import signin as signin_repo
 from room_server.rules import Refusal
 from room_server.rules.signin import FailureLimits
@@ -102,6 +103,7 @@ class LiveSession:
         room_id: str = "room",
         signing_key: SigningKey | None = None,
         sign_every_seconds: float = DEFAULT_SIGN_EVERY_S,
+        outbox: Outbox | None = None,
     ) -> None:
         self.ctx = Context(store, writer, send, clock)
         self.ctx.refresh_meeting()
@@ -119,7 +121,9 @@ class LiveSession:
         self.polls = PollsWord(self.ctx)
         self.pairing = PairingWord(self.ctx, authority, room_id)
         self.closing = ClosingWord(self.ctx)
-        self.records = RecordsWord(self.ctx, store.path.parent, record_steps(signing_key, room_id))
+        self.records = RecordsWord(
+            self.ctx, store.path.parent, record_steps(signing_key, room_id), outbox
+        )
         self.heads = SignedHeadsWord(
             self.ctx, signing_key, room_id=room_id, sign_every_seconds=sign_every_seconds
         )

@@ -26,6 +26,7 @@ from typing import Any
 
 from room_protocol.private_files import write_private
 from room_server.config import ArchiveConfig
+from room_server.record import RECORDS_DIR
 from room_server.record.uploader import (
     MANIFEST,
     Archive,
@@ -37,7 +38,6 @@ from room_server.record.uploader import (
 
 log = logging.getLogger(__name__)
 
-RECORDS_DIR = "records"
 OUTBOX_DIR = "outbox"
 _MEETING_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # as a package's ids
 POLL_SECONDS = 5.0  # how often the loop looks for new records and wake files at most

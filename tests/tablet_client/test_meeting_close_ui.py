@@ -17,7 +17,7 @@ from pytestqt.qtbot import QtBot
 from room_protocol.errors import ErrorCode
 from room_protocol.live import CloseBlocked, CloseMeeting
 from room_protocol.messages import MeetingState
-from room_protocol.records import RecordProgress, RecordState
+from room_protocol.records import RecordProgress, RecordState, RecordUpload, UploadState
 from tablet_client.i18n import set_language
 from tests.tablet_client.fed import MEETING, FedTablet, at
 
@@ -182,5 +182,46 @@ def test_a_delegate_sees_that_the_meeting_is_closed(
         assert strip.text.text().startswith("Phiên họp đã kết thúc")
         await shot(tablet.window, "delegate-closed-vi", tmp_path)
         set_language("en")
+
+    run_async(body())
+
+
+def test_the_record_panel_shows_the_upload(
+    qtbot: QtBot, tmp_path: Path, fed: MakeFed, run_async: Run
+) -> None:
+    tablet = fed()
+    meeting_id = MEETING.meeting_id
+
+    async def body() -> None:
+        console = chair_console(tablet)
+        closing = console.closing
+        tablet.feed(MeetingState(replace(MEETING, revision=2, closed_at=at())))
+        tablet.feed(RecordProgress(meeting_id, RecordState.SEALED, "seal", 4, 4, ""))
+        tablet.feed(RecordUpload(meeting_id, UploadState.UPLOADING, 7, 19, 3 << 20, 12 << 20))
+        await asyncio.sleep(0)
+        assert closing.upload_state.isVisible()
+        assert closing.upload_state.text() == "Uploading to the archive: 25 % (7 of 19 files)."
+        await shot(console, "record-uploading", tmp_path)
+        retry = RecordUpload(
+            meeting_id, UploadState.RETRYING, 7, 19, 3 << 20, 12 << 20, 2, "HTTP 503", 130
+        )
+        tablet.feed(retry)
+        await asyncio.sleep(0)
+        assert closing.upload_state.text() == (
+            "The archive did not take the record (HTTP 503). Trying again in 3 min; "
+            "the room keeps its copy."
+        )
+        set_language("vi")
+        assert closing.upload_state.text().startswith("Kho lưu trữ chưa nhận biên bản (HTTP 503)")
+        await shot(console, "record-retrying-vi", tmp_path)
+        set_language("en")
+        tablet.feed(RecordUpload(meeting_id, UploadState.UPLOADED, 19, 19, 12 << 20, 12 << 20))
+        await asyncio.sleep(0)
+        assert closing.upload_state.text() == "The archive has confirmed the record."
+        # Another meeting's upload is not this one's.
+        tablet.feed(RecordUpload("other", UploadState.QUEUED, 0, 3, 0, 10))
+        await asyncio.sleep(0)
+        assert closing.upload_state.text() == "The archive has confirmed the record."
+        await shot(console, "record-uploaded", tmp_path)
 
     run_async(body())
