@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +18,14 @@ import pytest
 
 from room_protocol.live import CloseMeeting
 from room_protocol.records import RecordProgress, RecordState, RecordUpload, UploadState
+from room_server.record import RecordBuilder, record_steps
 from room_server.record.seal import MANIFEST, SIGNATURE
 from room_server.record.verify import verify_record
+from room_server.signing import ensure_signing_key
 from tests.archive import NginxArchive
 from tests.live_clients import Tablet
 from tests.room_server.test_record_outbox import archive_table
-from tests.rooms import RunningRoom, room_cli, running_room
+from tests.rooms import RunningRoom, room_cli, running_room, timeout
 from tests.scripted_meeting import MEETING, run_meeting, signed_in
 
 ROOM = "room-pipeline"
@@ -177,3 +180,32 @@ def test_every_change_to_the_record_is_found_and_named(closed: Closed, tmp_path:
     manifest["meeting_id"] = "another-meeting"
     (edited / MANIFEST).write_text(json.dumps(manifest))
     assert "signature" in " ".join(map(str, verify_record(edited))).lower()
+
+
+def test_building_again_from_the_same_database_gives_the_same_bytes(
+    closed: Closed, tmp_path: Path
+) -> None:
+    """The whole record, signature included: a copy of the room's state (the database by
+    SQLite's backup API, the documents, the keys) built again gives the same files."""
+    state = closed.room.state_dir
+    copy = tmp_path / "state"
+    shutil.copytree(state / "documents", copy / "documents")
+    shutil.copytree(state / "keys", copy / "keys")
+    with (
+        sqlite3.connect(state / "room.sqlite3") as source,
+        sqlite3.connect(copy / "room.sqlite3") as target,
+    ):
+        source.backup(target)
+    report: list[RecordProgress] = []
+    builder = RecordBuilder(
+        copy / "room.sqlite3",
+        copy,
+        report.append,
+        steps=record_steps(ensure_signing_key(copy / "keys"), ROOM),
+    )
+    try:
+        assert builder.build(MEETING).result(timeout(120)) is True
+    finally:
+        builder.stop()
+    assert report[-1].state is RecordState.SEALED
+    assert _files(copy / "records" / MEETING) == _files(closed.record)
