@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from room_protocol import PROTOCOL_VERSION
 from room_protocol.discovery import RoomAnnouncement, fingerprint_hint
 from room_protocol.private_files import make_private
+from room_protocol.service_manager import feed_watchdog, notify
 from room_server.config import ServerConfig
 from room_server.importer import remove_orphan_tempfiles
 from room_server.mdns import RoomAdvertiser, host_addresses
@@ -49,6 +50,7 @@ async def run(config: ServerConfig, stop: asyncio.Event | None = None) -> None:
         await server.start()
         advertiser: RoomAdvertiser | None = None
         uploader = asyncio.create_task(outbox.run(), name="record uploader")
+        watchdog: asyncio.Task[None] | None = None
         try:
             if config.mdns_enabled:
                 advertiser = RoomAdvertiser(
@@ -64,10 +66,17 @@ async def run(config: ServerConfig, stop: asyncio.Event | None = None) -> None:
                 )
                 await advertiser.start()
             _write_runtime(config, server.port, hostname, fingerprint, advertiser)
+            for warn, line in exposure(config, server.port, host_addresses()):
+                log.log(logging.WARNING if warn else logging.INFO, "%s", line)
             print(f"room server ready on port {server.port}", flush=True)
+            notify("READY=1", f"STATUS=serving room {config.room_id} on port {server.port}")
+            watchdog = feed_watchdog()
             await stop.wait()
             log.info("stopping")
+            notify("STOPPING=1")
         finally:
+            if watchdog is not None:
+                watchdog.cancel()
             config.runtime_file.unlink(missing_ok=True)
             uploader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -75,6 +84,37 @@ async def run(config: ServerConfig, stop: asyncio.Event | None = None) -> None:
             if advertiser is not None:
                 await advertiser.stop()
             await server.stop()
+
+
+def exposure(config: ServerConfig, port: int, addresses: list[str]) -> list[tuple[bool, str]]:
+    """Where the room can be reached and seen, as (is a warning, line) for the log: a room
+    that listens or advertises on every interface of the box says so, with the setting
+    that narrows it (an appliance usually has a room network and an office network)."""
+    every = ", ".join(addresses) or "none found"
+    lines: list[tuple[bool, str]] = []
+    if config.host:
+        lines.append((False, f"listening on {config.host} port {port}"))
+    else:
+        lines.append(
+            (
+                True,
+                f"listening on every address of this machine ({every}) port {port}: "
+                "set [server] host to the room network's address to take tablets there only",
+            )
+        )
+    if not config.mdns_enabled:
+        lines.append((False, "not advertising over mDNS ([mdns] enabled = false)"))
+    elif config.mdns_interfaces:
+        lines.append((False, f"advertising over mDNS on {', '.join(config.mdns_interfaces)}"))
+    else:
+        lines.append(
+            (
+                True,
+                f"advertising the room over mDNS on every interface ({every}): "
+                "set [mdns] interfaces to the room network's address",
+            )
+        )
+    return lines
 
 
 def _write_runtime(

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -398,6 +398,7 @@ def start_room(
     command_prefix: Sequence[str] = (),
     server_args: Sequence[str] = (),
     umask: int | None = None,
+    env: Mapping[str, str] | None = None,
     **config_args: object,
 ) -> RunningRoom:
     """Import ``package`` (if given) with the real CLI, then start a server process;
@@ -429,6 +430,7 @@ def start_room(
         stdout=log,
         stderr=subprocess.STDOUT,
         preexec_fn=with_umask(umask),
+        env=None if env is None else {**os.environ, **env},
     )
     deadline = time.monotonic() + timeout(30)
     while time.monotonic() < deadline:

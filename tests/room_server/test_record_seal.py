@@ -39,7 +39,7 @@ from tests.rooms import RunningRoom, room_cli, running_room, write_package
 MEETING = "council-test"
 PINS = {"chair": "1111", "d1": "2222", "d2": "4444", "d3": "6666"}
 SEATS = {"chair": "A1", "d1": "A2", "d2": "A3", "d3": "A4"}
-ENSURE_MINISIGN = Path(__file__).resolve().parents[1] / "tools" / "ensure-minisign.sh"
+ENSURE_COMMAND = Path(__file__).resolve().parents[1] / "tools" / "ensure-command.sh"
 
 
 @contextlib.contextmanager
@@ -161,7 +161,9 @@ def test_sealing_twice_gives_identical_bytes(room_state: RunningRoom, tmp_path: 
 
 
 def test_the_minisign_tool_verifies_the_signature(sealed: Path) -> None:
-    installed = subprocess.run([str(ENSURE_MINISIGN)], capture_output=True, text=True, check=False)
+    installed = subprocess.run(
+        [str(ENSURE_COMMAND), "minisign", "minisign"], capture_output=True, text=True, check=False
+    )
     if installed.returncode != 0:
         pytest.skip(f"no minisign: {installed.stdout.strip() or installed.stderr.strip()}")
     ok = subprocess.run(
