@@ -27,7 +27,7 @@ from kiosk.i18n import LANGUAGES, set_language
 from room_client.connection import RoomEndpoint
 from room_client.enrollment import DeviceCredentials
 from room_protocol.private_files import UMASK
-from room_protocol.service_manager import feed_watchdog, notify
+from room_protocol.service_manager import serve_until
 
 log = logging.getLogger(__name__)
 
@@ -153,14 +153,7 @@ async def run_until(controller: DisplayController, stop: asyncio.Event) -> int:
     # Under the kiosk unit the app runs inside the compositor (cage), so it speaks for the
     # unit's main process (NotifyAccess=all); the watchdog is fed from the Qt thread's loop:
     # a frozen screen is restarted (systemd/).
-    notify("READY=1")
-    watchdog = feed_watchdog(any_process=True)
-    try:
-        await stop.wait()
-    finally:
-        notify("STOPPING=1")
-        if watchdog is not None:
-            watchdog.cancel()
+    await serve_until(stop, any_process=True)
     await controller.stop()
     return 0
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 log = logging.getLogger(__name__)
 
-__all__ = ["feed_watchdog", "notify", "watchdog_interval"]
+__all__ = ["feed_watchdog", "notify", "serve_until", "watchdog_interval"]
 
 
 def notify(*fields: str, environ: Mapping[str, str] = os.environ) -> bool:
@@ -71,3 +71,16 @@ def feed_watchdog(*, any_process: bool = False) -> asyncio.Task[None] | None:
             await asyncio.sleep(interval)
 
     return asyncio.create_task(feed(), name="watchdog")
+
+
+async def serve_until(stop: asyncio.Event, status: str = "", *, any_process: bool = False) -> None:
+    """Tell the service manager the program serves (``READY=1``), keep its watchdog fed
+    until ``stop`` is set, then say it is stopping (``STOPPING=1``)."""
+    notify("READY=1", *((f"STATUS={status}",) if status else ()))
+    watchdog = feed_watchdog(any_process=any_process)
+    try:
+        await stop.wait()
+    finally:
+        notify("STOPPING=1")
+        if watchdog is not None:
+            watchdog.cancel()

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from room_protocol import PROTOCOL_VERSION
 from room_protocol.discovery import RoomAnnouncement, fingerprint_hint
 from room_protocol.private_files import make_private
-from room_protocol.service_manager import feed_watchdog, notify
+from room_protocol.service_manager import serve_until
 from room_server.config import ServerConfig
 from room_server.importer import remove_orphan_tempfiles
 from room_server.mdns import RoomAdvertiser, host_addresses
@@ -50,7 +50,6 @@ async def run(config: ServerConfig, stop: asyncio.Event | None = None) -> None:
         await server.start()
         advertiser: RoomAdvertiser | None = None
         uploader = asyncio.create_task(outbox.run(), name="record uploader")
-        watchdog: asyncio.Task[None] | None = None
         try:
             if config.mdns_enabled:
                 advertiser = RoomAdvertiser(
@@ -69,14 +68,9 @@ async def run(config: ServerConfig, stop: asyncio.Event | None = None) -> None:
             for warn, line in exposure(config, server.port, host_addresses()):
                 log.log(logging.WARNING if warn else logging.INFO, "%s", line)
             print(f"room server ready on port {server.port}", flush=True)
-            notify("READY=1", f"STATUS=serving room {config.room_id} on port {server.port}")
-            watchdog = feed_watchdog()
-            await stop.wait()
+            await serve_until(stop, f"serving room {config.room_id} on port {server.port}")
             log.info("stopping")
-            notify("STOPPING=1")
         finally:
-            if watchdog is not None:
-                watchdog.cancel()
             config.runtime_file.unlink(missing_ok=True)
             uploader.cancel()
             with contextlib.suppress(asyncio.CancelledError):

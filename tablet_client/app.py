@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from room_client.connection import RoomEndpoint
 from room_client.enrollment import DeviceCredentials
 from room_protocol.private_files import UMASK
-from room_protocol.service_manager import feed_watchdog, notify
+from room_protocol.service_manager import serve_until
 from tablet_client.i18n import LANGUAGES, set_language
 from tablet_client.render import PageRenderer
 from tablet_client.tablet_controller import TabletController, TabletSettings
@@ -168,14 +168,7 @@ async def run_until(controller: TabletController, stop: asyncio.Event) -> int:
     # Under the kiosk unit the app runs inside the compositor (cage), so it speaks for the
     # unit's main process (NotifyAccess=all); the watchdog is fed from the Qt thread's loop:
     # a frozen screen is restarted (systemd/).
-    notify("READY=1")
-    watchdog = feed_watchdog(any_process=True)
-    try:
-        await stop.wait()
-    finally:
-        notify("STOPPING=1")
-        if watchdog is not None:
-            watchdog.cancel()
+    await serve_until(stop, any_process=True)
     await controller.stop()
     return 0
 

@@ -54,6 +54,22 @@ NAMES = {
     "obs": "Press Observer",
 }
 
+# The record's contents files for this meeting (annotations, audit and seal aside).
+CONTENTS = {
+    "meeting.json",
+    "attendance.csv",
+    "attendance.json",
+    "polls.json",
+    "results.csv",
+    "speakers.csv",
+    "messages.json",
+    "minutes-en.pdf",
+    "minutes-vi.pdf",
+    "documents/agenda.pdf",
+    "documents/budget.pdf",
+    "documents/minutes.pdf",
+}
+
 
 async def signed_in(room: RunningRoom, who: str) -> Tablet:
     t = await Tablet(room, f"tab-{who}", SEATS[who]).start()

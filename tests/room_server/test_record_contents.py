@@ -24,22 +24,7 @@ from room_protocol.voting import (
 from room_server.record.contents import DocumentDamaged, write_contents
 from room_server.record.tables import MeetingNotFound
 from tests.rooms import RunningRoom, running_room, sha256_file
-from tests.scripted_meeting import MEETING, NAMES, run_meeting
-
-CONTENTS = {
-    "meeting.json",
-    "attendance.csv",
-    "attendance.json",
-    "polls.json",
-    "results.csv",
-    "speakers.csv",
-    "messages.json",
-    "minutes-en.pdf",
-    "minutes-vi.pdf",
-    "documents/agenda.pdf",
-    "documents/budget.pdf",
-    "documents/minutes.pdf",
-}
+from tests.scripted_meeting import CONTENTS, MEETING, NAMES, run_meeting
 
 
 @dataclass
