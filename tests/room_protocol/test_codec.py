@@ -225,6 +225,10 @@ CLOSING_EXAMPLES = [
         "council-1", records.RecordState.BUILDING, "contents", 3, 9, "minutes-vi.pdf"
     ),
     records.RecordProgress("council-1", records.RecordState.FAILED, "seal", 0, 1, "no key"),
+    records.RecordUpload("council-1", records.UploadState.UPLOADING, 3, 19, 1 << 20, 12 << 20),
+    records.RecordUpload(
+        "council-1", records.UploadState.RETRYING, 3, 19, 1 << 20, 12 << 20, 2, "HTTP 503", 130
+    ),
     MeetingState(replace(SNAPSHOT, closed_at="2026-11-21T17:05:00.000+00:00")),
 ]
 
