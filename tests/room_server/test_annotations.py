@@ -18,9 +18,11 @@ import pytest
 from room_client.annotations import AnnotationBook, AnnotationSync
 from room_client.connection import Backoff, RoomConnection
 from room_protocol.annotations import (
+    MAX_OPS_PER_MESSAGE,
     Annotation,
     AnnotationKind,
     AnnotationOp,
+    AnnotationOps,
     AnnotationPatch,
     Visibility,
 )
@@ -546,3 +548,23 @@ async def test_the_sealed_record_holds_each_members_annotated_copies(
     finally:
         for t in (d1, d2, chair):
             await t.stop()
+
+
+async def test_a_sign_in_brings_the_whole_log_in_pages(room: RunningRoom, tmp_path: Path) -> None:
+    d1 = await annotator(room, tmp_path, "d1")
+    other: Annotator | None = None
+    try:
+        sha = shas(d1.tablet)["budget"]
+        for i in range(MAX_OPS_PER_MESSAGE + 20):
+            d1.book.draw("d1", sha, i % 6, AnnotationKind.INK, (i, i, i + 1, i + 1), colour=RED)
+        d1.sync.flush()
+        await d1.synced()
+        other = await annotator(room, tmp_path, "d1", "tab-d1-spare")
+        await until(lambda: other is not None and len(other.book.annotations("d1")) == 520)
+        pages = [m for m in other.frames if isinstance(m, AnnotationOps)]
+        assert [(len(p.ops), p.last) for p in pages] == [(MAX_OPS_PER_MESSAGE, False), (20, True)]
+        assert book_set(other.book, "d1") == book_set(d1.book, "d1") == room_set(room, "d1")
+    finally:
+        await d1.stop()
+        if other is not None:
+            await other.stop()
