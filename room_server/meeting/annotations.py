@@ -32,6 +32,7 @@ from room_protocol.errors import ErrorCode
 from room_protocol.live import Request
 from room_server.meeting.context import Client, Context, Effects, Handler
 from room_server.rules import Refusal
+from room_server.rules.documents import may_read
 from room_server.writer import Transaction
 
 PAGE_BYTES = MAX_MESSAGE_BYTES // 2  # a page of ops or annotations stays well under a frame
@@ -123,9 +124,15 @@ class AnnotationsWord:
         member = snapshot.member(annotation.author_id) if snapshot else None
         return replace(annotation, author_name=member.name if member else annotation.author_id)
 
-    @staticmethod
-    def _sees(annotation: Annotation | None, client: Client) -> bool:
-        return rules.may_see(annotation, member_id=client.delegate_id, presiding=client.presiding)
+    def _sees(self, annotation: Annotation | None, client: Client) -> bool:
+        """Shared with ``client``, and on a document it may read: marks on a confidential
+        page say something about it, so they go only where the page may go."""
+        if not rules.may_see(annotation, member_id=client.delegate_id, presiding=client.presiding):
+            return False
+        assert annotation is not None
+        doc = self.ctx.snapshot.document(annotation.sha256) if self.ctx.snapshot else None
+        role = client.role if client.delegate_id is not None else None
+        return doc is not None and may_read(doc.confidential, role)
 
     def _share(self, before: Annotation | None, after: Annotation) -> None:
         shown: list[Client] = []

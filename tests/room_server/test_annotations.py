@@ -16,7 +16,7 @@ import pymupdf
 import pytest
 
 from room_client.annotations import AnnotationBook, AnnotationSync
-from room_client.connection import Backoff, RoomConnection
+from room_client.connection import Backoff
 from room_protocol.annotations import (
     MAX_OPS_PER_MESSAGE,
     Annotation,
@@ -24,6 +24,7 @@ from room_protocol.annotations import (
     AnnotationOp,
     AnnotationOps,
     AnnotationPatch,
+    SharedAnnotations,
     Visibility,
 )
 from room_protocol.codec import encode
@@ -33,7 +34,7 @@ from room_protocol.records import RecordProgress, RecordState
 from room_server.record.annotations import folded_annotations, write_annotations
 from room_server.record.verify import verify_record
 from tests.live_clients import Tablet, until
-from tests.rooms import RunningRoom, running_room, start_room, timeout
+from tests.rooms import RunningRoom, running_room, start_room, timeout, write_package
 
 PINS = {"chair": "1111", "clerk": "3333", "d1": "2222", "d2": "4444", "d3": "6666"}
 SEATS = {"chair": "A1", "d1": "A2", "d2": "A3", "d3": "A4"}
@@ -50,8 +51,16 @@ class Annotator:
     (``frames``: answers included)."""
 
     def __init__(
-        self, room: RunningRoom, device_id: str, seat: str | None, directory: Path
+        self,
+        room: RunningRoom,
+        device_id: str,
+        seat: str | None,
+        directory: Path,
+        *,
+        display: bool = False,
     ) -> None:
+        if display:  # the room display: enrolled as one before the Tablet finds it
+            room.device(device_id, display=True)
         self.tablet = Tablet(room, device_id, seat)
         connection = self.tablet.connection
         self.book = AnnotationBook(directory / f"{device_id}.sqlite3", connection.client_id)
@@ -351,19 +360,17 @@ async def test_shared_annotations_reach_who_may_see_them_and_private_ones_never_
             await t.stop()
 
 
+def room_display(room: RunningRoom, tmp_path: Path) -> Annotator:
+    """The room display's control connection, its shared annotations in a book."""
+    return Annotator(room, "display-1", None, tmp_path / "books", display=True)
+
+
 async def test_presenter_ink_reaches_followers_and_the_room_display(
     room: RunningRoom, tmp_path: Path
 ) -> None:
     chair = await annotator(room, tmp_path, "chair")
     d1 = await annotator(room, tmp_path, "d1")
-    display = Annotator(room, "display-1", None, tmp_path / "books")
-    display.tablet.connection = RoomConnection(
-        room.endpoint(),
-        room.device("display-1", display=True),
-        on_meeting=display.tablet.meetings.append,
-        backoff=Backoff(initial=0.05, maximum=0.3),
-    )
-    display.tablet.connection.on_message = display.sync.receive
+    display = room_display(room, tmp_path)
     everyone = [chair, d1, display]
     try:
         await display.start()
@@ -395,9 +402,42 @@ async def test_presenter_ink_reaches_followers_and_the_room_display(
             "chair and clerks",
         )
         assert not scalar(room, "SELECT count(*) FROM annotation_ops WHERE author_id = 'd1'")
+        await display.tablet.refused(
+            AnnotationOp(display.tablet.op(), "a-disp", sha, 0, 1, PRESENTER),
+            "forbidden",
+            "room display",
+        )
     finally:
         for t in everyone:
             await t.stop()
+
+
+async def test_marks_on_a_confidential_document_go_only_where_it_may_be_read(
+    tmp_path: Path,
+) -> None:
+    package = write_package(tmp_path / "pkg", voting=True, confidential=("minutes",))
+    with running_room(tmp_path / "room", package=package, mdns=False, limits=FAST) as room:
+        chair = await annotator(room, tmp_path, "chair")
+        d1 = await annotator(room, tmp_path, "d1")
+        press = await Annotator(room, "tab-press", None, tmp_path / "books").start()
+        await press.tablet.sign_in("obs", "5555")
+        display = room_display(room, tmp_path)
+        screens = [chair, d1, press, display]
+        try:
+            await display.start()
+            secret, public = shas(d1.tablet)["minutes"], shas(d1.tablet)["agenda"]
+            chair.draw("chair", secret, 0, visibility=Visibility.PRESENTER)
+            chair.draw("chair", secret, 1, text="về mục 2", visibility=Visibility.EVERYONE)
+            open_ink = chair.draw("chair", public, 0, visibility=Visibility.PRESENTER)
+            await chair.synced()
+            await until(lambda: len(d1.book.shared()) == 3)
+            for screen in (press, display):
+                await until(lambda s=screen: shared_ids(s) == {open_ink.annotation_id})  # type: ignore[misc]
+                marks = [encode(m) for m in screen.frames if isinstance(m, SharedAnnotations)]
+                assert not any(secret in m or "về mục 2" in m for m in marks)
+        finally:
+            for t in screens:
+                await t.stop()
 
 
 # --- refusals ---------------------------------------------------------------------------
