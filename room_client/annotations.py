@@ -556,6 +556,8 @@ class AnnotationSync:
         elif isinstance(answer, ErrorMessage):
             if answer.code in (ErrorCode.FORBIDDEN, ErrorCode.BAD_STATE) and self._author is None:
                 return  # signed out meanwhile: stays pending for the member's next sign-in
+            if answer.code in (ErrorCode.INTERNAL, ErrorCode.BUSY):
+                return  # the room could not save it now: stays pending, sent again later
             self.book.answered(op.op_id, refusal=answer.message or answer.code)
 
     async def stop(self) -> None:

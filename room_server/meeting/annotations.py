@@ -55,11 +55,22 @@ def pages(items: Iterable[tuple[T, int]]) -> Iterator[list[T]]:
     yield page
 
 
+def _shared(annotation: Annotation | None) -> bool:
+    return (
+        annotation is not None
+        and not annotation.deleted
+        and annotation.visibility is not Visibility.PRIVATE
+    )
+
+
 class AnnotationsWord:
     def __init__(self, ctx: Context, limits: rules.AnnotationLimits | None = None) -> None:
         self.ctx = ctx
         self.limits = limits or rules.AnnotationLimits()
         self.handlers: dict[type[Request], Handler] = {AnnotationOp: self.op}
+        # Tablets each member signed in on (checked when used: they may have left since),
+        # so an operation's fan-out does not walk every connection of the room.
+        self._tablets: dict[str, set[Client]] = {}
         ctx.hooks.connected.append(self._connected)
         ctx.hooks.signed_in.append(self._signed_in)
         ctx.hooks.signed_out.append(self._signed_out)
@@ -108,7 +119,11 @@ class AnnotationsWord:
         repo.keep(tx.store, meeting.meeting_id, record, patch, after, winners)
 
         def fan_out() -> None:
-            others = [c for c in self.ctx.clients if c.delegate_id == author and c is not client]
+            others = [
+                c
+                for c in self._tablets.get(author, ())
+                if c is not client and c.delegate_id == author and c in self.ctx.clients
+            ]
             if others:
                 frame = encode(AnnotationOps((record,), last=True))
                 self.ctx.broadcast(others, frame, "annotation.ops")
@@ -135,6 +150,8 @@ class AnnotationsWord:
         return doc is not None and may_read(doc.confidential, role)
 
     def _share(self, before: Annotation | None, after: Annotation) -> None:
+        if not _shared(before) and not _shared(after):
+            return  # private (or erased) before and after: nobody else to tell
         shown: list[Client] = []
         dropped: list[Client] = []
         for client in self.ctx.clients:
@@ -182,6 +199,13 @@ class AnnotationsWord:
             self._send_shared(client)
 
     def _signed_in(self, client: Client) -> None:
+        if client.delegate_id is not None:
+            member = client.delegate_id
+            tablets = self._tablets.setdefault(member, set())
+            tablets.intersection_update(
+                c for c in tablets if c.delegate_id == member and c in self.ctx.clients
+            )
+            tablets.add(client)
         self._send_own(client)
         self._send_shared(client)
 
