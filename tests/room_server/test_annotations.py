@@ -504,7 +504,7 @@ async def test_bad_operations_are_refused_with_a_reason_and_change_nothing(
             await d2.stop()
 
 
-async def test_nobody_signed_in_and_a_closed_meeting_take_no_annotation(
+async def test_nobody_signed_in_an_observer_and_a_closed_meeting_take_no_annotation(
     room: RunningRoom, tmp_path: Path
 ) -> None:
     chair = await annotator(room, tmp_path, "chair")
@@ -514,6 +514,10 @@ async def test_nobody_signed_in_and_a_closed_meeting_take_no_annotation(
         ink = AnnotationPatch(kind=AnnotationKind.INK, geometry=(1.0, 2.0, 3.0, 4.0))
         await nobody.tablet.refused(
             AnnotationOp(nobody.tablet.op(), "a-n", sha, 0, 1, ink), "forbidden"
+        )
+        await nobody.tablet.sign_in("obs", "5555")  # the press: reads, does not annotate
+        await nobody.tablet.refused(
+            AnnotationOp(nobody.tablet.op(), "a-o", sha, 0, 1, ink), "forbidden", "observer"
         )
         await chair.tablet.ok(CloseMeeting(chair.tablet.op()))
         await chair.tablet.refused(
