@@ -112,6 +112,7 @@ class AnnotationBook:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.device_id = device_id
         self.on_change = on_change
+        self.on_pending: Callable[[], None] | None = None  # an own operation was saved
         self._clock = clock
         try:
             self._db = sqlite3.connect(path, isolation_level=None)
@@ -395,6 +396,8 @@ class AnnotationBook:
         self._store(record, PENDING)  # durable before the member sees it
         folded = self._fold(record)
         assert folded is not None
+        if self.on_pending:
+            self.on_pending()
         return folded
 
     def _store(self, op: OpRecord, state: str) -> bool:
@@ -492,7 +495,8 @@ class AnnotationSync:
     ``send`` is :meth:`room_client.connection.RoomConnection.request`: it keeps a request
     until the room answers, sends it again after a reconnect with the same op id, and
     returns the answer. Each pending operation is handed to it once per tablet run; the
-    book marks it sent (or refused) when the answer comes.
+    book marks it sent (or refused) when the answer comes. An edit saved in the book while
+    a member is signed in goes out at once (``book.on_pending``).
     """
 
     def __init__(self, book: AnnotationBook, send: Callable[[Request], Awaitable[Message]]) -> None:
@@ -501,6 +505,7 @@ class AnnotationSync:
         self._author: str | None = None
         self._in_flight: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        book.on_pending = self._saved
 
     @property
     def author(self) -> str | None:
@@ -519,6 +524,15 @@ class AnnotationSync:
             self.book.forget_shared()
         elif isinstance(message, AnnotationOps | SharedAnnotations):
             self.book.from_room(message)
+
+    def _saved(self) -> None:
+        """An edit was saved: on its way at once while a member is signed in (outside a
+        running event loop it waits for the next sign-in or flush)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self.flush()
 
     def flush(self) -> None:
         """Send every pending operation of the signed-in member not already on its way."""
@@ -542,6 +556,8 @@ class AnnotationSync:
         elif isinstance(answer, ErrorMessage):
             if answer.code in (ErrorCode.FORBIDDEN, ErrorCode.BAD_STATE) and self._author is None:
                 return  # signed out meanwhile: stays pending for the member's next sign-in
+            if answer.code in (ErrorCode.INTERNAL, ErrorCode.BUSY):
+                return  # the room could not save it now: stays pending, sent again later
             self.book.answered(op.op_id, refusal=answer.message or answer.code)
 
     async def stop(self) -> None:

@@ -33,6 +33,7 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"  # more requests than the room takes from one tablet
     MEETING_CLOSED = "meeting_closed"  # the meeting is closed: it takes no more changes
     STILL_OPEN = "still_open"  # closing refused: something is open (see meeting.close_blocked)
+    ANNOTATION_LIMIT = "annotation_limit"  # a member's annotations reached the room's limit
     BUSY = "busy"
     INTERNAL = "internal"
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from room_server.rules.annotations import AnnotationLimits
 from room_server.rules.signin import FailureLimits
 
 DEFAULT_CONFIG_PATH = Path("/etc/hemicycle/room-server.toml")
@@ -66,6 +67,9 @@ class ServerConfig:
     batch_slice_ms: float = 20.0  # the writer stops taking jobs into a batch after this long
     # [audit]
     sign_every_seconds: float = 60.0  # sign the audit chain's head this often while it grows
+    # [annotations]: per member and meeting (room_server.rules.annotations)
+    annotations_max_per_member: int = 5_000  # operations kept for one member
+    annotations_max_bytes_per_member: int = 4 * 1024 * 1024  # bytes of their patches (JSON)
     # [archive]: where sealed records are uploaded (room_server.record.outbox)
     archive_url: str = ""  # "" = no archive: records wait in the outbox, state not-configured
     archive_token_file: str = ""  # a file holding the bearer token ("" = none)
@@ -187,6 +191,10 @@ _LAYOUT: dict[str, dict[str, str]] = {
         "batch_slice_ms": "batch_slice_ms",
     },
     "audit": {"sign_every_seconds": "sign_every_seconds"},
+    "annotations": {
+        "max_per_member": "annotations_max_per_member",
+        "max_bytes_per_member": "annotations_max_bytes_per_member",
+    },
     "archive": {
         "url": "archive_url",
         "token_file": "archive_token_file",
@@ -324,6 +332,12 @@ def _check(config: ServerConfig, path: Path | None) -> None:
         raise ConfigError(f"{where}storage.batch_slice_ms must be 1-1000 (milliseconds)")
     if not 1 <= config.sign_every_seconds <= 86_400:
         raise ConfigError(f"{where}audit.sign_every_seconds must be 1-86400 (seconds)")
+    if not 1 <= config.annotations_max_per_member <= 10_000_000:
+        raise ConfigError(f"{where}annotations.max_per_member must be 1-10000000")
+    if not 1024 <= config.annotations_max_bytes_per_member <= 1024 * 1024 * 1024:
+        raise ConfigError(
+            f"{where}annotations.max_bytes_per_member must be 1 KiB to 1 GiB (in bytes)"
+        )
     _check_archive(config, where)
     for key, addresses in (
         ("mdns.interfaces", config.mdns_interfaces),
@@ -408,4 +422,12 @@ def failure_limits(config: ServerConfig) -> FailureLimits:
         device_lockout_s=float(config.sign_in_device_lockout_seconds),
         room_failures=config.sign_in_room_failures,
         room_window_s=float(config.sign_in_room_window_seconds),
+    )
+
+
+def annotation_limits(config: ServerConfig) -> AnnotationLimits:
+    """The ``[annotations]`` table as the annotations word checks with it."""
+    return AnnotationLimits(
+        max_per_member=config.annotations_max_per_member,
+        max_bytes_per_member=config.annotations_max_bytes_per_member,
     )

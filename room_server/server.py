@@ -59,7 +59,7 @@ from room_protocol.messages import (
 from room_protocol.transfer import chunk_ranges
 from room_protocol.wire import frame_safe_logger
 from room_server import devices
-from room_server.config import ServerConfig, failure_limits
+from room_server.config import ServerConfig, annotation_limits, failure_limits
 from room_server.devices import Authority, Device, DeviceKind, EnrollmentError
 from room_server.limits import RequestBucket
 from room_server.meeting.context import Client
@@ -267,6 +267,7 @@ class RoomServer:
             signing_key=ensure_signing_key(config.keys_dir),
             sign_every_seconds=config.sign_every_seconds,
             outbox=outbox,
+            annotation_limits=annotation_limits(config),
         )
         self._transfers = asyncio.Semaphore(MAX_TRANSFERS)
         self._frozen_at = 0  # control connections at the last gc.freeze()

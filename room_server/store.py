@@ -260,6 +260,33 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE meetings ADD COLUMN closed_at TEXT;
     ALTER TABLE meetings ADD COLUMN closed_by TEXT
     """,
+    # annotations: every operation the room acknowledged, append only (the record folds
+    # it again); the fold per annotation with each field's winning (stamp, device), so a
+    # sign-in or a share reads state without refolding the log; and each member's totals
+    # in a meeting, checked against [annotations] before an operation is kept
+    """
+    CREATE TABLE annotation_ops (
+        seq INTEGER PRIMARY KEY, meeting_id TEXT NOT NULL, device_id TEXT NOT NULL,
+        op_id TEXT NOT NULL, author_id TEXT NOT NULL, annotation_id TEXT NOT NULL,
+        sha256 TEXT NOT NULL, page INTEGER NOT NULL, stamp INTEGER NOT NULL,
+        patch TEXT NOT NULL, received_at TEXT NOT NULL,
+        UNIQUE (device_id, op_id)
+    );
+    CREATE INDEX annotation_ops_author ON annotation_ops (meeting_id, author_id, seq);
+    CREATE TABLE annotations (
+        meeting_id TEXT NOT NULL, annotation_id TEXT NOT NULL, author_id TEXT NOT NULL,
+        sha256 TEXT NOT NULL, page INTEGER NOT NULL, visibility TEXT NOT NULL,
+        deleted INTEGER NOT NULL, stamp INTEGER NOT NULL,
+        state TEXT NOT NULL, winners TEXT NOT NULL,
+        PRIMARY KEY (meeting_id, annotation_id)
+    );
+    CREATE INDEX annotations_shared ON annotations (meeting_id, visibility)
+        WHERE visibility <> 'private' AND NOT deleted;
+    CREATE TABLE annotation_totals (
+        meeting_id TEXT NOT NULL, author_id TEXT NOT NULL, ops INTEGER NOT NULL,
+        patch_bytes INTEGER NOT NULL, PRIMARY KEY (meeting_id, author_id)
+    )
+    """,
 )
 
 KEY_ACTIVE_MEETING = "active_meeting"

@@ -21,6 +21,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from room_client.annotations import AnnotationBook, AnnotationFileError, AnnotationSync
 from room_client.connection import (
     ConnectError,
     ConnectionStatus,
@@ -32,7 +33,8 @@ from room_client.discovery import DiscoveredRoom, RoomBrowser
 from room_client.enrollment import DeviceCredentials, EnrollError, EnrollFailure, enroll
 from room_protocol.enrollment import ALPHABET, CODE_CHARS, LINK_SCHEME, PairingCode
 from room_protocol.errors import ProtocolError
-from room_protocol.messages import CONFIDENTIAL_READERS, DocumentInfo, MeetingSnapshot
+from room_protocol.live import Request
+from room_protocol.messages import CONFIDENTIAL_READERS, DocumentInfo, MeetingSnapshot, Message
 from tablet_client.attendance_controller import AttendanceController
 from tablet_client.chair_controller import ChairController
 from tablet_client.closing_controller import ClosingController
@@ -60,6 +62,7 @@ from tablet_client.voting_controller import VotingController
 log = logging.getLogger(__name__)
 
 RETRY_FAILED_DOWNLOADS_S = 5.0
+ANNOTATIONS_FILE = "annotations.sqlite3"  # in the cache directory: the members' op log
 ENROLL_ERRORS = {  # why enrolling failed -> what the enroll screen says
     EnrollFailure.WRONG_ROOM: "enroll.error_wrong_room",
     EnrollFailure.CODE_REFUSED: "enroll.error_refused",
@@ -96,6 +99,7 @@ class TabletController(QObject):
     document_ready = Signal(str)  # sha256, once it is in the cache
     document_opened = Signal(str)  # sha256, once its first page is on screen
     browsing_started = Signal()  # the reader opened a document on its own (not following)
+    annotations_opened = Signal()  # ``annotations`` is open (once, when the tablet first joins)
 
     def __init__(
         self, window: MainWindow, settings: TabletSettings, renderer: PageRenderer
@@ -119,6 +123,10 @@ class TabletController(QObject):
         self._downloader: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[object]] = set()
         self.showing: str | None = None  # sha256 of the document in the reader
+        # The members' annotations on this tablet (room_client.annotations), opened when the
+        # tablet first joins a room (it needs the enrolled device id), and their sync.
+        self.annotations: AnnotationBook | None = None
+        self.annotation_sync: AnnotationSync | None = None
 
         self.link = LiveLink(self)
         self.identity = IdentityController(
@@ -182,6 +190,8 @@ class TabletController(QObject):
         self.polls.stop()
         self.messages.stop()
         await self.link.stop()
+        if self.annotation_sync is not None:
+            await self.annotation_sync.stop()
         for task in [self._downloader, *self._tasks]:
             if task is not None:
                 task.cancel()
@@ -194,6 +204,8 @@ class TabletController(QObject):
         if self.fetcher is not None:
             await self.fetcher.close()
         self.reader.close()
+        if self.annotations is not None:
+            self.annotations.close()
         await self.renderer.close()
 
     # --- discovery and joining --------------------------------------------------------------
@@ -229,8 +241,12 @@ class TabletController(QObject):
             return
         if self.connection is not None:
             self._spawn(self.connection.stop())
+            if self.annotation_sync is not None:
+                # Requests on the old connection are never answered: send them again.
+                self._spawn(self.annotation_sync.stop())
         if self.fetcher is not None:
             self._spawn(self.fetcher.close())
+        self._open_annotations()
         self.connection = RoomConnection(
             endpoint,
             self.settings.credentials,
@@ -247,6 +263,25 @@ class TabletController(QObject):
             self.window.agenda_view,
         ):
             self.identity.show_home()
+
+    def _open_annotations(self) -> None:
+        if self.annotations is not None:
+            return
+        path = self.settings.cache_dir / ANNOTATIONS_FILE
+        try:
+            book = AnnotationBook(path, self.settings.credentials.device_id())
+        except AnnotationFileError:
+            log.exception("annotations are off on this tablet")
+            return
+        self.annotations = book
+        self.annotation_sync = AnnotationSync(book, self._send_annotation)
+        self.link.received.connect(self.annotation_sync.receive)
+        self.annotations_opened.emit()
+
+    async def _send_annotation(self, request: Request) -> Message:
+        connection = self.connection
+        assert connection is not None  # the sync sends only while a member is signed in
+        return await connection.request(request)
 
     # --- enrollment --------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from room_protocol import enrollment, voting
+from room_protocol.annotations import ALLOWED as ANNOTATIONS_ALLOWED
 from room_protocol.codec import encode, record_to_json
 from room_protocol.errors import ErrorCode
 from room_protocol.live import (
@@ -37,6 +38,7 @@ from room_server import audit
 from room_server.credentials import Credentials, load_or_create_secret
 from room_server.devices import Authority
 from room_server.meeting.agenda import AgendaWord
+from room_server.meeting.annotations import AnnotationsWord
 from room_server.meeting.attendance import AttendanceWord
 from room_server.meeting.ballots import BallotsWord
 from room_server.meeting.closing import ClosingWord
@@ -53,6 +55,7 @@ from room_server.record import record_steps
 from room_server.record.outbox import Outbox
 from room_server.repo import signin as signin_repo
 from room_server.rules import Refusal
+from room_server.rules.annotations import AnnotationLimits
 from room_server.rules.signin import FailureLimits
 from room_server.signing import SigningKey, ensure_signing_key
 from room_server.store import Store, utc_now
@@ -66,14 +69,17 @@ RULES: dict[type[Request], frozenset[Role] | None] = {
     **ALLOWED,
     **voting.ALLOWED,
     **enrollment.ALLOWED,
+    **ANNOTATIONS_ALLOWED,
 }
 # Requests after whose commit a tablet's identity changes (the effects set who is signed
 # in where): the writer commits right after them, so later requests see the change.
 CHANGES_IDENTITY: frozenset[type[Request]] = frozenset({SignIn, SignOut, voting.CheckIn})
 # Requests whose own word writes what the audit log needs (or that change nothing a
-# record keeps, or carry a PIN): the rest are logged as they came.
+# record keeps, or carry a PIN): the rest are logged as they came. Annotation operations
+# are not copied into the audit chain: their log (``annotation_ops``) is its own
+# append-only table, and the sealed record holds every member's annotations folded from it.
 NOT_AUDITED_AS_SENT: frozenset[type[Request]] = frozenset(
-    {SignIn, SignOut, Unlock, Following, CloseMeeting, *voting.ALLOWED}
+    {SignIn, SignOut, Unlock, Following, CloseMeeting, *voting.ALLOWED, *ANNOTATIONS_ALLOWED}
 )
 # Requests a closed meeting still takes: who is on a tablet, what it shows, and the
 # room's own business (enrolling devices). Every other request changes the meeting.
@@ -104,6 +110,7 @@ class LiveSession:
         signing_key: SigningKey | None = None,
         sign_every_seconds: float = DEFAULT_SIGN_EVERY_S,
         outbox: Outbox | None = None,
+        annotation_limits: AnnotationLimits | None = None,
     ) -> None:
         self.ctx = Context(store, writer, send, clock)
         self.ctx.refresh_meeting()
@@ -121,6 +128,7 @@ class LiveSession:
         self.polls = PollsWord(self.ctx)
         self.pairing = PairingWord(self.ctx, authority, room_id)
         self.closing = ClosingWord(self.ctx)
+        self.annotations = AnnotationsWord(self.ctx, annotation_limits)
         self.records = RecordsWord(
             self.ctx, store.path.parent, record_steps(signing_key, room_id), outbox
         )
@@ -139,6 +147,7 @@ class LiveSession:
             self.polls,
             self.pairing,
             self.closing,
+            self.annotations,
         ):
             for kind, handler in word.handlers.items():
                 assert kind not in self.handlers, f"{kind.TYPE} has two handlers"

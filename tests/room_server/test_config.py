@@ -118,3 +118,22 @@ def test_sign_in_limits(tmp_path: Path) -> None:
     path.write_text("[sign_in]\nmember_failures = 0\n")
     with pytest.raises(ConfigError, match=r"sign_in.member_failures must be 1-10000"):
         load_config(path)
+
+
+def test_annotation_limits(tmp_path: Path) -> None:
+    from room_server.config import annotation_limits
+    from room_server.rules.annotations import AnnotationLimits
+
+    assert annotation_limits(load_config(None)) == AnnotationLimits(5_000, 4 * 1024 * 1024)
+    path = tmp_path / "room.toml"
+    path.write_text("[annotations]\nmax_per_member = 200\nmax_bytes_per_member = 65536\n")
+    assert annotation_limits(load_config(path)) == AnnotationLimits(200, 65536)
+    for text, message in (
+        ("[annotations]\nmax_per_member = 0\n", "annotations.max_per_member must be 1-"),
+        ("[annotations]\nmax_bytes_per_member = 10\n", "max_bytes_per_member must be 1 KiB"),
+        ("[annotations]\nmax_bytes_per_member = 1.5\n", "must be a whole number"),
+        ("[annotations]\nrate = 2\n", "unknown key annotations.rate; known: max_per_member"),
+    ):
+        path.write_text(text)
+        with pytest.raises(ConfigError, match=message):
+            load_config(path)
