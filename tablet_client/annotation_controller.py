@@ -171,6 +171,8 @@ class AnnotationController(QObject):
             self._view.annotation_layer.set_page(None)
             self._close_note()
             self.refresh()
+            if self._reader.path is not None and self._view.displayed_pixmap_size.isValid():
+                self._page_shown(self._reader.current_page)  # already on screen
 
     def set_tool(self, tool: str) -> None:
         if tool not in TOOLS:

@@ -21,6 +21,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from room_client.annotations import AnnotationFileError
 from room_client.connection import (
     ConnectError,
     ConnectionStatus,
@@ -33,6 +34,7 @@ from room_client.enrollment import DeviceCredentials, EnrollError, EnrollFailure
 from room_protocol.enrollment import ALPHABET, CODE_CHARS, LINK_SCHEME, PairingCode
 from room_protocol.errors import ProtocolError
 from room_protocol.messages import CONFIDENTIAL_READERS, DocumentInfo, MeetingSnapshot
+from tablet_client.annotation_controller import AnnotationController
 from tablet_client.attendance_controller import AttendanceController
 from tablet_client.chair_controller import ChairController
 from tablet_client.closing_controller import ClosingController
@@ -60,6 +62,7 @@ from tablet_client.voting_controller import VotingController
 log = logging.getLogger(__name__)
 
 RETRY_FAILED_DOWNLOADS_S = 5.0
+ANNOTATIONS_FILE = "annotations.sqlite"  # in the cache directory: the members' own ops
 ENROLL_ERRORS = {  # why enrolling failed -> what the enroll screen says
     EnrollFailure.WRONG_ROOM: "enroll.error_wrong_room",
     EnrollFailure.CODE_REFUSED: "enroll.error_refused",
@@ -138,6 +141,8 @@ class TabletController(QObject):
 
         window.discovery_view.join_requested.connect(self.join_service)
         self.link.identity_changed.connect(self._queue_missing)  # confidential documents
+        self.annotations: AnnotationController | None = None  # from the first sign-in
+        self.link.identity_changed.connect(self._annotations_for_member)
         window.enroll_view.enroll_requested.connect(lambda code: self._spawn(self.enroll(code)))
         window.enroll_view.back_requested.connect(self._leave_enroll)
         self.scanner = QrScanner(self)
@@ -193,6 +198,8 @@ class TabletController(QObject):
             await self.connection.stop()
         if self.fetcher is not None:
             await self.fetcher.close()
+        if self.annotations is not None:
+            self.annotations.close()
         self.reader.close()
         await self.renderer.close()
 
@@ -471,8 +478,51 @@ class TabletController(QObject):
         if show:
             self.window.show_screen(self.window.document_view)
         self.showing = sha
+        if self.annotations is not None:
+            self.annotations.show_document(sha)
         await self.reader.open(path, doc.title, page)
         self.document_opened.emit(sha)
+
+    # --- annotations ---------------------------------------------------------------------------
+
+    def _annotation_author(self) -> str | None:
+        me = self.link.me
+        return me.delegate_id if me is not None else None
+
+    def _annotations_for_member(self) -> None:
+        """A member signed in: the annotation tools appear (the tablet's annotations file
+        opens at the first sign-in); signed out, they are off until the next one."""
+        if self.annotations is None:
+            if self.link.me is None or not self.settings.credentials.enrolled:
+                return
+            try:
+                self.annotations = AnnotationController(
+                    self.window.document_view,
+                    self.reader,
+                    self.renderer,
+                    self.settings.cache_dir / ANNOTATIONS_FILE,
+                    self._annotation_author,
+                    device_id=self.settings.credentials.device_id(),
+                    titles=self._document_title,
+                    parent=self,
+                )
+            except AnnotationFileError as exc:
+                log.error("annotating is off on this tablet: %s", exc)
+                return
+            self.annotations.document_requested.connect(self._read_annotated)
+            if self.showing is not None:
+                self.annotations.show_document(self.showing)
+        self.annotations.set_presenter_available(self.link.presiding)
+        self.annotations.refresh()
+
+    def _document_title(self, sha: str) -> str:
+        doc = self.meeting.document(sha) if self.meeting else None
+        return doc.title if doc is not None else sha[:12]
+
+    def _read_annotated(self, sha: str, page: int) -> None:
+        """An entry of the annotations list on another document: open it there."""
+        self.browsing_started.emit()
+        self._spawn(self.open_document(sha, page))
 
     # --- text --------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ AnnotationBook in a SQLite file; gestures are Qt mouse and touch events on the l
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 from collections.abc import Callable, Coroutine, Iterator
@@ -33,7 +34,9 @@ from tablet_client.i18n import set_language
 from tablet_client.render import PageRenderer
 from tablet_client.views.annotation_view import TOUCH_TARGET
 from tablet_client.views.document_view import DocumentView
+from tests.rooms import RunningRoom, running_room, timeout
 from tests.tablet_client.conftest import A4, until
+from tests.tablet_client.test_live_ui import click, make_tablet, sign_in_ui
 
 SHOTS = Path("/tmp/annot-shots")
 ME, OTHER = "m-an", "m-binh"
@@ -704,3 +707,72 @@ def test_points_are_mapped_back_exactly(
         )
 
     run_async(body())
+
+
+# --- on a real tablet, signed in to a real room ----------------------------------------------
+
+
+@pytest.fixture
+def annotating_room(tmp_path: Path, package_dir: Path) -> Iterator[RunningRoom]:
+    with running_room(tmp_path / "room", package=package_dir, mdns=False) as room:
+        yield room
+
+
+def test_a_signed_in_member_annotates_on_the_tablet_and_the_chair_gets_presenter_ink(
+    qtbot: QtBot,
+    annotating_room: RunningRoom,
+    tmp_path: Path,
+    qasync_loop: Any,
+    wait_until: Callable[..., Coroutine[Any, Any, float]],
+) -> None:
+    tablet = make_tablet(qtbot, annotating_room, tmp_path, "a2", "A2")
+    window = tablet.window
+    bar = window.document_view.annotation_bar
+
+    async def body() -> None:
+        await tablet.start()
+        await wait_until(lambda: tablet.meeting is not None, "the meeting")
+        assert tablet.annotations is None and not bar.isVisible()  # nobody to annotate for
+        await sign_in_ui(qtbot, tablet, "d1", wait_until)
+        annotations = tablet.annotations
+        assert annotations is not None
+        assert bar.presenter.isHidden()  # a delegate has no presenter ink
+        assert tablet.meeting is not None
+        sha = tablet.meeting.documents[0].sha256
+        ready: list[int] = []
+        annotations.page_ready.connect(ready.append)
+        await tablet.open_document(sha)
+        await wait_until(lambda: 0 in ready, "the page's annotations")
+        assert bar.isVisible() and annotations.document == sha
+        layer = window.document_view.annotation_layer
+        click(qtbot, bar.tools["pen"])
+        start, end = layer.to_layer(100, 100).toPoint(), layer.to_layer(200, 120).toPoint()
+        QTest.mousePress(layer, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+        QTest.mouseMove(layer, end)
+        QTest.mouseRelease(layer, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
+        # Saved in the tablet's own file, as the member's, for this document and page.
+        [op] = [o for o in annotations.book.pending("d1") if o.sha256 == sha]
+        assert op.page == 0 and op.patch.kind == AnnotationKind.INK
+        assert (tablet.settings.cache_dir / "annotations.sqlite").is_file()
+
+        # Signed out: the next person cannot draw (and does not see d1's annotations).
+        click(qtbot, window.identity_action)
+        await wait_until(lambda: tablet.link.me is None, "signed out")
+        assert not bar.tools["pen"].isEnabled()
+        assert layer.items == []
+
+        # The chair: presenter ink, seen by every screen.
+        await sign_in_ui(qtbot, tablet, "chair", wait_until)
+        assert not bar.presenter.isHidden()
+        await tablet.open_document(sha)
+        await wait_until(lambda: layer.ready, "the page again")
+        click(qtbot, bar.tools["pen"])
+        click(qtbot, bar.presenter)
+        QTest.mousePress(layer, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+        QTest.mouseMove(layer, end)
+        QTest.mouseRelease(layer, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
+        [ink] = annotations.book.annotations("chair", sha)
+        assert ink.visibility == Visibility.PRESENTER
+        assert len(annotations.book.annotations("d1", sha)) == 1  # untouched
+
+    qasync_loop.run_until_complete(asyncio.wait_for(body(), timeout(40)))
