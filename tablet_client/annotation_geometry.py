@@ -136,10 +136,14 @@ def bounds(annotation: Annotation) -> Rect | None:
     return (min(xs) - pad, min(ys) - pad, max(xs) + pad, max(ys) + pad)
 
 
+def _box(word: TextWord) -> Rect:
+    return (word.x0, word.y0, word.x1, word.y1)
+
+
 def _word_at(words: Sequence[TextWord], point: Point, tolerance: float) -> int | None:
     best, best_distance = None, math.inf
     for index, word in enumerate(words):
-        d = _rect_distance((word.x0, word.y0, word.x1, word.y1), point)
+        d = _rect_distance(_box(word), point)
         if d < best_distance:
             best, best_distance = index, d
     return best if best_distance <= tolerance else None
@@ -153,7 +157,11 @@ def snap_to_text(
     first = _word_at(words, start, tolerance)
     if first is None:
         return None
-    last = _word_at(words, end, math.inf)
+    on_line = [i for i, w in enumerate(words) if w.y0 <= end[1] <= w.y1]
+    if on_line:  # beside a line (in a margin, past its end): that line's nearest word
+        last = min(on_line, key=lambda i: _rect_distance(_box(words[i]), end))
+    else:
+        last = _word_at(words, end, math.inf)
     assert last is not None  # words is not empty: the start found one
     lo, hi = sorted((first, last))
     lines: list[list[float]] = []
