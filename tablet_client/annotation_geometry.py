@@ -158,6 +158,7 @@ def snap_to_text(
     if first is None:
         return None
     on_line = [i for i, w in enumerate(words) if w.y0 <= end[1] <= w.y1]
+    last: int | None
     if on_line:  # beside a line (in a margin, past its end): that line's nearest word
         last = min(on_line, key=lambda i: _rect_distance(_box(words[i]), end))
     else:
