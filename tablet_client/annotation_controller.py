@@ -278,7 +278,11 @@ class AnnotationController(QObject):
             return
         self._note_at, self._note_key = (round(x, 2), round(y, 2)), None
         self._view.open_note_editor(
-            "", heading=("annotate.note_new", {}), editable=True, deletable=False
+            "",
+            heading=("annotate.note_new", {}),
+            editable=True,
+            deletable=False,
+            at=self._note_at,
         )
 
     def _open_note(self, key: Key) -> None:
@@ -287,12 +291,12 @@ class AnnotationController(QObject):
             return
         self._selected = key
         self._note_at, self._note_key = None, key
-        if self._own(key):
-            heading: tuple[str, dict[str, object]] = ("annotate.note_edit", {})
-            self._view.open_note_editor(note.text, heading=heading, editable=True, deletable=True)
-        else:
+        own = self._own(key)
+        heading: tuple[str, dict[str, object]] = ("annotate.note_edit", {})
+        if not own:
             heading = ("annotate.note_by", {"name": note.author_name or note.author_id})
-            self._view.open_note_editor(note.text, heading=heading, editable=False, deletable=False)
+        at = (note.geometry[0], note.geometry[1]) if len(note.geometry) >= 2 else None
+        self._view.open_note_editor(note.text, heading=heading, editable=own, deletable=own, at=at)
         self.refresh()
 
     def _save_note(self, text: str) -> None:

@@ -36,6 +36,8 @@ THUMBNAIL_STRIP_HEIGHT = 140  # logical px
 THUMBNAIL_ICON = QSize(100, 96)  # logical px; an A4 page shows 68 x 96, a 16:9 slide 100 x 56
 PAGE_MARGIN = 8  # logical px of dark background around the page
 NOTE_EDITOR_SIZE = QSize(480, 300)  # logical px
+PIN_CLEARANCE = 24  # logical px kept between the note editor and the note's pin
+NOTE_EDITOR_MIN_HEIGHT = 200  # logical px: a heading, three lines and the buttons
 
 _NEXT_KEYS = frozenset({Qt.Key.Key_Right, Qt.Key.Key_PageDown, Qt.Key.Key_Space})
 _PREVIOUS_KEYS = frozenset({Qt.Key.Key_Left, Qt.Key.Key_PageUp})
@@ -185,6 +187,7 @@ class DocumentView(QWidget):
         layout.addLayout(middle, 1)
         layout.addWidget(self._thumbnails)
         self.note_editor = NoteEditor(self)  # floats over the page area
+        self._note_anchor: tuple[float, float] | None = None
 
         self._back.clicked.connect(self.back_requested)
         self._previous.clicked.connect(self.previous_requested)
@@ -229,8 +232,17 @@ class DocumentView(QWidget):
         self._scroll.verticalScrollBar().setValue(0)
 
     def open_note_editor(
-        self, text: str, *, heading: tuple[str, dict[str, object]], editable: bool, deletable: bool
+        self,
+        text: str,
+        *,
+        heading: tuple[str, dict[str, object]],
+        editable: bool,
+        deletable: bool,
+        at: tuple[float, float] | None = None,
     ) -> None:
+        """``at``: the note's point on the page (PDF points), which the editor leaves
+        uncovered."""
+        self._note_anchor = at
         self.note_editor.open_note(text, heading=heading, editable=editable, deletable=deletable)
         self._place_note_editor()
 
@@ -351,9 +363,17 @@ class DocumentView(QWidget):
         area = self._stack.geometry()
         width = min(NOTE_EDITOR_SIZE.width(), area.width() - 16)
         height = min(NOTE_EDITOR_SIZE.height(), area.height() - 16)
-        self.note_editor.setGeometry(
-            area.x() + (area.width() - width) // 2, area.y() + 24, width, height
-        )
+        top = area.y() + 24
+        if self._note_anchor is not None and self.annotation_layer.ready:
+            # Above or below the note, where there is more room: the note stays in sight.
+            y = self.annotation_layer.mapTo(
+                self, self.annotation_layer.to_layer(*self._note_anchor).toPoint()
+            ).y()
+            above = y - PIN_CLEARANCE - area.y() - 8
+            below = area.bottom() - y - PIN_CLEARANCE - 8
+            height = max(min(height, max(above, below)), NOTE_EDITOR_MIN_HEIGHT)
+            top = y - PIN_CLEARANCE - height if above >= below else y + PIN_CLEARANCE
+        self.note_editor.setGeometry(area.x() + (area.width() - width) // 2, top, width, height)
         self.note_editor.raise_()
 
     def _pan(self, dx: float, dy: float) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import math
 from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -490,6 +491,29 @@ def test_another_members_shared_annotation_shows_their_name_and_can_be_hidden(
     run_async(body())
 
 
+def test_the_chairs_presenter_ink_shows_live_with_their_name(
+    annotating: Annotating, colour_pdf: Path, run_async: Run
+) -> None:
+    async def body() -> None:
+        await annotating.open(colour_pdf)
+        ink = shared_from(
+            "m-chair",
+            annotating.sha,
+            geometry=(60, 200, 500, 220),
+            name="Lê Văn Chủ",
+            annotation_id="chair-tablet-1",
+            visibility=Visibility.PRESENTER,
+        )
+        annotating.book.from_room(SharedAnnotations((ink,)))
+        await until(lambda: len(annotating.layer.items) == 1, "the chair's ink")
+        assert annotating.layer.items[0].label == "Lê Văn Chủ"
+        # Taken away by the chair (deleted): gone from the page as it comes.
+        annotating.book.from_room(SharedAnnotations((replace(ink, deleted=True),)))
+        await until(lambda: annotating.layer.items == [], "the chair's ink gone")
+
+    run_async(body())
+
+
 def test_the_list_jumps_to_the_page_and_search_finds_notes(
     annotating: Annotating, colour_pdf: Path, run_async: Run
 ) -> None:
@@ -665,6 +689,8 @@ def test_screenshot_of_an_annotated_page(
         shot = annotating.view.grab()
         assert shot.save(str(SHOTS / f"note-editor-{language}.png"))
         assert annotating.view.note_editor.isVisible()
+        pin = annotating.layer.mapTo(annotating.view, annotating.at(*note.geometry))
+        assert not annotating.view.note_editor.geometry().contains(pin)  # the note stays seen
 
     run_async(body())
 
