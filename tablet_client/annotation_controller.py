@@ -122,6 +122,9 @@ class AnnotationController(QObject):
         layer, bar = view.annotation_layer, view.annotation_bar
         layer.stroke_finished.connect(self._stroke)
         layer.highlight_dragged.connect(self._highlight)
+        layer.highlight_moved.connect(
+            lambda *drag: layer.set_preview(self._highlight_geometry(*drag))
+        )
         layer.note_placed.connect(self._place_note)
         layer.note_tapped.connect(self._open_note)
         layer.erase_path.connect(self._erase)
@@ -264,12 +267,17 @@ class AnnotationController(QObject):
         if pairs:
             self._draw(AnnotationKind.INK, ink_geometry(pairs), width=PEN_WIDTH)
 
-    def _highlight(self, x0: float, y0: float, x1: float, y1: float) -> None:
+    def _highlight_geometry(
+        self, x0: float, y0: float, x1: float, y1: float
+    ) -> tuple[float, ...] | None:
+        """The text lines a drag selects, or its rectangle where it starts off the text."""
         tolerance = TOUCH_TOLERANCE_PX * self._view.annotation_layer.points_per_pixel() / 2
         words = self._text.words if self._text is not None else ()
         geometry = snap_to_text(words, (x0, y0), (x1, y1), tolerance) if words else None
-        if geometry is None:
-            geometry = drag_highlight((x0, y0), (x1, y1))
+        return geometry if geometry is not None else drag_highlight((x0, y0), (x1, y1))
+
+    def _highlight(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        geometry = self._highlight_geometry(x0, y0, x1, y1)
         if geometry:
             self._draw(AnnotationKind.HIGHLIGHT, geometry, width=1.0)
 

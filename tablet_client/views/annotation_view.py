@@ -103,10 +103,10 @@ class AnnotationLayer(QWidget):
 
     stroke_finished = Signal(object)  # tuple[float, ...]: the pen's polyline
     highlight_dragged = Signal(float, float, float, float)  # start x, y; end x, y
+    highlight_moved = Signal(float, float, float, float)  # the same, while dragging
     note_placed = Signal(float, float)
     note_tapped = Signal(object)  # the key of the note's annotation
     erase_path = Signal(object)  # tuple[float, ...]: where the eraser went
-    pan_requested = Signal(float, float)  # logical px the page should move (two fingers)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -120,7 +120,8 @@ class AnnotationLayer(QWidget):
         self._page_rect = QRectF()
         self._items: list[LayerItem] = []
         self._gesture: list[QPointF] | None = None
-        self._two_fingers: QPointF | None = None  # their last centre while panning
+        self._preview: tuple[float, ...] | None = None  # what the highlight would cover
+        self._two_fingers = False  # a second finger came down: the scroll area pans
 
     # setters
 
@@ -205,17 +206,24 @@ class AnnotationLayer(QWidget):
                 return True
         if self._tool == "read" or not self.ready:
             return False
-        self._gesture = [pos]
+        self._gesture, self._preview = [pos], None
         self.update()
         return True
 
     def _move(self, pos: QPointF) -> None:
         if self._gesture is not None:
             self._gesture.append(pos)
+            if self._tool == "highlighter":
+                self.highlight_moved.emit(*self.to_page(self._gesture[0]), *self.to_page(pos))
             self.update()
 
+    def set_preview(self, geometry: tuple[float, ...] | None) -> None:
+        """The rectangles a highlight being dragged would cover (page points)."""
+        self._preview = geometry
+        self.update()
+
     def _end(self, pos: QPointF) -> None:
-        gesture, self._gesture = self._gesture, None
+        gesture, self._gesture, self._preview = self._gesture, None, None
         if gesture is None:
             return
         if gesture[-1] != pos:
@@ -235,8 +243,12 @@ class AnnotationLayer(QWidget):
             self.erase_path.emit(flat)
 
     def cancel_gesture(self) -> None:
-        self._gesture = None
+        self._gesture, self._preview = None, None
         self.update()
+
+    @property
+    def preview(self) -> tuple[float, ...] | None:
+        return self._preview
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
         if event.button() == Qt.MouseButton.LeftButton and self._begin(event.position()):
@@ -271,20 +283,14 @@ class AnnotationLayer(QWidget):
     def _touch(self, kind: QEvent.Type, event: QTouchEvent) -> bool:
         points = event.points()
         if kind == QEvent.Type.TouchCancel:
-            self._two_fingers = None
+            self._two_fingers = False
             self.cancel_gesture()
             return True
-        if len(points) >= 2 or self._two_fingers is not None:
-            # Two fingers move the page (a palm or a second finger never draws).
+        if len(points) >= 2 or self._two_fingers:
+            # A palm or a second finger never draws: the stroke so far is dropped, and the
+            # scroll area's pan gesture (Qt's, on the same touches) moves the page.
             self.cancel_gesture()
-            if len(points) >= 2:
-                centre = (points[0].position() + points[1].position()) / 2
-                if self._two_fingers is not None:
-                    moved = centre - self._two_fingers
-                    self.pan_requested.emit(moved.x(), moved.y())
-                self._two_fingers = centre
-            if kind == QEvent.Type.TouchEnd:
-                self._two_fingers = None
+            self._two_fingers = kind != QEvent.Type.TouchEnd
             event.accept()
             return True
         if not points:
@@ -430,7 +436,13 @@ class AnnotationLayer(QWidget):
             colour.setAlpha(HIGHLIGHT_ALPHA // 2)
             painter.setPen(QPen(QColor(self._colour), 1, Qt.PenStyle.DashLine))
             painter.setBrush(QBrush(colour))
-            painter.drawRect(QRectF(gesture[0], gesture[-1]).normalized())
+            if self._preview is None:
+                painter.drawRect(QRectF(gesture[0], gesture[-1]).normalized())
+                return
+            transform, preview = self.page_to_layer(), self._preview
+            for i in range(0, len(preview) - 3, 4):
+                rect = QRectF(QPointF(*preview[i : i + 2]), QPointF(*preview[i + 2 : i + 4]))
+                painter.drawPolygon(transform.map(QPolygonF(rect)))
         elif self._tool == "eraser":
             pen = QPen(QColor(90, 90, 90, 160), 16)
             pen.setCapStyle(Qt.PenCapStyle.RoundCap)

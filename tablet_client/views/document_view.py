@@ -133,7 +133,6 @@ class DocumentView(QWidget):
         self._scroll.installEventFilter(self)
         # Annotations are drawn over the page image, in its coordinates.
         self.annotation_layer = AnnotationLayer(self._image)
-        self.annotation_layer.pan_requested.connect(self._pan)
         self.annotation_bar = AnnotationBar()
         self.annotation_bar.hide()  # until the tablet has somewhere to keep annotations
         self.annotation_list = AnnotationListPanel()
@@ -375,13 +374,6 @@ class DocumentView(QWidget):
             top = y - PIN_CLEARANCE - height if above >= below else y + PIN_CLEARANCE
         self.note_editor.setGeometry(area.x() + (area.width() - width) // 2, top, width, height)
         self.note_editor.raise_()
-
-    def _pan(self, dx: float, dy: float) -> None:
-        for bar, moved in (
-            (self._scroll.horizontalScrollBar(), dx),
-            (self._scroll.verticalScrollBar(), dy),
-        ):
-            bar.setValue(bar.value() - round(moved))
 
     def _update_page_label(self) -> None:
         text = tr("viewer.page_of", page=self._page, pages=self._pages) if self._pages else ""

@@ -16,7 +16,7 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QToolButton
+from PySide6.QtWidgets import QScrollArea, QToolButton
 from pytestqt.qtbot import QtBot
 
 from room_client.annotations import AnnotationBook
@@ -213,8 +213,14 @@ def test_one_finger_draws_and_two_fingers_never_do(
     # A palm or a second finger: the stroke in progress is dropped, the page moves.
     QTest.touchEvent(layer, device, False).press(0, a, layer).commit()
     QTest.touchEvent(layer, device, False).move(0, b, layer).press(1, c, layer).commit()
-    QTest.touchEvent(layer, device, False).move(0, a, layer).move(1, b, layer).commit()
-    QTest.touchEvent(layer, device, False).release(0, a, layer).release(1, b, layer).commit()
+    scroll = annotating.view.findChild(QScrollArea, "page_area")
+    assert scroll is not None
+    before = scroll.verticalScrollBar().value()
+    up = QPoint(0, 120)
+    QTest.touchEvent(layer, device, False).move(0, b - up, layer).move(1, c - up, layer).commit()
+    assert scroll.verticalScrollBar().value() == before + 120  # the page follows the fingers
+    end = QTest.touchEvent(layer, device, False)
+    end.release(0, b - up, layer).release(1, c - up, layer).commit()
     assert len(annotating.book.pending(ME)) == 1
     assert len(annotating.layer.items) == 1
 
@@ -246,13 +252,32 @@ def test_highlight_by_selecting_text_snaps_to_its_lines(
         )
         assert close_to(op.patch.geometry or (), expected, 0.01), (op.patch.geometry, expected)
 
+        # While the finger moves, the layer shows the lines it would cover.
+        layer = annotating.layer
+        QTest.mousePress(
+            layer,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+            annotating.at(*centre(first)),
+        )
+        QTest.mouseMove(layer, annotating.at(*centre(third)))
+        assert close_to(layer.preview or (), expected, 0.01)
+        QTest.mouseRelease(
+            layer,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+            annotating.at(*centre(third)),
+        )
+        assert layer.preview is None
+        assert len(annotating.book.pending(ME)) == 2
+
         # Across two lines: one rectangle per line, the first to its end.
         next_line = [w for w in words if (w[5], w[6]) != (first[5], first[6])]
         second_line_word = next_line[1]
         annotating.drag(centre(line0[3]), centre(second_line_word))
         ops = annotating.book.pending(ME)
-        assert len(ops) == 2
-        geometry = ops[1].patch.geometry or ()
+        assert len(ops) == 3
+        geometry = ops[2].patch.geometry or ()
         assert len(geometry) == 8
         assert math.isclose(geometry[0], line0[3][0], abs_tol=0.01)
         assert math.isclose(geometry[2], line0[-1][2], abs_tol=0.01)
