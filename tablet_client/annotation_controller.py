@@ -128,6 +128,7 @@ class AnnotationController(QObject):
         layer.note_placed.connect(self._place_note)
         layer.note_tapped.connect(self._open_note)
         layer.erase_path.connect(self._erase)
+        layer.page_tapped.connect(self._select_at)
         bar.tool_chosen.connect(self.set_tool)
         bar.colour_chosen.connect(self.set_colour)
         bar.undo_requested.connect(self.undo)
@@ -191,8 +192,8 @@ class AnnotationController(QObject):
         self._colours[self._tool] = colour
         self._view.annotation_bar.set_colour(colour)
         self._view.annotation_layer.set_tool(self._tool, colour)
-        if self._selected is not None and self._own(self._selected):
-            self._change(self._selected, AnnotationPatch(colour=colour))
+        if self._tool == "read" and self._selected is not None and self._own(self._selected):
+            self._change(self._selected, AnnotationPatch(colour=colour))  # recolour it
 
     def set_presenter_available(self, available: bool) -> None:
         """The chair presents (the followed page is theirs): offer presenter ink."""
@@ -342,6 +343,18 @@ class AnnotationController(QObject):
         for annotation in erased(mine, path, tolerance):
             self.book.change(author, annotation.annotation_id, AnnotationPatch(deleted=True))
         self.refresh()
+
+    def _select_at(self, x: float, y: float) -> None:
+        """A tap in reading mode selects the annotation under it (to share or recolour)."""
+        if self._sha is None or self._page is None:
+            return
+        author = self._author()
+        tolerance = TOUCH_TOLERANCE_PX * self._view.annotation_layer.points_per_pixel()
+        own = self.book.annotations(author, self._sha, self._page) if author else []
+        touched = erased([*own, *self.book.shared(self._sha, self._page)], (x, y), tolerance)
+        key = (touched[-1].author_id, touched[-1].annotation_id) if touched else None
+        if key != self._selected:
+            self.select(key)
 
     def _set_presenting(self, presenting: bool) -> None:
         self._presenting = presenting

@@ -106,6 +106,7 @@ class AnnotationLayer(QWidget):
     highlight_moved = Signal(float, float, float, float)  # the same, while dragging
     note_placed = Signal(float, float)
     note_tapped = Signal(object)  # the key of the note's annotation
+    page_tapped = Signal(float, float)  # in reading mode, anywhere else (to select)
     erase_path = Signal(object)  # tuple[float, ...]: where the eraser went
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -204,8 +205,10 @@ class AnnotationLayer(QWidget):
             if key is not None:
                 self.note_tapped.emit(key)
                 return True
+        if self._tool == "read" and self.ready:
+            self.page_tapped.emit(*self.to_page(pos))
         if self._tool == "read" or not self.ready:
-            return False
+            return False  # the page scrolls as without annotations
         self._gesture, self._preview = [pos], None
         self.update()
         return True

@@ -454,6 +454,20 @@ def test_sharing_one_annotation_and_a_whole_page(
         assert [a.visibility for a in by_id.values()].count(Visibility.EVERYONE) == 1
         assert annotating.book.pending(ME)[-1].patch.visibility == Visibility.EVERYONE
 
+        # In reading mode a tap picks an annotation: the first one is shared next.
+        annotating.tool("read")
+        annotating.tap(150, 625)
+        assert annotating.controller.selected == first
+        actions[("one", "chair")].trigger()
+        by_id = {a.annotation_id: a for a in annotating.mine()}
+        assert by_id[first[1]].visibility == Visibility.CHAIR
+        # And a colour recolours the picked one (with a tool, it is the tool's colour).
+        annotating.bar.swatches[COLOURS[3]].click()
+        assert {a.annotation_id: a.colour for a in annotating.mine()}[first[1]] == COLOURS[3]
+        annotating.tap(400, 300)  # nothing there: nothing picked
+        assert annotating.controller.selected is None
+        assert not actions[("one", "everyone")].isEnabled()
+
         actions[("page", "chair")].trigger()
         assert {a.visibility for a in annotating.mine()} == {Visibility.CHAIR}
         actions[("page", "private")].trigger()
@@ -827,3 +841,21 @@ def test_a_signed_in_member_annotates_on_the_tablet_and_the_chair_gets_presenter
         assert len(annotations.book.annotations("d1", sha)) == 1  # untouched
 
     qasync_loop.run_until_complete(asyncio.wait_for(body(), timeout(40)))
+
+
+def test_the_tools_speak_the_language_chosen_while_they_are_shown(annotating: Annotating) -> None:
+    bar, panel = annotating.bar, annotating.view.annotation_list
+    assert bar.tools["highlighter"].text() == "Highlighter"
+    set_language("vi")
+    assert [bar.tools[t].text() for t in ("read", "pen", "highlighter", "note", "eraser")] == [
+        "Đọc",
+        "Bút",
+        "Tô sáng",
+        "Ghi chú",
+        "Tẩy",
+    ]
+    assert bar.share_actions[("page", "everyone")].text() == (
+        "Chia sẻ mọi chú thích của tôi trên trang này với mọi người"
+    )
+    assert panel.search.placeholderText() == "Tìm trong ghi chú"
+    assert annotating.view.note_editor.save.text() == "Lưu"
