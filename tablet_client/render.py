@@ -26,12 +26,21 @@ from multiprocessing.shared_memory import SharedMemory
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["DocumentLayout", "PageRenderer", "RenderError", "RenderStats", "RenderedPage"]
+__all__ = [
+    "DocumentLayout",
+    "PageRenderer",
+    "PageText",
+    "RenderError",
+    "RenderStats",
+    "RenderedPage",
+    "TextWord",
+]
 
 _T = TypeVar("_T")
 
 _MAX_OPEN_DOCUMENTS = 4  # per worker; each open MuPDF document keeps its xref table in memory
 _MAX_QUEUED_PREFETCHES = 4
+_MAX_PAGE_TEXTS = 16  # pages whose words are kept for highlighting
 _MAX_WIDTH_PX = 8192  # a 8192 px wide A4 page is already ~200 MB of RGB
 _WORKER_DIED = "the page renderer stopped unexpectedly; try again"
 
@@ -55,6 +64,29 @@ class RenderedPage:
     height: int  # pixels
     stride: int  # bytes per row
     samples: bytes  # RGB888, no alpha
+
+
+@dataclass(frozen=True, slots=True)
+class TextWord:
+    """One word of a page's text, its box in unrotated page points (as annotations are)."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    text: str
+    line: tuple[int, int]  # (block, line) as MuPDF groups them
+
+
+@dataclass(frozen=True, slots=True)
+class PageText:
+    """What annotating a page needs: its words, and how unrotated points map to the page
+    as drawn (``rotation``: PyMuPDF's ``a, b, c, d, e, f``; ``size``: rotated points)."""
+
+    page_index: int
+    rotation: tuple[float, float, float, float, float, float]
+    size: tuple[float, float]
+    words: tuple[TextWord, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +165,28 @@ def _layout(path: str) -> tuple[int, tuple[tuple[float, float], ...]]:
     except Exception as exc:
         raise RenderError(f"{Path(path).name}: page tree is damaged ({exc})") from None
     return doc.page_count, sizes
+
+
+def _page_text(path: str, page_index: int) -> PageText:
+    doc = _document(path)
+    name = Path(path).name
+    if not 0 <= page_index < doc.page_count:
+        raise RenderError(f"{name} has no page {page_index + 1} (it has {doc.page_count})")
+    try:
+        page = doc.load_page(page_index)
+        m = page.rotation_matrix
+        words = tuple(
+            TextWord(float(x0), float(y0), float(x1), float(y1), str(text), (int(b), int(ln)))
+            for x0, y0, x1, y1, text, b, ln, _n in page.get_text("words", sort=False)
+        )
+        return PageText(
+            page_index,
+            (m.a, m.b, m.c, m.d, m.e, m.f),
+            (page.rect.width, page.rect.height),
+            words,
+        )
+    except Exception as exc:
+        raise RenderError(f"page {page_index + 1} of {name} cannot be read ({exc})") from None
 
 
 def _render(path: str, page_index: int, width_px: int) -> tuple[int, int, int, str, int]:
@@ -218,6 +272,7 @@ class PageRenderer:
         self._file_identity: dict[Path, tuple[int, int]] = {}
         self._cache_hits = 0
         self._worker_renders = 0
+        self._texts: OrderedDict[tuple[Path, int], PageText] = OrderedDict()
 
     # life cycle
 
@@ -254,6 +309,19 @@ class PageRenderer:
         self._forget_if_changed(path)
         page_count, sizes = await self._call(_layout, str(path))
         return DocumentLayout(path=path, page_count=page_count, page_sizes=sizes)
+
+    async def page_text(self, path: Path, page_index: int) -> PageText:
+        """The words of one page and its rotation (for highlighting and annotation layout);
+        kept for the last few pages asked for."""
+        key = (path, page_index)
+        text = self._texts.get(key)
+        if text is None:
+            text = await self._call(_page_text, str(path), page_index)
+            self._texts[key] = text
+            while len(self._texts) > _MAX_PAGE_TEXTS:
+                self._texts.popitem(last=False)
+        self._texts.move_to_end(key)
+        return text
 
     async def render(
         self, path: Path, page_index: int, width_px: int, *, background: bool = False
@@ -355,6 +423,8 @@ class PageRenderer:
             self._file_identity[path] = identity
             for key in [key for key in self._cache if key[0] == path]:
                 self._cache_used -= len(self._cache.pop(key).samples)
+            for text_key in [k for k in self._texts if k[0] == path]:
+                del self._texts[text_key]
 
     def _enqueue(self, key: _PageKey, *, urgent: bool) -> _Job:
         future: asyncio.Future[RenderedPage] = asyncio.get_running_loop().create_future()

@@ -35,6 +35,7 @@ from room_protocol.enrollment import ALPHABET, CODE_CHARS, LINK_SCHEME, PairingC
 from room_protocol.errors import ProtocolError
 from room_protocol.live import Request
 from room_protocol.messages import CONFIDENTIAL_READERS, DocumentInfo, MeetingSnapshot, Message
+from tablet_client.annotation_controller import AnnotationController
 from tablet_client.attendance_controller import AttendanceController
 from tablet_client.chair_controller import ChairController
 from tablet_client.closing_controller import ClosingController
@@ -146,6 +147,8 @@ class TabletController(QObject):
 
         window.discovery_view.join_requested.connect(self.join_service)
         self.link.identity_changed.connect(self._queue_missing)  # confidential documents
+        self.annotation_ui: AnnotationController | None = None  # from the first sign-in
+        self.link.identity_changed.connect(self._annotations_for_member)
         window.enroll_view.enroll_requested.connect(lambda code: self._spawn(self.enroll(code)))
         window.enroll_view.back_requested.connect(self._leave_enroll)
         self.scanner = QrScanner(self)
@@ -203,6 +206,8 @@ class TabletController(QObject):
             await self.connection.stop()
         if self.fetcher is not None:
             await self.fetcher.close()
+        if self.annotation_ui is not None:
+            self.annotation_ui.close()
         self.reader.close()
         if self.annotations is not None:
             self.annotations.close()
@@ -506,8 +511,47 @@ class TabletController(QObject):
         if show:
             self.window.show_screen(self.window.document_view)
         self.showing = sha
+        if self.annotation_ui is not None:
+            self.annotation_ui.show_document(sha)
         await self.reader.open(path, doc.title, page)
         self.document_opened.emit(sha)
+
+    # --- annotations ---------------------------------------------------------------------------
+
+    def _annotation_author(self) -> str | None:
+        me = self.link.me
+        return me.delegate_id if me is not None else None
+
+    def _annotations_for_member(self) -> None:
+        """A member signed in: the annotation tools appear over the tablet's annotations
+        book (opened when the tablet joined its room); signed out, they are off until the
+        next one."""
+        if self.annotation_ui is None:
+            if self.link.me is None or self.annotations is None:
+                return
+            self.annotation_ui = AnnotationController(
+                self.window.document_view,
+                self.reader,
+                self.renderer,
+                self.annotations,
+                self._annotation_author,
+                titles=self._document_title,
+                parent=self,
+            )
+            self.annotation_ui.document_requested.connect(self._read_annotated)
+            if self.showing is not None:
+                self.annotation_ui.show_document(self.showing)
+        self.annotation_ui.set_presenter_available(self.link.presiding)
+        self.annotation_ui.refresh()
+
+    def _document_title(self, sha: str) -> str:
+        doc = self.meeting.document(sha) if self.meeting else None
+        return doc.title if doc is not None else sha[:12]
+
+    def _read_annotated(self, sha: str, page: int) -> None:
+        """An entry of the annotations list on another document: open it there."""
+        self.browsing_started.emit()
+        self._spawn(self.open_document(sha, page))
 
     # --- text --------------------------------------------------------------------------------
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QImage, QKeyEvent, QPixmap
+from PySide6.QtCore import QEvent, QObject, QPoint, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QImage, QKeyEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFrame,
@@ -23,12 +23,21 @@ from PySide6.QtWidgets import (
 
 from tablet_client.i18n import tr
 from tablet_client.render import RenderedPage
+from tablet_client.views.annotation_view import (
+    AnnotationBar,
+    AnnotationLayer,
+    AnnotationListPanel,
+    NoteEditor,
+)
 
 __all__ = ["DocumentView", "to_qimage"]
 
 THUMBNAIL_STRIP_HEIGHT = 140  # logical px
 THUMBNAIL_ICON = QSize(100, 96)  # logical px; an A4 page shows 68 x 96, a 16:9 slide 100 x 56
 PAGE_MARGIN = 8  # logical px of dark background around the page
+NOTE_EDITOR_SIZE = QSize(480, 300)  # logical px
+PIN_CLEARANCE = 24  # logical px kept between the note editor and the note's pin
+NOTE_EDITOR_MIN_HEIGHT = 200  # logical px: a heading, three lines and the buttons
 
 _NEXT_KEYS = frozenset({Qt.Key.Key_Right, Qt.Key.Key_PageDown, Qt.Key.Key_Space})
 _PREVIOUS_KEYS = frozenset({Qt.Key.Key_Left, Qt.Key.Key_PageUp})
@@ -122,6 +131,13 @@ class DocumentView(QWidget):
         self._scroll.viewport().setStyleSheet("background: #3c3f44;")
         self._image.setStyleSheet("background: #3c3f44;")
         self._scroll.installEventFilter(self)
+        # Annotations are drawn over the page image, in its coordinates.
+        self.annotation_layer = AnnotationLayer(self._image)
+        self.annotation_bar = AnnotationBar()
+        self.annotation_bar.hide()  # until the tablet has somewhere to keep annotations
+        self.annotation_list = AnnotationListPanel()
+        self.annotation_list.hide()
+        self.annotation_bar.list_toggled.connect(self.annotation_list.setVisible)
 
         self._error = QLabel()
         self._error.setObjectName("error")
@@ -161,8 +177,16 @@ class DocumentView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(toolbar)
-        layout.addWidget(self._stack, 1)
+        layout.addWidget(self.annotation_bar)
+        middle = QHBoxLayout()
+        middle.setContentsMargins(0, 0, 0, 0)
+        middle.setSpacing(0)
+        middle.addWidget(self._stack, 1)
+        middle.addWidget(self.annotation_list)
+        layout.addLayout(middle, 1)
         layout.addWidget(self._thumbnails)
+        self.note_editor = NoteEditor(self)  # floats over the page area
+        self._note_anchor: tuple[float, float] | None = None
 
         self._back.clicked.connect(self.back_requested)
         self._previous.clicked.connect(self.previous_requested)
@@ -186,6 +210,9 @@ class DocumentView(QWidget):
         self._fit_width.setText(tr("viewer.fit_width"))
         self._fit_page.setText(tr("viewer.fit_page"))
         self._thumbnails_toggle.setText(tr("viewer.thumbnails"))
+        self.annotation_bar.retranslate()
+        self.annotation_list.retranslate()
+        self.note_editor.retranslate()
         self._update_page_label()
 
     def set_title(self, title: str) -> None:
@@ -197,11 +224,33 @@ class DocumentView(QWidget):
         self._stack.setCurrentWidget(self._scroll)
         self._image.setPixmap(QPixmap.fromImage(image))
         ratio = image.devicePixelRatio()
-        self._image.resize(
-            round(image.width() / ratio) + 2 * PAGE_MARGIN,
-            round(image.height() / ratio) + 2 * PAGE_MARGIN,
-        )
+        width, height = round(image.width() / ratio), round(image.height() / ratio)
+        self._image.resize(width + 2 * PAGE_MARGIN, height + 2 * PAGE_MARGIN)
+        self.annotation_layer.setGeometry(self._image.rect())
+        self.annotation_layer.set_page_rect(QRectF(PAGE_MARGIN, PAGE_MARGIN, width, height))
         self._scroll.verticalScrollBar().setValue(0)
+
+    def open_note_editor(
+        self,
+        text: str,
+        *,
+        heading: tuple[str, dict[str, object]],
+        editable: bool,
+        deletable: bool,
+        at: tuple[float, float] | None = None,
+    ) -> None:
+        """``at``: the note's point on the page (PDF points), which the editor leaves
+        uncovered."""
+        self._note_anchor = at
+        self.note_editor.open_note(text, heading=heading, editable=editable, deletable=deletable)
+        self._place_note_editor()
+
+    def set_annotating(self, annotating: bool) -> None:
+        """Show the annotation tools (a tablet with somewhere to keep annotations)."""
+        self.annotation_bar.setVisible(annotating)
+        if not annotating:
+            self.annotation_list.hide()
+            self.note_editor.hide()
 
     def set_page_label(self, page: int, pages: int) -> None:
         """``page`` is one-based, as readers count."""
@@ -298,9 +347,33 @@ class DocumentView(QWidget):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
         if watched is self._scroll and event.type() == QEvent.Type.Resize:
             self.viewport_resized.emit()
+            self._place_note_editor()
         return super().eventFilter(watched, event)
 
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self._place_note_editor()
+
     # helpers
+
+    def _place_note_editor(self) -> None:
+        if not self.note_editor.isVisible():
+            return
+        area = self._stack.geometry()
+        width = min(NOTE_EDITOR_SIZE.width(), area.width() - 16)
+        height = min(NOTE_EDITOR_SIZE.height(), area.height() - 16)
+        top = area.y() + 24
+        if self._note_anchor is not None and self.annotation_layer.ready:
+            # Above or below the note, where there is more room: the note stays in sight.
+            y = self.annotation_layer.mapTo(
+                self, self.annotation_layer.to_layer(*self._note_anchor).toPoint()
+            ).y()
+            above = y - PIN_CLEARANCE - area.y() - 8
+            below = area.bottom() - y - PIN_CLEARANCE - 8
+            height = max(min(height, max(above, below)), NOTE_EDITOR_MIN_HEIGHT)
+            top = y - PIN_CLEARANCE - height if above >= below else y + PIN_CLEARANCE
+        self.note_editor.setGeometry(area.x() + (area.width() - width) // 2, top, width, height)
+        self.note_editor.raise_()
 
     def _update_page_label(self) -> None:
         text = tr("viewer.page_of", page=self._page, pages=self._pages) if self._pages else ""

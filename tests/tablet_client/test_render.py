@@ -178,3 +178,27 @@ async def test_cache_is_bounded_by_bytes(colour_pdf: Path) -> None:
 async def test_rejects_silly_widths(renderer: PageRenderer, colour_pdf: Path) -> None:
     with pytest.raises(ValueError, match="width_px"):
         await renderer.render(colour_pdf, 0, 0)
+
+
+async def test_page_text_gives_words_in_unrotated_points_and_the_rotation(
+    renderer: PageRenderer, mixed_pdf: Path
+) -> None:
+    upright = await renderer.page_text(mixed_pdf, 0)
+    assert upright.rotation == (1, 0, 0, 1, 0, 0) and upright.size == (595, 842)
+    [word] = upright.words
+    assert word.text == "portrait" and word.line == (0, 0)
+    assert word.x0 == 72 and word.y0 < 72 < word.y1  # its baseline at y 72
+    turned = await renderer.page_text(mixed_pdf, 2)
+    assert turned.rotation == (0, 1, -1, 0, 842, 0) and turned.size == (842, 595)
+    [word] = turned.words  # the same place on the unrotated page
+    assert word.text == "rotated" and word.x0 == 72 and word.y0 < 72 < word.y1
+    assert await renderer.page_text(mixed_pdf, 2) is turned  # kept for the page
+
+
+async def test_page_text_of_a_missing_page_or_a_bad_file_is_a_render_error(
+    renderer: PageRenderer, mixed_pdf: Path, corrupt_pdf: Path
+) -> None:
+    with pytest.raises(RenderError, match=r"mixed\.pdf has no page 4 \(it has 3\)"):
+        await renderer.page_text(mixed_pdf, 3)
+    with pytest.raises(RenderError, match=r"corrupt\.pdf is not a readable PDF file"):
+        await renderer.page_text(corrupt_pdf, 0)
