@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
+from room_protocol.annotations import AnnotationKind, AnnotationOp, AnnotationPatch, Visibility
 from room_protocol.live import (
     Announce,
     EndSpeech,
@@ -97,6 +98,46 @@ async def _poll(chair: Tablet, poll_id: str, votes: list[tuple[Tablet, str, str]
     await until(lambda: _state(chair, poll_id) is PollState.PUBLISHED)
 
 
+# Annotations two delegates make on the budget: (member, annotation id, page, patch).
+ANNOTATIONS = (
+    (
+        "d1",
+        "d1-ink",
+        0,
+        AnnotationPatch(
+            kind=AnnotationKind.INK, geometry=(72.0, 300.0, 150.0, 320.0, 220.0, 310.0)
+        ),
+    ),
+    (
+        "d1",
+        "d1-note",
+        1,
+        AnnotationPatch(
+            kind=AnnotationKind.NOTE,
+            geometry=(100.0, 100.0),
+            text="Hỏi về dòng ngân sách 4",
+            visibility=Visibility.CHAIR,
+        ),
+    ),
+    (
+        "d2",
+        "d2-mark",
+        0,
+        AnnotationPatch(
+            kind=AnnotationKind.HIGHLIGHT, geometry=(72.0, 400.0, 300.0, 415.0), colour="#f9a825"
+        ),
+    ),
+)
+
+
+async def annotate(tablets: dict[str, Tablet]) -> None:
+    """The annotations above, sent as their tablets would (one op each, stamps growing)."""
+    for stamp, (member, annotation_id, page, patch) in enumerate(ANNOTATIONS, start=1):
+        tablet = tablets[member]
+        sha = next(d.sha256 for d in tablet.meeting.documents if d.filename == "budget.pdf")
+        await tablet.ok(AnnotationOp(tablet.op(), annotation_id, sha, page, stamp << 16, patch))
+
+
 async def run_meeting(room: RunningRoom) -> None:
     """Check-ins (at the seat, by the clerk), a check-out, proxies (from the package, by the
     clerk), speakers, a named and a secret poll, messages and a service call."""
@@ -107,6 +148,7 @@ async def run_meeting(room: RunningRoom) -> None:
     await clerk.ok(Announce(clerk.op(), "Chào mừng: the session is open"))
     await chair.ok(SetItemDone(chair.op(), "opening", True))
     await chair.ok(SetCurrentItem(chair.op(), "budget"))
+    await annotate({"d1": d1, "d2": d2})
     await d1.ok(RequestFloor(d1.op()))
     await d2.ok(RequestFloor(d2.op(), FloorKind.POINT_OF_ORDER))
     for _ in range(2):

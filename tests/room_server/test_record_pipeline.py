@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pymupdf
 import pytest
 
 from room_protocol.live import CloseMeeting
@@ -123,6 +124,16 @@ def test_the_sealed_record_holds_the_meeting_and_verifies(closed: Closed) -> Non
         }
         <= names
     ), sorted(names)
+    # each delegate's annotations: JSON, and an annotated copy with real PDF annotations
+    assert {"annotations/d1.json", "annotations/d2.json"} <= names
+    notes = json.loads((closed.record / "annotations" / "d1.json").read_text())
+    assert "Hỏi về dòng ngân sách 4" in json.dumps(notes, ensure_ascii=False)
+    kinds = {}
+    for member in ("d1", "d2"):
+        [copy] = [n for n in names if n.startswith(f"annotations/{member}/")]
+        with pymupdf.open(closed.record / copy) as pdf:
+            kinds[member] = sorted(a.type[1] for page in pdf for a in page.annots())
+    assert kinds == {"d1": ["Ink", "Text"], "d2": ["Highlight"]}
     polls = {p["id"]: p for p in json.loads((closed.record / "polls.json").read_text())["polls"]}
     assert set(polls) >= {"p-budget", "p-secret"}
     # the audit segment ends at the close, under a head the room signed then
