@@ -458,12 +458,13 @@ class DisplayController(QObject):
             self._notice(Shown.UNAVAILABLE, tr("page.unavailable"), f"{where} · {problem}")
             return
         if self._page_key != key:
-            if self._page_key is None or self._page_key[:2] != key[:2]:
-                self._notice(Shown.LOADING, tr("page.loading"), where)
-                self._start_render(key, path)
-                return
-            # the same page, rendered for another size: shown until the new one is ready
             self._start_render(key, path)
+            if self._page_key is None:
+                self._notice(Shown.LOADING, tr("page.loading"), where)
+                return
+            if self._page_key[:2] != key[:2]:
+                return  # a page turn: the last page stays until this one is drawn, no flash
+            # the same page, rendered for another size: shown until the new one is ready
         self.presented = Shown.PAGE
         assert self.page is not None
         marks = marks_on_page(self.ink.on_page(doc.sha256, follow.page), self.page.rotation)
