@@ -29,7 +29,7 @@ from room_protocol.annotations import (
 )
 from room_protocol.live import GrantFloor, RequestFloor, SetCurrentItem, SetFollow
 from room_protocol.messages import DocumentInfo
-from room_protocol.voting import OpenPoll
+from room_protocol.voting import ClosePoll, OpenPoll, PublishPoll
 from tests.kiosk.conftest import Run, not_blank, until
 from tests.kiosk.test_display import TABLETS, cleanly, signed_in
 from tests.rooms import RunningRoom, running_room, write_package
@@ -283,6 +283,14 @@ def test_the_display_shows_the_chairs_page_with_presenter_ink(
         await until(lambda: view.vote_panel.isVisible(), "the vote")
         assert view.pages.currentWidget() is view.meeting_page
         assert canvas.image.isNull()  # the page is not kept behind the vote
+        await chair.ok(ClosePoll(chair.op(), "p-budget"))
+        await chair.ok(PublishPoll(chair.op(), "p-budget"))
+        await until(lambda: view.result_panel.isVisible(), "the result")
+        assert not view.presenting
+        # The chair moves on to the next item: the result gives way, the page returns.
+        await chair.ok(SetCurrentItem(chair.op(), "budget-debate"))
+        await until(lambda: showing(display, budget.sha256, 1), "page 2 again", 20)
+        assert view.presentation_page.item_line.text() == "2.1 · Debate"
         await asyncio.gather(*(t.stop() for t in TABLETS))
         TABLETS.clear()
 

@@ -57,6 +57,8 @@ async def test_the_display_always_follows_the_chair(room: RunningRoom) -> None:
 
     # The display may not stop following (it sends nothing but reads); it keeps hearing.
     await display.refused(Following(display.op(), False), "forbidden", "room display")
+    # Nor move the chair's view: whoever holds a display's certificate is not the chair.
+    await display.refused(SetFollow(display.op(), budget.sha256, 5), "forbidden", "room display")
     mark = len(display.received)
     await chair.ok(SetFollow(chair.op(), budget.sha256, 3))
     assert (await display.next_of(FollowState, mark)).page == 3
