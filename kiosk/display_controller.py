@@ -571,7 +571,8 @@ class DisplayController(QObject):
             image = QImage(
                 page.samples, page.width, page.height, page.stride, QImage.Format.Format_RGB888
             ).copy()  # owns its pixels
-            self.page, self._page_key, self._marks = page, key, []
+            # the view holds the pixels; keep the page's size and rotation only
+            self.page, self._page_key, self._marks = replace(page, samples=b""), key, []
             self.view.set_page(image, page.page_width, page.page_height)
             self.view.set_presenter_ink([])
             self.refresh()
