@@ -337,6 +337,10 @@ class DisplayController(QObject):
         elif isinstance(message, PairingCodeShown):
             self.pairing = message
         elif isinstance(message, FollowState):
+            if self.follow is None or message.seq != self.follow.seq:
+                # the chair moved: a page or document that failed before is tried again
+                self._fetch_failed.clear()
+                self._render_failed.clear()
             self.follow = message
         elif isinstance(message, SharedAnnotations):
             self.ink.receive(message)

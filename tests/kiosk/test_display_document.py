@@ -21,6 +21,7 @@ from kiosk.display_controller import DisplayController, DisplaySettings
 from kiosk.display_view import DisplayView
 from kiosk.i18n import set_language
 from kiosk.presentation import Shown
+from room_client.documents import DocumentCache
 from room_protocol.annotations import (
     Annotation,
     AnnotationKind,
@@ -385,5 +386,36 @@ def test_a_document_not_in_the_meeting_is_not_fetched(
             "The chair's document is not part of this meeting."
         )
         assert not display._fetching and not held_files(cache, unknown.sha256)
+
+    run_async(cleanly(display, body()))
+
+
+def test_a_damaged_cached_document_gets_a_clear_notice(
+    qtbot: QtBot, room: RunningRoom, tmp_path: Path, run_async: Run
+) -> None:
+    """The display's cached copy is not a PDF any more (a damaged card): the page area
+    says so, the display goes on, and the next document the chair shows is drawn."""
+    cache = tmp_path / "display-cache"
+    display = make_display(qtbot, room, cache)
+    view = display.view
+
+    async def body() -> None:
+        await display.start()
+        await until(lambda: view.connection_state == "connected", "connected")
+        chair = await signed_in(room, "chair")
+        budget = next(d for d in chair.meeting.documents if d.title == "Budget 2027")
+        agenda = next(d for d in chair.meeting.documents if d.title == "Agenda")
+        damaged = DocumentCache(cache).document_path(budget.sha256)
+        damaged.parent.mkdir(parents=True, exist_ok=True)
+        damaged.write_bytes(b"not a PDF any more")
+        await chair.ok(SetFollow(chair.op(), budget.sha256, 0))
+        await until(lambda: display.presented is Shown.UNAVAILABLE, "the notice", 20)
+        page = view.presentation_page
+        assert page.notice_title.text() == "This page cannot be shown here"
+        assert page.notice_text.text().startswith("Budget 2027 · page 1 · ")
+        assert "is not a readable PDF file" in page.notice_text.text()
+        assert page.canvas.image.isNull()
+        await chair.ok(SetFollow(chair.op(), agenda.sha256, 1))
+        await until(lambda: showing(display, agenda.sha256, 1), "the agenda's page 2", 20)
 
     run_async(cleanly(display, body()))
