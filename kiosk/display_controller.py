@@ -427,6 +427,7 @@ class DisplayController(QObject):
             self._meeting_line(meeting),
             self._item_line(meeting),
             self._speaker_line(now),
+            no_item=meeting.current_item_id is None,
         )
         assert follow.sha256 is not None
         doc = meeting.document(follow.sha256)

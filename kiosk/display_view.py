@@ -374,12 +374,14 @@ class DisplayView(QWidget):
         self.meeting_line.setText(line)
         self.pages.setCurrentWidget(self.meeting_page)
 
-    def show_presentation(self, title: str, line: str, item: str, speaker: str) -> None:
+    def show_presentation(
+        self, title: str, line: str, item: str, speaker: str, *, no_item: bool = False
+    ) -> None:
         """The chair's page instead of the meeting page; ``item`` and ``speaker`` are the
         small line above it. What the page area holds is set by the calls below."""
         self.title.setText(title)
         self.meeting_line.setText(line)
-        self.presentation_page.set_lines(item, speaker)
+        self.presentation_page.set_lines(item, speaker, no_item=no_item)
         self.pages.setCurrentWidget(self.presentation_page)
 
     @property

@@ -170,8 +170,10 @@ class PresentationPage(QWidget):
         self._layout = layout
         self.fit_labels = [self.item_line, self.speaker_line, self.notice_title, self.notice_text]
 
-    def set_lines(self, item: str, speaker: str) -> None:
+    def set_lines(self, item: str, speaker: str, *, no_item: bool = False) -> None:
+        """``no_item``: ``item`` says there is no current item (muted, like the panel)."""
         self.item_line.setText(item)
+        self.item_line.set_colour(MUTED if no_item else WHITE)
         self.speaker_line.setText(speaker)
 
     def show_page(self) -> None:

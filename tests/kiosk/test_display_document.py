@@ -20,6 +20,7 @@ from pytestqt.qtbot import QtBot
 from kiosk.display_controller import DisplayController, DisplaySettings
 from kiosk.display_view import DisplayView
 from kiosk.i18n import set_language
+from kiosk.look import MUTED
 from kiosk.presentation import Shown
 from room_client.documents import DocumentCache
 from room_protocol.annotations import (
@@ -314,6 +315,7 @@ def test_a_confidential_document_is_never_fetched_nor_shown(
         await until(lambda: display.presented is Shown.CONFIDENTIAL, "the confidential notice")
         page = view.presentation_page
         assert view.presenting and not page.showing_page and page.canvas.image.isNull()
+        assert page.item_line.text() == "No current item" and page.item_line.colour() == MUTED
         assert page.notice_title.text() == ("Confidential document — not shown on the room display")
         assert page.notice_text.text() == (
             "“Minutes of the last meeting”, page 2: members follow it on their own tablets."
