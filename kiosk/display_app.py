@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QApplication
 from kiosk.display_controller import DisplayController, DisplaySettings
 from kiosk.display_view import DisplayView
 from kiosk.i18n import LANGUAGES, set_language
+from kiosk.presentation import Shown
 from room_client.connection import RoomEndpoint
 from room_client.enrollment import DeviceCredentials
 from room_protocol.private_files import UMASK
@@ -46,6 +47,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         / "hemicycle-display"
         / "device",
         help="this display's credentials for its room (made at enrollment)",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser()
+        / "hemicycle-display",
+        help="where the display keeps the documents the chair shows (never confidential ones)",
     )
     parser.add_argument(
         "--enroll",
@@ -128,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         room_id=args.room_id,
         interfaces=tuple(args.interface),
         direct=direct,
+        cache_dir=args.cache_dir,
     )
     controller = DisplayController(view, settings)
     if args.screenshot is not None or args.windowed:
@@ -164,8 +173,13 @@ async def screenshot(controller: DisplayController, path: Path, limit: float) ->
     deadline = loop.time() + limit
     try:
         await controller.start()
-        # The room sends the speaker queue right after the meeting: wait for both.
-        while not (controller.meeting_received and controller.floor is not None):
+        # The room sends the speaker queue right after the meeting: wait for both, and for
+        # the chair's page if one is being fetched or drawn.
+        while not (
+            controller.meeting_received
+            and controller.floor is not None
+            and controller.presented is not Shown.LOADING
+        ):
             if loop.time() > deadline:
                 print(
                     f"hemicycle-display: no meeting state from the room in {limit:g} s",

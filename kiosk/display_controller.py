@@ -6,6 +6,11 @@ of ballots while a poll is open. Everything on screen is drawn from the last sta
 room sent plus the time since, once a second and on every update, so a lost connection
 freezes nothing and the timers keep the room's time. Which poll is on screen, and for
 how long, is :func:`kiosk.voting.shown_poll`.
+
+The display also follows the chair's view (``follow.state``): when the chair shows a
+document page and no vote is on screen, that page fills the screen, fetched into the
+display's own cache and rendered in a worker process, with the chair's presenter ink on
+it. A confidential document is never fetched nor shown (:func:`kiosk.presentation.may_show`).
 """
 
 from __future__ import annotations
@@ -14,14 +19,19 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, QSize, Qt, QTimer
+from PySide6.QtGui import QImage
 
 from kiosk.display_view import DisplayView, QueueLine
 from kiosk.i18n import long_date, on_language_changed, tr, trn
+from kiosk.page_render import PageRenderError, RenderedPage, Renderer
+from kiosk.presentation import InkMark, PresenterInk, Shown, marks_on_page, may_show
 from kiosk.result_lines import poll_kinds, result_lines
 from kiosk.vote_lines import Tone, VoteLines
 from kiosk.voting import (
@@ -34,12 +44,20 @@ from kiosk.voting import (
 )
 from room_client.connection import (
     Backoff,
+    ConnectError,
     ConnectionStatus,
     Phase,
     RoomConnection,
     RoomEndpoint,
 )
 from room_client.discovery import DiscoveredRoom, RoomBrowser
+from room_client.documents import (
+    DocumentCache,
+    DocumentFetcher,
+    DocumentUnavailable,
+    TransferInterrupted,
+    fetch_with_retry,
+)
 from room_client.enrollment import DeviceCredentials, EnrollError, enroll
 from room_client.timers import (
     Level,
@@ -51,10 +69,11 @@ from room_client.timers import (
     speech_timer,
 )
 from room_client.timers import format_duration as duration
+from room_protocol.annotations import SharedAnnotations
 from room_protocol.enrollment import DeviceKindName, PairingCode, PairingCodeShown
-from room_protocol.errors import ProtocolError
-from room_protocol.live import Announcement, FloorKind, FloorState
-from room_protocol.messages import MeetingSnapshot, Message
+from room_protocol.errors import ErrorCode, ProtocolError
+from room_protocol.live import Announcement, FloorKind, FloorState, FollowState
+from room_protocol.messages import DocumentInfo, MeetingSnapshot, Message
 from room_protocol.voting import (
     AttendanceState,
     AuditHead,
@@ -72,6 +91,8 @@ TICK_MS = 1000
 TICK_LATE_MS = 15  # land just after the countdown's next whole second, never just before
 ANNOUNCEMENT_PROMINENT_S = 120.0  # a new announcement is shown large for two minutes
 ANNOUNCEMENT_KEEP_S = 30 * 60.0  # ... then as a quiet line for half an hour
+MIN_PAGE_BOX_PX = 64  # smaller: the page area is not laid out yet
+FETCH_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +108,11 @@ class DisplaySettings:
     announcement_prominent_s: float = ANNOUNCEMENT_PROMINENT_S
     announcement_keep_s: float = ANNOUNCEMENT_KEEP_S
     result_keep_s: float = RESULT_KEEP_S  # a published result leaves the screen after this
+    cache_dir: Path | None = None  # the display's documents; default: beside its credentials
+
+    @property
+    def documents(self) -> Path:
+        return self.cache_dir or self.credentials.directory.parent / "display-documents"
 
 
 class DisplayController(QObject):
@@ -127,6 +153,24 @@ class DisplayController(QObject):
         self._unenrolled = False  # a room was found, and this display is not its device
         self._browser: RoomBrowser | None = None
         self._tasks: set[asyncio.Future[None]] = set()
+        # the chair's view and what the page area shows of it
+        self.follow: FollowState | None = None
+        self.ink = PresenterInk()
+        self.presented = Shown.NOTHING
+        self.cache: DocumentCache | None = None  # made when the first page is wanted
+        self.fetcher: DocumentFetcher | None = None
+        self.renderer = Renderer()
+        self.page: RenderedPage | None = None  # the page in the view
+        self._page_key: tuple[str, int, int, int] | None = None  # sha256, page, box w, h
+        self._wanted: tuple[str, int, int, int] | None = None  # the render the screen needs
+        self._rendering: set[tuple[str, int, int, int]] = set()  # renders under way
+        self._render_failed: dict[tuple[str, int, int, int], str] = {}
+        self._fetching: set[str] = set()
+        self._forbidden: set[str] = set()  # the room refused: confidential to this display
+        self._fetch_failed: dict[str, str] = {}  # sha256 -> why (until the next connect)
+        self._marks: list[InkMark] = []
+        self._page_tasks: set[asyncio.Future[None]] = set()
+        view.presentation_page.canvas.box_changed.connect(self._box_changed)
         self._tick = QTimer(view)  # dies with the view it redraws
         self._tick.setTimerType(Qt.TimerType.PreciseTimer)
         self._tick.setInterval(TICK_MS)
@@ -154,6 +198,14 @@ class DisplayController(QObject):
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for job in list(self._page_tasks):
+            job.cancel()  # a cut transfer resumes from the partial file next time
+            with contextlib.suppress(asyncio.CancelledError):
+                await job
+        if self.fetcher is not None:
+            await self.fetcher.close()
+            self.fetcher = None
+        await self.renderer.close()
         if self._browser is not None:
             await self._browser.stop()
             self._browser = None
@@ -238,6 +290,7 @@ class DisplayController(QObject):
             self._ever_connected = True
             self._failure = ""
             self.clock.sync(parse_time(connection.welcome.server_time), connection.welcomed_at)
+            self._fetch_failed.clear()  # the room is back: try those documents again
         elif status.phase is Phase.RETRYING:
             self._failure = status.detail
         self.refresh()
@@ -283,6 +336,14 @@ class DisplayController(QObject):
             self.audit_head = message
         elif isinstance(message, PairingCodeShown):
             self.pairing = message
+        elif isinstance(message, FollowState):
+            if self.follow is None or message.seq != self.follow.seq:
+                # the chair moved: a page or document that failed before is tried again
+                self._fetch_failed.clear()
+                self._render_failed.clear()
+            self.follow = message
+        elif isinstance(message, SharedAnnotations):
+            self.ink.receive(message)
         else:
             return
         self._mark_update()
@@ -308,6 +369,7 @@ class DisplayController(QObject):
             tr("audit.head", seq=head.seq, fingerprint=fingerprint(head.head)) if head else ""
         )
         meeting = self.meeting
+        self._wanted = None  # until the page area asks for a page below
         if self._unenrolled:
             self._show_setup()
         elif self._show_pairing(server_now):
@@ -320,11 +382,20 @@ class DisplayController(QObject):
             closed = _local_time(parse_time(meeting.closed_at))
             self.view.show_idle(meeting.title, tr("idle.closed", time=closed))
         else:
-            self.view.show_meeting(meeting.title, self._meeting_line(meeting))
-            self._show_item(meeting, server_now)
-            self._show_floor(meeting, now)
-            self._show_attendance()
-            self._show_poll(meeting, server_now)
+            self.shown = self._pick_poll(meeting, server_now)
+            follow = self.follow
+            if self.shown is None and follow is not None and follow.sha256 is not None:
+                self._show_presentation(meeting, follow, now)
+            else:
+                self.presented = Shown.NOTHING
+                self.view.show_meeting(meeting.title, self._meeting_line(meeting))
+                self._show_item(meeting, server_now)
+                self._show_floor(meeting, now)
+                self._show_attendance()
+                self._show_poll(meeting, server_now)
+        if not self.view.presenting:
+            self.presented = Shown.NOTHING
+            self._drop_page()
         self._show_announcement(now)
         if self._tick.isActive():
             self._tick.start(self.next_tick_ms(now))
@@ -346,6 +417,177 @@ class DisplayController(QObject):
             return TICK_MS
         elapsed = speech.elapsed_seconds + (now - self._floor_at)
         return round((1.0 - elapsed % 1.0) * 1000) + TICK_LATE_MS
+
+    # --- the chair's page -----------------------------------------------------------------
+
+    def _show_presentation(self, meeting: MeetingSnapshot, follow: FollowState, now: float) -> None:
+        """The chair's page in the page area, or a notice saying why not (yet)."""
+        self.view.show_presentation(
+            meeting.title,
+            self._meeting_line(meeting),
+            self._item_line(meeting),
+            self._speaker_line(now),
+            no_item=meeting.current_item_id is None,
+        )
+        assert follow.sha256 is not None
+        doc = meeting.document(follow.sha256)
+        if doc is None:
+            self._notice(Shown.UNAVAILABLE, tr("page.unavailable"), tr("page.not_in_meeting"))
+            return
+        where = tr("page.document", title=doc.title, page=follow.page + 1)
+        if not self._may_show(doc):
+            self._notice(
+                Shown.CONFIDENTIAL,
+                tr("page.confidential"),
+                tr("page.confidential_detail", title=doc.title, page=follow.page + 1),
+                warning=True,
+            )
+            return
+        failed = self._fetch_failed.get(doc.sha256)
+        if failed is not None:
+            self._notice(Shown.UNAVAILABLE, tr("page.unavailable"), f"{where} · {failed}")
+            return
+        path = self._cache().get(doc.sha256)
+        if path is None:
+            self._start_fetch(doc)
+            self._notice(Shown.LOADING, tr("page.loading"), where)
+            return
+        box = self._page_box()
+        if box is None:
+            self._notice(Shown.LOADING, tr("page.loading"), where)
+            return
+        key = (doc.sha256, follow.page, *box)
+        self._wanted = key
+        problem = self._render_failed.get(key)
+        if problem is not None:
+            self._notice(Shown.UNAVAILABLE, tr("page.unavailable"), f"{where} · {problem}")
+            return
+        if self._page_key != key:
+            self._start_render(key, path)
+            if self._page_key is None:
+                self._notice(Shown.LOADING, tr("page.loading"), where)
+                return
+            if self._page_key[:2] != key[:2]:
+                return  # a page turn: the last page stays until this one is drawn, no flash
+            # the same page, rendered for another size: shown until the new one is ready
+        self.presented = Shown.PAGE
+        assert self.page is not None
+        marks = marks_on_page(self.ink.on_page(doc.sha256, follow.page), self.page.rotation)
+        if marks != self._marks:
+            self._marks = marks
+            self.view.set_presenter_ink(marks)
+
+    def _may_show(self, doc: DocumentInfo) -> bool:
+        """:func:`may_show`, and never a document the room refused this display."""
+        return may_show(doc) and doc.sha256 not in self._forbidden
+
+    def _notice(self, shown: Shown, title: str, text: str, *, warning: bool = False) -> None:
+        self._drop_page()
+        self.presented = shown
+        self.view.show_page_notice(title, text, warning=warning)
+
+    def _drop_page(self) -> None:
+        """Forget the page on screen (a render still coming is dropped unless wanted)."""
+        if self.page is not None or self._marks:
+            self.page, self._page_key, self._marks = None, None, []
+            self.view.clear_page()
+
+    def _item_line(self, meeting: MeetingSnapshot) -> str:
+        item = meeting.item(meeting.current_item_id) if meeting.current_item_id else None
+        if item is None:
+            return tr("item.none")
+        return f"{item.number} · {item.title}" if item.number else item.title
+
+    def _speaker_line(self, now: float) -> str:
+        speech = self.floor.speaking if self.floor else None
+        if speech is None:
+            return tr("speaker.none")
+        timer = speech_timer(speech, now - self._floor_at)
+        return tr("page.speaking", name=speech.name, time=speech_clock(timer))
+
+    def _page_box(self) -> tuple[int, int] | None:
+        """The page area in device pixels; None until it is laid out."""
+        canvas = self.view.presentation_page.canvas
+        ratio = canvas.devicePixelRatioF()
+        w, h = round(canvas.width() * ratio), round(canvas.height() * ratio)
+        return (w, h) if min(w, h) >= MIN_PAGE_BOX_PX else None
+
+    def _box_changed(self, _size: QSize) -> None:
+        if self.view.presenting:
+            self.refresh()
+
+    def _cache(self) -> DocumentCache:
+        if self.cache is None:
+            self.cache = DocumentCache(self.settings.documents)
+        return self.cache
+
+    def _start_fetch(self, doc: DocumentInfo) -> None:
+        """Fetch ``doc`` into the display's cache in the background (once at a time)."""
+        connection = self.connection
+        if doc.sha256 in self._fetching or connection is None or not self._may_show(doc):
+            return
+        fetcher = self.fetcher
+        if fetcher is None or fetcher.endpoint != connection.endpoint:
+            if fetcher is not None:
+                self._spawn(fetcher.close())
+            fetcher = DocumentFetcher(connection.endpoint, self.settings.credentials, self._cache())
+            self.fetcher = fetcher
+        self._fetching.add(doc.sha256)
+
+        async def fetch() -> None:
+            try:
+                await fetch_with_retry(fetcher, doc, attempts=FETCH_ATTEMPTS)
+            except DocumentUnavailable as exc:
+                if exc.code == ErrorCode.FORBIDDEN.value:
+                    log.info("the room does not give %s to this display", doc.sha256[:12])
+                    self._forbidden.add(doc.sha256)
+                    self._cache().partial_path(doc.sha256).unlink(missing_ok=True)
+                else:
+                    log.warning("%s", exc)
+                    self._fetch_failed[doc.sha256] = str(exc)
+            except (ConnectError, TransferInterrupted, OSError) as exc:
+                log.warning("could not fetch %s: %s", doc.title, exc)
+                self._fetch_failed[doc.sha256] = str(exc)
+            finally:
+                self._fetching.discard(doc.sha256)
+            self.refresh()
+
+        self._spawn(fetch())
+
+    def _start_render(self, key: tuple[str, int, int, int], path: Path) -> None:
+        if key in self._rendering:
+            return
+        self._rendering.add(key)
+        _, page_index, width, height = key
+
+        async def render() -> None:
+            try:
+                page = await self.renderer.render(path, page_index, width, height)
+            except PageRenderError as exc:
+                log.warning("%s", exc)
+                self._render_failed[key] = str(exc)
+                if self._wanted == key:
+                    self.refresh()
+                return
+            finally:
+                self._rendering.discard(key)
+            if self._wanted != key:
+                return  # the chair moved on, or the page gave way: not this page any more
+            image = QImage(
+                page.samples, page.width, page.height, page.stride, QImage.Format.Format_RGB888
+            ).copy()  # owns its pixels
+            # the view holds the pixels; keep the page's size and rotation only
+            self.page, self._page_key, self._marks = replace(page, samples=b""), key, []
+            self.view.set_page(image, page.page_width, page.page_height)
+            self.view.set_presenter_ink([])
+            self.refresh()
+
+        self._spawn(render())
+
+    def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(job)
+        self._page_tasks.add(task)
+        task.add_done_callback(self._page_tasks.discard)
 
     def _meeting_line(self, meeting: MeetingSnapshot) -> str:
         try:
@@ -425,24 +667,24 @@ class DisplayController(QObject):
             quorum = tr("attendance.quorum_not_met", required=state.required)
             self.view.set_attendance(present, quorum, Tone.BAD, proxies)
 
-    def _show_poll(self, meeting: MeetingSnapshot, server_now: datetime | None) -> None:
+    def _pick_poll(self, meeting: MeetingSnapshot, server_now: datetime | None) -> ShownPoll | None:
         polls = self.polls
+        if polls is None:
+            return None
         changed = self._item_changed
         if meeting.current_started_at:
             started = parse_time(meeting.current_started_at)
             changed = started if changed is None else max(changed, started)
-        shown = (
-            shown_poll(
-                polls.polls,
-                polls.results,
-                now=server_now,
-                item_changed=changed,
-                keep_s=self.settings.result_keep_s,
-            )
-            if polls is not None
-            else None
+        return shown_poll(
+            polls.polls,
+            polls.results,
+            now=server_now,
+            item_changed=changed,
+            keep_s=self.settings.result_keep_s,
         )
-        self.shown = shown
+
+    def _show_poll(self, meeting: MeetingSnapshot, server_now: datetime | None) -> None:
+        shown = self.shown
         if shown is None:
             self.view.show_floor()
         elif shown.stage is Stage.RESULT and shown.result is not None:

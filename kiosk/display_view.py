@@ -22,6 +22,10 @@ real screen. Light text on a dark background, yellow for what the room must noti
 While a poll is open (or being counted) its panel takes the place of the item and the
 speaker; a published result does the same, and a roll call of a small roster takes the
 queue's place (:mod:`kiosk.vote_view`). The attendance panel always stays.
+
+While the chair shows a document page (and no vote is on screen) the meeting page gives
+way to the presentation page (:mod:`kiosk.page_view`): the page as large as fits, the
+item and the speaker in one small line above it.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QResizeEvent
+from PySide6.QtGui import QFont, QImage, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -65,7 +69,9 @@ from kiosk.look import frame as _frame
 from kiosk.look import label as _label
 from kiosk.look import repolish as _repolish
 from kiosk.look import style as _style
+from kiosk.page_view import PresentationPage
 from kiosk.pairing_view import PairingPage, SetupPage
+from kiosk.presentation import InkMark
 from kiosk.vote_lines import NameGroup, ResultLines, VoteLines
 from kiosk.vote_view import (
     AttendancePanel,
@@ -311,6 +317,8 @@ class DisplayView(QWidget):
         self.setup_page = SetupPage()
         self.pages.addWidget(self.pairing_page)
         self.pages.addWidget(self.setup_page)
+        self.presentation_page = PresentationPage()
+        self.pages.addWidget(self.presentation_page)
 
         # connection line
         self.status_dot = _label("status_dot")
@@ -365,6 +373,35 @@ class DisplayView(QWidget):
         self.title.setText(title)
         self.meeting_line.setText(line)
         self.pages.setCurrentWidget(self.meeting_page)
+
+    def show_presentation(
+        self, title: str, line: str, item: str, speaker: str, *, no_item: bool = False
+    ) -> None:
+        """The chair's page instead of the meeting page; ``item`` and ``speaker`` are the
+        small line above it. What the page area holds is set by the calls below."""
+        self.title.setText(title)
+        self.meeting_line.setText(line)
+        self.presentation_page.set_lines(item, speaker, no_item=no_item)
+        self.pages.setCurrentWidget(self.presentation_page)
+
+    @property
+    def presenting(self) -> bool:
+        return self.pages.currentWidget() is self.presentation_page
+
+    def set_page(self, image: QImage, page_width: float, page_height: float) -> None:
+        """The rendered page (``page_width`` x ``page_height`` points, as shown)."""
+        self.presentation_page.canvas.set_page(image, page_width, page_height)
+        self.presentation_page.show_page()
+
+    def clear_page(self) -> None:
+        self.presentation_page.canvas.clear_page()
+
+    def set_presenter_ink(self, marks: list[InkMark]) -> None:
+        self.presentation_page.canvas.set_marks(marks)
+
+    def show_page_notice(self, title: str, text: str, *, warning: bool = False) -> None:
+        """A notice where the page would be (loading, confidential, cannot be shown)."""
+        self.presentation_page.show_notice(title, text, warning=warning)
 
     def show_pairing(
         self, heading: str, code: str, target: str, expiry: str, how: str, link: str
@@ -594,6 +631,7 @@ class DisplayView(QWidget):
             panel.set_scale(scale)
         self.pairing_page.set_scale(scale)
         self.setup_page.set_scale(scale)
+        self.presentation_page.set_scale(scale)
         self._paint_dot()
         self.set_countdown(
             self.countdown.text(), self.countdown_caption.text(), self._countdown_level

@@ -30,6 +30,13 @@ from room_client.connection import (
     RoomEndpoint,
 )
 from room_client.discovery import DiscoveredRoom, RoomBrowser
+from room_client.documents import (
+    DocumentCache,
+    DocumentFetcher,
+    DocumentUnavailable,
+    TransferInterrupted,
+    fetch_with_retry,
+)
 from room_client.enrollment import DeviceCredentials, EnrollError, EnrollFailure, enroll
 from room_protocol.enrollment import ALPHABET, CODE_CHARS, LINK_SCHEME, PairingCode
 from room_protocol.errors import ProtocolError
@@ -40,13 +47,6 @@ from tablet_client.attendance_controller import AttendanceController
 from tablet_client.chair_controller import ChairController
 from tablet_client.closing_controller import ClosingController
 from tablet_client.document_controller import DocumentController
-from tablet_client.documents import (
-    DocumentCache,
-    DocumentFetcher,
-    DocumentUnavailable,
-    TransferInterrupted,
-    fetch_with_retry,
-)
 from tablet_client.floor_controller import FloorController
 from tablet_client.follow_controller import FollowController
 from tablet_client.i18n import on_language_changed, set_language, tr

@@ -98,3 +98,10 @@ def test_tablet_process_never_loads_pymupdf() -> None:
     seen = imported_by("tablet_client")
     assert "pymupdf" not in top_level(seen["modules"])
     assert "fitz" not in top_level(seen["modules"])
+
+
+def test_display_process_never_loads_pymupdf() -> None:
+    """Likewise the room display: PyMuPDF only in kiosk.page_render's worker process."""
+    seen = imported_by("kiosk")
+    assert "pymupdf" not in top_level(seen["modules"])
+    assert "fitz" not in top_level(seen["modules"])

@@ -1,4 +1,5 @@
-"""Follow the chair: the page the chair shows, sent to every tablet that follows."""
+"""Follow the chair: the page the chair shows, sent to every tablet that follows and to
+the room display, which always follows (it may not send ``following``)."""
 
 from __future__ import annotations
 
@@ -41,8 +42,12 @@ class FollowWord:
             sha256=position["sha256"],
             page=position["page"],
             fit=position["fit"],
-            following=self.choice.get(client.client_id, True),
+            following=self.follows(client),
         )
+
+    def follows(self, client: Client) -> bool:
+        """A tablet follows unless it chose not to; the room display always does."""
+        return client.display or self.choice.get(client.client_id, True)
 
     def _send_position(self, client: Client) -> None:
         self.ctx.send([client], encode(self._message(client)))
@@ -73,7 +78,7 @@ class FollowWord:
         )
         return [
             lambda: self.ctx.broadcast(
-                [c for c in self.ctx.clients if self.choice.get(c.client_id, True)],
+                [c for c in self.ctx.clients if self.follows(c)],
                 frame,
                 "follow.state",
             )

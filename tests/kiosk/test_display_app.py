@@ -72,6 +72,8 @@ def test_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         True,
         "en",
     )
+    assert args.cache_dir.name == "hemicycle-display"
+    assert parse_args(["--room", "r", "--cache-dir", "/srv/d"]).cache_dir == Path("/srv/d")
     with pytest.raises(SystemExit):
         parse_args([])  # which room?
     with pytest.raises(SystemExit):

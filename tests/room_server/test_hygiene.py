@@ -20,6 +20,7 @@ from typing import Any
 import pymupdf
 import pytest
 
+from room_client.documents import DocumentCache, DocumentFetcher
 from room_client.enrollment import DeviceCredentials, enroll
 from room_protocol.enrollment import PairingCode
 from room_protocol.live import SignedIn, SignIn, SignOut
@@ -32,7 +33,6 @@ from room_protocol.voting import (
     PollsState,
     PollState,
 )
-from tablet_client.documents import DocumentCache, DocumentFetcher
 from tests import packages
 from tests.live_clients import Tablet, until
 from tests.packages import make_pdf

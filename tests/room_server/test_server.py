@@ -20,6 +20,12 @@ from room_client.connection import (
     RoomEndpoint,
     open_channel,
 )
+from room_client.documents import (
+    DocumentCache,
+    DocumentFetcher,
+    DocumentUnavailable,
+    TransferInterrupted,
+)
 from room_protocol import PROTOCOL_VERSION
 from room_protocol.codec import decode, encode
 from room_protocol.messages import (
@@ -33,12 +39,6 @@ from room_protocol.messages import (
     Welcome,
 )
 from room_server.tls import ensure_certificates
-from tablet_client.documents import (
-    DocumentCache,
-    DocumentFetcher,
-    DocumentUnavailable,
-    TransferInterrupted,
-)
 from tests.rooms import RunningRoom, running_room, sha256_file, timeout, write_package
 
 

@@ -49,6 +49,10 @@ class TransferInterrupted(Exception):
 class DocumentUnavailable(Exception):
     """The room refused the document or sent bytes that do not match its hash."""
 
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code  # the room's error code when it refused ("forbidden", ...), else ""
+
 
 class DocumentCache:
     def __init__(self, root: Path) -> None:
@@ -204,7 +208,7 @@ class DocumentFetcher:
                 elif isinstance(message, ErrorMessage):
                     if message.code == ErrorCode.BAD_FIELD.value:
                         partial.unlink(missing_ok=True)  # our offset was wrong: start over
-                    raise DocumentUnavailable(f"{doc.title}: {message.message}")
+                    raise DocumentUnavailable(f"{doc.title}: {message.message}", message.code)
         return self.cache.commit(doc.sha256)
 
 
