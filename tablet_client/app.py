@@ -19,6 +19,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QWidget
 
+from room_client.confidential import DEFAULT_EXPIRY_S
 from room_client.connection import RoomEndpoint
 from room_client.enrollment import DeviceCredentials
 from room_protocol.private_files import UMASK
@@ -90,6 +91,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="lock a delegate's screen after this many seconds untouched"
         " (default: as the room says; 0: never)",
     )
+    parser.add_argument(
+        "--confidential-expiry",
+        type=float,
+        default=DEFAULT_EXPIRY_S / 3600,
+        metavar="HOURS",
+        help="wipe confidential documents after this many hours without reaching the room"
+        " (default: %(default)g)",
+    )
     parser.add_argument("--language", choices=sorted(LANGUAGES), default="en")
     parser.add_argument("--fullscreen", action="store_true", help="kiosk mode")
     parser.add_argument(
@@ -125,7 +134,16 @@ def settings_from(args: argparse.Namespace) -> TabletSettings:
         direct=direct,
         seat_id=args.seat or None,
         inactivity_lock_seconds=args.inactivity_lock,
+        confidential_expiry_seconds=_expiry_hours(args.confidential_expiry) * 3600,
     )
+
+
+def _expiry_hours(hours: float) -> float:
+    if not 0 < hours <= 24 * 30:
+        raise SystemExit(
+            "hemicycle-tablet: --confidential-expiry must be more than 0 and at most 720 hours"
+        )
+    return hours
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,10 @@ prefetches and thumbnails, and at most ``workers`` jobs are handed to the pool a
 so a new page never queues behind a backlog. Finished pages are kept in an LRU bounded by
 bytes. Documents are content-addressed on the tablet, so a path's bytes do not change
 while it is cached; ``open`` still drops cached pages of a path whose file changed.
+
+A confidential document is a sealed file opened with its key (``open(path, key=...)``):
+the worker unseals it into memory and opens it from there, so its plain bytes never
+touch a disk; ``forget`` drops its pages and its key.
 """
 
 from __future__ import annotations
@@ -90,7 +94,7 @@ def _ping() -> int:
     return os.getpid()
 
 
-def _document(path: str) -> Any:
+def _document(path: str, key: bytes | None = None) -> Any:
     pymupdf = _mupdf()
     name = Path(path).name
     try:
@@ -108,7 +112,17 @@ def _document(path: str) -> Any:
         del _open_documents[path]
         entry[1].close()
     try:
-        doc = pymupdf.open(path, filetype="pdf")
+        if key is not None:
+            from room_client.confidential import SealedUnreadable, unseal_file
+
+            try:
+                doc = pymupdf.open(stream=unseal_file(key, Path(path)), filetype="pdf")
+            except SealedUnreadable as exc:
+                raise RenderError(f"{name} cannot be opened here ({exc})") from None
+        else:
+            doc = pymupdf.open(path, filetype="pdf")
+    except RenderError:
+        raise
     except Exception as exc:
         raise RenderError(f"{name} is not a readable PDF file ({exc})") from None
     if doc.needs_pass:
@@ -125,8 +139,8 @@ def _document(path: str) -> Any:
     return doc
 
 
-def _layout(path: str) -> tuple[int, tuple[tuple[float, float], ...]]:
-    doc = _document(path)
+def _layout(path: str, key: bytes | None = None) -> tuple[int, tuple[tuple[float, float], ...]]:
+    doc = _document(path, key)
     try:
         # page.rect applies /Rotate and the crop box: ~40 µs a page, 40 ms for 1,000 pages.
         sizes = tuple((page.rect.width, page.rect.height) for page in doc)
@@ -135,14 +149,16 @@ def _layout(path: str) -> tuple[int, tuple[tuple[float, float], ...]]:
     return doc.page_count, sizes
 
 
-def _render(path: str, page_index: int, width_px: int) -> tuple[int, int, int, str, int]:
+def _render(
+    path: str, page_index: int, width_px: int, key: bytes | None = None
+) -> tuple[int, int, int, str, int]:
     """Render into a new shared-memory block; returns (width, height, stride, block, size).
 
     A 1920 px page is ~15 MB: through the executor's pipe it costs ~30 ms more than the
     render itself, through shared memory a few ms. The caller unlinks the block.
     """
     pymupdf = _mupdf()
-    doc = _document(path)
+    doc = _document(path, key)
     name = Path(path).name
     if not 0 <= page_index < doc.page_count:
         raise RenderError(f"{name} has no page {page_index + 1} (it has {doc.page_count})")
@@ -216,6 +232,7 @@ class PageRenderer:
         self._background: deque[_PageKey] = deque()
         self._running = 0
         self._file_identity: dict[Path, tuple[int, int]] = {}
+        self._keys: dict[Path, bytes] = {}  # sealed documents' keys, in memory only
         self._cache_hits = 0
         self._worker_renders = 0
 
@@ -249,11 +266,21 @@ class PageRenderer:
 
     # public requests
 
-    async def open(self, path: Path) -> DocumentLayout:
-        """Read the page count and page sizes; raise RenderError if the PDF cannot be shown."""
+    async def open(self, path: Path, *, key: bytes | None = None) -> DocumentLayout:
+        """Read the page count and page sizes; raise RenderError if the PDF cannot be shown.
+        ``key``: ``path`` is a sealed confidential document; its pages need the key."""
         self._forget_if_changed(path)
-        page_count, sizes = await self._call(_layout, str(path))
+        if key is not None:
+            self._keys[path] = key
+        page_count, sizes = await self._call(_layout, str(path), self._keys.get(path))
         return DocumentLayout(path=path, page_count=page_count, page_sizes=sizes)
+
+    def forget(self, path: Path) -> None:
+        """Drop ``path``'s rendered pages and key (a confidential document was wiped)."""
+        self._keys.pop(path, None)
+        self._file_identity.pop(path, None)
+        for key in [key for key in self._cache if key[0] == path]:
+            self._cache_used -= len(self._cache.pop(key).samples)
 
     async def render(
         self, path: Path, page_index: int, width_px: int, *, background: bool = False
@@ -380,7 +407,9 @@ class PageRenderer:
             self._worker_renders += 1
             path, page_index, width_px = key
             job.pool = self._require_pool()
-            job.handle = loop.run_in_executor(job.pool, _render, str(path), page_index, width_px)
+            job.handle = loop.run_in_executor(
+                job.pool, _render, str(path), page_index, width_px, self._keys.get(path)
+            )
             job.handle.add_done_callback(functools.partial(self._finished, key))
 
     def _finished(
