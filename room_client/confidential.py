@@ -1,7 +1,8 @@
 """Confidential documents at rest on a tablet: sealed with the member's key, wiped on time.
 
 A confidential document's bytes (the member's own watermarked copy) are kept only sealed
-with AES-256-GCM under the key the room hands out in ``session.signed_in``; the key is
+with AES-256-GCM under the key the room hands out in ``session.signed_in``, one folder
+per member (a tablet shared by two members keeps each one's copies apart); the key is
 held in memory only, so the file on a stolen tablet's disk is noise. The shelf removes
 every sealed file when the meeting closes and when the tablet has not reached the room
 for longer than its offline expiry (``last-contact`` holds when it last did), checked
@@ -88,19 +89,22 @@ class ConfidentialShelf:
         self.clock = clock
         make_private(root)
 
-    def path(self, sha256: str) -> Path:
-        return self.root / f"{sha256}{_SUFFIX}"
+    def path(self, member: str, sha256: str) -> Path:
+        # Delegate ids match the protocol's ID pattern: no separators, no "..".
+        return self.root / member / f"{sha256}{_SUFFIX}"
 
-    def get(self, sha256: str) -> Path | None:
-        path = self.path(sha256)
+    def get(self, member: str, sha256: str) -> Path | None:
+        path = self.path(member, sha256)
         return path if path.exists() else None
 
     def held(self) -> list[Path]:
-        return sorted(self.root.glob(f"*{_SUFFIX}"))
+        """Every sealed file, of every member."""
+        return sorted(self.root.glob(f"*/*{_SUFFIX}"))
 
-    def put(self, sha256: str, key: bytes, data: bytes) -> Path:
-        """Seal ``data`` (the member's copy of document ``sha256``) into the shelf."""
-        target = self.path(sha256)
+    def put(self, member: str, sha256: str, key: bytes, data: bytes) -> Path:
+        """Seal ``data`` (``member``'s copy of document ``sha256``) into the shelf."""
+        target = self.path(member, sha256)
+        target.parent.mkdir(mode=0o700, exist_ok=True)
         tmp = target.with_suffix(".tmp")
         with os.fdopen(create_private(tmp), "wb") as out:
             out.write(seal(key, data))
@@ -135,10 +139,14 @@ class ConfidentialShelf:
     def wipe(self, reason: str) -> int:
         """Remove every sealed file (and any half-written one); the number removed."""
         removed = 0
-        for path in [*self.held(), *self.root.glob("*.tmp")]:
+        for path in [*self.held(), *self.root.glob("*/*.tmp")]:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
                 removed += path.suffix == _SUFFIX
+        for folder in self.root.iterdir():
+            if folder.is_dir():
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # empty now
         if removed:
             log.info("wiped %d confidential documents: %s", removed, reason)
         return removed

@@ -72,9 +72,12 @@ class DocumentCache:
             root / "confidential", expiry_seconds=confidential_expiry_s, clock=clock
         )
 
-    def held(self, doc: DocumentInfo) -> Path | None:
-        """The file that holds ``doc`` here: sealed for a confidential one."""
-        return self.confidential.get(doc.sha256) if doc.confidential else self.get(doc.sha256)
+    def held(self, doc: DocumentInfo, member: str | None) -> Path | None:
+        """The file that holds ``doc`` here: for a confidential one, ``member``'s sealed
+        copy (None when nobody is signed in)."""
+        if not doc.confidential:
+            return self.get(doc.sha256)
+        return self.confidential.get(member, doc.sha256) if member is not None else None
 
     def document_path(self, sha256: str) -> Path:
         return self.root / "documents" / sha256[:2] / f"{sha256}.pdf"
@@ -154,18 +157,23 @@ class DocumentFetcher:
             self._ws.transport.abort()
 
     async def fetch(
-        self, doc: DocumentInfo, progress: Progress | None = None, *, key: bytes | None = None
+        self,
+        doc: DocumentInfo,
+        progress: Progress | None = None,
+        *,
+        key: bytes | None = None,
+        member: str | None = None,
     ) -> Path:
         """The cached file for ``doc``, fetching (or resuming) it first if needed; for a
-        confidential document the sealed file, sealed with ``key``.
+        confidential document ``member``'s sealed copy, sealed with ``key``.
 
         Raises ConnectError when the room cannot be reached, TransferInterrupted when the
         connection drops mid-way (call again to resume) and DocumentUnavailable when the
         room refuses or the bytes do not match the hash.
         """
-        if doc.confidential and key is None:
+        if doc.confidential and (key is None or member is None):
             raise DocumentUnavailable(f"{doc.title}: confidential; sign in to read it")
-        cached = self.cache.held(doc)
+        cached = self.cache.held(doc, member)
         if cached is not None:
             if progress:
                 progress(doc.size, doc.size)
@@ -176,8 +184,8 @@ class DocumentFetcher:
                     self.endpoint, self.context, Channel.DOCUMENTS, self.client_id
                 )
             try:
-                if key is not None and doc.confidential:
-                    return await self._transfer_sealed(self._ws, doc, key, progress)
+                if key is not None and member is not None and doc.confidential:
+                    return await self._transfer_sealed(self._ws, doc, key, member, progress)
                 return await self._transfer(self._ws, doc, progress)
             except ProtocolError as exc:
                 # The stream is out of step: never reuse this connection.
@@ -234,7 +242,12 @@ class DocumentFetcher:
         return self.cache.commit(doc.sha256)
 
     async def _transfer_sealed(
-        self, ws: ClientConnection, doc: DocumentInfo, key: bytes, progress: Progress | None
+        self,
+        ws: ClientConnection,
+        doc: DocumentInfo,
+        key: bytes,
+        member: str,
+        progress: Progress | None,
     ) -> Path:
         """The member's own copy, whole, in memory; sealed before it touches the disk."""
         receiver = Receiver(doc.sha256, doc.size, 0, hashlib.sha256())
@@ -261,7 +274,9 @@ class DocumentFetcher:
                 break
             elif isinstance(message, ErrorMessage):
                 raise DocumentUnavailable(f"{doc.title}: {message.message}")
-        return await asyncio.to_thread(self.cache.confidential.put, doc.sha256, key, bytes(data))
+        return await asyncio.to_thread(
+            self.cache.confidential.put, member, doc.sha256, key, bytes(data)
+        )
 
 
 async def fetch_with_retry(
@@ -272,11 +287,12 @@ async def fetch_with_retry(
     attempts: int = 5,
     delay: float = 1.0,
     key: bytes | None = None,
+    member: str | None = None,
 ) -> Path:
     """Fetch, resuming after drops, up to ``attempts`` times."""
     for attempt in range(1, attempts + 1):
         try:
-            return await fetcher.fetch(doc, progress, key=key)
+            return await fetcher.fetch(doc, progress, key=key, member=member)
         except TransferInterrupted as exc:
             log.info("%s (attempt %d of %d)", exc, attempt, attempts)
             if attempt == attempts:

@@ -385,9 +385,9 @@ class TabletController(QObject):
         for path in held:
             self.renderer.forget(path)
         removed = self.cache.confidential.wipe(tr(reason))
-        names = {path.name for path in held}
+        names = {path.name.removesuffix(".sealed") for path in held}
         for doc in self.meeting.documents if self.meeting else ():
-            if doc.confidential and self.cache.confidential.path(doc.sha256).name in names:
+            if doc.confidential and doc.sha256 in names:
                 self._set_status(doc.sha256, reason)
         if removed:
             self.confidential_wiped.emit(removed)
@@ -397,6 +397,10 @@ class TabletController(QObject):
         """Wipe the sealed documents of a tablet away from the room too long."""
         if self.cache.confidential.expired():
             self.wipe_confidential("confidential.wiped_expired")
+
+    def _member(self) -> str | None:
+        me = self.link.me
+        return me.delegate_id if me is not None else None
 
     def _is_confidential(self, sha: str) -> bool:
         doc = self.meeting.document(sha) if self.meeting else None
@@ -413,7 +417,7 @@ class TabletController(QObject):
         self.meeting = meeting
         if meeting is not None:
             for doc in meeting.documents:
-                if self.cache.held(doc) is not None:
+                if self.cache.held(doc, self._member()) is not None:
                     self._statuses[doc.sha256] = ("documents.saved_offline", {})
         self.window.agenda_view.set_meeting(meeting)
         self._push_statuses()
@@ -443,7 +447,7 @@ class TabletController(QObject):
     def _queue_missing(self) -> None:
         for doc in self._documents_in_agenda_order():
             if (
-                self.cache.held(doc) is None
+                self.cache.held(doc, self._member()) is None
                 and doc.sha256 not in self._queue
                 and self._may_fetch(doc)
             ):
@@ -463,7 +467,7 @@ class TabletController(QObject):
         return [
             d.sha256
             for d in self._documents_in_agenda_order()
-            if not self.cache.held(d) and self._may_fetch(d)
+            if not self.cache.held(d, self._member()) and self._may_fetch(d)
         ]
 
     async def _download_loop(self) -> None:
@@ -484,6 +488,7 @@ class TabletController(QObject):
                     self._progress_reporter(doc),
                     attempts=3,
                     key=self._key() if doc.confidential else None,
+                    member=self._member(),
                 )
             except (ConnectError, TransferInterrupted, DocumentUnavailable, OSError) as exc:
                 log.warning("download of %s failed: %s", doc.title, exc)
@@ -522,7 +527,7 @@ class TabletController(QObject):
     async def document_path(self, sha: str) -> Path:
         """The cached file, downloading it first (ahead of everything else) if needed."""
         doc = self.meeting.document(sha) if self.meeting else None
-        cached = self.cache.held(doc) if doc is not None else self.cache.get(sha)
+        cached = self.cache.held(doc, self._member()) if doc is not None else self.cache.get(sha)
         if cached is not None:
             return cached
         if doc is not None and not self._may_fetch(doc):

@@ -45,7 +45,7 @@ class Clock:
 def test_a_sealed_document_shows_nothing_without_its_key(tmp_path: Path) -> None:
     key, plain = secrets.token_bytes(32), watermarked_pdf()
     shelf = ConfidentialShelf(tmp_path / "confidential")
-    path = shelf.put(SHA, key, plain)
+    path = shelf.put("d1", SHA, key, plain)
     sealed = path.read_bytes()
     assert path.stat().st_mode & 0o777 == 0o600
     assert sealed.startswith(MAGIC) and b"%PDF" not in sealed
@@ -61,7 +61,7 @@ def test_a_sealed_document_shows_nothing_without_its_key(tmp_path: Path) -> None
     with pytest.raises(SealedUnreadable, match="not a sealed"):
         unseal(key, plain)
     # Sealing twice gives different bytes (a fresh nonce each time).
-    assert shelf.put(SHA, key, plain).read_bytes() != sealed
+    assert shelf.put("d1", SHA, key, plain).read_bytes() != sealed
 
 
 def test_the_key_as_the_room_sends_it(tmp_path: Path) -> None:
@@ -76,7 +76,7 @@ def test_the_shelf_expires_after_the_offline_time(tmp_path: Path) -> None:
     clock = Clock()
     shelf = ConfidentialShelf(tmp_path / "confidential", expiry_seconds=12 * HOUR, clock=clock)
     assert not shelf.expired()  # nothing held
-    shelf.put(SHA, secrets.token_bytes(32), watermarked_pdf())
+    shelf.put("d1", SHA, secrets.token_bytes(32), watermarked_pdf())
     clock.now += 11 * HOUR
     assert not shelf.expired()
     shelf.touch()  # the tablet reached the room: the twelve hours start again
@@ -85,12 +85,26 @@ def test_the_shelf_expires_after_the_offline_time(tmp_path: Path) -> None:
     clock.now += 2 * HOUR
     assert shelf.expired()
     assert shelf.wipe("offline too long") == 1
-    assert shelf.held() == [] and not shelf.path(SHA).exists()
+    assert shelf.held() == [] and not shelf.path("d1", SHA).exists()
     assert not shelf.expired()
 
 
 def test_a_shelf_that_cannot_say_when_it_last_saw_the_room_is_expired(tmp_path: Path) -> None:
     shelf = ConfidentialShelf(tmp_path / "confidential")
-    shelf.put(SHA, secrets.token_bytes(32), watermarked_pdf())
+    shelf.put("d1", SHA, secrets.token_bytes(32), watermarked_pdf())
     (tmp_path / "confidential" / "last-contact").write_text("garbage")
     assert shelf.expired()
+
+
+def test_each_member_has_their_own_sealed_copies(tmp_path: Path) -> None:
+    shelf = ConfidentialShelf(tmp_path / "confidential")
+    mine, theirs = secrets.token_bytes(32), secrets.token_bytes(32)
+    a = shelf.put("d1", SHA, mine, b"%PDF copy for d1")
+    b = shelf.put("d2", SHA, theirs, b"%PDF copy for d2")
+    assert a != b and shelf.get("d1", SHA) == a and shelf.get("d3", SHA) is None
+    assert unseal_file(theirs, b) == b"%PDF copy for d2"
+    with pytest.raises(SealedUnreadable):
+        unseal_file(mine, b)
+    assert shelf.held() == [a, b]
+    assert shelf.wipe("closed") == 2
+    assert [p.name for p in (tmp_path / "confidential").iterdir()] == ["last-contact"]

@@ -77,16 +77,28 @@ def make_tablet(
     return stopped_after_the_test(tablet)
 
 
-async def sign_in(qtbot: QtBot, tablet: TabletController, wait_until: WaitUntil) -> None:
+async def sign_in(
+    qtbot: QtBot,
+    tablet: TabletController,
+    wait_until: WaitUntil,
+    who: str = "d1",
+    pin: str = "2222",
+) -> None:
     window = tablet.window
     await wait_until(lambda: tablet.meeting is not None, "the meeting")
     if window.screens.currentWidget() is not window.sign_in_view:
         qtbot.mouseClick(window.identity_action, Qt.MouseButton.LeftButton)
-    window.sign_in_view.select_member("d1")
-    for digit in "2222":
+    window.sign_in_view.select_member(who)
+    for digit in pin:
         qtbot.mouseClick(window.sign_in_view.pin_pad.keys[digit], Qt.MouseButton.LeftButton)
     qtbot.mouseClick(window.sign_in_view.submit, Qt.MouseButton.LeftButton)
-    await wait_until(lambda: tablet.link.me is not None, "d1 signed in")
+    await wait_until(lambda: tablet.link.me is not None, f"{who} signed in")
+
+
+def text_of(widget: QWidget, name: str) -> str:
+    label = widget.findChild(QLabel, name)
+    assert label is not None, name
+    return label.text()
 
 
 def minutes_of(tablet: TabletController) -> DocumentInfo:
@@ -126,7 +138,7 @@ def test_a_confidential_document_is_sealed_read_marked_and_wiped_at_close(
         await wait_until(lambda: bool(tablet.cache.confidential.held()), "the sealed minutes")
 
         # At rest: no PDF, no watermark, no words of the document; the key opens it.
-        sealed_path = tablet.cache.confidential.path(minutes.sha256)
+        sealed_path = tablet.cache.confidential.path("d1", minutes.sha256)
         assert tablet.cache.confidential.held() == [sealed_path]
         assert tablet.cache.get(minutes.sha256) is None  # never in the plain cache
         assert not list((cache / "partial").iterdir())
@@ -179,13 +191,36 @@ def test_a_confidential_document_is_sealed_read_marked_and_wiped_at_close(
         save_shot(window, "confidential-reader-vi")
         set_language("en")
 
+        # d1 signs out: the reader puts the document away; d2 signs in on this tablet and
+        # gets a copy of their own, sealed with their key, beside d1's.
+        qtbot.mouseClick(window.identity_action, Qt.MouseButton.LeftButton)
+        await wait_until(lambda: tablet.link.me is None, "d1 signed out")
+        assert not mark.isVisible() and page_image.pixmap().isNull()
+        await wait_until(lambda: "sign in again" in text_of(view, "error"), "put away")
+        await sign_in(qtbot, tablet, wait_until, "d2", "4444")
+        theirs = tablet.cache.confidential.path("d2", minutes.sha256)
+        await wait_until(theirs.exists, "d2's sealed minutes")
+        them = tablet.link.me
+        assert them is not None and them.cache_key is not None
+        with pytest.raises(SealedUnreadable):
+            unseal_file(decode_key(me.cache_key), theirs)
+        with pymupdf.open(
+            stream=unseal_file(decode_key(them.cache_key), theirs), filetype="pdf"
+        ) as copy:
+            assert "Beatrix Delegate · seat A3" in copy[0].get_text()
+        assert sealed_path.exists()
+        opened.clear()
+        tablet.read_document(minutes.sha256)
+        await wait_until(lambda: bool(opened), "d2's minutes on screen")
+        assert mark.isVisible()
+
         # The chair closes the meeting: the tablet wipes the sealed file and the reader.
         chair = await Tablet(room, "tablet-a1", "A1").start()
         await chair.sign_in("chair", "1111")
         await chair.ok(CloseMeeting(chair.op(), force=True))
         await chair.stop()
         await wait_until(lambda: not sealed_path.exists(), "the minutes wiped")
-        assert tablet.cache.confidential.held() == []
+        assert not theirs.exists() and tablet.cache.confidential.held() == []
         assert not mark.isVisible() and page_image.pixmap().isNull()
         error = view.findChild(QLabel, "error")
         assert error is not None and "no longer on this tablet" in error.text()
