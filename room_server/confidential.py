@@ -19,6 +19,7 @@ import logging
 import math
 import multiprocessing
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,15 +60,39 @@ def mark_text(name: str, seat: str | None, at: datetime) -> str:
 
 def watermark(source: str, target: str, text: str) -> tuple[str, int]:
     """Write ``source`` with ``text`` on every page to ``target`` (fsynced); return the
-    copy's sha256 and size. Runs in a worker process."""
+    copy's sha256 and size. Runs in a worker process.
+
+    The mark is drawn once per page geometry, as a form XObject (``show_pdf_page``), and
+    every other page of that geometry only refers to it: one shared stream draws it, and
+    the page's own contents are wrapped in q/Q so they cannot move it. Drawing the text
+    on each page instead cost ~10x more (a 1,000-page pack: ~7 s instead of ~0.6 s).
+    """
     pymupdf = _mupdf()
     pymupdf.TOOLS.mupdf_display_errors(False)
     pymupdf.TOOLS.mupdf_display_warnings(False)
     font = pymupdf.Font(FONT)
     doc = pymupdf.open(source)
     try:
+        push, pop = _stream(doc, b"q\n"), _stream(doc, b"\nQ\n")
+        stamps: dict[tuple[Any, ...], tuple[str, int, int]] = {}  # (name, form, stream)
         for page in doc:
-            _mark_page(pymupdf, page, font, text)
+            geometry = (tuple(page.mediabox), tuple(page.cropbox), page.rotation)
+            if page.rotation:
+                _mark_page(pymupdf, page, font, text)  # rare: drawn on the page itself
+                continue
+            known = stamps.get(geometry)
+            if known is not None and _refer(doc, page, known, push, pop):
+                continue
+            stamp = pymupdf.open()
+            _mark_page(
+                pymupdf, stamp.new_page(width=page.rect.width, height=page.rect.height), font, text
+            )
+            form = page.show_pdf_page(page.rect, stamp, 0, overlay=True)
+            stamp.close()
+            drawn = page.get_contents()[-1]
+            found = _DO.search(doc.xref_stream(drawn) or b"")
+            if known is None and found is not None:
+                stamps[geometry] = (found[1].decode("ascii"), form, drawn)
         doc.save(target, garbage=0, deflate=True)
     finally:
         doc.close()
@@ -77,6 +102,44 @@ def watermark(source: str, target: str, text: str) -> tuple[str, int]:
             digest.update(block)
         os.fsync(written.fileno())
     return digest.hexdigest(), Path(target).stat().st_size
+
+
+_DO = re.compile(rb"/([A-Za-z0-9_.-]+) Do")
+
+
+def _stream(doc: Any, data: bytes) -> int:
+    xref = int(doc.get_new_xref())
+    doc.update_object(xref, "<<>>")
+    doc.update_stream(xref, data)
+    return xref
+
+
+def _refer(doc: Any, page: Any, stamp: tuple[str, int, int], push: int, pop: int) -> bool:
+    """Make ``page`` draw an already made stamp; False if its resources are not plain
+    enough to add one (inherited, say), and the caller draws the stamp anew."""
+    name, form, drawn = stamp
+    kind, value = doc.xref_get_key(page.xref, "Resources")
+    if kind == "xref":
+        owner, path = int(value.split()[0]), "XObject"
+    elif kind == "dict":
+        owner, path = page.xref, "Resources/XObject"
+    else:
+        return False
+    inner_kind, inner = doc.xref_get_key(owner, path)
+    if inner_kind == "xref":
+        owner, path = int(inner.split()[0]), ""
+    elif inner_kind not in ("dict", "null"):
+        return False
+    doc.xref_set_key(owner, f"{path}/{name}" if path else name, f"{form} 0 R")
+    contents_kind, contents = doc.xref_get_key(page.xref, "Contents")
+    if contents_kind == "array":
+        original = contents.strip("[]")
+    elif contents_kind == "xref":
+        original = contents
+    else:
+        original = ""
+    doc.xref_set_key(page.xref, "Contents", f"[{push} 0 R {original} {pop} 0 R {drawn} 0 R]")
+    return True
 
 
 def _mark_page(pymupdf: Any, page: Any, font: Any, text: str) -> None:

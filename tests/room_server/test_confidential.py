@@ -9,6 +9,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from room_protocol.messages import (
     ErrorMessage,
     FetchDocument,
 )
+from room_server.confidential import mark_text, watermark
 from room_server.importer import import_package
 from room_server.package import PackageError
 from room_server.store import Store
@@ -349,3 +351,48 @@ async def test_the_room_display_follows_onto_a_confidential_page_only_when_allow
         ("chair", False),
     ]
     await asyncio.gather(chair.stop(), a2.stop(), display.stop())
+
+
+# --- the watermark itself ---------------------------------------------------------------
+
+
+def test_the_watermark_is_on_every_page_whatever_its_size_rotation_or_contents(
+    tmp_path: Path,
+) -> None:
+    source = pymupdf.open()
+    for number in range(8):
+        portrait = number % 2 == 1
+        page = source.new_page(width=595 if portrait else 842, height=842 if portrait else 595)
+        page.insert_text((72, 72), f"Original text {number}")
+        if number == 6:
+            page.set_rotation(90)
+    # Page 3's own drawing leaves the coordinates scaled (no q/Q): the mark must not move.
+    xref = source[3].get_contents()[0]
+    source.update_stream(xref, source.xref_stream(xref) + b"\n0.5 0 0 0.5 0 0 cm\n")
+    source.save(tmp_path / "source.pdf")
+    text = mark_text("Nguyễn Văn An", "A2", datetime(2026, 12, 7, 9, 30, tzinfo=UTC))
+    digest, size = watermark(str(tmp_path / "source.pdf"), str(tmp_path / "copy.pdf"), text)
+    data = (tmp_path / "copy.pdf").read_bytes()
+    assert (digest, size) == (hashlib.sha256(data).hexdigest(), len(data))
+    assert text == "CONFIDENTIAL · Nguyễn Văn An · seat A2 · 2026-12-07 09:30 UTC"
+
+    def footer(page: Any) -> tuple[float, ...]:
+        lines = [
+            line
+            for block in page.get_text("dict")["blocks"]
+            for line in block.get("lines", ())
+            if text in "".join(span["text"] for span in line["spans"]) and line["dir"] == (1.0, 0.0)
+        ]
+        assert len(lines) == 1, page.number
+        return tuple(round(v) for v in lines[0]["bbox"])
+
+    with pymupdf.open(stream=data, filetype="pdf") as copy:
+        for page in copy:
+            found = page.get_text()
+            assert f"Original text {page.number}" in found
+            assert found.count(text) == 2, (page.number, found)  # diagonal and footer
+            if not page.rotation:  # text directions are in unrotated space
+                assert all(0 <= v <= max(page.rect.width, page.rect.height) for v in footer(page))
+        # The same geometry gets the same mark in the same place, whatever the page drew.
+        assert footer(copy[1]) == footer(copy[3]) == footer(copy[5])
+        assert footer(copy[0]) == footer(copy[2]) == footer(copy[4])
