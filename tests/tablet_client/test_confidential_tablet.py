@@ -22,7 +22,7 @@ from pytestqt.qtbot import QtBot
 
 from room_client.confidential import SealedUnreadable, decode_key, unseal_file
 from room_client.connection import RoomEndpoint
-from room_protocol.live import CloseMeeting
+from room_protocol.live import CloseMeeting, FollowState
 from room_protocol.messages import DocumentInfo
 from tablet_client.i18n import set_language
 from tablet_client.render import PageRenderer
@@ -275,5 +275,61 @@ def test_a_tablet_away_from_the_room_too_long_wipes_its_confidential_documents(
         await fourth.start()
         assert not sealed.exists()
         await fourth.stop()
+
+    run_async(body())
+
+
+def test_the_chair_lets_the_room_display_show_confidential_pages(
+    qtbot: QtBot, room: RunningRoom, tmp_path: Path, run_async: Run, wait_until: WaitUntil
+) -> None:
+    chair = make_tablet(
+        qtbot, room.device("tablet-a1", "A1"), tmp_path / "cache", room.endpoint(), Clock()
+    )
+    console = chair.window.chair_console_view
+    button = console.display_confidential
+
+    async def body() -> None:
+        display = await Tablet(room, "display-1", display=True).start()
+        await chair.start()
+        await sign_in(qtbot, chair, wait_until, "chair", "1111")
+        chair.window.show_screen(console)
+        await wait_until(button.isVisible, "the room display button")
+        assert not button.isChecked()
+        assert button.text() == "Room display: no confidential pages"
+        mark = len(display.received)
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        allowed = await display.next_of(FollowState, mark, lambda m: m.confidential_on_display)
+        assert allowed.confidential_on_display
+        await wait_until(lambda: "shown" in button.text(), "the room's answer on the button")
+        assert button.isChecked()
+        await asyncio.sleep(0.1)  # let Qt lay out
+        save_shot(chair.window, "chair-display-confidential")
+        set_language("vi")
+        assert button.text() == "Màn hình phòng: đang hiện trang mật"
+        await asyncio.sleep(0.1)  # let Qt lay out
+        save_shot(chair.window, "chair-display-confidential-vi")
+        set_language("en")
+        mark = len(display.received)
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        await display.next_of(FollowState, mark, lambda m: not m.confidential_on_display)
+        await wait_until(lambda: not button.isChecked(), "switched off")
+        await display.stop()
+
+    run_async(body())
+
+
+def test_a_delegate_has_no_room_display_button(
+    qtbot: QtBot, room: RunningRoom, tmp_path: Path, run_async: Run, wait_until: WaitUntil
+) -> None:
+    tablet = make_tablet(
+        qtbot, room.device("tablet-a2", "A2"), tmp_path / "cache", room.endpoint(), Clock()
+    )
+
+    async def body() -> None:
+        await tablet.start()
+        await sign_in(qtbot, tablet, wait_until)
+        assert not tablet.window.chair_console_view.display_confidential.isVisibleTo(
+            tablet.window.chair_console_view
+        )
 
     run_async(body())
