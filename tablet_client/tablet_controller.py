@@ -411,7 +411,25 @@ class TabletController(QObject):
             self.reader.put_away(
                 tr("viewer.confidential_gone", reason=tr("confidential.signed_out"))
             )
+        self._confidential_statuses()
         self._queue_missing()
+
+    def _confidential_statuses(self) -> None:
+        """What the agenda says of a confidential document this tablet does not hold."""
+        me = self.link.me
+        for doc in self.meeting.documents if self.meeting else ():
+            if not doc.confidential or self.cache.held(doc, self._member()) is not None:
+                continue
+            if me is None or self._key() is None:
+                self._set_status(doc.sha256, "documents.sign_in_to_read")
+            elif not may_read(doc, me.role, me.delegate_id):
+                self._set_status(doc.sha256, "documents.not_for_you")
+            elif self._statuses.get(doc.sha256, ("", {}))[0] in (
+                "documents.sign_in_to_read",
+                "documents.not_for_you",
+            ):
+                self._statuses.pop(doc.sha256)
+                self.window.agenda_view.set_document_status(doc.sha256, "")
 
     def _show_meeting(self, meeting: MeetingSnapshot | None) -> None:
         self.meeting = meeting
@@ -420,6 +438,7 @@ class TabletController(QObject):
                 if self.cache.held(doc, self._member()) is not None:
                     self._statuses[doc.sha256] = ("documents.saved_offline", {})
         self.window.agenda_view.set_meeting(meeting)
+        self._confidential_statuses()
         self._push_statuses()
         self.identity.meeting_changed()
         self.messages.meeting_changed()

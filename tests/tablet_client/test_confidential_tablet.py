@@ -17,7 +17,7 @@ import pymupdf
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QGuiApplication, QImage
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QLabel, QListWidget, QWidget
 from pytestqt.qtbot import QtBot
 
 from room_client.confidential import SealedUnreadable, decode_key, unseal_file
@@ -101,6 +101,12 @@ def text_of(widget: QWidget, name: str) -> str:
     return label.text()
 
 
+def document_row(window: MainWindow) -> str:
+    rows = window.agenda_view.findChild(QListWidget, "documents")
+    assert rows is not None and rows.count() == 1
+    return str(rows.item(0).text())
+
+
 def minutes_of(tablet: TabletController) -> DocumentInfo:
     assert tablet.meeting is not None
     return next(d for d in tablet.meeting.documents if d.confidential)
@@ -132,8 +138,11 @@ def test_a_confidential_document_is_sealed_read_marked_and_wiped_at_close(
         await wait_until(lambda: tablet.meeting is not None, "the meeting")
         minutes = minutes_of(tablet)
         await wait_until(lambda: not tablet.missing_documents(), "the public documents")
-        # Nobody is signed in: the confidential document is not fetched.
+        # Nobody is signed in: the confidential document is not fetched, and the agenda
+        # says why.
         assert tablet.cache.confidential.held() == []
+        window.agenda_view.select_item("budget-debate")
+        assert "Confidential: sign in to read it" in document_row(window)
         await sign_in(qtbot, tablet, wait_until)
         await wait_until(lambda: bool(tablet.cache.confidential.held()), "the sealed minutes")
 
@@ -333,3 +342,26 @@ def test_a_delegate_has_no_room_display_button(
         )
 
     run_async(body())
+
+
+def test_a_member_who_is_not_a_reader_is_told_so(
+    qtbot: QtBot, tmp_path: Path, run_async: Run, wait_until: WaitUntil
+) -> None:
+    package = write_package(
+        tmp_path / "pkg", confidential=("minutes",), documents={"minutes": {"members": ["d2"]}}
+    )
+    with running_room(tmp_path / "room", package=package, mdns=False) as room:
+        tablet = make_tablet(
+            qtbot, room.device("tablet-a2", "A2"), tmp_path / "cache", room.endpoint(), Clock()
+        )
+
+        async def body() -> None:
+            await tablet.start()
+            await sign_in(qtbot, tablet, wait_until)
+            await wait_until(lambda: not tablet.missing_documents(), "the public documents")
+            tablet.window.agenda_view.select_item("budget-debate")
+            assert "Confidential: not for you" in document_row(tablet.window)
+            assert tablet.cache.confidential.held() == []
+            await tablet.stop()
+
+        run_async(body())
