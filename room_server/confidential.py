@@ -40,6 +40,7 @@ class MemberCopy:
     path: Path
     sha256: str  # of the copy's bytes, as document.begin's delivered_sha256
     size: int  # bytes
+    made_at: str | None = None  # set when this ask made it (ISO 8601, UTC); None: kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +238,8 @@ class MemberCopies:
         await asyncio.to_thread(folder.mkdir, mode=0o700, parents=True, exist_ok=True)
         target = folder / f"{sha256}.pdf"
         tmp = folder / f".{sha256}.{os.getpid()}.tmp"
-        text = mark_text(reader.name, reader.seat, now or datetime.now(UTC))
+        when = now or datetime.now(UTC)
+        text = mark_text(reader.name, reader.seat, when)
         loop = asyncio.get_running_loop()
         try:
             digest, size = await loop.run_in_executor(
@@ -247,7 +249,7 @@ class MemberCopies:
         finally:
             await asyncio.to_thread(tmp.unlink, missing_ok=True)
         log.info("made %s's copy of %s (%d bytes)", reader.delegate_id, sha256[:12], size)
-        return MemberCopy(target, digest, size)
+        return MemberCopy(target, digest, size, when.isoformat(timespec="seconds"))
 
     async def forget_meeting(self, meeting_id: str) -> None:
         """Remove every copy made for the meeting (it was closed)."""

@@ -59,7 +59,7 @@ from room_protocol.messages import (
 )
 from room_protocol.transfer import chunk_ranges
 from room_protocol.wire import frame_safe_logger
-from room_server import devices
+from room_server import audit, devices
 from room_server.confidential import MemberCopies, MemberCopy, Reader
 from room_server.config import ServerConfig, failure_limits
 from room_server.devices import Authority, Device, DeviceKind, EnrollmentError
@@ -67,7 +67,7 @@ from room_server.limits import RequestBucket
 from room_server.meeting.context import Client
 from room_server.meeting.dispatch import LiveSession
 from room_server.signing import ensure_signing_key
-from room_server.store import Store
+from room_server.store import Store, utc_now
 from room_server.tls import RoomCertificates
 from room_server.writer import Transaction, Writer
 
@@ -812,7 +812,7 @@ class RoomServer:
                 (member.seat_id if member else None) or client.seat_id,
             )
         try:
-            return await self.copies.copy_for(reader, fetch.sha256, stored.path)
+            copy = await self.copies.copy_for(reader, fetch.sha256, stored.path)
         except Exception:
             log.exception("could not make %s's copy of %s", reader.delegate_id, fetch.sha256)
             await self._error(
@@ -825,6 +825,24 @@ class RoomServer:
                 ref=fetch.sha256,
             )
             return None
+        if copy.made_at is not None:
+            await self.writer.submit(
+                lambda tx: audit.append(
+                    tx.conn,
+                    at=utc_now(),
+                    meeting_id=reader.meeting_id,
+                    kind="document.copy",
+                    actor=reader.delegate_id,
+                    data={
+                        "sha256": fetch.sha256,
+                        "delivered_sha256": copy.sha256,
+                        "made_at": copy.made_at,
+                        "seat": reader.seat,
+                        "device": device.device_id,
+                    },
+                )
+            )
+        return copy
 
 
 _RATE_LIMITED = ProtocolError(

@@ -211,6 +211,18 @@ async def test_each_member_gets_their_own_watermarked_copy(room: RunningRoom) ->
     assert kept.read_bytes() == copies["A2"]
     again = await fetch_all(room, room.device("tablet-a2", "A2"), minutes.sha256)
     assert not isinstance(again, ErrorMessage) and again[1] == copies["A2"]
+    # Each copy made is in the audit log: who, which document, which bytes, where.
+    with sqlite3.connect(room.state_dir / "room.sqlite3") as db:
+        made = db.execute(
+            "SELECT actor, data FROM audit_log WHERE kind = 'document.copy' ORDER BY seq"
+        ).fetchall()
+    assert [(actor, json.loads(data)["seat"]) for actor, data in made] == [
+        ("d1", "A2"),
+        ("d2", "A3"),
+    ]
+    first = json.loads(made[0][1])
+    assert first["sha256"] == minutes.sha256 and first["device"] == "tablet-a2"
+    assert first["delivered_sha256"] == hashlib.sha256(copies["A2"]).hexdigest()
     await asyncio.gather(a2.stop(), a3.stop())
 
 
