@@ -55,7 +55,6 @@ from room_protocol.messages import (
     FetchDocument,
     Hello,
     Welcome,
-    may_read,
 )
 from room_protocol.transfer import chunk_ranges
 from room_protocol.wire import frame_safe_logger
@@ -66,6 +65,7 @@ from room_server.devices import Authority, Device, DeviceKind, EnrollmentError
 from room_server.limits import RequestBucket
 from room_server.meeting.context import Client
 from room_server.meeting.dispatch import LiveSession
+from room_server.rules.documents import may_read
 from room_server.signing import ensure_signing_key
 from room_server.store import Store, utc_now
 from room_server.tls import RoomCertificates
