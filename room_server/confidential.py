@@ -199,6 +199,14 @@ class MemberCopies:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
 
+    def remove_leftovers(self) -> int:
+        """Copies a killed server left half made (at start, before any is being made)."""
+        removed = 0
+        for tmp in self.root.glob("*/*/.*.tmp"):
+            tmp.unlink(missing_ok=True)
+            removed += 1
+        return removed
+
     def folder(self, meeting_id: str, delegate_id: str | None = None) -> Path:
         # Meeting and delegate ids match ID_RE: no separators, no "..".
         folder = self.root / meeting_id

@@ -280,6 +280,7 @@ class RoomServer:
     async def start(self) -> None:
         self._data_version = self.store.data_version()
         self._devices_revision = self.store.meta(devices.KEY_DEVICES_REVISION)
+        self.copies.remove_leftovers()
         self.writer.start()
         self.session.start()
         self.links.start()

@@ -34,7 +34,7 @@ from room_protocol.messages import (
     ErrorMessage,
     FetchDocument,
 )
-from room_server.confidential import mark_text, watermark
+from room_server.confidential import MemberCopies, Reader, mark_text, watermark
 from room_server.importer import import_package
 from room_server.package import PackageError
 from room_server.store import Store
@@ -408,3 +408,29 @@ def test_the_watermark_is_on_every_page_whatever_its_size_rotation_or_contents(
         # The same geometry gets the same mark in the same place, whatever the page drew.
         assert footer(copy[1]) == footer(copy[3]) == footer(copy[5])
         assert footer(copy[0]) == footer(copy[2]) == footer(copy[4])
+
+
+async def test_a_copy_cut_short_is_made_again(tmp_path: Path) -> None:
+    source = pymupdf.open()
+    source.new_page().insert_text((72, 72), "Original")
+    source.save(tmp_path / "source.pdf")
+    copies = MemberCopies(tmp_path / "confidential")
+    reader = Reader("m1", "d1", "Nguyễn Văn An", "A2")
+    try:
+        made = await copies.copy_for(reader, "ab" * 32, tmp_path / "source.pdf")
+        assert made.made_at is not None
+        kept = await copies.copy_for(reader, "ab" * 32, tmp_path / "source.pdf")
+        assert kept.made_at is None and (kept.sha256, kept.size) == (made.sha256, made.size)
+        # A crash between the PDF and its .json, and a half-written temporary file:
+        (made.path.with_suffix(".json")).unlink()
+        leftover = made.path.parent / f".{'ab' * 32}.999.tmp"
+        leftover.write_bytes(b"%PDF-half")
+        assert copies.remove_leftovers() == 1 and not leftover.exists()
+        again = await copies.copy_for(reader, "ab" * 32, tmp_path / "source.pdf")
+        assert again.made_at is not None
+        with pymupdf.open(again.path) as doc:
+            assert "Nguyễn Văn An · seat A2" in doc[0].get_text()
+        await copies.forget_meeting("m1")
+        assert not (tmp_path / "confidential" / "m1").exists()
+    finally:
+        copies.stop()
