@@ -26,6 +26,7 @@ from room_protocol.private_files import UMASK
 from tablet_client.i18n import LANGUAGES, set_language
 from tablet_client.render import PageRenderer
 from tablet_client.tablet_controller import TabletController, TabletSettings
+from tablet_client.views.document_view import DocumentView
 from tablet_client.views.main_window import MainWindow
 
 log = logging.getLogger(__name__)
@@ -195,8 +196,13 @@ async def wait_for(condition: object, what: str, deadline: float) -> None:
         await asyncio.sleep(0.05)
 
 
-def save(widget: QWidget, directory: Path, name: str) -> Path:
+def save(widget: QWidget, directory: Path, name: str) -> Path | None:
+    """Save a screenshot of ``widget``; never of a confidential document (None)."""
     QApplication.processEvents()
+    reader = widget.findChild(DocumentView, "document_view")
+    if reader is not None and reader.isVisible() and reader.confidential:
+        print(f"screenshot {name}: skipped, a confidential document is on screen", flush=True)
+        return None
     path = directory / f"{name}.png"
     if not widget.grab().save(str(path)):
         raise OSError(f"could not write {path}")

@@ -24,6 +24,7 @@ from room_client.confidential import SealedUnreadable, decode_key, unseal_file
 from room_client.connection import RoomEndpoint
 from room_protocol.live import CloseMeeting, FollowState
 from room_protocol.messages import DocumentInfo
+from tablet_client.app import save
 from tablet_client.i18n import set_language
 from tablet_client.render import PageRenderer
 from tablet_client.tablet_controller import TabletController, TabletSettings
@@ -365,3 +366,18 @@ def test_a_member_who_is_not_a_reader_is_told_so(
             await tablet.stop()
 
         run_async(body())
+
+
+def test_the_screenshot_tour_never_captures_a_confidential_page(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    window.show_screen(window.document_view)
+    assert save(window, tmp_path, "public") == tmp_path / "public.png"
+    window.document_view.set_confidential(True)
+    assert save(window, tmp_path, "secret") is None
+    assert not (tmp_path / "secret.png").exists()
