@@ -139,6 +139,13 @@ def _document(path: str, key: bytes | None = None) -> Any:
     return doc
 
 
+def _close(path: str) -> None:
+    """Drop ``path``'s open document (an unsealed confidential one leaves memory)."""
+    entry = _open_documents.pop(path, None)
+    if entry is not None:
+        entry[1].close()
+
+
 def _layout(path: str, key: bytes | None = None) -> tuple[int, tuple[tuple[float, float], ...]]:
     doc = _document(path, key)
     try:
@@ -210,6 +217,12 @@ class _Job:
     pool: concurrent.futures.ProcessPoolExecutor | None = field(default=None)
 
 
+def _consume_result(future: concurrent.futures.Future[Any]) -> None:
+    """A fire-and-forget worker job: its failure (a pool shut down) matters to nobody."""
+    if not future.cancelled():
+        future.exception()
+
+
 def _consume_outcome(future: asyncio.Future[Any]) -> None:
     """Mark a result as retrieved so unawaited prefetch failures are not logged as leaks."""
     if not future.cancelled():
@@ -276,8 +289,11 @@ class PageRenderer:
         return DocumentLayout(path=path, page_count=page_count, page_sizes=sizes)
 
     def forget(self, path: Path) -> None:
-        """Drop ``path``'s rendered pages and key (a confidential document was wiped)."""
-        self._keys.pop(path, None)
+        """Drop ``path``'s rendered pages and key, and the workers' open copy of it (a
+        confidential document was wiped or its reader signed out)."""
+        if self._keys.pop(path, None) is not None and self._pool is not None:
+            for _ in range(self._workers):  # each worker may hold it; one job reaches one
+                self._pool.submit(_close, str(path)).add_done_callback(_consume_result)
         self._file_identity.pop(path, None)
         for key in [key for key in self._cache if key[0] == path]:
             self._cache_used -= len(self._cache.pop(key).samples)

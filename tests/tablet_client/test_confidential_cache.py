@@ -1,5 +1,6 @@
 """The tablet's shelf of sealed confidential documents, without Qt: sealing with the
-member's key, refusing a wrong one, and the offline expiry on an injected clock."""
+member's key, refusing a wrong one, the offline expiry on an injected clock, and the
+page renderer opening a sealed file only with its key."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from room_client.confidential import (
     unseal,
     unseal_file,
 )
+from tablet_client.render import PageRenderer, RenderError
 
 SHA = "ab" * 32
 HOUR = 3600.0
@@ -108,3 +110,26 @@ def test_each_member_has_their_own_sealed_copies(tmp_path: Path) -> None:
     assert shelf.held() == [a, b]
     assert shelf.wipe("closed") == 2
     assert [p.name for p in (tmp_path / "confidential").iterdir()] == ["last-contact"]
+
+
+async def test_the_renderer_opens_a_sealed_document_only_with_its_key(tmp_path: Path) -> None:
+    key = secrets.token_bytes(32)
+    sealed = ConfidentialShelf(tmp_path / "confidential").put("d1", SHA, key, watermarked_pdf())
+    renderer = PageRenderer(cache_bytes=8 * 1024 * 1024)
+    renderer.start()
+    try:
+        with pytest.raises(RenderError, match="not a readable PDF"):
+            await renderer.open(sealed)  # without the key it is noise
+        with pytest.raises(RenderError, match="cannot be opened here"):
+            await renderer.open(sealed, key=secrets.token_bytes(32))
+        layout = await renderer.open(sealed, key=key)
+        assert layout.page_count == 2
+        page = await renderer.render(sealed, 1, 200)
+        assert page.width == 200 and renderer.cached(sealed, 1, 200) is not None
+        # Put away: its pages, its key and the worker's unsealed copy are gone.
+        renderer.forget(sealed)
+        assert renderer.cached(sealed, 1, 200) is None
+        with pytest.raises(RenderError, match="not a readable PDF"):
+            await renderer.render(sealed, 0, 200)
+    finally:
+        await renderer.close()
