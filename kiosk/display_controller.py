@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
@@ -86,6 +87,8 @@ from room_protocol.voting import (
 )
 
 log = logging.getLogger(__name__)
+
+DISPLAY_SHELF = "room-display"  # the display's folder of sealed confidential copies
 
 TICK_MS = 1000
 TICK_LATE_MS = 15  # land just after the countdown's next whole second, never just before
@@ -167,6 +170,7 @@ class DisplayController(QObject):
         self._render_failed: dict[tuple[str, int, int, int], str] = {}
         self._fetching: set[str] = set()
         self._forbidden: set[str] = set()  # the room refused: confidential to this display
+        self._seal_key = secrets.token_bytes(32)  # of the sealed copies the chair allowed here
         self._fetch_failed: dict[str, str] = {}  # sha256 -> why (until the next connect)
         self._marks: list[InkMark] = []
         self._page_tasks: set[asyncio.Future[None]] = set()
@@ -303,6 +307,10 @@ class DisplayController(QObject):
             changed = self.clock.now(self._now())
             if changed is not None:
                 self._item_changed = changed  # a fresh result gives way
+        if previous is not None and (
+            meeting is None or meeting.meeting_id != previous.meeting_id or meeting.closed_at
+        ):
+            self._drop_confidential()  # of the meeting that was (its snapshot still here)
         self.meeting = meeting
         self.meeting_received = True
         if meeting is not None and meeting.current_started_at:
@@ -341,6 +349,11 @@ class DisplayController(QObject):
                 # the chair moved: a page or document that failed before is tried again
                 self._fetch_failed.clear()
                 self._render_failed.clear()
+            was_allowed = self.follow is not None and self.follow.confidential_on_display
+            if message.confidential_on_display and not was_allowed:
+                self._forbidden.clear()  # the chair allows it now: the room will answer
+            elif was_allowed and not message.confidential_on_display:
+                self._drop_confidential()
             self.follow = message
         elif isinstance(message, SharedAnnotations):
             self.ink.receive(message)
@@ -384,7 +397,7 @@ class DisplayController(QObject):
         else:
             self.shown = self._pick_poll(meeting, server_now)
             follow = self.follow
-            if self.shown is None and follow is not None and follow.sha256 is not None:
+            if self.shown is None and follow is not None and (follow.sha256 or follow.withheld):
                 self._show_presentation(meeting, follow, now)
             else:
                 self.presented = Shown.NOTHING
@@ -429,6 +442,14 @@ class DisplayController(QObject):
             self._speaker_line(now),
             no_item=meeting.current_item_id is None,
         )
+        if follow.withheld:  # the room does not say which: a confidential page, not allowed
+            self._notice(
+                Shown.CONFIDENTIAL,
+                tr("page.confidential"),
+                tr("page.confidential_withheld"),
+                warning=True,
+            )
+            return
         assert follow.sha256 is not None
         doc = meeting.document(follow.sha256)
         if doc is None:
@@ -447,7 +468,7 @@ class DisplayController(QObject):
         if failed is not None:
             self._notice(Shown.UNAVAILABLE, tr("page.unavailable"), f"{where} · {failed}")
             return
-        path = self._cache().get(doc.sha256)
+        path = self._cache().held(doc, DISPLAY_SHELF)
         if path is None:
             self._start_fetch(doc)
             self._notice(Shown.LOADING, tr("page.loading"), where)
@@ -463,7 +484,7 @@ class DisplayController(QObject):
             self._notice(Shown.UNAVAILABLE, tr("page.unavailable"), f"{where} · {problem}")
             return
         if self._page_key != key:
-            self._start_render(key, path)
+            self._start_render(key, path, self._seal_key if doc.confidential else None)
             if self._page_key is None:
                 self._notice(Shown.LOADING, tr("page.loading"), where)
                 return
@@ -479,7 +500,8 @@ class DisplayController(QObject):
 
     def _may_show(self, doc: DocumentInfo) -> bool:
         """:func:`may_show`, and never a document the room refused this display."""
-        return may_show(doc) and doc.sha256 not in self._forbidden
+        allowed = self.follow is not None and self.follow.confidential_on_display
+        return may_show(doc, display_allowed=allowed) and doc.sha256 not in self._forbidden
 
     def _notice(self, shown: Shown, title: str, text: str, *, warning: bool = False) -> None:
         self._drop_page()
@@ -516,9 +538,22 @@ class DisplayController(QObject):
         if self.view.presenting:
             self.refresh()
 
+    def _drop_confidential(self) -> None:
+        """The chair no longer allows confidential pages here (or the meeting closed): the
+        display keeps no copy of one."""
+        meeting = self.meeting
+        if meeting is None or self.cache is None:
+            return
+        self.cache.confidential.wipe("the room display may no longer show confidential pages")
+        for doc in meeting.documents:
+            if doc.confidential:
+                self.cache.partial_path(doc.sha256).unlink(missing_ok=True)
+
     def _cache(self) -> DocumentCache:
         if self.cache is None:
             self.cache = DocumentCache(self.settings.documents)
+            # sealed with the key of an earlier run: nobody can open them any more
+            self.cache.confidential.wipe("the room display started again")
         return self.cache
 
     def _start_fetch(self, doc: DocumentInfo) -> None:
@@ -536,7 +571,15 @@ class DisplayController(QObject):
 
         async def fetch() -> None:
             try:
-                await fetch_with_retry(fetcher, doc, attempts=FETCH_ATTEMPTS)
+                # A confidential copy (the chair allowed it) is kept sealed with a key
+                # this process holds in memory only, as a tablet keeps a member's.
+                await fetch_with_retry(
+                    fetcher,
+                    doc,
+                    attempts=FETCH_ATTEMPTS,
+                    key=self._seal_key if doc.confidential else None,
+                    member=DISPLAY_SHELF if doc.confidential else None,
+                )
             except DocumentUnavailable as exc:
                 if exc.code == ErrorCode.FORBIDDEN.value:
                     log.info("the room does not give %s to this display", doc.sha256[:12])
@@ -554,7 +597,9 @@ class DisplayController(QObject):
 
         self._spawn(fetch())
 
-    def _start_render(self, key: tuple[str, int, int, int], path: Path) -> None:
+    def _start_render(
+        self, key: tuple[str, int, int, int], path: Path, seal_key: bytes | None
+    ) -> None:
         if key in self._rendering:
             return
         self._rendering.add(key)
@@ -562,7 +607,7 @@ class DisplayController(QObject):
 
         async def render() -> None:
             try:
-                page = await self.renderer.render(path, page_index, width, height)
+                page = await self.renderer.render(path, page_index, width, height, seal_key)
             except PageRenderError as exc:
                 log.warning("%s", exc)
                 self._render_failed[key] = str(exc)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from room_client.confidential import SealedUnreadable, unseal_file
+
 __all__ = ["PageRenderError", "RenderedPage", "Renderer"]
 
 _MAX_SIDE_PX = 8192  # a larger box is a mistake, not a screen
@@ -43,14 +45,22 @@ def _mupdf() -> Any:
     return pymupdf
 
 
-def _render(path: str, page_index: int, box_w: int, box_h: int) -> RenderedPage:
-    """In the worker: render ``page_index`` as large as fits ``box_w`` x ``box_h``."""
+def _render(
+    path: str, page_index: int, box_w: int, box_h: int, key: bytes | None = None
+) -> RenderedPage:
+    """In the worker: render ``page_index`` as large as fits ``box_w`` x ``box_h``.
+    ``key``: ``path`` is a sealed confidential copy, opened here in memory only."""
     pymupdf = _mupdf()
     pymupdf.TOOLS.mupdf_display_errors(False)
     pymupdf.TOOLS.mupdf_display_warnings(False)
     name = Path(path).name
     try:
-        doc = pymupdf.open(path, filetype="pdf")
+        if key is None:
+            doc = pymupdf.open(path, filetype="pdf")
+        else:
+            doc = pymupdf.open(stream=unseal_file(key, Path(path)), filetype="pdf")
+    except SealedUnreadable:
+        raise PageRenderError(f"{name} cannot be unsealed with this display's key") from None
     except Exception as exc:
         raise PageRenderError(f"{name} is not a readable PDF file ({exc})") from None
     with doc:
@@ -85,7 +95,9 @@ class Renderer:
     def __init__(self) -> None:
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
 
-    async def render(self, path: Path, page_index: int, box_w: int, box_h: int) -> RenderedPage:
+    async def render(
+        self, path: Path, page_index: int, box_w: int, box_h: int, key: bytes | None = None
+    ) -> RenderedPage:
         if not (1 <= box_w <= _MAX_SIDE_PX and 1 <= box_h <= _MAX_SIDE_PX):
             raise PageRenderError(f"cannot render into a box of {box_w} x {box_h} pixels")
         if self._pool is None:
@@ -95,7 +107,7 @@ class Renderer:
         pool = self._pool
         try:
             page: Any = await asyncio.get_running_loop().run_in_executor(
-                pool, _render, str(path), page_index, box_w, box_h
+                pool, _render, str(path), page_index, box_w, box_h, key
             )
         except BrokenProcessPool:
             if self._pool is pool:  # MuPDF crashed or ran out of memory: a fresh worker next

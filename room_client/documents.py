@@ -4,6 +4,10 @@ Documents are kept by sha256 (``<cache>/documents/ab/<sha256>.pdf``) so a cached
 document opens without the server. A transfer in progress lives in
 ``<cache>/partial/<sha256>.part``; after a drop the next fetch asks for the rest from
 where the file ends, and the whole file is hashed before it enters the cache.
+
+A confidential document is the member's own copy: fetched whole into memory, checked
+against the ``delivered_sha256`` the room announced, and kept only sealed with the
+member's key in ``<cache>/confidential/`` (:mod:`room_client.confidential`).
 """
 
 from __future__ import annotations
@@ -13,12 +17,14 @@ import hashlib
 import logging
 import os
 import ssl
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
+from room_client.confidential import DEFAULT_EXPIRY_S, ConfidentialShelf
 from room_client.connection import RoomEndpoint, open_channel
 from room_client.enrollment import DeviceCredentials
 from room_protocol.codec import decode, encode
@@ -55,11 +61,27 @@ class DocumentUnavailable(Exception):
 
 
 class DocumentCache:
-    def __init__(self, root: Path) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        confidential_expiry_s: float = DEFAULT_EXPIRY_S,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.root = root
         make_private(root)
         (root / "documents").mkdir(mode=0o700, exist_ok=True)
         (root / "partial").mkdir(mode=0o700, exist_ok=True)
+        self.confidential = ConfidentialShelf(
+            root / "confidential", expiry_seconds=confidential_expiry_s, clock=clock
+        )
+
+    def held(self, doc: DocumentInfo, member: str | None) -> Path | None:
+        """The file that holds ``doc`` here: for a confidential one, ``member``'s sealed
+        copy (None when nobody is signed in)."""
+        if not doc.confidential:
+            return self.get(doc.sha256)
+        return self.confidential.get(member, doc.sha256) if member is not None else None
 
     def document_path(self, sha256: str) -> Path:
         return self.root / "documents" / sha256[:2] / f"{sha256}.pdf"
@@ -138,14 +160,24 @@ class DocumentFetcher:
         if self._ws is not None and self._ws.transport is not None:
             self._ws.transport.abort()
 
-    async def fetch(self, doc: DocumentInfo, progress: Progress | None = None) -> Path:
-        """The cached file for ``doc``, fetching (or resuming) it first if needed.
+    async def fetch(
+        self,
+        doc: DocumentInfo,
+        progress: Progress | None = None,
+        *,
+        key: bytes | None = None,
+        member: str | None = None,
+    ) -> Path:
+        """The cached file for ``doc``, fetching (or resuming) it first if needed; for a
+        confidential document ``member``'s sealed copy, sealed with ``key``.
 
         Raises ConnectError when the room cannot be reached, TransferInterrupted when the
         connection drops mid-way (call again to resume) and DocumentUnavailable when the
         room refuses or the bytes do not match the hash.
         """
-        cached = self.cache.get(doc.sha256)
+        if doc.confidential and (key is None or member is None):
+            raise DocumentUnavailable(f"{doc.title}: confidential; sign in to read it")
+        cached = self.cache.held(doc, member)
         if cached is not None:
             if progress:
                 progress(doc.size, doc.size)
@@ -156,6 +188,8 @@ class DocumentFetcher:
                     self.endpoint, self.context, Channel.DOCUMENTS, self.client_id
                 )
             try:
+                if key is not None and member is not None and doc.confidential:
+                    return await self._transfer_sealed(self._ws, doc, key, member, progress)
                 return await self._transfer(self._ws, doc, progress)
             except ProtocolError as exc:
                 # The stream is out of step: never reuse this connection.
@@ -211,6 +245,43 @@ class DocumentFetcher:
                     raise DocumentUnavailable(f"{doc.title}: {message.message}", message.code)
         return self.cache.commit(doc.sha256)
 
+    async def _transfer_sealed(
+        self,
+        ws: ClientConnection,
+        doc: DocumentInfo,
+        key: bytes,
+        member: str,
+        progress: Progress | None,
+    ) -> Path:
+        """The member's own copy, whole, in memory; sealed before it touches the disk."""
+        receiver = Receiver(doc.sha256, doc.size, 0, hashlib.sha256())
+        self.last_offset = 0
+        await ws.send(encode(FetchDocument(doc.sha256, 0)))
+        data = bytearray()
+        while True:
+            raw = await ws.recv()
+            if isinstance(raw, bytes):
+                receiver.chunk(raw)
+                data += raw
+                if progress:
+                    progress(receiver.position, receiver.expected_size)
+                continue
+            message = decode(raw)
+            if isinstance(message, DocumentBegin):
+                if message.delivered_sha256 is None:
+                    raise ProtocolError(
+                        ErrorCode.BAD_STATE, "a confidential document came without a copy hash"
+                    )
+                receiver.begin(message)
+            elif isinstance(message, DocumentEnd):
+                receiver.end(message)
+                break
+            elif isinstance(message, ErrorMessage):
+                raise DocumentUnavailable(f"{doc.title}: {message.message}")
+        return await asyncio.to_thread(
+            self.cache.confidential.put, member, doc.sha256, key, bytes(data)
+        )
+
 
 async def fetch_with_retry(
     fetcher: DocumentFetcher,
@@ -219,11 +290,13 @@ async def fetch_with_retry(
     *,
     attempts: int = 5,
     delay: float = 1.0,
+    key: bytes | None = None,
+    member: str | None = None,
 ) -> Path:
     """Fetch, resuming after drops, up to ``attempts`` times."""
     for attempt in range(1, attempts + 1):
         try:
-            return await fetcher.fetch(doc, progress)
+            return await fetcher.fetch(doc, progress, key=key, member=member)
         except TransferInterrupted as exc:
             log.info("%s (attempt %d of %d)", exc, attempt, attempts)
             if attempt == attempts:

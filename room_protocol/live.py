@@ -30,6 +30,7 @@ PIN = limits(max_len=12, pattern=re.compile(r"[0-9]{4,12}"))
 BADGE = limits(max_len=64, pattern=re.compile(r"[A-Za-z0-9:_-]{1,64}"))
 TIME = limits(max_len=40)  # ISO 8601, UTC
 SHORT_TEXT = limits(max_len=280)
+CACHE_KEY_RE = re.compile(r"[A-Za-z0-9_-]{43}")  # 32 bytes, base64url without padding
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +160,16 @@ class Following(Request):
 
     TYPE: ClassVar[str] = "follow.mode"
     follow: bool
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class AllowConfidentialOnDisplay(Request):
+    """The chair lets the room display show the pages of confidential documents (or
+    stops it again); off at the start of every meeting."""
+
+    TYPE: ClassVar[str] = "display.allow_confidential"
+    allow: bool
 
 
 # --- requests: messages, screens, service ------------------------------------------------
@@ -315,6 +326,12 @@ class SignedIn(Message):
     seat_id: str | None = field(default=None, metadata=IDENT)
     token: str = field(default="", metadata=limits(max_len=64), repr=False)
     wrong_seat: bool = False  # signed in at a seat that is not theirs
+    # The key (AES-256, base64url) this member's tablet encrypts its cached confidential
+    # documents with; random per member and meeting, kept by the room, held in memory
+    # only by the tablet. None when the meeting is closed.
+    cache_key: str | None = field(
+        default=None, metadata=limits(max_len=64, pattern=CACHE_KEY_RE), repr=False
+    )
 
 
 @register
@@ -335,6 +352,11 @@ class FollowState(Message):
     page: int = field(default=0, metadata=COUNT)
     fit: Fit = Fit.WIDTH
     following: bool = True  # whether this tablet is following
+    # Whether the chair lets the room display show confidential pages.
+    confidential_on_display: bool = False
+    # To the room display only: the chair shows a confidential page it may not show, so
+    # ``sha256`` is None and the display shows "Confidential" instead.
+    withheld: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,6 +467,7 @@ ALLOWED: dict[type[Request], frozenset[Role] | None] = {
     MoveItem: _PRESIDING,
     AttachDocument: _PRESIDING,
     SetFollow: frozenset({Role.CHAIR}),
+    AllowConfidentialOnDisplay: frozenset({Role.CHAIR}),
     Announce: _PRESIDING,
     MessageSeat: _PRESIDING,
     LockScreens: _PRESIDING,

@@ -54,6 +54,7 @@ IDENT = limits(max_len=_MAX_ID, pattern=ID_RE)
 SHA256 = limits(pattern=SHA256_RE)
 COUNT = limits(minimum=0, maximum=2**53)  # JSON-safe integer range
 MANY = limits(max_items=_MAX_ITEMS)
+IDENTS = limits(pattern=ID_RE, max_items=_MAX_ITEMS)
 
 
 class Channel(StrEnum):
@@ -93,6 +94,12 @@ class DocumentInfo:
     size: int = field(metadata=COUNT)
     pages: int = field(metadata=COUNT)
     confidential: bool = False
+    # Who may read a confidential document (delegate ids); empty: every member of the
+    # meeting (CONFIDENTIAL_READERS). ``size`` and ``sha256`` are the original's: each
+    # reader gets their own watermarked copy (see DocumentBegin.delivered_sha256).
+    readers: tuple[str, ...] = field(
+        default=(), metadata=limits(pattern=ID_RE, max_items=_MAX_ITEMS)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +128,19 @@ class Role(StrEnum):
 # Who the room gives a confidential document's bytes to: a member of the meeting signed in
 # on the device (an observer, the press or the public gallery, is not one).
 CONFIDENTIAL_READERS = frozenset({Role.CHAIR, Role.CLERK, Role.DELEGATE})
+
+
+def may_read(doc: DocumentInfo, role: Role | None, delegate_id: str | None) -> bool:
+    """Whether the member signed in on a device (None: nobody) gets ``doc``'s bytes: any
+    device a public document; a confidential one only its readers, or, when it names
+    none, every member of the meeting. The server decides; the tablet asks the same."""
+    if not doc.confidential:
+        return True
+    if delegate_id is None:
+        return False
+    if doc.readers:
+        return delegate_id in doc.readers
+    return role in CONFIDENTIAL_READERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +275,9 @@ class DocumentBegin(Message):
     size: int = field(metadata=COUNT)
     offset: int = field(metadata=COUNT)
     chunk_size: int = field(metadata=limits(minimum=1, maximum=16 * 1024 * 1024))
+    # A confidential document: the bytes that follow are the reader's own watermarked
+    # copy, ``size`` bytes long with this sha256 (not the document's ``sha256``).
+    delivered_sha256: str | None = field(default=None, metadata=SHA256)
 
 
 @register

@@ -5,6 +5,9 @@ server answers ``document.begin {sha256, size, offset, chunk_size}``, then binar
 that carry bytes ``offset .. size`` in order (each at most ``chunk_size``), then
 ``document.end``. A dropped transfer resumes with a new fetch whose offset is the number
 of bytes the client already holds; the client hashes the whole file at the end.
+
+A confidential document comes as the reader's own watermarked copy: ``document.begin``
+then names its ``delivered_sha256`` and its own ``size``, and the client checks those.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class Receiver:
     chunk_size: int = 0
     begun: bool = False
     finished: bool = False
+    delivered_sha256: str | None = None  # set by a begin that announces a member's copy
 
     @property
     def position(self) -> int:
@@ -57,7 +61,14 @@ class Receiver:
                 f"document.begin for {msg.sha256[:12]}@{msg.offset}, "
                 f"asked for {self.sha256[:12]}@{self.offset}",
             )
-        if msg.size != self.expected_size:
+        if msg.delivered_sha256 is not None:
+            if self.offset:
+                raise ProtocolError(
+                    ErrorCode.BAD_STATE, "a member's own copy is fetched from its start"
+                )
+            self.delivered_sha256 = msg.delivered_sha256
+            self.expected_size = msg.size
+        elif msg.size != self.expected_size:
             raise ProtocolError(
                 ErrorCode.BAD_STATE,
                 f"server says size {msg.size}, meeting state said {self.expected_size}",
@@ -82,7 +93,7 @@ class Receiver:
                 f"document.end after {self.position} of {self.expected_size} bytes",
             )
         digest = self.prefix_hash.hexdigest()
-        if digest != self.sha256:
+        if digest != (self.delivered_sha256 or self.sha256):
             raise ProtocolError(
                 ErrorCode.BAD_STATE,
                 f"document hash mismatch: got {digest[:12]}…, expected {self.sha256[:12]}…",

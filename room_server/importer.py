@@ -196,6 +196,11 @@ def _store_rows(
                 "title": d.title,
                 "filename": Path(d.file).name,
                 "confidential": int(d.confidential),
+                "readers": (
+                    json.dumps({"members": list(d.members), "roles": list(d.roles)})
+                    if d.members or d.roles
+                    else None
+                ),
             }
             for i, d in enumerate(package.documents)
         )
@@ -244,6 +249,14 @@ def _store_rows(
                 "weight": p.weight,
             }
             for i, p in enumerate(package.delegates)
+        )
+        # A re-imported meeting keeps its members' keys: their tablets' caches stay readable.
+        db.table("cache_keys").insert_all(
+            (
+                {"meeting_id": mid, "delegate_id": p.id, "key": secrets.token_bytes(32)}
+                for p in package.delegates
+            ),
+            ignore=True,
         )
         db.table("proxies").insert_all(
             {

@@ -58,7 +58,8 @@ from room_protocol.messages import (
 )
 from room_protocol.transfer import chunk_ranges
 from room_protocol.wire import frame_safe_logger
-from room_server import devices
+from room_server import audit, devices
+from room_server.confidential import MemberCopies, MemberCopy, Reader
 from room_server.config import ServerConfig, annotation_limits, failure_limits
 from room_server.devices import Authority, Device, DeviceKind, EnrollmentError
 from room_server.limits import RequestBucket
@@ -67,7 +68,7 @@ from room_server.meeting.dispatch import LiveSession
 from room_server.record.outbox import Outbox
 from room_server.rules.documents import may_read
 from room_server.signing import ensure_signing_key
-from room_server.store import Store
+from room_server.store import Store, utc_now
 from room_server.tls import RoomCertificates
 from room_server.writer import Transaction, Writer
 
@@ -270,7 +271,10 @@ class RoomServer:
             annotation_limits=annotation_limits(config),
         )
         self._transfers = asyncio.Semaphore(MAX_TRANSFERS)
+        self.copies = MemberCopies(config.state_dir / "confidential")
+        self.session.ctx.hooks.meeting_closed.append(self._forget_copies)
         self._frozen_at = 0  # control connections at the last gc.freeze()
+        self._background: set[asyncio.Future[None]] = set()
 
     @property
     def port(self) -> int:
@@ -285,6 +289,7 @@ class RoomServer:
     async def start(self) -> None:
         self._data_version = self.store.data_version()
         self._devices_revision = self.store.meta(devices.KEY_DEVICES_REVISION)
+        self.copies.remove_leftovers()
         self.writer.start()
         self.session.start()
         self.links.start()
@@ -321,6 +326,13 @@ class RoomServer:
             await self._server.wait_closed()
         await self.links.stop()
         await self.writer.stop()
+        self.copies.stop()
+
+    def _forget_copies(self, meeting_id: str) -> None:
+        """A closed meeting's confidential copies leave the room server's disk."""
+        task = asyncio.ensure_future(self.copies.forget_meeting(meeting_id))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     # --- meeting state -----------------------------------------------------------------
 
@@ -709,35 +721,28 @@ class RoomServer:
                 ref=fetch.sha256,
             )
             return
+        path, size, delivered = stored.path, stored.size, None
         if stored.confidential:
-            reader = self.session.signed_in_on(device.device_id)
-            if not may_read(stored.confidential, reader.role if reader else None):
-                await self._error(
-                    ws,
-                    ProtocolError(
-                        ErrorCode.FORBIDDEN,
-                        f"document {fetch.sha256[:12]}… is confidential: "
-                        "sign in as a member of the meeting on this tablet to read it",
-                    ),
-                    ref=fetch.sha256,
-                )
+            copy = await self._member_copy(ws, device, fetch)
+            if copy is None:
                 return
-        if fetch.offset > stored.size:
+            path, size, delivered = copy.path, copy.size, copy.sha256
+        if fetch.offset > size:
             await self._error(
                 ws,
                 ProtocolError(
                     ErrorCode.BAD_FIELD,
-                    f"offset {fetch.offset} is past the end of the document ({stored.size} bytes)",
+                    f"offset {fetch.offset} is past the end of the document ({size} bytes)",
                 ),
                 ref=fetch.sha256,
             )
             return
         chunk = self.config.chunk_size
-        await ws.send(encode(DocumentBegin(stored.sha256, stored.size, fetch.offset, chunk)))
-        fd = os.open(stored.path, os.O_RDONLY)
+        await ws.send(encode(DocumentBegin(stored.sha256, size, fetch.offset, chunk, delivered)))
+        fd = os.open(path, os.O_RDONLY)
         slot = False  # holding one of the MAX_TRANSFERS slots
         try:
-            for start, end in chunk_ranges(stored.size, fetch.offset, chunk):
+            for start, end in chunk_ranges(size, fetch.offset, chunk):
                 if not slot:
                     await self._transfers.acquire()
                     slot = True
@@ -761,7 +766,93 @@ class RoomServer:
             if slot:
                 self._transfers.release()
             os.close(fd)
-        await ws.send(encode(DocumentEnd(stored.sha256, stored.size)))
+        await ws.send(encode(DocumentEnd(stored.sha256, size)))
+
+    async def _member_copy(
+        self, ws: ServerConnection, device: Device, fetch: FetchDocument
+    ) -> MemberCopy | None:
+        """The signed-in member's own watermarked copy of a confidential document, or
+        None after telling the device why it gets none. Who reads comes from the device's
+        certificate and the member signed in on it, never from the request."""
+        meeting = self.session.snapshot
+        client = self.session.signed_in_on(device.device_id)
+        docs = [d for d in meeting.documents if d.sha256 == fetch.sha256] if meeting else []
+        refusal: ProtocolError | None = None
+        if meeting is None or not docs:
+            refusal = ProtocolError(ErrorCode.NOT_FOUND, "that document is not in this meeting")
+        elif meeting.closed_at is not None:
+            refusal = ProtocolError(
+                ErrorCode.MEETING_CLOSED,
+                "the meeting is closed: its confidential documents are no longer given out",
+            )
+        elif device.kind is DeviceKind.DISPLAY:
+            if not self.session.follow.display_allowed():
+                refusal = ProtocolError(
+                    ErrorCode.FORBIDDEN,
+                    f"document {fetch.sha256[:12]}… is confidential: the chair has not "
+                    "allowed the room display to show confidential documents",
+                )
+        elif client is None:
+            refusal = ProtocolError(
+                ErrorCode.FORBIDDEN,
+                f"document {fetch.sha256[:12]}… is confidential: "
+                "sign in as a member of the meeting on this tablet to read it",
+            )
+        elif not all(may_read(d, client.role, client.delegate_id) for d in docs):
+            refusal = ProtocolError(
+                ErrorCode.FORBIDDEN,
+                f"document {fetch.sha256[:12]}… is confidential and not for {client.name}: "
+                "ask the clerk if you should read it",
+            )
+        if refusal is not None:
+            await self._error(ws, refusal, ref=fetch.sha256)
+            return None
+        assert meeting is not None
+        stored = self.store.servable_document(fetch.sha256)
+        assert stored is not None
+        if device.kind is DeviceKind.DISPLAY:  # allowed by the chair
+            reader = Reader(meeting.meeting_id, f"display.{device.device_id}", "Room display", None)
+        else:
+            assert client is not None and client.delegate_id is not None
+            member = meeting.member(client.delegate_id)
+            reader = Reader(
+                meeting.meeting_id,
+                client.delegate_id,
+                client.name,
+                (member.seat_id if member else None) or client.seat_id,
+            )
+        try:
+            copy = await self.copies.copy_for(reader, fetch.sha256, stored.path)
+        except Exception:
+            log.exception("could not make %s's copy of %s", reader.delegate_id, fetch.sha256)
+            await self._error(
+                ws,
+                ProtocolError(
+                    ErrorCode.INTERNAL,
+                    "the room could not prepare your copy of this confidential document; "
+                    "tell the IT staff",
+                ),
+                ref=fetch.sha256,
+            )
+            return None
+        if copy.made_at is not None:
+            await self.writer.submit(
+                lambda tx: audit.append(
+                    tx.conn,
+                    at=utc_now(),
+                    meeting_id=reader.meeting_id,
+                    kind="document.copy",
+                    actor=reader.delegate_id,
+                    data={
+                        "sha256": fetch.sha256,
+                        "delivered_sha256": copy.sha256,
+                        "made_at": copy.made_at,
+                        "seat": reader.seat,
+                        "device": device.device_id,
+                    },
+                )
+            )
+        return copy
 
 
 _RATE_LIMITED = ProtocolError(

@@ -8,6 +8,7 @@ the one writer; a ``room-server import`` in another process waits on SQLite's lo
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -287,6 +288,19 @@ MIGRATIONS: tuple[str, ...] = (
         patch_bytes INTEGER NOT NULL, PRIMARY KEY (meeting_id, author_id)
     )
     """,
+    # confidential documents: who may read one (JSON {"members": [...], "roles": [...]};
+    # NULL: every member of the meeting), and each member's random key for the tablet's
+    # encrypted cache of them (handed out at sign-in; dropped when the meeting closes)
+    """
+    ALTER TABLE documents ADD COLUMN readers TEXT;
+    CREATE TABLE cache_keys (
+        meeting_id TEXT NOT NULL, delegate_id TEXT NOT NULL, key BLOB NOT NULL,
+        PRIMARY KEY (meeting_id, delegate_id)
+    );
+    INSERT INTO cache_keys (meeting_id, delegate_id, key)
+        SELECT d.meeting_id, d.id, randomblob(32) FROM delegates d
+        JOIN meetings m ON m.id = d.meeting_id WHERE m.closed_at IS NULL
+    """,
 )
 
 KEY_ACTIVE_MEETING = "active_meeting"
@@ -303,6 +317,16 @@ class StoredDocument:
     size: int
     path: Path
     confidential: bool = False
+
+
+def _readers(raw: str | None, roster: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The delegate ids a confidential document's ``readers`` column names, directly or by
+    role, in roster order; () when it names none (every member reads it)."""
+    if raw is None:
+        return ()
+    chosen = json.loads(raw)
+    members, roles = set(chosen.get("members", ())), set(chosen.get("roles", ()))
+    return tuple(r["id"] for r in roster if r["id"] in members or r["role"] in roles)
 
 
 def utc_now() -> str:
@@ -431,12 +455,18 @@ class Store:
         if meeting is None:
             return None
         docs = self._rows(
-            "SELECT d.id, d.sha256, d.title, d.filename, d.confidential, b.size, b.pages "
+            "SELECT d.id, d.sha256, d.title, d.filename, d.confidential, d.readers, b.size, "
+            "b.pages "
             "FROM documents d JOIN blobs b USING (sha256) WHERE d.meeting_id = ? "
             "ORDER BY d.position",
             meeting_id,
         )
         sha_of = {d["id"]: d["sha256"] for d in docs}
+        roster = self._rows(
+            "SELECT id, name, role, seat_id, group_name, voting, weight FROM delegates "
+            "WHERE meeting_id = ? ORDER BY position",
+            meeting_id,
+        )
         attached: dict[str, list[str]] = {}
         for row in self._rows(
             "SELECT item_id, document_id FROM agenda_documents WHERE meeting_id = ? "
@@ -480,6 +510,7 @@ class Store:
                     size=d["size"],
                     pages=d["pages"],
                     confidential=bool(d["confidential"]),
+                    readers=_readers(d["readers"], roster),
                 )
                 for d in docs
             ),
@@ -499,11 +530,7 @@ class Store:
                     bool(r["voting"]),
                     r["weight"],
                 )
-                for r in self._rows(
-                    "SELECT id, name, role, seat_id, group_name, voting, weight FROM delegates "
-                    "WHERE meeting_id = ? ORDER BY position",
-                    meeting_id,
-                )
+                for r in roster
             ),
             notices=tuple(
                 Notice(r["id"], r["text"], r["at"], r["sha256"], r["item_id"])
@@ -515,6 +542,15 @@ class Store:
             ),
             closed_at=meeting["closed_at"],
         )
+
+    def cache_key(self, meeting_id: str, delegate_id: str) -> bytes | None:
+        """The member's key for their tablet's encrypted cache; None once the meeting closed."""
+        row = self._row(
+            "SELECT key FROM cache_keys WHERE meeting_id = ? AND delegate_id = ?",
+            meeting_id,
+            delegate_id,
+        )
+        return None if row is None else bytes(row["key"])
 
     def servable_document(self, sha256: str) -> StoredDocument | None:
         """A document of the active meeting, by hash; others are not served."""

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QWidget
 
+from room_client.confidential import DEFAULT_EXPIRY_S
 from room_client.connection import RoomEndpoint
 from room_client.enrollment import DeviceCredentials
 from room_protocol.private_files import UMASK
@@ -26,6 +27,7 @@ from room_protocol.service_manager import serve_until
 from tablet_client.i18n import LANGUAGES, set_language
 from tablet_client.render import PageRenderer
 from tablet_client.tablet_controller import TabletController, TabletSettings
+from tablet_client.views.document_view import DocumentView
 from tablet_client.views.main_window import MainWindow
 
 log = logging.getLogger(__name__)
@@ -91,6 +93,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="lock a delegate's screen after this many seconds untouched"
         " (default: as the room says; 0: never)",
     )
+    parser.add_argument(
+        "--confidential-expiry",
+        type=float,
+        default=DEFAULT_EXPIRY_S / 3600,
+        metavar="HOURS",
+        help="wipe confidential documents after this many hours without reaching the room"
+        " (default: %(default)g)",
+    )
     parser.add_argument("--language", choices=sorted(LANGUAGES), default="en")
     parser.add_argument("--fullscreen", action="store_true", help="kiosk mode")
     parser.add_argument(
@@ -126,7 +136,16 @@ def settings_from(args: argparse.Namespace) -> TabletSettings:
         direct=direct,
         seat_id=args.seat or None,
         inactivity_lock_seconds=args.inactivity_lock,
+        confidential_expiry_seconds=_expiry_hours(args.confidential_expiry) * 3600,
     )
+
+
+def _expiry_hours(hours: float) -> float:
+    if not 0 < hours <= 24 * 30:
+        raise SystemExit(
+            "hemicycle-tablet: --confidential-expiry must be more than 0 and at most 720 hours"
+        )
+    return hours
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,8 +200,13 @@ async def wait_for(condition: object, what: str, deadline: float) -> None:
         await asyncio.sleep(0.05)
 
 
-def save(widget: QWidget, directory: Path, name: str) -> Path:
+def save(widget: QWidget, directory: Path, name: str) -> Path | None:
+    """Save a screenshot of ``widget``; never of a confidential document (None)."""
     QApplication.processEvents()
+    reader = widget.findChild(DocumentView, "document_view")
+    if reader is not None and reader.isVisible() and reader.confidential:
+        print(f"screenshot {name}: skipped, a confidential document is on screen", flush=True)
+        return None
     path = directory / f"{name}.png"
     if not widget.grab().save(str(path)):
         raise OSError(f"could not write {path}")

@@ -91,8 +91,11 @@ class DocumentController(QObject):
 
     # commands
 
-    async def open(self, path: Path, title: str, page: int = 0) -> None:
+    async def open(
+        self, path: Path, title: str, page: int = 0, *, key: bytes | None = None
+    ) -> None:
         """Open ``path`` at ``page`` (clamped); returns once it is shown or has failed.
+        ``key``: a confidential document, sealed with it (marked so in the view).
 
         A document that cannot be shown puts the reason in the view; nothing is raised.
         """
@@ -103,10 +106,11 @@ class DocumentController(QObject):
         self._on_screen, self._error = None, None
         self._thumbnails_done.clear()
         self._view.set_title(title)
+        self._view.set_confidential(key is not None)
         self._view.set_thumbnail_count(0)
         self._view.set_page_label(0, 0)
         try:
-            layout = await self._renderer.open(path)
+            layout = await self._renderer.open(path, key=key)
         except RenderError as exc:
             if opening == self._opening:
                 self._show_error(str(exc))
@@ -138,6 +142,24 @@ class DocumentController(QObject):
         self._view.set_fit_mode(mode)
         if self._layout is not None:
             self._request_page()
+
+    def put_away(self, reason: str) -> None:
+        """Take the document off the screen (a confidential one was wiped): its pages
+        and key leave the renderer, and the view says why."""
+        path = self._path
+        self._stop_tasks()
+        self._opening += 1
+        self._path, self._layout, self._current = None, None, 0
+        self._on_screen = None
+        self._thumbnails_done.clear()
+        if path is not None:
+            self._renderer.forget(path)
+        self._view.set_thumbnail_count(0)
+        self._view.set_page_label(0, 0)
+        self._view.set_confidential(False)
+        self._view.clear_page()
+        self._error = None
+        self._view.show_error(reason)
 
     def close(self) -> None:
         """Stop rendering for this document and detach from language changes."""

@@ -12,7 +12,13 @@ from typing import Protocol
 
 from PySide6.QtCore import QObject, SignalInstance
 
-from room_protocol.live import Fit, Following, FollowState, SetFollow
+from room_protocol.live import (
+    AllowConfidentialOnDisplay,
+    Fit,
+    Following,
+    FollowState,
+    SetFollow,
+)
 from room_protocol.messages import ErrorMessage, MeetingSnapshot, Message
 from tablet_client.document_controller import DocumentController
 from tablet_client.i18n import tr
@@ -66,7 +72,10 @@ class FollowController(QObject):
             signal.connect(self._browsed)
         tablet.browsing_started.connect(self._browsed)
         self.window.follow_strip.action_requested.connect(self._strip_action)
-        self.window.chair_console_view.agenda_control.follow_me_toggled.connect(self.set_follow_me)
+        agenda_control = self.window.chair_console_view.agenda_control
+        agenda_control.follow_me_toggled.connect(self.set_follow_me)
+        agenda_control.display_confidential_toggled.connect(self.allow_confidential_on_display)
+        self._display_allowed = False  # as the room last said
         self.window.screens.currentChanged.connect(lambda _index: self._show_strip())
         tablet.reader.page_changed.connect(lambda _page: self._send_position())
         view.fit_mode_changed.connect(lambda _mode: self._send_position())
@@ -82,6 +91,10 @@ class FollowController(QObject):
     def _receive(self, message: Message) -> None:
         if not isinstance(message, FollowState):
             return
+        self._display_allowed = message.confidential_on_display
+        self.window.chair_console_view.agenda_control.set_display_confidential(
+            message.confidential_on_display
+        )
         show = self.tracker.receive(message)
         if show and not self.link.presiding:
             self._apply(message, take_screen=self._may_take_screen())
@@ -163,6 +176,19 @@ class FollowController(QObject):
             await tablet.open_document(state.sha256, page=state.page, show=take_screen)
 
     # --- chair: follow me -------------------------------------------------------------------
+
+    def allow_confidential_on_display(self, on: bool) -> None:
+        """The chair lets the room display show confidential pages, or stops it; the
+        button shows what the room says (its next follow.state), not the tap."""
+
+        def answered(reply: Message) -> None:
+            if isinstance(reply, ErrorMessage):
+                log.warning("the room display setting was refused: %s", reply.message)
+                self.window.chair_console_view.agenda_control.set_display_confidential(
+                    self._display_allowed
+                )
+
+        self.link.send(lambda op: AllowConfidentialOnDisplay(op, on), answered)
 
     def set_follow_me(self, on: bool) -> None:
         on = on and self.link.may(SetFollow)

@@ -9,6 +9,10 @@ prefetches and thumbnails, and at most ``workers`` jobs are handed to the pool a
 so a new page never queues behind a backlog. Finished pages are kept in an LRU bounded by
 bytes. Documents are content-addressed on the tablet, so a path's bytes do not change
 while it is cached; ``open`` still drops cached pages of a path whose file changed.
+
+A confidential document is a sealed file opened with its key (``open(path, key=...)``):
+the worker unseals it into memory and opens it from there, so its plain bytes never
+touch a disk; ``forget`` drops its pages and its key.
 """
 
 from __future__ import annotations
@@ -122,7 +126,7 @@ def _ping() -> int:
     return os.getpid()
 
 
-def _document(path: str) -> Any:
+def _document(path: str, key: bytes | None = None) -> Any:
     pymupdf = _mupdf()
     name = Path(path).name
     try:
@@ -140,7 +144,17 @@ def _document(path: str) -> Any:
         del _open_documents[path]
         entry[1].close()
     try:
-        doc = pymupdf.open(path, filetype="pdf")
+        if key is not None:
+            from room_client.confidential import SealedUnreadable, unseal_file
+
+            try:
+                doc = pymupdf.open(stream=unseal_file(key, Path(path)), filetype="pdf")
+            except SealedUnreadable as exc:
+                raise RenderError(f"{name} cannot be opened here ({exc})") from None
+        else:
+            doc = pymupdf.open(path, filetype="pdf")
+    except RenderError:
+        raise
     except Exception as exc:
         raise RenderError(f"{name} is not a readable PDF file ({exc})") from None
     if doc.needs_pass:
@@ -157,8 +171,15 @@ def _document(path: str) -> Any:
     return doc
 
 
-def _layout(path: str) -> tuple[int, tuple[tuple[float, float], ...]]:
-    doc = _document(path)
+def _close(path: str) -> None:
+    """Drop ``path``'s open document (an unsealed confidential one leaves memory)."""
+    entry = _open_documents.pop(path, None)
+    if entry is not None:
+        entry[1].close()
+
+
+def _layout(path: str, key: bytes | None = None) -> tuple[int, tuple[tuple[float, float], ...]]:
+    doc = _document(path, key)
     try:
         # page.rect applies /Rotate and the crop box: ~40 µs a page, 40 ms for 1,000 pages.
         sizes = tuple((page.rect.width, page.rect.height) for page in doc)
@@ -167,8 +188,8 @@ def _layout(path: str) -> tuple[int, tuple[tuple[float, float], ...]]:
     return doc.page_count, sizes
 
 
-def _page_text(path: str, page_index: int) -> PageText:
-    doc = _document(path)
+def _page_text(path: str, page_index: int, key: bytes | None = None) -> PageText:
+    doc = _document(path, key)
     name = Path(path).name
     if not 0 <= page_index < doc.page_count:
         raise RenderError(f"{name} has no page {page_index + 1} (it has {doc.page_count})")
@@ -189,14 +210,16 @@ def _page_text(path: str, page_index: int) -> PageText:
         raise RenderError(f"page {page_index + 1} of {name} cannot be read ({exc})") from None
 
 
-def _render(path: str, page_index: int, width_px: int) -> tuple[int, int, int, str, int]:
+def _render(
+    path: str, page_index: int, width_px: int, key: bytes | None = None
+) -> tuple[int, int, int, str, int]:
     """Render into a new shared-memory block; returns (width, height, stride, block, size).
 
     A 1920 px page is ~15 MB: through the executor's pipe it costs ~30 ms more than the
     render itself, through shared memory a few ms. The caller unlinks the block.
     """
     pymupdf = _mupdf()
-    doc = _document(path)
+    doc = _document(path, key)
     name = Path(path).name
     if not 0 <= page_index < doc.page_count:
         raise RenderError(f"{name} has no page {page_index + 1} (it has {doc.page_count})")
@@ -248,6 +271,12 @@ class _Job:
     pool: concurrent.futures.ProcessPoolExecutor | None = field(default=None)
 
 
+def _consume_result(future: concurrent.futures.Future[Any]) -> None:
+    """A fire-and-forget worker job: its failure (a pool shut down) matters to nobody."""
+    if not future.cancelled():
+        future.exception()
+
+
 def _consume_outcome(future: asyncio.Future[Any]) -> None:
     """Mark a result as retrieved so unawaited prefetch failures are not logged as leaks."""
     if not future.cancelled():
@@ -270,6 +299,7 @@ class PageRenderer:
         self._background: deque[_PageKey] = deque()
         self._running = 0
         self._file_identity: dict[Path, tuple[int, int]] = {}
+        self._keys: dict[Path, bytes] = {}  # sealed documents' keys, in memory only
         self._cache_hits = 0
         self._worker_renders = 0
         self._texts: OrderedDict[tuple[Path, int], PageText] = OrderedDict()
@@ -304,10 +334,13 @@ class PageRenderer:
 
     # public requests
 
-    async def open(self, path: Path) -> DocumentLayout:
-        """Read the page count and page sizes; raise RenderError if the PDF cannot be shown."""
+    async def open(self, path: Path, *, key: bytes | None = None) -> DocumentLayout:
+        """Read the page count and page sizes; raise RenderError if the PDF cannot be shown.
+        ``key``: ``path`` is a sealed confidential document; its pages need the key."""
         self._forget_if_changed(path)
-        page_count, sizes = await self._call(_layout, str(path))
+        if key is not None:
+            self._keys[path] = key
+        page_count, sizes = await self._call(_layout, str(path), self._keys.get(path))
         return DocumentLayout(path=path, page_count=page_count, page_sizes=sizes)
 
     async def page_text(self, path: Path, page_index: int) -> PageText:
@@ -316,12 +349,24 @@ class PageRenderer:
         key = (path, page_index)
         text = self._texts.get(key)
         if text is None:
-            text = await self._call(_page_text, str(path), page_index)
+            text = await self._call(_page_text, str(path), page_index, self._keys.get(path))
             self._texts[key] = text
             while len(self._texts) > _MAX_PAGE_TEXTS:
                 self._texts.popitem(last=False)
         self._texts.move_to_end(key)
         return text
+
+    def forget(self, path: Path) -> None:
+        """Drop ``path``'s rendered pages and key, and the workers' open copy of it (a
+        confidential document was wiped or its reader signed out)."""
+        if self._keys.pop(path, None) is not None and self._pool is not None:
+            for _ in range(self._workers):  # each worker may hold it; one job reaches one
+                self._pool.submit(_close, str(path)).add_done_callback(_consume_result)
+        self._file_identity.pop(path, None)
+        for key in [key for key in self._cache if key[0] == path]:
+            self._cache_used -= len(self._cache.pop(key).samples)
+        for text_key in [k for k in self._texts if k[0] == path]:
+            del self._texts[text_key]
 
     async def render(
         self, path: Path, page_index: int, width_px: int, *, background: bool = False
@@ -450,7 +495,9 @@ class PageRenderer:
             self._worker_renders += 1
             path, page_index, width_px = key
             job.pool = self._require_pool()
-            job.handle = loop.run_in_executor(job.pool, _render, str(path), page_index, width_px)
+            job.handle = loop.run_in_executor(
+                job.pool, _render, str(path), page_index, width_px, self._keys.get(path)
+            )
             job.handle.add_done_callback(functools.partial(self._finished, key))
 
     def _finished(

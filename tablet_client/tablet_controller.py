@@ -5,7 +5,9 @@ they show, and hands the live session (sign-in, follow-the-chair, speaker queue,
 messages, locks, chair console, attendance, voting, polls) to one controller each
 through a LiveLink. Documents
 download in agenda order in the background; a document the delegate opens jumps to the
-front of the queue.
+front of the queue. Confidential documents are fetched for the member signed in, kept
+sealed with their key, and wiped when the meeting closes or the tablet has been away
+from the room longer than its offline expiry.
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from room_client.annotations import AnnotationBook, AnnotationFileError, AnnotationSync
+from room_client.confidential import DEFAULT_EXPIRY_S, SealedUnreadable, decode_key
 from room_client.connection import (
     ConnectError,
     ConnectionStatus,
@@ -41,7 +45,12 @@ from room_client.enrollment import DeviceCredentials, EnrollError, EnrollFailure
 from room_protocol.enrollment import ALPHABET, CODE_CHARS, LINK_SCHEME, PairingCode
 from room_protocol.errors import ProtocolError
 from room_protocol.live import Request
-from room_protocol.messages import CONFIDENTIAL_READERS, DocumentInfo, MeetingSnapshot, Message
+from room_protocol.messages import (
+    DocumentInfo,
+    MeetingSnapshot,
+    Message,
+    may_read,
+)
 from tablet_client.annotation_controller import AnnotationController
 from tablet_client.attendance_controller import AttendanceController
 from tablet_client.chair_controller import ChairController
@@ -64,6 +73,7 @@ log = logging.getLogger(__name__)
 
 RETRY_FAILED_DOWNLOADS_S = 5.0
 ANNOTATIONS_FILE = "annotations.sqlite3"  # in the cache directory: the members' op log
+EXPIRY_CHECK_MS = 60_000  # how often the tablet checks its confidential documents' expiry
 ENROLL_ERRORS = {  # why enrolling failed -> what the enroll screen says
     EnrollFailure.WRONG_ROOM: "enroll.error_wrong_room",
     EnrollFailure.CODE_REFUSED: "enroll.error_refused",
@@ -89,6 +99,8 @@ class TabletSettings:
     seat_id: str | None = None  # the seat this tablet stands at; None: a roaming tablet
     pairing_code: str = ""  # enroll with this code when the room is found (IT staff's --enroll)
     inactivity_lock_seconds: int | None = None  # None: as the room says; 0: never lock
+    # Confidential documents are wiped after this long without reaching the room.
+    confidential_expiry_seconds: float = DEFAULT_EXPIRY_S
 
 
 Status = tuple[str, dict[str, object]]  # i18n key and its arguments
@@ -102,14 +114,25 @@ class TabletController(QObject):
     browsing_started = Signal()  # the reader opened a document on its own (not following)
     annotations_opened = Signal()  # ``annotations`` is open (once, when the tablet first joins)
 
+    confidential_wiped = Signal(int)  # sealed documents removed
+
     def __init__(
-        self, window: MainWindow, settings: TabletSettings, renderer: PageRenderer
+        self,
+        window: MainWindow,
+        settings: TabletSettings,
+        renderer: PageRenderer,
+        *,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__()
         self.window = window
         self.settings = settings
         self.renderer = renderer
-        self.cache = DocumentCache(settings.cache_dir)
+        self.cache = DocumentCache(
+            settings.cache_dir,
+            confidential_expiry_s=settings.confidential_expiry_seconds,
+            clock=clock,
+        )
         self.reader = DocumentController(window.document_view, renderer, self)
         self.rooms: dict[str, DiscoveredRoom] = {}
         self.meeting: MeetingSnapshot | None = None
@@ -146,7 +169,10 @@ class TabletController(QObject):
         )
 
         window.discovery_view.join_requested.connect(self.join_service)
-        self.link.identity_changed.connect(self._queue_missing)  # confidential documents
+        self.link.identity_changed.connect(self._identity_changed)  # confidential documents
+        self._expiry = QTimer(self)
+        self._expiry.setInterval(EXPIRY_CHECK_MS)
+        self._expiry.timeout.connect(self.check_expiry)
         self.annotation_ui: AnnotationController | None = None  # from the first sign-in
         self.link.identity_changed.connect(self._annotations_for_member)
         window.enroll_view.enroll_requested.connect(lambda code: self._spawn(self.enroll(code)))
@@ -168,6 +194,8 @@ class TabletController(QObject):
 
     async def start(self) -> None:
         self.renderer.start()
+        self.check_expiry()
+        self._expiry.start()
         saved = self.cache.load_snapshot()
         if saved is not None:
             self._show_meeting(saved)
@@ -184,6 +212,7 @@ class TabletController(QObject):
         await self._browser.start()
 
     async def stop(self) -> None:
+        self._expiry.stop()
         self._unsubscribe_language()
         self.scanner.stop()
         self.floor.stop()
@@ -354,6 +383,7 @@ class TabletController(QObject):
     def _on_status(self, status: ConnectionStatus) -> None:
         room = status.room_name or tr("app.title")
         if status.phase is Phase.CONNECTED:
+            self.cache.confidential.touch()
             self.window.set_connection("connected", tr("connection.connected", room=room))
             self._queue_missing()
             self.link.reconnected.emit()
@@ -372,17 +402,88 @@ class TabletController(QObject):
     # --- meeting and documents ----------------------------------------------------------------
 
     def _on_meeting(self, meeting: MeetingSnapshot | None) -> None:
+        self.cache.confidential.touch()
         self.cache.save_snapshot(meeting)
+        if meeting is not None and meeting.closed_at is not None:
+            self.wipe_confidential("confidential.wiped_closed")
         self._show_meeting(meeting)
         self._queue_missing()
+
+    # --- confidential documents -----------------------------------------------------------
+
+    def _key(self) -> bytes | None:
+        """The signed-in member's key for sealed documents; in memory only."""
+        me = self.link.me
+        if me is None or me.cache_key is None:
+            return None
+        try:
+            return decode_key(me.cache_key)
+        except SealedUnreadable as exc:
+            log.warning("%s", exc)
+            return None
+
+    def wipe_confidential(self, reason: str) -> int:
+        """Remove every sealed document (``reason``: an i18n key saying why)."""
+        if self.showing is not None and self._is_confidential(self.showing):
+            self.reader.put_away(tr("viewer.confidential_gone", reason=tr(reason)))
+        held = self.cache.confidential.held()
+        for path in held:
+            self.renderer.forget(path)
+        removed = self.cache.confidential.wipe(tr(reason))
+        names = {path.name.removesuffix(".sealed") for path in held}
+        for doc in self.meeting.documents if self.meeting else ():
+            if doc.confidential and doc.sha256 in names:
+                self._set_status(doc.sha256, reason)
+        if removed:
+            self.confidential_wiped.emit(removed)
+        return removed
+
+    def check_expiry(self) -> None:
+        """Wipe the sealed documents of a tablet away from the room too long."""
+        if self.cache.confidential.expired():
+            self.wipe_confidential("confidential.wiped_expired")
+
+    def _member(self) -> str | None:
+        me = self.link.me
+        return me.delegate_id if me is not None else None
+
+    def _is_confidential(self, sha: str) -> bool:
+        doc = self.meeting.document(sha) if self.meeting else None
+        return doc is not None and doc.confidential
+
+    def _identity_changed(self) -> None:
+        if self._key() is None and self.showing is not None and self._is_confidential(self.showing):
+            self.reader.put_away(
+                tr("viewer.confidential_gone", reason=tr("confidential.signed_out"))
+            )
+        self._confidential_statuses()
+        self._queue_missing()
+
+    def _confidential_statuses(self) -> None:
+        """What the agenda says of a confidential document this tablet does not hold."""
+        me = self.link.me
+        for doc in self.meeting.documents if self.meeting else ():
+            if not doc.confidential or self.cache.held(doc, self._member()) is not None:
+                continue
+            if me is None or self._key() is None:
+                self._set_status(doc.sha256, "documents.sign_in_to_read")
+            elif not may_read(doc, me.role, me.delegate_id):
+                self._set_status(doc.sha256, "documents.not_for_you")
+            elif self._statuses.get(doc.sha256, ("", {}))[0] in (
+                "documents.sign_in_to_read",
+                "documents.not_for_you",
+            ):
+                self._statuses.pop(doc.sha256)
+                self.window.agenda_view.set_document_status(doc.sha256, "")
 
     def _show_meeting(self, meeting: MeetingSnapshot | None) -> None:
         self.meeting = meeting
         if meeting is not None:
             for doc in meeting.documents:
-                if self.cache.get(doc.sha256) is not None:
+                if self.cache.held(doc, self._member()) is not None:
                     self._statuses[doc.sha256] = ("documents.saved_offline", {})
         self.window.agenda_view.set_meeting(meeting)
+        self._confidential_statuses()
         self._push_statuses()
         self.identity.meeting_changed()
         self.messages.meeting_changed()
@@ -410,7 +511,7 @@ class TabletController(QObject):
     def _queue_missing(self) -> None:
         for doc in self._documents_in_agenda_order():
             if (
-                self.cache.get(doc.sha256) is None
+                self.cache.held(doc, self._member()) is None
                 and doc.sha256 not in self._queue
                 and self._may_fetch(doc)
             ):
@@ -418,15 +519,19 @@ class TabletController(QObject):
         self._queue_changed.set()
 
     def _may_fetch(self, doc: DocumentInfo) -> bool:
-        """The room gives a confidential document only to a member signed in here."""
-        return not doc.confidential or self.link.role in CONFIDENTIAL_READERS
+        """The room gives a confidential document only to its readers signed in here,
+        and this tablet keeps one only sealed with their key."""
+        if not doc.confidential:
+            return True
+        me = self.link.me
+        return me is not None and may_read(doc, me.role, me.delegate_id) and bool(self._key())
 
     def missing_documents(self) -> list[str]:
         """Documents this tablet may fetch now and does not hold yet."""
         return [
             d.sha256
             for d in self._documents_in_agenda_order()
-            if not self.cache.get(d.sha256) and self._may_fetch(d)
+            if not self.cache.held(d, self._member()) and self._may_fetch(d)
         ]
 
     async def _download_loop(self) -> None:
@@ -442,7 +547,12 @@ class TabletController(QObject):
                 continue
             try:
                 path = await fetch_with_retry(
-                    self.fetcher, doc, self._progress_reporter(doc), attempts=3
+                    self.fetcher,
+                    doc,
+                    self._progress_reporter(doc),
+                    attempts=3,
+                    key=self._key() if doc.confidential else None,
+                    member=self._member(),
                 )
             except (ConnectError, TransferInterrupted, DocumentUnavailable, OSError) as exc:
                 log.warning("download of %s failed: %s", doc.title, exc)
@@ -480,9 +590,12 @@ class TabletController(QObject):
 
     async def document_path(self, sha: str) -> Path:
         """The cached file, downloading it first (ahead of everything else) if needed."""
-        cached = self.cache.get(sha)
+        doc = self.meeting.document(sha) if self.meeting else None
+        cached = self.cache.held(doc, self._member()) if doc is not None else self.cache.get(sha)
         if cached is not None:
             return cached
+        if doc is not None and not self._may_fetch(doc):
+            raise DocumentUnavailable(tr("documents.sign_in_to_read"))
         waiter: asyncio.Future[Path] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(sha, []).append(waiter)
         if sha in self._queue:
@@ -508,12 +621,20 @@ class TabletController(QObject):
             if show:
                 self.window.show_screen(self.window.document_view)
             return
+        key = self._key() if doc.confidential else None
+        if doc.confidential and key is None:
+            self.window.document_view.show_error(
+                tr("viewer.cannot_show", reason=tr("documents.sign_in_to_read"))
+            )
+            if show:
+                self.window.show_screen(self.window.document_view)
+            return
         if show:
             self.window.show_screen(self.window.document_view)
         self.showing = sha
         if self.annotation_ui is not None:
             self.annotation_ui.show_document(sha)
-        await self.reader.open(path, doc.title, page)
+        await self.reader.open(path, doc.title, page, key=key)
         self.document_opened.emit(sha)
 
     # --- annotations ---------------------------------------------------------------------------

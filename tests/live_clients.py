@@ -17,12 +17,19 @@ M = TypeVar("M", bound=Message)
 class Tablet:
     """One seat tablet: every message it received, in order, and helpers to act."""
 
-    def __init__(self, room: RunningRoom, client_id: str, seat_id: str | None = None) -> None:
+    def __init__(
+        self,
+        room: RunningRoom,
+        client_id: str,
+        seat_id: str | None = None,
+        *,
+        display: bool = False,
+    ) -> None:
         self.received: list[Message] = []
         self.meetings: list[MeetingSnapshot | None] = []
         self.connection = RoomConnection(
             room.endpoint(),
-            room.device(client_id, seat_id),
+            room.device(client_id, seat_id, display=display),
             on_meeting=self.meetings.append,
             on_message=self.received.append,
             backoff=Backoff(initial=0.05, maximum=0.3),

@@ -73,6 +73,7 @@ def write_package(
     attendance: dict[str, Any] | None = None,
     confidential: Sequence[str] = (),
     delegates: dict[str, dict[str, Any]] | None = None,
+    documents: dict[str, dict[str, Any]] | None = None,
 ) -> Path:
     """A small valid package: two agenda items (one with a sub-item), three PDFs.
 
@@ -80,7 +81,8 @@ def write_package(
     voting members (d4 without a tablet, d5 who gave d1 their proxy), weights, a majority
     quorum, two poll templates and four draft polls. ``more_delegates`` adds voting
     members m0001... (PIN "1" + the number, seat S0001...) for load tests. ``delegates``
-    changes delegates' keys by id (``{"d1": {"pin": "246810"}}``)."""
+    changes delegates' keys by id (``{"d1": {"pin": "246810"}}``), ``documents`` the
+    documents' (``{"minutes": {"members": ["d1"]}}``)."""
     files = {
         "docs/agenda.pdf": write_pdf(root / "docs" / "agenda.pdf", 2, "Agenda"),
         "docs/budget.pdf": write_pdf(
@@ -142,6 +144,7 @@ def write_package(
     for document in manifest["documents"]:
         if document["id"] in confidential:
             document["confidential"] = True
+        document.update((documents or {}).get(document["id"], {}))
     if voting:
         for key, value in VOTING_EXTRAS.items():
             if key in ("seats", "delegates"):

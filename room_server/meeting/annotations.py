@@ -31,6 +31,7 @@ from room_protocol.codec import MAX_MESSAGE_BYTES, encode
 from room_protocol.errors import ErrorCode
 from room_protocol.live import Request
 from room_server.meeting.context import Client, Context, Effects, Handler
+from room_server.meeting.follow import KEY_DISPLAY_CONFIDENTIAL
 from room_server.rules import Refusal
 from room_server.rules.documents import may_read
 from room_server.writer import Transaction
@@ -89,6 +90,10 @@ class AnnotationsWord:
         doc = meeting.document(request.sha256)
         if doc is None:
             raise Refusal(ErrorCode.NOT_FOUND, "that document is not in this meeting")
+        if not may_read(doc, client.role, author):
+            raise Refusal(
+                ErrorCode.FORBIDDEN, f"{doc.title} is confidential and not for this member"
+            )
         if request.page >= doc.pages:
             raise Refusal(
                 ErrorCode.BAD_FIELD,
@@ -146,8 +151,12 @@ class AnnotationsWord:
             return False
         assert annotation is not None
         doc = self.ctx.snapshot.document(annotation.sha256) if self.ctx.snapshot else None
+        if doc is None:
+            return False
+        if client.display:  # presenter ink, on a page the chair may show on the wall
+            return not doc.confidential or self.ctx.meta(KEY_DISPLAY_CONFIDENTIAL) == "1"
         role = client.role if client.delegate_id is not None else None
-        return doc is not None and may_read(doc.confidential, role)
+        return may_read(doc, role, client.delegate_id)
 
     def _share(self, before: Annotation | None, after: Annotation) -> None:
         if not _shared(before) and not _shared(after):

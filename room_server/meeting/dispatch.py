@@ -137,6 +137,7 @@ class LiveSession:
         )
         self.handlers: dict[type[Request], Handler] = {}
         self._waiting: dict[Client, int] = {}  # requests of a tablet not yet answered
+        self._waiting_plain: dict[Client, int] = {}  # of those, the ones not in the urgent lane
         for word in (
             self.signin,
             self.agenda,
@@ -206,18 +207,26 @@ class LiveSession:
         if client.delegate_id is None and not waiting and self._answered_unsigned(client, request):
             return
         self._waiting[client] = waiting + 1
+        # No other change depends on the page shown; but it keeps its place behind the same
+        # tablet's earlier requests (the chair's item change before its page). Only other
+        # page changes may be ahead of it in the urgent lane, and they keep their order.
+        urgent = isinstance(request, SetFollow) and not self._waiting_plain.get(client, 0)
+        if not urgent:
+            self._waiting_plain[client] = self._waiting_plain.get(client, 0) + 1
         future = self.ctx.writer.submit(
             lambda tx: self._apply(tx, client, request),
             barrier=type(request) in CHANGES_IDENTITY,
-            # No other change depends on the page shown; but it keeps its place behind the
-            # same tablet's earlier requests (the chair's item change before its page).
-            urgent=isinstance(request, SetFollow) and not waiting,
+            urgent=urgent,
         )
 
         def answer(done: Any) -> None:
             left = self._waiting.pop(client, 1) - 1
             if left:
                 self._waiting[client] = left
+            if not urgent:
+                plain = self._waiting_plain.pop(client, 1) - 1
+                if plain:
+                    self._waiting_plain[client] = plain
             try:
                 outcome: _Outcome = done.result()
             except (WriteFailed, Exception):

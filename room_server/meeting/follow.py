@@ -1,5 +1,10 @@
 """Follow the chair: the page the chair shows, sent to every tablet that follows and to
-the room display, which always follows (it may not send ``following``)."""
+the room display, which always follows (it may not send ``following``).
+
+The display never follows onto a confidential document's page unless the chair allowed it
+(``display.allow_confidential``, off for every new meeting): it is sent the position
+without the document (``withheld``) and shows "Confidential".
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,19 @@ from typing import Any
 
 from room_protocol.codec import encode
 from room_protocol.errors import ErrorCode
-from room_protocol.live import Following, FollowState, Request, SetFollow
+from room_protocol.live import (
+    AllowConfidentialOnDisplay,
+    Following,
+    FollowState,
+    Request,
+    SetFollow,
+)
 from room_server.meeting.context import Client, Context, Effects, Handler
 from room_server.rules import Refusal
 from room_server.writer import Transaction
 
 KEY_FOLLOW = "follow"
+KEY_DISPLAY_CONFIDENTIAL = "display_confidential"  # "1": the chair allowed it
 NOTHING_SHOWN: dict[str, Any] = {"seq": 0, "sha256": None, "page": 0, "fit": "width"}
 
 
@@ -24,6 +36,7 @@ class FollowWord:
         self.handlers: dict[type[Request], Handler] = {
             SetFollow: self.set_follow,
             Following: self.following,
+            AllowConfidentialOnDisplay: self.allow_on_display,
         }
         ctx.hooks.connected.append(self._send_position)
         ctx.hooks.meeting_changed.append(self._meeting_changed)
@@ -37,12 +50,29 @@ class FollowWord:
 
     def _message(self, client: Client) -> FollowState:
         position = self._position()
+        return self._state(
+            client,
+            position,
+            following=self.follows(client),
+            allowed=self.display_allowed(),
+        )
+
+    def _state(
+        self, client: Client, position: dict[str, Any], *, following: bool, allowed: bool
+    ) -> FollowState:
+        """The position as ``client`` may see it: the room display is not told a
+        confidential document's page unless the chair allowed it."""
+        sha256, page = position["sha256"], position["page"]
+        doc = self.ctx.snapshot.document(sha256) if self.ctx.snapshot and sha256 else None
+        withheld = client.display and doc is not None and doc.confidential and not allowed
         return FollowState(
             seq=position["seq"],
-            sha256=position["sha256"],
-            page=position["page"],
+            sha256=None if withheld else sha256,
+            page=0 if withheld else page,
             fit=position["fit"],
-            following=self.follows(client),
+            following=following,
+            confidential_on_display=allowed,
+            withheld=withheld,
         )
 
     def follows(self, client: Client) -> bool:
@@ -56,6 +86,9 @@ class FollowWord:
         if switched:
             for client in self.ctx.clients:
                 self._send_position(client)
+
+    def display_allowed(self) -> bool:
+        return self.ctx.meta(KEY_DISPLAY_CONFIDENTIAL) == "1"
 
     def set_follow(self, tx: Transaction, client: Client, request: SetFollow) -> Effects:
         if request.sha256 is not None:
@@ -73,16 +106,29 @@ class FollowWord:
             "fit": request.fit.value,
         }
         self.ctx.set_meta(tx, KEY_FOLLOW, json.dumps(position))
-        frame = encode(
-            FollowState(position["seq"], request.sha256, request.page, request.fit, following=True)
-        )
-        return [
-            lambda: self.ctx.broadcast(
-                [c for c in self.ctx.clients if self.follows(c)],
-                frame,
-                "follow.state",
-            )
-        ]
+        allowed = tx.store.meta(f"{self.ctx.meeting_id}:{KEY_DISPLAY_CONFIDENTIAL}") == "1"
+
+        def send() -> None:
+            for display in (False, True):  # one frame for the tablets, one for displays
+                targets = [c for c in self.ctx.clients if c.display is display and self.follows(c)]
+                if targets:
+                    state = self._state(targets[0], position, following=True, allowed=allowed)
+                    self.ctx.broadcast(targets, encode(state), "follow.state")
+
+        return [send]
+
+    def allow_on_display(
+        self, tx: Transaction, client: Client, request: AllowConfidentialOnDisplay
+    ) -> Effects:
+        """The chair lets the room display show confidential pages, or stops it; every
+        device hears the new setting with the current position."""
+        self.ctx.set_meta(tx, KEY_DISPLAY_CONFIDENTIAL, "1" if request.allow else "0")
+
+        def send() -> None:
+            for each in self.ctx.clients:
+                self._send_position(each)
+
+        return [send]
 
     def following(self, tx: Transaction, client: Client, request: Following) -> Effects:
         def apply() -> None:

@@ -10,6 +10,7 @@ as their sha256.
 
 from __future__ import annotations
 
+import base64
 import hmac
 import logging
 import secrets
@@ -55,6 +56,7 @@ class SignInWord:
             Unlock: self.unlock,
         }
         ctx.hooks.meeting_changed.append(self._meeting_changed)
+        ctx.hooks.meeting_closed.append(self._drop_cache_keys)
 
     # --- requests --------------------------------------------------------------------------
 
@@ -270,6 +272,11 @@ class SignInWord:
         meeting_id = self.ctx.snapshot.meeting_id if self.ctx.snapshot else None
         self.ctx.writer.submit(lambda tx: repo.forget_answers_except(tx.store, meeting_id))
 
+    def _drop_cache_keys(self, meeting_id: str) -> None:
+        """A closed meeting's confidential documents are gone from the tablets: without
+        the keys, a cache some tablet kept cannot be read any more."""
+        self.ctx.writer.submit(lambda tx: repo.drop_cache_keys(tx.store, meeting_id))
+
     async def forget_meeting(self, meeting_id: str) -> int:
         """A closed meeting's answered requests are not answered again: drop their record."""
         return await self.ctx.writer.submit(lambda tx: repo.forget_answers(tx.store, meeting_id))
@@ -288,10 +295,20 @@ class SignInWord:
         client.role, client.delegate_id, client.name = member.role, delegate_id, member.name
         settings = attendance_repo.settings(self.ctx.store, meeting.meeting_id)
         misplaced = wrong_seat(settings, _member(member), client.seat_id)
+        key = self.ctx.store.cache_key(meeting.meeting_id, delegate_id)
+        cache_key = base64.urlsafe_b64encode(key).rstrip(b"=").decode() if key else None
         self.ctx.send(
             [client],
             encode(
-                SignedIn(delegate_id, member.name, member.role, client.seat_id, token, misplaced)
+                SignedIn(
+                    delegate_id,
+                    member.name,
+                    member.role,
+                    client.seat_id,
+                    token,
+                    misplaced,
+                    cache_key if meeting.closed_at is None else None,
+                )
             ),
         )
         self.ctx.signed_in(client)

@@ -22,6 +22,10 @@ class PackageDocument:
     pages: int
     source: Path  # readable file with the bytes: in the folder, or in the extraction dir
     removed: tuple[tuple[str, int], ...] = ()  # active content stripped: (kind, places)
+    # Who may read a confidential document: delegate ids and roles; both empty: every
+    # member of the meeting.
+    members: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,7 +54,17 @@ def check_files(
             removed = ()
         documents.append(
             PackageDocument(
-                doc.id, doc.title, doc.file, doc.confidential, digest, size, pages, path, removed
+                doc.id,
+                doc.title,
+                doc.file,
+                doc.confidential,
+                digest,
+                size,
+                pages,
+                path,
+                removed,
+                doc.members,
+                doc.roles,
             )
         )
     return tuple(documents) if ok else None

@@ -23,7 +23,15 @@ from room_server.package.contents import (
     PackageProxy,
     PackageSeat,
 )
-from room_server.package.fields import MISSING, FieldReader, Missing, describe_entry, show
+from room_server.package.fields import (
+    ID_RE,
+    MISSING,
+    FieldReader,
+    Missing,
+    describe_entry,
+    did_you_mean,
+    show,
+)
 from room_server.package.names import MANIFEST_NAMES
 from room_server.package.polls import read_polls
 from room_server.package.problems import Report
@@ -36,7 +44,10 @@ _TOP_KEYS = (
     *("attendance", "proxies", "poll_templates", "polls"),
 )
 _MEETING_KEYS = ("id", "title", "date", "location", "start_time")
-_DOCUMENT_KEYS = ("id", "file", "title", "confidential")
+_DOCUMENT_KEYS = ("id", "file", "title", "confidential", "members", "roles")
+# Roles that may be named as readers of a confidential document: the members of the
+# meeting (an observer reads one only when named by id in "members").
+READER_ROLES = ("chair", "clerk", "delegate")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +57,8 @@ class DocumentEntry:
     file: str
     confidential: bool
     where: str
+    members: tuple[str, ...] = ()  # delegate ids who may read it (confidential only)
+    roles: tuple[str, ...] = ()  # roles whose members may read it (confidential only)
 
 
 @dataclass(slots=True)
@@ -171,6 +184,21 @@ def check_manifest(name: str, data: dict[str, Any], report: Report) -> Manifest:
                     "[attendance] every voting member needs a badge and a pin",
                 )
     result.proxies = read_proxies(reader, data, members, proxy_limit)
+    for doc in result.documents:
+        unknown = [d for d in doc.members if d not in members]
+        for delegate_id in unknown:
+            reader.problem(
+                doc.where,
+                f'members: "{delegate_id}" is not in [[delegates]]'
+                f"{did_you_mean(delegate_id, members)}",
+            )
+        named = set(doc.members) | {d.id for d in result.delegates if d.role in doc.roles}
+        if (doc.members or doc.roles) and not unknown and not named:
+            reader.problem(
+                doc.where,
+                f"no delegate has the role {' or '.join(doc.roles)}, so nobody could read "
+                "this document; name its readers in members",
+            )
     result.poll_templates, result.polls = read_polls(reader, data)
     return result
 
@@ -185,14 +213,71 @@ def _documents(reader: FieldReader, data: dict[str, Any]) -> list[DocumentEntry]
         title = reader.text(table, "title", where, max_len=500)
         file = reader.path(table, where)
         confidential = reader.flag(table, "confidential", where)
+        readers = _readers(reader, table, where, confidential)
         if file is not None:
             if file in files:
                 reader.problem(where, f'file "{file}" is already used by {files[file]}')
                 file = None
             else:
                 files[file] = where
-        if None not in (doc_id, title, file, confidential):
+        if None not in (doc_id, title, file, confidential, readers):
             assert doc_id is not None and title is not None and file is not None
-            assert confidential is not None
-            found.append(DocumentEntry(doc_id, title, file, confidential, where))
+            assert confidential is not None and readers is not None
+            found.append(DocumentEntry(doc_id, title, file, confidential, where, *readers))
     return found
+
+
+def _readers(
+    reader: FieldReader, table: dict[str, Any], where: str, confidential: bool | None
+) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """The ``members`` and ``roles`` allowed to read a confidential document (both empty:
+    every member of the meeting); None after a problem. Members are checked against the
+    roster once it is read."""
+    given = [key for key in ("members", "roles") if key in table]
+    if not given:
+        return (), ()
+    if confidential is False:
+        reader.problem(
+            where,
+            f"{' and '.join(given)} name who may read a confidential document; "
+            "add confidential = true or remove them",
+        )
+        return None
+    found: dict[str, tuple[str, ...]] = {}
+    ok = True
+    for key in given:
+        value = table[key]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            reader.problem(
+                where, f'"{key}" must be a list of texts, like ["d1", "d2"], not {show(value)}'
+            )
+            ok = False
+            continue
+        if len(set(value)) != len(value):
+            twice = sorted({v for v in value if value.count(v) > 1})
+            reader.problem(where, f'{key}: "{twice[0]}" is listed twice')
+            ok = False
+            continue
+        for item in value:
+            if key == "members" and not ID_RE.fullmatch(item):
+                reader.problem(where, f'members: "{item}" is not a delegate id')
+                ok = False
+            elif key == "roles" and item not in READER_ROLES:
+                reader.problem(
+                    where,
+                    f'roles: "{item}" is not one of {", ".join(READER_ROLES)}'
+                    f"{did_you_mean(item, READER_ROLES)} (name an observer in members)",
+                )
+                ok = False
+        found[key] = tuple(value)
+    if not ok:
+        return None
+    members, roles = found.get("members", ()), found.get("roles", ())
+    if not members and not roles:
+        reader.problem(
+            where,
+            "members and roles are empty, so nobody could read this document; "
+            "name its readers or leave both out (every member of the meeting reads it)",
+        )
+        return None
+    return members, roles

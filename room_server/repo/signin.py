@@ -1,6 +1,7 @@
 """Sign-ins (who is signed in on which tablet, by the hash of its resume token), the
 roster's secrets, failed sign-ins and the locks they caused, and the record of answered
-requests (op ids)."""
+requests (op ids), and the members' keys for their tablets' caches of confidential
+documents."""
 
 from __future__ import annotations
 
@@ -246,3 +247,8 @@ def locked_until(store: Store, scope: str, meeting_id: str, key: str) -> float:
         key,
     )
     return 0.0 if row is None else float(row["until_ts"])
+
+
+def drop_cache_keys(store: Store, meeting_id: str) -> None:
+    """The members' keys for their tablets' encrypted caches (the meeting was closed)."""
+    store.conn.execute("DELETE FROM cache_keys WHERE meeting_id = ?", (meeting_id,))

@@ -1,11 +1,8 @@
-"""Who may fetch a document's bytes."""
+"""Who may fetch a document's bytes: the room and the tablets ask the same rule
+(:func:`room_protocol.messages.may_read`), so it lives with the protocol."""
 
 from __future__ import annotations
 
-from room_protocol.messages import CONFIDENTIAL_READERS, Role
+from room_protocol.messages import may_read
 
-
-def may_read(confidential: bool, role: Role | None) -> bool:
-    """Every enrolled device reads the meeting's documents; a confidential one only with a
-    member signed in on it (``role`` is None when nobody is)."""
-    return not confidential or role in CONFIDENTIAL_READERS
+__all__ = ["may_read"]

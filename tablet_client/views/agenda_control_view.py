@@ -42,6 +42,7 @@ class AgendaControlView(QWidget):
     move_requested = Signal(str)  # "up" | "down" | "indent" | "outdent"
     add_requested = Signal()
     follow_me_toggled = Signal(bool)
+    display_confidential_toggled = Signal(bool)  # let the room display show them
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -54,9 +55,13 @@ class AgendaControlView(QWidget):
         self.follow_me.setCheckable(True)
         self.follow_me.toggled.connect(self.follow_me_toggled)
         self.screens_state = named(QLabel(), "screens_state")
+        self.display_confidential = console_button("display_confidential")
+        self.display_confidential.setCheckable(True)
+        self.display_confidential.toggled.connect(self.display_confidential_toggled)
         header = QHBoxLayout()
         header.addWidget(self._heading, 1)
         header.addWidget(self.screens_state)
+        header.addWidget(self.display_confidential)
         header.addWidget(self.follow_me)
 
         current_box = named(QFrame(), "current_box")
@@ -189,6 +194,15 @@ class AgendaControlView(QWidget):
         self.follow_me.blockSignals(False)
         self.follow_me.setText(tr("console.follow_me_on" if on else "console.follow_me_off"))
 
+    def set_display_confidential(self, on: bool) -> None:
+        """Whether the room lets the display show confidential pages (as it says)."""
+        self.display_confidential.blockSignals(True)
+        self.display_confidential.setChecked(on)
+        self.display_confidential.blockSignals(False)
+        self.display_confidential.setText(
+            tr("console.display_confidential_on" if on else "console.display_confidential_off")
+        )
+
     def set_overrun(self, overrun: bool) -> None:
         if self.item_timer.property("overrun") == overrun:
             return
@@ -219,6 +233,7 @@ class AgendaControlView(QWidget):
         self.new_minutes.setSuffix(tr("console.minutes_suffix"))
         self.add.setText(tr("console.add_item"))
         self.set_follow_me(self.follow_me.isChecked())
+        self.set_display_confidential(self.display_confidential.isChecked())
 
     # --- internals ----------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
 from room_protocol.enrollment import CreatePairingCode
 from room_protocol.live import (
     AddItem,
+    AllowConfidentialOnDisplay,
     AttachDocument,
     EndSpeech,
     GrantFloor,
@@ -75,6 +76,7 @@ class ChairConsoleView(QWidget):
         # --- the widgets the tests press and read, by their console names -----------------
         agenda, speakers, documents = self.agenda_control, self.speakers, self.documents
         self.follow_me, self.screens_state = agenda.follow_me, agenda.screens_state
+        self.display_confidential = agenda.display_confidential
         self.current_item, self.item_timer = agenda.current_item, agenda.item_timer
         self.meeting_end, self.tree, self.next = agenda.meeting_end, agenda.tree, agenda.next
         self.new_title, self.new_minutes = agenda.new_title, agenda.new_minutes
@@ -117,6 +119,8 @@ class ChairConsoleView(QWidget):
             " QPushButton#follow_me { font-weight: 700; padding: 4px 18px; }"
             " QPushButton#follow_me:checked { background: #1e7b34; color: white;"
             " border-radius: 6px; }"
+            " QPushButton#display_confidential:checked { background: #b3261e; color: white;"
+            " border-radius: 6px; }"
             " QTabBar::tab { min-height: 40px; padding: 0 10px; }"
             " QTabWidget#console_sections > QTabBar::tab { min-height: 44px; padding: 0 22px;"
             " font-size: 17px; font-weight: 600; }"
@@ -130,6 +134,7 @@ class ChairConsoleView(QWidget):
         room_protocol.voting.ALLOWED)."""
         agenda, speakers, documents = self.agenda_control, self.speakers, self.documents
         agenda.follow_me.setVisible(SetFollow in allowed)
+        agenda.display_confidential.setVisible(AllowConfidentialOnDisplay in allowed)
         for request, widgets in (
             (GrantFloor, [speakers.grant]),
             (EndSpeech, [speakers.end_speech]),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QPoint, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QImage, QKeyEvent, QPixmap, QResizeEvent
+from PySide6.QtGui import QColor, QIcon, QImage, QKeyEvent, QKeySequence, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFrame,
@@ -41,6 +41,15 @@ NOTE_EDITOR_MIN_HEIGHT = 200  # logical px: a heading, three lines and the butto
 
 _NEXT_KEYS = frozenset({Qt.Key.Key_Right, Qt.Key.Key_PageDown, Qt.Key.Key_Space})
 _PREVIOUS_KEYS = frozenset({Qt.Key.Key_Left, Qt.Key.Key_PageUp})
+# What a confidential document's reader swallows: nothing of it leaves through the app.
+_KEPT_IN = (
+    QKeySequence.StandardKey.Copy,
+    QKeySequence.StandardKey.Cut,
+    QKeySequence.StandardKey.SelectAll,
+    QKeySequence.StandardKey.Save,
+    QKeySequence.StandardKey.SaveAs,
+    QKeySequence.StandardKey.Print,
+)
 
 
 def to_qimage(page: RenderedPage, device_pixel_ratio: float = 1.0) -> QImage:
@@ -96,6 +105,17 @@ class DocumentView(QWidget):
         self._fit_group.addButton(self._fit_page)
         self._thumbnails_toggle = self._tool_button("thumbnails", None, checkable=True)
         self._thumbnails_toggle.setChecked(True)
+        # A confidential document: a red mark beside the title. The page is only an image
+        # (no text layer to select), and the reader has no save, print or copy action.
+        self.confidential = False
+        self._confidential = QLabel()
+        self._confidential.setObjectName("confidential")
+        self._confidential.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        self._confidential.setStyleSheet(
+            "QLabel#confidential { background: #b3261e; color: white; font-weight: bold; "
+            "border-radius: 4px; padding: 4px 10px; }"
+        )
+        self._confidential.hide()
 
         toolbar = QFrame()
         toolbar.setObjectName("toolbar")
@@ -105,6 +125,7 @@ class DocumentView(QWidget):
         bar.setSpacing(6)
         bar.addWidget(self._back)
         bar.addSpacing(12)
+        bar.addWidget(self._confidential)
         bar.addWidget(self._title, 1)
         bar.addSpacing(12)
         bar.addWidget(self._previous)
@@ -118,6 +139,8 @@ class DocumentView(QWidget):
 
         self._image = QLabel()
         self._image.setObjectName("page_image")
+        self._image.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        self._image.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
         self._image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._scroll = QScrollArea()
         self._scroll.setObjectName("page_area")
@@ -213,7 +236,14 @@ class DocumentView(QWidget):
         self.annotation_bar.retranslate()
         self.annotation_list.retranslate()
         self.note_editor.retranslate()
+        self._confidential.setText(tr("viewer.confidential"))
+        self._confidential.setToolTip(tr("viewer.confidential_hint"))
         self._update_page_label()
+
+    def set_confidential(self, confidential: bool) -> None:
+        """Mark the document on screen as confidential (or not)."""
+        self.confidential = confidential
+        self._confidential.setVisible(confidential)
 
     def set_title(self, title: str) -> None:
         self._title.setText(title)
@@ -293,6 +323,10 @@ class DocumentView(QWidget):
         self._thumbnails.setCurrentItem(item)
         self._thumbnails.scrollToItem(item, QListWidget.ScrollHint.PositionAtCenter)
 
+    def clear_page(self) -> None:
+        """Nothing of the last page stays in the widget."""
+        self._image.clear()
+
     def show_error(self, text: str) -> None:
         self._error.setText(text)
         self._stack.setCurrentWidget(self._error)
@@ -333,6 +367,9 @@ class DocumentView(QWidget):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
         key = event.key()
+        if self.confidential and any(event.matches(kept) for kept in _KEPT_IN):
+            event.accept()  # never reaches a parent that might copy, save or print
+            return
         if key in _NEXT_KEYS:
             self.next_requested.emit()
         elif key in _PREVIOUS_KEYS:

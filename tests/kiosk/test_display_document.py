@@ -29,7 +29,13 @@ from room_protocol.annotations import (
     SharedAnnotations,
     Visibility,
 )
-from room_protocol.live import GrantFloor, RequestFloor, SetCurrentItem, SetFollow
+from room_protocol.live import (
+    AllowConfidentialOnDisplay,
+    GrantFloor,
+    RequestFloor,
+    SetCurrentItem,
+    SetFollow,
+)
 from room_protocol.messages import DocumentInfo
 from room_protocol.voting import ClosePoll, OpenPoll, PublishPoll
 from tests.kiosk.conftest import Run, not_blank, until
@@ -317,9 +323,10 @@ def test_a_confidential_document_is_never_fetched_nor_shown(
         assert view.presenting and not page.showing_page and page.canvas.image.isNull()
         assert page.item_line.text() == "No current item" and page.item_line.colour() == MUTED
         assert page.notice_title.text() == ("Confidential document — not shown on the room display")
-        assert page.notice_text.text() == (
-            "“Minutes of the last meeting”, page 2: members follow it on their own tablets."
-        )
+        # The room withholds the page itself: the display is not even told which one.
+        assert display.follow is not None and display.follow.withheld
+        assert display.follow.sha256 is None
+        assert page.notice_text.text() == "Members follow the chair on their own tablets."
         await save(view, "display-confidential-en")
         set_language("vi")
         display.refresh()
@@ -345,24 +352,17 @@ def test_a_confidential_document_is_never_fetched_nor_shown(
         )
         assert display.presented is Shown.CONFIDENTIAL and page.canvas.marks == []
 
-        # A meeting state that claims the minutes are public (forged, or stale) makes the
-        # display ask; the room refuses its certificate, and the display still shows the
-        # notice, keeping no byte of the document.
-        assert display.meeting is not None
-        lying = replace(
-            display.meeting,
-            documents=tuple(
-                replace(d, confidential=False) if d.sha256 == minutes.sha256 else d
-                for d in display.meeting.documents
-            ),
-        )
-        display.on_meeting(lying)
-        await until(lambda: minutes.sha256 in display._forbidden, "the room's refusal")
+        # The chair allows it explicitly: the display shows the page, from a copy
+        # watermarked for the room display and kept sealed (no PDF on its disk).
+        await chair.ok(AllowConfidentialOnDisplay(chair.op(), True))
+        await until(lambda: showing(display, minutes.sha256, 1), "the allowed page")
+        [sealed] = held_files(cache, minutes.sha256)
+        assert b"%PDF" not in sealed.read_bytes()
+        # ... and takes it back: the notice again, and the sealed copy is gone.
+        await chair.ok(AllowConfidentialOnDisplay(chair.op(), False))
         await until(lambda: display.presented is Shown.CONFIDENTIAL, "the notice again")
-        assert page.canvas.image.isNull() and not held_files(cache, minutes.sha256)
-        # ... and does not ask again.
-        display.refresh()
-        assert minutes.sha256 not in display._fetching
+        assert not held_files(cache, minutes.sha256)
+        await chair.stop()
 
     run_async(cleanly(display, body()))
 

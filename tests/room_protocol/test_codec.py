@@ -49,7 +49,9 @@ SNAPSHOT = MeetingSnapshot(
         AgendaItem("a", "1", "Opening", 5, (SHA,), (AgendaItem("a1", "1.1", "Roll call"),)),
         AgendaItem("b", "2", "Budget", None),
     ),
-    documents=(DocumentInfo(SHA, "Budget", "budget.pdf", 1234, 12, confidential=True),),
+    documents=(
+        DocumentInfo(SHA, "Budget", "budget.pdf", 1234, 12, confidential=True, readers=("d1",)),
+    ),
     current_item_id="a1",
 )
 
@@ -65,6 +67,7 @@ LIVE_EXAMPLES = [
     live.MoveItem("op-9", "b", 0, None),
     live.AttachDocument("op-10", "a", SHA),
     live.SetFollow("op-11", SHA, 3, live.Fit.PAGE),
+    live.AllowConfidentialOnDisplay("op-11b", allow=True),
     live.Following("op-12", False),
     live.Announce("op-13", "Lunch break until 13:30"),
     live.MessageSeat("op-14", "A3", "Your microphone is on"),
@@ -79,8 +82,10 @@ LIVE_EXAMPLES = [
     live.SetSpeakingLimit("op-23", 120),
     live.Ack("op-1"),
     live.SignedIn("d1", "Nguyễn Văn An", Role.DELEGATE, "A2", "tok", wrong_seat=False),
+    live.SignedIn("d1", "Nguyễn Văn An", Role.DELEGATE, "A2", "tok", cache_key="k" * 43),
     live.SignedOut("signed in on another tablet"),
     live.FollowState(7, SHA, 3, live.Fit.WIDTH, following=True),
+    live.FollowState(8, None, 0, live.Fit.WIDTH, confidential_on_display=False, withheld=True),
     live.FloorState(
         9,
         live.Speech("d1", "An", live.FloorKind.SPEAK, "2026-11-21T09:00:00+00:00", 120, 12.5),
@@ -241,6 +246,7 @@ EXAMPLES = [
     MeetingState(SNAPSHOT),
     MeetingState(None),
     DocumentBegin(SHA, 10, 0, 262144),
+    DocumentBegin(SHA, 12, 0, 262144, delivered_sha256="b" * 64),
     DocumentEnd(SHA, 10),
     ErrorMessage("not_found", "no such document", SHA),
     *LIVE_EXAMPLES,

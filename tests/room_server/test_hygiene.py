@@ -247,7 +247,12 @@ async def test_the_tablet_cache_is_private_under_umask_022(
             await fetcher.fetch(doc)
         await fetcher.close()
         cache.save_snapshot(meeting)
-    assert {p.name for p in cache_dir.iterdir()} == {"documents", "partial", "meeting.json"}
+    assert {p.name for p in cache_dir.iterdir()} == {
+        "documents",
+        "partial",
+        "confidential",  # sealed confidential documents (room_client.confidential)
+        "meeting.json",
+    }
     assert_private(cache_dir)
     assert_private(credentials.directory)
     # a cache an earlier version left open is tightened when the tablet starts

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from room_protocol.live import Fit, SetFollow, SignIn, SignOut
+from room_protocol.annotations import AnnotationKind, AnnotationOp, AnnotationPatch
+from room_protocol.live import Ack, Fit, FollowState, SetFollow, SignIn, SignOut
 from room_protocol.messages import ErrorMessage
 from room_protocol.voting import YES, BallotRecorded, CastBallot, OpenPoll
 from tests.room_server.in_process import open_room, signed_in
@@ -42,3 +43,28 @@ async def test_a_page_change_does_not_overtake_a_sign_out_before_it(
         room.session.handle(chair, SetFollow("page", sha, 0, Fit.WIDTH))  # same tick
         answer = await room.answer(chair, "page")
         assert isinstance(answer, ErrorMessage) and answer.code == "forbidden", answer
+
+
+async def test_the_chairs_page_changes_in_a_row_go_ahead_of_a_queue_of_strokes(
+    tmp_path: Path, voting_package_dir: Path
+) -> None:
+    """Page changes the chair sends one after another (the next before the last is
+    answered) stay in the urgent lane, in their order: a room busy with annotation strokes
+    does not make the wall and the tablets lag behind the chair (bench/annotations.py)."""
+    async with open_room(tmp_path, voting_package_dir) as (room, _clock):
+        chair = await signed_in(room, "chair", "1111", "A1")
+        d1 = await signed_in(room, "d1", "2222", "A2")
+        doc = room.session.snapshot.documents[0]
+        stroke = AnnotationPatch(kind=AnnotationKind.INK, geometry=(1.0, 2.0, 3.0, 4.0))
+        for n in range(40):
+            room.session.handle(d1, AnnotationOp(f"s{n}", f"a{n}", doc.sha256, 0, n + 1, stroke))
+        for page in (1, 2, 3):  # none answered before the next is sent
+            room.session.handle(chair, SetFollow(f"f{page}", doc.sha256, page % doc.pages))
+        await room.answer(chair, "f3")
+        inbox = room.inbox[d1.client_id]
+        moves = [i for i, m in enumerate(inbox) if isinstance(m, FollowState) and m.seq > 0]
+        strokes = [i for i, m in enumerate(inbox) if isinstance(m, Ack) and m.op_id[0] == "s"]
+        assert len(moves) == 3 and len(strokes) == 40
+        assert [inbox[i].page for i in moves] == [p % doc.pages for p in (1, 2, 3)]  # type: ignore[attr-defined]
+        # every page change was applied before the last stroke waiting ahead of it
+        assert moves[-1] < strokes[-1], (moves, strokes)

@@ -191,7 +191,7 @@ async def test_bad_messages_after_hello_change_nothing(room: RunningRoom) -> Non
     ws, _ = await open_channel(room.endpoint(), room.device("t1").context(), Channel.CONTROL, "t1")
     async with ws:
         before = decode(await ws.recv())
-        for _ in range(5):  # follow, floor, screens, attendance and polls follow the meeting
+        for _ in range(6):  # follow, floor, screens, attendance, polls and presenter ink follow
             decode(await ws.recv())
         for bad in ["{]", '{"type": "agenda.delete"}', encode(FetchDocument("0" * 64))]:
             await ws.send(bad)
