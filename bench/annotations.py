@@ -319,12 +319,11 @@ async def _connect(
     facts["failures"] += sum(x["short"] for x in short)
     for text in failures[:10]:
         log(f"  failure: {text}")
+    # Going on: a tablet that is not there misses every page change, which the run shows.
     log(
         f"{s.tablets} members signed in in {facts['sign_in_s']:.0f} s, connected in "
         f"{facts['connect_s']:.0f} s ({facts['failures']} failures)"
     )
-    if facts["failures"]:
-        raise RuntimeError(f"{facts['failures']} tablets could not sign in or connect")
 
 
 async def run(settings: Settings) -> tuple[list[PhaseResult], dict[str, Any]]:
@@ -433,7 +432,7 @@ def verdict(results: list[PhaseResult], facts: dict[str, Any], settings: Setting
     idle, streaming = by["idle"].follow, by["streaming"].follow
     db = Database(**facts["database"])
     p99 = streaming.p(99)
-    met = p99 < TARGET_P99_MS and all(r.ok for r in results) and db.exact
+    met = p99 < TARGET_P99_MS and ok(results, facts)
     out = [
         f"- {settings.tablets} tablets following, each drawing {settings.ops_per_second:g} "
         f"strokes a second: page change p99 < {TARGET_P99_MS:.0f} ms while they stream, "
@@ -475,7 +474,8 @@ def section(
             f"processes; load average {facts.get('loadavg_start')} at the start, "
             f"{facts.get('loadavg_end')} at the end (other work shares this machine); the "
             f"whole run took {facts.get('seconds')} s ({s.tablets} members signed in in "
-            f"{facts.get('sign_in_s')} s, connected in {facts.get('connect_s')} s).",
+            f"{facts.get('sign_in_s')} s, connected in {facts.get('connect_s')} s; "
+            f"{facts.get('failures')} could not sign in or connect).",
             "",
             "```",
             command,
@@ -520,7 +520,8 @@ def write_doc(path: Path, text: str) -> None:
 def ok(results: list[PhaseResult], facts: dict[str, Any]) -> bool:
     """Every phase clean and the database holding exactly the acknowledged operations."""
     db = Database(**facts["database"])
-    return all(r.ok for r in results) and db.exact and db.acked > 0
+    clean = all(r.ok for r in results) and not facts.get("failures")
+    return clean and db.exact and db.acked > 0
 
 
 def main(argv: list[str] | None = None) -> int:

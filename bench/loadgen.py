@@ -77,6 +77,7 @@ from room_protocol.messages import (
 
 CONNECT_ATTEMPTS = 3
 MAX_FETCHES_PER_TABLET = 10_000  # a bound on the download loop besides its deadline
+MAX_STROKES_PER_TABLET = 10_000  # a bound on one annotate command besides its deadline
 _FOLLOW_TAG = '"follow.state"'
 _ANSWER_TAGS = ('"poll.recorded"', '"error"', '"ack"')  # to a ballot or an annotation op
 _SIGNED_IN_TAG = '"session.signed_in"'
@@ -645,6 +646,8 @@ class Worker:
             tablets.append(Strokes(f, link))
 
         def draw(t: Strokes) -> bool:
+            if len(t.sent) >= MAX_STROKES_PER_TABLET:
+                return False
             op_id = f"{tag}.{t.follower.client_id}.{len(t.sent)}"
             t.stamp = next_stamp(int(time.time() * 1000), t.stamp)
             page = rng.randrange(pages)
