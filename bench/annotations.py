@@ -482,7 +482,7 @@ def section(
             "```",
             "",
             f"{s.tablets} tablets follow the chair, each signed in as its member and drawing "
-            f"on the same connection. {s.rounds} rounds of {s.moves} idle page changes then "
+            f"on the same connection. {s.rounds} round(s) of {s.moves} idle page changes then "
             f"{s.stream_seconds:g} s of streaming ({s.ops_per_second:g} ink strokes of "
             f"{s.points} points a second per tablet, each one `annotation.op`, sent whether "
             f"or not earlier ones are answered); then a flood of {s.flood_seconds:g} s with "
