@@ -419,39 +419,42 @@ class Block:
     seconds: float
 
 
-async def _block(
+async def page_change_block(
     server: Server,
     chair: Chair,
     workers: LoadGenerators,
     sha256: str,
-    settings: Settings,
+    timing: tuple[float, float],
     moves: int,
     during: Awaitable[list[dict[str, Any]]] | None = None,
 ) -> Block:
     """Page changes until ``moves`` are sent, or until ``during`` is done; then every
     tablet's receipts. The server numbers page changes one by one in the order it gets
-    them, and only this chair sends any: the k-th is the chair's newest seq + k."""
+    them, and only this chair sends any: the k-th is the chair's newest seq + k.
+    ``timing`` = (seconds between page changes, how long one may take to reach every
+    tablet)."""
+    interval, settle = timing
     base = _last_seq(chair)
     if base < 0:
         raise RuntimeError("the chair has not seen a follow.state yet")
     await workers.ask_all("reset", "room")
     cpu0, wait0, began = cpu_seconds(server.pid), run_queue_seconds(server.pid), time.monotonic()
-    changes = PageChanges(chair, sha256, settings.interval, moves if during is None else 10_000)
+    changes = PageChanges(chair, sha256, interval, moves if during is None else 10_000)
     result: list[dict[str, Any]] = []
     try:
         if during is None:
             await changes.task
         else:
             result = await during
-            await asyncio.sleep(settings.interval)  # one more after the last answer
+            await asyncio.sleep(interval)  # one more after the last answer
     finally:
         await changes.stop()
     cpu, seconds = cpu_seconds(server.pid) - cpu0, time.monotonic() - began
     waited = run_queue_seconds(server.pid) - wait0
-    await workers.ask_all("settle", "room", len(changes.sends), settings.settle, limit=60)
+    await workers.ask_all("settle", "room", len(changes.sends), settle, limit=60)
     # The chair's own copy of the last one: the next block counts from it.
     expected = base + len(changes.sends)
-    until = time.monotonic() + settings.settle
+    until = time.monotonic() + settle
     while True:
         echoed = _last_seq(chair)
         if echoed >= expected or time.monotonic() > until:
@@ -464,7 +467,9 @@ async def _block(
     return Block(changes, sends, replies, result, cpu, waited, seconds)
 
 
-def _add(phase: Phase, block: Block, sends: dict[int, tuple[float, float, int]], n: int) -> None:
+def add_block(
+    phase: Phase, block: Block, sends: dict[int, tuple[float, float, int]], n: int
+) -> None:
     t = tally_follow(sends, block.replies, n)
     phase.server_cpu_s += block.server_cpu_s
     phase.server_waited_s += block.server_waited_s
@@ -497,11 +502,12 @@ async def _round(
     gc.collect()
     gc.disable()  # the chair is part of the instrument
     try:
-        idle = await _block(server, chair, workers, sha256, settings, settings.idle_moves)
+        timing = (settings.interval, settings.settle)
+        idle = await page_change_block(server, chair, workers, sha256, timing, settings.idle_moves)
     finally:
         gc.enable()
     acks, refused = await idle.changes.answers()
-    _add(run.idle, idle, idle.sends, n)
+    add_block(run.idle, idle, idle.sends, n)
     run.idle.chair_ack_ms = sorted(run.idle.chair_ack_ms + acks)
     run.idle.refused += refused
     # Burst: a fresh poll, ballots within the spread, page changes throughout.
@@ -525,14 +531,15 @@ async def _round(
             settings.answer_seconds,
             limit=settings.spread + settings.answer_seconds + 60,
         )
-        block = await _block(server, chair, workers, sha256, settings, 0, burst)
+        timing = (settings.interval, settings.settle)
+        block = await page_change_block(server, chair, workers, sha256, timing, 0, burst)
     finally:
         gc.enable()
     answered, sends = block.during, block.sends
     acks, refused = await block.changes.answers()
     ballots: list[Ballot] = [tuple(b) for r in answered for b in r["ballots"]]
     counted = {seq: sent for seq, sent in sends.items() if _outstanding(sent[0], ballots)}
-    _add(run.burst, block, counted, n)
+    add_block(run.burst, block, counted, n)
     run.burst.chair_ack_ms = sorted(run.burst.chair_ack_ms + acks)
     run.burst.refused += refused
     await asyncio.sleep(0.3)  # the last commit's log line

@@ -24,6 +24,12 @@ The load generator is the measuring instrument, so it keeps its own pauses out o
 numbers: its garbage collector runs only between commands (``gc.disable`` during a
 block of page changes, ``gc.collect`` + ``gc.freeze`` after each command).
 
+A tablet signed in as a member can also vote (``burst``, the ballots of
+:mod:`bench.vote_loadgen`) and draw (``annotate``: ink strokes, each an ``annotation.op``
+answered once it is on disk) on the same control connection, as a seat tablet does; the
+answers are stamped with ``time.monotonic()`` when the code has them and decoded with
+the real codec after the command.
+
 The orchestrator drives a worker through a pipe (:func:`worker_main`); every command is
 bounded in time and the worker exits by itself after ``max_seconds`` or when the pipe
 closes.
@@ -32,6 +38,7 @@ closes.
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import os
 import random
@@ -39,6 +46,7 @@ import socket
 import ssl
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -55,9 +63,10 @@ from bench.common import run_worker, serve_commands
 from bench.enroll import Access
 from bench.vote_loadgen import Cast, cast_burst, sign_in_once
 from room_client.connection import OPEN_TIMEOUT, ConnectError, RoomEndpoint, open_channel
+from room_protocol.annotations import AnnotationKind, AnnotationOp, AnnotationPatch, next_stamp
 from room_protocol.codec import MAX_MESSAGE_BYTES, decode, encode
 from room_protocol.errors import ProtocolError
-from room_protocol.live import FollowState
+from room_protocol.live import Ack, FollowState
 from room_protocol.messages import (
     Channel,
     DocumentEnd,
@@ -68,8 +77,9 @@ from room_protocol.messages import (
 
 CONNECT_ATTEMPTS = 3
 MAX_FETCHES_PER_TABLET = 10_000  # a bound on the download loop besides its deadline
+MAX_STROKES_PER_TABLET = 10_000  # a bound on one annotate command besides its deadline
 _FOLLOW_TAG = '"follow.state"'
-_ANSWER_TAGS = ('"poll.recorded"', '"error"')  # the answers to a ballot
+_ANSWER_TAGS = ('"poll.recorded"', '"error"', '"ack"')  # to a ballot or an annotation op
 _SIGNED_IN_TAG = '"session.signed_in"'
 _CONTROL = frozenset({Opcode.PING, Opcode.PONG, Opcode.CLOSE})
 PING_INTERVAL = 20.0  # seconds, as the tablet app's connection (websockets' default)
@@ -109,7 +119,8 @@ class StampedLink:
         self.lost = False
         self.bad = 0  # frames that were not one whole text message
         self.pongs = 0
-        self.answers: list[tuple[float, str]] = []  # (seen by the code, raw): ballot answers
+        self.answers: list[tuple[float, str]] = []  # (seen by the code, raw): answers
+        self.on_answer: Callable[[], None] | None = None  # called after each answer is kept
         self.signed_in = False  # session.signed_in came (after a hello with a resume token)
         self._ping: asyncio.TimerHandle | None = None
         self._unsent = bytearray()  # what the socket did not take yet, sent when writable
@@ -235,8 +246,10 @@ class StampedLink:
             head = text[:40]
             if _FOLLOW_TAG in head:  # decrypted and parsed: the code has it now
                 self.frames.append((time.monotonic(), arrived, text))
-            elif _ANSWER_TAGS[0] in head or _ANSWER_TAGS[1] in head:
+            elif any(tag in head for tag in _ANSWER_TAGS):
                 self.answers.append((time.monotonic(), text))
+                if self.on_answer is not None:
+                    self.on_answer()
             elif _SIGNED_IN_TAG in head:
                 self.signed_in = True
         elif event.opcode is Opcode.PONG:
@@ -353,6 +366,49 @@ class DownloadStats:
         self.errors += 1
         if len(self.error_samples) < 5:
             self.error_samples.append(text)
+
+
+class InkStrokes:
+    """``annotation.op`` frames, each a new ink stroke of ``points`` points on a page of
+    one document: one frame made by the real codec, the ids, page and stamp put into it
+    by formatting (the codec's own encoding costs more than a tablet's share of the
+    CPU here), and :meth:`check` decodes a made frame with the real codec to prove it
+    is the operation meant."""
+
+    _MARKS = ('"op_id":"OPID"', '"annotation_id":"OPID"', '"page":7,"stamp":8')
+
+    def __init__(self, sha256: str, points: int) -> None:
+        self.sha256 = sha256
+        geometry = tuple(float(50 + (i * 7) % 400) for i in range(points * 2))
+        self.patch = AnnotationPatch(kind=AnnotationKind.INK, geometry=geometry, colour="#d62828")
+        sample = encode(AnnotationOp("OPID", "OPID", sha256, 7, 8, self.patch))
+        template = sample.replace("%", "%%")
+        for mark in self._MARKS:
+            if template.count(mark) != 1:
+                raise RuntimeError(f"the codec's annotation.op no longer reads {mark}")
+        template = template.replace(self._MARKS[0], '"op_id":"%s"')
+        template = template.replace(self._MARKS[1], '"annotation_id":"%s"')
+        self.template = template.replace(self._MARKS[2], '"page":%d,"stamp":%d')
+
+    def frame(self, op_id: str, page: int, stamp: int) -> str:
+        """Operation ``op_id`` making annotation ``op_id`` (a new stroke each time)."""
+        return self.template % (op_id, op_id, page, stamp)
+
+    def check(self, op_id: str, page: int, stamp: int) -> None:
+        made = decode(self.frame(op_id, page, stamp))
+        meant = AnnotationOp(op_id, op_id, self.sha256, page, stamp, self.patch)
+        if made != meant:
+            raise RuntimeError(f"a made annotation.op is not the one meant: {made}")
+
+
+@dataclass
+class Strokes:
+    """One tablet's ink strokes in an ``annotate`` command."""
+
+    follower: Follower
+    link: StampedLink
+    sent: dict[str, float] = field(default_factory=dict)  # op id -> time.monotonic() sent
+    stamp: int = 0
 
 
 class Worker:
@@ -549,6 +605,139 @@ class Worker:
             "ballots": [c.outcome() for c in casts],
             "lost": sum(f.lost(server) for f in self.followers),
             "late": late,
+        }
+
+    async def do_annotate(
+        self,
+        server: str,
+        strokes: tuple[str, int, int],
+        tag: str,
+        start_at: float,
+        seconds: float,
+        pace: tuple[float, int],
+        answer_seconds: float,
+    ) -> dict[str, Any]:
+        """Every tablet signed in on ``server`` draws ink strokes from ``start_at``
+        (monotonic) for ``seconds``: ``strokes`` = (document, its pages, points per
+        stroke), each stroke one ``annotation.op`` of a new annotation on a page drawn at
+        random, op id ``<tag>.<client id>.<k>``. ``pace`` = (rate, window): ``rate`` a
+        second per tablet on a steady schedule from a random moment in the first period,
+        whether or not earlier ones are answered (a tablet's outbox sends what is drawn);
+        or, with ``rate`` 0, ``window`` in flight per tablet, a new one as soon as one is
+        answered. Then wait until each is answered or ``answer_seconds`` after the end.
+
+        The answers are decoded with the real codec: the ``(client id, op id)`` of every
+        acknowledged operation (for the database check), latencies sent → answer seen by
+        the code (ms), refusals, unanswered operations and operations answered twice."""
+        sha256, pages, points = strokes
+        rate, window = pace
+        late = time.monotonic() - start_at
+        end = start_at + seconds
+        rng = random.Random(f"{tag}:{self.index}")
+        ink = InkStrokes(sha256, points)
+        loop = asyncio.get_running_loop()
+        offset = loop.time() - time.monotonic()
+        tablets: list[Strokes] = []
+        for f in self.followers:
+            link = f.links.get(server)
+            if link is None or link.lost or server not in f.tokens:
+                continue
+            link.answers.clear()
+            tablets.append(Strokes(f, link))
+
+        def draw(t: Strokes) -> bool:
+            if len(t.sent) >= MAX_STROKES_PER_TABLET:
+                return False
+            op_id = f"{tag}.{t.follower.client_id}.{len(t.sent)}"
+            t.stamp = next_stamp(int(time.time() * 1000), t.stamp)
+            page = rng.randrange(pages)
+            if not t.sent:
+                ink.check(op_id, page, t.stamp)
+            sent = time.monotonic()
+            if not t.link.send_text(ink.frame(op_id, page, t.stamp)):
+                return False
+            t.sent[op_id] = sent
+            return True
+
+        def paced(t: Strokes, at: float) -> None:
+            if at < end and draw(t):
+                loop.call_at(at + 1 / rate + offset, paced, t, at + 1 / rate)
+
+        def refill(t: Strokes) -> None:
+            while time.monotonic() < end and len(t.sent) - len(t.link.answers) < window:
+                if not draw(t):
+                    return
+
+        for t in tablets:
+            if rate > 0:
+                first = start_at + rng.random() / rate
+                loop.call_at(first + offset, paced, t, first)
+            else:
+                t.link.on_answer = functools.partial(refill, t)
+                loop.call_at(start_at + offset, refill, t)
+        try:
+            await asyncio.sleep(max(0.0, end - time.monotonic()))
+            until = end + answer_seconds
+            while time.monotonic() < until:
+                await asyncio.sleep(0.05)
+                if all(len(t.link.answers) >= len(t.sent) for t in tablets):
+                    break
+        finally:
+            for t in tablets:
+                t.link.on_answer = None
+        return self._strokes_answered(tablets) | {
+            "late": late,
+            "lost": sum(f.lost(server) for f in self.followers),
+        }
+
+    @staticmethod
+    def _strokes_answered(tablets: list[Strokes]) -> dict[str, Any]:
+        acked: list[tuple[str, str]] = []
+        latencies: list[float] = []
+        refusals: list[str] = []
+        unanswered = twice = bad = 0
+        first_sent = last_answer = math.nan
+        for t in tablets:
+            answered: set[str] = set()
+            for seen, raw in t.link.answers:
+                try:
+                    message = decode(raw)
+                except ProtocolError:
+                    bad += 1
+                    continue
+                op_id = message.op_id if isinstance(message, Ack) else ""
+                if isinstance(message, ErrorMessage):
+                    op_id = message.ref or ""
+                sent = t.sent.get(op_id)
+                if sent is None:
+                    continue
+                if op_id in answered:
+                    twice += 1
+                    continue
+                answered.add(op_id)
+                last_answer = seen if math.isnan(last_answer) else max(last_answer, seen)
+                if isinstance(message, Ack):
+                    acked.append((t.follower.client_id, op_id))
+                    latencies.append((seen - sent) * 1000)
+                else:
+                    assert isinstance(message, ErrorMessage)
+                    refusals.append(f"{message.code}: {message.message}")
+            unanswered += len(t.sent) - len(answered)
+            if t.sent:
+                first = min(t.sent.values())
+                first_sent = first if math.isnan(first_sent) else min(first_sent, first)
+            t.link.answers.clear()
+        return {
+            "sent": sum(len(t.sent) for t in tablets),
+            "acked": acked,
+            "latencies_ms": latencies,
+            "refused": len(refusals),
+            "refusals": refusals[:5],
+            "unanswered": unanswered,
+            "answered_twice": twice,
+            "bad_frames": bad,
+            "first_sent": first_sent,
+            "last_answer": last_answer,
         }
 
     async def do_reset(self, server: str) -> dict[str, Any]:
