@@ -119,6 +119,9 @@ class AnnotationBook:
             if self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
                 raise AnnotationFileError(f"{path}: cannot use write-ahead logging")
             self._db.execute("PRAGMA synchronous = FULL")
+            # What is forgotten (notes on a confidential document at the close) is
+            # overwritten, not left in free pages of the file.
+            self._db.execute("PRAGMA secure_delete = ON")
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise AnnotationFileError(
@@ -347,6 +350,7 @@ class AnnotationBook:
         for key, a in list(self._shared.items()):
             if a.sha256 in wanted:
                 del self._shared[key]
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # nor in the write-ahead log
         return cursor.rowcount
 
     # --- inside -------------------------------------------------------------------------

@@ -58,6 +58,7 @@ class DocumentController(QObject):
         self._resize_timer.setSingleShot(True)
         self._resize_timer.setInterval(RESIZE_DEBOUNCE_MS)
         self._resize_timer.timeout.connect(self._rerender_if_resized)
+        view.destroyed.connect(self._resize_timer.stop)  # the window may go first
 
         view.set_fit_mode(self._fit_mode)
         view.next_requested.connect(self.next_page)

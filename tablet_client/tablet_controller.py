@@ -430,6 +430,12 @@ class TabletController(QObject):
         for path in held:
             self.renderer.forget(path)
         removed = self.cache.confidential.wipe(tr(reason))
+        if self.annotations is not None and self.meeting is not None:
+            # the members' marks on them too (the room keeps them; unsent ones stay)
+            secret = [d.sha256 for d in self.meeting.documents if d.confidential]
+            self.annotations.forget_documents(secret)
+            if self.annotation_ui is not None:
+                self.annotation_ui.refresh()
         names = {path.name.removesuffix(".sealed") for path in held}
         for doc in self.meeting.documents if self.meeting else ():
             if doc.confidential and doc.sha256 in names:

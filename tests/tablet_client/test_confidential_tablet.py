@@ -22,6 +22,7 @@ from pytestqt.qtbot import QtBot
 
 from room_client.confidential import SealedUnreadable, decode_key, unseal_file
 from room_client.connection import RoomEndpoint
+from room_protocol.annotations import AnnotationKind
 from room_protocol.live import CloseMeeting, FollowState
 from room_protocol.messages import DocumentInfo
 from tablet_client.app import save
@@ -191,7 +192,11 @@ def test_a_confidential_document_is_sealed_read_marked_and_wiped_at_close(
         assert page_image.textInteractionFlags() == Qt.TextInteractionFlag.NoTextInteraction
         assert page_image.contextMenuPolicy() == Qt.ContextMenuPolicy.NoContextMenu
         words = ("save", "print", "export", "copy", "share", "lưu", "in ", "sao chép")
+        # (the annotation bar's share menu shares the member's marks, never the document)
+        marks = set(view.annotation_bar.share_actions.values())
         for action in window.findChildren(QAction):
+            if action in marks:
+                continue
             assert not any(w in action.text().lower() for w in words), action.text()
         await asyncio.sleep(0.1)  # let Qt lay out
         save_shot(window, "confidential-reader")
@@ -224,6 +229,20 @@ def test_a_confidential_document_is_sealed_read_marked_and_wiped_at_close(
         await wait_until(lambda: bool(opened), "d2's minutes on screen")
         assert mark.isVisible()
 
+        # d2 writes a note on the minutes; the room keeps it.
+        book = tablet.annotations
+        assert book is not None
+        book.draw(
+            "d2",
+            minutes.sha256,
+            0,
+            AnnotationKind.NOTE,
+            (50.0, 50.0),
+            colour="#d32f2f",
+            text="Điều 7 cần giữ kín",
+        )
+        await wait_until(lambda: not book.pending("d2"), "the note in the room")
+
         # The chair closes the meeting: the tablet wipes the sealed file and the reader.
         chair = await Tablet(room, "tablet-a1", "A1").start()
         await chair.sign_in("chair", "1111")
@@ -231,6 +250,10 @@ def test_a_confidential_document_is_sealed_read_marked_and_wiped_at_close(
         await chair.stop()
         await wait_until(lambda: not sealed_path.exists(), "the minutes wiped")
         assert not theirs.exists() and tablet.cache.confidential.held() == []
+        # ... and the marks on it: not in the book, nor anywhere in its files.
+        assert book.annotations("d2", minutes.sha256) == []
+        for path in cache.glob("annotations.sqlite3*"):
+            assert "Điều 7 cần giữ kín".encode() not in path.read_bytes(), path
         assert not mark.isVisible() and page_image.pixmap().isNull()
         error = view.findChild(QLabel, "error")
         assert error is not None and "no longer on this tablet" in error.text()
