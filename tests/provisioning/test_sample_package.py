@@ -107,7 +107,7 @@ def test_cli_needs_a_command(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main([])
     assert exit_info.value.code == 2
-    assert "hemicycle-provision" in capsys.readouterr().err
+    assert "room-provision" in capsys.readouterr().err
 
 
 def test_provisioning_does_not_import_room_server() -> None:
