@@ -83,7 +83,7 @@ def diagnose(config: Path, facts: dict[str, Any], now: dt.datetime, probes: Prob
     checks += _certificates(facts, server, now)
     checks += _keys(facts, server)
     checks.append(_clock(facts, state, now))
-    checks.append(_disk(state, probes))
+    checks.append(_disk(state, probes, server))
     checks.append(_integrity(facts, server, config))
     checks += _modes(facts)
     checks += _interfaces(facts, config)
@@ -212,11 +212,11 @@ def _clock(facts: dict[str, Any], state: Path, now: dt.datetime) -> Check:
     )
 
 
-def _disk(state: Path, probes: Probes) -> Check:
+def _disk(state: Path, probes: Probes, server: str) -> Check:
     try:
         free = probes.free_bytes(state)
     except OSError as exc:
-        return Check("disk", Status.FAIL, f"{state}: {exc.strerror}", f"mkdir -p {state}")
+        return Check("disk", Status.FAIL, f"{state}: {exc.strerror}", f"{server} init")
     shown = f"{free / 1024**3:.1f} GiB"
     if free < MIN_FREE_BYTES:
         return Check(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import shutil
 import stat
 import tarfile
@@ -61,6 +62,8 @@ def restore(facts: dict[str, Any], source: Path, *, force: bool) -> Restored:
         _same_room(facts, manifest, force=force)
         (stage / BACKUP_MANIFEST).unlink()
         _private(stage)
+        if state.exists():
+            _owned_like(stage, state)
         kept_old: Path | None = None
         if state.exists():
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -140,6 +143,16 @@ def _same_room(facts: dict[str, Any], manifest: dict[str, Any], *, force: bool) 
             f"the backup's room CA (sha256 {manifest['ca_sha256'][:16]}…) is not this room's "
             f"({ca[:16]}…): tablets enrolled here would not trust it"
         )
+
+
+def _owned_like(root: Path, model: Path) -> None:
+    """Restored by root for the server's user (``hemicycle``): give the files to whoever
+    owned the state directory they replace, or the server could not read its own keys."""
+    info = model.stat()
+    if os.geteuid() != 0 or (info.st_uid, info.st_gid) == (os.geteuid(), os.getegid()):
+        return
+    for path in (root, *root.rglob("*")):
+        os.lchown(path, info.st_uid, info.st_gid)
 
 
 def _private(root: Path) -> None:

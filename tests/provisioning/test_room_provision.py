@@ -24,6 +24,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from provisioning.doctor import Probes, Status, browse_room, diagnose
+from provisioning.server_command import inspect
 from room_protocol.voting import NO, YES, CastBallot, OpenPoll, PollsState, PollState
 from tests.live_clients import Tablet, until
 from tests.rooms import RunningRoom, die_with_the_tests, room_cli, timeout
@@ -230,6 +232,10 @@ async def test_a_room_made_by_init_serves_tablets_and_doctor_finds_it_good(
         assert check(report, "systemd.unit")["status"] in ("ok", "skip")
         listen = check(report, "listen")
         assert listen["text"] == f"listening on 127.0.0.1 port {room.port}"
+        found = await asyncio.to_thread(browse_room, "council", ("127.0.0.1",), 3.0)
+        assert found == ("Hội đồng, Bldg. 2", room.port)
+        other = await asyncio.to_thread(browse_room, "another-room", ("127.0.0.1",), 1.0)
+        assert other is None  # a room is recognised by its id, not by being there
         text = provision("doctor", "--config", str(config))
         assert text.returncode == 0 and "All good: the room is ready." in text.stdout
         vi = provision("doctor", "--config", str(config), env={"LANG": "vi_VN.UTF-8"})
@@ -347,13 +353,44 @@ def test_doctor_warns_of_a_room_on_every_interface(tmp_path: Path) -> None:
     assert '[mdns] interfaces = ["ADDRESS"]' in advertise["fix"]
 
 
-def test_doctor_reports_a_configuration_it_cannot_use(tmp_path: Path) -> None:
+def test_doctor_reports_a_configuration_it_cannot_use_and_a_room_never_initialised(
+    tmp_path: Path,
+) -> None:
     config = tmp_path / "room-server.toml"
     config.write_text('[room]\nid = "Not An Id"\n', encoding="utf-8")
     code, report = doctor(config)
     assert code == 1
     bad = check(report, "config")
     assert bad["status"] == "fail" and "room.id 'Not An Id' must be" in bad["text"]
+    config.write_text(f'[storage]\nstate_dir = "{tmp_path / "state"}"\n', encoding="utf-8")
+    code, report = doctor(config)
+    assert code == 1
+    init_fix = f"room-server --config {config} init"
+    names = ("certificate.ca", "certificate.server", "key.signing_key", "database.integrity")
+    for name in (*names, "disk"):
+        missing = check(report, name)
+        assert (missing["status"], missing["fix"]) == ("fail", init_fix), missing
+    assert not (tmp_path / "state").exists()  # looking changed nothing
+
+
+def test_doctor_reads_the_disk_and_the_unit_through_its_probes(tmp_path: Path) -> None:
+    """Low disk space and a disabled unit cannot be made on a test box; the doctor asks
+    for them through its probes, and these give the answers a full, systemd-run box would."""
+    config = made_room(tmp_path)
+    facts = inspect(config)
+    probes = Probes(
+        free_bytes=lambda path: 300 * 1024**2,
+        browse=browse_room,
+        systemd=lambda: True,
+        unit_state=lambda unit: "disabled",
+    )
+    checks = {c.name: c for c in diagnose(config, facts, dt.datetime.now(dt.UTC), probes)}
+    assert checks["disk"].status is Status.WARN
+    assert checks["disk"].text == f"only 0.3 GiB free for {tmp_path / 'state'}"
+    unit = checks["systemd.unit"]
+    assert unit.status is Status.FAIL
+    assert unit.fix == "systemctl enable --now hemicycle-room-server.service"
+    assert checks["server.running"].fix == "systemctl start hemicycle-room-server.service"
 
 
 # --- backup and restore --------------------------------------------------------------
@@ -468,9 +505,16 @@ def test_restore_refuses_another_room_unless_forced_and_a_running_server(tmp_pat
         assert "the room server is running" in running.stderr
         assert key_bytes(b_state) == before
 
+    owner = (4242, 4343)  # as the server's user owns its state directory on a real box
+    if os.geteuid() == 0:
+        for path in (b_state, *b_state.rglob("*")):
+            os.lchown(path, *owner)
     forced = provision("restore", "--config", str(b), str(backup), "--force")
     assert forced.returncode == 0, forced.stdout + forced.stderr
     assert key_bytes(b_state) == key_bytes(tmp_path / "a" / "state")
+    if os.geteuid() == 0:  # restored by root for that user: the files are the user's
+        owners = {(p.lstat().st_uid, p.lstat().st_gid) for p in (b_state, *b_state.rglob("*"))}
+        assert owners == {owner}
     kept = [p for p in (tmp_path / "b").iterdir() if p.name.startswith("state.before-restore-")]
     assert len(kept) == 1 and key_bytes(kept[0]) == before
 
