@@ -345,6 +345,14 @@ def _unit(on_systemd: bool, probes: Probes) -> Check:
     state = probes.unit_state(UNIT)
     if state == "enabled":
         return Check("systemd.unit", Status.OK, tr("doctor.unit_enabled", unit=UNIT))
+    if state in ("not-found", "") or "No such file" in state:
+        return Check(
+            "systemd.unit",
+            Status.FAIL,
+            tr("doctor.unit_missing", unit=UNIT),
+            f"install -m 644 systemd/{UNIT} /etc/systemd/system/ && systemctl daemon-reload"
+            f" && systemctl enable --now {UNIT}",
+        )
     return Check(
         "systemd.unit",
         Status.FAIL,

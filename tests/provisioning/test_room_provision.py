@@ -391,6 +391,10 @@ def test_doctor_reads_the_disk_and_the_unit_through_its_probes(tmp_path: Path) -
     assert unit.status is Status.FAIL
     assert unit.fix == "systemctl enable --now hemicycle-room-server.service"
     assert checks["server.running"].fix == "systemctl start hemicycle-room-server.service"
+    not_installed = Probes(probes.free_bytes, browse_room, lambda: True, lambda unit: "not-found")
+    missing = {c.name: c for c in diagnose(config, facts, dt.datetime.now(dt.UTC), not_installed)}
+    assert missing["systemd.unit"].text == "hemicycle-room-server.service is not installed"
+    assert "systemctl daemon-reload" in missing["systemd.unit"].fix
 
 
 # --- backup and restore --------------------------------------------------------------
