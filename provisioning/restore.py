@@ -62,8 +62,7 @@ def restore(facts: dict[str, Any], source: Path, *, force: bool) -> Restored:
         _same_room(facts, manifest, force=force)
         (stage / BACKUP_MANIFEST).unlink()
         _private(stage)
-        if state.exists():
-            _owned_like(stage, state)
+        _owned_like(stage, state if state.exists() else None)
         kept_old: Path | None = None
         if state.exists():
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -145,14 +144,17 @@ def _same_room(facts: dict[str, Any], manifest: dict[str, Any], *, force: bool) 
         )
 
 
-def _owned_like(root: Path, model: Path) -> None:
+def _owned_like(root: Path, model: Path | None) -> None:
     """Restored by root for the server's user (``hemicycle``): give the files to whoever
-    owned the state directory they replace, or the server could not read its own keys."""
-    info = model.stat()
-    if os.geteuid() != 0 or (info.st_uid, info.st_gid) == (os.geteuid(), os.getegid()):
-        return
+    owned the state directory they replace, or the server could not read its own keys;
+    with no directory to replace, to root (not to the user ids stored in the archive,
+    which name other users on another box)."""
+    if os.geteuid() != 0:
+        return  # what a user extracts is theirs
+    info = model.stat() if model is not None else None
+    owner = (info.st_uid, info.st_gid) if info is not None else (0, 0)
     for path in (root, *root.rglob("*")):
-        os.lchown(path, info.st_uid, info.st_gid)
+        os.lchown(path, *owner)
 
 
 def _private(root: Path) -> None:

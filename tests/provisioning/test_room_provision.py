@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -569,3 +570,27 @@ def test_backup_refuses_an_existing_destination(tmp_path: Path) -> None:
     assert dest.read_bytes() == b"keep me"
     inside = provision("backup", "--config", str(config), str(tmp_path / "state" / "b"))
     assert inside.returncode == 2 and "is inside the state directory" in inside.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving files to other users needs root")
+def test_restore_on_a_new_box_does_not_give_files_to_the_archives_user_ids(
+    tmp_path: Path,
+) -> None:
+    config = made_room(tmp_path / "old")
+    folder = tmp_path / "backup"
+    assert provision("backup", "--config", str(config), str(folder)).returncode == 0
+    for path in (folder, *folder.rglob("*")):
+        os.lchown(path, 4242, 4343)  # the old box's hemicycle user: someone else here
+    new_config = tmp_path / "new" / "room-server.toml"
+    new_config.parent.mkdir()
+    new_config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            str(tmp_path / "old" / "state"), str(tmp_path / "new" / "state")
+        ),
+        encoding="utf-8",
+    )
+    restored = provision("restore", "--config", str(new_config), str(folder))
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    state = tmp_path / "new" / "state"
+    assert {(p.lstat().st_uid, p.lstat().st_gid) for p in (state, *state.rglob("*"))} == {(0, 0)}
+    assert "kept as" not in restored.stdout  # there was nothing to replace
