@@ -119,13 +119,19 @@ def _init(config: ServerConfig, *, force: bool, running: dict[str, Any] | None) 
     make_private(config.state_dir)
     print(tr("init.room", room=config.room_id, name=config.room_name, state_dir=config.state_dir))
     try:
-        existed = config.database_path.exists()
+        before = _schema_version(config.database_path)
         with Store(config.database_path, config.documents_dir) as store:
             version = store.schema_version()
     except StoreError as exc:
         print(f"room-server: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    word = tr("init.kept") if existed else tr("init.made")
+    word = (
+        tr("init.made")
+        if before is None
+        else tr("init.kept")
+        if before == version
+        else tr("init.upgraded")
+    )
     print(tr("init.database", state=word, path=config.database_path, version=version))
 
     certs = RoomCertificates.in_dir(config.tls_dir)
@@ -195,6 +201,20 @@ def _init(config: ServerConfig, *, force: bool, running: dict[str, Any] | None) 
     if force and secret_before is not None:
         print(tr("init.reimport"))
     return 0
+
+
+def _schema_version(database: Path) -> int | None:
+    """The schema version of an existing database (None: there is none; the Store says
+    what is wrong with one that cannot be read)."""
+    if not database.exists():
+        return None
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.DatabaseError:
+        return -1
+    finally:
+        conn.close()
 
 
 def _not_after(path: Path) -> str:
