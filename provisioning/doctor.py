@@ -110,7 +110,8 @@ def _certificates(facts: dict[str, Any], server: str, now: dt.datetime) -> list[
     tls = Path(facts["state_dir"]) / "tls"
     renew = {
         # A new server certificate from the same room CA: enrolled tablets keep trusting it.
-        "server": f"rm {tls / 'server.pem'} {tls / 'server.key'} && {server} init",
+        "server": f"{shlex.join(['rm', str(tls / 'server.pem'), str(tls / 'server.key')])}"
+        f" && {server} init",
         # A new room CA: every tablet enrolls again.
         "ca": f"{server} init --force",
     }
