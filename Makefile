@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 
 # UI text: each .po compiles to the .mo beside it (generated, not committed) when the .po
 # is newer. The wheel build does the same through setup.py.
-PO := $(wildcard room_client/locale/*/LC_MESSAGES/*.po room_server/locale/*/LC_MESSAGES/*.po)
+PO := $(wildcard room_client/locale/*/LC_MESSAGES/*.po room_server/locale/*/LC_MESSAGES/*.po provisioning/locale/*/LC_MESSAGES/*.po)
 MO := $(PO:.po=.mo)
 
 catalogues: $(MO)

@@ -12,7 +12,7 @@ from pathlib import Path
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
-CATALOGUE_DIRS = ("room_client/locale", "room_server/locale")
+CATALOGUE_DIRS = ("room_client/locale", "room_server/locale", "provisioning/locale")
 
 
 def compile_catalogues(root: Path) -> list[Path]:

@@ -1,18 +1,75 @@
-"""``hemicycle-provision``: the IT staff's command line for setting up a room."""
+"""``room-provision``: the IT staff's command line for setting up and looking after a room.
+
+``init``, ``backup``, ``restore`` and ``doctor`` drive the room through the
+``room-server`` command (the one owner of the room's keys and database schema);
+``sample-package`` writes a demo meeting. ``hemicycle-provision`` is the same program
+under its old name, for one release.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import sys
 from pathlib import Path
 
-from provisioning.sample_package import write_sample_package
+from provisioning.i18n import CATALOGUE, LANGUAGES, tr
+from room_protocol.private_files import UMASK
+from room_protocol.text import language_from_environment
+
+DEFAULT_CONFIG = Path("/etc/hemicycle/room-server.toml")  # as the systemd unit reads it
+EXIT_FIX = 1  # doctor found something to fix; restore refused another room
+EXIT_BAD_INPUT = 2
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="hemicycle-provision", description="Set up a Hemicycle meeting room."
+        prog="room-provision", description="Set up and look after a Hemicycle meeting room."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    init = commands.add_parser(
+        "init",
+        help="create a room: its configuration, database, certificates and keys",
+        description="Write a commented configuration file and make the room's database, "
+        "room CA, server certificate, signing key and PIN secret (room-server init). "
+        "Safe to run again: what exists is kept, and it says so.",
+    )
+    init.add_argument("--state-dir", type=Path, required=True, help="the room's state directory")
+    init.add_argument("--room-id", required=True, help="stable id: a-z, 0-9 and '-'")
+    init.add_argument("--room-name", required=True, help="the name tablets show")
+    init.add_argument(
+        "--interface",
+        default="",
+        metavar="ADDR",
+        help="the room network's IP address to listen and advertise on (default: every one)",
+    )
+    init.add_argument("--port", type=int, default=8443, help="TCP port (default 8443)")
+    init.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG, help=f"default: {DEFAULT_CONFIG}"
+    )
+    init.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite a changed configuration and replace the keys (tablets enroll again)",
+    )
+    backup = commands.add_parser(
+        "backup",
+        help="copy the state directory, keys included (also while the room runs)",
+    )
+    backup.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    backup.add_argument("dest", type=Path, metavar="DEST", help="a new folder or a .tar file")
+    restore = commands.add_parser(
+        "restore", help="put a backup back in place of the state directory (server stopped)"
+    )
+    restore.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    restore.add_argument("source", type=Path, metavar="SRC", help="a backup folder or .tar")
+    restore.add_argument("--force", action="store_true", help="restore a backup of another room")
+    doctor = commands.add_parser(
+        "doctor", help="check the room and say what to fix, with the command that fixes it"
+    )
+    doctor.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    doctor.add_argument("--json", action="store_true", help="machine-readable output")
     sample = commands.add_parser(
         "sample-package",
         help="write a demo meeting package (manifest and four PDFs)",
@@ -25,10 +82,110 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    CATALOGUE.set_language(language_from_environment(os.environ, LANGUAGES) or "en")
     if args.command == "sample-package":
-        path = write_sample_package(args.dest, as_zip=args.zip)
-        print(path)
-    return 0
+        from provisioning.sample_package import write_sample_package
+
+        print(write_sample_package(args.dest, as_zip=args.zip))
+        return 0
+    os.umask(UMASK)  # backups and restored state hold keys
+    if args.command == "init":
+        return _init(args)
+    if args.command == "backup":
+        from provisioning.server_command import room_server
+
+        return room_server(args.config, "backup", str(args.dest), capture=False).returncode
+    if args.command == "restore":
+        return _restore(args.config, args.source, force=args.force)
+    return _doctor(args.config, as_json=args.json)
+
+
+def _init(args: argparse.Namespace) -> int:
+    from provisioning.room_init import InitError, Room, config_text, write_config
+    from provisioning.server_command import room_server
+
+    room = Room(args.state_dir, args.room_id, args.room_name, args.interface, args.port)
+    try:
+        text = config_text(room)
+    except InitError as exc:
+        print(f"room-provision: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        written = write_config(args.config, text, force=args.force)
+    except OSError as exc:
+        print(tr("cli.cannot_write", path=args.config, error=exc.strerror), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    said = {
+        "made": tr("init.config_made", path=args.config),
+        "kept": tr("init.config_kept", path=args.config),
+        "replaced": tr("init.config_replaced", path=args.config),
+        "differs": tr("init.config_differs", path=args.config),
+    }
+    print(said[written])
+    command = ["init", "--force"] if args.force else ["init"]
+    return room_server(args.config, *command, capture=False).returncode
+
+
+def _restore(config: Path, source: Path, *, force: bool) -> int:
+    from provisioning.restore import OtherRoom, RestoreError, restore
+    from provisioning.server_command import RoomServerError, inspect
+
+    try:
+        restored = restore(inspect(config), source, force=force)
+    except OtherRoom as exc:
+        print(tr("restore.other_room", error=exc), file=sys.stderr)
+        return EXIT_FIX
+    except (RestoreError, RoomServerError) as exc:
+        print(tr("restore.refused", error=exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(
+        tr(
+            "restore.done",
+            room=restored.room_id,
+            made_at=restored.made_at,
+            files=restored.files,
+        )
+    )
+    if restored.kept_old is not None:
+        print(tr("restore.kept_old", path=restored.kept_old))
+    facts = inspect(config)
+    integrity = facts["database"].get("integrity", [])
+    print(tr("restore.integrity", result="; ".join(integrity[:3])))
+    return 0 if integrity == ["ok"] else EXIT_FIX
+
+
+def _doctor(config: Path, *, as_json: bool) -> int:
+    from provisioning import doctor
+    from provisioning.server_command import RoomServerError, inspect
+
+    try:
+        facts = inspect(config)
+    except RoomServerError as exc:
+        checks = [
+            doctor.Check(
+                "config",
+                doctor.Status.FAIL,
+                str(exc),
+                tr("doctor.config_fix", config=config),
+            )
+        ]
+    else:
+        checks = doctor.diagnose(config, facts, doctor.now_for_doctor(), doctor.box_probes())
+    if as_json:
+        print(json.dumps(doctor.as_json(checks), indent=2, ensure_ascii=False))
+    else:
+        marks = {
+            doctor.Status.OK: tr("doctor.mark_ok"),
+            doctor.Status.WARN: tr("doctor.mark_warn"),
+            doctor.Status.FAIL: tr("doctor.mark_fail"),
+            doctor.Status.SKIP: tr("doctor.mark_skip"),
+        }
+        for check in checks:
+            print(f"{marks[check.status]:6} {check.text}")
+            if check.fix and check.status in (doctor.Status.WARN, doctor.Status.FAIL):
+                print(f"       {tr('doctor.fix')} {check.fix}")
+        print(tr("doctor.all_good") if doctor.healthy(checks) else tr("doctor.to_fix"))
+    return 0 if doctor.healthy(checks) else EXIT_FIX
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from room_protocol.private_files import UMASK, make_private
 from room_protocol.text import language_from_environment
-from room_server import cli_devices, cli_records
+from room_server import cli_devices, cli_records, cli_state
 from room_server.config import DEFAULT_CONFIG_PATH, ConfigError, ServerConfig, load_config
 from room_server.i18n import CATALOGUE, LANGUAGES, tr, trn
 
@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     receipt_cmd.add_argument("--public-key", type=Path, default=None)
     cli_devices.add_commands(sub)
     cli_records.add_commands(sub)
+    cli_state.add_commands(sub)
     args = parser.parse_args(argv)
     CATALOGUE.set_language(language_from_environment(os.environ, LANGUAGES) or "en")
 
@@ -130,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         return cli_devices.run(config, args)
     if args.command == "record":
         return cli_records.run(config, args)
+    if args.command in ("init", "backup", "inspect"):
+        return cli_state.run(config, args, _running(config))
     if args.command == "audit":
         if args.audit_command == "receipt":
             return _audit_receipt(config, args.code, args.head, args.public_key)

@@ -15,6 +15,7 @@ DOMAINS = {
     "hemicycle-tablet": ROOT / "room_client" / "locale",
     "hemicycle-display": ROOT / "room_client" / "locale",
     "room-server": ROOT / "room_server" / "locale",
+    "room-provision": ROOT / "provisioning" / "locale",
 }
 PLURAL_FORMS = {"en": (2, "(n != 1)"), "vi": (1, "0")}
 

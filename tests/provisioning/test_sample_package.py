@@ -107,7 +107,15 @@ def test_cli_needs_a_command(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main([])
     assert exit_info.value.code == 2
-    assert "hemicycle-provision" in capsys.readouterr().err
+    assert "room-provision" in capsys.readouterr().err
+
+
+def test_room_provision_is_installed_under_its_old_name_too() -> None:
+    pyproject = tomllib.loads(
+        (Path(provisioning.__file__).parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+    )
+    scripts = pyproject["project"]["scripts"]
+    assert scripts["room-provision"] == scripts["hemicycle-provision"] == "provisioning.cli:main"
 
 
 def test_provisioning_does_not_import_room_server() -> None:

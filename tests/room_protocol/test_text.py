@@ -229,6 +229,7 @@ CODE_DOMAINS = {
     "kiosk": ("hemicycle-display",),
     "room_client": ("hemicycle-tablet", "hemicycle-display"),
     "room_server": ("room-server",),
+    "provisioning": ("room-provision",),
 }
 KEY = re.compile(r"[a-z_]+(\.[a-z0-9_]+)+")
 
