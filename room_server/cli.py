@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from room_protocol.notices import NoticeKind
 from room_protocol.private_files import UMASK, make_private
 from room_protocol.text import language_from_environment
 from room_server import cli_devices, cli_records
@@ -96,6 +97,15 @@ def main(argv: list[str] | None = None) -> int:
         help="the head printed on the receipt, e.g. 'seq 1234 · 3F9A C21B'",
     )
     receipt_cmd.add_argument("--public-key", type=Path, default=None)
+    notice = sub.add_parser(
+        "notice",
+        help="show a notice on the chair console and the room display (the USB watcher's "
+        "results); the running server sends it within a poll",
+    )
+    notice.add_argument("kind", choices=[k.value for k in NoticeKind])
+    notice.add_argument("--title", default="", help="the meeting's title (package_imported)")
+    notice.add_argument("--count", type=int, default=0, help="documents or records")
+    notice.add_argument("--detail", default="", help="why (a rejection or a failure)")
     cli_devices.add_commands(sub)
     cli_records.add_commands(sub)
     args = parser.parse_args(argv)
@@ -124,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "import":
         return _import(config, args.package, activate=not args.no_activate)
+    if args.command == "notice":
+        return _notice(config, args.kind, args.title, args.count, args.detail)
     if args.command == "add-document":
         return _add_document(config, args.pdf, args.item, args.title, args.confidential)
     if args.command in ("enroll", "devices"):
@@ -376,6 +388,27 @@ def _import(config: ServerConfig, package: Path, *, activate: bool) -> int:
     )
     for file, title, removed in report.stripped:
         print(tr("import.stripped", document=f"{file} ({title})", removed=_removed(removed)))
+    return 0
+
+
+def _notice(config: ServerConfig, kind: str, title: str, count: int, detail: str) -> int:
+    from room_protocol import ProtocolError, decode, encode
+    from room_protocol.notices import RoomNotice
+    from room_server.notices import drop
+    from room_server.store import utc_now
+
+    try:
+        # Through the codec: a notice the server could not send is refused here.
+        notice = decode(encode(RoomNotice(NoticeKind(kind), utc_now(), title, count, detail)))
+        assert isinstance(notice, RoomNotice)
+        make_private(config.state_dir)
+        drop(config.state_dir, notice)
+    except ProtocolError as exc:
+        print(tr("notice.bad", error=exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(f"room-server: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     return 0
 
 
