@@ -55,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="store the meeting without making it the current one",
     )
+    imp.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object instead: the meeting imported, or the problems found",
+    )
     late = sub.add_parser(
         "add-document", help="add a late document to the current meeting, on an agenda item"
     )
@@ -133,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_BAD_INPUT
         return 0
     if args.command == "import":
-        return _import(config, args.package, activate=not args.no_activate)
+        return _import(config, args.package, activate=not args.no_activate, as_json=args.json)
     if args.command == "notice":
         return _notice(config, args.kind, args.title, args.count, args.detail)
     if args.command == "add-document":
@@ -354,26 +359,38 @@ def _config(path: Path | None, state_dir: Path | None) -> ServerConfig:
     return load_config(path, state_dir=state_dir)
 
 
-def _import(config: ServerConfig, package: Path, *, activate: bool) -> int:
+def _import(config: ServerConfig, package: Path, *, activate: bool, as_json: bool) -> int:
     from room_server.importer import import_package
     from room_server.package import PackageError
     from room_server.store import Store, StoreError
 
     def progress(name: str, done: int, total: int) -> None:
-        print(f"  [{done}/{total}] {name}", flush=True)
+        if not as_json:
+            print(f"  [{done}/{total}] {name}", flush=True)
 
-    print(tr("import.checking", package=package), flush=True)
+    if not as_json:
+        print(tr("import.checking", package=package), flush=True)
     try:
         make_private(config.state_dir)
         with Store(config.database_path, config.documents_dir) as store:
             report = import_package(store, package, activate=activate, progress=progress)
     except PackageError as exc:
-        _print_package_error(exc)
-        print(tr("import.nothing_imported"), file=sys.stderr)
+        if as_json:
+            problems = [str(p) for p in exc.problems]
+            print(json.dumps({"rejected": str(exc.path), "problems": problems}))
+        else:
+            _print_package_error(exc)
+            print(tr("import.nothing_imported"), file=sys.stderr)
         return EXIT_BAD_INPUT
     except StoreError as exc:
+        if as_json:
+            print(json.dumps({"rejected": str(package), "problems": [str(exc)]}))
         print(f"room-server: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if as_json:
+        keys = ("meeting_id", "title", "documents", "new_documents", "replaced", "revision")
+        print(json.dumps({"imported": {key: getattr(report, key) for key in keys}}))
+        return 0
     print(
         tr(
             "import.replaced" if report.replaced else "import.imported",
