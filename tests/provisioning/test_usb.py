@@ -39,7 +39,13 @@ from room_protocol.records import RecordProgress, RecordState
 from tests.live_clients import Tablet, until
 from tests.rooms import RunningRoom, running_room, timeout, write_package
 
-REAL_MOUNTS = os.geteuid() == 0 and shutil.which("losetup") is not None
+ENSURE_COMMAND = Path(__file__).resolve().parents[1] / "tools" / "ensure-command.sh"
+# HEMICYCLE_TEST_FOLDER_STICKS=1 runs the seam's way even as root (to check the seam).
+REAL_MOUNTS = (
+    os.geteuid() == 0
+    and shutil.which("losetup") is not None
+    and not os.environ.get("HEMICYCLE_TEST_FOLDER_STICKS")
+)
 needs_mount = pytest.mark.skipif(not REAL_MOUNTS, reason="loop devices and mount need root")
 
 
@@ -105,31 +111,54 @@ def mounter() -> SystemMounter | FolderMounter:
     return SystemMounter() if REAL_MOUNTS else FolderMounter()
 
 
+MakeStick = Callable[..., Stick]  # (fill, fs_type="ext4") -> Stick
+
+
 @pytest.fixture
-def make_stick(
-    tmp_path: Path, mounter: SystemMounter | FolderMounter
-) -> Iterator[Callable[[Callable[[Path], None]], Stick]]:
+def make_stick(tmp_path: Path, mounter: SystemMounter | FolderMounter) -> Iterator[MakeStick]:
+    """A stick holding what ``fill`` writes into a folder: an ext4 image (``mkfs.ext4 -d``)
+    or a FAT one (files copied in through a mount of the test's own) on a loop device."""
     made: list[Stick] = []
 
-    def make(fill: Callable[[Path], None]) -> Stick:
+    def make(fill: Callable[[Path], object], fs_type: str = "ext4") -> Stick:
         folder = tmp_path / f"stick-{len(made)}"
         folder.mkdir()
         fill(folder)
         if isinstance(mounter, FolderMounter):
             stick = Stick(f"/dev/fake{len(made)}", None, folder)
             mounter.folders[stick.node] = folder
-        else:
-            image = tmp_path / f"stick-{len(made)}.img"
-            subprocess.run(["truncate", "-s", "64M", str(image)], check=True)
+            made.append(stick)
+            return stick
+        image = tmp_path / f"stick-{len(made)}.img"
+        subprocess.run(["truncate", "-s", "64M", str(image)], check=True)
+        if fs_type == "ext4":
             subprocess.run(["mkfs.ext4", "-q", "-d", str(folder), str(image)], check=True)
-            node = subprocess.run(
-                ["losetup", "--find", "--show", str(image)],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
-            stick = Stick(node, image, folder)
+        else:
+            found = subprocess.run(
+                [str(ENSURE_COMMAND), "mkfs.vfat", "dosfstools"], capture_output=True, text=True
+            )
+            if found.returncode != 0:
+                pytest.skip(found.stdout.strip())
+            if fs_type not in Path("/proc/filesystems").read_text().split():
+                pytest.skip(f"this kernel does not mount {fs_type} (no module here)")
+            mkfs = ["mkfs.vfat", "-n", "STICK", str(image)]
+            subprocess.run(mkfs, check=True, capture_output=True)
+        node = subprocess.run(
+            ["losetup", "--find", "--show", str(image)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        stick = Stick(node, image, folder)
         made.append(stick)
+        if fs_type != "ext4":
+            filling = tmp_path / f"filling-{len(made)}"
+            filling.mkdir()
+            subprocess.run(["mount", "-o", "utf8", node, str(filling)], check=True)
+            try:
+                shutil.copytree(folder, filling, dirs_exist_ok=True)
+            finally:
+                subprocess.run(["umount", str(filling)], check=True)
         return stick
 
     yield make
@@ -245,20 +274,23 @@ def test_real_block_devices_enumerate_through_pyudev() -> None:
 # --- against a real room server -----------------------------------------------------------
 
 
+@pytest.mark.parametrize("fs_type", ["ext4", "vfat"])
 async def test_a_package_stick_is_imported_and_the_room_serves_it(
     tmp_path: Path,
     package_dir: Path,
-    make_stick: Callable[[Callable[[Path], None]], Stick],
+    make_stick: MakeStick,
     mounter: SystemMounter | FolderMounter,
+    fs_type: str,
 ) -> None:
     stick = make_stick(
-        lambda root: write_package(root, meeting_id="council-12-dec", title="Council 12 Dec")
+        lambda root: write_package(root, meeting_id="council-12-dec", title="Council 12 Dec"),
+        fs_type,
     )
     with running_room(tmp_path / "room", package=package_dir, mdns=False) as room:
         display = await display_of(room)
         try:
             watcher = StickWatcher(room_command(room), tmp_path / "run", mounter)
-            watcher.handle(usb("add", stick.node))
+            watcher.handle(usb("add", stick.node, fs_type))
             result = await result_of(watcher, stick.node)
             assert result == Result(Outcome.IMPORTED, title="Council 12 Dec", count=3)
             await until(lambda: display.meeting.meeting_id == "council-12-dec")
@@ -276,7 +308,7 @@ async def test_a_package_stick_is_imported_and_the_room_serves_it(
 async def test_a_bad_package_is_rejected_with_the_reason_and_changes_nothing(
     tmp_path: Path,
     package_dir: Path,
-    make_stick: Callable[[Callable[[Path], None]], Stick],
+    make_stick: MakeStick,
     mounter: SystemMounter | FolderMounter,
 ) -> None:
     def broken(root: Path) -> None:
@@ -314,7 +346,7 @@ async def close_meeting(room: RunningRoom) -> Tablet:
 async def test_an_export_stick_receives_the_sealed_records_and_they_verify(
     tmp_path: Path,
     package_dir: Path,
-    make_stick: Callable[[Callable[[Path], None]], Stick],
+    make_stick: MakeStick,
     mounter: SystemMounter | FolderMounter,
 ) -> None:
     stick = make_stick(lambda root: provision(["export-stick", str(root)]))
@@ -343,7 +375,7 @@ async def test_an_export_stick_receives_the_sealed_records_and_they_verify(
 async def test_a_stick_pulled_during_the_export_reports_the_failure(
     tmp_path: Path,
     package_dir: Path,
-    make_stick: Callable[[Callable[[Path], None]], Stick],
+    make_stick: MakeStick,
     mounter: SystemMounter | FolderMounter,
 ) -> None:
     stick = make_stick(lambda root: provision(["export-stick", str(root)]))
@@ -377,7 +409,7 @@ async def test_a_stick_pulled_during_the_export_reports_the_failure(
 async def test_nothing_on_a_stick_is_executed(
     tmp_path: Path,
     package_dir: Path,
-    make_stick: Callable[[Callable[[Path], None]], Stick],
+    make_stick: MakeStick,
     mounter: SystemMounter | FolderMounter,
 ) -> None:
     marker = tmp_path / "ran"
@@ -416,11 +448,10 @@ async def test_nothing_on_a_stick_is_executed(
     assert not marker.exists()
 
 
-@needs_mount
 async def test_a_stick_with_a_symlink_out_is_rejected_and_let_go(
     tmp_path: Path,
     package_dir: Path,
-    make_stick: Callable[[Callable[[Path], None]], Stick],
+    make_stick: MakeStick,
     mounter: SystemMounter | FolderMounter,
 ) -> None:
     def linked(root: Path) -> None:
@@ -448,7 +479,7 @@ async def test_a_stick_with_a_symlink_out_is_rejected_and_let_go(
 async def test_other_sticks_are_refused_or_reported_and_other_disks_ignored(
     tmp_path: Path,
     package_dir: Path,
-    make_stick: Callable[[Callable[[Path], None]], Stick],
+    make_stick: MakeStick,
     mounter: SystemMounter | FolderMounter,
 ) -> None:
     photos = make_stick(lambda root: (root / "holiday.jpg").write_bytes(b"\xff\xd8"))
