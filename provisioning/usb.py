@@ -38,6 +38,7 @@ FILESYSTEMS = frozenset({"vfat", "exfat", "ext2", "ext3", "ext4"})
 _OWNED_BY_MOUNT = frozenset({"vfat", "exfat"})  # no owners on disk: uid=/gid= at mount
 MAX_ENTRIES = 20_000  # files and folders looked at for symlinks before the stick is refused
 MAX_DETAIL = 500  # room.notice's detail field
+FINISH_S = 15.0  # at a stop, how long work on a stick may go on (systemd waits 90 s)
 _NODE_RE = re.compile(r"/dev/[A-Za-z0-9._-]{1,64}")
 
 # linux/mount.h
@@ -362,6 +363,14 @@ class StickWatcher:
         job.thread.join(timeout_s)
         return job.result
 
+    def finish(self, timeout_s: float) -> None:
+        """Wait for the work on every stick to end (a stop lets an import or export end
+        and the stick be unmounted, rather than cut it)."""
+        with self._lock:
+            threads = [job.thread for job in self._jobs.values() if job.thread is not None]
+        for thread in threads:
+            thread.join(timeout_s)
+
     def _add(self, node: str, fs_type: str) -> None:
         if not _NODE_RE.fullmatch(node):
             log.warning("ignoring a device with an odd node name %r", node)
@@ -556,6 +565,8 @@ def watch(watcher: StickWatcher, stop: threading.Event, poll_s: float = 1.0) -> 
         device = monitor.poll(timeout=poll_s)
         if device is not None:
             watcher.handle(device)
+    log.info("stopping: waiting for the sticks being read or written")
+    watcher.finish(FINISH_S)
 
 
 @dataclass(frozen=True)

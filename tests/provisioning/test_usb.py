@@ -13,6 +13,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +25,7 @@ from provisioning.cli import main as provision
 from provisioning.usb import (
     EXPORT_MARKER,
     PROVISION_MARKER,
+    BlockDevice,
     Outcome,
     Result,
     RoomCommand,
@@ -32,6 +35,7 @@ from provisioning.usb import (
     is_stick,
     list_block_devices,
     recognise,
+    watch,
 )
 from room_protocol.live import CloseMeeting
 from room_protocol.notices import NoticeKind, RoomNotice
@@ -269,6 +273,31 @@ def test_real_block_devices_enumerate_through_pyudev() -> None:
         assert device.device_type in ("disk", "partition")
         assert isinstance(is_stick(device), bool)
         dict(device.properties)  # readable like the tests' events
+
+
+def test_the_real_monitor_runs_and_stops(tmp_path: Path) -> None:
+    """watch(): a pyudev netlink monitor on "block", the devices present fed through
+    ``handle`` first, then events until stopped."""
+    seen: list[str | None] = []
+
+    class Recording(StickWatcher):
+        def handle(self, device: BlockDevice) -> None:
+            seen.append(device.device_node)
+            super().handle(device)
+
+    room = RoomCommand(("false",))
+    watcher = Recording(room, tmp_path / "run", FolderMounter())
+    stop = threading.Event()
+    thread = threading.Thread(target=watch, args=(watcher, stop, 0.05))
+    thread.start()
+    try:
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        thread.join(timeout(10))
+    assert not thread.is_alive()
+    plugged = [d.device_node for d in list_block_devices() if is_stick(d)]
+    assert [node for node in seen if node in plugged] == plugged
 
 
 # --- against a real room server -----------------------------------------------------------
