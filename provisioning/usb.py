@@ -449,12 +449,15 @@ class StickWatcher:
                 return Result(Outcome.NOT_HANDLED, detail="a provisioning stick")
             return Result(Outcome.STICK_REJECTED, detail=contents.reason)
         finally:
-            if not job.removed.is_set():
+            # Pulled: detached already, unless the pull came while it was being mounted
+            # (detaching again is harmless).
+            gone = job.removed.is_set()
+            if not gone:
                 os.sync()  # what was written is on the stick before it is let go
-                try:
-                    self.mounter.unmount(job.mount_point)
-                except OSError as exc:
-                    log.error("%s: %s", job.device_node, exc)
+            try:
+                self.mounter.unmount(job.mount_point, lazy=gone)
+            except OSError as exc:
+                log.error("%s: %s", job.device_node, exc)
             try:
                 job.mount_point.rmdir()
             except OSError as exc:
