@@ -550,3 +550,19 @@ def test_export_stick_writes_the_marker_and_refuses_a_package_stick(
     assert "marked as export and package" in capsys.readouterr().err
     assert not (package / EXPORT_MARKER).exists()
     assert provision(["export-stick", str(tmp_path / "missing")]) == 2
+
+
+async def test_an_export_stick_in_a_room_without_records_says_so(
+    tmp_path: Path, package_dir: Path, make_stick: MakeStick, mounter: SystemMounter | FolderMounter
+) -> None:
+    stick = make_stick(lambda root: provision(["export-stick", str(root)]))
+    with running_room(tmp_path / "room", package=package_dir, mdns=False) as room:
+        watcher = StickWatcher(room_command(room), tmp_path / "run", mounter)
+        watcher.handle(usb("add", stick.node))
+        result = await result_of(watcher, stick.node)
+        assert result.outcome is Outcome.EXPORT_FAILED
+        assert "no sealed records" in result.detail
+    files = stick.contents(tmp_path / "look")
+    assert sorted(p.name for p in files.iterdir()) == sorted(
+        [EXPORT_MARKER] + (["lost+found"] if stick.image is not None else [])
+    )
