@@ -60,6 +60,7 @@ from room_client.documents import (
     fetch_with_retry,
 )
 from room_client.enrollment import DeviceCredentials, EnrollError, enroll
+from room_client.notices import notice_text
 from room_client.timers import (
     Level,
     ServerClock,
@@ -75,6 +76,7 @@ from room_protocol.enrollment import DeviceKindName, PairingCode, PairingCodeSho
 from room_protocol.errors import ErrorCode, ProtocolError
 from room_protocol.live import Announcement, FloorKind, FloorState, FollowState
 from room_protocol.messages import DocumentInfo, MeetingSnapshot, Message
+from room_protocol.notices import RoomNotice
 from room_protocol.voting import (
     AttendanceState,
     AuditHead,
@@ -137,6 +139,8 @@ class DisplayController(QObject):
         self.meeting_received = False  # the room has sent its meeting state at least once
         self.floor: FloorState | None = None
         self.announcement: Announcement | None = None
+        self.notice: RoomNotice | None = None  # the room's own (a USB stick's result)
+        self._notice_at = 0.0
         self.attendance: AttendanceState | None = None
         self.audit_head: AuditHead | None = None
         self.polls: PollsState | None = None
@@ -327,6 +331,8 @@ class DisplayController(QObject):
             self.floor, self._floor_at = message, now
         elif isinstance(message, Announcement) and message.to_seat is None:
             self.announcement, self._announcement_at = message, now
+        elif isinstance(message, RoomNotice):
+            self.notice, self._notice_at = message, now
         elif isinstance(message, AttendanceState):
             self.attendance = message
         elif isinstance(message, PollsState):
@@ -788,6 +794,28 @@ class DisplayController(QObject):
         )
 
     def _show_announcement(self, now: float) -> None:
+        """The newer of the chair's last announcement and the room's last notice, in the
+        same place: large while new, then a quiet line, then gone."""
+        notice = self.notice
+        if notice is not None and (
+            self.announcement is None or self._notice_at >= self._announcement_at
+        ):
+            age = now - self._notice_at
+            if age <= self.settings.announcement_keep_s:
+                key, arguments = notice_text(notice)
+                count = arguments.pop("n", None)
+                if isinstance(count, int):
+                    text = trn(key, count, **arguments)
+                else:
+                    text = tr(key, **arguments)
+                meta = tr("notice.meta", time=_local_time(parse_time(notice.at)))
+                self.view.set_announcement(
+                    text,
+                    meta,
+                    prominent=age <= self.settings.announcement_prominent_s,
+                    heading=tr("notice.heading"),
+                )
+                return
         message = self.announcement
         age = now - self._announcement_at
         if message is None or age > self.settings.announcement_keep_s:

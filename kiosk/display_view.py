@@ -485,7 +485,11 @@ class DisplayView(QWidget):
         self.queue_empty.setText(empty)
         self.queue_empty.setVisible(not lines)
 
-    def set_announcement(self, text: str, meta: str, *, prominent: bool) -> None:
+    def set_announcement(
+        self, text: str, meta: str, *, prominent: bool, heading: str | None = None
+    ) -> None:
+        """``heading``: instead of "Announcement" (the room's own notices)."""
+        self.announcement_heading.setText((heading or tr("announcement.heading")).upper())
         self.announcement_text.setText(text)
         self.announcement_meta.setText(meta)
         self.set_announcement_prominent(prominent)

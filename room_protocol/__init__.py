@@ -7,7 +7,7 @@ room server, the tablets and the room display all speak through this package, so
 cannot drift apart.
 """
 
-from room_protocol import annotations, enrollment, live, records, voting
+from room_protocol import annotations, enrollment, live, notices, records, voting
 from room_protocol.codec import MAX_MESSAGE_BYTES, decode, encode
 from room_protocol.errors import ErrorCode, ProtocolError
 from room_protocol.messages import (
@@ -48,6 +48,7 @@ __all__ = [
     "encode",
     "enrollment",
     "live",
+    "notices",
     "records",
     "voting",
 ]

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from room_protocol.notices import NoticeKind
 from room_protocol.private_files import UMASK, make_private
 from room_protocol.text import language_from_environment
 from room_server import cli_devices, cli_records, cli_state
@@ -53,6 +54,11 @@ def main(argv: list[str] | None = None) -> int:
         "--no-activate",
         action="store_true",
         help="store the meeting without making it the current one",
+    )
+    imp.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object instead: the meeting imported, or the problems found",
     )
     late = sub.add_parser(
         "add-document", help="add a late document to the current meeting, on an agenda item"
@@ -96,6 +102,15 @@ def main(argv: list[str] | None = None) -> int:
         help="the head printed on the receipt, e.g. 'seq 1234 · 3F9A C21B'",
     )
     receipt_cmd.add_argument("--public-key", type=Path, default=None)
+    notice = sub.add_parser(
+        "notice",
+        help="show a notice on the chair console and the room display (the USB watcher's "
+        "results); the running server sends it within a poll",
+    )
+    notice.add_argument("kind", choices=[k.value for k in NoticeKind])
+    notice.add_argument("--title", default="", help="the meeting's title (package_imported)")
+    notice.add_argument("--count", type=int, default=0, help="documents or records")
+    notice.add_argument("--detail", default="", help="why (a rejection or a failure)")
     cli_devices.add_commands(sub)
     cli_records.add_commands(sub)
     cli_state.add_commands(sub)
@@ -124,7 +139,9 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_BAD_INPUT
         return 0
     if args.command == "import":
-        return _import(config, args.package, activate=not args.no_activate)
+        return _import(config, args.package, activate=not args.no_activate, as_json=args.json)
+    if args.command == "notice":
+        return _notice(config, args.kind, args.title, args.count, args.detail)
     if args.command == "add-document":
         return _add_document(config, args.pdf, args.item, args.title, args.confidential)
     if args.command in ("enroll", "devices"):
@@ -345,26 +362,38 @@ def _config(path: Path | None, state_dir: Path | None) -> ServerConfig:
     return load_config(path, state_dir=state_dir)
 
 
-def _import(config: ServerConfig, package: Path, *, activate: bool) -> int:
+def _import(config: ServerConfig, package: Path, *, activate: bool, as_json: bool) -> int:
     from room_server.importer import import_package
     from room_server.package import PackageError
     from room_server.store import Store, StoreError
 
     def progress(name: str, done: int, total: int) -> None:
-        print(f"  [{done}/{total}] {name}", flush=True)
+        if not as_json:
+            print(f"  [{done}/{total}] {name}", flush=True)
 
-    print(tr("import.checking", package=package), flush=True)
+    if not as_json:
+        print(tr("import.checking", package=package), flush=True)
     try:
         make_private(config.state_dir)
         with Store(config.database_path, config.documents_dir) as store:
             report = import_package(store, package, activate=activate, progress=progress)
     except PackageError as exc:
-        _print_package_error(exc)
-        print(tr("import.nothing_imported"), file=sys.stderr)
+        if as_json:
+            problems = [str(p) for p in exc.problems]
+            print(json.dumps({"rejected": str(exc.path), "problems": problems}))
+        else:
+            _print_package_error(exc)
+            print(tr("import.nothing_imported"), file=sys.stderr)
         return EXIT_BAD_INPUT
     except StoreError as exc:
+        if as_json:
+            print(json.dumps({"rejected": str(package), "problems": [str(exc)]}))
         print(f"room-server: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if as_json:
+        keys = ("meeting_id", "title", "documents", "new_documents", "replaced", "revision")
+        print(json.dumps({"imported": {key: getattr(report, key) for key in keys}}))
+        return 0
     print(
         tr(
             "import.replaced" if report.replaced else "import.imported",
@@ -379,6 +408,27 @@ def _import(config: ServerConfig, package: Path, *, activate: bool) -> int:
     )
     for file, title, removed in report.stripped:
         print(tr("import.stripped", document=f"{file} ({title})", removed=_removed(removed)))
+    return 0
+
+
+def _notice(config: ServerConfig, kind: str, title: str, count: int, detail: str) -> int:
+    from room_protocol import ProtocolError, decode, encode
+    from room_protocol.notices import RoomNotice
+    from room_server.notices import drop
+    from room_server.store import utc_now
+
+    try:
+        # Through the codec: a notice the server could not send is refused here.
+        notice = decode(encode(RoomNotice(NoticeKind(kind), utc_now(), title, count, detail)))
+        assert isinstance(notice, RoomNotice)
+        make_private(config.state_dir)
+        drop(config.state_dir, notice)
+    except ProtocolError as exc:
+        print(tr("notice.bad", error=exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(f"room-server: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     return 0
 
 

@@ -5,6 +5,7 @@ minisign's format, and the archive upload's state (``status``, ``upload-now``)."
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -43,6 +44,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     )
     export.add_argument("--all", action="store_true", help="every sealed record of the room")
     export.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object at the end instead: what was exported, what failed",
+    )
+    export.add_argument(
         "target",
         nargs="+",
         metavar="MEETING_ID PATH",
@@ -64,7 +70,7 @@ def run(config: ServerConfig, args: argparse.Namespace) -> int:
             print(tr("record.export_usage"), file=sys.stderr)
             return EXIT_BAD_INPUT
         meeting = None if args.all else args.target[0]
-        return _export(config, meeting, Path(args.target[-1]))
+        return _export(config, meeting, Path(args.target[-1]), as_json=args.json)
     return _public_key(config)
 
 
@@ -119,7 +125,7 @@ def _public_key(config: ServerConfig) -> int:
     return 0
 
 
-def _export(config: ServerConfig, meeting: str | None, dest: Path) -> int:
+def _export(config: ServerConfig, meeting: str | None, dest: Path, *, as_json: bool) -> int:
     from room_server.record import RECORDS_DIR
     from room_server.record.export import ExportError, export_record
     from room_server.record.seal import MANIFEST
@@ -144,22 +150,31 @@ def _export(config: ServerConfig, meeting: str | None, dest: Path) -> int:
         print(tr("record.no_destination", path=dest), file=sys.stderr)
         return EXIT_BAD_INPUT
     public = _room_public_key(config)
-    failed = 0
+    exported: list[dict[str, str]] = []
+    failed: list[dict[str, object]] = []
     for record in chosen:
-        print(tr("record.exporting", meeting=record.name, path=dest), flush=True)
+        if not as_json:
+            print(tr("record.exporting", meeting=record.name, path=dest), flush=True)
 
         def progress(done: int, total: int, what: str) -> None:
-            print(tr("record.progress", done=done, total=total, what=what), flush=True)
+            if not as_json:
+                print(tr("record.progress", done=done, total=total, what=what), flush=True)
 
         try:
             target = export_record(record, dest, progress, public_key=public)
-        except ExportError as exc:
-            failed += 1
-            print(tr("record.export_failed", meeting=record.name, error=exc))
-            for problem in exc.problems:
-                print(f"  {problem}")
+        except (ExportError, OSError) as exc:
+            problems = [str(p) for p in getattr(exc, "problems", [])]
+            failed.append({"meeting": record.name, "error": str(exc), "problems": problems})
+            if not as_json:
+                print(tr("record.export_failed", meeting=record.name, error=exc))
+                for problem in problems:
+                    print(f"  {problem}")
             continue
-        print(tr("record.exported", meeting=record.name, path=target), flush=True)
+        exported.append({"meeting": record.name, "path": str(target)})
+        if not as_json:
+            print(tr("record.exported", meeting=record.name, path=target), flush=True)
+    if as_json:
+        print(json.dumps({"exported": exported, "failed": failed}), flush=True)
     return EXIT_NOT_VALID if failed else 0
 
 

@@ -58,7 +58,7 @@ from room_protocol.messages import (
 )
 from room_protocol.transfer import chunk_ranges
 from room_protocol.wire import frame_safe_logger
-from room_server import audit, devices
+from room_server import audit, devices, notices
 from room_server.confidential import MemberCopies, MemberCopy, Reader
 from room_server.config import ServerConfig, annotation_limits, failure_limits
 from room_server.devices import Authority, Device, DeviceKind, EnrollmentError
@@ -361,10 +361,12 @@ class RoomServer:
             self.links.over_buffer(link)
 
     async def _watch_store(self) -> None:
-        """Pick up changes other processes commit (``room-server import``)."""
+        """Pick up changes other processes commit (``room-server import``) and the
+        notices they leave (``room-server notice``)."""
         while True:
             await asyncio.sleep(self.config.store_poll_seconds)
             try:
+                self._send_notices()
                 version = self.store.data_version()
                 if version != self._data_version:
                     self._data_version = version
@@ -381,6 +383,13 @@ class RoomServer:
                         self._close_revoked()
             except Exception:
                 log.exception("reading the store failed; will try again")
+
+    def _send_notices(self) -> None:
+        for notice in notices.collect(self.config.state_dir):
+            log.info("room notice %s: %s %s", notice.kind, notice.title, notice.detail)
+            ctx = self.session.ctx
+            targets = [c for c in ctx.clients if c.presiding or c.display]
+            ctx.broadcast(targets, encode(notice), "room.notice")
 
     # --- connections -------------------------------------------------------------------
 

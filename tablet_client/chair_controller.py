@@ -10,6 +10,7 @@ from datetime import datetime
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from room_client.notices import notice_text
 from room_client.timers import format_duration
 from room_protocol.live import (
     Ack,
@@ -37,8 +38,9 @@ from room_protocol.live import (
     StepItem,
 )
 from room_protocol.messages import AgendaItem, ErrorMessage, MeetingSnapshot, Message
+from room_protocol.notices import RoomNotice
 from tablet_client.floor_controller import countdown_text
-from tablet_client.i18n import tr
+from tablet_client.i18n import tr, tr_text
 from tablet_client.live_link import LiveLink
 from tablet_client.messages_controller import local_clock
 from tablet_client.pairing_controller import PairingController
@@ -80,7 +82,7 @@ class ChairController(QObject):
         self.floor: FloorState | None = None
         self.floor_received_at = 0.0
         self.calls: ServiceCalls = ServiceCalls(())
-        self.alerts: list[Alert] = []
+        self.alerts: list[Alert | RoomNotice] = []  # newest first; notices of the room too
         self.screens_locked = False
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
@@ -142,7 +144,7 @@ class ChairController(QObject):
         elif isinstance(message, ServiceCalls):
             self.calls = message
             self._show_calls()
-        elif isinstance(message, Alert):
+        elif isinstance(message, Alert | RoomNotice):
             self.alerts.insert(0, message)
             del self.alerts[MAX_ALERTS:]
             self._show_alerts()
@@ -383,6 +385,9 @@ class ChairController(QObject):
     def _show_alerts(self) -> None:
         rows: list[tuple[str | None, str]] = []
         for alert in self.alerts:
+            if isinstance(alert, RoomNotice):
+                rows.append((None, _room_notice(alert)))
+                continue
             seat = alert.seat_id or "?"
             key = {
                 AlertKind.SEAT_LOCKED: "alert.seat_locked",
@@ -435,3 +440,9 @@ class ChairController(QObject):
 
 def _minutes(planned: int | None) -> str:
     return "" if planned is None else tr("agenda.duration_minutes", minutes=planned)
+
+
+def _room_notice(notice: RoomNotice) -> str:
+    """A USB stick's result, as the room reported it: "Package 'X' imported — 14 documents
+    (14:05)"."""
+    return tr("console.room_notice", text=tr_text(notice_text(notice)), time=local_clock(notice.at))

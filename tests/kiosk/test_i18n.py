@@ -11,6 +11,7 @@ from datetime import date
 import pytest
 
 from kiosk.i18n import long_date, set_language, tr, trn
+from room_protocol.notices import NoticeKind
 from room_protocol.text import MissingText, UnknownLanguage
 from tests.catalogues import texts
 from tests.room_protocol.test_text import asked_for
@@ -22,6 +23,7 @@ def test_every_key_is_used() -> None:
     """Every text in the catalogue is asked for by kiosk/ (or built, like the dates)."""
     used = {key for key, _, _ in asked_for("kiosk")}
     built = {k for k in ENGLISH if k.startswith(("date.weekday.", "date.month."))}
+    built |= {f"notice.{kind.value}" for kind in NoticeKind}  # room_client.notices
     assert set(ENGLISH) - used - built == set()
 
 

@@ -17,6 +17,7 @@ from room_protocol import (
     encode,
     enrollment,
     live,
+    notices,
     records,
     voting,
 )
@@ -235,6 +236,12 @@ CLOSING_EXAMPLES = [
         "council-1", records.UploadState.RETRYING, 3, 19, 1 << 20, 12 << 20, 2, "HTTP 503", 130
     ),
     MeetingState(replace(SNAPSHOT, closed_at="2026-11-21T17:05:00.000+00:00")),
+    notices.RoomNotice(
+        notices.NoticeKind.PACKAGE_IMPORTED, "2026-12-07T13:42:10.512+00:00", "Council", 14
+    ),
+    notices.RoomNotice(
+        notices.NoticeKind.STICK_REJECTED, "2026-12-07T13:43:00.000+00:00", detail="no package"
+    ),
 ]
 
 EXAMPLES = [

@@ -30,6 +30,7 @@ from room_protocol.live import (
     SetSpeakingLimit,
 )
 from room_protocol.messages import Role
+from room_protocol.notices import RoomNotice
 from tablet_client import identity_controller
 from tablet_client.i18n import set_language
 from tablet_client.render import PageRenderer
@@ -642,3 +643,50 @@ def test_the_command_line_places_the_tablet_at_a_seat(tmp_path: Path) -> None:
     assert (settings.seat_id, settings.inactivity_lock_seconds) == ("A2", 90)
     roaming = settings_from(parse_args(common))
     assert (roaming.seat_id, roaming.inactivity_lock_seconds) == (None, None)
+
+
+def test_the_chair_console_shows_the_rooms_notices(
+    qtbot: QtBot, live_room: RunningRoom, tmp_path: Path, run_long: Run, wait_until: WaitUntil
+) -> None:
+    chair = make_tablet(qtbot, live_room, tmp_path, "a1", "A1")
+    delegate = make_tablet(qtbot, live_room, tmp_path, "a2", "A2")
+    console = chair.window.chair_console_view
+    heard: list[object] = []
+    delegate.link.received.connect(heard.append)
+
+    async def body() -> None:
+        await chair.start()
+        await delegate.start()
+        await sign_in_ui(qtbot, chair, "chair", wait_until)
+        await sign_in_ui(qtbot, delegate, "d1", wait_until)
+        imported = live_room.cli(
+            "notice", "package_imported", "--title", "Council 12 Dec", "--count", "14"
+        )
+        assert imported.returncode == 0, imported.stderr
+        await wait_until(lambda: console.alerts.count() == 1, "the notice on the console")
+        assert (
+            console.alerts.item(0)
+            .text()
+            .startswith("Package 'Council 12 Dec' imported — 14 documents (")
+        )
+        exported = live_room.cli("notice", "records_exported", "--count", "1")
+        assert exported.returncode == 0, exported.stderr
+        await wait_until(lambda: console.alerts.count() == 2, "the second notice")
+        assert console.alerts.item(0).text().startswith("1 record exported to the stick (")
+        console.tabs.setCurrentIndex(3)
+        assert console.tabs.tabText(3) == "Alerts (2)"
+        await shot(chair.window, "console-room-notices-en", tmp_path)
+        set_language("vi")
+        try:
+            assert console.alerts.item(0).text().startswith("Đã xuất 1 biên bản ra USB (")
+            assert (
+                console.alerts.item(1)
+                .text()
+                .startswith("Đã nhập gói 'Council 12 Dec' — 14 tài liệu (")
+            )
+            await shot(chair.window, "console-room-notices-vi", tmp_path)
+        finally:
+            set_language("en")
+        assert not [m for m in heard if isinstance(m, RoomNotice)]
+
+    run_long(body())

@@ -1,0 +1,39 @@
+"""What the room itself tells the chair, the clerks and the room display (``room.notice``):
+the result of a USB stick (a meeting package imported or rejected, records exported).
+
+The room's own programs (the USB watcher) raise these through ``room-server notice``;
+no tablet can send one. Standard library only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import ClassVar
+
+from room_protocol.live import TIME
+from room_protocol.messages import COUNT, TEXT, Message, register
+
+
+class NoticeKind(StrEnum):
+    PACKAGE_IMPORTED = "package_imported"  # ``title``: the meeting; ``count``: documents
+    PACKAGE_REJECTED = "package_rejected"  # ``detail``: why; nothing was stored
+    RECORDS_EXPORTED = "records_exported"  # ``count``: records written and verified
+    EXPORT_FAILED = "export_failed"  # ``detail``: why; ``count``: records that did verify
+    STICK_REJECTED = "stick_rejected"  # not a stick the room reads; ``detail``: why
+    STICK_NOT_HANDLED = "stick_not_handled"  # recognised (``detail``: what), not handled yet
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class RoomNotice(Message):
+    """Something the room did on its own, for the chair, the clerks and the room display;
+    each client words it in its own language from ``kind``, ``title`` and ``count``
+    (``detail`` is the room's own words, e.g. why a package was rejected)."""
+
+    TYPE: ClassVar[str] = "room.notice"
+    kind: NoticeKind
+    at: str = field(metadata=TIME)
+    title: str = field(default="", metadata=TEXT)
+    count: int = field(default=0, metadata=COUNT)
+    detail: str = field(default="", metadata=TEXT)
