@@ -16,16 +16,28 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QPointingDevice
+from PySide6.QtGui import QColor, QPointingDevice
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QScrollArea, QScrollBar
 from pytestqt.qtbot import QtBot
 
+from room_client.annotations import AnnotationBook
+from room_protocol.annotations import COLOURS
 from tablet_client.document_controller import MAX_PAGE_PIXELS
+from tablet_client.i18n import set_language, tr
 from tablet_client.render import PageRenderer
-from tablet_client.views.document_view import MAX_ZOOM
+from tablet_client.views.document_view import MAX_ZOOM, DocumentView
 from tests.tablet_client.conftest import A4, until
-from tests.tablet_client.test_document_view import PAGE_COLOURS, Reader, assert_colour
+from tests.tablet_client.test_annotations_ui import ME, Annotating, close_to, words_of
+from tests.tablet_client.test_document_view import (
+    PAGE_COLOURS,
+    Reader,
+    assert_colour,
+    assert_not_blank,
+)
+
+SHOTS = Path("/tmp/pinch-shots")
+READ_VI = "Đọc"  # the reading tool, in Vietnamese
 
 Run = Callable[[Coroutine[Any, Any, Any]], Any]
 
@@ -33,13 +45,13 @@ Run = Callable[[Coroutine[Any, Any, Any]], Any]
 class Fingers:
     """Touches on the reader's page area (its coordinates), and the clock its gestures read."""
 
-    def __init__(self, reader: Reader, run_async: Run) -> None:
-        self.area = reader.view.page_area
+    def __init__(self, view: DocumentView, run_async: Run) -> None:
+        self.area = view.page_area
         self.run = run_async
         self.device: QPointingDevice = QTest.createTouchDevice()
         self.now = 100.0
         self.down: dict[int, QPoint] = {}
-        reader.view.clock = lambda: self.now
+        view.clock = lambda: self.now
 
     def _sequence(self) -> QTest.QTouchEventSequence:
         return QTest.touchEvent(self.area, self.device, False)
@@ -126,16 +138,16 @@ def fraction_at(reader: Reader, at: QPointF) -> tuple[float, float]:
     return (at.x() - rect.x()) / rect.width(), (at.y() - rect.y()) / rect.height()
 
 
-def bars(reader: Reader) -> tuple[QScrollBar, QScrollBar]:
+def bars(view: DocumentView) -> tuple[QScrollBar, QScrollBar]:
     """The page area's horizontal and vertical scroll bars."""
-    scroll = reader.view.findChild(QScrollArea, "page_area")
+    scroll = view.findChild(QScrollArea, "page_area")
     assert scroll is not None
     return scroll.horizontalScrollBar(), scroll.verticalScrollBar()
 
 
-def fit_px(reader: Reader) -> int:
+def fit_px(view: DocumentView) -> int:
     """Device px wide the page is at zoom 1 in fit width."""
-    return math.floor(reader.view.page_area_size("width").width() * reader.view.devicePixelRatioF())
+    return math.floor(view.page_area_size("width").width() * view.devicePixelRatioF())
 
 
 async def rendered_at(reader: Reader, width_px: int, shown_before: int) -> None:
@@ -153,7 +165,7 @@ def test_pinch_zooms_about_the_fingers_and_re_renders_sharp_when_they_lift(
     reader: Reader, colour_pdf: Path, run_async: Run, qt_renderer: PageRenderer
 ) -> None:
     run_async(reader.controller.open(colour_pdf, "Colours"))
-    fingers = Fingers(reader, run_async)
+    fingers = Fingers(reader.view, run_async)
     centre = QPoint(500, 300)
     before = fraction_at(reader, QPointF(centre))
     page_width = reader.view.page_rect.width()
@@ -171,7 +183,7 @@ def test_pinch_zooms_about_the_fingers_and_re_renders_sharp_when_they_lift(
 
     fingers.lift()
     assert math.isclose(reader.controller.zoom, 2.0)
-    width_px = fit_px(reader) * 2
+    width_px = fit_px(reader.view) * 2
     run_async(rendered_at(reader, width_px, shown))
     assert qt_renderer.cached(colour_pdf, 0, width_px) is not None
     # Drawn 1:1 now, and still about the same point.
@@ -185,7 +197,7 @@ def test_pinch_limits_four_times_and_fit_page(
     reader: Reader, colour_pdf: Path, run_async: Run
 ) -> None:
     run_async(reader.controller.open(colour_pdf, "Colours"))
-    fingers = Fingers(reader, run_async)
+    fingers = Fingers(reader.view, run_async)
     fit_width = reader.view.page_rect.width()
     shown = len(reader.shown)
 
@@ -194,7 +206,7 @@ def test_pinch_limits_four_times_and_fit_page(
     assert math.isclose(reader.view.page_rect.width(), fit_width * MAX_ZOOM, abs_tol=1)
     # The render is capped in pixels; the rest is scaling.
     largest = math.floor(math.sqrt(MAX_PAGE_PIXELS * A4[0] / A4[1]))
-    run_async(rendered_at(reader, min(fit_px(reader) * 4, largest), shown))
+    run_async(rendered_at(reader, min(fit_px(reader.view) * 4, largest), shown))
     assert math.isclose(reader.view.page_rect.width(), fit_width * MAX_ZOOM, abs_tol=1)
 
     # Pinched far in: no smaller than the whole page on screen.
@@ -228,8 +240,8 @@ def test_one_finger_pans_when_zoomed_and_a_swipe_does_not_turn_the_page(
 ) -> None:
     run_async(reader.controller.open(colour_pdf, "Colours"))
     reader.controller.set_zoom(2.0)
-    fingers = Fingers(reader, run_async)
-    horizontal, vertical = bars(reader)
+    fingers = Fingers(reader.view, run_async)
+    horizontal, vertical = bars(reader.view)
     horizontal.setValue(400)
     vertical.setValue(300)
 
@@ -247,7 +259,7 @@ def test_a_swipe_turns_the_page_at_fit_zoom_and_a_slow_drag_does_not(
     reader: Reader, colour_pdf: Path, run_async: Run
 ) -> None:
     run_async(reader.controller.open(colour_pdf, "Colours"))
-    fingers = Fingers(reader, run_async)
+    fingers = Fingers(reader.view, run_async)
     fingers.drag(QPoint(750, 300), QPoint(550, 310), QPoint(350, 320), seconds=0.15)
     assert reader.controller.current_page == 1
     run_async(until(lambda: reader.shown[-1] == 1, "page 2"))
@@ -261,7 +273,7 @@ def test_a_swipe_turns_the_page_at_fit_zoom_and_a_slow_drag_does_not(
     assert reader.controller.current_page == 0
 
     # Downwards at fit width pans the page (it is taller than the screen).
-    _, vertical = bars(reader)
+    _, vertical = bars(reader.view)
     assert vertical.value() == 0
     fingers.drag(QPoint(600, 450), QPoint(600, 350), QPoint(600, 250), seconds=0.1)
     assert vertical.value() == 200
@@ -272,7 +284,7 @@ def test_double_tap_zooms_to_twice_at_the_point_and_back(
     reader: Reader, colour_pdf: Path, run_async: Run
 ) -> None:
     run_async(reader.controller.open(colour_pdf, "Colours"))
-    fingers = Fingers(reader, run_async)
+    fingers = Fingers(reader.view, run_async)
     at = QPoint(300, 400)
     before = fraction_at(reader, QPointF(at))
     shown = len(reader.shown)
@@ -283,14 +295,14 @@ def test_double_tap_zooms_to_twice_at_the_point_and_back(
     pixel = 1 / reader.view.page_rect.width()
     after = fraction_at(reader, QPointF(at))
     assert all(abs(a - b) < 2 * pixel for a, b in zip(after, before, strict=True)), (after, before)
-    run_async(rendered_at(reader, fit_px(reader) * 2, shown))
+    run_async(rendered_at(reader, fit_px(reader.view) * 2, shown))
 
     fingers.now += 1  # not a triple tap
     fingers.tap(at)
     fingers.tap(at)
     assert reader.view.zoom == 1.0 == reader.controller.zoom
     shown = len(reader.shown)
-    run_async(rendered_at(reader, fit_px(reader), shown - 1))
+    run_async(rendered_at(reader, fit_px(reader.view), shown - 1))
 
 
 def test_fit_buttons_reset_the_zoom_and_turning_pages_keeps_it(
@@ -299,9 +311,9 @@ def test_fit_buttons_reset_the_zoom_and_turning_pages_keeps_it(
     run_async(reader.controller.open(colour_pdf, "Colours"))
     reader.controller.set_zoom(2.5)
     shown = len(reader.shown)
-    width_px = math.floor(fit_px(reader) * 2.5)
+    width_px = math.floor(fit_px(reader.view) * 2.5)
     run_async(rendered_at(reader, width_px, shown))
-    horizontal, vertical = bars(reader)
+    horizontal, vertical = bars(reader.view)
     horizontal.setValue(300)
     vertical.setValue(500)
 
@@ -325,3 +337,139 @@ def test_fit_buttons_reset_the_zoom_and_turning_pages_keeps_it(
             10_000 if mode == "width" else 0
         )
         assert horizontal.value() == 0
+
+
+# --- the annotations over the page follow the zoom ---------------------------------------
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> Iterator[AnnotationBook]:
+    book = AnnotationBook(tmp_path / "annotations.sqlite", "tablet-a")
+    yield book
+    book.close()
+
+
+@pytest.fixture
+def annotating(
+    qtbot: QtBot, qt_renderer: PageRenderer, book: AnnotationBook
+) -> Iterator[Annotating]:
+    made = Annotating(qtbot, qt_renderer, book)
+    made.view.resize(1280, 800)  # a 10" tablet in landscape
+    yield made
+    made.controller.close()
+    made.reader.close()
+
+
+def on_page_area(annotating: Annotating, x: float, y: float) -> QPointF:
+    """Where page point (x, y) is drawn, in the page area's coordinates."""
+    layer = annotating.layer
+    return QPointF(layer.mapTo(annotating.view.page_area, layer.to_layer(x, y).toPoint()))
+
+
+def test_marks_stay_on_their_text_at_every_zoom(
+    annotating: Annotating, colour_pdf: Path, run_async: Run
+) -> None:
+    run_async(annotating.open(colour_pdf))
+    annotating.tool("pen")
+    annotating.bar.swatches[COLOURS[1]].click()
+    stroke = [(100.0, 150.0), (180.0, 170.0), (260.0, 150.0)]
+    annotating.drag(*stroke)
+    [at_fit] = annotating.mine()
+    fit_pixel = annotating.layer.points_per_pixel()
+    view = annotating.view
+    corner, mark = view.page_rect.topLeft(), on_page_area(annotating, 180, 170)
+
+    annotating.reader.set_zoom(2.0)
+    # At twice the size, at once (the page's pixels scaled), the mark is twice as far
+    # from the page's corner, and drawn there in its colour.
+    scaled = on_page_area(annotating, 180, 170) - view.page_rect.topLeft()
+    assert abs(scaled.x() - 2 * (mark - corner).x()) <= 2
+    assert abs(scaled.y() - 2 * (mark - corner).y()) <= 2
+    assert math.isclose(annotating.layer.points_per_pixel(), fit_pixel / 2, rel_tol=0.01)
+    shot = annotating.layer.grab().toImage()
+    ratio = shot.devicePixelRatio()
+    on_layer = annotating.at(180, 170)
+    colour = QColor(shot.pixel(round(on_layer.x() * ratio), round(on_layer.y() * ratio)))
+    assert colour.blue() > 150 and colour.red() < 120, colour.name()
+
+    # The same stroke drawn at 2x is stored in the same page points as at 1x.
+    annotating.drag(*stroke)
+    at_twice = next(a for a in annotating.mine() if a.annotation_id != at_fit.annotation_id)
+    assert close_to(at_twice.geometry, at_fit.geometry, fit_pixel), (
+        at_twice.geometry,
+        at_fit.geometry,
+    )
+    flat = tuple(v for point in stroke for v in point)
+    assert close_to(at_twice.geometry, flat, fit_pixel / 2)
+
+
+def test_a_second_finger_drops_the_stroke_and_pinches(
+    annotating: Annotating, colour_pdf: Path, run_async: Run
+) -> None:
+    run_async(annotating.open(colour_pdf))
+    annotating.tool("pen")
+    fingers = Fingers(annotating.view, run_async)
+    fingers._send({0: QPoint(300, 200)})
+    fingers._send({0: QPoint(340, 220)})
+    fingers._send({0: QPoint(340, 220), 1: QPoint(500, 220)})  # a second finger: a pinch
+    fingers._send({0: QPoint(260, 220), 1: QPoint(580, 220)})  # twice as far apart
+    fingers.lift()
+    assert annotating.book.pending(ME) == []  # the stroke so far was dropped
+    assert math.isclose(annotating.view.zoom, 2.0)
+    assert math.isclose(annotating.reader.zoom, 2.0)
+    # One finger draws again, in page points at the new zoom.
+    start, end = QPoint(300, 300), QPoint(400, 320)
+    fingers._send({0: start})
+    fingers._send({0: end})
+    fingers.lift()
+    [stroke] = annotating.book.pending(ME)
+    geometry = stroke.patch.geometry or ()
+    layer = annotating.layer
+    expected = layer.to_page(QPointF(layer.mapFrom(annotating.view.page_area, start)))
+    assert math.dist(geometry[:2], expected) < 1
+
+
+def test_screenshots_zoomed_twice_in_english_and_vietnamese(
+    annotating: Annotating, colour_pdf: Path, run_async: Run
+) -> None:
+    run_async(annotating.open(colour_pdf))
+    words = [w for w in words_of(colour_pdf, 0) if w[1] > 450]
+    line = [w for w in words if (w[5], w[6]) == (words[0][5], words[0][6])]
+    annotating.tool("highlighter")
+    annotating.drag(
+        ((line[0][0] + line[0][2]) / 2, (line[0][1] + line[0][3]) / 2),
+        ((line[3][0] + line[3][2]) / 2, (line[3][1] + line[3][3]) / 2),
+    )
+    annotating.tool("pen")
+    annotating.bar.swatches[COLOURS[0]].click()
+    annotating.drag((70, 530), (160, 545), (250, 528), (330, 548))
+    _, vertical = bars(annotating.view)
+    vertical.setValue(round(annotating.layer.to_layer(0, 440).y()))
+    fingers = Fingers(annotating.view, run_async)
+    annotating.tool("read")
+    at = on_page_area(annotating, 150, 505).toPoint()
+    shown = len(annotating.ready)
+    fingers.tap(at)
+    fingers.tap(at)
+    assert annotating.view.zoom == 2.0
+    width = fit_px(annotating.view) * 2
+    run_async(
+        until(
+            lambda: (
+                len(annotating.ready) > shown
+                and abs(annotating.view.displayed_pixmap_size.width() - width) < 1
+            ),
+            "the page rendered sharp at twice the size",
+        )
+    )
+    run_async(asyncio.sleep(0.3))  # thumbnails drawn
+    for language in ("en", "vi"):
+        set_language(language)
+        shot = annotating.view.grab()
+        path = SHOTS / f"reader_zoom_2x_{language}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        assert shot.save(str(path))
+        assert shot.width() == 1280 * shot.devicePixelRatio()
+        assert_not_blank(shot.toImage())
+        assert annotating.bar.tools["read"].text() == tr("annotate.read")
+    assert annotating.bar.tools["read"].text() == READ_VI
