@@ -161,7 +161,7 @@ class DocumentController(QObject):
         self._view.set_fit_mode(mode)
         if self._layout is not None:
             if self._on_screen is not None:
-                self._view.set_page_scale(self._page_scale(self._current))
+                self._view.set_page_scale(self._page_scale(self._current), to_top=True)
             self._request_page()
 
     def set_zoom(self, zoom: float) -> None:
@@ -175,6 +175,7 @@ class DocumentController(QObject):
         self._zoom = zoom
         if self._layout is not None and self._on_screen is not None:
             self._view.set_page_scale(self._page_scale(self._current))
+        if self._layout is not None:
             self._resize_timer.start()
 
     def put_away(self, reason: str) -> None:
@@ -248,6 +249,8 @@ class DocumentController(QObject):
             keep_position=same_page,
         )
         self._on_screen = (page.page_index, width_px)
+        if width_px != self._target_width(page.page_index):
+            self._resize_timer.start()  # the zoom (or the screen) changed while it rendered
         self.page_shown.emit(page.page_index)
         for neighbour in (page.page_index + 1, page.page_index - 1):
             if 0 <= neighbour < self._layout.page_count:
@@ -286,9 +289,12 @@ class DocumentController(QObject):
         return max(1, min(width, largest, MAX_RENDER_WIDTH))
 
     def _rerender_if_resized(self) -> None:
+        """Render the page on screen again at the size now wanted (after a resize or a
+        zoom); a page still on its way checks its size when it lands."""
         if self._layout is None or self._on_screen is None:
             return
-        if self._on_screen != (self._current, self._target_width(self._current)):
+        index, width_px = self._on_screen
+        if index == self._current and width_px != self._target_width(index):
             self._request_page()
 
     # thumbnails

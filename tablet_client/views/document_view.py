@@ -360,14 +360,18 @@ class DocumentView(QWidget):
         if not keep_position:
             self._scroll.verticalScrollBar().setValue(0)
 
-    def set_page_scale(self, scale: PageScale) -> None:
+    def set_page_scale(self, scale: PageScale, *, to_top: bool = False) -> None:
         """Draw the page on screen at ``scale`` now (its pixels scaled until re-rendered),
-        keeping the middle of the page area where it is."""
+        keeping what is in the middle of the page area there, or showing the page's top
+        left (``to_top``: a fit mode chosen)."""
         middle = QPointF(self._scroll.viewport().rect().center())
         fraction = self._page_fraction(middle)
         self._scale = scale
         self._pinch_from = None
         self._zoom_about(scale.zoom, fraction, middle)
+        if to_top:
+            self._scroll.horizontalScrollBar().setValue(0)
+            self._scroll.verticalScrollBar().setValue(0)
 
     @property
     def zoom(self) -> float:

@@ -2,7 +2,8 @@
 real PDF and PageRenderer. Taps and swipes are timed with the view's clock, set here.
 
 Touch sequences process events themselves, so they are sent from a plain callback of the
-running qasync loop (``touching``), never from inside a task. Fingers stay within 800 x 600
+running qasync loop (``in_loop``), never from inside a task; so are the reader's commands,
+as the app's buttons would send them. Fingers stay within 800 x 600
 of the screen: the offscreen platform's screen, beyond which Qt drops touch points.
 """
 
@@ -64,14 +65,14 @@ class Fingers:
             else:
                 sequence.press(finger, at, self.area)
         self.down.update(moves)
-        touching(self.run, sequence.commit)
+        in_loop(self.run, sequence.commit)
 
     def lift(self) -> None:
         sequence = self._sequence()
         for finger, at in self.down.items():
             sequence.release(finger, at, self.area)
         self.down.clear()
-        touching(self.run, sequence.commit)
+        in_loop(self.run, sequence.commit)
 
     def pinch(self, centre: QPoint, start: int, end: int, *, lift: bool = True) -> None:
         """Two fingers either side of ``centre``, ``start`` px apart, moving to ``end``."""
@@ -103,9 +104,9 @@ class Fingers:
         self.now += 0.06
 
 
-def touching(run_async: Run, action: Callable[[], None]) -> None:
-    """Run ``action`` (touch sequences) as a callback of the running loop, as Qt's events
-    are in the app: what they start (renders, prefetches) finds the loop running."""
+def in_loop(run_async: Run, action: Callable[[], None]) -> None:
+    """Run ``action`` (touch sequences, a command) as a callback of the running loop, as
+    Qt's events are in the app: what they start (renders, prefetches) finds the loop."""
 
     async def body() -> None:
         loop = asyncio.get_running_loop()
@@ -219,7 +220,7 @@ def test_pinch_limits_four_times_and_fit_page(
     assert abs(reader.view.displayed_pixmap_size.height() - page_height) <= 2
 
     # In fit page mode the fit size is already the least.
-    reader.controller.set_fit_mode("page")
+    in_loop(run_async, lambda: reader.controller.set_fit_mode("page"))
     fingers.pinch(QPoint(400, 300), 400, 100)
     assert reader.view.zoom == 1.0 == reader.controller.zoom
 
@@ -228,10 +229,10 @@ def test_zoom_rejects_nonsense_and_changes_nothing(
     reader: Reader, colour_pdf: Path, run_async: Run
 ) -> None:
     run_async(reader.controller.open(colour_pdf, "Colours"))
-    reader.controller.set_zoom(2.0)
+    in_loop(run_async, lambda: reader.controller.set_zoom(2.0))
     for bad in (0.0, -1.0, math.nan, math.inf):
         with pytest.raises(ValueError, match="zoom must be a positive number"):
-            reader.controller.set_zoom(bad)
+            reader.controller.set_zoom(bad)  # refused before it touches anything
     assert reader.controller.zoom == 2.0 == reader.view.zoom
 
 
@@ -239,7 +240,7 @@ def test_one_finger_pans_when_zoomed_and_a_swipe_does_not_turn_the_page(
     reader: Reader, colour_pdf: Path, run_async: Run
 ) -> None:
     run_async(reader.controller.open(colour_pdf, "Colours"))
-    reader.controller.set_zoom(2.0)
+    in_loop(run_async, lambda: reader.controller.set_zoom(2.0))
     fingers = Fingers(reader.view, run_async)
     horizontal, vertical = bars(reader.view)
     horizontal.setValue(400)
@@ -271,6 +272,17 @@ def test_a_swipe_turns_the_page_at_fit_zoom_and_a_slow_drag_does_not(
     # The same way, slowly: the finger reads along, the page stays.
     fingers.drag(QPoint(750, 300), QPoint(550, 300), QPoint(350, 300), seconds=2.0)
     assert reader.controller.current_page == 0
+
+    # In fit page mode, a swipe beside the page (on the dark background) turns it too.
+    in_loop(run_async, lambda: reader.controller.set_fit_mode("page"))
+    run_async(until(lambda: reader.view.page_rect.height() < 700, "the whole page"))
+    assert reader.view.page_rect.left() > 400
+    fingers.drag(QPoint(390, 300), QPoint(200, 300), QPoint(20, 300), seconds=0.15)
+    assert reader.controller.current_page == 1
+    fingers.drag(QPoint(20, 300), QPoint(200, 300), QPoint(390, 300), seconds=0.15)
+    assert reader.controller.current_page == 0
+    in_loop(run_async, lambda: reader.controller.set_fit_mode("width"))
+    run_async(until(lambda: reader.view.page_rect.height() > 700, "the page's width"))
 
     # Downwards at fit width pans the page (it is taller than the screen).
     _, vertical = bars(reader.view)
@@ -309,7 +321,7 @@ def test_fit_buttons_reset_the_zoom_and_turning_pages_keeps_it(
     reader: Reader, colour_pdf: Path, run_async: Run, qtbot: QtBot
 ) -> None:
     run_async(reader.controller.open(colour_pdf, "Colours"))
-    reader.controller.set_zoom(2.5)
+    in_loop(run_async, lambda: reader.controller.set_zoom(2.5))
     shown = len(reader.shown)
     width_px = math.floor(fit_px(reader.view) * 2.5)
     run_async(rendered_at(reader, width_px, shown))
@@ -318,16 +330,21 @@ def test_fit_buttons_reset_the_zoom_and_turning_pages_keeps_it(
     vertical.setValue(500)
 
     # The next page comes at the same zoom, at its top, in the same column.
-    reader.controller.next_page()
+    in_loop(run_async, lambda: reader.controller.next_page())
     run_async(until(lambda: reader.shown[-1] == 1, "page 2"))
     assert reader.controller.zoom == 2.5 == reader.view.zoom
     assert abs(reader.view.displayed_pixmap_size.width() - width_px) < 1
     assert vertical.value() == 0 and horizontal.value() == 300
 
     for button, mode in (("fit_page", "page"), ("fit_width", "width")):
-        reader.controller.set_zoom(3.0)
+        in_loop(run_async, lambda: reader.controller.set_zoom(3.0))
         shown = len(reader.shown)
-        qtbot.mouseClick(reader.button(button), Qt.MouseButton.LeftButton)
+        in_loop(
+            run_async,
+            lambda button=button: qtbot.mouseClick(
+                reader.button(button), Qt.MouseButton.LeftButton
+            ),
+        )
         assert reader.controller.zoom == 1.0 == reader.view.zoom  # at once, scaled
         assert reader.controller.fit_mode == mode
         run_async(until(lambda shown=shown: len(reader.shown) > shown, f"fit {mode}"))
@@ -379,7 +396,7 @@ def test_marks_stay_on_their_text_at_every_zoom(
     view = annotating.view
     corner, mark = view.page_rect.topLeft(), on_page_area(annotating, 180, 170)
 
-    annotating.reader.set_zoom(2.0)
+    in_loop(run_async, lambda: annotating.reader.set_zoom(2.0))
     # At twice the size, at once (the page's pixels scaled), the mark is twice as far
     # from the page's corner, and drawn there in its colour.
     scaled = on_page_area(annotating, 180, 170) - view.page_rect.topLeft()
