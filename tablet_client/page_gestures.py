@@ -1,4 +1,5 @@
-"""Touch gestures on the reader's page as plain values: pan, pinch, swipe, tap, double tap.
+"""Touch gestures on the reader's page as plain values: pan, fling, pinch, swipe, tap and
+double tap.
 
 Qt-free: DocumentView feeds it the fingers down after each touch event (in the page
 area's logical px) with a time in seconds, and applies what it reports.
@@ -16,6 +17,7 @@ __all__ = [
     "SWIPE_MIN_SPEED",
     "TAP_SLOP",
     "DoubleTap",
+    "Fling",
     "Gesture",
     "PageGestures",
     "Pan",
@@ -35,6 +37,8 @@ DOUBLE_TAP_DISTANCE = 40.0  # logical px between the two taps
 SWIPE_MIN_DISTANCE = 80.0  # logical px across
 SWIPE_MIN_SPEED = 500.0  # logical px per second on average: a slower drag only pans
 SWIPE_MAX_SLOPE = 0.5  # |dy| / |dx|: a swipe is mostly sideways
+FLING_MIN_SPEED = 400.0  # logical px per second as the finger lifts: the page coasts on
+FLING_WINDOW_S = 0.1  # the finger's speed is measured over its last movement this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,14 @@ class Swipe:
 
 
 @dataclass(frozen=True, slots=True)
+class Fling:
+    """One finger lifted while moving at (vx, vy) logical px per second."""
+
+    vx: float
+    vy: float
+
+
+@dataclass(frozen=True, slots=True)
 class Tap:
     at: Point
 
@@ -80,16 +92,17 @@ class DoubleTap:
     at: Point
 
 
-Gesture = Pan | PinchStarted | Pinch | PinchEnded | Swipe | Tap | DoubleTap
+Gesture = Pan | Fling | PinchStarted | Pinch | PinchEnded | Swipe | Tap | DoubleTap
 
 
 class PageGestures:
     """Turns a stream of finger positions into gestures.
 
     One finger: pans once it moved past the tap slop; lifted, it is a tap (a double tap
-    when the last tap was near and recent), a swipe when it went far and fast sideways,
-    or nothing. Two fingers: a pinch about their midpoint until fewer than two are down;
-    nothing more happens until every finger is up.
+    when the last tap was near and recent), or a swipe when it went far and fast sideways
+    (the reader turns the page, or pans on when zoomed), and a fling when it was still
+    moving fast (the page coasts on). Two fingers: a pinch about their midpoint until
+    fewer than two are down; nothing more happens until every finger is up.
     """
 
     def __init__(self) -> None:
@@ -102,6 +115,7 @@ class PageGestures:
         self._pair: tuple[int, int] = (-1, -1)
         self._distance = 1.0
         self._last_tap: tuple[Point, float] | None = None
+        self._track: list[tuple[float, Point]] = []  # the finger's recent (time, position)
 
     @property
     def active(self) -> bool:
@@ -136,12 +150,16 @@ class PageGestures:
             self._state, self._finger = "one", finger
             self._start = self._last = at
             self._start_t, self._moved = t, False
+            self._track = [(t, at)]
             return []
         if self._state == "one":
             if self._finger not in fingers:  # another finger: the first lifted meanwhile
                 self._state = "done"
                 return []
             at = fingers[self._finger]
+            self._track.append((t, at))
+            while len(self._track) > 2 and t - self._track[1][0] >= FLING_WINDOW_S:
+                del self._track[0]  # keeps the last sample from before the window
             if not self._moved and math.dist(at, self._start) <= TAP_SLOP:
                 return []
             self._moved = True
@@ -180,13 +198,19 @@ class PageGestures:
         self._last_tap = None
         dx, dy = end[0] - self._start[0], end[1] - self._start[1]
         elapsed = max(t - self._start_t, 1e-3)
+        gestures: list[Gesture] = []
         if (
             abs(dx) >= SWIPE_MIN_DISTANCE
             and abs(dy) <= abs(dx) * SWIPE_MAX_SLOPE
             and abs(dx) / elapsed >= SWIPE_MIN_SPEED
         ):
-            return [Swipe(1 if dx < 0 else -1)]
-        return []
+            gestures.append(Swipe(1 if dx < 0 else -1))
+        (t0, p0), (t1, p1) = self._track[0], self._track[-1]
+        if t1 - t0 > 0 and t - t1 <= FLING_WINDOW_S:  # still moving as it lifted
+            vx, vy = (p1[0] - p0[0]) / (t1 - t0), (p1[1] - p0[1]) / (t1 - t0)
+            if math.hypot(vx, vy) >= FLING_MIN_SPEED:
+                gestures.append(Fling(vx, vy))
+        return gestures
 
 
 def _middle(a: Point, b: Point) -> Point:

@@ -14,7 +14,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QEasingCurve,
+    QEvent,
+    QObject,
+    QPoint,
+    QPointF,
+    QRectF,
+    QSize,
+    Qt,
+    QVariantAnimation,
+    Signal,
+)
 from PySide6.QtGui import (
     QColor,
     QEventPoint,
@@ -48,6 +59,7 @@ from PySide6.QtWidgets import (
 from tablet_client.i18n import tr
 from tablet_client.page_gestures import (
     DoubleTap,
+    Fling,
     Gesture,
     PageGestures,
     Pan,
@@ -77,6 +89,7 @@ PAGE_BACKGROUND = QColor("#3c3f44")
 MAX_ZOOM = 4.0  # times the fit mode's size
 DOUBLE_TAP_ZOOM = 2.0
 ZOOM_EPSILON = 1e-3  # a zoom this close to 1 is the fit size
+COAST_S = 0.6  # a flung page slows to a stop over this long
 _TOUCH_EVENTS = frozenset(
     {
         QEvent.Type.TouchBegin,
@@ -167,6 +180,12 @@ class DocumentView(QWidget):
         self._pinch_from: tuple[float, float, float] | None = None  # zoom, page fraction x, y
         self.gestures = PageGestures()
         self.clock: Callable[[], float] = time.monotonic  # seconds, for taps and swipes
+        self._turned = False  # the lifted finger turned the page: it does not also coast
+        self._coast = QVariantAnimation(self)
+        self._coast.setDuration(round(COAST_S * 1000))
+        # Out-quad starts at twice its mean speed: the page leaves the finger at its speed.
+        self._coast.setEasingCurve(QEasingCurve.Type.OutQuad)
+        self._coast.valueChanged.connect(self._coast_to)
 
         self._back = self._tool_button("back", QStyle.StandardPixmap.SP_ArrowBack)
         self._title = QLabel()
@@ -356,6 +375,8 @@ class DocumentView(QWidget):
             self._zoom = self._scale.zoom
         else:  # fingers are pinching: the new pixels take the size they ask for
             self._scale = scale or PageScale(self._image_size[0], zoom=self._zoom)
+        if not keep_position:
+            self._coast.stop()
         self._lay_out_page()
         if not keep_position:
             self._scroll.verticalScrollBar().setValue(0)
@@ -377,6 +398,11 @@ class DocumentView(QWidget):
     def zoom(self) -> float:
         """Times the fit size, as on screen."""
         return self._zoom
+
+    @property
+    def coasting(self) -> bool:
+        """The page still moves after a fling."""
+        return self._coast.state() == QVariantAnimation.State.Running
 
     @property
     def page_rect(self) -> QRectF:
@@ -526,6 +552,9 @@ class DocumentView(QWidget):
         if event.type() == QEvent.Type.TouchCancel:
             self._apply_gestures(self.gestures.cancel())
             return
+        if not self.gestures.active:
+            self._coast.stop()  # a finger on a moving page holds it
+        self._turned = False
         viewport = self._scroll.viewport()
         fingers: dict[int, tuple[float, float]] = {}
         for point in event.points():
@@ -542,6 +571,9 @@ class DocumentView(QWidget):
         """Move the page as ``gesture`` says (points in the page area's coordinates)."""
         if isinstance(gesture, Pan):
             self._scroll_by(-gesture.dx, -gesture.dy)
+        elif isinstance(gesture, Fling):
+            if not self._turned:
+                self._coast_by(-gesture.vx * COAST_S / 2, -gesture.vy * COAST_S / 2)
         elif isinstance(gesture, PinchStarted):
             x, y = self._page_fraction(QPointF(*gesture.focal))
             self._pinch_from = (self._zoom, x, y)
@@ -558,6 +590,7 @@ class DocumentView(QWidget):
                 self.zoom_changed.emit(self._zoom)
         elif isinstance(gesture, Swipe):
             if self._zoom <= 1 + ZOOM_EPSILON:  # zoomed in, a sideways drag pans instead
+                self._turned = True
                 (self.next_requested if gesture.direction > 0 else self.previous_requested).emit()
         elif isinstance(gesture, Tap):
             layer = self.annotation_layer
@@ -577,6 +610,7 @@ class DocumentView(QWidget):
 
     def _zoom_about(self, zoom: float, fraction: tuple[float, float], at: QPointF) -> None:
         """Draw the page at ``zoom`` (clamped) with its point ``fraction`` under ``at``."""
+        self._coast.stop()
         self._zoom = min(max(zoom, self._scale.minimum), self._scale.maximum)
         self._lay_out_page()
         rect = self._image.page_rect
@@ -588,6 +622,27 @@ class DocumentView(QWidget):
         self._scroll.verticalScrollBar().setValue(
             round(rect.y() + fraction[1] * rect.height() - at.y())
         )
+
+    def _coast_by(self, dx: float, dy: float) -> None:
+        """Move the page on by (dx, dy) logical px, slowing to a stop."""
+        horizontal = self._scroll.horizontalScrollBar()
+        vertical = self._scroll.verticalScrollBar()
+        start = QPointF(horizontal.value(), vertical.value())
+        end = QPointF(
+            min(max(start.x() + dx, horizontal.minimum()), horizontal.maximum()),
+            min(max(start.y() + dy, vertical.minimum()), vertical.maximum()),
+        )
+        if (end - start).manhattanLength() < 1:
+            return
+        self._coast.stop()
+        self._coast.setStartValue(start)
+        self._coast.setEndValue(end)
+        self._coast.start()
+
+    def _coast_to(self, value: object) -> None:
+        if isinstance(value, QPointF):
+            self._scroll.horizontalScrollBar().setValue(round(value.x()))
+            self._scroll.verticalScrollBar().setValue(round(value.y()))
 
     def _scroll_by(self, dx: float, dy: float) -> None:
         for bar, delta in (

@@ -12,6 +12,7 @@ from tablet_client.page_gestures import (
     SWIPE_MIN_SPEED,
     TAP_SLOP,
     DoubleTap,
+    Fling,
     PageGestures,
     Pan,
     Pinch,
@@ -61,22 +62,43 @@ def test_a_quick_sideways_flick_is_a_swipe_and_a_slow_one_is_not() -> None:
         gestures = PageGestures()
         gestures.touch({0: (500, 400)}, 10.0)
         gestures.touch({0: (500 + sign * distance, 410)}, 10.0 + quick)
-        assert gestures.touch({}, 10.0 + quick) == [Swipe(direction)]
+        swipe, fling = gestures.touch({}, 10.0 + quick)
+        assert swipe == Swipe(direction)  # and the page coasts on, if it does not turn
+        assert fling == Fling(pytest.approx(sign * distance / quick), pytest.approx(10 / quick))
 
     slow = PageGestures()
     slow.touch({0: (500, 400)}, 0.0)
     slow.touch({0: (500 - distance, 400)}, distance / SWIPE_MIN_SPEED * 2)
-    assert slow.touch({}, distance / SWIPE_MIN_SPEED * 2) == []
+    assert slow.touch({}, distance / SWIPE_MIN_SPEED * 2) == []  # neither turns nor coasts
 
     short = PageGestures()
     short.touch({0: (500, 400)}, 0.0)
     short.touch({0: (500 - SWIPE_MIN_DISTANCE + 10, 400)}, 0.01)
-    assert short.touch({}, 0.02) == []
+    assert Swipe(1) not in short.touch({}, 0.02)  # too short to turn the page
 
     steep = PageGestures()  # mostly downwards: a pan, not a page turn
     steep.touch({0: (500, 400)}, 0.0)
     steep.touch({0: (500 - distance, 400 + distance)}, 0.05)
-    assert steep.touch({}, 0.06) == []
+    assert [type(g) for g in steep.touch({}, 0.06)] == [Fling]
+
+
+def test_a_finger_lifted_while_moving_flings_and_one_that_stopped_does_not() -> None:
+    gestures = PageGestures()
+    gestures.touch({0: (400, 500)}, 0.0)
+    gestures.touch({0: (400, 450)}, 0.25)  # slowly, then quickly
+    gestures.touch({0: (400, 400)}, 0.375)
+    gestures.touch({0: (400, 300)}, 0.4375)
+    # Measured from the last position before its last 0.1 s: 150 px in 0.1875 s.
+    assert gestures.touch({}, 0.4375) == [Fling(0, pytest.approx(-800))]
+
+    gestures.touch({0: (400, 500)}, 1.0)
+    gestures.touch({0: (400, 300)}, 1.1)
+    gestures.touch({0: (400, 300)}, 1.2)
+    assert gestures.touch({}, 1.35) == []  # held still before lifting
+
+    gestures.touch({0: (400, 500)}, 2.0)
+    gestures.touch({0: (400, 450)}, 2.2)  # 250 px/s: too slow to coast
+    assert gestures.touch({}, 2.2) == []
 
 
 def test_taps_and_double_taps() -> None:

@@ -27,7 +27,7 @@ from room_protocol.annotations import COLOURS
 from tablet_client.document_controller import MAX_PAGE_PIXELS
 from tablet_client.i18n import set_language, tr
 from tablet_client.render import PageRenderer
-from tablet_client.views.document_view import MAX_ZOOM, DocumentView
+from tablet_client.views.document_view import COAST_S, MAX_ZOOM, DocumentView
 from tests.tablet_client.conftest import A4, until
 from tests.tablet_client.test_annotations_ui import ME, Annotating, close_to, words_of
 from tests.tablet_client.test_document_view import (
@@ -249,11 +249,26 @@ def test_one_finger_pans_when_zoomed_and_a_swipe_does_not_turn_the_page(
     fingers.drag(QPoint(600, 400), QPoint(560, 370), QPoint(500, 320), seconds=0.5)
     assert (horizontal.value(), vertical.value()) == (500, 380)  # the page follows the finger
 
-    # A quick sideways flick pans too: the page is wider than the screen.
-    fingers.drag(QPoint(700, 300), QPoint(500, 300), QPoint(300, 300), seconds=0.1)
-    assert horizontal.value() == 900
+    # A quick sideways flick pans too (the page is wider than the screen), and the page
+    # coasts on: from the finger's 1,000 px/s to a stop, COAST_S / 2 * 1,000 px further.
+    horizontal.setValue(200)
+    fingers.drag(QPoint(600, 300), QPoint(500, 300), QPoint(400, 300), seconds=0.2)
     assert reader.controller.current_page == 0
     assert reader.view.zoom == 2.0
+    run_async(until(lambda: not reader.view.coasting, "the page at rest"))
+    assert horizontal.value() == 200 + 200 + round(1000 * COAST_S / 2)
+    assert vertical.value() == 380
+    assert reader.controller.current_page == 0
+
+    # A finger on a coasting page holds it (wherever it had got to, from 500 towards 200).
+    fingers.drag(QPoint(400, 300), QPoint(500, 300), QPoint(600, 300), seconds=0.2)
+    fingers._send({0: QPoint(600, 300)})
+    assert not reader.view.coasting
+    held = horizontal.value()
+    assert 200 <= held <= 500
+    run_async(asyncio.sleep(COAST_S + 0.1))
+    fingers.lift()
+    assert horizontal.value() == held
 
 
 def test_a_swipe_turns_the_page_at_fit_zoom_and_a_slow_drag_does_not(
@@ -287,8 +302,9 @@ def test_a_swipe_turns_the_page_at_fit_zoom_and_a_slow_drag_does_not(
     # Downwards at fit width pans the page (it is taller than the screen).
     _, vertical = bars(reader.view)
     assert vertical.value() == 0
-    fingers.drag(QPoint(600, 450), QPoint(600, 350), QPoint(600, 250), seconds=0.1)
+    fingers.drag(QPoint(600, 450), QPoint(600, 350), QPoint(600, 250), seconds=1.0)
     assert vertical.value() == 200
+    assert not reader.view.coasting  # too slow to coast on
     assert reader.controller.current_page == 0
 
 
