@@ -163,6 +163,10 @@ class AnnotationLayer(QWidget):
     # what the controller asks
 
     @property
+    def tool(self) -> str:
+        return self._tool
+
+    @property
     def ready(self) -> bool:
         return self._rotation is not None and not self._page_rect.isEmpty()
 

@@ -33,6 +33,7 @@ from PySide6.QtGui import (
     QImage,
     QKeyEvent,
     QKeySequence,
+    QMouseEvent,
     QPainter,
     QPaintEvent,
     QPixmap,
@@ -90,6 +91,7 @@ MAX_ZOOM = 4.0  # times the fit mode's size
 DOUBLE_TAP_ZOOM = 2.0
 ZOOM_EPSILON = 1e-3  # a zoom this close to 1 is the fit size
 COAST_S = 0.6  # a flung page slows to a stop over this long
+ZOOM_KEY_STEP = 1.25  # Ctrl + and Ctrl -
 _TOUCH_EVENTS = frozenset(
     {
         QEvent.Type.TouchBegin,
@@ -272,6 +274,7 @@ class DocumentView(QWidget):
         self.annotation_list.hide()
         self.annotation_bar.list_toggled.connect(self.annotation_list.setVisible)
         self.annotation_layer.touch_passed.connect(self._touch)
+        self.annotation_layer.installEventFilter(self)
 
         self._error = QLabel()
         self._error.setObjectName("error")
@@ -531,6 +534,10 @@ class DocumentView(QWidget):
             self.first_requested.emit()
         elif key == Qt.Key.Key_End:
             self.last_requested.emit()
+        elif event.matches(QKeySequence.StandardKey.ZoomIn):
+            self._zoom_by(ZOOM_KEY_STEP)
+        elif event.matches(QKeySequence.StandardKey.ZoomOut):
+            self._zoom_by(1 / ZOOM_KEY_STEP)
         else:
             super().keyPressEvent(event)
 
@@ -538,6 +545,16 @@ class DocumentView(QWidget):
         if watched is self._scroll and event.type() == QEvent.Type.Resize:
             self.viewport_resized.emit()
             self._place_note_editor()
+        if (
+            watched is self.annotation_layer
+            and event.type() == QEvent.Type.MouseButtonDblClick
+            and self.annotation_layer.tool == "read"
+        ):
+            assert isinstance(event, QMouseEvent)
+            # A mouse (a chair's laptop) double-clicks where a finger double-taps.
+            at = self.annotation_layer.mapTo(self._scroll.viewport(), event.position())
+            self.apply_gesture(DoubleTap((at.x(), at.y())))
+            return True
         if watched is self._scroll.viewport() and event.type() in _TOUCH_EVENTS:
             assert isinstance(event, QTouchEvent)
             self._touch(event)  # fingers beside the page (it is narrower than the screen)
@@ -600,6 +617,11 @@ class DocumentView(QWidget):
             zoom = DOUBLE_TAP_ZOOM if abs(self._zoom - 1) <= ZOOM_EPSILON else 1.0
             self._zoom_about(zoom, self._page_fraction(at), at)
             self.zoom_changed.emit(self._zoom)
+
+    def _zoom_by(self, factor: float) -> None:
+        zoom = min(max(self._zoom * factor, self._scale.minimum), self._scale.maximum)
+        if not math.isclose(zoom, self._zoom):
+            self.zoom_changed.emit(zoom)  # the controller scales about the middle
 
     def _page_fraction(self, at: QPointF) -> tuple[float, float]:
         """Where on the page (0..1 across and down) the page area's point ``at`` is."""

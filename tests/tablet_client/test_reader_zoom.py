@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QColor, QPointingDevice
+from PySide6.QtGui import QColor, QKeySequence, QPointingDevice
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QScrollArea, QScrollBar
 from pytestqt.qtbot import QtBot
@@ -27,7 +27,7 @@ from room_protocol.annotations import COLOURS
 from tablet_client.document_controller import MAX_PAGE_PIXELS
 from tablet_client.i18n import set_language, tr
 from tablet_client.render import PageRenderer
-from tablet_client.views.document_view import COAST_S, MAX_ZOOM, DocumentView
+from tablet_client.views.document_view import COAST_S, MAX_ZOOM, ZOOM_KEY_STEP, DocumentView
 from tests.tablet_client.conftest import A4, until
 from tests.tablet_client.test_annotations_ui import ME, Annotating, close_to, words_of
 from tests.tablet_client.test_document_view import (
@@ -506,3 +506,36 @@ def test_screenshots_zoomed_twice_in_english_and_vietnamese(
         assert_not_blank(shot.toImage())
         assert annotating.bar.tools["read"].text() == tr("annotate.read")
     assert annotating.bar.tools["read"].text() == READ_VI
+
+
+def test_keys_and_a_mouse_double_click_zoom_too(
+    reader: Reader, colour_pdf: Path, run_async: Run, qtbot: QtBot
+) -> None:
+    run_async(reader.controller.open(colour_pdf, "Colours"))
+    view = reader.view
+
+    def key(sequence: str) -> None:
+        in_loop(run_async, lambda: QTest.keySequence(view, QKeySequence(sequence)))
+
+    key("Ctrl++")
+    assert math.isclose(reader.controller.zoom, ZOOM_KEY_STEP)
+    assert math.isclose(view.zoom, ZOOM_KEY_STEP)
+    key("Ctrl+-")
+    key("Ctrl+-")  # below the fit width, down to the whole page
+    assert math.isclose(view.zoom, 1 / ZOOM_KEY_STEP)
+    in_loop(run_async, lambda: reader.controller.set_fit_mode("width"))
+
+    layer = view.annotation_layer
+    at = QPoint(300, 200)
+    before = fraction_at(reader, QPointF(at))
+    on_layer = layer.mapFrom(view.page_area, at)
+    in_loop(
+        run_async,
+        lambda: QTest.mouseDClick(
+            layer, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, on_layer
+        ),
+    )
+    assert view.zoom == 2.0 == reader.controller.zoom
+    after = fraction_at(reader, QPointF(at))
+    pixel = 1 / view.page_rect.width()
+    assert all(abs(a - b) < 2 * pixel for a, b in zip(after, before, strict=True))
