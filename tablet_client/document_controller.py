@@ -7,8 +7,8 @@ asked for, whatever order the renders finish in.
 
 Zoom is a factor on the fit mode's width, from the fit-page size to MAX_ZOOM times the fit
 mode's. It stays when the page turns (each page at the same factor of its own fit size)
-and is reset by choosing a fit mode. A zoom change scales the pixels on screen at once and
-asks for a sharp render after the same debounce as a resize.
+and is reset by choosing a fit mode or opening another document. A zoom change scales the
+pixels on screen at once and asks for a sharp render after the same debounce as a resize.
 """
 
 from __future__ import annotations
@@ -119,6 +119,8 @@ class DocumentController(QObject):
         self._stop_tasks()
         self._opening += 1
         opening = self._opening
+        if path != self._path:
+            self._zoom = 1.0  # another document opens at the fit size
         self._path, self._layout, self._current = path, None, 0
         self._on_screen, self._error = None, None
         self._thumbnails_done.clear()

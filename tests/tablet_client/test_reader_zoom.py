@@ -28,7 +28,7 @@ from tablet_client.document_controller import MAX_PAGE_PIXELS
 from tablet_client.i18n import set_language, tr
 from tablet_client.render import PageRenderer
 from tablet_client.views.document_view import COAST_S, MAX_ZOOM, ZOOM_KEY_STEP, DocumentView
-from tests.tablet_client.conftest import A4, until
+from tests.tablet_client.conftest import A4, make_colour_pdf, until
 from tests.tablet_client.test_annotations_ui import ME, Annotating, close_to, words_of
 from tests.tablet_client.test_document_view import (
     PAGE_COLOURS,
@@ -334,7 +334,7 @@ def test_double_tap_zooms_to_twice_at_the_point_and_back(
 
 
 def test_fit_buttons_reset_the_zoom_and_turning_pages_keeps_it(
-    reader: Reader, colour_pdf: Path, run_async: Run, qtbot: QtBot
+    reader: Reader, colour_pdf: Path, run_async: Run, qtbot: QtBot, tmp_path: Path
 ) -> None:
     run_async(reader.controller.open(colour_pdf, "Colours"))
     in_loop(run_async, lambda: reader.controller.set_zoom(2.5))
@@ -351,6 +351,14 @@ def test_fit_buttons_reset_the_zoom_and_turning_pages_keeps_it(
     assert reader.controller.zoom == 2.5 == reader.view.zoom
     assert abs(reader.view.displayed_pixmap_size.width() - width_px) < 1
     assert vertical.value() == 0 and horizontal.value() == 300
+
+    # Another document opens at the fit size; the same one again keeps the zoom.
+    other = make_colour_pdf(tmp_path / "other.pdf")
+    run_async(reader.controller.open(other, "Other"))
+    assert reader.controller.zoom == 1.0 == reader.view.zoom
+    in_loop(run_async, lambda: reader.controller.set_zoom(2.5))
+    run_async(reader.controller.open(other, "Other", 1))
+    assert reader.controller.zoom == 2.5 == reader.view.zoom
 
     for button, mode in (("fit_page", "page"), ("fit_width", "width")):
         in_loop(run_async, lambda: reader.controller.set_zoom(3.0))
