@@ -33,9 +33,10 @@ FIT_MODES: tuple[FitMode, ...] = ("width", "page")
 THUMBNAIL_WIDTH = 100  # logical px; rendered at the device pixel ratio
 THUMBNAILS_AROUND_CURRENT = 10  # pages either side rendered before the visible strip
 RESIZE_DEBOUNCE_MS = 80  # also after a pinch: the sharp render waits for the fingers to settle
-# Device px of one rendered page at most (72 MB of RGB): a 4x A4 page on a 10" screen
-# would be 36 Mpx; beyond this the page is drawn scaled up from the largest render.
-MAX_PAGE_PIXELS = 24_000_000
+# Device px of one rendered page at most (48 MB of RGB; ~50-70 ms on the GUI thread to
+# take in, under the 100 ms stall budget): a 4x A4 page on a 10" screen would be 36 Mpx,
+# so beyond ~2.6x it is drawn scaled up from the largest render.
+MAX_PAGE_PIXELS = 16_000_000
 MAX_RENDER_WIDTH = 8192  # device px; the renderer's own limit
 
 
