@@ -4,6 +4,11 @@ The controller never touches PyMuPDF: pages come from a PageRenderer (a worker p
 awaited on the running qasync loop, so the GUI thread only converts finished pixels.
 A newer page request always supersedes older ones: the page on screen is the last one
 asked for, whatever order the renders finish in.
+
+Zoom is a factor on the fit mode's width, from the fit-page size to MAX_ZOOM times the fit
+mode's. It stays when the page turns (each page at the same factor of its own fit size)
+and is reset by choosing a fit mode or opening another document. A zoom change scales the
+pixels on screen at once and asks for a sharp render after the same debounce as a resize.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from tablet_client.i18n import on_language_changed, tr
 from tablet_client.render import DocumentLayout, PageRenderer, RenderedPage, RenderError
-from tablet_client.views.document_view import DocumentView, to_qimage
+from tablet_client.views.document_view import MAX_ZOOM, DocumentView, PageScale, to_qimage
 
 __all__ = ["DocumentController", "FitMode"]
 
@@ -27,7 +32,12 @@ FIT_MODES: tuple[FitMode, ...] = ("width", "page")
 
 THUMBNAIL_WIDTH = 100  # logical px; rendered at the device pixel ratio
 THUMBNAILS_AROUND_CURRENT = 10  # pages either side rendered before the visible strip
-RESIZE_DEBOUNCE_MS = 80
+RESIZE_DEBOUNCE_MS = 80  # also after a pinch: the sharp render waits for the fingers to settle
+# Device px of one rendered page at most (48 MB of RGB; ~50-70 ms on the GUI thread to
+# take in, under the 100 ms stall budget): a 4x A4 page on a 10" screen would be 36 Mpx,
+# so beyond ~2.6x it is drawn scaled up from the largest render.
+MAX_PAGE_PIXELS = 16_000_000
+MAX_RENDER_WIDTH = 8192  # device px; the renderer's own limit
 
 
 class DocumentController(QObject):
@@ -46,6 +56,7 @@ class DocumentController(QObject):
         self._layout: DocumentLayout | None = None
         self._current = 0
         self._fit_mode: FitMode = "width"
+        self._zoom = 1.0  # times the fit mode's size; clamped per page to its zoom range
         self._request = 0  # bumped by every page request; only the latest may reach the screen
         self._opening = 0  # bumped by every open(); a superseded open gives up
         self._on_screen: tuple[int, int] | None = None  # (page index, width px)
@@ -67,6 +78,7 @@ class DocumentController(QObject):
         view.last_requested.connect(lambda: self.go_to(self.page_count - 1))
         view.page_requested.connect(self.go_to)
         view.fit_mode_changed.connect(self.set_fit_mode)
+        view.zoom_changed.connect(self.set_zoom)
         view.viewport_resized.connect(self._resize_timer.start)
         view.thumbnails_scrolled.connect(self._fill_thumbnails_soon)
         self._unsubscribe_language = on_language_changed(lambda _code: self._retranslate())
@@ -87,6 +99,11 @@ class DocumentController(QObject):
         return self._fit_mode
 
     @property
+    def zoom(self) -> float:
+        """Times the fit mode's size, as asked for (each page clamps it to its range)."""
+        return self._zoom
+
+    @property
     def path(self) -> Path | None:
         return self._path
 
@@ -103,6 +120,8 @@ class DocumentController(QObject):
         self._stop_tasks()
         self._opening += 1
         opening = self._opening
+        if path != self._path:
+            self._zoom = 1.0  # another document opens at the fit size
         self._path, self._layout, self._current = path, None, 0
         self._on_screen, self._error = None, None
         self._thumbnails_done.clear()
@@ -137,12 +156,30 @@ class DocumentController(QObject):
         self.go_to(self._current - 1)
 
     def set_fit_mode(self, mode: str) -> None:
+        """Fit the page's width or the whole page to the screen; resets the zoom."""
         if mode not in FIT_MODES:
             raise ValueError(f"fit mode must be one of {', '.join(FIT_MODES)}, not {mode!r}")
         self._fit_mode = mode
+        self._zoom = 1.0
         self._view.set_fit_mode(mode)
         if self._layout is not None:
+            if self._on_screen is not None:
+                self._view.set_page_scale(self._page_scale(self._current), to_top=True)
             self._request_page()
+
+    def set_zoom(self, zoom: float) -> None:
+        """Zoom to ``zoom`` times the fit size (clamped to the page's range): the page on
+        screen is scaled now and rendered sharp after the debounce."""
+        if not math.isfinite(zoom) or zoom <= 0:
+            raise ValueError(f"zoom must be a positive number, not {zoom!r}")
+        if self._layout is not None:
+            low, high = self._zoom_range(self._current)
+            zoom = min(max(zoom, low), high)
+        self._zoom = zoom
+        if self._layout is not None and self._on_screen is not None:
+            self._view.set_page_scale(self._page_scale(self._current))
+        if self._layout is not None:
+            self._resize_timer.start()
 
     def put_away(self, reason: str) -> None:
         """Take the document off the screen (a confidential one was wiped): its pages
@@ -208,28 +245,59 @@ class DocumentController(QObject):
     def _put_on_screen(self, page: RenderedPage, width_px: int) -> None:
         assert self._path is not None and self._layout is not None
         self._error = None
-        self._view.show_page(to_qimage(page, self._view.devicePixelRatioF()))
+        same_page = self._on_screen is not None and self._on_screen[0] == page.page_index
+        self._view.show_page(
+            to_qimage(page, self._view.devicePixelRatioF()),
+            self._page_scale(page.page_index),
+            keep_position=same_page,
+        )
         self._on_screen = (page.page_index, width_px)
+        if width_px != self._target_width(page.page_index):
+            self._resize_timer.start()  # the zoom (or the screen) changed while it rendered
         self.page_shown.emit(page.page_index)
         for neighbour in (page.page_index + 1, page.page_index - 1):
             if 0 <= neighbour < self._layout.page_count:
                 self._renderer.prefetch(self._path, neighbour, self._target_width(neighbour))
 
-    def _target_width(self, index: int) -> int:
+    def _fit_width_px(self, index: int, mode: FitMode | None = None) -> int:
         """Device pixels wide the page must be to fit the page area in the fit mode."""
         assert self._layout is not None
-        area = self._view.page_area_size(self._fit_mode)
+        mode = mode or self._fit_mode
+        area = self._view.page_area_size(mode)
         width = float(area.width())
-        if self._fit_mode == "page":
+        if mode == "page":
             page_width, page_height = self._layout.page_sizes[index]
             width = min(width, area.height() * page_width / page_height)
         # Floor: MuPDF rounds the page's pixel box outward, so rounding up could overflow.
         return max(1, math.floor(width * self._view.devicePixelRatioF()))
 
+    def _zoom_range(self, index: int) -> tuple[float, float]:
+        """The page may shrink to fit the whole page, and grow to MAX_ZOOM times the fit."""
+        fit_page = self._fit_width_px(index, "page")
+        return min(1.0, fit_page / self._fit_width_px(index)), MAX_ZOOM
+
+    def _page_scale(self, index: int) -> PageScale:
+        low, high = self._zoom_range(index)
+        fit = self._fit_width_px(index) / self._view.devicePixelRatioF()
+        return PageScale(fit, min(max(self._zoom, low), high), low, high)
+
+    def _target_width(self, index: int) -> int:
+        """Device pixels wide to render the page: its fit width times the zoom, within
+        the renderer's limits (beyond them it is shown scaled up)."""
+        assert self._layout is not None
+        scale = self._page_scale(index)
+        width = math.floor(self._fit_width_px(index) * scale.zoom + 1e-6)
+        page_width, page_height = self._layout.page_sizes[index]
+        largest = math.floor(math.sqrt(MAX_PAGE_PIXELS * page_width / page_height))
+        return max(1, min(width, largest, MAX_RENDER_WIDTH))
+
     def _rerender_if_resized(self) -> None:
+        """Render the page on screen again at the size now wanted (after a resize or a
+        zoom); a page still on its way checks its size when it lands."""
         if self._layout is None or self._on_screen is None:
             return
-        if self._on_screen != (self._current, self._target_width(self._current)):
+        index, width_px = self._on_screen
+        if index == self._current and width_px != self._target_width(index):
             self._request_page()
 
     # thumbnails

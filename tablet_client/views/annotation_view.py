@@ -108,6 +108,9 @@ class AnnotationLayer(QWidget):
     note_tapped = Signal(object)  # the key of the note's annotation
     page_tapped = Signal(float, float)  # in reading mode, anywhere else (to select)
     erase_path = Signal(object)  # tuple[float, ...]: where the eraser went
+    # A touch the reader's gestures take (QTouchEvent, during its delivery): every touch in
+    # reading mode, and two fingers (or what follows them) with a drawing tool.
+    touch_passed = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -122,7 +125,8 @@ class AnnotationLayer(QWidget):
         self._items: list[LayerItem] = []
         self._gesture: list[QPointF] | None = None
         self._preview: tuple[float, ...] | None = None  # what the highlight would cover
-        self._two_fingers = False  # a second finger came down: the scroll area pans
+        self._two_fingers = False  # a second finger came down: the reader pinches and pans
+        self._passing = False  # this touch sequence is the reader's (reading mode)
 
     # setters
 
@@ -157,6 +161,10 @@ class AnnotationLayer(QWidget):
         self.update()
 
     # what the controller asks
+
+    @property
+    def tool(self) -> str:
+        return self._tool
 
     @property
     def ready(self) -> bool:
@@ -249,6 +257,15 @@ class AnnotationLayer(QWidget):
         self._gesture, self._preview = None, None
         self.update()
 
+    def tap(self, pos: QPointF) -> None:
+        """A finger's tap in reading mode (told by the reader's gestures): opens the note
+        under it, or selects what is there."""
+        key = self._note_at(pos)
+        if key is not None:
+            self.note_tapped.emit(key)
+        elif self.ready:
+            self.page_tapped.emit(*self.to_page(pos))
+
     @property
     def preview(self) -> tuple[float, ...] | None:
         return self._preview
@@ -285,29 +302,36 @@ class AnnotationLayer(QWidget):
 
     def _touch(self, kind: QEvent.Type, event: QTouchEvent) -> bool:
         points = event.points()
+        event.accept()  # every touch on the page is handled here or by the reader's gestures
         if kind == QEvent.Type.TouchCancel:
-            self._two_fingers = False
+            self._two_fingers = self._passing = False
             self.cancel_gesture()
+            self.touch_passed.emit(event)
+            return True
+        if kind == QEvent.Type.TouchBegin:
+            # Reading (or no page yet): one finger pans, swipes and taps; nothing draws.
+            self._passing = self._tool == "read" or not self.ready
+        if self._passing:
+            if kind == QEvent.Type.TouchEnd:
+                self._passing = False
+            self.touch_passed.emit(event)
             return True
         if len(points) >= 2 or self._two_fingers:
             # A palm or a second finger never draws: the stroke so far is dropped, and the
-            # scroll area's pan gesture (Qt's, on the same touches) moves the page.
+            # reader pinches and pans the page with the fingers until they all lift.
             self.cancel_gesture()
             self._two_fingers = kind != QEvent.Type.TouchEnd
-            event.accept()
+            self.touch_passed.emit(event)
             return True
         if not points:
-            return False
+            return True
         pos = points[0].position()
         if kind == QEvent.Type.TouchBegin:
-            accepted = self._begin(pos)
-            event.setAccepted(accepted)  # refused: Qt makes mouse events for the page
-            return accepted
-        if kind == QEvent.Type.TouchUpdate:
+            self._begin(pos)
+        elif kind == QEvent.Type.TouchUpdate:
             self._move(pos)
         else:
             self._end(pos)
-        event.accept()
         return True
 
     # painting

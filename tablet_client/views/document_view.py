@@ -1,9 +1,45 @@
-"""The document reader screen: toolbar, page area and thumbnail strip; layout only."""
+"""The document reader screen: toolbar, page area and thumbnail strip; layout, and the
+touch gestures that move the page (tablet_client.page_gestures says what the fingers did).
+
+Zoom is a factor on the fit mode's size, kept when the page turns (as in a reader app:
+a delegate who zoomed into a column keeps reading at that size); "Fit width" and "Fit
+page" reset it. A pinch scales the pixels on screen at once; the controller re-renders
+them sharp at the new width when the fingers lift.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QPoint, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QImage, QKeyEvent, QKeySequence, QPixmap, QResizeEvent
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import (
+    QEasingCurve,
+    QEvent,
+    QObject,
+    QPoint,
+    QPointF,
+    QRectF,
+    QSize,
+    Qt,
+    QVariantAnimation,
+    Signal,
+)
+from PySide6.QtGui import (
+    QColor,
+    QEventPoint,
+    QIcon,
+    QImage,
+    QKeyEvent,
+    QKeySequence,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPixmap,
+    QResizeEvent,
+    QTouchEvent,
+)
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFrame,
@@ -22,6 +58,18 @@ from PySide6.QtWidgets import (
 )
 
 from tablet_client.i18n import tr
+from tablet_client.page_gestures import (
+    DoubleTap,
+    Fling,
+    Gesture,
+    PageGestures,
+    Pan,
+    Pinch,
+    PinchEnded,
+    PinchStarted,
+    Swipe,
+    Tap,
+)
 from tablet_client.render import RenderedPage
 from tablet_client.views.annotation_view import (
     AnnotationBar,
@@ -30,7 +78,7 @@ from tablet_client.views.annotation_view import (
     NoteEditor,
 )
 
-__all__ = ["DocumentView", "to_qimage"]
+__all__ = ["MAX_ZOOM", "DocumentView", "PageScale", "to_qimage"]
 
 THUMBNAIL_STRIP_HEIGHT = 140  # logical px
 THUMBNAIL_ICON = QSize(100, 96)  # logical px; an A4 page shows 68 x 96, a 16:9 slide 100 x 56
@@ -38,6 +86,20 @@ PAGE_MARGIN = 8  # logical px of dark background around the page
 NOTE_EDITOR_SIZE = QSize(480, 300)  # logical px
 PIN_CLEARANCE = 24  # logical px kept between the note editor and the note's pin
 NOTE_EDITOR_MIN_HEIGHT = 200  # logical px: a heading, three lines and the buttons
+PAGE_BACKGROUND = QColor("#3c3f44")
+MAX_ZOOM = 4.0  # times the fit mode's size
+DOUBLE_TAP_ZOOM = 2.0
+ZOOM_EPSILON = 1e-3  # a zoom this close to 1 is the fit size
+COAST_S = 0.6  # a flung page slows to a stop over this long
+ZOOM_KEY_STEP = 1.25  # Ctrl + and Ctrl -
+_TOUCH_EVENTS = frozenset(
+    {
+        QEvent.Type.TouchBegin,
+        QEvent.Type.TouchUpdate,
+        QEvent.Type.TouchEnd,
+        QEvent.Type.TouchCancel,
+    }
+)
 
 _NEXT_KEYS = frozenset({Qt.Key.Key_Right, Qt.Key.Key_PageDown, Qt.Key.Key_Space})
 _PREVIOUS_KEYS = frozenset({Qt.Key.Key_Left, Qt.Key.Key_PageUp})
@@ -61,6 +123,36 @@ def to_qimage(page: RenderedPage, device_pixel_ratio: float = 1.0) -> QImage:
     return owned
 
 
+@dataclass(frozen=True, slots=True)
+class PageScale:
+    """How large the page is drawn: ``fit`` logical px wide at zoom 1 (the fit mode's
+    size), times ``zoom``, which gestures keep within ``minimum``..``maximum``."""
+
+    fit: float
+    zoom: float = 1.0
+    minimum: float = 1.0
+    maximum: float = MAX_ZOOM
+
+
+class PageImage(QLabel):
+    """The page's pixels drawn into ``page_rect``: scaled at once while the zoom changes,
+    1:1 once the controller has rendered them at that size."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.page_rect = QRectF()
+        self.smooth = True  # off while fingers move: a scaled frame must be quick
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt override)
+        painter = QPainter(self)
+        painter.fillRect(event.rect(), PAGE_BACKGROUND)
+        pixmap = self.pixmap()
+        if not pixmap.isNull() and not self.page_rect.isEmpty():
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth)
+            painter.drawPixmap(self.page_rect, pixmap, QRectF(pixmap.rect()))
+        painter.end()
+
+
 class DocumentView(QWidget):
     """Shows one page of a document; says what the reader asked for through signals."""
 
@@ -70,6 +162,7 @@ class DocumentView(QWidget):
     last_requested = Signal()
     page_requested = Signal(int)  # zero-based page index
     fit_mode_changed = Signal(str)  # "width" | "page"
+    zoom_changed = Signal(float)  # times the fit size, once a pinch or double tap ends
     back_requested = Signal()
     viewport_resized = Signal()
     thumbnails_scrolled = Signal()
@@ -82,6 +175,19 @@ class DocumentView(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._page: int = 0
         self._pages: int = 0
+        self._fit_mode = "width"
+        self._scale = PageScale(1.0)  # as the controller last said
+        self._zoom = 1.0  # as on screen: differs from the controller's during a gesture
+        self._image_size = (1.0, 1.0)  # logical px of the pixmap
+        self._pinch_from: tuple[float, float, float] | None = None  # zoom, page fraction x, y
+        self.gestures = PageGestures()
+        self.clock: Callable[[], float] = time.monotonic  # seconds, for taps and swipes
+        self._turned = False  # the lifted finger turned the page: it does not also coast
+        self._coast = QVariantAnimation(self)
+        self._coast.setDuration(round(COAST_S * 1000))
+        # Out-quad starts at twice its mean speed: the page leaves the finger at its speed.
+        self._coast.setEasingCurve(QEasingCurve.Type.OutQuad)
+        self._coast.valueChanged.connect(self._coast_to)
 
         self._back = self._tool_button("back", QStyle.StandardPixmap.SP_ArrowBack)
         self._title = QLabel()
@@ -137,7 +243,7 @@ class DocumentView(QWidget):
         bar.addSpacing(12)
         bar.addWidget(self._thumbnails_toggle)
 
-        self._image = QLabel()
+        self._image = PageImage()
         self._image.setObjectName("page_image")
         self._image.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
         self._image.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
@@ -154,6 +260,12 @@ class DocumentView(QWidget):
         self._scroll.viewport().setStyleSheet("background: #3c3f44;")
         self._image.setStyleSheet("background: #3c3f44;")
         self._scroll.installEventFilter(self)
+        # Fingers on the page area are this view's: Qt's own two-finger pan would move the
+        # page a second time.
+        viewport = self._scroll.viewport()
+        viewport.setAttribute(Qt.WidgetAttribute.WA_AcceptTouchEvents)
+        viewport.ungrabGesture(Qt.GestureType.PanGesture)
+        viewport.installEventFilter(self)
         # Annotations are drawn over the page image, in its coordinates.
         self.annotation_layer = AnnotationLayer(self._image)
         self.annotation_bar = AnnotationBar()
@@ -161,6 +273,8 @@ class DocumentView(QWidget):
         self.annotation_list = AnnotationListPanel()
         self.annotation_list.hide()
         self.annotation_bar.list_toggled.connect(self.annotation_list.setVisible)
+        self.annotation_layer.touch_passed.connect(self._touch)
+        self.annotation_layer.installEventFilter(self)
 
         self._error = QLabel()
         self._error.setObjectName("error")
@@ -249,16 +363,60 @@ class DocumentView(QWidget):
         self._title.setText(title)
         self._title.setToolTip(title)
 
-    def show_page(self, image: QImage) -> None:
-        """Put a rendered page on screen, scrolled to its top."""
+    def show_page(
+        self, image: QImage, scale: PageScale | None = None, *, keep_position: bool = False
+    ) -> None:
+        """Put a rendered page on screen at ``scale`` (None: its own size, zoom 1),
+        scrolled to its top, or where it was (``keep_position``: the same page re-rendered).
+        A page turned while zoomed keeps its sideways position (the column being read)."""
         self._stack.setCurrentWidget(self._scroll)
         self._image.setPixmap(QPixmap.fromImage(image))
         ratio = image.devicePixelRatio()
-        width, height = round(image.width() / ratio), round(image.height() / ratio)
-        self._image.resize(width + 2 * PAGE_MARGIN, height + 2 * PAGE_MARGIN)
-        self.annotation_layer.setGeometry(self._image.rect())
-        self.annotation_layer.set_page_rect(QRectF(PAGE_MARGIN, PAGE_MARGIN, width, height))
-        self._scroll.verticalScrollBar().setValue(0)
+        self._image_size = (image.width() / ratio, image.height() / ratio)
+        if self._pinch_from is None:
+            self._scale = scale or PageScale(self._image_size[0])
+            self._zoom = self._scale.zoom
+        else:  # fingers are pinching: the new pixels take the size they ask for
+            self._scale = scale or PageScale(self._image_size[0], zoom=self._zoom)
+        if not keep_position:
+            self._coast.stop()
+        self._lay_out_page()
+        if not keep_position:
+            self._scroll.verticalScrollBar().setValue(0)
+
+    def set_page_scale(self, scale: PageScale, *, to_top: bool = False) -> None:
+        """Draw the page on screen at ``scale`` now (its pixels scaled until re-rendered),
+        keeping what is in the middle of the page area there, or showing the page's top
+        left (``to_top``: a fit mode chosen)."""
+        middle = QPointF(self._scroll.viewport().rect().center())
+        fraction = self._page_fraction(middle)
+        self._scale = scale
+        self._pinch_from = None
+        self._zoom_about(scale.zoom, fraction, middle)
+        if to_top:
+            self._scroll.horizontalScrollBar().setValue(0)
+            self._scroll.verticalScrollBar().setValue(0)
+
+    @property
+    def zoom(self) -> float:
+        """Times the fit size, as on screen."""
+        return self._zoom
+
+    @property
+    def coasting(self) -> bool:
+        """The page still moves after a fling."""
+        return self._coast.state() == QVariantAnimation.State.Running
+
+    @property
+    def page_rect(self) -> QRectF:
+        """Where the page is drawn, in the page area's (viewport's) coordinates."""
+        offset = QPointF(self._image.mapTo(self._scroll.viewport(), QPoint(0, 0)))
+        return self._image.page_rect.translated(offset)
+
+    @property
+    def page_area(self) -> QWidget:
+        """The part of the screen the page scrolls in (where fingers move it)."""
+        return self._scroll.viewport()
 
     def open_note_editor(
         self,
@@ -292,12 +450,8 @@ class DocumentView(QWidget):
     def set_fit_mode(self, mode: str) -> None:
         """Reflect the fit mode on the toggle buttons without emitting ``fit_mode_changed``."""
         (self._fit_page if mode == "page" else self._fit_width).setChecked(True)
-        policy = (
-            Qt.ScrollBarPolicy.ScrollBarAlwaysOff
-            if mode == "page"
-            else Qt.ScrollBarPolicy.ScrollBarAsNeeded
-        )
-        self._scroll.setVerticalScrollBarPolicy(policy)
+        self._fit_mode = mode
+        self._update_scroll_bars()
 
     def set_thumbnail_count(self, count: int) -> None:
         self._thumbnails.clear()
@@ -326,6 +480,7 @@ class DocumentView(QWidget):
     def clear_page(self) -> None:
         """Nothing of the last page stays in the widget."""
         self._image.clear()
+        self._image.update()
 
     def show_error(self, text: str) -> None:
         self._error.setText(text)
@@ -357,7 +512,8 @@ class DocumentView(QWidget):
 
     @property
     def displayed_pixmap_size(self) -> QSize:
-        """Logical size of the page on screen (empty before the first page)."""
+        """Logical size of the page's rendered pixels (empty before the first page): the
+        page on screen, once rendered for the zoom shown."""
         pixmap = self._image.pixmap()
         if pixmap.isNull():
             return QSize()
@@ -378,6 +534,10 @@ class DocumentView(QWidget):
             self.first_requested.emit()
         elif key == Qt.Key.Key_End:
             self.last_requested.emit()
+        elif event.matches(QKeySequence.StandardKey.ZoomIn):
+            self._zoom_by(ZOOM_KEY_STEP)
+        elif event.matches(QKeySequence.StandardKey.ZoomOut):
+            self._zoom_by(1 / ZOOM_KEY_STEP)
         else:
             super().keyPressEvent(event)
 
@@ -385,7 +545,156 @@ class DocumentView(QWidget):
         if watched is self._scroll and event.type() == QEvent.Type.Resize:
             self.viewport_resized.emit()
             self._place_note_editor()
+        if (
+            watched is self.annotation_layer
+            and event.type() == QEvent.Type.MouseButtonDblClick
+            and self.annotation_layer.tool == "read"
+        ):
+            assert isinstance(event, QMouseEvent)
+            # A mouse (a chair's laptop) double-clicks where a finger double-taps.
+            at = self.annotation_layer.mapTo(self._scroll.viewport(), event.position())
+            self.apply_gesture(DoubleTap((at.x(), at.y())))
+            return True
+        if watched is self._scroll.viewport() and event.type() in _TOUCH_EVENTS:
+            assert isinstance(event, QTouchEvent)
+            self._touch(event)  # fingers beside the page (it is narrower than the screen)
+            event.accept()
+            return True
         return super().eventFilter(watched, event)
+
+    # gestures
+
+    def _touch(self, event: QTouchEvent) -> None:
+        """A touch on the page area, from the annotation layer over the page or beside it."""
+        if event.type() == QEvent.Type.TouchCancel:
+            self._apply_gestures(self.gestures.cancel())
+            return
+        if not self.gestures.active:
+            self._coast.stop()  # a finger on a moving page holds it
+        self._turned = False
+        viewport = self._scroll.viewport()
+        fingers: dict[int, tuple[float, float]] = {}
+        for point in event.points():
+            if point.state() != QEventPoint.State.Released:
+                at = viewport.mapFromGlobal(point.globalPosition())
+                fingers[point.id()] = (at.x(), at.y())
+        self._apply_gestures(self.gestures.touch(fingers, self.clock()))
+
+    def _apply_gestures(self, gestures: list[Gesture]) -> None:
+        for gesture in gestures:
+            self.apply_gesture(gesture)
+
+    def apply_gesture(self, gesture: Gesture) -> None:
+        """Move the page as ``gesture`` says (points in the page area's coordinates)."""
+        if isinstance(gesture, Pan):
+            self._scroll_by(-gesture.dx, -gesture.dy)
+        elif isinstance(gesture, Fling):
+            if not self._turned:
+                self._coast_by(-gesture.vx * COAST_S / 2, -gesture.vy * COAST_S / 2)
+        elif isinstance(gesture, PinchStarted):
+            x, y = self._page_fraction(QPointF(*gesture.focal))
+            self._pinch_from = (self._zoom, x, y)
+            self._image.smooth = False
+        elif isinstance(gesture, Pinch):
+            if self._pinch_from is not None:
+                zoom, x, y = self._pinch_from
+                self._zoom_about(zoom * gesture.scale, (x, y), QPointF(*gesture.focal))
+        elif isinstance(gesture, PinchEnded):
+            self._pinch_from = None
+            self._image.smooth = True
+            self._image.update()
+            if not math.isclose(self._zoom, self._scale.zoom):
+                self.zoom_changed.emit(self._zoom)
+        elif isinstance(gesture, Swipe):
+            if self._zoom <= 1 + ZOOM_EPSILON:  # zoomed in, a sideways drag pans instead
+                self._turned = True
+                (self.next_requested if gesture.direction > 0 else self.previous_requested).emit()
+        elif isinstance(gesture, Tap):
+            layer = self.annotation_layer
+            layer.tap(layer.mapFrom(self._scroll.viewport(), QPointF(*gesture.at)))
+        elif isinstance(gesture, DoubleTap):
+            at = QPointF(*gesture.at)
+            zoom = DOUBLE_TAP_ZOOM if abs(self._zoom - 1) <= ZOOM_EPSILON else 1.0
+            self._zoom_about(zoom, self._page_fraction(at), at)
+            self.zoom_changed.emit(self._zoom)
+
+    def _zoom_by(self, factor: float) -> None:
+        zoom = min(max(self._zoom * factor, self._scale.minimum), self._scale.maximum)
+        if not math.isclose(zoom, self._zoom):
+            self.zoom_changed.emit(zoom)  # the controller scales about the middle
+
+    def _page_fraction(self, at: QPointF) -> tuple[float, float]:
+        """Where on the page (0..1 across and down) the page area's point ``at`` is."""
+        rect = self.page_rect
+        if rect.isEmpty():
+            return (0.5, 0.5)
+        return ((at.x() - rect.x()) / rect.width(), (at.y() - rect.y()) / rect.height())
+
+    def _zoom_about(self, zoom: float, fraction: tuple[float, float], at: QPointF) -> None:
+        """Draw the page at ``zoom`` (clamped) with its point ``fraction`` under ``at``."""
+        self._coast.stop()
+        self._zoom = min(max(zoom, self._scale.minimum), self._scale.maximum)
+        self._lay_out_page()
+        rect = self._image.page_rect
+        # The page is at minus the scroll values when larger than the area (centred, and
+        # not scrollable, when smaller).
+        self._scroll.horizontalScrollBar().setValue(
+            round(rect.x() + fraction[0] * rect.width() - at.x())
+        )
+        self._scroll.verticalScrollBar().setValue(
+            round(rect.y() + fraction[1] * rect.height() - at.y())
+        )
+
+    def _coast_by(self, dx: float, dy: float) -> None:
+        """Move the page on by (dx, dy) logical px, slowing to a stop."""
+        horizontal = self._scroll.horizontalScrollBar()
+        vertical = self._scroll.verticalScrollBar()
+        start = QPointF(horizontal.value(), vertical.value())
+        end = QPointF(
+            min(max(start.x() + dx, horizontal.minimum()), horizontal.maximum()),
+            min(max(start.y() + dy, vertical.minimum()), vertical.maximum()),
+        )
+        if (end - start).manhattanLength() < 1:
+            return
+        self._coast.stop()
+        self._coast.setStartValue(start)
+        self._coast.setEndValue(end)
+        self._coast.start()
+
+    def _coast_to(self, value: object) -> None:
+        if isinstance(value, QPointF):
+            self._scroll.horizontalScrollBar().setValue(round(value.x()))
+            self._scroll.verticalScrollBar().setValue(round(value.y()))
+
+    def _scroll_by(self, dx: float, dy: float) -> None:
+        for bar, delta in (
+            (self._scroll.horizontalScrollBar(), dx),
+            (self._scroll.verticalScrollBar(), dy),
+        ):
+            bar.setValue(bar.value() + round(delta))
+
+    def _lay_out_page(self) -> None:
+        """Size the page image (and the annotations over it) for the zoom on screen."""
+        image_width, image_height = self._image_size
+        width = self._scale.fit * self._zoom
+        if abs(width - image_width) < 1:  # rendered at this size: drawn 1:1, sharp
+            width, height = image_width, image_height
+        else:
+            height = width * image_height / max(image_width, 1e-6)
+        rect = QRectF(PAGE_MARGIN, PAGE_MARGIN, width, height)
+        self._image.page_rect = rect
+        self._image.resize(math.ceil(width) + 2 * PAGE_MARGIN, math.ceil(height) + 2 * PAGE_MARGIN)
+        self.annotation_layer.setGeometry(self._image.rect())
+        self.annotation_layer.set_page_rect(rect)
+        self._image.update()
+        self._update_scroll_bars()
+
+    def _update_scroll_bars(self) -> None:
+        zoomed = self._zoom > 1 + ZOOM_EPSILON
+        off, as_needed = Qt.ScrollBarPolicy.ScrollBarAlwaysOff, Qt.ScrollBarPolicy.ScrollBarAsNeeded
+        self._scroll.setHorizontalScrollBarPolicy(as_needed if zoomed else off)
+        fits = self._fit_mode == "page" and not zoomed
+        self._scroll.setVerticalScrollBarPolicy(off if fits else as_needed)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
