@@ -110,6 +110,7 @@ class Settings:
     moves: int = 12  # page changes per idle block
     interval: float = 0.15  # seconds between two page changes
     ops_per_second: float = 2.0  # strokes a second per tablet while streaming
+    room_budget: float = 0.0  # [annotations] ops_per_second of the room; 0: its default
     stream_seconds: float = 5.0
     flood_seconds: float = 5.0
     flood_window: int = 4  # strokes in flight per tablet in the flood
@@ -132,6 +133,7 @@ class Ops:
     sent: int = 0
     acked: int = 0
     refused: int = 0
+    deferred: int = 0  # answered busy (over the room's budget): the tablet keeps it
     unanswered: int = 0
     answered_twice: int = 0
     bad_frames: int = 0
@@ -189,7 +191,13 @@ def start_server(workdir: Path, settings: Settings, seconds: float) -> Server:
         room_id="bench-annotations",
         room_name="Bench annotations",
         limits={"requests_per_second": 100_000, "request_burst": 100_000},
-        extra="[annotations]\nmax_per_member = 10000000\nmax_bytes_per_member = 1073741824\n",
+        extra="[annotations]\nmax_per_member = 10000000\nmax_bytes_per_member = 1073741824\n"
+        + (
+            f"ops_per_second = {settings.room_budget:g}\n"
+            f"ops_burst = {max(1, round(2 * settings.room_budget))}\n"
+            if settings.room_budget
+            else ""
+        ),
         command_prefix=[*timeout_prefix(seconds), *shlex.split(settings.server_prefix)],
     )
     pid = int(json.loads((room.state_dir / "server.json").read_text())["pid"])
@@ -261,6 +269,7 @@ class Bench:
             ops.sent += reply["sent"]
             ops.acked += len(reply["acked"])
             ops.refused += reply["refused"]
+            ops.deferred += reply.get("deferred", 0)
             ops.refusals = (ops.refusals + reply["refusals"])[:5]
             ops.unanswered += reply["unanswered"]
             ops.answered_twice += reply["answered_twice"]
@@ -440,7 +449,8 @@ def verdict(results: list[PhaseResult], facts: dict[str, Any], settings: Setting
         f"(streaming p99 {ms(p99)} ms over {streaming.moves} page changes against idle "
         f"{ms(idle.p(99))} ms over {idle.moves}: {_ratio(p99, idle.p(99))}×; missed "
         f"{sum(r.follow.missed for r in results)}; operations refused "
-        f"{sum(r.ops.refused for r in results)}, unanswered "
+        f"{sum(r.ops.refused for r in results)}, deferred as busy "
+        f"{sum(r.ops.deferred for r in results)}, unanswered "
         f"{sum(r.ops.unanswered for r in results)}, answered twice "
         f"{sum(r.ops.answered_twice for r in results)}).",
         f"- Every acknowledged operation on disk: **{'yes' if db.exact else 'NO'}** "
@@ -535,6 +545,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--moves", type=int, default=d.moves, help="page changes per idle block")
     parser.add_argument("--interval", type=float, default=d.interval)
     parser.add_argument("--ops-per-second", type=float, default=d.ops_per_second)
+    parser.add_argument(
+        "--room-budget",
+        type=float,
+        default=d.room_budget,
+        help="the room's [annotations] ops_per_second (0: its default)",
+    )
     parser.add_argument("--stream-seconds", type=float, default=d.stream_seconds)
     parser.add_argument("--flood-seconds", type=float, default=d.flood_seconds)
     parser.add_argument("--flood-window", type=int, default=d.flood_window)

@@ -65,7 +65,7 @@ from bench.vote_loadgen import Cast, cast_burst, sign_in_once
 from room_client.connection import OPEN_TIMEOUT, ConnectError, RoomEndpoint, open_channel
 from room_protocol.annotations import AnnotationKind, AnnotationOp, AnnotationPatch, next_stamp
 from room_protocol.codec import MAX_MESSAGE_BYTES, decode, encode
-from room_protocol.errors import ProtocolError
+from room_protocol.errors import ErrorCode, ProtocolError
 from room_protocol.live import Ack, FollowState
 from room_protocol.messages import (
     Channel,
@@ -695,7 +695,7 @@ class Worker:
         acked: list[tuple[str, str]] = []
         latencies: list[float] = []
         refusals: list[str] = []
-        unanswered = twice = bad = 0
+        unanswered = twice = bad = deferred = 0
         first_sent = last_answer = math.nan
         for t in tablets:
             answered: set[str] = set()
@@ -721,7 +721,10 @@ class Worker:
                     latencies.append((seen - sent) * 1000)
                 else:
                     assert isinstance(message, ErrorMessage)
-                    refusals.append(f"{message.code}: {message.message}")
+                    if message.code == ErrorCode.BUSY.value:
+                        deferred += 1  # over the room's budget: a tablet sends it again
+                    else:
+                        refusals.append(f"{message.code}: {message.message}")
             unanswered += len(t.sent) - len(answered)
             if t.sent:
                 first = min(t.sent.values())
@@ -732,6 +735,7 @@ class Worker:
             "acked": acked,
             "latencies_ms": latencies,
             "refused": len(refusals),
+            "deferred": deferred,
             "refusals": refusals[:5],
             "unanswered": unanswered,
             "answered_twice": twice,

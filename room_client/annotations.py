@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import secrets
 import sqlite3
 import time
@@ -62,6 +63,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 PENDING, SENT, REFUSED, FROM_ROOM = "pending", "sent", "refused", "room"
+RETRY_FIRST_S = 1.0  # after the room answered busy: the first wait before sending again
+RETRY_MAX_S = 30.0  # ... doubling while it stays busy, up to this
 
 
 class AnnotationFileError(OSError):
@@ -509,6 +512,8 @@ class AnnotationSync:
         self._author: str | None = None
         self._in_flight: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._busy_in_a_row = 0  # answers "busy" since the last one taken: the backoff
+        self._retry: asyncio.TimerHandle | None = None
         book.on_pending = self._saved
 
     @property
@@ -556,15 +561,36 @@ class AnnotationSync:
         finally:
             self._in_flight.discard(op.op_id)
         if isinstance(answer, Ack):
+            self._busy_in_a_row = 0
             self.book.answered(op.op_id)
         elif isinstance(answer, ErrorMessage):
             if answer.code in (ErrorCode.FORBIDDEN, ErrorCode.BAD_STATE) and self._author is None:
                 return  # signed out meanwhile: stays pending for the member's next sign-in
             if answer.code in (ErrorCode.INTERNAL, ErrorCode.BUSY):
-                return  # the room could not save it now: stays pending, sent again later
+                # The room did not keep it now (busy with others' strokes, or a failed
+                # write): it stays pending and goes again after a growing, jittered wait.
+                self._busy_in_a_row += 1
+                self._send_again_later()
+                return
             self.book.answered(op.op_id, refusal=answer.message or answer.code)
 
+    def _send_again_later(self) -> None:
+        if self._retry is not None:
+            return
+        wait = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** min(self._busy_in_a_row - 1, 10))
+        # tablets refused together do not come back together
+        wait *= random.uniform(0.5, 1.5)  # noqa: S311  jitter, not cryptography
+
+        def again() -> None:
+            self._retry = None
+            self.flush()
+
+        self._retry = asyncio.get_running_loop().call_later(wait, again)
+
     async def stop(self) -> None:
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):

@@ -70,6 +70,8 @@ class ServerConfig:
     # [annotations]: per member and meeting (room_server.rules.annotations)
     annotations_max_per_member: int = 5_000  # operations kept for one member
     annotations_max_bytes_per_member: int = 4 * 1024 * 1024  # bytes of their patches (JSON)
+    annotations_ops_per_second: float = 300.0  # the whole room's, before tablets hear busy
+    annotations_ops_burst: int = 600
     # [archive]: where sealed records are uploaded (room_server.record.outbox)
     archive_url: str = ""  # "" = no archive: records wait in the outbox, state not-configured
     archive_token_file: str = ""  # a file holding the bearer token ("" = none)
@@ -194,6 +196,8 @@ _LAYOUT: dict[str, dict[str, str]] = {
     "annotations": {
         "max_per_member": "annotations_max_per_member",
         "max_bytes_per_member": "annotations_max_bytes_per_member",
+        "ops_per_second": "annotations_ops_per_second",
+        "ops_burst": "annotations_ops_burst",
     },
     "archive": {
         "url": "archive_url",
@@ -338,6 +342,10 @@ def _check(config: ServerConfig, path: Path | None) -> None:
         raise ConfigError(
             f"{where}annotations.max_bytes_per_member must be 1 KiB to 1 GiB (in bytes)"
         )
+    if not 0.1 <= config.annotations_ops_per_second <= 1_000_000:
+        raise ConfigError(f"{where}annotations.ops_per_second must be 0.1-1000000")
+    if not 1 <= config.annotations_ops_burst <= 10_000_000:
+        raise ConfigError(f"{where}annotations.ops_burst must be 1-10000000")
     _check_archive(config, where)
     for key, addresses in (
         ("mdns.interfaces", config.mdns_interfaces),
@@ -430,4 +438,6 @@ def annotation_limits(config: ServerConfig) -> AnnotationLimits:
     return AnnotationLimits(
         max_per_member=config.annotations_max_per_member,
         max_bytes_per_member=config.annotations_max_bytes_per_member,
+        ops_per_second=config.annotations_ops_per_second,
+        ops_burst=config.annotations_ops_burst,
     )

@@ -30,6 +30,12 @@ class RequestBucket:
         self._at = clock()
         self.refused_in_a_row = 0
 
+    def available(self) -> bool:
+        """Whether a request would go through now, without counting one."""
+        now = self._clock()
+        tokens = min(self.burst, self._tokens + max(0.0, now - self._at) * self.rate)
+        return tokens >= 1
+
     def take(self) -> bool:
         """Whether one more request may go through now (and count it if so)."""
         now = self._clock()

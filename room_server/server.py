@@ -64,7 +64,7 @@ from room_server.config import ServerConfig, annotation_limits, failure_limits
 from room_server.devices import Authority, Device, DeviceKind, EnrollmentError
 from room_server.limits import RequestBucket
 from room_server.meeting.context import Client
-from room_server.meeting.dispatch import LiveSession
+from room_server.meeting.dispatch import LiveSession, busy_frame
 from room_server.record.outbox import Outbox
 from room_server.rules.documents import may_read
 from room_server.signing import ensure_signing_key
@@ -526,6 +526,10 @@ class RoomServer:
             self.session.connected(client, hello.resume_token)
             async for raw in ws:
                 let_through = bucket.take()
+                shed = self.session.shed(raw) if let_through else None
+                if shed is not None:  # strokes over the room's budget: not even decoded
+                    await ws.send(busy_frame(shed))
+                    continue
                 try:
                     message = decode(raw)
                 except ProtocolError as exc:

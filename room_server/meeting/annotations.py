@@ -30,6 +30,7 @@ from room_protocol.annotations import (
 from room_protocol.codec import MAX_MESSAGE_BYTES, encode
 from room_protocol.errors import ErrorCode
 from room_protocol.live import Request
+from room_server.limits import RequestBucket
 from room_server.meeting.context import Client, Context, Effects, Handler
 from room_server.meeting.follow import KEY_DISPLAY_CONFIDENTIAL
 from room_server.rules import Refusal
@@ -68,6 +69,11 @@ class AnnotationsWord:
     def __init__(self, ctx: Context, limits: rules.AnnotationLimits | None = None) -> None:
         self.ctx = ctx
         self.limits = limits or rules.AnnotationLimits()
+        # The whole room's operations per second (ctx.clock is wall time; the bucket
+        # refills nothing when it steps back).
+        self.budget = RequestBucket(
+            self.limits.ops_per_second, self.limits.ops_burst, clock=ctx.clock
+        )
         self.handlers: dict[type[Request], Handler] = {AnnotationOp: self.op}
         # Tablets each member signed in on (checked when used: they may have left since),
         # so an operation's fan-out does not walk every connection of the room.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Any
 
 from room_protocol import enrollment, voting
 from room_protocol.annotations import ALLOWED as ANNOTATIONS_ALLOWED
+from room_protocol.annotations import AnnotationOp
 from room_protocol.codec import encode, record_to_json
 from room_protocol.errors import ErrorCode
 from room_protocol.live import (
@@ -92,6 +94,21 @@ OPEN_WHEN_CLOSED: frozenset[type[Request]] = frozenset(
 class _Outcome:
     answer: str
     effects: Effects
+
+
+BUSY_ANNOTATIONS = "the room is busy: this mark stays on the tablet and is sent again"
+
+
+# How the tablets' encoder starts an annotation operation: enough to answer ``busy``
+# without decoding a frame of a thousand coordinates (another order is decoded as usual).
+_ANNOTATION_OP_START = '{"type":"annotation.op","op_id":"'
+_OP_ID_END = re.compile(r'[A-Za-z0-9][A-Za-z0-9._:-]{0,63}(?=")')
+
+
+def busy_frame(op_id: str) -> str:
+    """The answer to an annotation operation the room does not take now (over its
+    budget): nothing of it is kept; the tablet keeps it pending and sends it again."""
+    return encode(ErrorMessage(ErrorCode.BUSY.value, BUSY_ANNOTATIONS, op_id))
 
 
 class LiveSession:
@@ -196,12 +213,25 @@ class LiveSession:
 
     # --- requests ----------------------------------------------------------------------
 
+    def shed(self, raw: str | bytes) -> str | None:
+        """The op id of an annotation operation to answer ``busy`` before it is decoded,
+        while the room's annotation budget is spent (None: decode and handle it)."""
+        if self.annotations.budget.available() or not isinstance(raw, str):
+            return None
+        if not raw.startswith(_ANNOTATION_OP_START):
+            return None
+        found = _OP_ID_END.match(raw, len(_ANNOTATION_OP_START))
+        return found.group(0) if found else None
+
     def handle(self, client: Client, request: Request) -> None:
         """Apply one request (or replay its recorded answer); answer after the commit."""
         # The type and the sender only: a request's fields may be a PIN, a badge or a ballot.
         log.debug("%s from %s", request.TYPE, client.client_id)
         if isinstance(request, CastBallot):
             self.ballots.cast(client, request, lambda: _check_role(client, request))
+            return
+        if isinstance(request, AnnotationOp) and not self.annotations.budget.take():
+            self.ctx.send([client], busy_frame(request.op_id))
             return
         waiting = self._waiting.get(client, 0)
         if client.delegate_id is None and not waiting and self._answered_unsigned(client, request):

@@ -21,6 +21,11 @@ Winners = dict[str, tuple[int, str]]  # field -> (stamp, device_id) of the value
 class AnnotationLimits:
     max_per_member: int = 5_000  # operations of one member in one meeting
     max_bytes_per_member: int = 4 * 1024 * 1024  # bytes of their patches as JSON
+    # The whole room: operations taken per second (and at once above that); beyond, a
+    # tablet is told ``busy`` and keeps the operation to send again, so strokes never
+    # crowd out page changes and ballots (docs/performance.md: ~650/s is one core's).
+    ops_per_second: float = 300.0
+    ops_burst: int = 600
 
 
 @dataclass(frozen=True, slots=True)

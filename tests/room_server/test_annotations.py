@@ -28,13 +28,22 @@ from room_protocol.annotations import (
     Visibility,
 )
 from room_protocol.codec import encode
-from room_protocol.live import CloseMeeting
-from room_protocol.messages import Message
+from room_protocol.errors import ErrorCode
+from room_protocol.live import CloseMeeting, SetFollow
+from room_protocol.messages import ErrorMessage, Message
 from room_protocol.records import RecordProgress, RecordState
 from room_server.record.annotations import folded_annotations, write_annotations
 from room_server.record.verify import verify_record
 from tests.live_clients import Tablet, until
-from tests.rooms import RunningRoom, running_room, start_room, timeout, write_package
+from tests.rooms import (
+    RunningRoom,
+    room_cli,
+    running_room,
+    start_room,
+    timeout,
+    write_config,
+    write_package,
+)
 
 PINS = {"chair": "1111", "clerk": "3333", "d1": "2222", "d2": "4444", "d3": "6666"}
 SEATS = {"chair": "A1", "d1": "A2", "d2": "A3", "d3": "A4"}
@@ -612,3 +621,55 @@ async def test_a_sign_in_brings_the_whole_log_in_pages(room: RunningRoom, tmp_pa
         await d1.stop()
         if other is not None:
             await other.stop()
+
+
+# --- a room busy with strokes -----------------------------------------------------------
+
+
+async def test_over_the_rooms_budget_strokes_are_deferred_never_lost_nor_doubled(
+    tmp_path: Path, voting_package_dir: Path
+) -> None:
+    """The room takes 2 operations a second (3 at once) here: a tablet drawing 12 strokes
+    in a burst hears ``busy`` for most, keeps them pending and sends them again with a
+    growing wait; in the end the room holds every one exactly once, while the chair's page
+    changes go through at once, and no busy operation was kept."""
+    budget = "[annotations]\nops_per_second = 2\nops_burst = 3\n"
+    with running_room(
+        tmp_path / "room", package=voting_package_dir, mdns=False, limits=FAST, extra=budget
+    ) as room:
+        d1 = await annotator(room, tmp_path, "d1")
+        chair = await Tablet(room, "tab-chair", "A1").start()
+        try:
+            await chair.sign_in("chair", PINS["chair"])
+            sha = shas(d1.tablet)["budget"]
+            drawn = [
+                d1.draw("d1", sha, n % 3, geometry=(float(n), 1.0, 2.0, 3.0)) for n in range(12)
+            ]
+            await until(lambda: any(_busy(m) for m in d1.frames), seconds=10)
+            # the page changes are not budgeted: the chair is answered at once
+            for page in (1, 2):
+                await chair.ok(SetFollow(chair.op(), sha, page))
+            kept_now = scalar(room, "SELECT count(*) FROM annotation_ops")
+            assert kept_now < 12  # the rest was deferred, not queued
+            await until(lambda: d1.book.pending_count() == 0, seconds=timeout(60))
+            assert scalar(room, "SELECT count(*) FROM annotation_ops") == 12
+            assert [a.annotation_id for a in room_set(room, "d1")] == sorted(
+                a.annotation_id for a in drawn
+            )
+            assert book_set(d1.book, "d1") == room_set(room, "d1")
+            assert sum(1 for m in d1.frames if _busy(m)) >= 5
+        finally:
+            await chair.stop()
+            await d1.stop()
+
+
+def _busy(message: Message) -> bool:
+    return isinstance(message, ErrorMessage) and message.code == ErrorCode.BUSY.value
+
+
+async def test_a_budget_out_of_range_is_refused_with_its_name(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path, room_id="r", room_name="R", extra="[annotations]\nops_per_second = 0\n"
+    )
+    result = room_cli(config, "status")
+    assert result.returncode != 0 and "annotations.ops_per_second" in result.stderr
