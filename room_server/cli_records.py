@@ -51,8 +51,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     export.add_argument(
         "target",
         nargs="+",
-        metavar="MEETING_ID PATH",
-        help="the meeting (unless --all), then the folder",
+        metavar="[MEETING_ID] PATH",
+        help="the meeting, then the folder; the folder alone: every sealed record",
     )
     record_sub.add_parser(
         "public-key", help="print the room's public signing key (minisign format)"
@@ -66,10 +66,11 @@ def run(config: ServerConfig, args: argparse.Namespace) -> int:
     if args.record_command == "verify":
         return _verify(args.path, args.public_key)
     if args.record_command == "export":
-        if len(args.target) != (1 if args.all else 2):
+        # PATH alone (or --all PATH): every sealed record; MEETING_ID PATH: that one.
+        if len(args.target) > 2 or (args.all and len(args.target) != 1):
             print(tr("record.export_usage"), file=sys.stderr)
             return EXIT_BAD_INPUT
-        meeting = None if args.all else args.target[0]
+        meeting = args.target[0] if len(args.target) == 2 else None
         return _export(config, meeting, Path(args.target[-1]), as_json=args.json)
     return _public_key(config)
 

@@ -402,3 +402,8 @@ def test_the_export_command_prints_progress(
     assert again.returncode == 0 and "already holds this record" in again.stdout
     missing = room_cli(room_state.config, "record", "export", "no-such", str(stick))
     assert missing.returncode == 2 and "no sealed record of meeting no-such" in missing.stderr
+    # The folder alone: every sealed record of the room (the stick already holds it).
+    alone = room_cli(room_state.config, "record", "export", str(stick))
+    assert alone.returncode == 0 and "already holds this record" in alone.stdout
+    too_many = room_cli(room_state.config, "record", "export", MEETING, str(stick), "x")
+    assert too_many.returncode == 2 and "record export PATH" in too_many.stderr
