@@ -53,6 +53,11 @@ def nginx_or_skip() -> str:
     return found
 
 
+def files_of(root: Path) -> dict[str, bytes]:
+    """Every file under ``root``: its path relative to ``root`` -> its bytes."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -203,10 +208,7 @@ http {{
 
     def stored(self, place: str, room_id: str) -> dict[str, bytes]:
         """What the archive holds for ``room_id`` under ``place``: path -> bytes."""
-        root = self.store / place / room_id
-        return {
-            p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()
-        }
+        return files_of(self.store / place / room_id)
 
     def uploads_in_flight(self) -> list[Path]:
         """Request bodies nginx is receiving now (its temporary files)."""

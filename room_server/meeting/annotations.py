@@ -32,7 +32,7 @@ from room_protocol.errors import ErrorCode
 from room_protocol.live import Request
 from room_server.limits import RequestBucket
 from room_server.meeting.context import Client, Context, Effects, Handler
-from room_server.meeting.follow import KEY_DISPLAY_CONFIDENTIAL
+from room_server.meeting.follow import display_allowed
 from room_server.rules import Refusal
 from room_server.rules.documents import may_read
 from room_server.writer import Transaction
@@ -160,7 +160,7 @@ class AnnotationsWord:
         if doc is None:
             return False
         if client.display:  # presenter ink, on a page the chair may show on the wall
-            return not doc.confidential or self.ctx.meta(KEY_DISPLAY_CONFIDENTIAL) == "1"
+            return not doc.confidential or display_allowed(self.ctx)
         role = client.role if client.delegate_id is not None else None
         return may_read(doc, role, client.delegate_id)
 

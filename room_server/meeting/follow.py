@@ -26,6 +26,13 @@ from room_server.writer import Transaction
 
 KEY_FOLLOW = "follow"
 KEY_DISPLAY_CONFIDENTIAL = "display_confidential"  # "1": the chair allowed it
+
+
+def display_allowed(ctx: Context) -> bool:
+    """Whether the chair let the room display show confidential pages in this meeting."""
+    return ctx.meta(KEY_DISPLAY_CONFIDENTIAL) == "1"
+
+
 NOTHING_SHOWN: dict[str, Any] = {"seq": 0, "sha256": None, "page": 0, "fit": "width"}
 
 
@@ -88,7 +95,7 @@ class FollowWord:
                 self._send_position(client)
 
     def display_allowed(self) -> bool:
-        return self.ctx.meta(KEY_DISPLAY_CONFIDENTIAL) == "1"
+        return display_allowed(self.ctx)
 
     def set_follow(self, tx: Transaction, client: Client, request: SetFollow) -> Effects:
         if request.sha256 is not None:

@@ -72,6 +72,16 @@ SHARES = (
 )
 
 
+def _heading(name: str) -> QLabel:
+    """A panel's title: bold, a fifth larger than the text under it."""
+    label = named(QLabel(), name)
+    font = label.font()
+    font.setBold(True)
+    font.setPointSizeF(font.pointSizeF() * 1.2)
+    label.setFont(font)
+    return label
+
+
 @dataclass(frozen=True, slots=True)
 class LayerItem:
     """One annotation as the layer draws it (geometry in PDF points)."""
@@ -637,11 +647,7 @@ class NoteEditor(QFrame):
             "QPushButton { min-height: 48px; padding: 0 18px; }"
             "QPlainTextEdit { font-size: 17px; background: white; }"
         )
-        self.heading = named(QLabel(), "note_heading")
-        font = self.heading.font()
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.2)
-        self.heading.setFont(font)
+        self.heading = _heading("note_heading")
         self.text = named(QPlainTextEdit(), "note_text")
         self.error = named(QLabel(), "note_error")
         self.error.setStyleSheet("color: #b00020; font-weight: 600;")
@@ -721,11 +727,7 @@ class AnnotationListPanel(QFrame):
             " border-bottom: 1px solid #e1e4e8; }"
             "QLineEdit { min-height: 44px; font-size: 16px; }"
         )
-        self.heading = named(QLabel(), "annotation_list_heading")
-        font = self.heading.font()
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.2)
-        self.heading.setFont(font)
+        self.heading = _heading("annotation_list_heading")
         self.this_document = named(QToolButton(), "scope_document")
         self.whole_meeting = named(QToolButton(), "scope_meeting")
         scope = QButtonGroup(self)

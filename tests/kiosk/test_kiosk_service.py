@@ -10,11 +10,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.notify import notices_until
 from tests.rooms import RunningRoom, enroll_device, running_room, timeout
 
 
@@ -22,20 +22,6 @@ from tests.rooms import RunningRoom, enroll_device, running_room, timeout
 def room(tmp_path_factory: pytest.TempPathFactory) -> RunningRoom:  # type: ignore[misc]
     with running_room(tmp_path_factory.mktemp("kiosk-service") / "room", mdns=False) as room:
         yield room
-
-
-def messages(sock: socket.socket, process: subprocess.Popen[bytes], until: str) -> list[str]:
-    seen: list[str] = []
-    deadline = time.monotonic() + timeout(60)
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"the app exited with {process.returncode}"
-        try:
-            seen.append(sock.recv(4096).decode())
-        except TimeoutError:
-            continue
-        if any(until in m.split("\n") for m in seen):
-            return seen
-    raise AssertionError(f"{until} never came: {seen}")
 
 
 @pytest.mark.parametrize("app", ["tablet_client", "kiosk"])
@@ -72,11 +58,11 @@ def test_ready_watchdog_and_stopping(room: RunningRoom, tmp_path: Path, app: str
         log = (tmp_path / "app.log").open("wb")
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            messages(sock, process, "READY=1")
-            fed = messages(sock, process, "WATCHDOG=1")
+            notices_until(sock, "READY=1", 60, process)
+            fed = notices_until(sock, "WATCHDOG=1", 60, process)
             assert fed[-1] == "WATCHDOG=1"
             process.send_signal(signal.SIGTERM)
-            messages(sock, process, "STOPPING=1")
+            notices_until(sock, "STOPPING=1", 60, process)
             assert process.wait(timeout(60)) == 0, (tmp_path / "app.log").read_text()
         finally:
             if process.poll() is None:

@@ -23,7 +23,7 @@ from room_server.record import RecordBuilder, record_steps
 from room_server.record.seal import MANIFEST, SIGNATURE
 from room_server.record.verify import verify_record
 from room_server.signing import ensure_signing_key
-from tests.archive import NginxArchive
+from tests.archive import NginxArchive, files_of
 from tests.live_clients import Tablet
 from tests.room_server.test_record_outbox import archive_table
 from tests.rooms import RunningRoom, room_cli, running_room, timeout
@@ -91,10 +91,6 @@ def closed(tmp_path_factory: pytest.TempPathFactory, voting_package_dir: Path) -
         archive.stop()
 
 
-def _files(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-
-
 def test_the_chair_and_clerk_see_the_build_then_the_upload(closed: Closed) -> None:
     for seen in (closed.chair, closed.clerk):
         builds = [m for m in seen if isinstance(m, RecordProgress)]
@@ -112,7 +108,7 @@ def test_the_chair_and_clerk_see_the_build_then_the_upload(closed: Closed) -> No
 
 def test_the_sealed_record_holds_the_meeting_and_verifies(closed: Closed) -> None:
     assert [str(p) for p in verify_record(closed.record)] == []
-    names = set(_files(closed.record))
+    names = set(files_of(closed.record))
     assert (
         CONTENTS
         | {
@@ -145,7 +141,7 @@ def test_the_sealed_record_holds_the_meeting_and_verifies(closed: Closed) -> Non
 
 def test_the_archive_holds_the_record_byte_for_byte(closed: Closed) -> None:
     stored = closed.archive.stored("records", ROOM)
-    assert stored == {f"{MEETING}/{p}": b for p, b in _files(closed.record).items()}
+    assert stored == {f"{MEETING}/{p}": b for p, b in files_of(closed.record).items()}
     assert not closed.archive.uploads_in_flight()
     status = room_cli(closed.room.config, "record", "status")
     assert status.returncode == 0 and "uploaded" in status.stdout, status.stdout
@@ -156,12 +152,12 @@ def test_an_exported_stick_verifies(closed: Closed, tmp_path: Path) -> None:
     stick.mkdir()
     result = room_cli(closed.room.config, "record", "export", MEETING, str(stick))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert _files(stick / MEETING) == _files(closed.record)
+    assert files_of(stick / MEETING) == files_of(closed.record)
     assert [str(p) for p in verify_record(stick / MEETING)] == []
 
 
 def test_every_change_to_the_record_is_found_and_named(closed: Closed, tmp_path: Path) -> None:
-    names = sorted(_files(closed.record))
+    names = sorted(files_of(closed.record))
     for name in names:
         if name == SIGNATURE:
             continue
@@ -212,4 +208,4 @@ def test_building_again_from_the_same_database_gives_the_same_bytes(
     finally:
         builder.stop()
     assert report[-1].state is RecordState.SEALED
-    assert _files(copy / "records" / MEETING) == _files(closed.record)
+    assert files_of(copy / "records" / MEETING) == files_of(closed.record)

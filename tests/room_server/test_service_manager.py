@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 from room_protocol.service_manager import notify, watchdog_interval
 from room_server.app import exposure
 from room_server.config import ServerConfig
+from tests.notify import notices_until
 from tests.rooms import start_room, timeout
 
 
@@ -28,16 +28,6 @@ def manager(tmp_path: Path) -> Iterator[tuple[socket.socket, str]]:
         yield sock, str(path)
     finally:
         sock.close()
-
-
-def received(sock: socket.socket, until: str, seconds: float) -> list[str]:
-    seen: list[str] = []
-    deadline = time.monotonic() + timeout(seconds)
-    while time.monotonic() < deadline:
-        seen.append(sock.recv(4096).decode())
-        if any(until in message.split("\n") for message in seen):
-            return seen
-    raise AssertionError(f"{until} never came: {seen}")
 
 
 def test_notify_speaks_the_datagram_protocol(manager: tuple[socket.socket, str]) -> None:
@@ -75,13 +65,13 @@ def test_the_server_is_ready_feeds_the_watchdog_and_says_it_stops(
     env = {"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "200000"}  # fed every 0.1 s
     room = start_room(tmp_path / "room", mdns=False, env=env)
     try:
-        ready = received(sock, "READY=1", 30)
+        ready = notices_until(sock, "READY=1", 30)
         assert any(f"port {room.port}" in m for m in ready), ready
         feeds = 0
         while feeds < 3:
             feeds += sock.recv(4096) == b"WATCHDOG=1"
         room.process.send_signal(signal.SIGTERM)
-        received(sock, "STOPPING=1", 30)
+        notices_until(sock, "STOPPING=1", 30)
         assert room.process.wait(timeout(30)) == 0
     finally:
         if room.process.poll() is None:
