@@ -27,8 +27,13 @@ catalogues: $(MO)
 demo: $(STAMP) catalogues
 	$(PY) -m provisioning.demo --output demo-output
 
+# Two workers (pytest-xdist): the tests wait on server processes and sockets far more than
+# they compute, so two share two cores well; every test is independent of the others'
+# order and process. TEST_WORKERS=0 runs them in this one process.
+TEST_WORKERS ?= 2
+
 test: $(STAMP) catalogues
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS)
 
 # The same suite with every CPU kept busy by tests/stress.py (stopped whatever the outcome).
 test-stress: $(STAMP) catalogues
