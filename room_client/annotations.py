@@ -24,7 +24,7 @@ import secrets
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from room_protocol.annotations import (
@@ -39,6 +39,7 @@ from room_protocol.annotations import (
     SharedAnnotations,
     Visibility,
     next_stamp,
+    patch_json,
 )
 from room_protocol.codec import record_from_json
 from room_protocol.errors import ErrorCode
@@ -91,10 +92,6 @@ class _Undo:
 class _History:
     done: list[_Undo] = field(default_factory=list)
     undone: list[_Undo] = field(default_factory=list)
-
-
-def _patch_json(patch: AnnotationPatch) -> str:
-    return json.dumps({k: v for k, v in asdict(patch).items() if v is not None}, sort_keys=True)
 
 
 def _patch(text: str) -> AnnotationPatch:
@@ -321,7 +318,7 @@ class AnnotationBook:
             gone = [a for a in self._shared.values()]
             self._shared.clear()
             for a in gone:
-                self._notify(Annotation(**{**asdict(a), "deleted": True}), own=False)
+                self._notify(replace(a, deleted=True), own=False)
         for a in message.annotations:
             key = (a.author_id, a.annotation_id)
             if a.deleted:
@@ -335,7 +332,7 @@ class AnnotationBook:
         gone = list(self._shared.values())
         self._shared.clear()
         for a in gone:
-            self._notify(Annotation(**{**asdict(a), "deleted": True}), own=False)
+            self._notify(replace(a, deleted=True), own=False)
 
     def forget_documents(self, hashes: Iterable[str]) -> int:
         """Remove everything about these documents from this tablet (confidential ones at
@@ -419,7 +416,7 @@ class AnnotationBook:
                 op.sha256,
                 op.page,
                 op.stamp,
-                _patch_json(op.patch),
+                patch_json(op.patch),
                 state,
                 self._seq,
             ),
@@ -472,7 +469,7 @@ class AnnotationBook:
         for annotation_id, old in before.items():
             new = after.get(annotation_id)
             if new != old:
-                self._notify(new or Annotation(**{**asdict(old), "deleted": True}), own=True)
+                self._notify(new or replace(old, deleted=True), own=True)
 
     def _notify(self, annotation: Annotation, *, own: bool) -> None:
         if self.on_change:

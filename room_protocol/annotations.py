@@ -23,6 +23,7 @@ pinned to, ``x, y``.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
@@ -74,6 +75,13 @@ class AnnotationPatch:
 
 
 PATCH_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(AnnotationPatch))
+
+
+def patch_json(patch: AnnotationPatch) -> str:
+    """A patch as the logs keep it (the room's and the tablet's): the fields it sets, keys
+    sorted. (An enum is written as its value: it is a str.)"""
+    values = {name: getattr(patch, name) for name in PATCH_FIELDS}
+    return json.dumps({k: v for k, v in values.items() if v is not None}, sort_keys=True)
 
 
 @register

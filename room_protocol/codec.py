@@ -8,9 +8,13 @@ type and limits. It raises :class:`ProtocolError` naming the field and the probl
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import re
 import types
 import typing
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 from functools import cache
 from typing import Any, Union, get_args, get_origin
@@ -89,6 +93,10 @@ def _no_constant(name: str) -> Any:
     raise ProtocolError(ErrorCode.MALFORMED, f"{name} is not allowed in messages")
 
 
+# Leaf values json.dumps writes as they are (an Enum is not one of these types exactly).
+_PLAIN: frozenset[type] = frozenset({str, int, float, bool, type(None)})
+
+
 def _to_json(value: Any) -> Any:
     # Enums first: a StrEnum is also a str.
     if isinstance(value, Enum):
@@ -96,6 +104,8 @@ def _to_json(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float):
         return value
     if isinstance(value, tuple | list):
+        if all(type(v) in _PLAIN for v in value):  # coordinates: no call per number
+            return list(value)
         return [_to_json(v) for v in value]
     names = _field_names(type(value))
     if names is not None:
@@ -114,90 +124,160 @@ def _field_names(cls: type) -> tuple[str, ...] | None:
     return _FIELD_NAMES[cls]
 
 
+# Decoding: each record class is compiled once into a plan, one converter per field, so a
+# message of a thousand coordinates costs a loop over numbers, not a walk over type hints
+# for each of them.
+Converter = Callable[[Any, str], Any]  # (JSON value, its path for messages) -> field value
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    names: frozenset[str]
+    fields: tuple[tuple[str, bool, Converter], ...]  # name, required, converter
+
+
 @cache
-def _hints(cls: Any) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+def _plan(cls: Any) -> _Plan:
+    hints = typing.get_type_hints(cls)
+    fields = []
+    for f in dataclasses.fields(cls):
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        fields.append((f.name, required, _compile(hints[f.name], f.metadata, f"{cls!r}.{f.name}")))
+    return _Plan(frozenset(name for name, _, _ in fields), tuple(fields))
 
 
 def _from_json(cls: Any, body: Any, where: str) -> Any:
     if not isinstance(body, dict):
         raise ProtocolError(ErrorCode.BAD_FIELD, f"{where}: expected an object")
-    hints = _hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unexpected = sorted(set(body) - set(fields))
-    if unexpected:
+    plan = _plan(cls)
+    if not plan.names.issuperset(body):
+        unexpected = sorted(set(body) - plan.names)
         raise ProtocolError(
             ErrorCode.UNEXPECTED_FIELD, f"{where}: unexpected field {unexpected[0][:64]!r}"
         )
     kwargs: dict[str, Any] = {}
-    for name, f in fields.items():
-        path = f"{where}.{name}"
-        if name not in body:
-            has_default = (
-                f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+    for name, required, convert in plan.fields:
+        if name in body:
+            kwargs[name] = convert(body[name], f"{where}.{name}")
+        elif required:
+            raise ProtocolError(
+                ErrorCode.MISSING_FIELD, f"{where}.{name}: required field is missing"
             )
-            if has_default:
-                continue
-            raise ProtocolError(ErrorCode.MISSING_FIELD, f"{path}: required field is missing")
-        kwargs[name] = _convert(hints[name], body[name], path, f.metadata)
     return cls(**kwargs)
 
 
-def _convert(tp: Any, value: Any, path: str, meta: Any) -> Any:
+def _compile(tp: Any, meta: Any, what: str) -> Converter:
+    """The converter of one field's type (``meta``: its limits, for the items of a list too)."""
     origin = get_origin(tp)
     if origin is Union or origin is types.UnionType:
         args = get_args(tp)
-        if value is None and type(None) in args:
-            return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return _convert(inner, value, path, meta)
+        (inner_tp,) = [a for a in args if a is not type(None)]
+        inner = _compile(inner_tp, meta, what)
+        if type(None) not in args:
+            return inner
+
+        def optional(value: Any, path: str) -> Any:
+            return None if value is None else inner(value, path)
+
+        return optional
     if origin is tuple:
-        if not isinstance(value, list):
-            raise ProtocolError(ErrorCode.BAD_FIELD, f"{path}: expected a list")
-        max_items = meta.get("max_items")
-        if max_items is not None and len(value) > max_items:
-            raise ProtocolError(ErrorCode.BAD_FIELD, f"{path}: more than {max_items} entries")
-        (inner, _ellipsis) = get_args(tp)
-        return tuple(_convert(inner, v, f"{path}[{i}]", meta) for i, v in enumerate(value))
+        return _compile_list(get_args(tp)[0], meta, what)
     if dataclasses.is_dataclass(tp):
-        return _from_json(tp, value, path)
+        return functools.partial(_record, tp)
     if isinstance(tp, type) and issubclass(tp, Enum):
+        return _compile_enum(tp)
+    if tp is bool:
+        return _boolean
+    if tp is int:
+        return functools.partial(_integer, meta.get("minimum"), meta.get("maximum"))
+    if tp is float:
+        return functools.partial(_number, meta.get("minimum"), meta.get("maximum"))
+    if tp is str:
+        return functools.partial(_string, meta.get("max_len"), meta.get("pattern"))
+    raise TypeError(f"{what}: unsupported field type {tp!r}")  # a bug in messages.py
+
+
+def _record(cls: Any, value: Any, path: str) -> Any:
+    return _from_json(cls, value, path)
+
+
+def _compile_list(inner_tp: Any, meta: Any, what: str) -> Converter:
+    max_items = meta.get("max_items")
+    if inner_tp is float:  # coordinates: one loop, a path made only for the message
+        lo, hi = meta.get("minimum"), meta.get("maximum")
+
+        def numbers(value: Any, path: str) -> Any:
+            _check_list(value, path, max_items)
+            for i, v in enumerate(value):
+                if type(v) is not float and type(v) is not int:
+                    _number(lo, hi, v, f"{path}[{i}]")  # raises: not a number
+                if (lo is not None and v < lo) or (hi is not None and v > hi):
+                    _check_range(v, f"{path}[{i}]", lo, hi)
+            return tuple(map(float, value))
+
+        return numbers
+    inner = _compile(inner_tp, meta, what)
+
+    def items(value: Any, path: str) -> Any:
+        _check_list(value, path, max_items)
+        return tuple(inner(v, f"{path}[{i}]") for i, v in enumerate(value))
+
+    return items
+
+
+def _check_list(value: Any, path: str, max_items: int | None) -> None:
+    if not isinstance(value, list):
+        raise ProtocolError(ErrorCode.BAD_FIELD, f"{path}: expected a list")
+    if max_items is not None and len(value) > max_items:
+        raise ProtocolError(ErrorCode.BAD_FIELD, f"{path}: more than {max_items} entries")
+
+
+def _compile_enum(tp: type[Enum]) -> Converter:
+    members = {m.value: m for m in tp}
+    allowed = ", ".join(repr(m.value) for m in tp)
+
+    def member(value: Any, path: str) -> Any:
         try:
-            return tp(value)
-        except ValueError:
-            allowed = ", ".join(repr(m.value) for m in tp)
+            return members[value]
+        except (KeyError, TypeError):  # TypeError: a list or an object is not hashable
             raise ProtocolError(
                 ErrorCode.BAD_FIELD, f"{path}: {str(value)[:64]!r} is not one of {allowed}"
             ) from None
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ProtocolError(ErrorCode.BAD_FIELD, f"{path}: expected true or false")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ProtocolError(ErrorCode.BAD_FIELD, f"{path}: expected an integer")
-        _check_range(value, path, meta)
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ProtocolError(ErrorCode.BAD_FIELD, f"{path}: expected a number")
-        _check_range(value, path, meta)
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise ProtocolError(ErrorCode.BAD_FIELD, f"{path}: expected a string")
-        max_len = meta.get("max_len")
-        if max_len is not None and len(value) > max_len:
-            raise ProtocolError(ErrorCode.BAD_FIELD, f"{path}: longer than {max_len} characters")
-        pattern = meta.get("pattern")
-        if pattern is not None and not pattern.fullmatch(value):
-            raise ProtocolError(ErrorCode.BAD_FIELD, f"{path}: {value[:64]!r} is not well formed")
-        return value
-    raise TypeError(f"{path}: unsupported field type {tp!r}")  # a bug in messages.py
+
+    return member
 
 
-def _check_range(value: float, path: str, meta: Any) -> None:
-    lo, hi = meta.get("minimum"), meta.get("maximum")
+def _boolean(value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise ProtocolError(ErrorCode.BAD_FIELD, f"{path}: expected true or false")
+    return value
+
+
+def _integer(lo: float | None, hi: float | None, value: Any, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ProtocolError(ErrorCode.BAD_FIELD, f"{path}: expected an integer")
+    _check_range(value, path, lo, hi)
+    return value
+
+
+def _number(lo: float | None, hi: float | None, value: Any, path: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ProtocolError(ErrorCode.BAD_FIELD, f"{path}: expected a number")
+    _check_range(value, path, lo, hi)
+    return float(value)
+
+
+def _string(max_len: int | None, pattern: re.Pattern[str] | None, value: Any, path: str) -> str:
+    if not isinstance(value, str):
+        raise ProtocolError(ErrorCode.BAD_FIELD, f"{path}: expected a string")
+    if max_len is not None and len(value) > max_len:
+        raise ProtocolError(ErrorCode.BAD_FIELD, f"{path}: longer than {max_len} characters")
+    if pattern is not None and not pattern.fullmatch(value):
+        raise ProtocolError(ErrorCode.BAD_FIELD, f"{path}: {value[:64]!r} is not well formed")
+    return value
+
+
+def _check_range(value: float, path: str, lo: float | None, hi: float | None) -> None:
     if lo is not None and value < lo:
         raise ProtocolError(ErrorCode.BAD_FIELD, f"{path}: must be at least {lo}")
     if hi is not None and value > hi:

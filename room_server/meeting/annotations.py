@@ -26,6 +26,7 @@ from room_protocol.annotations import (
     OpRecord,
     SharedAnnotations,
     Visibility,
+    patch_json,
 )
 from room_protocol.codec import MAX_MESSAGE_BYTES, encode
 from room_protocol.errors import ErrorCode
@@ -112,7 +113,7 @@ class AnnotationsWord:
         before, winners = found if found is not None else (None, {})
         rules.check_owner(before, author)
         rules.check_place(before, request.sha256, request.page)
-        patch = repo.patch_json(request.patch)
+        patch = patch_json(request.patch)
         rules.check_limits(
             repo.totals(tx.store, meeting.meeting_id, author), len(patch.encode()), self.limits
         )

@@ -5,17 +5,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import asdict
 
 from room_protocol.annotations import Annotation, AnnotationPatch, OpRecord, Visibility
 from room_protocol.codec import record_from_json, record_to_json
 from room_server.rules.annotations import Totals, Winners
 from room_server.store import Store, utc_now
-
-
-def patch_json(patch: AnnotationPatch) -> str:
-    """A patch as the log keeps it: the fields it sets, keys sorted (as the tablet's)."""
-    return json.dumps({k: v for k, v in asdict(patch).items() if v is not None}, sort_keys=True)
 
 
 def op_kept(store: Store, device_id: str, op_id: str) -> bool:
