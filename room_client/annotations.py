@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import random
 import secrets
 import sqlite3
@@ -28,13 +29,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from room_protocol.annotations import (
+    MAX_BATCH_OPS,
     PATCH_FIELDS,
     Annotation,
+    AnnotationBatch,
     AnnotationKind,
     AnnotationOp,
     AnnotationOps,
+    AnnotationPace,
     AnnotationPatch,
     AnnotationSet,
+    AnnotationsKept,
+    BatchedOp,
     OpRecord,
     SharedAnnotations,
     Visibility,
@@ -43,7 +49,7 @@ from room_protocol.annotations import (
 )
 from room_protocol.codec import record_from_json
 from room_protocol.errors import ErrorCode
-from room_protocol.live import Ack, Request, SignedIn, SignedOut
+from room_protocol.live import Request, SignedIn, SignedOut
 from room_protocol.messages import ErrorMessage, Message
 
 __all__ = ["AnnotationBook", "AnnotationFileError", "AnnotationSync", "Change"]
@@ -128,6 +134,9 @@ class AnnotationBook:
                 f"{path}: the annotations file cannot be read ({exc})"
             ) from exc
         self._sets: dict[str, AnnotationSet] = {}
+        # (author, annotation) shared at some point: its edits, and its unsharing, are news
+        # for other screens (AnnotationSync sends them at once).
+        self._ever_shared: set[tuple[str, str]] = set()
         self._shared: dict[tuple[str, str], Annotation] = {}
         self._hidden: set[tuple[str, str]] = set(self._load_hidden())
         self._history: dict[str, _History] = {}
@@ -285,6 +294,13 @@ class AnnotationBook:
             AnnotationOp(r[1], r[3], r[4], r[5], r[6], _patch(r[7]))  # op_id, id, sha, page…
             for r in rows
         ]
+
+    def is_shared_op(self, author_id: str, op: AnnotationOp) -> bool:
+        """Whether others see what ``op`` does: it shares its annotation (presenter ink
+        too), or the annotation was shared before (an edit, an unsharing, an erasing)."""
+        if op.patch.visibility not in (None, Visibility.PRIVATE):
+            return True
+        return (author_id, op.annotation_id) in self._ever_shared
 
     def pending_count(self) -> int:
         return int(
@@ -446,6 +462,8 @@ class AnnotationBook:
             self._fold(op)
 
     def _fold(self, op: OpRecord) -> Annotation | None:
+        if op.patch.visibility not in (None, Visibility.PRIVATE):
+            self._ever_shared.add((op.author_id, op.annotation_id))
         try:
             folded = self._set(op.author_id).apply(op)
         except ValueError as exc:
@@ -498,19 +516,27 @@ class AnnotationSync:
 
     ``send`` is :meth:`room_client.connection.RoomConnection.request`: it keeps a request
     until the room answers, sends it again after a reconnect with the same op id, and
-    returns the answer. Each pending operation is handed to it once per tablet run; the
-    book marks it sent (or refused) when the answer comes. An edit saved in the book while
-    a member is signed in goes out at once (``book.on_pending``).
+    returns the answer. Pending operations go in batches (``annotation.batch``, at most
+    :data:`MAX_BATCH_OPS` and about :data:`BATCH_BYTES`), one batch on its way at a time;
+    the book marks each operation sent (or refused) when the answer comes.
+
+    The pace: the room says how long a tablet gathers its private operations
+    (``annotation.pace``, longer in a full room); an edit goes at once when the last batch
+    left at least that long ago, else with the next batch when the pace allows. An edit of
+    a shared annotation (or one that shares or unshares it) goes at once: others see it
+    live. After a ``busy`` answer the batch waits a growing, jittered time.
     """
 
     def __init__(self, book: AnnotationBook, send: Callable[[Request], Awaitable[Message]]) -> None:
         self.book = book
         self._send = send
         self._author: str | None = None
-        self._in_flight: set[str] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._busy_in_a_row = 0  # answers "busy" since the last one taken: the backoff
-        self._retry: asyncio.TimerHandle | None = None
+        self.pace = 0.0  # seconds: the room's last annotation.pace
+        self._sending: asyncio.Task[None] | None = None  # the batch on its way
+        self._timer: asyncio.TimerHandle | None = None  # the next paced (or retried) batch
+        self._backing_off = False  # the room said busy: wait for the timer
+        self._busy_in_a_row = 0  # answers "busy" since the last batch taken: the backoff
+        self._last_sent = -math.inf  # loop time the last batch left
         book.on_pending = self._saved
 
     @property
@@ -528,68 +554,108 @@ class AnnotationSync:
         elif isinstance(message, SignedOut):
             self._author = None
             self.book.forget_shared()
+        elif isinstance(message, AnnotationPace):
+            self.pace = message.seconds
         elif isinstance(message, AnnotationOps | SharedAnnotations):
             self.book.from_room(message)
 
     def _saved(self) -> None:
-        """An edit was saved: on its way at once while a member is signed in (outside a
-        running event loop it waits for the next sign-in or flush)."""
+        """An edit was saved: on its way now or when the pace allows, while a member is
+        signed in (outside a running event loop it waits for the next sign-in or flush)."""
         try:
             asyncio.get_running_loop()
         except RuntimeError:
             return
-        self.flush()
+        self._schedule(now=False)
 
     def flush(self) -> None:
-        """Send every pending operation of the signed-in member not already on its way."""
-        if self._author is None:
-            return
-        for op in self.book.pending(self._author):
-            if op.op_id in self._in_flight:
-                continue
-            self._in_flight.add(op.op_id)
-            task = asyncio.ensure_future(self._deliver(op))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _deliver(self, op: AnnotationOp) -> None:
+        """Send the signed-in member's pending operations now (a sign-in, a reconnect)."""
         try:
-            answer = await self._send(op)
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._schedule(now=True)
+
+    def _schedule(self, *, now: bool) -> None:
+        if self._author is None or self._sending is not None or self._backing_off:
+            return  # the answer (or the retry) schedules what is still pending
+        pending = self.book.pending(self._author)
+        if not pending:
+            return
+        loop = asyncio.get_running_loop()
+        due = self._last_sent + self.pace
+        if (
+            now
+            or loop.time() >= due
+            or any(self.book.is_shared_op(self._author, op) for op in pending)
+        ):
+            self._cancel_timer()
+            self._sending = asyncio.ensure_future(self._deliver(_batch_of(pending)))
+        elif self._timer is None:
+            self._timer = loop.call_at(due, self._timed)
+
+    def _timed(self) -> None:
+        self._timer = None
+        self._backing_off = False
+        self._schedule(now=True)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    async def _deliver(self, ops: list[AnnotationOp]) -> None:
+        self._last_sent = asyncio.get_running_loop().time()
+        batch = AnnotationBatch(f"b-{secrets.token_hex(8)}", tuple(BatchedOp.of(op) for op in ops))
+        try:
+            answer = await self._send(batch)
         finally:
-            self._in_flight.discard(op.op_id)
-        if isinstance(answer, Ack):
+            self._sending = None
+        if isinstance(answer, AnnotationsKept):
             self._busy_in_a_row = 0
-            self.book.answered(op.op_id)
+            refused = {r.op_id: r.message or r.code for r in answer.refused}
+            for op in ops:
+                self.book.answered(op.op_id, refusal=refused.get(op.op_id, ""))
         elif isinstance(answer, ErrorMessage):
             if answer.code in (ErrorCode.FORBIDDEN, ErrorCode.BAD_STATE) and self._author is None:
                 return  # signed out meanwhile: stays pending for the member's next sign-in
             if answer.code in (ErrorCode.INTERNAL, ErrorCode.BUSY):
-                # The room did not keep it now (busy with others' strokes, or a failed
-                # write): it stays pending and goes again after a growing, jittered wait.
+                # The room did not keep them now (busy with others' strokes, or a failed
+                # write): they stay pending and go again after a growing, jittered wait.
                 self._busy_in_a_row += 1
                 self._send_again_later()
                 return
-            self.book.answered(op.op_id, refusal=answer.message or answer.code)
+            for op in ops:  # the whole batch refused (the meeting closed, ...)
+                self.book.answered(op.op_id, refusal=answer.message or answer.code)
+        self._schedule(now=False)
 
     def _send_again_later(self) -> None:
-        if self._retry is not None:
-            return
         wait = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** min(self._busy_in_a_row - 1, 10))
         # tablets refused together do not come back together
         wait *= random.uniform(0.5, 1.5)  # noqa: S311  jitter, not cryptography
-
-        def again() -> None:
-            self._retry = None
-            self.flush()
-
-        self._retry = asyncio.get_running_loop().call_later(wait, again)
+        self._cancel_timer()
+        self._backing_off = True
+        self._timer = asyncio.get_running_loop().call_later(wait, self._timed)
 
     async def stop(self) -> None:
-        if self._retry is not None:
-            self._retry.cancel()
-            self._retry = None
-        for task in list(self._tasks):
+        self._cancel_timer()
+        task, self._sending = self._sending, None
+        if task is not None:
             task.cancel()
-        for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+BATCH_BYTES = 400_000  # about: a batch's frame stays well under the 1 MiB message limit
+
+
+def _batch_of(pending: list[AnnotationOp]) -> list[AnnotationOp]:
+    """The oldest pending operations that fit one batch (at least one)."""
+    batch: list[AnnotationOp] = []
+    size = 0
+    for op in pending[:MAX_BATCH_OPS]:
+        size += len(patch_json(op.patch)) + 300  # ids, stamp, page and keys around it
+        if batch and size > BATCH_BYTES:
+            break
+        batch.append(op)
+    return batch

@@ -231,7 +231,8 @@ class RoomConnection:
 
     async def request(self, request: Request) -> Message:
         """Send ``request`` (now, or after reconnecting) and wait for the room's answer:
-        :class:`Ack`, :class:`BallotRecorded` (to a ballot) or :class:`ErrorMessage`.
+        :class:`Ack`, :class:`BallotRecorded` (to a ballot), :class:`AnnotationsKept` (to a
+        batch of annotation operations) or :class:`ErrorMessage`.
 
         A request with the ``op_id`` of one still waiting is the same request sent again:
         it goes out now and waits for the same answer."""

@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from room_protocol.annotations import AnnotationsKept
 from room_protocol.errors import ErrorCode
 from room_protocol.live import Ack, Request, SignedIn, SignedOut
 from room_protocol.messages import ErrorMessage, MeetingSnapshot, MeetingState, Message
@@ -20,7 +21,7 @@ from room_protocol.voting import BallotRecorded
 
 __all__ = ["Answer", "ControlSession", "Received"]
 
-Answer = Ack | ErrorMessage | BallotRecorded  # what settles a pending request
+Answer = Ack | ErrorMessage | BallotRecorded | AnnotationsKept  # what settles a request
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +92,7 @@ class ControlSession:
         if isinstance(message, MeetingState):
             self.meeting = message.meeting
             return Received(meeting_changed=True)
-        if isinstance(message, Ack | ErrorMessage | BallotRecorded):
+        if isinstance(message, Ack | ErrorMessage | BallotRecorded | AnnotationsKept):
             return self._answer(message)
         if isinstance(message, SignedIn):
             self.signed_in = message

@@ -97,6 +97,74 @@ class AnnotationOp(Request):
     patch: AnnotationPatch
 
 
+MAX_BATCH_OPS = 100  # operations in one annotation.batch (and its frame under 1 MiB)
+MAX_PACE_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class BatchedOp:
+    """One operation inside an :class:`AnnotationBatch`: the fields of an
+    :class:`AnnotationOp`, with its own op id."""
+
+    op_id: str = field(metadata=OP_ID)
+    annotation_id: str = field(metadata=ANNOTATION_ID)
+    sha256: str = field(metadata=SHA256)
+    page: int = field(metadata=limits(minimum=0, maximum=100_000))
+    stamp: int = field(metadata=COUNT)
+    patch: AnnotationPatch
+
+    def request(self) -> AnnotationOp:
+        return AnnotationOp(
+            self.op_id, self.annotation_id, self.sha256, self.page, self.stamp, self.patch
+        )
+
+    @classmethod
+    def of(cls, op: AnnotationOp) -> BatchedOp:
+        return cls(op.op_id, op.annotation_id, op.sha256, op.page, op.stamp, op.patch)
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class AnnotationBatch(Request):
+    """Several operations in one request (tablet to room): what a tablet sends. Each is
+    kept or refused on its own, as if sent alone; the answer is :class:`AnnotationsKept`
+    (or an error that refuses them all: ``busy``, ``meeting_closed``, ...)."""
+
+    TYPE: ClassVar[str] = "annotation.batch"
+    ops: tuple[BatchedOp, ...] = field(metadata=limits(max_items=MAX_BATCH_OPS))
+
+
+@dataclass(frozen=True, slots=True)
+class OpRefused:
+    """One operation of a batch the room did not keep, and why (an ``error`` code)."""
+
+    op_id: str = field(metadata=OP_ID)
+    code: str = field(metadata=limits(max_len=32))
+    message: str = field(metadata=limits(max_len=1_000))
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class AnnotationsKept(Message):
+    """The answer to a batch (``op_id`` is the batch's): every operation in it is on disk
+    but the ``refused`` ones, which changed nothing."""
+
+    TYPE: ClassVar[str] = "annotation.kept"
+    op_id: str = field(metadata=OP_ID)
+    refused: tuple[OpRefused, ...] = field(default=(), metadata=limits(max_items=MAX_BATCH_OPS))
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class AnnotationPace(Message):
+    """How long a tablet gathers its private operations before it sends them in one batch
+    (room to tablet, after a sign-in and when the room grows or shrinks): a full room asks
+    each tablet for fewer, larger batches. Shared and presenter operations go at once."""
+
+    TYPE: ClassVar[str] = "annotation.pace"
+    seconds: float = field(metadata=limits(minimum=0, maximum=MAX_PACE_S))
+
+
 @dataclass(frozen=True, slots=True)
 class OpRecord:
     """An operation as the room kept it: who made it and on which tablet."""
@@ -223,4 +291,5 @@ class AnnotationSet:
 # Who may send what: a member annotates; presenter ink is the chair's (checked by the room).
 ALLOWED: dict[type[Request], frozenset[Role]] = {
     AnnotationOp: frozenset({Role.CHAIR, Role.CLERK, Role.DELEGATE}),
+    AnnotationBatch: frozenset({Role.CHAIR, Role.CLERK, Role.DELEGATE}),
 }

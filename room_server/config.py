@@ -72,6 +72,7 @@ class ServerConfig:
     annotations_max_bytes_per_member: int = 4 * 1024 * 1024  # bytes of their patches (JSON)
     annotations_ops_per_second: float = 300.0  # the whole room's, before tablets hear busy
     annotations_ops_burst: int = 600
+    annotations_batches_per_second: float = 250.0  # the pace asked of tablets (see rules)
     # [archive]: where sealed records are uploaded (room_server.record.outbox)
     archive_url: str = ""  # "" = no archive: records wait in the outbox, state not-configured
     archive_token_file: str = ""  # a file holding the bearer token ("" = none)
@@ -198,6 +199,7 @@ _LAYOUT: dict[str, dict[str, str]] = {
         "max_bytes_per_member": "annotations_max_bytes_per_member",
         "ops_per_second": "annotations_ops_per_second",
         "ops_burst": "annotations_ops_burst",
+        "batches_per_second": "annotations_batches_per_second",
     },
     "archive": {
         "url": "archive_url",
@@ -346,6 +348,8 @@ def _check(config: ServerConfig, path: Path | None) -> None:
         raise ConfigError(f"{where}annotations.ops_per_second must be 0.1-1000000")
     if not 1 <= config.annotations_ops_burst <= 10_000_000:
         raise ConfigError(f"{where}annotations.ops_burst must be 1-10000000")
+    if not 1 <= config.annotations_batches_per_second <= 1_000_000:
+        raise ConfigError(f"{where}annotations.batches_per_second must be 1-1000000")
     _check_archive(config, where)
     for key, addresses in (
         ("mdns.interfaces", config.mdns_interfaces),
@@ -440,4 +444,5 @@ def annotation_limits(config: ServerConfig) -> AnnotationLimits:
         max_bytes_per_member=config.annotations_max_bytes_per_member,
         ops_per_second=config.annotations_ops_per_second,
         ops_burst=config.annotations_ops_burst,
+        batches_per_second=config.annotations_batches_per_second,
     )

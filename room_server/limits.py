@@ -36,14 +36,16 @@ class RequestBucket:
         tokens = min(self.burst, self._tokens + max(0.0, now - self._at) * self.rate)
         return tokens >= 1
 
-    def take(self) -> bool:
-        """Whether one more request may go through now (and count it if so)."""
+    def take(self, count: int = 1) -> bool:
+        """Whether ``count`` more (one request, or the operations of a batch) may go
+        through now, and count them if so. More than the burst at once goes through when
+        the bucket is full, and leaves it owing the rest: the next wait that much longer."""
         now = self._clock()
         # A clock that steps back (it is monotonic in the server) refills nothing.
         self._tokens = min(self.burst, self._tokens + max(0.0, now - self._at) * self.rate)
         self._at = now
-        if self._tokens >= 1:
-            self._tokens -= 1
+        if self._tokens >= min(count, self.burst):
+            self._tokens -= count
             self.refused_in_a_row = 0
             return True
         self.refused_in_a_row += 1

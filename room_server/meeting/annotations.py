@@ -13,7 +13,7 @@ room display) gets the presenter ink.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import room_server.repo.annotations as repo
@@ -21,9 +21,13 @@ import room_server.rules.annotations as rules
 from room_protocol.annotations import (
     MAX_OPS_PER_MESSAGE,
     Annotation,
+    AnnotationBatch,
     AnnotationOp,
     AnnotationOps,
+    AnnotationPace,
+    AnnotationsKept,
     OpRecord,
+    OpRefused,
     SharedAnnotations,
     Visibility,
     patch_json,
@@ -32,7 +36,7 @@ from room_protocol.codec import MAX_MESSAGE_BYTES, encode
 from room_protocol.errors import ErrorCode
 from room_protocol.live import Request
 from room_server.limits import RequestBucket
-from room_server.meeting.context import Client, Context, Effects, Handler
+from room_server.meeting.context import Answered, Client, Context, Effects, Handler
 from room_server.meeting.follow import display_allowed
 from room_server.rules import Refusal
 from room_server.rules.documents import may_read
@@ -58,6 +62,20 @@ def pages(items: Iterable[tuple[T, int]]) -> Iterator[list[T]]:
     yield page
 
 
+# The paces a room asks for, seconds: 0 (send at once) while it is small.
+PACE_STEPS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """An operation kept in this transaction, and the annotation's state around it
+    (``after`` None: the operation changed nothing anyone sees)."""
+
+    record: OpRecord
+    before: Annotation | None
+    after: Annotation | None
+
+
 def _shared(annotation: Annotation | None) -> bool:
     return (
         annotation is not None
@@ -75,7 +93,11 @@ class AnnotationsWord:
         self.budget = RequestBucket(
             self.limits.ops_per_second, self.limits.ops_burst, clock=ctx.clock
         )
-        self.handlers: dict[type[Request], Handler] = {AnnotationOp: self.op}
+        self.handlers: dict[type[Request], Handler] = {
+            AnnotationOp: self.op,
+            AnnotationBatch: self.batch,
+        }
+        self._paced = 0.0  # the pace every signed-in tablet was last told
         # Tablets each member signed in on (checked when used: they may have left since),
         # so an operation's fan-out does not walk every connection of the room.
         self._tablets: dict[str, set[Client]] = {}
@@ -86,14 +108,44 @@ class AnnotationsWord:
 
     # --- the request ------------------------------------------------------------------
 
+    def take(self, request: AnnotationOp | AnnotationBatch) -> bool:
+        """Whether the room's budget has room for this request's operations now."""
+        return self.budget.take(len(request.ops) if isinstance(request, AnnotationBatch) else 1)
+
     def op(self, tx: Transaction, client: Client, request: AnnotationOp) -> Effects:
+        kept = self._keep(tx, client, request)
+        return [] if kept is None else [lambda: self._fan_out(client, [kept])]
+
+    def batch(self, tx: Transaction, client: Client, request: AnnotationBatch) -> Answered:
+        """Each operation kept or refused on its own (its own savepoint), as if sent alone;
+        one answer, one ``annotation.ops`` to the author's other tablets."""
+        if not request.ops:
+            raise Refusal(ErrorCode.BAD_FIELD, "an annotation batch must carry an operation")
+        kept: list[_Kept] = []
+        refused: list[OpRefused] = []
+        for item in request.ops:
+            tx.conn.execute("SAVEPOINT annotation_op")
+            try:
+                done = self._keep(tx, client, item.request())
+            except Refusal as refusal:
+                tx.conn.execute("ROLLBACK TO annotation_op")
+                refused.append(OpRefused(item.op_id, refusal.code.value, refusal.message))
+            else:
+                if done is not None:
+                    kept.append(done)
+            tx.conn.execute("RELEASE annotation_op")
+        answer = AnnotationsKept(request.op_id, tuple(refused))
+        return Answered(answer, [lambda: self._fan_out(client, kept)] if kept else [])
+
+    def _keep(self, tx: Transaction, client: Client, request: AnnotationOp) -> _Kept | None:
+        """Check and keep one operation (None: kept before, sent again)."""
         meeting = self.ctx.meeting()
         author = client.delegate_id
         if author is None:  # the role check lets no one else through; said plainly anyway
             raise Refusal(ErrorCode.FORBIDDEN, "sign in to annotate")
         device = client.client_id
         if repo.op_kept(tx.store, device, request.op_id):
-            return []  # sent again after its answer was lost: kept once, answered again
+            return None  # sent again after its answer was lost: kept once, answered again
         doc = meeting.document(request.sha256)
         if doc is None:
             raise Refusal(ErrorCode.NOT_FOUND, "that document is not in this meeting")
@@ -129,20 +181,43 @@ class AnnotationsWord:
         )
         after, changed = rules.fold(before, winners, record)
         repo.keep(tx.store, meeting.meeting_id, record, patch, after, winners)
+        return _Kept(record, before, after if changed else None)
 
-        def fan_out() -> None:
-            others = [
-                c
-                for c in self._tablets.get(author, ())
-                if c is not client and c.delegate_id == author and c in self.ctx.clients
-            ]
-            if others:
-                frame = encode(AnnotationOps((record,), last=True))
-                self.ctx.broadcast(others, frame, "annotation.ops")
-            if changed:
-                self._share(before, after)
+    def _fan_out(self, client: Client, kept: list[_Kept]) -> None:
+        """After the commit: the operations to the author's other tablets, each changed
+        annotation's state to whoever may see it."""
+        author = client.delegate_id
+        others = [
+            c
+            for c in self._tablets.get(author or "", ())
+            if c is not client and c.delegate_id == author and c in self.ctx.clients
+        ]
+        if others:
+            frame = encode(AnnotationOps(tuple(k.record for k in kept), last=True))
+            self.ctx.broadcast(others, frame, "annotation.ops")
+        for k in kept:
+            if k.after is not None:
+                self._share(k.before, k.after)
 
-        return [fan_out]
+    # --- the pace ---------------------------------------------------------------------
+
+    def pace(self) -> float:
+        """The seconds each tablet gathers its private operations for: the room's
+        connections spread over ``batches_per_second``, in steps (so it is told again
+        only when the room has about doubled or halved)."""
+        wanted = len(self.ctx.clients) / self.limits.batches_per_second
+        if wanted < PACE_STEPS[1] / 2:
+            return 0.0
+        return next((step for step in PACE_STEPS if step >= wanted), PACE_STEPS[-1])
+
+    def _send_pace(self, client: Client) -> None:
+        pace = self.pace()
+        if pace != self._paced:  # the room crossed a step: every signed-in tablet hears it
+            self._paced = pace
+            tablets = [c for c in self.ctx.clients if c.delegate_id is not None]
+            self.ctx.broadcast(tablets, encode(AnnotationPace(pace)), "annotation.pace")
+        else:
+            self.ctx.send([client], encode(AnnotationPace(pace)))
 
     # --- who sees what ----------------------------------------------------------------
 
@@ -224,6 +299,8 @@ class AnnotationsWord:
             tablets.add(client)
         self._send_own(client)
         self._send_shared(client)
+        if client.delegate_id is not None:
+            self._send_pace(client)
 
     def _signed_out(self, client: Client, was_presiding: bool) -> None:
         self._send_shared(client)  # the presenter ink, which every screen shows

@@ -16,7 +16,7 @@ from typing import Any
 from room_protocol.codec import encode
 from room_protocol.errors import ErrorCode
 from room_protocol.live import SignedOut
-from room_protocol.messages import MeetingSnapshot, MeetingState, Role
+from room_protocol.messages import MeetingSnapshot, MeetingState, Message, Role
 from room_server.rules import Refusal
 from room_server.store import Store
 from room_server.writer import Transaction, Writer
@@ -44,7 +44,18 @@ class Client:
 Send = Callable[[Iterable[Client], str], None]
 Effect = Callable[[], None]
 Effects = list[Effect]
-Handler = Callable[[Transaction, Client, Any], Effects]  # a word's handler of one request
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """A handler's result when the answer is not a plain ``ack`` (a batch's per-item
+    outcome): sent, and recorded for a resend, as an ``ack`` would be."""
+
+    answer: Message
+    effects: Effects
+
+
+Handler = Callable[[Transaction, Client, Any], Effects | Answered]  # one request's handler
 
 
 @dataclass

@@ -20,7 +20,7 @@ from typing import Any
 
 from room_protocol import enrollment, voting
 from room_protocol.annotations import ALLOWED as ANNOTATIONS_ALLOWED
-from room_protocol.annotations import AnnotationOp
+from room_protocol.annotations import AnnotationBatch, AnnotationOp
 from room_protocol.codec import encode, record_to_json
 from room_protocol.errors import ErrorCode
 from room_protocol.live import (
@@ -44,7 +44,7 @@ from room_server.meeting.annotations import AnnotationsWord
 from room_server.meeting.attendance import AttendanceWord
 from room_server.meeting.ballots import BallotsWord
 from room_server.meeting.closing import ClosingWord
-from room_server.meeting.context import Client, Context, Effects, Handler, Send
+from room_server.meeting.context import Answered, Client, Context, Effects, Handler, Send
 from room_server.meeting.floor import FloorWord
 from room_server.meeting.follow import FollowWord
 from room_server.meeting.messages import MessagesWord
@@ -99,9 +99,10 @@ class _Outcome:
 BUSY_ANNOTATIONS = "the room is busy: this mark stays on the tablet and is sent again"
 
 
-# How the tablets' encoder starts an annotation operation: enough to answer ``busy``
-# without decoding a frame of a thousand coordinates (another order is decoded as usual).
-_ANNOTATION_OP_START = '{"type":"annotation.op","op_id":"'
+# How the tablets' encoder starts an annotation operation or batch: enough to answer
+# ``busy`` without decoding a frame of a thousand coordinates (another order is decoded
+# as usual).
+_ANNOTATION_STARTS = ('{"type":"annotation.op","op_id":"', '{"type":"annotation.batch","op_id":"')
 _OP_ID_END = re.compile(r'[A-Za-z0-9][A-Za-z0-9._:-]{0,63}(?=")')
 
 
@@ -218,10 +219,11 @@ class LiveSession:
         while the room's annotation budget is spent (None: decode and handle it)."""
         if self.annotations.budget.available() or not isinstance(raw, str):
             return None
-        if not raw.startswith(_ANNOTATION_OP_START):
-            return None
-        found = _OP_ID_END.match(raw, len(_ANNOTATION_OP_START))
-        return found.group(0) if found else None
+        for start in _ANNOTATION_STARTS:
+            if raw.startswith(start):
+                found = _OP_ID_END.match(raw, len(start))
+                return found.group(0) if found else None
+        return None
 
     def handle(self, client: Client, request: Request) -> None:
         """Apply one request (or replay its recorded answer); answer after the commit."""
@@ -230,7 +232,9 @@ class LiveSession:
         if isinstance(request, CastBallot):
             self.ballots.cast(client, request, lambda: _check_role(client, request))
             return
-        if isinstance(request, AnnotationOp) and not self.annotations.budget.take():
+        if isinstance(request, AnnotationOp | AnnotationBatch) and not self.annotations.take(
+            request
+        ):
             self.ctx.send([client], busy_frame(request.op_id))
             return
         waiting = self._waiting.get(client, 0)
@@ -289,10 +293,13 @@ class LiveSession:
             _check_role(client, request)
             if type(request) not in OPEN_WHEN_CLOSED:
                 self.closing.refuse_if_closed(tx, request)
-            effects = self.handlers[type(request)](tx, client, request)
+            handled = self.handlers[type(request)](tx, client, request)
             if type(request) not in NOT_AUDITED_AS_SENT:
                 self._audit_request(tx, client, request)
-            answer = encode(Ack(request.op_id))
+            if isinstance(handled, Answered):
+                answer, effects = encode(handled.answer), handled.effects
+            else:
+                answer, effects = encode(Ack(request.op_id)), handled
         except Refusal as refusal:
             ok = False
             tx.conn.execute("ROLLBACK TO request")

@@ -26,6 +26,9 @@ class AnnotationLimits:
     # crowd out page changes and ballots (docs/performance.md: ~650/s is one core's).
     ops_per_second: float = 300.0
     ops_burst: int = 600
+    # Batches a second the whole room asks for: each tablet is told to gather its private
+    # operations for (control connections / this) seconds (``annotation.pace``).
+    batches_per_second: float = 250.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -198,6 +198,24 @@ INK = annotations.AnnotationPatch(
 )
 ANNOTATION_EXAMPLES = [
     annotations.AnnotationOp("op-60", "a-1", SHA, 3, 1_765_000_000_000_000, INK),
+    annotations.AnnotationBatch(
+        "b-61",
+        (
+            annotations.BatchedOp("op-61", "a-1", SHA, 3, 1_765_000_000_000_001, INK),
+            annotations.BatchedOp(
+                "op-62",
+                "a-3",
+                SHA,
+                4,
+                1_765_000_000_000_002,
+                annotations.AnnotationPatch(deleted=True),
+            ),
+        ),
+    ),
+    annotations.AnnotationsKept(
+        "b-61", (annotations.OpRefused("op-62", "bad_field", "page 4 is past the last page"),)
+    ),
+    annotations.AnnotationPace(8.0),
     annotations.AnnotationOps(
         (
             annotations.OpRecord(

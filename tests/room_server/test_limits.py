@@ -59,3 +59,17 @@ def test_a_chair_paging_at_seven_pages_a_second_is_never_refused() -> None:
 def test_nonsense_limits_are_refused(rate: float, burst: int) -> None:
     with pytest.raises(ValueError, match="positive rate"):
         RequestBucket(rate, burst)
+
+
+def test_a_batch_takes_one_token_per_operation_and_past_the_burst_leaves_a_debt() -> None:
+    clock = Clock()
+    bucket = RequestBucket(rate=2, burst=3, clock=clock)
+    assert bucket.take(2)
+    assert not bucket.take(2)  # one left: a batch of two waits
+    clock.now += 1  # three again
+    assert bucket.take(11)  # past the burst: let through when full, owing eight
+    assert not bucket.available()
+    clock.now += 4  # the debt is paid off, nothing more
+    assert not bucket.take()
+    clock.now += 0.5
+    assert bucket.take()
