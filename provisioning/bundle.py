@@ -61,9 +61,26 @@ def system_files() -> Path:
 
 
 def write_bundle(dest: Path, options: BundleOptions, say: Callable[[str], None]) -> Path:
-    """Write the bundle into ``dest`` (a new or empty folder); returns ``dest``."""
+    """Write the bundle into ``dest`` (a new or empty folder); returns ``dest``. A bundle
+    that cannot be finished leaves nothing behind."""
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise BundleError(f"{dest} exists and is not an empty folder")
+    existed = dest.exists()
+    try:
+        return _write_bundle(dest, options, say)
+    except BaseException:
+        if existed:
+            for child in dest.iterdir():
+                if child.is_dir():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
+        else:
+            shutil.rmtree(dest, ignore_errors=True)
+        raise
+
+
+def _write_bundle(dest: Path, options: BundleOptions, say: Callable[[str], None]) -> Path:
     wheels = dest / WHEELS
     wheels.mkdir(parents=True, exist_ok=True)
     units = system_files()

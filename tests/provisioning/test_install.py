@@ -40,11 +40,12 @@ def provision(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def wheel_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every dependency of the room server as this venv has it installed, packed back into
-    wheels: a package index that needs no network."""
-    cache = tmp_path_factory.mktemp("wheel-cache")
-    for name in [*wheels.installed_closure(wheels.PROJECT, EXTRAS)[1:], "pip"]:
-        wheels.pack_installed(name, cache)
-    return cache
+    wheels by ``bundle --from-env``: a package index that needs no network."""
+    dest = tmp_path_factory.mktemp("from-env") / "bundle"
+    result = provision("bundle", str(dest), "--from-env")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "packed from this installation" in result.stdout
+    return dest / "wheels"
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +120,16 @@ def test_a_bundle_is_written_into_an_empty_folder_only(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "is not an empty folder" in result.stderr
     assert [p.name for p in dest.iterdir()] == ["notes.txt"]
+
+
+def test_a_bundle_that_cannot_be_finished_leaves_nothing(tmp_path: Path) -> None:
+    empty_index = tmp_path / "index"
+    empty_index.mkdir()
+    dest = tmp_path / "stick" / "hemicycle"
+    result = provision("bundle", str(dest), "--no-index", "--find-links", str(empty_index))
+    assert result.returncode == 2
+    assert "pip download failed" in result.stderr
+    assert not dest.exists()
 
 
 def test_install_stages_everything_once_and_keeps_it_the_second_time(
@@ -230,3 +241,40 @@ def test_a_real_offline_install_from_the_bundle_runs(bundle: Path, tmp_path: Pat
         == hashlib.sha256((ROOT / "provisioning/install.py").read_bytes()).digest()
     )
     assert sorted(p.name for p in (venv / "share/hemicycle/systemd").iterdir()) == SYSTEM_FILES
+
+
+def test_the_uploader_reaches_only_the_archive_set_in_its_drop_in(tmp_path: Path) -> None:
+    """Installed without a bundle (the checkout's units): the uploader's drop-in allows no
+    address until the archive's is set; then that one address, and the unit stays within
+    its target."""
+    ensure = ROOT / "tests" / "tools" / "ensure-command.sh"
+    found = subprocess.run(
+        [str(ensure), "systemd-analyze", "systemd"], capture_output=True, text=True, check=False
+    )
+    if found.returncode != 0:
+        pytest.skip(f"no systemd-analyze: {found.stdout.strip() or found.stderr.strip()}")
+    root = tmp_path / "root"
+    root.mkdir()
+    result = provision("install", "--root", str(root), "--no-venv")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (root / UNITS / "hemicycle-uploader.service").read_bytes() == (
+        ROOT / "systemd/hemicycle-uploader.service"
+    ).read_bytes()
+
+    def security() -> str:
+        options = ["--offline=yes", f"--root={root}", "--threshold=30"]
+        ran = subprocess.run(
+            ["systemd-analyze", "security", *options, "hemicycle-uploader.service"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        return ran.stdout
+
+    assert "Service blocks all IP address ranges" in security()
+    drop_in = root / UNITS / "hemicycle-uploader.service.d/archive.conf"
+    drop_in.write_text(
+        drop_in.read_text().replace("IPAddressAllow=\n", "IPAddressAllow=198.51.100.7\n")
+    )
+    assert "Service defines IP address allow list with non-localhost entries" in security()
