@@ -150,6 +150,7 @@ def installed_closure(name: str, extras: Iterable[str]) -> list[str]:
     platform needed."""
     wanted = [(name, frozenset(extras))]
     seen: dict[str, str] = {}
+    followed: set[tuple[str, frozenset[str]]] = set()
     while wanted:
         current, asked = wanted.pop()
         try:
@@ -157,8 +158,9 @@ def installed_closure(name: str, extras: Iterable[str]) -> list[str]:
         except metadata.PackageNotFoundError:
             continue
         key = normalise(dist.metadata["Name"])
-        if key in seen and not asked:
+        if (key, asked) in followed:
             continue
+        followed.add((key, asked))
         seen.setdefault(key, dist.metadata["Name"])
         for requirement in dist.requires or []:
             spec, _, marker = requirement.partition(";")
@@ -171,8 +173,7 @@ def installed_closure(name: str, extras: Iterable[str]) -> list[str]:
             sub_extras = frozenset(
                 e.strip() for e in (found.group(2) or "").split(",") if e.strip()
             )
-            if normalise(found.group(1)) not in seen or sub_extras:
-                wanted.append((found.group(1), sub_extras))
+            wanted.append((found.group(1), sub_extras))
     return list(seen.values())
 
 

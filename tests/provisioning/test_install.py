@@ -278,3 +278,12 @@ def test_the_uploader_reaches_only_the_archive_set_in_its_drop_in(tmp_path: Path
         drop_in.read_text().replace("IPAddressAllow=\n", "IPAddressAllow=198.51.100.7\n")
     )
     assert "Service defines IP address allow list with non-localhost entries" in security()
+
+
+def test_the_closure_follows_extras_through_the_project_itself() -> None:
+    """``all`` is ``hemicycle[server,tablet,provisioning]``: followed once, not forever."""
+    server = {wheels.normalise(n) for n in wheels.installed_closure("hemicycle", EXTRAS)}
+    every = {wheels.normalise(n) for n in wheels.installed_closure("hemicycle", ["all"])}
+    assert {"hemicycle", "pymupdf", "pyudev", "websockets", "cffi"} <= server
+    assert "pyside6_essentials" not in server and "qasync" not in server
+    assert server | {"pyside6_essentials", "qasync", "zxing_cpp"} <= every
