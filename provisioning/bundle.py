@@ -8,6 +8,7 @@ file (``sha256sum -c SHA256SUMS`` checks the stick).
 
 from __future__ import annotations
 
+import hashlib
 import platform
 import shutil
 import subprocess
@@ -118,6 +119,9 @@ def _write_bundle(dest: Path, options: BundleOptions, say: Callable[[str], None]
     sums = sha256_sums(dest)
     (dest / SUMS).write_text(sums, encoding="utf-8")
     say(tr("bundle.written", path=dest, files=len(sums.splitlines())))
+    # Note it down: on the box, `sha256sum SHA256SUMS` must say the same (the sums find a
+    # damaged stick; this finds a changed one).
+    say(tr("bundle.sums_digest", file=SUMS, sha256=hashlib.sha256(sums.encode()).hexdigest()))
     return dest
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from provisioning.bundle import (
     DEFAULT_EXTRAS,
+    SUMS,
     WHEELS,
     BundleError,
     BundleOptions,
@@ -30,7 +31,7 @@ from provisioning.bundle import (
     write_bundle,
 )
 from provisioning.room_init import INSTALLED_CONFIG
-from provisioning.wheels import PROJECT, SYSTEM_FILES
+from provisioning.wheels import PROJECT, SYSTEM_FILES, check_sums
 
 VENV = Path("opt/hemicycle/.venv")  # the units' ExecStart= paths
 UNITS = Path("etc/systemd/system")
@@ -82,6 +83,8 @@ def install(options: InstallOptions, say: Say) -> None:
     units = options.bundle / SYSTEM_FILES if options.bundle else system_files()
     if not (units / "hemicycle-room-server.service").is_file():
         raise InstallError(f"no units in {units}: is {options.bundle} a Hemicycle bundle?")
+    if options.bundle is not None:
+        _check_bundle(options.bundle)
     if options.venv:
         _venv(options, say)
     else:
@@ -111,6 +114,17 @@ def install(options: InstallOptions, say: Say) -> None:
         ):
             if shutil.which(command[0]):
                 subprocess.run(command, check=False)
+
+
+def _check_bundle(bundle: Path) -> None:
+    """The stick holds what ``bundle`` wrote, byte for byte (a damaged stick, a file added
+    or lost), before anything is installed from it."""
+    sums = bundle / SUMS
+    if not sums.is_file():
+        raise InstallError(f"no {SUMS} in {bundle}: is it a Hemicycle bundle?")
+    problems = check_sums(bundle, sums.read_text(encoding="utf-8"))
+    if problems:
+        raise InstallError(f"{bundle} is not as it was written: " + "; ".join(problems[:5]))
 
 
 def _venv(options: InstallOptions, say: Say) -> None:

@@ -189,6 +189,33 @@ def sha256_sums(folder: Path) -> str:
     return "".join(lines)
 
 
+def check_sums(folder: Path, sums: str) -> list[str]:
+    """What differs between ``folder`` and its ``sha256sum`` listing ``sums``: files
+    missing, changed or not listed (the listing itself aside); empty when all is well."""
+    listed: dict[str, str] = {}
+    for line in sums.splitlines():
+        digest, sep, name = line.partition("  ")
+        if not sep or len(digest) != 64:
+            return [f"not a sha256sum listing: {line[:80]!r}"]
+        listed[name] = digest
+    actual = {
+        line.partition("  ")[2]: line.partition("  ")[0]
+        for line in sha256_sums(folder).splitlines()
+    }
+    problems = [f"{name}: missing" for name in sorted(listed.keys() - actual.keys())]
+    problems += [
+        f"{name}: changed"
+        for name in sorted(listed.keys() & actual.keys())
+        if listed[name] != actual[name]
+    ]
+    problems += [
+        f"{name}: not listed"
+        for name in sorted(actual.keys() - listed.keys())
+        if name != "SHA256SUMS"
+    ]
+    return problems
+
+
 def _top_level_packages(root: Path) -> Iterator[str]:
     config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     patterns = config["tool"]["setuptools"]["packages"]["find"]["include"]

@@ -55,6 +55,8 @@ def bundle(tmp_path_factory: pytest.TempPathFactory, wheel_cache: Path) -> Path:
     assert result.returncode == 0, result.stdout + result.stderr
     for step in ("[1/4]", "[2/4]", "[3/4]", "[4/4]", "bundle written"):
         assert step in result.stdout  # progress is shown
+    digest = hashlib.sha256((dest / "SHA256SUMS").read_bytes()).hexdigest()
+    assert f"sha256 of SHA256SUMS: {digest}" in result.stdout
     return dest
 
 
@@ -190,6 +192,35 @@ def test_install_from_something_that_is_not_a_bundle_changes_nothing(tmp_path: P
     assert list(root.iterdir()) == []
     missing = provision("install", "--root", str(tmp_path / "nowhere"), "--no-venv")
     assert missing.returncode == 2 and "is not a folder" in missing.stderr
+
+
+def test_install_from_a_damaged_or_changed_stick_changes_nothing(
+    bundle: Path, tmp_path: Path
+) -> None:
+    """A wheel with one byte changed, a file added, a file lost: each refused, by name,
+    before anything is written (the sums match what bundle printed, too)."""
+    stick = tmp_path / "stick"
+    shutil.copytree(bundle, stick)
+    digest = hashlib.sha256((stick / "SHA256SUMS").read_bytes()).hexdigest()
+    assert len(digest) == 64
+    wheel = next((stick / "wheels").glob("segno-*.whl"))
+    data = bytearray(wheel.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    cases = {
+        "changed": lambda: wheel.write_bytes(bytes(data)),
+        "not listed": lambda: (stick / "wheels/evil-1.0-py3-none-any.whl").write_bytes(b"PK"),
+        "missing": lambda: (stick / "systemd/hemicycle.tmpfiles").unlink(),
+    }
+    for problem, damage in cases.items():
+        shutil.rmtree(stick)
+        shutil.copytree(bundle, stick)
+        damage()
+        root = tmp_path / f"root-{problem.replace(' ', '-')}"
+        root.mkdir()
+        result = provision("install", "--root", str(root), "--from", str(stick), "--no-venv")
+        assert result.returncode == 2, result.stdout
+        assert "is not as it was written" in result.stderr and f": {problem}" in result.stderr
+        assert list(root.iterdir()) == []
 
 
 def test_init_fills_in_the_installed_configuration_but_keeps_an_edited_one(
