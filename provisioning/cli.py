@@ -14,10 +14,12 @@ import logging
 import os
 import shlex
 import signal
+import subprocess
 import sys
 import threading
 from pathlib import Path
 
+from provisioning.bundle import DEFAULT_EXTRAS
 from provisioning.i18n import CATALOGUE, LANGUAGES, tr
 from room_protocol.private_files import UMASK
 from room_protocol.text import language_from_environment
@@ -116,6 +118,54 @@ def _parser() -> argparse.ArgumentParser:
         help=f"where sticks are mounted (default: $RUNTIME_DIRECTORY or {DEFAULT_RUNTIME_DIR})",
     )
     watch.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    bundle = commands.add_parser(
+        "bundle",
+        help="write everything an offline install needs into a folder (a USB stick)",
+        description="Write the project's wheel, a wheel of every dependency for this Python "
+        "and platform, the units, udev rule, tmpfiles and sysusers files, a README and "
+        "SHA256SUMS into DEST, for `room-provision install --from DEST` on a box without "
+        "network.",
+    )
+    bundle.add_argument("dest", type=Path, metavar="DEST", help="a new or empty folder")
+    bundle.add_argument(
+        "--from-env",
+        action="store_true",
+        help="pack the dependencies installed here instead of downloading them (no network)",
+    )
+    bundle.add_argument(
+        "--no-index", action="store_true", help="pip download: only from --find-links"
+    )
+    bundle.add_argument(
+        "--find-links",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="pip download: look for wheels in DIR too",
+    )
+    bundle.add_argument("--extras", default=",".join(DEFAULT_EXTRAS), help="default: %(default)s")
+    install = commands.add_parser(
+        "install",
+        help="install the room server: venv, units, udev rule, tmpfiles, user, configuration",
+        description="Install Hemicycle under ROOT: /opt/hemicycle/.venv (from the bundle's "
+        "wheels, no network), the units, the udev rule, the tmpfiles and sysusers files, the "
+        "'hemicycle' user and a commented /etc/hemicycle/room-server.toml. Safe to run "
+        "again: says what it made, updated and kept; never overwrites an edited "
+        "configuration.",
+    )
+    install.add_argument(
+        "--root", type=Path, default=Path("/"), help="install into this folder (default: /)"
+    )
+    install.add_argument(
+        "--from",
+        dest="bundle",
+        type=Path,
+        default=None,
+        metavar="BUNDLE",
+        help="a folder written by room-provision bundle (default: this installation)",
+    )
+    install.add_argument("--no-venv", action="store_true", help="leave /opt/hemicycle/.venv alone")
+    install.add_argument("--extras", default=",".join(DEFAULT_EXTRAS), help="default: %(default)s")
     return parser
 
 
@@ -131,6 +181,10 @@ def main(argv: list[str] | None = None) -> int:
         return _export_stick(args.path)
     if args.command == "usb-watch":
         return _usb_watch(args)
+    if args.command == "bundle":
+        return _bundle(args)
+    if args.command == "install":
+        return _install(args)
     os.umask(UMASK)  # backups and restored state hold keys
     if args.command == "init":
         return _init(args)
@@ -167,6 +221,47 @@ def _init(args: argparse.Namespace) -> int:
     print(said[written])
     command = ["init", "--force"] if args.force else ["init"]
     return room_server(args.config, *command, capture=False).returncode
+
+
+def _extras(text: str) -> tuple[str, ...]:
+    return tuple(e.strip() for e in text.split(",") if e.strip())
+
+
+def _bundle(args: argparse.Namespace) -> int:
+    from provisioning.bundle import BundleError, BundleOptions, write_bundle
+
+    options = BundleOptions(
+        extras=_extras(args.extras),
+        from_env=args.from_env,
+        no_index=args.no_index,
+        find_links=tuple(args.find_links),
+    )
+    try:
+        write_bundle(args.dest, options, lambda line: print(line, flush=True))
+    except (BundleError, OSError) as exc:
+        print(tr("bundle.refused", error=exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return 0
+
+
+def _install(args: argparse.Namespace) -> int:
+    from provisioning.install import Done, InstallError, InstallOptions, install
+
+    options = InstallOptions(
+        root=args.root, bundle=args.bundle, venv=not args.no_venv, extras=_extras(args.extras)
+    )
+
+    def say(done: Done, what: str, note: str) -> None:
+        line = tr(f"install.{done.value}", what=what)
+        print(f"{line} ({note})" if note else line, flush=True)
+
+    try:
+        install(options, say)
+    except (InstallError, OSError, subprocess.CalledProcessError) as exc:
+        print(tr("install.refused", error=exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(tr("install.next"))
+    return 0
 
 
 def _restore(config: Path, source: Path, *, force: bool) -> int:

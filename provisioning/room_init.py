@@ -12,6 +12,30 @@ from pathlib import Path
 
 ROOM_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # as room_server/config.py checks it
 
+# The configuration install leaves for `room-provision init`, which replaces it (and only
+# it: a file that differs from this was edited, and init keeps it).
+INSTALLED_CONFIG = """\
+# Hemicycle room server configuration, installed by room-provision install.
+# Nothing is set yet: make the room with
+#   room-provision init --state-dir /var/lib/hemicycle --room-id ID --room-name NAME \\
+#       --interface ROOM-NETWORK-ADDRESS
+# which replaces this file with the room's own (docs/it-guide.md, docs/configuration.md).
+#
+# [room]
+# id = "council-chamber"
+# name = "Council Chamber"
+#
+# [server]
+# host = "192.0.2.10"
+# port = 8443
+#
+# [mdns]
+# interfaces = ["192.0.2.10"]
+#
+# [storage]
+# state_dir = "/var/lib/hemicycle"
+"""
+
 
 class InitError(ValueError):
     """An argument that cannot make a room; nothing was written."""
@@ -101,6 +125,9 @@ def write_config(path: Path, text: str, *, force: bool) -> str:
     old = path.read_text(encoding="utf-8")
     if old == text:
         return "kept"
+    if old == INSTALLED_CONFIG:  # room-provision install's placeholder: nobody edited it
+        _write(path, text)
+        return "made"
     if not force:
         return "differs"
     _write(path.with_name(path.name + ".bak"), old)

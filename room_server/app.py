@@ -45,11 +45,18 @@ async def run(config: ServerConfig, stop: asyncio.Event | None = None) -> None:
     )
     fingerprint = certs.fingerprint()
     with Store(config.database_path, config.documents_dir) as store:
-        outbox = Outbox(config.state_dir, config.archive, time.time)
+        # "separate": hemicycle-uploader.service owns the outbox (and the network to the
+        # archive); the server seals, and that uploader's scan finds the record.
+        separate = config.archive_uploader == "separate"
+        outbox = None if separate else Outbox(config.state_dir, config.archive, time.time)
         server = RoomServer(config, store, certs, outbox)
         await server.start()
         advertiser: RoomAdvertiser | None = None
-        uploader = asyncio.create_task(outbox.run(), name="record uploader")
+        uploader = asyncio.create_task(
+            outbox.run() if outbox is not None else asyncio.sleep(0), name="record uploader"
+        )
+        if separate:
+            log.info("records are uploaded by `room-server record upload --follow` (uploader)")
         try:
             if config.mdns_enabled:
                 advertiser = RoomAdvertiser(

@@ -5,6 +5,7 @@ minisign's format, and the archive upload's state (``status``, ``upload-now``)."
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -17,9 +18,11 @@ from room_server.i18n import tr, trn
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+    from room_server.record.outbox import Outbox
+
 EXIT_NOT_VALID = 1
 EXIT_BAD_INPUT = 2
-_STATUS_COMMANDS = ("status", "upload-now")
+_STATUS_COMMANDS = ("status", "upload-now", "upload")
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -187,12 +190,24 @@ def add_status_commands(record_sub: argparse._SubParsersAction[argparse.Argument
         "upload-now", help="ask the running server to upload a record now (its backoff restarts)"
     )
     now.add_argument("meeting_id")
+    upload = record_sub.add_parser(
+        "upload",
+        help="upload the sealed records that are due, then stop; --follow: keep uploading",
+        description="The outbox's uploader on its own (hemicycle-uploader.service runs it "
+        'with --follow when [archive] uploader = "separate"). Only one uploader runs at a '
+        "time: this one waits while another (the server's) holds the outbox.",
+    )
+    upload.add_argument(
+        "--follow", action="store_true", help="keep uploading new records until stopped"
+    )
 
 
 def _status(config: ServerConfig, args: argparse.Namespace) -> int:
     from room_server.record.outbox import Outbox, OutboxError
 
     outbox = Outbox(config.state_dir, config.archive, time.time)
+    if args.record_command == "upload":
+        return _upload(config, outbox, follow=args.follow)
     if args.record_command == "upload-now":
         try:
             outbox.upload_now(args.meeting_id)
@@ -240,6 +255,47 @@ def _status(config: ServerConfig, args: argparse.Namespace) -> int:
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1])
     return 0
+
+
+def _upload(config: ServerConfig, outbox: Outbox, *, follow: bool) -> int:
+    """Run the outbox's uploader in this process until stopped (``follow``) or until no
+    record is due; exit 1 when a record is left failed."""
+    import asyncio
+    import logging
+    import signal
+
+    from room_protocol.service_manager import serve_until
+    from room_server.record.outbox import State
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if not config.archive.configured:
+        print(tr("record.no_archive"), file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    async def main() -> None:
+        if not follow:
+            await outbox.run(until_idle=True)
+            return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        uploader = asyncio.create_task(outbox.run(), name="record uploader")
+        waiting = asyncio.create_task(serve_until(stop, "uploading records to the archive"))
+        done, _ = await asyncio.wait({uploader, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        uploader.cancel()
+        waiting.cancel()
+        for task in (uploader, waiting):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for task in done:
+            task.result()  # an uploader that ended by itself: its error
+
+    asyncio.run(main())
+    failed = [r for r in outbox.status() if r.state is State.FAILED_RETRYING]
+    for record in failed:
+        print(tr("record.upload_failed", meeting=record.meeting_id, error=record.last_error))
+    return EXIT_NOT_VALID if failed and not follow else 0
 
 
 def _size(count: int) -> str:

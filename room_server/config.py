@@ -86,6 +86,9 @@ class ServerConfig:
     archive_retry_max_seconds: float = 900.0  # ... doubling up to this
     archive_max_kib_per_second: int = 0  # upload bandwidth cap; 0 = none
     archive_allow_insecure_http: bool = False  # allow http:// (token and record in clear)
+    # "server": the server uploads; "separate": `room-server record upload --follow`
+    # (hemicycle-uploader.service) does, and the server only seals
+    archive_uploader: str = "server"
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -214,6 +217,7 @@ _LAYOUT: dict[str, dict[str, str]] = {
         "retry_max_seconds": "archive_retry_max_seconds",
         "max_kib_per_second": "archive_max_kib_per_second",
         "allow_insecure_http": "archive_allow_insecure_http",
+        "uploader": "archive_uploader",
     },
 }
 # [archive] keys naming files: relative to the configuration file's directory
@@ -369,7 +373,15 @@ def _check(config: ServerConfig, path: Path | None) -> None:
             ) from None
 
 
+UPLOADERS = ("server", "separate")
+
+
 def _check_archive(config: ServerConfig, where: str) -> None:
+    if config.archive_uploader not in UPLOADERS:
+        raise ConfigError(
+            f'{where}archive.uploader must be "server" or "separate", '
+            f"not {config.archive_uploader!r}"
+        )
     if not 1 <= config.archive_timeout_seconds <= 600:
         raise ConfigError(f"{where}archive.timeout_seconds must be 1-600 (seconds)")
     if not 0 <= config.archive_keep_days <= 36_500:

@@ -3,17 +3,22 @@
 A record is ``<state_dir>/records/<meeting_id>/`` once ``manifest.json`` is in it. Each
 queued record has a state file ``<state_dir>/outbox/<meeting_id>.json`` (written whole,
 then renamed) that only the server's uploader writes; other processes (``room-server
-record upload-now``) leave a ``<meeting_id>.wake`` file beside it instead. The state is
-not in the SQLite database: that has one writer, the server's, and an upload must not wait
-behind meeting traffic nor stop when the database is busy.
+record upload-now``) leave a ``<meeting_id>.wake`` file beside it instead. One uploader
+runs at a time: the server's (``[archive] uploader = "server"``) or ``room-server record
+upload --follow`` (``"separate"``, hemicycle-uploader.service); each holds an exclusive
+lock on ``outbox/uploader.lock`` while it runs, and a second one waits for it. The state
+is not in the SQLite database: that has one writer, the server's, and an upload must not
+wait behind meeting traffic nor stop when the database is busy.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import logging
+import os
 import random
 import re
 import shutil
@@ -39,6 +44,7 @@ from room_server.record.uploader import (
 log = logging.getLogger(__name__)
 
 OUTBOX_DIR = "outbox"
+UPLOADER_LOCK = "uploader.lock"  # flock(2)ed by the one uploader running
 _MEETING_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # as a package's ids
 POLL_SECONDS = 5.0  # how often the loop looks for new records and wake files at most
 _DAY = 86_400.0
@@ -205,8 +211,44 @@ class Outbox:
 
     # -- the uploader ----------------------------------------------------------------------
 
-    async def run(self) -> None:
-        """Upload queued records until cancelled; cancelling stops a running upload."""
+    async def run(self, *, until_idle: bool = False) -> None:
+        """Upload queued records until cancelled; cancelling stops a running upload.
+        ``until_idle``: return once no record is due now (``room-server record upload``).
+        Waits while another process's uploader holds the outbox."""
+        lock = await self._hold_the_lock()
+        try:
+            await self._run(until_idle=until_idle)
+        finally:
+            os.close(lock)  # and with it the lock
+
+    async def _hold_the_lock(self) -> int:
+        self.outbox_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.outbox_dir / UPLOADER_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        said = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if not said:
+                    log.warning(
+                        "another uploader holds %s: this one waits for it",
+                        self.outbox_dir / UPLOADER_LOCK,
+                    )
+                    said = True
+                try:
+                    await asyncio.sleep(POLL_SECONDS)
+                except BaseException:
+                    os.close(fd)
+                    raise
+                continue
+            if said:  # the other uploader wrote the state files meanwhile
+                with self._lock:
+                    self._entries.clear()
+                self._load()
+                log.info("the other uploader is gone: this one goes on")
+            return fd
+
+    async def _run(self, *, until_idle: bool) -> None:
         self._loop = asyncio.get_running_loop()
         self._cancel.clear()
         with self._lock:
@@ -215,17 +257,24 @@ class Outbox:
                     entry.state = State.QUEUED
         if not self._archive.configured:
             log.info("no [archive] url configured: sealed records stay in %s", self.records_dir)
+        tried: set[str] = set()
         try:
             while True:
                 try:
                     self._scan()
                     self._prune()
-                    due = self._due()
+                    due = self._due(tried)
                     if due is not None:
+                        if until_idle:  # one attempt each: a failure waits for next time
+                            tried.add(due.meeting_id)
                         await self._attempt(due)
                         continue
                 except OSError as exc:  # the state directory full or unwritable: try later
                     log.error("the outbox cannot go on (%s); trying again", exc)
+                    if until_idle:
+                        raise
+                if until_idle:
+                    return
                 await self._sleep()
         finally:
             self._loop = None
@@ -241,7 +290,7 @@ class Outbox:
             await asyncio.wait_for(self._wake.wait(), delay)
         self._wake.clear()
 
-    def _due(self) -> _Entry | None:
+    def _due(self, tried: set[str]) -> _Entry | None:
         if not self._archive.configured:
             return None
         now = self._clock()
@@ -250,6 +299,7 @@ class Outbox:
                 e
                 for e in self._entries.values()
                 if e.state in (State.QUEUED, State.FAILED_RETRYING)
+                and e.meeting_id not in tried
                 and (e.next_attempt_at is None or e.next_attempt_at <= now)
             ]
         return min(waiting, key=lambda e: (e.next_attempt_at or 0.0, e.meeting_id), default=None)

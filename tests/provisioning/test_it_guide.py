@@ -6,13 +6,20 @@ What the staging root changes, and only that: the guide's paths (/etc/hemicycle,
 network's address 192.0.2.10 becomes 127.0.0.1 on a free port (``--port 0``, so that
 no other test's room is in the way); ``systemctl enable --now|start|stop`` of the room
 server unit starts or stops ``room-server --config … run`` as the unit does (systemd
-does not run the test box). Every command must succeed.
+does not run the test box). The stick (/media/stick) is a folder in the staging root too;
+``bundle`` takes its wheels from a local index packed from this venv (``--no-index
+--find-links``: never the network); ``install`` installs into the staging root
+(``--root``) without making the venv (``--no-venv``: tests/provisioning/test_install.py
+makes a real one); ``python3`` is the interpreter this venv was made from, with no
+Hemicycle and no dependency installed, as on a bare box. ``cd`` and ``NAME=value`` before
+a command work as in a shell. Every command must succeed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -20,11 +27,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from provisioning import wheels
 from tests.rooms import die_with_the_tests, timeout
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "it-guide.md"
 UNIT = "hemicycle-room-server.service"
 CONFIG = "/etc/hemicycle/room-server.toml"
+NO_CONFIG = ("bundle", "install")  # commands that read no room configuration
 
 
 def console_commands(text: str) -> list[str]:
@@ -34,12 +45,26 @@ def console_commands(text: str) -> list[str]:
     return commands
 
 
-def staged(command: str, root: Path) -> str:
+def staged(command: str, root: Path, wheel_cache: Path) -> str:
     command = command.replace("--interface 192.0.2.10", "--interface 192.0.2.10 --port 0")
     command = command.replace("192.0.2.10", "127.0.0.1")
-    for path in ("/etc/hemicycle", "/var/lib/hemicycle", "/var/backups/hemicycle"):
+    for path in ("/etc/hemicycle", "/var/lib/hemicycle", "/var/backups/hemicycle", "/media/"):
         command = command.replace(path, f"{root}{path}")
+    if command.startswith("room-provision bundle "):
+        command += f" --no-index --find-links {wheel_cache}"
+    if " provisioning.cli install " in command:
+        command += f" --root {root} --no-venv"
     return command
+
+
+@pytest.fixture(scope="module")
+def wheel_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The room server's dependencies as this venv has them, packed back into wheels."""
+    cache = tmp_path_factory.mktemp("wheel-cache")
+    for name in [*wheels.installed_closure(wheels.PROJECT, ("server", "provisioning"))[1:]]:
+        wheels.pack_installed(name, cache)
+    wheels.pack_installed("pip", cache)
+    return cache
 
 
 class StagedUnit:
@@ -82,19 +107,33 @@ def test_the_guide_has_the_steps() -> None:
     programs = [shlex.split(c)[:2] for c in commands]
     for step in (["room-provision", "init"], ["room-provision", "doctor"]):
         assert step in programs
+    assert ["room-provision", "bundle"] in programs
+    assert any(" -m provisioning.cli install --from " in c for c in commands)
+    assert programs.index(["room-provision", "bundle"]) < programs.index(["room-provision", "init"])
     assert ["room-provision", "backup"] in programs and ["room-provision", "restore"] in programs
 
 
-def test_every_console_command_of_the_guide_runs(tmp_path: Path) -> None:
+def test_every_console_command_of_the_guide_runs(tmp_path: Path, wheel_cache: Path) -> None:
     unit = StagedUnit(Path(f"{tmp_path}{CONFIG}"), Path(f"{tmp_path}/var/lib/hemicycle"))
+    (tmp_path / "media/stick").mkdir(parents=True)  # the stick, mounted
+    cwd = tmp_path
     try:
         for command in console_commands(GUIDE.read_text(encoding="utf-8")):
-            argv = shlex.split(staged(command, tmp_path))
+            argv = shlex.split(staged(command, tmp_path, wheel_cache))
+            env = {**os.environ}
+            while "=" in argv[0]:
+                name, _, value = argv.pop(0).partition("=")
+                env[name] = value
             # Never the box's own files: every path the command names is staged.
-            assert all(not a.startswith("/") or a.startswith(str(tmp_path)) for a in argv[1:]), (
-                command
-            )
-            if argv[0] in ("room-provision", "room-server"):
+            named = [*argv[1:], *(v for k, v in env.items() if k not in os.environ)]
+            assert all(
+                not a.startswith("/") or a.startswith((str(tmp_path), str(wheel_cache)))
+                for a in named
+            ), command
+            if argv[0] == "cd":
+                cwd = Path(argv[1])
+                continue
+            if argv[0] in ("room-provision", "room-server") and argv[1] not in NO_CONFIG:
                 assert "--config" in argv, f"{command}: without --config it reads {CONFIG}"
             if argv[0] == "systemctl":
                 assert argv[-1] == UNIT, command
@@ -103,6 +142,7 @@ def test_every_console_command_of_the_guide_runs(tmp_path: Path) -> None:
             program = {
                 "room-provision": [sys.executable, "-m", "provisioning.cli"],
                 "room-server": [sys.executable, "-m", "room_server"],
+                "python3": [str(getattr(sys, "_base_executable", sys.executable))],
             }.get(argv[0], argv[:1])
             result = subprocess.run(
                 [*program, *argv[1:]],
@@ -111,6 +151,8 @@ def test_every_console_command_of_the_guide_runs(tmp_path: Path) -> None:
                 timeout=timeout(120),
                 check=False,
                 preexec_fn=die_with_the_tests(),
+                cwd=cwd,
+                env=env,
             )
             assert result.returncode == 0, (command, result.stdout, result.stderr)
     finally:
