@@ -22,7 +22,7 @@ from room_server.i18n import CATALOGUE, LANGUAGES, tr, trn
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-    from room_server.package import PackageError
+    from room_server.package import PackageError, SlowPage
 
 EXIT_BAD_INPUT = 2
 EXIT_NOT_RUNNING = 3
@@ -408,7 +408,17 @@ def _import(config: ServerConfig, package: Path, *, activate: bool, as_json: boo
     )
     for file, title, removed in report.stripped:
         print(tr("import.stripped", document=f"{file} ({title})", removed=_removed(removed)))
+    for file, title in report.repaired:
+        print(tr("import.repaired", document=f"{file} ({title})"))
+    for file, title, pages in report.slow:
+        _print_slow(f"{file} ({title})", pages)
     return 0
+
+
+def _print_slow(document: str, pages: tuple[SlowPage, ...]) -> None:
+    for slow in pages:
+        seconds = tr("import.more_than" if slow.overran else "import.seconds", s=slow.seconds)
+        print(tr("import.slow_page", document=document, page=slow.page, seconds=seconds))
 
 
 def _notice(config: ServerConfig, kind: str, title: str, count: int, detail: str) -> int:
@@ -467,6 +477,9 @@ def _add_document(
     )
     if late.removed:
         print(tr("import.stripped", document=repr(late.title), removed=_removed(late.removed)))
+    if late.repaired:
+        print(tr("import.repaired", document=repr(late.title)))
+    _print_slow(repr(late.title), late.slow_pages)
     return 0
 
 
@@ -538,7 +551,10 @@ def _status(config: ServerConfig, *, as_json: bool) -> int:
 
 def _print_package_error(exc: PackageError) -> None:
     """The problems of a rejected package or document, under a head in the CLI's language."""
-    print(trn("package.rejected", len(exc.problems), path=exc.path), file=sys.stderr)
+    from room_server.package import DOCUMENT
+
+    head = "document.rejected" if exc.what == DOCUMENT else "package.rejected"
+    print(trn(head, len(exc.problems), path=exc.path), file=sys.stderr)
     for problem in exc.problems:
         print(f"  {problem}", file=sys.stderr)
 
