@@ -28,8 +28,8 @@ EXIT_BAD_INPUT = 2
 EXIT_NOT_RUNNING = 3
 
 
-def main(argv: list[str] | None = None) -> int:
-    os.umask(UMASK)  # the state directory is private whatever the shell's umask was
+def build_parser() -> argparse.ArgumentParser:
+    """Every command and option of ``room-server``, each with its help."""
     parser = argparse.ArgumentParser(
         prog="room-server", description="Hemicycle room server for a paperless meeting room."
     )
@@ -47,9 +47,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="serve the room until stopped (SIGTERM)")
+    sub.add_parser(
+        "run",
+        help="serve the room until stopped (SIGTERM)",
+        description="Serve the room: listen for tablets and displays over TLS, advertise "
+        "the room over mDNS, run the current meeting, seal and upload its record when it "
+        "closes. Runs until stopped (SIGTERM, Ctrl-C); systemd/room-server.service runs it.",
+    )
     imp = sub.add_parser("import", help="validate and load a meeting package (folder or .zip)")
-    imp.add_argument("package", type=Path)
+    imp.add_argument(
+        "package", type=Path, help="the package: a folder or a .zip with meeting.toml and PDFs"
+    )
     imp.add_argument(
         "--no-activate",
         action="store_true",
@@ -63,10 +71,14 @@ def main(argv: list[str] | None = None) -> int:
     late = sub.add_parser(
         "add-document", help="add a late document to the current meeting, on an agenda item"
     )
-    late.add_argument("pdf", type=Path)
+    late.add_argument("pdf", type=Path, help="the PDF file to add")
     late.add_argument("--item", required=True, help="agenda item id to attach it to")
     late.add_argument("--title", default=None, help="title shown on tablets (default: file name)")
-    late.add_argument("--confidential", action="store_true")
+    late.add_argument(
+        "--confidential",
+        action="store_true",
+        help="only for the meeting's members: watermarked per member, wiped at close",
+    )
     status = sub.add_parser("status", help="show the room's meetings and whether it is serving")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     audit_cmd = sub.add_parser("audit", help="check the hash-chained audit log")
@@ -101,20 +113,45 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="the head printed on the receipt, e.g. 'seq 1234 · 3F9A C21B'",
     )
-    receipt_cmd.add_argument("--public-key", type=Path, default=None)
+    receipt_cmd.add_argument(
+        "--public-key",
+        type=Path,
+        default=None,
+        help="the room's public key (PEM) (default: keys/room-signing.pub in the state directory)",
+    )
     notice = sub.add_parser(
         "notice",
         help="show a notice on the chair console and the room display (the USB watcher's "
         "results); the running server sends it within a poll",
     )
-    notice.add_argument("kind", choices=[k.value for k in NoticeKind])
+    notice.add_argument(
+        "kind", choices=[k.value for k in NoticeKind], help="what happened: %(choices)s"
+    )
     notice.add_argument("--title", default="", help="the meeting's title (package_imported)")
     notice.add_argument("--count", type=int, default=0, help="documents or records")
     notice.add_argument("--detail", default="", help="why (a rejection or a failure)")
     cli_devices.add_commands(sub)
     cli_records.add_commands(sub)
     cli_state.add_commands(sub)
-    args = parser.parse_args(argv)
+    _describe_subcommands(parser)
+    return parser
+
+
+def _describe_subcommands(parser: argparse.ArgumentParser) -> None:
+    """``room-server CMD --help`` says what CMD does: its one-line help, where it has no
+    longer description."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, sub in action.choices.items():
+                if not sub.description and helps.get(name):
+                    sub.description = str(helps[name])[:1].upper() + str(helps[name])[1:] + "."
+                _describe_subcommands(sub)
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.umask(UMASK)  # the state directory is private whatever the shell's umask was
+    args = build_parser().parse_args(argv)
     CATALOGUE.set_language(language_from_environment(os.environ, LANGUAGES) or "en")
 
     logging.basicConfig(
@@ -129,6 +166,15 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"room-server: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    try:
+        return _run(config, args)
+    except OSError as exc:  # a path given that is not what it should be: said, not a traceback
+        path = exc.filename if exc.filename is not None else "?"
+        print(tr("cli.cannot_use", path=path, error=exc.strerror or exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _run(config: ServerConfig, args: argparse.Namespace) -> int:
     if args.command == "run":
         from room_server.app import run
 
