@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from room_server.package.contents import PackageDocument, SlowPage
-from room_server.package.drawing import NOT_STARTED, draw_pages
+from room_server.package.drawing import UNJUDGED, draw_pages
 from room_server.package.limits import PackageLimits, too_big_document
 from room_server.package.manifest import Manifest
 from room_server.package.names import MANIFEST_NAMES, is_junk
@@ -113,7 +113,7 @@ def prepare_pdf(
             f"has {facts.pages} pages, more than the limit of {limits.max_pages}"
         )
     drawn = draw_pages(path, facts.unproven, facts.heavy, limits.page_draw_limit_seconds)
-    failed = [d for d in drawn.values() if d.failed and d.failed != NOT_STARTED]
+    failed = [d for d in drawn.values() if d.failed and d.failed not in UNJUDGED]
     if failed:
         raise UnusablePdfError(
             f"cannot be drawn: {page_list([d.page for d in failed])} fail ({failed[0].failed})"

@@ -23,7 +23,11 @@ from typing import Any
 TABLET_SIZE = (1920, 1200)  # the largest seat tablet's screen, landscape
 PREVIEW_SCALE = 0.25  # enough to see whether a page shows anything
 START_SECONDS = 60.0  # for the child to start Python and MuPDF on a busy room server
+DOCUMENT_SECONDS = 60.0  # all the drawing one document may take at import
+# Pages left unjudged: neither blank nor slow, as if they had not been drawn.
 NOT_STARTED = "the drawing process did not start"
+OUT_OF_TIME = "not drawn: the document's drawing time at import was used up"
+UNJUDGED = (NOT_STARTED, OUT_OF_TIME)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,23 +40,33 @@ class Drawn:
 
 
 def draw_pages(
-    path: Path, previews: Iterable[int], full: Iterable[int], limit_seconds: float
+    path: Path,
+    previews: Iterable[int],
+    full: Iterable[int],
+    limit_seconds: float,
+    document_seconds: float = DOCUMENT_SECONDS,
 ) -> dict[int, Drawn]:
     """Draw ``previews`` small and ``full`` at tablet size (1-based page numbers), each
-    page given at most ``limit_seconds``; one ``Drawn`` per page."""
+    page given at most ``limit_seconds`` and all of them about ``document_seconds`` (an
+    atlas of heavy pages must not hold an import for hours); one ``Drawn`` per page."""
     jobs = {page: PREVIEW_SCALE for page in previews} | {page: 0.0 for page in full}
     todo = sorted(jobs)
     results: dict[int, Drawn] = {}
-    while todo:
-        for drawn in _draw_in_child(path, [(p, jobs[p]) for p in todo], limit_seconds):
+    end = time.monotonic() + document_seconds
+    while todo and time.monotonic() < end:
+        for drawn in _draw_in_child(path, [(p, jobs[p]) for p in todo], limit_seconds, end):
             results[drawn.page] = drawn
         todo = [p for p in todo if p not in results]
+    for page in todo:
+        results[page] = Drawn(page, 0.0, False, failed=OUT_OF_TIME)
     return results
 
 
-def _draw_in_child(path: Path, jobs: list[tuple[int, float]], limit_seconds: float) -> list[Drawn]:
-    """Draw in order until done, or until a page overruns or the child dies: that page
-    is the last result (so the caller goes on with the rest)."""
+def _draw_in_child(
+    path: Path, jobs: list[tuple[int, float]], limit_seconds: float, end: float
+) -> list[Drawn]:
+    """Draw in order until done, until a page overruns or the child dies (that page is
+    the last result, so the caller goes on with the rest), or until ``end``."""
     child = subprocess.Popen(  # our own module, with this Python
         [sys.executable, "-m", "room_server.package.drawing", str(path), json.dumps(jobs)],
         stdout=subprocess.PIPE,
@@ -68,7 +82,7 @@ def _draw_in_child(path: Path, jobs: list[tuple[int, float]], limit_seconds: flo
     pending = [page for page, _scale in jobs]
     started = False
     try:
-        while pending:
+        while pending and (not started or time.monotonic() < end):
             wait = deadline - time.monotonic()
             block = os.read(child.stdout.fileno(), 65536) if selector.select(max(wait, 0)) else None
             if block is None and started:  # this page overran: the rest in a new child
@@ -81,12 +95,16 @@ def _draw_in_child(path: Path, jobs: list[tuple[int, float]], limit_seconds: flo
             buffer += block
             while b"\n" in buffer:
                 line, buffer = buffer.split(b"\n", 1)
-                message = json.loads(line)
-                if message == "ready":
+                try:
+                    message = json.loads(line)
+                    drawn = None if message == "ready" else Drawn(**message)
+                except (ValueError, TypeError):  # not our child speaking: judge nothing
+                    return [*results, *(Drawn(p, 0.0, False, failed=NOT_STARTED) for p in pending)]
+                if drawn is None:
                     started = True
                 else:
-                    results.append(Drawn(**message))
-                    pending.remove(message["page"])
+                    results.append(drawn)
+                    pending.remove(drawn.page)
                 deadline = time.monotonic() + limit_seconds
         return results
     finally:

@@ -17,6 +17,7 @@ from room_server.package import (
     SlowPage,
     open_package,
 )
+from room_server.package.drawing import OUT_OF_TIME, draw_pages
 from room_server.store import Store
 from tests import damaged_pdfs, packages
 from tests.room_server.test_import import fingerprint, open_store
@@ -156,17 +157,14 @@ def test_cli_import_lists_every_problem_and_warns_of_repairs_without_a_traceback
 
 def test_add_document_repairs_refuses_and_says_document(tmp_path: Path) -> None:
     config = write_config(tmp_path, room_id="cli-room", room_name="CLI room", mdns=False)
-    assert (
-        room_cli(
-            config, "import", str(package_with(tmp_path / "pkg", {"a": packages.pdf_bytes()}))
-        ).returncode
-        == 0
-    )
-    repairable = tmp_path / "late.pdf"
-    repairable.write_bytes(damaged_pdfs.missing_startxref())
-    added = room_cli(config, "add-document", str(repairable), "--item", "main")
-    assert added.returncode == 0, added.stderr
-    assert "'late': repaired: its cross-reference table was broken; stored re-saved" in added.stdout
+    with open_store(tmp_path / "state") as store:  # the room the configuration names
+        import_package(store, package_with(tmp_path / "pkg", {"a": packages.pdf_bytes()}))
+        repairable = tmp_path / "late.pdf"
+        repairable.write_bytes(damaged_pdfs.missing_startxref())
+        late = add_document(store, repairable, item_id="main")
+    assert late.repaired and late.pages == 3
+    blob = stored(tmp_path / "state", late.sha256)
+    assert hashlib.sha256(blob.read_bytes()).hexdigest() == late.sha256
     xfa = tmp_path / "form.pdf"
     xfa.write_bytes(damaged_pdfs.dynamic_xfa())
     refused = room_cli(config, "add-document", str(xfa), "--item", "nope")
@@ -176,6 +174,7 @@ def test_add_document_repairs_refuses_and_says_document(tmp_path: Path) -> None:
     assert "meeting package" not in refused.stderr
     assert "form.pdf: is a dynamic XFA form" in refused.stderr
     assert "agenda item 'nope' is not in the meeting" in refused.stderr
+    assert "nothing was added" in refused.stderr
 
 
 def test_add_document_in_process_names_a_slow_page(tmp_path: Path) -> None:
@@ -186,3 +185,12 @@ def test_add_document_in_process_names_a_slow_page(tmp_path: Path) -> None:
         late = add_document(store, plan, item_id="main", limits=QUICK)
     assert late.slow_pages == (SlowPage(2, 1.0, overran=True),)
     assert late.pages == 3
+
+
+def test_an_atlas_of_heavy_pages_is_drawn_within_the_document_budget(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.pdf"
+    plan.write_bytes(damaged_pdfs.heavy_vector_page())
+    drawn = draw_pages(plan, [], [1, 2, 3], limit_seconds=1.0, document_seconds=0.5)
+    assert drawn[2].overran or drawn[2].failed == OUT_OF_TIME  # ~20 s: never waited for
+    assert drawn[3].failed == OUT_OF_TIME  # the budget was gone before it
+    assert not drawn[3].overran
