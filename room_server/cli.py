@@ -22,6 +22,7 @@ from room_server.i18n import CATALOGUE, LANGUAGES, tr, trn
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+    from room_server.importer import ImportReport
     from room_server.package import PackageError, SlowPage
 
 EXIT_BAD_INPUT = 2
@@ -438,7 +439,9 @@ def _import(config: ServerConfig, package: Path, *, activate: bool, as_json: boo
         return EXIT_BAD_INPUT
     if as_json:
         keys = ("meeting_id", "title", "documents", "new_documents", "replaced", "revision")
-        print(json.dumps({"imported": {key: getattr(report, key) for key in keys}}))
+        imported: dict[str, Any] = {key: getattr(report, key) for key in keys}
+        imported["warnings"] = _warnings(report)
+        print(json.dumps({"imported": imported}))
         return 0
     print(
         tr(
@@ -459,6 +462,22 @@ def _import(config: ServerConfig, package: Path, *, activate: bool, as_json: boo
     for file, title, pages in report.slow:
         _print_slow(f"{file} ({title})", pages)
     return 0
+
+
+def _warnings(report: ImportReport) -> list[str]:
+    """What was accepted with a change or a caveat, one English line each (for --json)."""
+    lines = [
+        f"{file}: repaired: its cross-reference table was broken; stored re-saved"
+        for file, _title in report.repaired
+    ]
+    for file, _title, pages in report.slow:
+        for slow in pages:
+            took = f"more than {slow.seconds:.1f} s" if slow.overran else f"{slow.seconds:.1f} s"
+            lines.append(
+                f"{file}: page {slow.page} is slow to draw ({took}); tablets will "
+                "show it progressively"
+            )
+    return lines
 
 
 def _print_slow(document: str, pages: tuple[SlowPage, ...]) -> None:

@@ -5,6 +5,7 @@ to draw is named, and nothing ends in a traceback."""
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pymupdf
@@ -153,6 +154,10 @@ def test_cli_import_lists_every_problem_and_warns_of_repairs_without_a_traceback
         "documents/minutes.pdf (Document minutes): repaired: its cross-reference table was "
         "broken; stored re-saved" in result.stdout
     )
+    as_json = room_cli(config, "import", "--json", str(good))
+    assert json.loads(as_json.stdout)["imported"]["warnings"] == [
+        "documents/minutes.pdf: repaired: its cross-reference table was broken; stored re-saved"
+    ]
 
 
 def test_add_document_repairs_refuses_and_says_document(tmp_path: Path) -> None:
