@@ -103,6 +103,34 @@ def _draws(content: bytes) -> bool:
     return b"Tj" in content or b" re" in content
 
 
+def scanned(pages: int = 2) -> bytes:
+    """Pages that are only an image each (a scan): no text to read on them."""
+    doc = _mupdf.open()
+    pixmap = _mupdf.Pixmap(_mupdf.csRGB, _mupdf.IRect(0, 0, 64, 64), False)
+    pixmap.set_rect(pixmap.irect, (40, 60, 160))
+    for _number in range(pages):
+        page = doc.new_page(width=595, height=842)
+        page.insert_image(_mupdf.Rect(72, 72, 523, 523), pixmap=pixmap)
+    return _save(doc)
+
+
+def scanned_truncated_tail(pages: int = 2) -> bytes:
+    """A scan cut off inside its cross-reference table: the images are all there."""
+    data = scanned(pages)
+    return data[: data.rindex(b"\nxref\n") + 20]
+
+
+def lost_images(pages: int = 2) -> bytes:
+    """A scan whose image object was overwritten: the pages still say to draw it; MuPDF
+    repairs the file and has nothing to draw."""
+    data = scanned(pages)
+    with _mupdf.open(stream=data, filetype="pdf") as saved:
+        image = saved[0].get_images()[0][0]
+    header = b"\n%d 0 obj" % image
+    assert data.count(header) == 1
+    return data.replace(header, b"\n" + b" " * (len(header) - 1))
+
+
 def zero_pages() -> bytes:
     """A well-formed PDF whose page tree is empty (PyMuPDF will not write one)."""
     return _hand_written(

@@ -118,11 +118,11 @@ def prepare_pdf(
         raise UnusablePdfError(
             f"cannot be drawn: {page_list([d.page for d in failed])} fail ({failed[0].failed})"
         )
-    lost = [page for page in facts.unproven if drawn[page].blank]
+    lost = sorted({*facts.lost, *(page for page in facts.unproven if drawn[page].blank)})
     if lost:
         raise UnusablePdfError(
             "is damaged (its cross-reference table was broken) and the repair lost content: "
-            f"{page_list(lost)} have drawing instructions but show nothing; "
+            f"nothing shows on {page_list(lost)}, which had text or images; "
             "export it again from the program that made it"
         )
     slow = tuple(

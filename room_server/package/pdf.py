@@ -20,6 +20,9 @@ class UnusablePdfError(Exception):
 # Drawing instructions (page and form streams, decoded) from which a page may take seconds
 # to draw: a plan or a map. Such pages are drawn once at import, with a time limit.
 HEAVY_PAGE_BYTES = 256 * 1024
+# Operators that show text (Tj, TJ) or images (Do, BI, sh). A page drawing only paths
+# (a white background) may be blank on purpose.
+_SHOWS = re.compile(rb"(?<![A-Za-z])(Tj|TJ|Do|BI|sh)(?![A-Za-z])")
 _PLACEHOLDER = "please wait"  # the page XFA tools write for viewers without XFA
 XFA_ADVICE = (
     'is a dynamic XFA form: tablets would show only its "Please wait..." page; '
@@ -33,10 +36,13 @@ class PdfFacts:
 
     pages: int
     repaired: bool  # MuPDF rebuilt its cross-reference table to read it
-    # 1-based pages with drawing instructions but no text: after a repair, drawn once
-    # to see whether the repair kept them.
+    # After a repair, 1-based pages whose instructions show text or images but which
+    # have no text: drawn once to see whether the repair kept them.
     unproven: tuple[int, ...] = ()
     heavy: tuple[int, ...] = ()  # 1-based pages with at least HEAVY_PAGE_BYTES to draw
+    # After a repair, 1-based pages whose stored instructions no longer decode (e.g. line
+    # ends rewritten inside compressed streams): their content is lost.
+    lost: tuple[int, ...] = ()
 
 
 def _open(path: Path) -> Any:
@@ -78,14 +84,19 @@ def _read(doc: Any) -> PdfFacts:
     if xfa and doc.xref_get_key(catalog, "NeedsRendering")[1] == "true":
         raise UnusablePdfError(XFA_ADVICE)
     unreadable: list[str] = []
-    drawn: list[int] = []  # pages with drawing instructions
+    undecodable: list[int] = []  # stored instructions that decode to nothing
+    showing: list[int] = []  # pages whose instructions show text or images
     heavy: list[int] = []
     placeholders = 0
     for index in range(pages):
         try:
             page = doc.load_page(index)
-            if any(doc.xref_stream_raw(xref).strip() for xref in page.get_contents()):
-                drawn.append(index + 1)
+            raw = b"".join(doc.xref_stream_raw(x) or b"" for x in page.get_contents()).strip()
+            decoded = page.read_contents()
+            if raw and not decoded.strip():
+                undecodable.append(index + 1)
+            if _SHOWS.search(decoded):
+                showing.append(index + 1)
             if _drawing_bytes(doc, page) >= HEAVY_PAGE_BYTES:
                 heavy.append(index + 1)
             if xfa and _PLACEHOLDER in page.get_text().lower():
@@ -100,10 +111,10 @@ def _read(doc: Any) -> PdfFacts:
     if xfa and placeholders == pages:
         raise UnusablePdfError(XFA_ADVICE)
     repaired = bool(doc.is_repaired)  # also set by a repair while the pages were read
-    unproven: tuple[int, ...] = ()
-    if repaired:
-        unproven = tuple(n for n in drawn if not doc.load_page(n - 1).get_text().strip())
-    return PdfFacts(pages, repaired, unproven, tuple(heavy))
+    if not repaired:
+        return PdfFacts(pages, repaired, heavy=tuple(heavy))
+    unproven = tuple(n for n in showing if not doc.load_page(n - 1).get_text().strip())
+    return PdfFacts(pages, repaired, unproven, tuple(heavy), tuple(undecodable))
 
 
 def _drawing_bytes(doc: Any, page: Any) -> int:

@@ -70,15 +70,27 @@ def test_a_repairable_pdf_is_stored_re_saved_clean_and_alike_every_time(
     assert hashes[0] == hashes[1]  # same file, same stored bytes: the same document
 
 
-def test_a_repair_that_lost_content_is_refused_naming_the_pages(tmp_path: Path) -> None:
-    path = package_with(tmp_path / "pkg", {"minutes": damaged_pdfs.crlf_mangled()})
+@pytest.mark.parametrize(
+    "data", [damaged_pdfs.crlf_mangled(), damaged_pdfs.lost_images()], ids=["crlf", "images"]
+)
+def test_a_repair_that_lost_content_is_refused_naming_the_pages(
+    tmp_path: Path, data: bytes
+) -> None:
+    path = package_with(tmp_path / "pkg", {"minutes": data})
     with pytest.raises(PackageError) as caught, open_package(path):
         pass
     (problem,) = caught.value.problems
     assert problem.file == "documents/minutes.pdf"
-    assert "repair lost content: pages 1, 2 have drawing instructions but show nothing" in str(
-        problem
+    assert "the repair lost content: nothing shows on pages 1, 2, which had text or images" in (
+        problem.message
     )
+
+
+def test_a_repaired_scan_whose_images_survived_is_accepted(tmp_path: Path) -> None:
+    path = package_with(tmp_path / "pkg", {"scan": damaged_pdfs.scanned_truncated_tail()})
+    with open_package(path) as package:
+        (doc,) = package.documents
+    assert (doc.repaired, doc.pages, doc.slow_pages) == (True, 2, ())
 
 
 @pytest.mark.parametrize(
