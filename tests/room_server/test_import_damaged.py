@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 from pathlib import Path
 
 import pymupdf
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from room_server.importer import add_document, import_package
 from room_server.package import (
@@ -19,6 +22,7 @@ from room_server.package import (
     open_package,
 )
 from room_server.package.drawing import OUT_OF_TIME, draw_pages
+from room_server.package.pdf import UnusablePdfError, read_pdf, strip_active_content
 from room_server.store import Store
 from tests import damaged_pdfs, packages
 from tests.room_server.test_import import fingerprint, open_store
@@ -211,3 +215,32 @@ def test_an_atlas_of_heavy_pages_is_drawn_within_the_document_budget(tmp_path: P
     assert drawn[2].overran or drawn[2].failed == OUT_OF_TIME  # ~20 s: never waited for
     assert drawn[3].failed == OUT_OF_TIME  # the budget was gone before it
     assert not drawn[3].overran
+
+
+_SEED_PDF = damaged_pdfs.text_pdf(2)
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(
+    cut=st.integers(min_value=1, max_value=len(_SEED_PDF)),
+    edits=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=len(_SEED_PDF) - 1), st.binary(max_size=4)),
+        max_size=6,
+    ),
+)
+def test_a_damaged_pdf_is_read_or_refused_never_raised(
+    cut: int, edits: list[tuple[int, bytes]]
+) -> None:
+    """Cut and overwritten anywhere, a PDF is read (and rewritten) or refused with a reason:
+    MuPDF's own exceptions never escape the reading."""
+    data = bytearray(_SEED_PDF[:cut])
+    for at, replacement in edits:
+        data[at : at + len(replacement)] = replacement
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "damaged.pdf"
+        path.write_bytes(bytes(data))
+        try:
+            facts = read_pdf(path)
+            strip_active_content(path, Path(tmp) / "clean.pdf", resave=facts.repaired)
+        except UnusablePdfError as refused:
+            assert str(refused)
