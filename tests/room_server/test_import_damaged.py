@@ -8,6 +8,7 @@ import hashlib
 import json
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pymupdf
 import pytest
@@ -244,3 +245,23 @@ def test_a_damaged_pdf_is_read_or_refused_never_raised(
             strip_active_content(path, Path(tmp) / "clean.pdf", resave=facts.repaired)
         except UnusablePdfError as refused:
             assert str(refused)
+
+
+def test_a_password_to_open_is_refused_and_permissions_alone_are_not(tmp_path: Path) -> None:
+    locked = packages.make_encrypted_pdf(tmp_path / "locked.pdf").read_bytes()
+    doc: Any = pymupdf.open()
+    doc.new_page().insert_text((72, 96), "print only")
+    doc.save(
+        str(tmp_path / "permissions.pdf"),
+        encryption=pymupdf.PDF_ENCRYPT_AES_256,
+        owner_pw="owner",  # a test file's password
+        permissions=pymupdf.PDF_PERM_PRINT,
+    )
+    doc.close()
+    permissions = (tmp_path / "permissions.pdf").read_bytes()
+    path = package_with(tmp_path / "pkg", {"locked": locked, "permissions": permissions})
+    with pytest.raises(PackageError) as caught, open_package(path):
+        pass
+    assert [str(p) for p in caught.value.problems] == [
+        "documents/locked.pdf: is encrypted; remove the password before packaging"
+    ]
