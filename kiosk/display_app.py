@@ -26,7 +26,7 @@ from kiosk.display_view import DisplayView
 from kiosk.i18n import LANGUAGES, set_language
 from kiosk.presentation import Shown
 from room_client.connection import RoomEndpoint
-from room_client.enrollment import DeviceCredentials
+from room_client.enrollment import DeviceCredentials, not_a_folder
 from room_protocol.private_files import UMASK
 from room_protocol.service_manager import serve_until
 
@@ -36,7 +36,8 @@ SCREEN_SIZE = (1920, 1080)  # a full-HD projector; --windowed and --screenshot u
 SETTLE_S = 0.1  # for Qt to lay out and paint before the grab
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
+    """Every option of the display's command line, each with its help."""
     parser = argparse.ArgumentParser(
         prog="hemicycle-display", description="Hemicycle room display (projector view)"
     )
@@ -79,7 +80,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="ADDRESS",
         help="browse mDNS only on this interface address (repeatable)",
     )
-    parser.add_argument("--language", choices=sorted(LANGUAGES), default="en")
+    parser.add_argument(
+        "--language",
+        choices=sorted(LANGUAGES),
+        default="en",
+        help="the display's language: %(choices)s (default: %(default)s)",
+    )
     parser.add_argument("--windowed", action="store_true", help="a window, not full screen")
     parser.add_argument(
         "--screenshot",
@@ -94,6 +100,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=30.0,
         help="with --screenshot: give up after this many seconds",
     )
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.address and not args.server:
         parser.error("--address needs --server")
@@ -121,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
             print("hemicycle-display: --server must be HOSTNAME:PORT", file=sys.stderr)
             return 2
         direct = RoomEndpoint(host, int(port), args.address or host)
+    problem = DeviceCredentials(args.device_dir).problem() or not_a_folder(args.cache_dir)
+    if problem:
+        print(f"hemicycle-display: {problem}", file=sys.stderr)
+        return 2
     set_language(args.language)
 
     import qasync

@@ -31,7 +31,8 @@ EXIT_BAD_INPUT = 2
 DEFAULT_RUNTIME_DIR = Path("/run/hemicycle-usb")  # systemd's RuntimeDirectory=hemicycle-usb
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """Every command and option of ``room-provision``, each with its help."""
     parser = argparse.ArgumentParser(
         prog="room-provision", description="Set up and look after a Hemicycle meeting room."
     )
@@ -61,22 +62,32 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="overwrite a changed configuration and replace the keys (tablets enroll again)",
     )
+    config_help = f"the room server's configuration file (default: {DEFAULT_CONFIG})"
     backup = commands.add_parser(
         "backup",
         help="copy the state directory, keys included (also while the room runs)",
+        description="Copy the room's state directory (database, documents, records, keys) "
+        "into DEST, consistently, also while the room runs. Keep it as safe as the room's "
+        "keys.",
     )
-    backup.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    backup.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=config_help)
     backup.add_argument("dest", type=Path, metavar="DEST", help="a new folder or a .tar file")
     restore = commands.add_parser(
-        "restore", help="put a backup back in place of the state directory (server stopped)"
+        "restore",
+        help="put a backup back in place of the state directory (server stopped)",
+        description="Put the backup SRC back in place of the room's state directory. Stop "
+        "the room server first; a backup of another room is refused without --force.",
     )
-    restore.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    restore.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=config_help)
     restore.add_argument("source", type=Path, metavar="SRC", help="a backup folder or .tar")
     restore.add_argument("--force", action="store_true", help="restore a backup of another room")
     doctor = commands.add_parser(
-        "doctor", help="check the room and say what to fix, with the command that fixes it"
+        "doctor",
+        help="check the room and say what to fix, with the command that fixes it",
+        description="Check the room (configuration, state directory, keys, certificates, "
+        "service, network) and say what to fix, with the command that fixes it.",
     )
-    doctor.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    doctor.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=config_help)
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
     sample = commands.add_parser(
         "sample-package",
@@ -170,8 +181,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     CATALOGUE.set_language(language_from_environment(os.environ, LANGUAGES) or "en")
+    try:
+        return _run(args)
+    except OSError as exc:  # a path given that is not what it should be: said, not a traceback
+        path = exc.filename if exc.filename is not None else "?"
+        print(tr("cli.cannot_use", path=path, error=exc.strerror or exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "sample-package":
         from provisioning.sample_package import write_sample_package
 

@@ -81,6 +81,28 @@ class DeviceCredentials:
         names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
         return str(names[0].value) if names else ""
 
+    def problem(self) -> str | None:
+        """Why this enrollment cannot be used (a file that is not what it should be), or
+        None: usable, or nothing enrolled yet."""
+        if self.directory.exists() and not self.directory.is_dir():
+            return f"{self.directory} is a file, not a folder for the device's credentials"
+        if not self.enrolled:
+            return None
+        context = client_context()
+        try:
+            context.load_verify_locations(cafile=self.ca_file)
+        except (ssl.SSLError, OSError, ValueError) as exc:
+            return f"{self.ca_file} is not a room CA certificate (PEM): {_reason(exc)}"
+        try:
+            context.load_cert_chain(self.cert_file, self.key_file)
+            self.device_id()
+        except (ssl.SSLError, OSError, ValueError) as exc:
+            return (
+                f"{self.cert_file} and {self.key_file} are not a device certificate and its "
+                f"key (PEM): {_reason(exc)}"
+            )
+        return None
+
     def context(self) -> ssl.SSLContext:
         """Trust the room CA and nothing else (no system store: rooms are air-gapped), and
         show the device certificate."""
@@ -105,6 +127,18 @@ class DeviceCredentials:
             (self.ca_file, ca_pem.encode()),
         ):
             write_private(path, data)
+
+
+def not_a_folder(path: Path) -> str | None:
+    """Why ``path`` cannot be a folder the app keeps files in, or None."""
+    if path.exists() and not path.is_dir():
+        return f"{path} is a file, not a folder"
+    return None
+
+
+def _reason(exc: Exception) -> str:
+    reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
+    return str(reason).replace("_", " ").lower()
 
 
 def client_context() -> ssl.SSLContext:

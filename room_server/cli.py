@@ -22,14 +22,15 @@ from room_server.i18n import CATALOGUE, LANGUAGES, tr, trn
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-    from room_server.package import PackageError
+    from room_server.importer import ImportReport
+    from room_server.package import PackageError, SlowPage
 
 EXIT_BAD_INPUT = 2
 EXIT_NOT_RUNNING = 3
 
 
-def main(argv: list[str] | None = None) -> int:
-    os.umask(UMASK)  # the state directory is private whatever the shell's umask was
+def build_parser() -> argparse.ArgumentParser:
+    """Every command and option of ``room-server``, each with its help."""
     parser = argparse.ArgumentParser(
         prog="room-server", description="Hemicycle room server for a paperless meeting room."
     )
@@ -47,9 +48,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="serve the room until stopped (SIGTERM)")
+    sub.add_parser(
+        "run",
+        help="serve the room until stopped (SIGTERM)",
+        description="Serve the room: listen for tablets and displays over TLS, advertise "
+        "the room over mDNS, run the current meeting, seal and upload its record when it "
+        "closes. Runs until stopped (SIGTERM, Ctrl-C); systemd/room-server.service runs it.",
+    )
     imp = sub.add_parser("import", help="validate and load a meeting package (folder or .zip)")
-    imp.add_argument("package", type=Path)
+    imp.add_argument(
+        "package", type=Path, help="the package: a folder or a .zip with meeting.toml and PDFs"
+    )
     imp.add_argument(
         "--no-activate",
         action="store_true",
@@ -63,10 +72,14 @@ def main(argv: list[str] | None = None) -> int:
     late = sub.add_parser(
         "add-document", help="add a late document to the current meeting, on an agenda item"
     )
-    late.add_argument("pdf", type=Path)
+    late.add_argument("pdf", type=Path, help="the PDF file to add")
     late.add_argument("--item", required=True, help="agenda item id to attach it to")
     late.add_argument("--title", default=None, help="title shown on tablets (default: file name)")
-    late.add_argument("--confidential", action="store_true")
+    late.add_argument(
+        "--confidential",
+        action="store_true",
+        help="only for the meeting's members: watermarked per member, wiped at close",
+    )
     status = sub.add_parser("status", help="show the room's meetings and whether it is serving")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     audit_cmd = sub.add_parser("audit", help="check the hash-chained audit log")
@@ -101,20 +114,45 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="the head printed on the receipt, e.g. 'seq 1234 · 3F9A C21B'",
     )
-    receipt_cmd.add_argument("--public-key", type=Path, default=None)
+    receipt_cmd.add_argument(
+        "--public-key",
+        type=Path,
+        default=None,
+        help="the room's public key (PEM) (default: keys/room-signing.pub in the state directory)",
+    )
     notice = sub.add_parser(
         "notice",
         help="show a notice on the chair console and the room display (the USB watcher's "
         "results); the running server sends it within a poll",
     )
-    notice.add_argument("kind", choices=[k.value for k in NoticeKind])
+    notice.add_argument(
+        "kind", choices=[k.value for k in NoticeKind], help="what happened: %(choices)s"
+    )
     notice.add_argument("--title", default="", help="the meeting's title (package_imported)")
     notice.add_argument("--count", type=int, default=0, help="documents or records")
     notice.add_argument("--detail", default="", help="why (a rejection or a failure)")
     cli_devices.add_commands(sub)
     cli_records.add_commands(sub)
     cli_state.add_commands(sub)
-    args = parser.parse_args(argv)
+    _describe_subcommands(parser)
+    return parser
+
+
+def _describe_subcommands(parser: argparse.ArgumentParser) -> None:
+    """``room-server CMD --help`` says what CMD does: its one-line help, where it has no
+    longer description."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, sub in action.choices.items():
+                if not sub.description and helps.get(name):
+                    sub.description = str(helps[name])[:1].upper() + str(helps[name])[1:] + "."
+                _describe_subcommands(sub)
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.umask(UMASK)  # the state directory is private whatever the shell's umask was
+    args = build_parser().parse_args(argv)
     CATALOGUE.set_language(language_from_environment(os.environ, LANGUAGES) or "en")
 
     logging.basicConfig(
@@ -129,6 +167,15 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"room-server: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    try:
+        return _run(config, args)
+    except OSError as exc:  # a path given that is not what it should be: said, not a traceback
+        path = exc.filename if exc.filename is not None else "?"
+        print(tr("cli.cannot_use", path=path, error=exc.strerror or exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _run(config: ServerConfig, args: argparse.Namespace) -> int:
     if args.command == "run":
         from room_server.app import run
 
@@ -392,7 +439,9 @@ def _import(config: ServerConfig, package: Path, *, activate: bool, as_json: boo
         return EXIT_BAD_INPUT
     if as_json:
         keys = ("meeting_id", "title", "documents", "new_documents", "replaced", "revision")
-        print(json.dumps({"imported": {key: getattr(report, key) for key in keys}}))
+        imported: dict[str, Any] = {key: getattr(report, key) for key in keys}
+        imported["warnings"] = _warnings(report)
+        print(json.dumps({"imported": imported}))
         return 0
     print(
         tr(
@@ -408,7 +457,33 @@ def _import(config: ServerConfig, package: Path, *, activate: bool, as_json: boo
     )
     for file, title, removed in report.stripped:
         print(tr("import.stripped", document=f"{file} ({title})", removed=_removed(removed)))
+    for file, title in report.repaired:
+        print(tr("import.repaired", document=f"{file} ({title})"))
+    for file, title, pages in report.slow:
+        _print_slow(f"{file} ({title})", pages)
     return 0
+
+
+def _warnings(report: ImportReport) -> list[str]:
+    """What was accepted with a change or a caveat, one English line each (for --json)."""
+    lines = [
+        f"{file}: repaired: its cross-reference table was broken; stored re-saved"
+        for file, _title in report.repaired
+    ]
+    for file, _title, pages in report.slow:
+        for slow in pages:
+            took = f"more than {slow.seconds:.1f} s" if slow.overran else f"{slow.seconds:.1f} s"
+            lines.append(
+                f"{file}: page {slow.page} is slow to draw ({took}); tablets will "
+                "show it progressively"
+            )
+    return lines
+
+
+def _print_slow(document: str, pages: tuple[SlowPage, ...]) -> None:
+    for slow in pages:
+        seconds = tr("import.more_than" if slow.overran else "import.seconds", s=slow.seconds)
+        print(tr("import.slow_page", document=document, page=slow.page, seconds=seconds))
 
 
 def _notice(config: ServerConfig, kind: str, title: str, count: int, detail: str) -> int:
@@ -467,6 +542,9 @@ def _add_document(
     )
     if late.removed:
         print(tr("import.stripped", document=repr(late.title), removed=_removed(late.removed)))
+    if late.repaired:
+        print(tr("import.repaired", document=repr(late.title)))
+    _print_slow(repr(late.title), late.slow_pages)
     return 0
 
 
@@ -538,7 +616,10 @@ def _status(config: ServerConfig, *, as_json: bool) -> int:
 
 def _print_package_error(exc: PackageError) -> None:
     """The problems of a rejected package or document, under a head in the CLI's language."""
-    print(trn("package.rejected", len(exc.problems), path=exc.path), file=sys.stderr)
+    from room_server.package import DOCUMENT
+
+    head = "document.rejected" if exc.what == DOCUMENT else "package.rejected"
+    print(trn(head, len(exc.problems), path=exc.path), file=sys.stderr)
     for problem in exc.problems:
         print(f"  {problem}", file=sys.stderr)
 

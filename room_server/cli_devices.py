@@ -33,15 +33,15 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     listing = dev_sub.add_parser("list", help="every enrolled device")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     rename = dev_sub.add_parser("rename", help="give a device a new name")
-    rename.add_argument("device_id")
-    rename.add_argument("name")
+    rename.add_argument("device_id", help="the device's id (see devices list)")
+    rename.add_argument("name", help="its new name, as IT staff and the chair see it")
     seat = dev_sub.add_parser("seat", help="set the seat a device stands at ('-' for none)")
-    seat.add_argument("device_id")
-    seat.add_argument("seat")
+    seat.add_argument("device_id", help="the device's id (see devices list)")
+    seat.add_argument("seat", help="a seat id of the meeting, or '-' for none")
     revoke = dev_sub.add_parser(
         "revoke", help="refuse a device from now on (a lost or replaced tablet)"
     )
-    revoke.add_argument("device_id")
+    revoke.add_argument("device_id", help="the device's id (see devices list)")
     add = dev_sub.add_parser(
         "add",
         help="enroll a device from here and write its credentials into a folder "
@@ -49,9 +49,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     )
     add.add_argument("--out", type=Path, required=True, help="folder for the credentials")
     add.add_argument("--id", dest="device_id", default=None, help="device id (default: new)")
-    add.add_argument("--seat", default=None)
+    add.add_argument("--seat", default=None, help="the seat the device stands at")
     add.add_argument("--display", action="store_true", help="a room display")
-    add.add_argument("--name", default="")
+    add.add_argument("--name", default="", help="the device's name, as IT staff see it")
 
 
 def run(config: ServerConfig, args: argparse.Namespace) -> int:

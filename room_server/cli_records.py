@@ -189,7 +189,7 @@ def add_status_commands(record_sub: argparse._SubParsersAction[argparse.Argument
     now = record_sub.add_parser(
         "upload-now", help="ask the running server to upload a record now (its backoff restarts)"
     )
-    now.add_argument("meeting_id")
+    now.add_argument("meeting_id", help="the meeting whose record to upload now")
     upload = record_sub.add_parser(
         "upload",
         help="upload the sealed records that are due, then stop; --follow: keep uploading",

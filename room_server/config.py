@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import ssl
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -376,6 +377,30 @@ def _check(config: ServerConfig, path: Path | None) -> None:
 UPLOADERS = ("server", "separate")
 
 
+def _check_archive_pem(config: ServerConfig, where: str) -> None:
+    """The archive's CA and the room's client certificate are what they say: a wrong file
+    is named now, not found at the first upload."""
+    if config.archive_ca_file:
+        try:
+            ssl.create_default_context(cafile=config.archive_ca_file)
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigError(
+                f"{where}archive.ca_file: {config.archive_ca_file} holds no CA certificate "
+                f"(PEM): {getattr(exc, 'reason', None) or exc}"
+            ) from None
+    if config.archive_client_certificate:
+        try:
+            ssl.create_default_context().load_cert_chain(
+                config.archive_client_certificate, config.archive_client_key or None
+            )
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigError(
+                f"{where}archive.client_certificate: {config.archive_client_certificate} "
+                "(with archive.client_key) is not a certificate and its private key (PEM): "
+                f"{getattr(exc, 'reason', None) or exc}"
+            ) from None
+
+
 def _check_archive(config: ServerConfig, where: str) -> None:
     if config.archive_uploader not in UPLOADERS:
         raise ConfigError(
@@ -401,6 +426,7 @@ def _check_archive(config: ServerConfig, where: str) -> None:
         value = getattr(config, _LAYOUT["archive"][key])
         if value and not Path(value).is_file():
             raise ConfigError(f"{where}archive.{key}: no file at {value}")
+    _check_archive_pem(config, where)
     url = config.archive_url
     if not url:
         return

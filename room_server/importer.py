@@ -22,15 +22,17 @@ from room_protocol.messages import MeetingState
 from room_protocol.voting import Poll, PollsState, PollState
 from room_server.credentials import Credentials, load_or_create_secret
 from room_server.package import (
+    DOCUMENT,
     MeetingPackage,
     PackageAgendaItem,
     PackageError,
     PackageLimits,
+    PreparedPdf,
     Problem,
+    SlowPage,
     UnusablePdfError,
-    count_pdf_pages,
     open_package,
-    strip_pdf,
+    prepare_pdf,
 )
 from room_server.store import KEY_ACTIVE_MEETING, Store, utc_now
 
@@ -51,6 +53,8 @@ class ImportReport:
     revision: int
     # documents stored without their active content: (file, title, ((kind, places), ...))
     stripped: tuple[tuple[str, str, tuple[tuple[str, int], ...]], ...] = ()
+    repaired: tuple[tuple[str, str], ...] = ()  # (file, title): stored re-saved
+    slow: tuple[tuple[str, str, tuple[SlowPage, ...]], ...] = ()  # (file, title, pages)
 
 
 def import_package(
@@ -298,6 +302,8 @@ def _store_rows(
         replaced=replaced is not None,
         revision=revision,
         stripped=tuple((d.file, d.title, d.removed) for d in package.documents if d.removed),
+        repaired=tuple((d.file, d.title) for d in package.documents if d.repaired),
+        slow=tuple((d.file, d.title, d.slow_pages) for d in package.documents if d.slow_pages),
     )
 
 
@@ -409,6 +415,48 @@ class LateDocument:
     item_number: str
     revision: int
     removed: tuple[tuple[str, int], ...] = ()  # active content stripped: (kind, places)
+    repaired: bool = False  # its cross-reference table was rebuilt; stored re-saved
+    slow_pages: tuple[SlowPage, ...] = ()
+
+
+def _check_late_document(
+    store: Store, pdf: Path, item_id: str, limits: PackageLimits, scratch: Path
+) -> tuple[list[Problem], PreparedPdf | None]:
+    """Every problem with adding ``pdf`` now, and the PDF as it would be stored."""
+    problems: list[Problem] = []
+    prepared = None
+    try:
+        size = pdf.stat().st_size
+    except OSError as exc:
+        problems.append(Problem(pdf.name, f"cannot be read: {exc.strerror}"))
+        size = None
+    if size is not None and (size == 0 or size > limits.max_document_bytes):
+        problems.append(
+            Problem(
+                pdf.name,
+                f"is {size} bytes; documents must be 1 byte to {limits.max_document_bytes} bytes",
+            )
+        )
+    elif size is not None:
+        try:
+            prepared = prepare_pdf(pdf, scratch / "clean.pdf", limits)
+        except UnusablePdfError as exc:
+            problems.append(Problem(pdf.name, str(exc)))
+        except OSError as exc:
+            problems.append(Problem(pdf.name, f"cannot be read: {exc.strerror or exc}"))
+    meeting_id = store.active_meeting_id()
+    if meeting_id is None:
+        problems.append(Problem(pdf.name, "no meeting is loaded in this room"))
+        return problems, prepared
+    if (
+        store.row("SELECT 1 FROM agenda_items WHERE meeting_id = ? AND id = ?", meeting_id, item_id)
+        is None
+    ):
+        problems.append(Problem(pdf.name, f"agenda item {item_id!r} is not in the meeting"))
+    closed = store.row("SELECT closed_at FROM meetings WHERE id = ?", meeting_id)
+    if closed is not None and closed["closed_at"] is not None:
+        problems.append(Problem(pdf.name, "the meeting is closed: it takes no more documents"))
+    return problems, prepared
 
 
 def add_document(
@@ -423,57 +471,25 @@ def add_document(
     """Add a late document to the current meeting and attach it to ``item_id``; tablets
     see it at once with a notice. The PDF is checked as strictly as in a package."""
     limits = limits or PackageLimits()
-    problems: list[Problem] = []
-    try:
-        size = pdf.stat().st_size
-    except OSError as exc:
-        raise PackageError(pdf, [Problem(pdf.name, f"cannot be read: {exc.strerror}")]) from None
-    if size == 0 or size > limits.max_document_bytes:
-        problems.append(
-            Problem(
-                pdf.name,
-                f"is {size} bytes; documents must be 1 byte to {limits.max_document_bytes} bytes",
-            )
-        )
-    pages = 0
-    if not problems:
-        try:
-            pages = count_pdf_pages(pdf)
-        except UnusablePdfError as exc:
-            problems.append(Problem(pdf.name, str(exc)))
-    meeting_id = store.active_meeting_id()
-    if meeting_id is None:
-        problems.append(Problem(pdf.name, "no meeting is loaded in this room"))
-    item = None
-    if meeting_id is not None:
-        item = store.row(
-            "SELECT number, title FROM agenda_items WHERE meeting_id = ? AND id = ?",
-            meeting_id,
-            item_id,
-        )
-        if item is None:
-            problems.append(Problem(pdf.name, f"agenda item {item_id!r} is not in the meeting"))
-        closed = store.row("SELECT closed_at FROM meetings WHERE id = ?", meeting_id)
-        if closed is not None and closed["closed_at"] is not None:
-            problems.append(Problem(pdf.name, "the meeting is closed: it takes no more documents"))
-    if problems:
-        raise PackageError(pdf, problems)
-    assert meeting_id is not None and item is not None
     with tempfile.TemporaryDirectory(prefix="hemicycle-document-") as scratch:
-        try:
-            stripped = strip_pdf(pdf, Path(scratch) / "stripped.pdf")
-        except UnusablePdfError as exc:
-            raise PackageError(pdf, [Problem(pdf.name, str(exc))]) from None
-        source = pdf
-        removed: tuple[tuple[str, int], ...] = ()
-        if stripped is not None:
-            source, digest, size, removed = stripped
-        else:
-            digest = hashlib.sha256(pdf.read_bytes()).hexdigest()
+        problems, prepared = _check_late_document(store, pdf, item_id, limits, Path(scratch))
+        meeting_id = store.active_meeting_id()
+        item = (
+            store.row(
+                "SELECT number, title FROM agenda_items WHERE meeting_id = ? AND id = ?",
+                meeting_id,
+                item_id,
+            )
+            if meeting_id is not None
+            else None
+        )
+        if problems or prepared is None or meeting_id is None or item is None:
+            raise PackageError(pdf, problems, what=DOCUMENT)
+        digest, size, pages = prepared.sha256, prepared.size, prepared.pages
         target = store.blob_path(digest)
         created = not target.exists()
         if created:
-            _write_blob(source, target, digest)
+            _write_blob(prepared.source, target, digest)
     title = title or pdf.stem
     try:
         with store.transaction() as db:
@@ -511,4 +527,13 @@ def add_document(
         if created:
             target.unlink(missing_ok=True)
         raise
-    return LateDocument(digest, title, pages, item["number"], revision, removed)
+    return LateDocument(
+        digest,
+        title,
+        pages,
+        item["number"],
+        revision,
+        prepared.removed,
+        prepared.repaired,
+        prepared.slow_pages,
+    )

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from room_client.confidential import DEFAULT_EXPIRY_S
 from room_client.connection import RoomEndpoint
-from room_client.enrollment import DeviceCredentials
+from room_client.enrollment import DeviceCredentials, not_a_folder
 from room_protocol.private_files import UMASK
 from room_protocol.service_manager import serve_until
 from tablet_client.i18n import LANGUAGES, set_language
@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 WINDOW_SIZE = (1280, 800)  # a common 10-inch seat tablet, landscape
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
+    """Every option of the tablet's command line, each with its help."""
     parser = argparse.ArgumentParser(prog="hemicycle-tablet", description="Hemicycle seat tablet")
     parser.add_argument(
         "--device-dir",
@@ -56,6 +57,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=Path,
         default=Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser()
         / "hemicycle-tablet",
+        help="where the tablet keeps the meeting's documents (confidential ones encrypted)",
     )
     parser.add_argument(
         "--room",
@@ -101,7 +103,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="wipe confidential documents after this many hours without reaching the room"
         " (default: %(default)g)",
     )
-    parser.add_argument("--language", choices=sorted(LANGUAGES), default="en")
+    parser.add_argument(
+        "--language",
+        choices=sorted(LANGUAGES),
+        default="en",
+        help="the tablet's language: %(choices)s (default: %(default)s)",
+    )
     parser.add_argument("--fullscreen", action="store_true", help="kiosk mode")
     parser.add_argument(
         "--screenshots",
@@ -116,7 +123,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=60.0,
         help="with --screenshots: give up after this many seconds",
     )
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
 
 
 def settings_from(args: argparse.Namespace) -> TabletSettings:
@@ -153,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
 
     os.umask(UMASK)  # the cache and the tablet's identity are private whatever the umask
     args = parse_args(argv)
+    problem = DeviceCredentials(args.device_dir).problem() or not_a_folder(args.cache_dir)
+    if problem:
+        print(f"hemicycle-tablet: {problem}", file=sys.stderr)
+        return 2
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -12,6 +12,13 @@ from room_protocol.voting import PollSpec, QuorumRule, Seating
 
 
 @dataclass(frozen=True, slots=True)
+class SlowPage:
+    page: int  # 1-based
+    seconds: float  # to draw at tablet size; with overran, the limit it went past
+    overran: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class PackageDocument:
     id: str
     title: str
@@ -26,6 +33,8 @@ class PackageDocument:
     # member of the meeting.
     members: tuple[str, ...] = ()
     roles: tuple[str, ...] = ()
+    repaired: bool = False  # its cross-reference table was rebuilt; stored re-saved
+    slow_pages: tuple[SlowPage, ...] = ()  # drawn at import, and slow to draw
 
 
 @dataclass(frozen=True, slots=True)

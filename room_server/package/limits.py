@@ -15,6 +15,10 @@ class PackageLimits:
     max_files: int = 5_000
     max_pages: int = 20_000  # per document
     max_compression_ratio: int = 200  # zip-bomb guard, per entry
+    # A page drawn at import (a heavy or a repaired one) taking this long at tablet size
+    # is named as slow; after page_draw_limit_seconds import stops waiting for it.
+    slow_page_seconds: float = 1.0
+    page_draw_limit_seconds: float = 5.0
 
 
 def too_big_document(size: int, limits: PackageLimits) -> str:

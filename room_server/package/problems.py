@@ -20,17 +20,23 @@ class Problem:
         return f"{self.file}: {self.message}"
 
 
-class PackageError(Exception):
-    """Carries every problem found, not just the first."""
+PACKAGE = "meeting package"
+DOCUMENT = "document"  # one PDF added to the meeting on its own (room-server add-document)
 
-    def __init__(self, path: Path, problems: Sequence[Problem]) -> None:
+
+class PackageError(Exception):
+    """Carries every problem found, not just the first; ``what`` was rejected: PACKAGE or
+    DOCUMENT."""
+
+    def __init__(self, path: Path, problems: Sequence[Problem], *, what: str = PACKAGE) -> None:
         self.path = path
         self.problems: tuple[Problem, ...] = tuple(problems)
+        self.what = what
         super().__init__(str(path), self.problems)
 
     def __str__(self) -> str:
         count = len(self.problems)
-        head = f"meeting package {self.path} rejected; problems found: {count}"
+        head = f"{self.what} {self.path} rejected; problems found: {count}"
         return "\n".join([head, *(f"  {problem}" for problem in self.problems)])
 
 

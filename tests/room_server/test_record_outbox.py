@@ -408,6 +408,8 @@ async def test_upload_now_restarts_the_backoff(tmp_path: Path, archive: NginxArc
         ("timeout_seconds = 0", "archive.timeout_seconds must be 1-600"),
         ("retry_min_seconds = 10\nretry_max_seconds = 5", "archive.retry_max_seconds must be"),
         ('client_key = "token"', "client_key needs archive.client_certificate"),
+        ('ca_file = "token"', "archive.ca_file: .*token holds no CA certificate"),
+        ('client_certificate = "token"', "is not a certificate and its private key"),
         ('read_back = "yes"', "archive.read_back must be true or false"),
         ("bucket = 1", "unknown key archive.bucket"),
     ],
