@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shlex
 import shutil
 import stat
@@ -30,6 +31,8 @@ CERT_WARN_DAYS = 30
 MIN_FREE_BYTES = 1024**3  # 1 GiB: a meeting's record with annotated PDFs can be hundreds of MB
 FILE_CLOCK_SLACK = dt.timedelta(minutes=2)  # a file written just now may carry a later mtime
 MDNS_SECONDS = 3.0  # RFC 6762 §8.3: a new record is announced within about a second
+AVAHI_CONF = "/etc/avahi/avahi-daemon.conf"
+_AVAHI_ESCAPE = re.compile(rb"\\(\d{3}|.)", re.S)  # avahi_escape_label: \DDD (a byte) or \c
 UNIT = "hemicycle-room-server.service"
 
 
@@ -57,13 +60,96 @@ def as_json(checks: list[Check]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
+class AvahiService:
+    """One resolved service as ``avahi-browse -rp`` prints it (an ``=`` line)."""
+
+    interface: str
+    protocol: str  # "IPv4" or "IPv6": how avahi heard it
+    instance: str
+    hostname: str
+    address: str
+    port: int
+    txt: dict[str, str]
+
+
+AvahiBrowse = Callable[[float], "list[AvahiService] | str"]
+
+
+def avahi_browse(seconds: float, prefix: tuple[str, ...] = ()) -> list[AvahiService] | str:
+    """What the box's avahi-daemon sees of ``_hemicycle._tcp`` (resolved), or why it cannot
+    be asked (not installed, not running). ``prefix`` runs it elsewhere (the tests: inside a
+    network namespace)."""
+    from room_protocol.discovery import SERVICE_TYPE
+
+    if not prefix and shutil.which("avahi-browse") is None:
+        return tr("doctor.avahi_not_installed")
+    service_type = SERVICE_TYPE.removesuffix(".local.")
+    try:
+        result = subprocess.run(
+            [*prefix, "avahi-browse", "--resolve", "--terminate", "--parsable", service_type],
+            capture_output=True,
+            timeout=seconds + 10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"avahi-browse: {exc}"
+    if result.returncode != 0:
+        return tr("doctor.avahi_not_running", error=_one_line(result.stderr))
+    return parse_avahi_browse(result.stdout)
+
+
+def _one_line(raw: bytes) -> str:
+    return " ".join(raw.decode("utf-8", "replace").split())[:200]
+
+
+def avahi_unescape(text: bytes) -> str:
+    """A field of ``avahi-browse --parsable`` as the text it stands for."""
+    raw = _AVAHI_ESCAPE.sub(lambda m: bytes([int(m[1])]) if len(m[1]) == 3 else m[1], text)
+    return raw.decode("utf-8", "replace")
+
+
+def parse_avahi_browse(output: bytes) -> list[AvahiService]:
+    """The resolved services (``=`` lines) of ``avahi-browse --resolve --parsable``."""
+    found = []
+    for line in output.splitlines():
+        fields = line.split(b";", 9)
+        if len(fields) != 10 or fields[0] != b"=":
+            continue
+        _, interface, protocol, name, _type, _domain, host, address, port, txt = fields
+        if not port.isdigit():
+            continue
+        found.append(
+            AvahiService(
+                interface=interface.decode("ascii", "replace"),
+                protocol=protocol.decode("ascii", "replace"),
+                instance=avahi_unescape(name),
+                hostname=avahi_unescape(host),
+                address=avahi_unescape(address),
+                port=int(port),
+                txt=_avahi_txt(txt),
+            )
+        )
+    return found
+
+
+def _avahi_txt(field: bytes) -> dict[str, str]:
+    """``"k=v" "k2=v2"``: each string quoted, a quote inside escaped."""
+    txt: dict[str, str] = {}
+    for item in re.findall(rb'"((?:[^"\\]|\\.)*)"', field):
+        key, _, value = avahi_unescape(item).partition("=")
+        txt.setdefault(key.lower(), value)
+    return txt
+
+
+@dataclass(frozen=True, slots=True)
 class Probes:
-    """What the doctor asks the box: free bytes, the mDNS browse, systemd."""
+    """What the doctor asks the box: free bytes, the mDNS browse, systemd, avahi."""
 
     free_bytes: Callable[[Path], int]
     browse: Callable[[str, tuple[str, ...], float], tuple[str, int] | None]
     systemd: Callable[[], bool]
     unit_state: Callable[[str], str]
+    avahi: AvahiBrowse = avahi_browse
 
 
 def box_probes() -> Probes:
@@ -72,6 +158,7 @@ def box_probes() -> Probes:
         browse=browse_room,
         systemd=systemd_is_init,
         unit_state=unit_state,
+        avahi=avahi_browse,
     )
 
 
@@ -88,6 +175,7 @@ def diagnose(config: Path, facts: dict[str, Any], now: dt.datetime, probes: Prob
     checks += _modes(facts)
     checks += _interfaces(facts, config)
     checks.append(_mdns(facts, probes))
+    checks.append(_avahi(facts, probes))
     checks.append(_unit(on_systemd, probes))
     checks.append(_devices(facts))
     return checks
@@ -340,6 +428,54 @@ def _mdns(facts: dict[str, Any], probes: Probes) -> Check:
     )
 
 
+def _avahi(facts: dict[str, Any], probes: Probes) -> Check:
+    if not facts["mdns_enabled"]:
+        return Check("mdns.avahi", Status.SKIP, tr("doctor.advertise_off"))
+    if not facts.get("running"):
+        return Check("mdns.avahi", Status.SKIP, tr("doctor.mdns_not_running"))
+    return avahi_check(facts["room_id"], facts["host"], probes.avahi(MDNS_SECONDS))
+
+
+def avahi_check(room_id: str, host: str, seen: list[AvahiService] | str) -> Check:
+    """Whether the box's own mDNS stack (avahi) sees the room, as other RFC 6763 browsers
+    do, at the address the room listens on (``host``; "" for every address)."""
+    if isinstance(seen, str):
+        return Check("mdns.avahi", Status.SKIP, seen)
+    mine = [s for s in seen if s.txt.get("room") == room_id]
+    if not mine:
+        return Check(
+            "mdns.avahi",
+            Status.FAIL,
+            tr("doctor.avahi_unseen", room=room_id),
+            tr("doctor.avahi_unseen_fix", conf=AVAHI_CONF),
+        )
+    first = mine[0]
+    elsewhere = sorted({s.address for s in mine if host and s.address != host})
+    if elsewhere:
+        return Check(
+            "mdns.avahi",
+            Status.WARN,
+            tr(
+                "doctor.avahi_elsewhere",
+                name=first.hostname,
+                addresses=", ".join(elsewhere),
+                host=host,
+            ),
+            tr("doctor.avahi_elsewhere_fix", conf=AVAHI_CONF),
+        )
+    return Check(
+        "mdns.avahi",
+        Status.OK,
+        tr(
+            "doctor.avahi_seen",
+            name=first.txt.get("name", first.instance),
+            host=first.hostname,
+            address=first.address,
+            port=first.port,
+        ),
+    )
+
+
 def _unit(on_systemd: bool, probes: Probes) -> Check:
     if not on_systemd:
         return Check("systemd.unit", Status.SKIP, tr("doctor.no_systemd"))
@@ -434,7 +570,7 @@ def browse_room(
                 except ProtocolError:
                     continue
                 if announced.room_id == room_id:
-                    return name.removesuffix("." + SERVICE_TYPE), info.port
+                    return announced.room_name, info.port
     finally:
         browser.cancel()
         zeroconf.close()
