@@ -50,6 +50,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "revoke", help="refuse a device from now on (a lost or replaced tablet)"
     )
     revoke.add_argument("device_id")
+    dev_sub.add_parser(
+        "void-codes",
+        help="every open pairing code stops working (a lost enrollment stick, a code seen "
+        "by the wrong people)",
+    )
     add = dev_sub.add_parser(
         "add",
         help="enroll a device from here and write its credentials into a folder "
@@ -141,6 +146,11 @@ def run(config: ServerConfig, args: argparse.Namespace) -> int:
                             state=state,
                         )
                     )
+                return 0
+            if command == "void-codes":
+                with store.transaction():
+                    voided = devices.void_pairing_codes(store)
+                print(tr("devices.voided", count=voided))
                 return 0
             if command == "add":
                 authority = Authority(certs)

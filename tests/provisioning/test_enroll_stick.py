@@ -101,6 +101,12 @@ async def test_a_stick_enrolls_one_tablet_per_token_once(tmp_path: Path) -> None
         assert not DeviceCredentials(tmp_path / "tablet-c").enrolled
         listed = json.loads(room.cli("devices", "list", "--json").stdout)
         assert sorted(d["device_id"] for d in listed) == sorted([a, b])
+        # A lost stick: IT staff void the open codes, and its last token is worthless.
+        voided = room.cli("devices", "void-codes")
+        assert voided.returncode == 0 and "1 open pairing codes no longer work" in voided.stdout
+        with pytest.raises(EnrollError) as lost:
+            await enroll_with(room, on_stick, tmp_path / "tablet-d")
+        assert lost.value.reason is EnrollFailure.CODE_REFUSED
 
 
 async def test_the_stick_pins_its_room_a_forged_room_gets_no_token(tmp_path: Path) -> None:
