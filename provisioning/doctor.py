@@ -10,6 +10,7 @@ Every check is pure over those facts and an injected clock, but for the mDNS bro
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -19,7 +20,7 @@ import stat
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -31,6 +32,7 @@ CERT_WARN_DAYS = 30
 MIN_FREE_BYTES = 1024**3  # 1 GiB: a meeting's record with annotated PDFs can be hundreds of MB
 FILE_CLOCK_SLACK = dt.timedelta(minutes=2)  # a file written just now may carry a later mtime
 MDNS_SECONDS = 3.0  # RFC 6762 §8.3: a new record is announced within about a second
+RESOLVE_SECONDS = 2.0  # avahi-resolve waits 5 s for a record nobody has: enough for a local one
 AVAHI_CONF = "/etc/avahi/avahi-daemon.conf"
 _AVAHI_ESCAPE = re.compile(rb"\\(\d{3}|.)", re.S)  # avahi_escape_label: \DDD (a byte) or \c
 UNIT = "hemicycle-room-server.service"
@@ -70,6 +72,7 @@ class AvahiService:
     address: str
     port: int
     txt: dict[str, str]
+    host_addresses: tuple[str, ...] = ()  # every address avahi gives for ``hostname``
 
 
 AvahiBrowse = Callable[[float], "list[AvahiService] | str"]
@@ -95,7 +98,41 @@ def avahi_browse(seconds: float, prefix: tuple[str, ...] = ()) -> list[AvahiServ
         return f"avahi-browse: {exc}"
     if result.returncode != 0:
         return tr("doctor.avahi_not_running", error=_one_line(result.stderr))
-    return parse_avahi_browse(result.stdout)
+    services = parse_avahi_browse(result.stdout)
+    hosts = avahi_resolve({s.hostname for s in services}, prefix)
+    return [dataclasses.replace(s, host_addresses=hosts[s.hostname]) for s in services]
+
+
+def avahi_resolve(
+    hostnames: Iterable[str], prefix: tuple[str, ...] = ()
+) -> dict[str, tuple[str, ...]]:
+    """The IPv4 and IPv6 addresses avahi gives for each host name, all asked at once and
+    given RESOLVE_SECONDS (a name without an IPv6 address is never answered)."""
+    asked = [
+        (
+            hostname,
+            subprocess.Popen(
+                [*prefix, "avahi-resolve", flag, "--name", hostname],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            ),
+        )
+        for hostname in sorted(set(hostnames))
+        for flag in ("-4", "-6")
+    ]
+    found: dict[str, list[str]] = {hostname: [] for hostname, _ in asked}
+    deadline = time.monotonic() + RESOLVE_SECONDS
+    for hostname, process in asked:
+        try:
+            out, _ = process.communicate(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            out, _ = process.communicate()
+        for line in out.decode("utf-8", "replace").splitlines():
+            _name, _, address = line.partition("\t")
+            if address.strip():
+                found[hostname].append(address.strip())
+    return {hostname: tuple(addresses) for hostname, addresses in found.items()}
 
 
 def _one_line(raw: bytes) -> str:
@@ -450,7 +487,8 @@ def avahi_check(room_id: str, host: str, seen: list[AvahiService] | str) -> Chec
             tr("doctor.avahi_unseen_fix", conf=AVAHI_CONF),
         )
     first = mine[0]
-    elsewhere = sorted({s.address for s in mine if host and s.address != host})
+    given = {s.address for s in mine} | {a for s in mine for a in s.host_addresses}
+    elsewhere = sorted(a for a in given if host and a != host)
     if elsewhere:
         return Check(
             "mdns.avahi",

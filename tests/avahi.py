@@ -46,7 +46,7 @@ enable-wide-area=no
 [publish]
 publish-hinfo=no
 publish-workstation=no
-publish-aaaa-on-ipv4=no
+publish-aaaa-on-ipv4={publish_aaaa}
 """
 
 BUS_CONF = """\
@@ -111,12 +111,19 @@ class AvahiDaemon:
 
 
 @contextmanager
-def avahi_daemon(host: Host, directory: Path, host_name: str) -> Iterator[AvahiDaemon]:
-    """avahi-daemon on ``host``, on its veth only, named ``host_name``.local."""
+def avahi_daemon(
+    host: Host, directory: Path, host_name: str, *, publish_aaaa: bool = False
+) -> Iterator[AvahiDaemon]:
+    """avahi-daemon on ``host``, on its veth only, named ``host_name``.local;
+    ``publish_aaaa``: as avahi does by default, its IPv6 addresses over IPv4 too."""
     directory.mkdir(parents=True)
     (directory / "bus.conf").write_text(BUS_CONF.format(socket=directory / "bus"))
     (directory / "avahi-daemon.conf").write_text(
-        APPLIANCE_CONF.format(host_name=host_name, interface=host.device)
+        APPLIANCE_CONF.format(
+            host_name=host_name,
+            interface=host.device,
+            publish_aaaa="yes" if publish_aaaa else "no",
+        )
     )
     (directory / "start.sh").write_text(START)
     log = (directory / "avahi.log").open("wb")

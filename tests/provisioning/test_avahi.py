@@ -62,12 +62,14 @@ def test_the_avahi_check_says_what_avahi_sees_and_how_to_fix_it() -> None:
     assert seen.text == f"avahi on this box sees '{NAME}' at hemi-a.local (198.18.9.1), port 8443"
     unseen = avahi_check("another-room", "198.18.9.1", [service])
     assert unseen.status is Status.FAIL and "allow-interfaces" in unseen.fix
-    link_local = dataclasses.replace(service, address="fe80::1c2d:3eff:fe4f:5a6b")
-    twice = avahi_check("council", "198.18.9.1", [service, link_local])
+    link_local = dataclasses.replace(
+        service, host_addresses=("198.18.9.1", "fe80::1c2d:3eff:fe4f:5a6b")
+    )
+    twice = avahi_check("council", "198.18.9.1", [link_local])
     assert twice.status is Status.WARN
-    assert "fe80::1c2d:3eff:fe4f:5a6b" in twice.text
+    assert "fe80::1c2d:3eff:fe4f:5a6b" in twice.text and "198.18.9.1," not in twice.text
     assert "publish-aaaa-on-ipv4=no" in twice.fix and "use-ipv6=no" in twice.fix
-    assert avahi_check("council", "", [service, link_local]).status is Status.OK  # every address
+    assert avahi_check("council", "", [link_local]).status is Status.OK  # every address
     not_running = avahi_check("council", "198.18.9.1", "avahi-daemon does not answer")
     assert not_running.status is Status.SKIP
 
@@ -149,10 +151,16 @@ def test_avahi_resolves_rooms_named_with_dots_commas_and_vietnamese(tmp_path: Pa
             )
             assert service.txt["name"] == name
             assert {"txtvers", "room", "name", "pv", "fp"} <= set(service.txt)
-        # doctor on the box: its avahi sees the room where it listens.
+        # doctor on the box: its avahi sees the room where it listens, and with the
+        # guide's avahi-daemon.conf gives no other address for the box's own host name.
+        on_the_box = avahi_browse(3.0, on_box.prefix())
+        assert not isinstance(on_the_box, str), on_the_box
         for room_id in ROOMS:
-            check = avahi_check(room_id, box.address, avahi_browse(3.0, on_box.prefix()))
+            check = avahi_check(room_id, box.address, on_the_box)
             assert check.status is Status.OK, (check, on_box.log())
+        assert [s.host_addresses for s in on_the_box if s.hostname == "hemi-box.local"] == [
+            (box.address,)
+        ]
         # The tablet's own browser shares port 5353 with avahi and shows the full names.
         result = subprocess.run(
             [*tablet.prefix(), sys.executable, "-c", BROWSE, tablet.address, "2", "10"],
@@ -165,6 +173,31 @@ def test_avahi_resolves_rooms_named_with_dots_commas_and_vietnamese(tmp_path: Pa
         assert json.loads(result.stdout) == {
             room_id: [name, box.address, ports[room_id]] for room_id, name in ROOMS.items()
         }
+
+
+@pytest.mark.netns
+def test_doctor_warns_when_avahi_as_installed_gives_another_address(tmp_path: Path) -> None:
+    reason = netns.unavailable_reason() or avahi.unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    with (
+        netns.two_hosts() as (box, _tablet),
+        avahi.avahi_daemon(box, tmp_path / "avahi", "hemi-box", publish_aaaa=True) as on_box,
+        running_room(
+            tmp_path / "room",
+            room_id="council",
+            room_name=ROOMS["council"],
+            command_prefix=box.prefix(),
+            host=box.address,
+            interfaces=(box.address,),
+            hostname="hemi-box",
+        ),
+    ):
+        seen = avahi_browse(3.0, on_box.prefix())
+        check = avahi_check("council", box.address, seen)
+        assert check.status is Status.WARN, (check, seen)
+        assert "fe80::" in check.text and f"it listens on {box.address}" in check.text
+        assert "publish-aaaa-on-ipv4=no" in check.fix
 
 
 def wait_for_rooms(daemon: avahi.AvahiDaemon) -> list[AvahiService]:
