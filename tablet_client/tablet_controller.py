@@ -74,6 +74,9 @@ log = logging.getLogger(__name__)
 
 RETRY_FAILED_DOWNLOADS_S = 5.0
 ANNOTATIONS_FILE = "annotations.sqlite3"  # in the cache directory: the members' op log
+# Tokens of a stick the room refused in a row before the tablet gives up: more means
+# voided or expired tokens, and each refusal counts towards the room voiding every code.
+STICK_TRIES = 5
 EXPIRY_CHECK_MS = 60_000  # how often the tablet checks its confidential documents' expiry
 ENROLL_ERRORS = {  # why enrolling failed -> what the enroll screen says
     EnrollFailure.WRONG_ROOM: "enroll.error_wrong_room",
@@ -389,7 +392,7 @@ class TabletController(QObject):
         if not tokens:
             view.set_error("enroll.stick_empty")
             return False
-        for token in tokens:
+        for token in tokens[:STICK_TRIES]:
             failure = await self._enroll_code(endpoint, token.code)
             if failure is None:
                 stick.mark_used(token)
@@ -397,6 +400,7 @@ class TabletController(QObject):
             if failure is not EnrollFailure.CODE_REFUSED:
                 return False
             stick.mark_used(token)
+        view.set_error("enroll.stick_refused", room=view_room(endpoint))
         return False
 
     async def _enroll_code(self, endpoint: RoomEndpoint, code: PairingCode) -> EnrollFailure | None:

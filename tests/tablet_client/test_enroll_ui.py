@@ -378,5 +378,11 @@ def test_without_a_usable_stick_the_tablet_says_why(
             assert "đã được dùng hết" in await attempt()
         finally:
             set_language("en")
+        # Voided tokens (a lost stick): a few tries, then the tablet stops and says so.
+        write_stick(enroll_room, stick, 7)
+        assert enroll_room.cli("devices", "void-codes").returncode == 0
+        assert "refused the tokens on this USB stick" in await attempt()
+        left = sorted(p.name for p in (stick / "hemicycle-enroll").glob("*.token"))
+        assert left == ["006.token", "007.token"]
 
     run_async(body())
