@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import ipaddress
 import os
 import re
 import shlex
@@ -470,6 +471,9 @@ def _avahi(facts: dict[str, Any], probes: Probes) -> Check:
         return Check("mdns.avahi", Status.SKIP, tr("doctor.advertise_off"))
     if not facts.get("running"):
         return Check("mdns.avahi", Status.SKIP, tr("doctor.mdns_not_running"))
+    interfaces = facts["mdns_interfaces"]
+    if interfaces and all(ipaddress.ip_address(a).is_loopback for a in interfaces):
+        return Check("mdns.avahi", Status.SKIP, tr("doctor.avahi_loopback"))
     return avahi_check(facts["room_id"], facts["host"], probes.avahi(MDNS_SECONDS))
 
 
