@@ -474,7 +474,11 @@ def _avahi(facts: dict[str, Any], probes: Probes) -> Check:
     interfaces = facts["mdns_interfaces"]
     if interfaces and all(ipaddress.ip_address(a).is_loopback for a in interfaces):
         return Check("mdns.avahi", Status.SKIP, tr("doctor.avahi_loopback"))
-    return avahi_check(facts["room_id"], facts["host"], probes.avahi(MDNS_SECONDS))
+    check = avahi_check(facts["room_id"], facts["host"], probes.avahi(MDNS_SECONDS))
+    if check.status is Status.FAIL:
+        # avahi-browse ends at "all for now": an answer still on its way is seen next time.
+        check = avahi_check(facts["room_id"], facts["host"], probes.avahi(MDNS_SECONDS))
+    return check
 
 
 def avahi_check(room_id: str, host: str, seen: list[AvahiService] | str) -> Check:

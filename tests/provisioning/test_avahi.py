@@ -19,12 +19,14 @@ import pytest
 
 from provisioning.doctor import (
     AvahiService,
+    Probes,
     Status,
     avahi_browse,
     avahi_check,
     avahi_unescape,
     parse_avahi_browse,
 )
+from provisioning.doctor import _avahi as doctor_avahi
 from room_protocol.discovery import RoomAnnouncement
 from tests import avahi, netns
 from tests.rooms import running_room, timeout
@@ -72,6 +74,28 @@ def test_the_avahi_check_says_what_avahi_sees_and_how_to_fix_it() -> None:
     assert avahi_check("council", "", [link_local]).status is Status.OK  # every address
     not_running = avahi_check("council", "198.18.9.1", "avahi-daemon does not answer")
     assert not_running.status is Status.SKIP
+
+
+def test_doctor_asks_avahi_again_once_and_only_for_a_room_it_can_see() -> None:
+    [service] = parse_avahi_browse(BROWSED)
+    answers: list[list[AvahiService]] = [[], [service]]  # not yet, then there
+
+    def avahi(seconds: float) -> list[AvahiService]:
+        return answers.pop(0)
+
+    probes = Probes(lambda p: 0, lambda r, i, s: None, lambda: False, lambda u: "", avahi)
+    facts = {
+        "room_id": "council",
+        "host": "198.18.9.1",
+        "mdns_enabled": True,
+        "mdns_interfaces": ["198.18.9.1"],
+        "running": {"pid": 1, "port": 8443},
+    }
+    assert doctor_avahi(facts, probes).status is Status.OK and answers == []
+    loopback = {**facts, "mdns_interfaces": ["127.0.0.1"]}
+    assert doctor_avahi(loopback, probes).status is Status.SKIP  # avahi was not asked
+    assert doctor_avahi({**facts, "running": None}, probes).status is Status.SKIP
+    assert doctor_avahi({**facts, "mdns_enabled": False}, probes).status is Status.SKIP
 
 
 def test_without_avahi_on_the_box_the_check_is_skipped_with_the_reason() -> None:
