@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from provisioning.bundle import DEFAULT_EXTRAS
@@ -96,6 +97,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sample.add_argument("dest", metavar="DEST", type=Path, help="folder to write into")
     sample.add_argument("--zip", action="store_true", help="write one .zip instead of a folder")
+    sticks = commands.add_parser(
+        "stick", help="write a USB stick: enroll tablets, or receive the room's records"
+    )
+    stick_kinds = sticks.add_subparsers(dest="stick_command", required=True, metavar="KIND")
+    enroll_stick = stick_kinds.add_parser(
+        "enroll",
+        help="one-time enrollment tokens for tablets, and the room CA that pins the room",
+        description="Ask the room for COUNT one-time pairing codes (room-server enroll) and "
+        "write them onto the stick mounted at PATH, with the room CA's sha256 and the "
+        "HEMICYCLE-PROVISION marker. A tablet enrolls with the first unused token (enroll "
+        "screen: From USB stick) and marks it used. The tokens are secrets: keep the stick "
+        "like a key and wipe it afterwards.",
+    )
+    enroll_stick.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    enroll_stick.add_argument(
+        "--count", type=int, required=True, help="how many tablets the stick enrolls"
+    )
+    enroll_stick.add_argument(
+        "--expires",
+        type=float,
+        default=8.0,
+        metavar="HOURS",
+        help="the tokens work this long (default 8, at most 24)",
+    )
+    enroll_stick.add_argument("path", metavar="PATH", type=Path, help="where the stick is mounted")
+    export_stick = stick_kinds.add_parser(
+        "export", help="mark the stick for record export (as export-stick)"
+    )
+    export_stick.add_argument("path", metavar="PATH", type=Path, help="where the stick is mounted")
     stick = commands.add_parser(
         "export-stick",
         help="mark a mounted USB stick for record export",
@@ -197,8 +227,12 @@ def _run(args: argparse.Namespace) -> int:
 
         print(write_sample_package(args.dest, as_zip=args.zip))
         return 0
-    if args.command == "export-stick":
+    if args.command == "export-stick" or (
+        args.command == "stick" and args.stick_command == "export"
+    ):
         return _export_stick(args.path)
+    if args.command == "stick":
+        return _enroll_stick(args.config, args.count, args.expires, args.path)
     if args.command == "usb-watch":
         return _usb_watch(args)
     if args.command == "bundle":
@@ -367,6 +401,60 @@ def _export_stick(path: Path) -> int:
         print(f"room-provision: not marked: {kind.reason}", file=sys.stderr)
         return 2
     print(marker)
+    return 0
+
+
+def _enroll_stick(config: Path, count: int, hours: float, path: Path) -> int:
+    from provisioning.server_command import RoomServerError, inspect, room_server
+    from provisioning.stick import StickError, check_request, room_of, write_stick
+    from provisioning.usb import StickKind, recognise
+
+    try:
+        check_request(count, hours)
+    except StickError as exc:
+        print(f"room-provision: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if not path.is_dir():
+        print(tr("stick.not_a_folder", path=path), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    kind = recognise(path).kind
+    if kind in (StickKind.EXPORT, StickKind.PACKAGE):
+        print(tr("stick.other_kind", path=path, kind=str(kind)), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        room_name = str(inspect(config).get("room_name", ""))
+    except RoomServerError as exc:
+        print(f"room-provision: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    minutes = max(1, round(hours * 60))
+    made = room_server(
+        config, "enroll", "--count", str(count), "--minutes", str(minutes), "--json", "--no-qr"
+    )
+    if made.returncode != 0:
+        print(made.stderr.strip(), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        room, links = room_of(made.stdout, room_name)
+        written = write_stick(path, room, links)
+    except StickError as exc:
+        print(f"room-provision: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(tr("cli.cannot_write", path=path, error=exc.strerror or exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    until = time.strftime("%Y-%m-%d %H:%M", time.localtime(room.expires_ts))
+    print(
+        tr(
+            "stick.written",
+            count=written.tokens,
+            room=room.room_id,
+            path=path,
+            until=until,
+            ca=room.ca_sha256,
+        )
+    )
+    if written.replaced:
+        print(tr("stick.replaced", count=written.replaced))
     return 0
 
 

@@ -10,15 +10,18 @@ Every check is pure over those facts and an injected clock, but for the mDNS bro
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import ipaddress
 import os
+import re
 import shlex
 import shutil
 import stat
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -30,6 +33,9 @@ CERT_WARN_DAYS = 30
 MIN_FREE_BYTES = 1024**3  # 1 GiB: a meeting's record with annotated PDFs can be hundreds of MB
 FILE_CLOCK_SLACK = dt.timedelta(minutes=2)  # a file written just now may carry a later mtime
 MDNS_SECONDS = 3.0  # RFC 6762 §8.3: a new record is announced within about a second
+RESOLVE_SECONDS = 2.0  # avahi-resolve waits 5 s for a record nobody has: enough for a local one
+AVAHI_CONF = "/etc/avahi/avahi-daemon.conf"
+_AVAHI_ESCAPE = re.compile(rb"\\(\d{3}|.)", re.S)  # avahi_escape_label: \DDD (a byte) or \c
 UNIT = "hemicycle-room-server.service"
 
 
@@ -57,13 +63,131 @@ def as_json(checks: list[Check]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
+class AvahiService:
+    """One resolved service as ``avahi-browse -rp`` prints it (an ``=`` line)."""
+
+    interface: str
+    protocol: str  # "IPv4" or "IPv6": how avahi heard it
+    instance: str
+    hostname: str
+    address: str
+    port: int
+    txt: dict[str, str]
+    host_addresses: tuple[str, ...] = ()  # every address avahi gives for ``hostname``
+
+
+AvahiBrowse = Callable[[float], "list[AvahiService] | str"]
+
+
+def avahi_browse(seconds: float, prefix: tuple[str, ...] = ()) -> list[AvahiService] | str:
+    """What the box's avahi-daemon sees of ``_hemicycle._tcp`` (resolved), or why it cannot
+    be asked (not installed, not running). ``prefix`` runs it elsewhere (the tests: inside a
+    network namespace)."""
+    from room_protocol.discovery import SERVICE_TYPE
+
+    if not prefix and shutil.which("avahi-browse") is None:
+        return tr("doctor.avahi_not_installed")
+    service_type = SERVICE_TYPE.removesuffix(".local.")
+    try:
+        result = subprocess.run(
+            [*prefix, "avahi-browse", "--resolve", "--terminate", "--parsable", service_type],
+            capture_output=True,
+            timeout=seconds + 10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"avahi-browse: {exc}"
+    if result.returncode != 0:
+        return tr("doctor.avahi_not_running", error=_one_line(result.stderr))
+    services = parse_avahi_browse(result.stdout)
+    hosts = avahi_resolve({s.hostname for s in services}, prefix)
+    return [dataclasses.replace(s, host_addresses=hosts[s.hostname]) for s in services]
+
+
+def avahi_resolve(
+    hostnames: Iterable[str], prefix: tuple[str, ...] = ()
+) -> dict[str, tuple[str, ...]]:
+    """The IPv4 and IPv6 addresses avahi gives for each host name, all asked at once and
+    given RESOLVE_SECONDS (a name without an IPv6 address is never answered)."""
+    asked = [
+        (
+            hostname,
+            subprocess.Popen(
+                [*prefix, "avahi-resolve", flag, "--name", hostname],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            ),
+        )
+        for hostname in sorted(set(hostnames))
+        for flag in ("-4", "-6")
+    ]
+    found: dict[str, list[str]] = {hostname: [] for hostname, _ in asked}
+    deadline = time.monotonic() + RESOLVE_SECONDS
+    for hostname, process in asked:
+        try:
+            out, _ = process.communicate(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            out, _ = process.communicate()
+        for line in out.decode("utf-8", "replace").splitlines():
+            _name, _, address = line.partition("\t")
+            if address.strip():
+                found[hostname].append(address.strip())
+    return {hostname: tuple(addresses) for hostname, addresses in found.items()}
+
+
+def _one_line(raw: bytes) -> str:
+    return " ".join(raw.decode("utf-8", "replace").split())[:200]
+
+
+def avahi_unescape(text: bytes) -> str:
+    """A field of ``avahi-browse --parsable`` as the text it stands for."""
+    raw = _AVAHI_ESCAPE.sub(lambda m: bytes([int(m[1])]) if len(m[1]) == 3 else m[1], text)
+    return raw.decode("utf-8", "replace")
+
+
+def parse_avahi_browse(output: bytes) -> list[AvahiService]:
+    """The resolved services (``=`` lines) of ``avahi-browse --resolve --parsable``."""
+    found = []
+    for line in output.splitlines():
+        fields = line.split(b";", 9)
+        if len(fields) != 10 or fields[0] != b"=":
+            continue
+        _, interface, protocol, name, _type, _domain, host, address, port, txt = fields
+        if not port.isdigit():
+            continue
+        found.append(
+            AvahiService(
+                interface=interface.decode("ascii", "replace"),
+                protocol=protocol.decode("ascii", "replace"),
+                instance=avahi_unescape(name),
+                hostname=avahi_unescape(host),
+                address=avahi_unescape(address),
+                port=int(port),
+                txt=_avahi_txt(txt),
+            )
+        )
+    return found
+
+
+def _avahi_txt(field: bytes) -> dict[str, str]:
+    """``"k=v" "k2=v2"``: each string quoted, a quote inside escaped."""
+    txt: dict[str, str] = {}
+    for item in re.findall(rb'"((?:[^"\\]|\\.)*)"', field):
+        key, _, value = avahi_unescape(item).partition("=")
+        txt.setdefault(key.lower(), value)
+    return txt
+
+
+@dataclass(frozen=True, slots=True)
 class Probes:
-    """What the doctor asks the box: free bytes, the mDNS browse, systemd."""
+    """What the doctor asks the box: free bytes, the mDNS browse, systemd, avahi."""
 
     free_bytes: Callable[[Path], int]
     browse: Callable[[str, tuple[str, ...], float], tuple[str, int] | None]
     systemd: Callable[[], bool]
     unit_state: Callable[[str], str]
+    avahi: AvahiBrowse = avahi_browse
 
 
 def box_probes() -> Probes:
@@ -72,6 +196,7 @@ def box_probes() -> Probes:
         browse=browse_room,
         systemd=systemd_is_init,
         unit_state=unit_state,
+        avahi=avahi_browse,
     )
 
 
@@ -88,6 +213,7 @@ def diagnose(config: Path, facts: dict[str, Any], now: dt.datetime, probes: Prob
     checks += _modes(facts)
     checks += _interfaces(facts, config)
     checks.append(_mdns(facts, probes))
+    checks.append(_avahi(facts, probes))
     checks.append(_unit(on_systemd, probes))
     checks.append(_devices(facts))
     return checks
@@ -340,6 +466,62 @@ def _mdns(facts: dict[str, Any], probes: Probes) -> Check:
     )
 
 
+def _avahi(facts: dict[str, Any], probes: Probes) -> Check:
+    if not facts["mdns_enabled"]:
+        return Check("mdns.avahi", Status.SKIP, tr("doctor.advertise_off"))
+    if not facts.get("running"):
+        return Check("mdns.avahi", Status.SKIP, tr("doctor.mdns_not_running"))
+    interfaces = facts["mdns_interfaces"]
+    if interfaces and all(ipaddress.ip_address(a).is_loopback for a in interfaces):
+        return Check("mdns.avahi", Status.SKIP, tr("doctor.avahi_loopback"))
+    check = avahi_check(facts["room_id"], facts["host"], probes.avahi(MDNS_SECONDS))
+    if check.status is Status.FAIL:
+        # avahi-browse ends at "all for now": an answer still on its way is seen next time.
+        check = avahi_check(facts["room_id"], facts["host"], probes.avahi(MDNS_SECONDS))
+    return check
+
+
+def avahi_check(room_id: str, host: str, seen: list[AvahiService] | str) -> Check:
+    """Whether the box's own mDNS stack (avahi) sees the room, as other RFC 6763 browsers
+    do, at the address the room listens on (``host``; "" for every address)."""
+    if isinstance(seen, str):
+        return Check("mdns.avahi", Status.SKIP, seen)
+    mine = [s for s in seen if s.txt.get("room") == room_id]
+    if not mine:
+        return Check(
+            "mdns.avahi",
+            Status.FAIL,
+            tr("doctor.avahi_unseen", room=room_id),
+            tr("doctor.avahi_unseen_fix", conf=AVAHI_CONF),
+        )
+    first = mine[0]
+    given = {s.address for s in mine} | {a for s in mine for a in s.host_addresses}
+    elsewhere = sorted(a for a in given if host and a != host)
+    if elsewhere:
+        return Check(
+            "mdns.avahi",
+            Status.WARN,
+            tr(
+                "doctor.avahi_elsewhere",
+                name=first.hostname,
+                addresses=", ".join(elsewhere),
+                host=host,
+            ),
+            tr("doctor.avahi_elsewhere_fix", conf=AVAHI_CONF),
+        )
+    return Check(
+        "mdns.avahi",
+        Status.OK,
+        tr(
+            "doctor.avahi_seen",
+            name=first.txt.get("name", first.instance),
+            host=first.hostname,
+            address=first.address,
+            port=first.port,
+        ),
+    )
+
+
 def _unit(on_systemd: bool, probes: Probes) -> Check:
     if not on_systemd:
         return Check("systemd.unit", Status.SKIP, tr("doctor.no_systemd"))
@@ -434,7 +616,7 @@ def browse_room(
                 except ProtocolError:
                     continue
                 if announced.room_id == room_id:
-                    return name.removesuffix("." + SERVICE_TYPE), info.port
+                    return announced.room_name, info.port
     finally:
         browser.cancel()
         zeroconf.close()

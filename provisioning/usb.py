@@ -28,10 +28,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
+from room_protocol.enrollment_stick import STICK_MARKER
+
 log = logging.getLogger(__name__)
 
 EXPORT_MARKER = "HEMICYCLE-EXPORT"
-PROVISION_MARKER = "HEMICYCLE-PROVISION"
+PROVISION_MARKER = STICK_MARKER  # an enrollment stick: for tablets, never read here
 MANIFEST_NAMES = ("meeting.toml", "meeting.json")  # room_server.package.names, by value
 # Filesystems a stick may carry; anything else is refused before it is mounted.
 FILESYSTEMS = frozenset({"vfat", "exfat", "ext2", "ext3", "ext4"})
@@ -446,7 +448,7 @@ class StickWatcher:
             if contents.kind is StickKind.EXPORT:
                 return self._export(job, root)
             if contents.kind is StickKind.PROVISION:
-                return Result(Outcome.NOT_HANDLED, detail="a provisioning stick")
+                return Result(Outcome.NOT_HANDLED, detail="provisioning stick: for tablets")
             return Result(Outcome.STICK_REJECTED, detail=contents.reason)
         finally:
             # Pulled: detached already, unless the pull came while it was being mounted

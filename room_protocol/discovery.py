@@ -21,6 +21,10 @@ MAX_TXT_STRING = 255  # bytes in one key=value string, RFC 6763 §6.1
 MAX_TXT_RECORD = 1300  # bytes; fits one packet with room to spare, RFC 6763 §6.2
 MAX_INSTANCE_NAME = 63  # bytes of UTF-8, RFC 6763 §4.1.1
 FINGERPRINT_HINT_CHARS = 16  # 64 bits of the certificate's sha256: a hint, never proof
+# In the instance name a '.' would end the DNS label: python-zeroconf splits names at every
+# dot, and avahi then refuses the service ("Failed to split service name"). ONE DOT LEADER
+# looks the same and is no separator; the room's own name travels in TXT ``name=``.
+DOT_STAND_IN = "\u2024"
 
 KEY_TXTVERS = "txtvers"
 KEY_ROOM_ID = "room"
@@ -40,8 +44,17 @@ class RoomAnnouncement:
     fingerprint_hint: str
 
     def instance_name(self) -> str:
-        """The DNS-SD instance name: the room name, cut to 63 bytes on a character edge."""
-        return truncate_utf8(self.room_name or self.room_id, MAX_INSTANCE_NAME)
+        """The DNS-SD instance name: the room name as one DNS label (RFC 6763 §4.3)."""
+        return instance_label(self.room_name) or self.room_id
+
+
+def instance_label(name: str) -> str:
+    """``name`` as one instance label: dots replaced by a look-alike, control characters
+    dropped (RFC 6763 §4.1.1), cut to 63 bytes on a character edge."""
+    label = "".join(
+        DOT_STAND_IN if c == "." else c for c in name if ord(c) >= 0x20 and ord(c) != 0x7F
+    )
+    return truncate_utf8(" ".join(label.split()), MAX_INSTANCE_NAME)
 
 
 def truncate_utf8(text: str, limit: int) -> str:

@@ -21,7 +21,7 @@ class NoticeKind(StrEnum):
     RECORDS_EXPORTED = "records_exported"  # ``count``: records written and verified
     EXPORT_FAILED = "export_failed"  # ``detail``: why; ``count``: records that did verify
     STICK_REJECTED = "stick_rejected"  # not a stick the room reads; ``detail``: why
-    STICK_NOT_HANDLED = "stick_not_handled"  # recognised (``detail``: what), not handled yet
+    STICK_NOT_HANDLED = "stick_not_handled"  # recognised (``detail``: what), not for the room
 
 
 @register

@@ -12,6 +12,7 @@ from room_server.config import ServerConfig
 from room_server.i18n import tr
 
 EXIT_BAD_INPUT = 2
+MAX_COUNT = 999  # codes at once: an enrollment stick's three-digit token names
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,6 +27,13 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--minutes", type=int, default=10, help="how long the code works (default 10)"
     )
     enroll.add_argument("--no-qr", action="store_true", help="do not draw the QR code")
+    enroll.add_argument(
+        "--count",
+        type=int,
+        default=1,
+        help="make this many codes, one tablet each (with --json: one JSON object a line; "
+        "what room-provision stick enroll writes onto a stick)",
+    )
     enroll.add_argument("--json", action="store_true", help="machine-readable output")
 
     dev = sub.add_parser("devices", help="list, rename, move and revoke enrolled devices")
@@ -42,6 +50,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "revoke", help="refuse a device from now on (a lost or replaced tablet)"
     )
     revoke.add_argument("device_id", help="the device's id (see devices list)")
+    dev_sub.add_parser(
+        "void-codes",
+        help="every open pairing code stops working (a lost enrollment stick, a code seen "
+        "by the wrong people)",
+    )
     add = dev_sub.add_parser(
         "add",
         help="enroll a device from here and write its credentials into a folder "
@@ -70,20 +83,39 @@ def run(config: ServerConfig, args: argparse.Namespace) -> int:
             if args.command == "enroll":
                 authority = Authority(certs)
                 kind = DeviceKind.DISPLAY if args.display else DeviceKind.TABLET
-                with store.transaction():
-                    code, expires = devices.create_pairing_code(
-                        store,
-                        authority,
-                        kind=kind,
-                        seat_id=args.seat,
-                        minutes=args.minutes,
-                        created_by="room-server enroll",
-                        now_ts=time.time(),
-                    )
-                link = code.link(authority.ca_sha256, config.room_id)
+                if not 1 <= args.count <= MAX_COUNT:
+                    print(tr("devices.bad_count", most=MAX_COUNT), file=sys.stderr)
+                    return EXIT_BAD_INPUT
+                if args.count > 1 and args.seat:
+                    print(tr("devices.count_and_seat"), file=sys.stderr)
+                    return EXIT_BAD_INPUT
+                now = time.time()
+                with store.transaction():  # all the codes, or none
+                    made = [
+                        devices.create_pairing_code(
+                            store,
+                            authority,
+                            kind=kind,
+                            seat_id=args.seat,
+                            minutes=args.minutes,
+                            created_by="room-server enroll",
+                            now_ts=now,
+                        )
+                        for _ in range(args.count)
+                    ]
                 if args.json:
-                    print(json.dumps({"code": str(code), "link": link, "expires_ts": expires}))
+                    for code, expires in made:
+                        link = code.link(authority.ca_sha256, config.room_id)
+                        print(json.dumps({"code": str(code), "link": link, "expires_ts": expires}))
                     return 0
+                if args.count > 1:
+                    for code, _expires in made:
+                        print(code)
+                    until = time.strftime("%Y-%m-%d %H:%M", time.localtime(made[0][1]))
+                    print(tr("devices.codes", count=args.count, kind=kind.value, until=until))
+                    return 0
+                code, expires = made[0]
+                link = code.link(authority.ca_sha256, config.room_id)
                 until = time.strftime("%H:%M", time.localtime(expires))
                 print(tr("devices.code", code=str(code), kind=kind.value, until=until))
                 if args.seat:
@@ -114,6 +146,11 @@ def run(config: ServerConfig, args: argparse.Namespace) -> int:
                             state=state,
                         )
                     )
+                return 0
+            if command == "void-codes":
+                with store.transaction():
+                    voided = devices.void_pairing_codes(store)
+                print(tr("devices.voided", count=voided))
                 return 0
             if command == "add":
                 authority = Authority(certs)

@@ -53,6 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="enroll in the room with this pairing code (from `room-server enroll`)",
     )
     parser.add_argument(
+        "--enroll-stick",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="the enrollment stick (room-provision stick enroll) is mounted here"
+        " (default: looked for under /media and /run/media)",
+    )
+    parser.add_argument(
         "--cache-dir",
         type=Path,
         default=Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser()
@@ -141,6 +149,7 @@ def settings_from(args: argparse.Namespace) -> TabletSettings:
         credentials=DeviceCredentials(args.device_dir),
         cache_dir=args.cache_dir,
         pairing_code=args.enroll,
+        enroll_stick=args.enroll_stick,
         client_name=args.name,
         room_id=args.room_id,
         interfaces=tuple(args.interface),

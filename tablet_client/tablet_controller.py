@@ -42,6 +42,7 @@ from room_client.documents import (
     fetch_with_retry,
 )
 from room_client.enrollment import DeviceCredentials, EnrollError, EnrollFailure, enroll
+from room_client.enrollment_stick import MOUNT_ROOTS, EnrollmentStick, StickError, find_stick
 from room_protocol.enrollment import ALPHABET, CODE_CHARS, LINK_SCHEME, PairingCode
 from room_protocol.errors import ProtocolError
 from room_protocol.live import Request
@@ -73,6 +74,9 @@ log = logging.getLogger(__name__)
 
 RETRY_FAILED_DOWNLOADS_S = 5.0
 ANNOTATIONS_FILE = "annotations.sqlite3"  # in the cache directory: the members' op log
+# Tokens of a stick the room refused in a row before the tablet gives up: more means
+# voided or expired tokens, and each refusal counts towards the room voiding every code.
+STICK_TRIES = 5
 EXPIRY_CHECK_MS = 60_000  # how often the tablet checks its confidential documents' expiry
 ENROLL_ERRORS = {  # why enrolling failed -> what the enroll screen says
     EnrollFailure.WRONG_ROOM: "enroll.error_wrong_room",
@@ -98,6 +102,8 @@ class TabletSettings:
     direct: RoomEndpoint | None = None  # a fixed room address: no mDNS
     seat_id: str | None = None  # the seat this tablet stands at; None: a roaming tablet
     pairing_code: str = ""  # enroll with this code when the room is found (IT staff's --enroll)
+    enroll_stick: Path | None = None  # where an enrollment stick is mounted (--enroll-stick)
+    stick_roots: tuple[Path, ...] = MOUNT_ROOTS  # else: where to look for one
     inactivity_lock_seconds: int | None = None  # None: as the room says; 0: never lock
     # Confidential documents are wiped after this long without reaching the room.
     confidential_expiry_seconds: float = DEFAULT_EXPIRY_S
@@ -177,6 +183,7 @@ class TabletController(QObject):
         self.link.identity_changed.connect(self._annotations_for_member)
         window.enroll_view.enroll_requested.connect(lambda code: self._spawn(self.enroll(code)))
         window.enroll_view.back_requested.connect(self._leave_enroll)
+        window.enroll_view.stick_requested.connect(lambda: self._spawn(self.enroll_from_stick()))
         self.scanner = QrScanner(self)
         window.enroll_view.scan_requested.connect(self._scan)
         window.enroll_view.scan_cancelled.connect(self._stop_scan)
@@ -359,6 +366,46 @@ class TabletController(QObject):
             key, kw = _code_problem(text)
             view.set_error(key, exc.message, **kw)
             return False
+        return await self._enroll_code(endpoint, code) is None
+
+    async def enroll_from_stick(self) -> bool:
+        """Enroll with the first unused token of the enrollment stick, and mark it used
+        on the stick. A token the room refuses (used by a tablet that could not mark it:
+        a read-only stick) is marked and the next one tried."""
+        endpoint, view = self._enrolling, self.window.enroll_view
+        if endpoint is None:
+            return False
+        root = self.settings.enroll_stick or find_stick(self.settings.stick_roots)
+        if root is None:
+            view.set_error("enroll.stick_none")
+            return False
+        try:
+            stick = EnrollmentStick(root)
+        except StickError as exc:
+            view.set_error("enroll.stick_unreadable", str(exc))
+            return False
+        if stick.expired():
+            until = time.strftime("%Y-%m-%d %H:%M", time.localtime(stick.room.expires_ts))
+            view.set_error("enroll.stick_expired", until=until)
+            return False
+        tokens = stick.unused()
+        if not tokens:
+            view.set_error("enroll.stick_empty")
+            return False
+        for token in tokens[:STICK_TRIES]:
+            failure = await self._enroll_code(endpoint, token.code)
+            if failure is None:
+                stick.mark_used(token)
+                return True
+            if failure is not EnrollFailure.CODE_REFUSED:
+                return False
+            stick.mark_used(token)
+        view.set_error("enroll.stick_refused", room=view_room(endpoint))
+        return False
+
+    async def _enroll_code(self, endpoint: RoomEndpoint, code: PairingCode) -> EnrollFailure | None:
+        """Enroll with ``code``; join the room after. None when enrolled, else why not."""
+        view = self.window.enroll_view
         view.set_busy(True)
         try:
             done = await enroll(
@@ -372,13 +419,13 @@ class TabletController(QObject):
         except EnrollError as exc:
             log.warning("could not enroll: %s", exc)
             view.set_error(ENROLL_ERRORS[exc.reason], str(exc), room=view_room(endpoint))
-            return False
+            return exc.reason
         log.info("enrolled as %s (seat %s)", done.device_id, done.seat_id or "none")
         view.set_busy(False)
         view.show_status("enroll.joining", "done", room=done.room_name or view_room(endpoint))
         self._enrolling = None
         self.join(endpoint)
-        return True
+        return None
 
     def _on_status(self, status: ConnectionStatus) -> None:
         room = status.room_name or tr("app.title")

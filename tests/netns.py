@@ -18,6 +18,7 @@ from dataclasses import dataclass
 class Host:
     namespace: str
     address: str
+    device: str = ""  # its end of the veth pair
 
     def prefix(self) -> list[str]:
         """Prefix a command with this to run it on the host."""
@@ -46,8 +47,9 @@ def _ip(*args: str) -> None:
 @contextmanager
 def two_hosts() -> Iterator[tuple[Host, Host]]:
     tag = f"{os.getpid() % 100000}"
-    a, b = Host(f"hemi-a-{tag}", "198.18.77.1"), Host(f"hemi-b-{tag}", "198.18.77.2")
     veth_a, veth_b = f"hva{tag}", f"hvb{tag}"
+    a = Host(f"hemi-a-{tag}", "198.18.77.1", veth_a)
+    b = Host(f"hemi-b-{tag}", "198.18.77.2", veth_b)
     try:
         for host in (a, b):
             _ip("netns", "add", host.namespace)

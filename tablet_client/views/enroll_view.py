@@ -1,5 +1,6 @@
 """Enrolling this tablet in a room: the pairing code shown by the chair console, the room
-display or IT staff's ``room-server enroll``, typed or scanned from its QR code."""
+display or IT staff's ``room-server enroll``, typed or scanned from its QR code, or a
+token from an enrollment stick (``room-provision stick enroll``)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ class EnrollView(QWidget):
     enroll_requested = Signal(str)  # the code as typed (or a scanned link)
     back_requested = Signal()
     scan_requested = Signal()
+    stick_requested = Signal()
     scan_cancelled = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -82,12 +84,14 @@ class EnrollView(QWidget):
 
         self.enroll = named(QPushButton(), "primary")
         self.scan = named(QPushButton(), "enroll_scan")
+        self.stick = named(QPushButton(), "enroll_stick")
         self.back = named(QPushButton(), "enroll_back")
-        for button in (self.enroll, self.scan, self.back):
+        for button in (self.enroll, self.scan, self.stick, self.back):
             button.setMinimumHeight(TOUCH_PX)
             button.setMinimumWidth(200)
         self.enroll.clicked.connect(self._submit)
         self.scan.clicked.connect(self.scan_requested)
+        self.stick.clicked.connect(self.stick_requested)
         self.back.clicked.connect(self.back_requested)
 
         # The camera's view while scanning, in place of the code field.
@@ -122,6 +126,7 @@ class EnrollView(QWidget):
         buttons.setSpacing(16)
         buttons.addWidget(self.back)
         buttons.addStretch(1)
+        buttons.addWidget(self.stick)
         buttons.addWidget(self.scan)
         buttons.addWidget(self.enroll)
         layout = QVBoxLayout(self)
@@ -170,6 +175,7 @@ class EnrollView(QWidget):
 
     def set_busy(self, busy: bool) -> None:
         self.enroll.setEnabled(not busy)
+        self.stick.setEnabled(not busy)
         self.scan.setEnabled(not busy and self._scan_key == "enroll.scan")
         self.back.setEnabled(not busy)
         self.code.setReadOnly(busy)
@@ -205,6 +211,7 @@ class EnrollView(QWidget):
         self.code.setVisible(not scanning)
         self._code_hint.setVisible(not scanning)
         self.scan.setVisible(not scanning)
+        self.stick.setVisible(not scanning)
         self.enroll.setVisible(not scanning)
         if scanning:
             self.viewfinder.setText(tr("enroll.camera_starting"))
@@ -253,6 +260,7 @@ class EnrollView(QWidget):
         self.enroll.setText(tr("enroll.enroll"))
         self.back.setText(tr("enroll.back"))
         self.scan.setText(tr(self._scan_key))
+        self.stick.setText(tr("enroll.from_stick"))
         self._scan_hint.setText(tr("enroll.scan_hint"))
         self.cancel_scan.setText(tr("enroll.cancel_scan"))
         if self._room_name:

@@ -2,17 +2,19 @@
 staging root, with the real ``room-provision`` and ``room-server``.
 
 What the staging root changes, and only that: the guide's paths (/etc/hemicycle,
-/var/lib/hemicycle, /var/backups/hemicycle) move under a temporary folder; the room
-network's address 192.0.2.10 becomes 127.0.0.1 on a free port (``--port 0``, so that
-no other test's room is in the way); ``systemctl enable --now|start|stop`` of the room
-server unit starts or stops ``room-server --config … run`` as the unit does (systemd
-does not run the test box). The stick (/media/stick) is a folder in the staging root too;
+/var/lib/hemicycle, /var/backups/hemicycle, and /mnt/stick, where a stick is mounted: an
+empty folder made first) move under a temporary folder; the room network's address
+192.0.2.10 becomes 127.0.0.1 on a free port (``--port 0``, so that no other test's room
+is in the way); ``systemctl enable --now|start|stop|restart`` of the room server unit
+starts or stops ``room-server --config … run`` as the unit does (systemd does not run
+the test box). The install stick (/media/stick) is a folder in the staging root too;
 ``bundle`` takes its wheels from a local index packed from this venv (``--no-index
 --find-links``: never the network); ``install`` installs into the staging root
 (``--root``) without making the venv (``--no-venv``: tests/provisioning/test_install.py
 makes a real one); ``python3`` is the interpreter this venv was made from, with no
 Hemicycle and no dependency installed, as on a bare box. ``cd`` and ``NAME=value`` before
-a command work as in a shell. Every command must succeed.
+a command work as in a shell. Every command must succeed. Steps that need a real tablet
+or the box's own services (avahi) are ``text`` blocks: shown, not run.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ GUIDE = Path(__file__).resolve().parents[2] / "docs" / "it-guide.md"
 UNIT = "hemicycle-room-server.service"
 CONFIG = "/etc/hemicycle/room-server.toml"
 NO_CONFIG = ("bundle", "install")  # commands that read no room configuration
+STICK = "/mnt/stick"
+STAGED = ("/etc/hemicycle", "/var/lib/hemicycle", "/var/backups/hemicycle", STICK, "/media/")
 
 
 def console_commands(text: str) -> list[str]:
@@ -48,7 +52,7 @@ def console_commands(text: str) -> list[str]:
 def staged(command: str, root: Path, wheel_cache: Path) -> str:
     command = command.replace("--interface 192.0.2.10", "--interface 192.0.2.10 --port 0")
     command = command.replace("192.0.2.10", "127.0.0.1")
-    for path in ("/etc/hemicycle", "/var/lib/hemicycle", "/var/backups/hemicycle", "/media/"):
+    for path in STAGED:
         command = command.replace(path, f"{root}{path}")
     if command.startswith("room-provision bundle "):
         command += f" --no-index --find-links {wheel_cache}"
@@ -105,17 +109,24 @@ class StagedUnit:
 def test_the_guide_has_the_steps() -> None:
     commands = console_commands(GUIDE.read_text(encoding="utf-8"))
     programs = [shlex.split(c)[:2] for c in commands]
-    for step in (["room-provision", "init"], ["room-provision", "doctor"]):
+    for step in (
+        ["room-provision", "init"],
+        ["room-provision", "doctor"],
+        ["room-provision", "stick"],
+    ):
         assert step in programs
     assert ["room-provision", "bundle"] in programs
     assert any(" -m provisioning.cli install --from " in c for c in commands)
     assert programs.index(["room-provision", "bundle"]) < programs.index(["room-provision", "init"])
+    for words in (["enroll", "--seat"], ["devices", "revoke"], ["devices", "void-codes"]):
+        assert any(" ".join(words) in c for c in commands), words
     assert ["room-provision", "backup"] in programs and ["room-provision", "restore"] in programs
 
 
 def test_every_console_command_of_the_guide_runs(tmp_path: Path, wheel_cache: Path) -> None:
     unit = StagedUnit(Path(f"{tmp_path}{CONFIG}"), Path(f"{tmp_path}/var/lib/hemicycle"))
-    (tmp_path / "media/stick").mkdir(parents=True)  # the stick, mounted
+    (tmp_path / "media/stick").mkdir(parents=True)  # the install stick, mounted
+    Path(f"{tmp_path}{STICK}").mkdir(parents=True)  # the enrollment stick, mounted
     cwd = tmp_path
     try:
         for command in console_commands(GUIDE.read_text(encoding="utf-8")):
@@ -137,7 +148,12 @@ def test_every_console_command_of_the_guide_runs(tmp_path: Path, wheel_cache: Pa
                 assert "--config" in argv, f"{command}: without --config it reads {CONFIG}"
             if argv[0] == "systemctl":
                 assert argv[-1] == UNIT, command
-                {"enable": unit.start, "start": unit.start, "stop": unit.stop}[argv[1]]()
+                {
+                    "enable": unit.start,
+                    "start": unit.start,
+                    "stop": unit.stop,
+                    "restart": lambda: (unit.stop(), unit.start()),
+                }[argv[1]]()
                 continue
             program = {
                 "room-provision": [sys.executable, "-m", "provisioning.cli"],

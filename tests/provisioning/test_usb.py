@@ -525,7 +525,7 @@ async def test_other_sticks_are_refused_or_reported_and_other_disks_ignored(
             assert (await result_of(watcher, photos.node)).outcome is Outcome.STICK_REJECTED
             watcher.handle(usb("add", provisioning.node))
             not_yet = await result_of(watcher, provisioning.node)
-            assert not_yet == Result(Outcome.NOT_HANDLED, detail="a provisioning stick")
+            assert not_yet == Result(Outcome.NOT_HANDLED, detail="provisioning stick: for tablets")
             watcher.handle(usb("add", "/dev/sdz1", fs_type="ntfs"))
             ntfs = await result_of(watcher, "/dev/sdz1")
             assert ntfs.outcome is Outcome.STICK_REJECTED and "ntfs" in ntfs.detail

@@ -17,14 +17,17 @@ import pytest
 
 from room_client.connection import RoomConnection, RoomEndpoint
 from room_client.discovery import DiscoveredRoom, RoomBrowser
-from room_protocol.discovery import SERVICE_TYPE
+from room_protocol.discovery import DOT_STAND_IN, SERVICE_TYPE
 from tests import netns
 from tests.rooms import announcement_of, running_room, timeout
 
 
 async def test_tablet_finds_the_room_on_loopback(tmp_path: Path, package_dir: Path) -> None:
     with running_room(
-        tmp_path / "room", package=package_dir, room_name="Phòng họp 7", hostname="room-seven"
+        tmp_path / "room",
+        package=package_dir,
+        room_name="Phòng họp 7, Tầng 2.1",
+        hostname="room-seven",
     ) as room:
         found: list[list[DiscoveredRoom]] = []
         browser = RoomBrowser(found.append, interfaces=("127.0.0.1",))
@@ -37,7 +40,9 @@ async def test_tablet_finds_the_room_on_loopback(tmp_path: Path, package_dir: Pa
             elapsed = time.monotonic() - started
             mine = next(r for r in latest(found) if r.room.room_id == room.room_id)
             assert mine.room == announcement_of(room)
-            assert mine.service_name == f"Phòng họp 7.{SERVICE_TYPE}"
+            # One DNS label for the instance; the room's own name, dot included, from TXT.
+            assert mine.service_name == f"Phòng họp 7, Tầng 2{DOT_STAND_IN}1.{SERVICE_TYPE}"
+            assert mine.room.room_name == "Phòng họp 7, Tầng 2.1"
             assert mine.hostname == "room-seven.local"
             assert mine.port == room.port
             assert "127.0.0.1" in mine.addresses

@@ -298,3 +298,91 @@ def test_frames_through_a_qt_video_sink_reach_the_decoder(qtbot: QtBot) -> None:
     sink.setVideoFrame(multimedia.QVideoFrame(rgb))
     assert found == [text]
     assert camera_state() in (CameraState.NO_CAMERA, CameraState.READY)
+
+
+def test_a_tablet_enrolls_from_the_usb_stick_and_marks_the_token_used(
+    qtbot: QtBot, enroll_room: RunningRoom, tmp_path: Path, run_async: Run, wait_until: WaitUntil
+) -> None:
+    """The stick IT staff wrote with ``room-provision stick enroll``, found where the
+    desktop mounts sticks; its first token was already used by a tablet that could not
+    mark it (a read-only stick): the room refuses it, the next one enrolls."""
+    from dataclasses import replace
+
+    from room_client.enrollment import enroll
+    from room_client.enrollment_stick import EnrollmentStick
+    from tests.provisioning.test_enroll_stick import write_stick
+
+    media = tmp_path / "media"
+    stick = media / "it-staff" / "ENROLL"
+    stick.parent.mkdir(parents=True)
+    write_stick(enroll_room, stick, 3)
+    first = EnrollmentStick(stick).unused()[0]
+    tablet = unenrolled_tablet(qtbot, enroll_room, tmp_path)
+    window, view = tablet.window, tablet.window.enroll_view
+    tablet.settings = replace(tablet.settings, stick_roots=(tmp_path / "nothing-here", media))
+
+    async def body() -> None:
+        await enroll(
+            enroll_room.endpoint().uri,
+            "127.0.0.1",
+            enroll_room.port,
+            first.code,
+            DeviceCredentials(tmp_path / "other-tablet"),
+        )
+        await tablet.start()
+        assert window.screens.currentWidget() is view
+        assert view.stick.text() == "From USB stick" and view.stick.height() >= 48
+        click(qtbot, view.stick)
+        await wait_until(lambda: tablet.meeting is not None, "the meeting after enrolling")
+        assert tablet.settings.credentials.enrolled
+        on_stick = sorted(p.name for p in (stick / "hemicycle-enroll").iterdir())
+        assert on_stick == ["001.used", "002.used", "003.token", "room.json"]
+
+    run_async(body())
+
+
+def test_without_a_usable_stick_the_tablet_says_why(
+    qtbot: QtBot, enroll_room: RunningRoom, tmp_path: Path, run_async: Run, wait_until: WaitUntil
+) -> None:
+    from dataclasses import replace
+
+    from room_protocol.enrollment_stick import StickRoom
+    from tests.provisioning.test_enroll_stick import write_stick
+
+    tablet = unenrolled_tablet(qtbot, enroll_room, tmp_path)
+    view = tablet.window.enroll_view
+    tablet.settings = replace(tablet.settings, stick_roots=(tmp_path / "empty",))
+
+    async def attempt() -> str:
+        view.show_status(None)
+        click(qtbot, view.stick)
+        await wait_until(lambda: view.status.property("tone") == "error", "an error")
+        assert not tablet.settings.credentials.enrolled and view.stick.isEnabled()
+        return view.status.text()
+
+    async def body() -> None:
+        await tablet.start()
+        assert "No enrollment stick found" in await attempt()
+        stick = tmp_path / "stick"
+        write_stick(enroll_room, stick, 1)
+        tablet.settings = replace(tablet.settings, enroll_stick=stick)
+        room_file = stick / "hemicycle-enroll" / "room.json"
+        kept = StickRoom.parse(room_file.read_bytes())
+        room_file.write_bytes(replace(kept, expires_ts=1.0).to_json())
+        assert "expired" in await attempt()
+        room_file.write_bytes(kept.to_json())
+        (stick / "hemicycle-enroll" / "001.token").rename(stick / "hemicycle-enroll" / "001.used")
+        assert "has been used" in await attempt()
+        set_language("vi")
+        try:
+            assert "đã được dùng hết" in await attempt()
+        finally:
+            set_language("en")
+        # Voided tokens (a lost stick): a few tries, then the tablet stops and says so.
+        write_stick(enroll_room, stick, 7)
+        assert enroll_room.cli("devices", "void-codes").returncode == 0
+        assert "refused the tokens on this USB stick" in await attempt()
+        left = sorted(p.name for p in (stick / "hemicycle-enroll").glob("*.token"))
+        assert left == ["006.token", "007.token"]
+
+    run_async(body())
