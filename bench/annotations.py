@@ -133,11 +133,14 @@ class Ops:
     sent: int = 0
     acked: int = 0
     refused: int = 0
-    deferred: int = 0  # answered busy (over the room's budget): the tablet keeps it
+    deferred: int = 0  # batches answered busy (over the room's budget): sent again later
+    batches: int = 0  # annotation.batch requests sent (frames: what costs the room most)
+    batch_ms: list[float] = field(default_factory=list)  # batch sent → its answer, sorted
+    paces: list[float] = field(default_factory=list)  # the annotation.pace values seen, s
     unanswered: int = 0
     answered_twice: int = 0
     bad_frames: int = 0
-    latencies_ms: list[float] = field(default_factory=list)  # sent → ack, sorted
+    latencies_ms: list[float] = field(default_factory=list)  # drawn → kept, sorted
     seconds: float = 0.0  # per block: first sent → last answered, summed
     refusals: list[str] = field(default_factory=list)
     late_ms: float = 0.0  # the latest a worker got its order after the start moment
@@ -148,6 +151,9 @@ class Ops:
 
     def p(self, q: float) -> float:
         return percentile(self.latencies_ms, q)
+
+    def batch_p(self, q: float) -> float:
+        return percentile(self.batch_ms, q)
 
 
 @dataclass
@@ -270,6 +276,8 @@ class Bench:
             ops.acked += len(reply["acked"])
             ops.refused += reply["refused"]
             ops.deferred += reply.get("deferred", 0)
+            ops.batches += reply["batches"]
+            ops.paces = sorted({*ops.paces, *reply["paces"]})
             ops.refusals = (ops.refusals + reply["refusals"])[:5]
             ops.unanswered += reply["unanswered"]
             ops.answered_twice += reply["answered_twice"]
@@ -283,6 +291,7 @@ class Bench:
             ops.seconds += last_answer - min(firsts)
         latencies = [x for r in block.during for x in r["latencies_ms"]]
         ops.latencies_ms = sorted(ops.latencies_ms + latencies)
+        ops.batch_ms = sorted(ops.batch_ms + [x for r in block.during for x in r["batch_ms"]])
         # Counted: page changes sent once every tablet has started, until the last answer.
         drawing_from = start_at + (1 / s.ops_per_second if streaming else 0.0)
         counted = {
@@ -418,9 +427,9 @@ def summary_table(results: list[PhaseResult], tablets: int) -> str:
     idle_p99 = results[0].follow.p(99) if results else math.nan
     lines = [
         "| phase | tablets | page changes | follow p50 ms | p99 ms | max ms | p99 / idle p99 "
-        "| missed | ops sent / acknowledged | ops/s kept | op ack p50 / p99 ms "
-        "| server CPU; waiting for a CPU | server RSS MB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| missed | ops drawn / kept | batches sent | ops/s kept | drawn → kept p50 / p99 ms "
+        "| batch answer p50 / p99 ms | server CPU; waiting for a CPU | server RSS MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         f, o = r.follow, r.ops
@@ -429,8 +438,10 @@ def summary_table(results: list[PhaseResult], tablets: int) -> str:
             f"| {r.name} | {tablets} | {f.moves} | {ms(f.p(50))} | {ms(f.p(99))} "
             f"| {ms(f.max_ms)} | {_ratio(f.p(99), idle_p99)} | {f.missed} "
             f"| {f'{o.sent} / {o.acked}' if drawn else '—'} "
+            f"| {o.batches if drawn else '—'} "
             f"| {ms(o.per_second) if drawn else '—'} "
             f"| {f'{ms(o.p(50))} / {ms(o.p(99))}' if drawn else '—'} "
+            f"| {f'{ms(o.batch_p(50))} / {ms(o.batch_p(99))}' if drawn else '—'} "
             f"| {f.server_cpu:.0%}; {f.server_waited:.0%} | {ms(r.rss_mb)} |"
         )
     return "\n".join(lines)

@@ -25,10 +25,11 @@ numbers: its garbage collector runs only between commands (``gc.disable`` during
 block of page changes, ``gc.collect`` + ``gc.freeze`` after each command).
 
 A tablet signed in as a member can also vote (``burst``, the ballots of
-:mod:`bench.vote_loadgen`) and draw (``annotate``: ink strokes, each an ``annotation.op``
-answered once it is on disk) on the same control connection, as a seat tablet does; the
-answers are stamped with ``time.monotonic()`` when the code has them and decoded with
-the real codec after the command.
+:mod:`bench.vote_loadgen`) and draw (``annotate``: ink strokes sent in ``annotation.batch``
+requests at the room's ``annotation.pace``, answered once they are on disk) on the same
+control connection, as a seat tablet does; the answers are stamped with
+``time.monotonic()`` when the code has them and decoded with the real codec (ballots
+after the command, annotation answers as they come: they decide the next batch).
 
 The orchestrator drives a worker through a pipe (:func:`worker_main`); every command is
 bounded in time and the worker exits by itself after ``max_seconds`` or when the pipe
@@ -63,10 +64,19 @@ from bench.common import run_worker, serve_commands
 from bench.enroll import Access
 from bench.vote_loadgen import Cast, cast_burst, sign_in_once
 from room_client.connection import OPEN_TIMEOUT, ConnectError, RoomEndpoint, open_channel
-from room_protocol.annotations import AnnotationKind, AnnotationOp, AnnotationPatch, next_stamp
+from room_protocol.annotations import (
+    MAX_BATCH_OPS,
+    AnnotationBatch,
+    AnnotationKind,
+    AnnotationPace,
+    AnnotationPatch,
+    AnnotationsKept,
+    BatchedOp,
+    next_stamp,
+)
 from room_protocol.codec import MAX_MESSAGE_BYTES, decode, encode
 from room_protocol.errors import ErrorCode, ProtocolError
-from room_protocol.live import Ack, FollowState
+from room_protocol.live import FollowState
 from room_protocol.messages import (
     Channel,
     DocumentEnd,
@@ -79,7 +89,9 @@ CONNECT_ATTEMPTS = 3
 MAX_FETCHES_PER_TABLET = 10_000  # a bound on the download loop besides its deadline
 MAX_STROKES_PER_TABLET = 10_000  # a bound on one annotate command besides its deadline
 _FOLLOW_TAG = '"follow.state"'
-_ANSWER_TAGS = ('"poll.recorded"', '"error"', '"ack"')  # to a ballot or an annotation op
+# to a ballot, a request, or a batch of annotation operations
+_ANSWER_TAGS = ('"poll.recorded"', '"error"', '"ack"', '"annotation.kept"')
+_PACE_TAG = '"annotation.pace"'
 _SIGNED_IN_TAG = '"session.signed_in"'
 _CONTROL = frozenset({Opcode.PING, Opcode.PONG, Opcode.CLOSE})
 PING_INTERVAL = 20.0  # seconds, as the tablet app's connection (websockets' default)
@@ -122,6 +134,7 @@ class StampedLink:
         self.answers: list[tuple[float, str]] = []  # (seen by the code, raw): answers
         self.on_answer: Callable[[], None] | None = None  # called after each answer is kept
         self.signed_in = False  # session.signed_in came (after a hello with a resume token)
+        self.pace = 0.0  # seconds: the room's last annotation.pace
         self._ping: asyncio.TimerHandle | None = None
         self._unsent = bytearray()  # what the socket did not take yet, sent when writable
 
@@ -252,6 +265,10 @@ class StampedLink:
                     self.on_answer()
             elif _SIGNED_IN_TAG in head:
                 self.signed_in = True
+            elif _PACE_TAG in head:
+                pace = decode(text)
+                if isinstance(pace, AnnotationPace):
+                    self.pace = pace.seconds
         elif event.opcode is Opcode.PONG:
             self.pongs += 1
         elif event.opcode not in _CONTROL:
@@ -368,12 +385,12 @@ class DownloadStats:
             self.error_samples.append(text)
 
 
-class InkStrokes:
-    """``annotation.op`` frames, each a new ink stroke of ``points`` points on a page of
-    one document: one frame made by the real codec, the ids, page and stamp put into it
-    by formatting (the codec's own encoding costs more than a tablet's share of the
-    CPU here), and :meth:`check` decodes a made frame with the real codec to prove it
-    is the operation meant."""
+class InkBatches:
+    """``annotation.batch`` frames of new ink strokes of ``points`` points on pages of one
+    document: one frame made by the real codec, the ids, pages and stamps put into it by
+    formatting (the codec's own encoding costs more than a tablet's share of the CPU
+    here), and :meth:`check` decodes a made frame with the real codec to prove it is the
+    batch meant."""
 
     _MARKS = ('"op_id":"OPID"', '"annotation_id":"OPID"', '"page":7,"stamp":8')
 
@@ -381,33 +398,64 @@ class InkStrokes:
         self.sha256 = sha256
         geometry = tuple(float(50 + (i * 7) % 400) for i in range(points * 2))
         self.patch = AnnotationPatch(kind=AnnotationKind.INK, geometry=geometry, colour="#d62828")
-        sample = encode(AnnotationOp("OPID", "OPID", sha256, 7, 8, self.patch))
-        template = sample.replace("%", "%%")
+        op = BatchedOp("OPID", "OPID", sha256, 7, 8, self.patch)
+        sample = encode(AnnotationBatch("BATCHID", (op,)))
+        head, _, rest = sample.partition('"ops":[')
+        body, _, tail = rest.rpartition("]")
+        if head.count('"op_id":"BATCHID"') != 1 or tail != "}":
+            raise RuntimeError(f"the codec's annotation.batch no longer reads as expected: {head}")
+        self.head = head.replace('"op_id":"BATCHID"', '"op_id":"%s"') + '"ops":['
+        template = body.replace("%", "%%")
         for mark in self._MARKS:
             if template.count(mark) != 1:
-                raise RuntimeError(f"the codec's annotation.op no longer reads {mark}")
+                raise RuntimeError(f"the codec's annotation.batch no longer reads {mark}")
         template = template.replace(self._MARKS[0], '"op_id":"%s"')
         template = template.replace(self._MARKS[1], '"annotation_id":"%s"')
         self.template = template.replace(self._MARKS[2], '"page":%d,"stamp":%d')
 
-    def frame(self, op_id: str, page: int, stamp: int) -> str:
-        """Operation ``op_id`` making annotation ``op_id`` (a new stroke each time)."""
-        return self.template % (op_id, op_id, page, stamp)
+    def frame(self, batch_id: str, ops: list[tuple[str, int, int]]) -> str:
+        """Batch ``batch_id`` of (op id, page, stamp): each a stroke making annotation
+        ``op id``."""
+        body = ",".join(self.template % (op_id, op_id, page, stamp) for op_id, page, stamp in ops)
+        return self.head % batch_id + body + "]}"
 
-    def check(self, op_id: str, page: int, stamp: int) -> None:
-        made = decode(self.frame(op_id, page, stamp))
-        meant = AnnotationOp(op_id, op_id, self.sha256, page, stamp, self.patch)
+    def check(self, batch_id: str, ops: list[tuple[str, int, int]]) -> None:
+        made = decode(self.frame(batch_id, ops))
+        meant = AnnotationBatch(
+            batch_id,
+            tuple(BatchedOp(o, o, self.sha256, page, stamp, self.patch) for o, page, stamp in ops),
+        )
         if made != meant:
-            raise RuntimeError(f"a made annotation.op is not the one meant: {made}")
+            raise RuntimeError(f"a made annotation.batch is not the one meant: {made}")
+
+
+Stroke = tuple[str, int, int]  # op id, page, stamp
 
 
 @dataclass
 class Strokes:
-    """One tablet's ink strokes in an ``annotate`` command."""
+    """One tablet's ink strokes in an ``annotate`` command, sent as the reference tablet
+    sends them (:class:`room_client.annotations.AnnotationSync`): in batches, one on its
+    way at a time, private strokes gathered for the room's pace, a ``busy`` batch sent
+    again after a growing, jittered wait."""
 
     follower: Follower
     link: StampedLink
-    sent: dict[str, float] = field(default_factory=dict)  # op id -> time.monotonic() sent
+    drawn: dict[str, float] = field(default_factory=dict)  # op id -> time.monotonic() drawn
+    pending: list[Stroke] = field(default_factory=list)  # drawn, not yet kept nor on its way
+    flight: tuple[str, list[Stroke], float] | None = None  # the batch on its way, sent at
+    acked: dict[str, float] = field(default_factory=dict)  # op id -> answer seen
+    refusals: list[str] = field(default_factory=list)
+    batch_ms: list[float] = field(default_factory=list)  # batch sent -> its answer
+    last_sent: float = -math.inf
+    timer: asyncio.TimerHandle | None = None
+    backing_off: bool = False
+    busy_in_a_row: int = 0
+    busy: int = 0  # batches answered busy
+    batches: int = 0
+    twice: int = 0
+    bad: int = 0
+    seen_answers: int = 0  # link.answers taken so far
     stamp: int = 0
 
 
@@ -619,22 +667,24 @@ class Worker:
     ) -> dict[str, Any]:
         """Every tablet signed in on ``server`` draws ink strokes from ``start_at``
         (monotonic) for ``seconds``: ``strokes`` = (document, its pages, points per
-        stroke), each stroke one ``annotation.op`` of a new annotation on a page drawn at
-        random, op id ``<tag>.<client id>.<k>``. ``pace`` = (rate, window): ``rate`` a
-        second per tablet on a steady schedule from a random moment in the first period,
-        whether or not earlier ones are answered (a tablet's outbox sends what is drawn);
-        or, with ``rate`` 0, ``window`` in flight per tablet, a new one as soon as one is
-        answered. Then wait until each is answered or ``answer_seconds`` after the end.
+        stroke), each stroke an operation making a new annotation on a page drawn at
+        random, op id ``<tag>.<client id>.<k>``, sent as the reference tablet sends them
+        (:class:`Strokes`). ``pace`` = (rate, window): ``rate`` strokes a second per
+        tablet on a steady schedule from a random moment in the first period, sent at the
+        room's pace; or, with ``rate`` 0, a batch of ``window`` new strokes as soon as
+        the last batch is answered, whatever the pace (the most the room keeps). Then
+        wait until each stroke is kept or ``answer_seconds`` after the end.
 
-        The answers are decoded with the real codec: the ``(client id, op id)`` of every
-        acknowledged operation (for the database check), latencies sent → answer seen by
-        the code (ms), refusals, unanswered operations and operations answered twice."""
+        Answers are decoded with the real codec as they come: the ``(client id, op id)``
+        of every kept operation (for the database check), latencies drawn → kept and
+        batch sent → answered (ms), refusals, busy answers, strokes never kept and
+        operations kept twice."""
         sha256, pages, points = strokes
         rate, window = pace
         late = time.monotonic() - start_at
         end = start_at + seconds
         rng = random.Random(f"{tag}:{self.index}")
-        ink = InkStrokes(sha256, points)
+        ink = InkBatches(sha256, points)
         loop = asyncio.get_running_loop()
         offset = loop.time() - time.monotonic()
         tablets: list[Strokes] = []
@@ -644,47 +694,123 @@ class Worker:
                 continue
             link.answers.clear()
             tablets.append(Strokes(f, link))
+        checked = False
 
         def draw(t: Strokes) -> bool:
-            if len(t.sent) >= MAX_STROKES_PER_TABLET:
+            if len(t.drawn) >= MAX_STROKES_PER_TABLET:
                 return False
-            op_id = f"{tag}.{t.follower.client_id}.{len(t.sent)}"
+            op_id = f"{tag}.{t.follower.client_id}.{len(t.drawn)}"
             t.stamp = next_stamp(int(time.time() * 1000), t.stamp)
-            page = rng.randrange(pages)
-            if not t.sent:
-                ink.check(op_id, page, t.stamp)
-            sent = time.monotonic()
-            if not t.link.send_text(ink.frame(op_id, page, t.stamp)):
-                return False
-            t.sent[op_id] = sent
+            t.pending.append((op_id, rng.randrange(pages), t.stamp))
+            t.drawn[op_id] = time.monotonic()
             return True
+
+        def send(t: Strokes) -> None:
+            nonlocal checked
+            if t.timer is not None:
+                t.timer.cancel()
+                t.timer = None
+            batch, t.pending = t.pending[:MAX_BATCH_OPS], t.pending[MAX_BATCH_OPS:]
+            batch_id = f"{tag}.{t.follower.client_id}.b{t.batches}"
+            if not checked:
+                ink.check(batch_id, batch)
+                checked = True
+            t.batches += 1
+            t.last_sent = time.monotonic()
+            t.flight = (batch_id, batch, t.last_sent)
+            if not t.link.send_text(ink.frame(batch_id, batch)):
+                t.flight = None
+                t.pending = batch + t.pending
+
+        def schedule(t: Strokes, now: bool = False) -> None:
+            if t.flight is not None or t.backing_off or not t.pending or t.link.lost:
+                return
+            due = t.last_sent + t.link.pace
+            if due < time.monotonic() and t.timer is None:  # after a quiet spell: spread
+                due = time.monotonic() + t.link.pace * rng.random()
+            if now or time.monotonic() >= due:
+                send(t)
+            elif t.timer is None:
+                t.timer = loop.call_at(due + offset, timed, t)
+
+        def timed(t: Strokes) -> None:
+            t.timer = None
+            t.backing_off = False
+            schedule(t, now=True)
+
+        def answered(t: Strokes) -> None:
+            fresh = t.link.answers[t.seen_answers :]
+            t.seen_answers = len(t.link.answers)
+            for seen, raw in fresh:
+                try:
+                    message = decode(raw)
+                except ProtocolError:
+                    t.bad += 1
+                    continue
+                ref = message.ref if isinstance(message, ErrorMessage) else ""
+                ref = message.op_id if isinstance(message, AnnotationsKept) else ref
+                if t.flight is None or ref != t.flight[0]:
+                    continue
+                _, batch, sent = t.flight
+                t.flight = None
+                t.batch_ms.append((seen - sent) * 1000)
+                if isinstance(message, AnnotationsKept):
+                    t.busy_in_a_row = 0
+                    refused = {r.op_id: f"{r.code}: {r.message}" for r in message.refused}
+                    for op_id, _page, _stamp in batch:
+                        if op_id in refused:
+                            t.refusals.append(refused[op_id])
+                        elif op_id in t.acked:
+                            t.twice += 1
+                        else:
+                            t.acked[op_id] = seen
+                elif isinstance(message, ErrorMessage) and message.code == ErrorCode.BUSY.value:
+                    t.busy += 1  # over the room's budget: sent again after a wait
+                    t.busy_in_a_row += 1
+                    t.pending = batch + t.pending
+                    wait = min(30.0, 2 ** min(t.busy_in_a_row - 1, 10)) * rng.uniform(0.5, 1.5)
+                    t.backing_off = True
+                    if t.timer is not None:
+                        t.timer.cancel()
+                    t.timer = loop.call_later(wait, timed, t)
+                    continue
+                else:
+                    t.refusals.extend(f"{message}" for _ in batch)
+                if rate > 0:
+                    schedule(t)
+                elif time.monotonic() < end:
+                    flood(t)
 
         def paced(t: Strokes, at: float) -> None:
             if at < end and draw(t):
+                schedule(t)
                 loop.call_at(at + 1 / rate + offset, paced, t, at + 1 / rate)
 
-        def refill(t: Strokes) -> None:
-            while time.monotonic() < end and len(t.sent) - len(t.link.answers) < window:
-                if not draw(t):
-                    return
+        def flood(t: Strokes) -> None:
+            if t.flight is None and not t.backing_off and time.monotonic() < end:
+                while len(t.pending) < window and draw(t):
+                    pass
+                schedule(t, now=True)
 
         for t in tablets:
+            t.link.on_answer = functools.partial(answered, t)
             if rate > 0:
                 first = start_at + rng.random() / rate
                 loop.call_at(first + offset, paced, t, first)
             else:
-                t.link.on_answer = functools.partial(refill, t)
-                loop.call_at(start_at + offset, refill, t)
+                loop.call_at(start_at + offset, flood, t)
         try:
             await asyncio.sleep(max(0.0, end - time.monotonic()))
             until = end + answer_seconds
             while time.monotonic() < until:
                 await asyncio.sleep(0.05)
-                if all(len(t.link.answers) >= len(t.sent) for t in tablets):
+                if all(len(t.acked) + len(t.refusals) >= len(t.drawn) for t in tablets):
                     break
         finally:
             for t in tablets:
                 t.link.on_answer = None
+                if t.timer is not None:
+                    t.timer.cancel()
         return self._strokes_answered(tablets) | {
             "late": late,
             "lost": sum(f.lost(server) for f in self.followers),
@@ -695,53 +821,32 @@ class Worker:
         acked: list[tuple[str, str]] = []
         latencies: list[float] = []
         refusals: list[str] = []
-        unanswered = twice = bad = deferred = 0
         first_sent = last_answer = math.nan
         for t in tablets:
-            answered: set[str] = set()
-            for seen, raw in t.link.answers:
-                try:
-                    message = decode(raw)
-                except ProtocolError:
-                    bad += 1
-                    continue
-                op_id = message.op_id if isinstance(message, Ack) else ""
-                if isinstance(message, ErrorMessage):
-                    op_id = message.ref or ""
-                sent = t.sent.get(op_id)
-                if sent is None:
-                    continue
-                if op_id in answered:
-                    twice += 1
-                    continue
-                answered.add(op_id)
+            for op_id, seen in t.acked.items():
+                acked.append((t.follower.client_id, op_id))
+                latencies.append((seen - t.drawn[op_id]) * 1000)
                 last_answer = seen if math.isnan(last_answer) else max(last_answer, seen)
-                if isinstance(message, Ack):
-                    acked.append((t.follower.client_id, op_id))
-                    latencies.append((seen - sent) * 1000)
-                else:
-                    assert isinstance(message, ErrorMessage)
-                    if message.code == ErrorCode.BUSY.value:
-                        deferred += 1  # over the room's budget: a tablet sends it again
-                    else:
-                        refusals.append(f"{message.code}: {message.message}")
-            unanswered += len(t.sent) - len(answered)
-            if t.sent:
-                first = min(t.sent.values())
+            refusals.extend(t.refusals)
+            if t.drawn:
+                first = min(t.drawn.values())
                 first_sent = first if math.isnan(first_sent) else min(first_sent, first)
             t.link.answers.clear()
         return {
-            "sent": sum(len(t.sent) for t in tablets),
+            "sent": sum(len(t.drawn) for t in tablets),
             "acked": acked,
             "latencies_ms": latencies,
+            "batch_ms": [x for t in tablets for x in t.batch_ms],
+            "batches": sum(t.batches for t in tablets),
             "refused": len(refusals),
-            "deferred": deferred,
+            "deferred": sum(t.busy for t in tablets),
             "refusals": refusals[:5],
-            "unanswered": unanswered,
-            "answered_twice": twice,
-            "bad_frames": bad,
+            "unanswered": sum(len(t.drawn) - len(t.acked) - len(t.refusals) for t in tablets),
+            "answered_twice": sum(t.twice for t in tablets),
+            "bad_frames": sum(t.bad for t in tablets),
             "first_sent": first_sent,
             "last_answer": last_answer,
+            "paces": sorted({t.link.pace for t in tablets}),
         }
 
     async def do_reset(self, server: str) -> dict[str, Any]:

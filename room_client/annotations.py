@@ -521,9 +521,10 @@ class AnnotationSync:
     the book marks each operation sent (or refused) when the answer comes.
 
     The pace: the room says how long a tablet gathers its private operations
-    (``annotation.pace``, longer in a full room); an edit goes at once when the last batch
-    left at least that long ago, else with the next batch when the pace allows. An edit of
-    a shared annotation (or one that shares or unshares it) goes at once: others see it
+    (``annotation.pace``, longer in a full room); a private edit goes with the next batch,
+    ``pace`` seconds after the last one, or after a quiet spell a random part of ``pace``
+    from now (tablets that start drawing together do not send together). An edit of a
+    shared annotation (or one that shares or unshares it) goes at once: others see it
     live. After a ``busy`` answer the batch waits a growing, jittered time.
     """
 
@@ -584,6 +585,10 @@ class AnnotationSync:
             return
         loop = asyncio.get_running_loop()
         due = self._last_sent + self.pace
+        if due < loop.time() and self._timer is None:
+            # After a quiet spell, a random part of the pace: tablets that start drawing
+            # together do not send together, and each keeps its own phase after that.
+            due = loop.time() + self.pace * random.random()  # noqa: S311  not cryptography
         if (
             now
             or loop.time() >= due

@@ -17,8 +17,8 @@ from bench.annotations import (
     section,
     write_doc,
 )
-from bench.loadgen import InkStrokes
-from room_protocol.annotations import AnnotationKind, AnnotationOp
+from bench.loadgen import InkBatches
+from room_protocol.annotations import AnnotationBatch, AnnotationKind
 from room_protocol.codec import decode
 from tests.rooms import timeout
 
@@ -53,8 +53,11 @@ def test_annotations_bench_runs_and_every_acknowledged_op_is_on_disk(tmp_path: P
     for drawn in (streaming, flood):
         assert drawn.ok, (drawn.name, drawn.ops.refusals)
         assert drawn.follow.moves > 0 and drawn.follow.missed == 0, drawn.name
-        # every stroke answered: kept, or (the flood over the room's budget) deferred busy
-        assert drawn.ops.acked + drawn.ops.deferred == drawn.ops.sent, drawn.name
+        # every stroke kept once, a busy batch sent again after a wait
+        assert drawn.ops.acked == drawn.ops.sent and drawn.ops.unanswered == 0, drawn.name
+        assert drawn.ops.answered_twice == 0 and drawn.ops.refused == 0, drawn.name
+        assert 0 < drawn.ops.batches <= drawn.ops.sent + drawn.ops.deferred, drawn.name
+        assert 0 < drawn.ops.batch_p(50) <= drawn.ops.batch_p(99), drawn.name
         assert drawn.ops.acked > 0 and drawn.ops.per_second > 0, drawn.name
         assert 0 < drawn.ops.p(50) <= drawn.ops.p(99), drawn.name
         assert drawn.rss_mb > 0
@@ -75,20 +78,18 @@ def test_annotations_bench_runs_and_every_acknowledged_op_is_on_disk(tmp_path: P
     assert "kept" in doc.read_text()
 
 
-def test_ink_strokes_are_the_operations_the_real_codec_reads() -> None:
-    ink = InkStrokes(SHA, points=3)
-    op = decode(ink.frame("s1.bench-v0001.7", 5, 123456789))
-    assert isinstance(op, AnnotationOp)
-    assert (op.op_id, op.annotation_id, op.sha256, op.page, op.stamp) == (
-        "s1.bench-v0001.7",
-        "s1.bench-v0001.7",
-        SHA,
-        5,
-        123456789,
-    )
-    assert op.patch.kind is AnnotationKind.INK and op.patch.geometry is not None
-    assert len(op.patch.geometry) == 6
-    ink.check("s1.bench-v0001.8", 0, 1)  # raises if a made frame is not the one meant
+def test_ink_batches_are_the_batches_the_real_codec_reads() -> None:
+    ink = InkBatches(SHA, points=3)
+    strokes = [("s1.bench-v0001.7", 5, 123456789), ("s1.bench-v0001.8", 0, 123456790)]
+    batch = decode(ink.frame("s1.bench-v0001.b0", strokes))
+    assert isinstance(batch, AnnotationBatch) and batch.op_id == "s1.bench-v0001.b0"
+    assert [(o.op_id, o.annotation_id, o.sha256, o.page, o.stamp) for o in batch.ops] == [
+        (op_id, op_id, SHA, page, stamp) for op_id, page, stamp in strokes
+    ]
+    for op in batch.ops:
+        assert op.patch.kind is AnnotationKind.INK and op.patch.geometry is not None
+        assert len(op.patch.geometry) == 6
+    ink.check("s1.bench-v0001.b1", strokes)  # raises if a made frame is not the one meant
 
 
 def test_a_database_missing_an_acknowledged_op_is_not_exact() -> None:
