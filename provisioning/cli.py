@@ -98,7 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("dest", metavar="DEST", type=Path, help="folder to write into")
     sample.add_argument("--zip", action="store_true", help="write one .zip instead of a folder")
     sticks = commands.add_parser(
-        "stick", help="write a USB stick: enroll tablets, or receive the room's records"
+        "stick",
+        help="write a USB stick: enroll tablets, or receive the room's records",
+        description="Prepare a mounted USB stick: 'enroll' puts one-time enrollment tokens "
+        "for tablets on it, 'export' marks it to receive the room's sealed records.",
     )
     stick_kinds = sticks.add_subparsers(dest="stick_command", required=True, metavar="KIND")
     enroll_stick = stick_kinds.add_parser(
@@ -110,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         "screen: From USB stick) and marks it used. The tokens are secrets: keep the stick "
         "like a key and wipe it afterwards.",
     )
-    enroll_stick.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    enroll_stick.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=config_help)
     enroll_stick.add_argument(
         "--count", type=int, required=True, help="how many tablets the stick enrolls"
     )
@@ -123,7 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     enroll_stick.add_argument("path", metavar="PATH", type=Path, help="where the stick is mounted")
     export_stick = stick_kinds.add_parser(
-        "export", help="mark the stick for record export (as export-stick)"
+        "export",
+        help="mark the stick for record export (as export-stick)",
+        description="Write the HEMICYCLE-EXPORT marker at the top of the stick mounted at "
+        "PATH: put into the room server, it receives every sealed record of the room.",
     )
     export_stick.add_argument("path", metavar="PATH", type=Path, help="where the stick is mounted")
     stick = commands.add_parser(
