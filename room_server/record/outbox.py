@@ -214,7 +214,10 @@ class Outbox:
                 if entry.state is State.UPLOADING:  # the server stopped mid-upload: go on
                     entry.state = State.QUEUED
         if not self._archive.configured:
-            log.info("no [archive] url configured: sealed records stay in %s", self.records_dir)
+            log.info(
+                "no [archive] url or endpoint configured: sealed records stay in %s",
+                self.records_dir,
+            )
         try:
             while True:
                 try:

@@ -2,12 +2,15 @@
 
 Blocking (``http.client``, streamed, one connection per file); the outbox runs it in a
 worker thread. Every file but the manifest first, then ``manifest.json.minisig``, then
-``manifest.json``: an archive holding no manifest holds no record.
+``manifest.json``: an archive holding no manifest holds no record. The archive is a URL
+taking PUT (a bearer token or a client certificate) or an S3-compatible store, reached by a
+presigned URL per request (:mod:`room_server.record.s3`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import http.client
 import ssl
@@ -18,13 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from room_server.config import ArchiveConfig
+from room_server.config import KIND_S3, ArchiveConfig
+from room_server.record import s3
 
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.json.minisig"
 BLOCK = 64 * 1024  # bytes read from disk and sent per write
 _ACCEPTED = (200, 201, 204)
 _MAX_ERROR_BODY = 4096  # bytes of an error answer read (and dropped) at most
+_USER_AGENT = "hemicycle-room-server"
 
 
 class UploadError(Exception):
@@ -69,12 +74,15 @@ class _Body:
         pace: _Pace,
         cancel: threading.Event,
         progress: Callable[[int], None],
+        *,
+        md5: bool = False,
     ) -> None:
         self._file = path.open("rb")
         self._pace = pace
         self._cancel = cancel
         self._progress = progress
         self.digest = hashlib.sha256()
+        self.md5 = hashlib.md5(usedforsecurity=False) if md5 else None  # S3's ETag
         self.sent = 0
 
     def read(self, size: int = BLOCK) -> bytes:
@@ -84,6 +92,8 @@ class _Body:
         if block:
             self._pace.wait(len(block), self._cancel)
             self.digest.update(block)
+            if self.md5 is not None:
+                self.md5.update(block)
             self.sent += len(block)
             self._progress(len(block))
         return block
@@ -110,25 +120,82 @@ class _Pace:
 
 
 class Archive:
-    """The archive at ``config.url``; a record goes to ``<url>/<room_id>/<meeting_id>/``."""
+    """The archive at ``config.url``, where a record goes to ``<url>/<room_id>/<meeting_id>/``;
+    or (kind "s3") the bucket at ``config.endpoint``, where it goes to the keys
+    ``<key_prefix><meeting_id>/``. ``clock`` is the Unix time presigned URLs are signed with."""
 
-    def __init__(self, config: ArchiveConfig, cancel: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        config: ArchiveConfig,
+        cancel: threading.Event | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._config = config
         self._cancel = cancel or threading.Event()
-        url = urlsplit(config.url)
+        self._clock = clock
+        self._s3 = config.kind == KIND_S3
+        url = urlsplit(config.endpoint if self._s3 else config.url)
         self._https = url.scheme == "https"
         self._host = url.hostname or ""
+        if self._s3 and not config.path_style:
+            self._host = f"{config.bucket}.{self._host}"
         self._port = url.port
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        default = 443 if self._https else 80
+        self._host_header = host if self._port in (None, default) else f"{host}:{self._port}"
         self._base = url.path.rstrip("/")
         self._pace = _Pace(config.max_bytes_per_second)
+        self._credentials: s3.Credentials | None = None
 
     def target(self, meeting_id: str, path: str) -> str:
-        """The request path of one file of a record."""
+        """The request path of one file of a record (without a presigned query)."""
+        if self._s3:
+            key = f"{self._config.key_prefix}{meeting_id}/{path}"
+            return s3.object_path(self._config.bucket, key, path_style=self._config.path_style)
         parts = [self._config.room_id, meeting_id, *path.split("/")]
         return self._base + "/" + "/".join(quote(part, safe="") for part in parts)
 
+    def _request(self, method: str, meeting_id: str, path: str) -> tuple[str, dict[str, str]]:
+        """The request target and headers of ``method`` on one file of a record."""
+        target = self.target(meeting_id, path)
+        if not self._s3:
+            return target, self._headers()
+        query = s3.presign(
+            method,
+            self._host_header,
+            target,
+            region=self._config.region,
+            credentials=self._s3_credentials(),
+            now=datetime.datetime.fromtimestamp(self._clock(), datetime.UTC),
+        )
+        # The Host header exactly as signed; no Authorization header (the query is it).
+        return f"{target}?{query}", {"User-Agent": _USER_AGENT, "Host": self._host_header}
+
+    def _s3_credentials(self) -> s3.Credentials:
+        """Read once per attempt, so a new secret needs no restart; never in a message."""
+        if self._credentials is None:
+            file = self._config.secret_key_file
+            try:
+                secret = file.read_text(encoding="utf-8").strip() if file else ""
+            except (OSError, UnicodeDecodeError) as exc:
+                raise UploadError(f"cannot read the secret key file {file}: {exc}") from None
+            if not secret or any(c in secret for c in "\r\n"):
+                raise UploadError(f"the secret key file {file} holds no secret key")
+            self._credentials = s3.Credentials(self._config.access_key_id, secret)
+        return self._credentials
+
+    def _refused(self, path: str, answer: http.client.HTTPResponse, verb: str, body: bytes) -> str:
+        """Why the archive refused ``verb`` on ``path``: its status, and for S3 the error
+        code and message it sent, with a hint."""
+        reason = f"{path}: the archive answered {_status(answer)} to {verb}"
+        if self._s3:
+            detail = s3.explain(body, answer.getheader("Date"), self._clock())
+            if detail:
+                reason += f": {detail}"
+        return reason
+
     def _headers(self) -> dict[str, str]:
-        headers = {"User-Agent": "hemicycle-room-server"}
+        headers = {"User-Agent": _USER_AGENT}
         if self._config.token_file is not None:
             try:
                 token = self._config.token_file.read_text(encoding="utf-8").strip()
@@ -165,42 +232,52 @@ class Archive:
     def put(self, meeting_id: str, file: Path, path: str, progress: Callable[[int], None]) -> str:
         """Upload one file and check the archive stored it; its sha256 as sent."""
         size = file.stat().st_size
-        body = _Body(file, self._pace, self._cancel, progress)
-        headers = self._headers() | {
-            "Content-Length": str(size),
-            "Content-Type": "application/octet-stream",
-        }
-        target = self.target(meeting_id, path)
+        target, headers = self._request("PUT", meeting_id, path)
+        headers |= {"Content-Length": str(size), "Content-Type": "application/octet-stream"}
+        body = _Body(file, self._pace, self._cancel, progress, md5=self._s3)
         conn = self._connection()
         try:
             with _network(path):
                 conn.request("PUT", target, body=body, headers=headers)
                 answer = conn.getresponse()
-                answer.read(_MAX_ERROR_BODY)
-            if answer.status not in _ACCEPTED:
-                raise UploadError(f"{path}: the archive answered {_status(answer)} to PUT")
+                text = answer.read(_MAX_ERROR_BODY)
+            if answer.status not in ((200,) if self._s3 else _ACCEPTED):
+                raise UploadError(self._refused(path, answer, "PUT", text))
         finally:
             body.close()
             conn.close()
         if body.sent != size:
             raise UploadError(f"{path}: the file changed while it was sent")
         sent = body.digest.hexdigest()
+        if body.md5 is not None:
+            self._check_etag(path, answer.getheader("ETag"), body.md5.hexdigest())
         self._check_size(meeting_id, path, size)
         if self._config.read_back:
             self._check_content(meeting_id, path, size, sent)
         return sent
 
+    @staticmethod
+    def _check_etag(path: str, etag: str | None, md5: str) -> None:
+        """A single-part PUT's ETag is the MD5 of what the store keeps."""
+        stored = (etag or "").strip().removeprefix("W/").strip('"').lower()
+        if stored != md5:
+            raise UploadError(
+                f"{path}: the store's ETag {stored or '(none)'} is not the MD5 of the bytes"
+                f" sent ({md5}): it keeps something else, or encrypts with its own keys"
+            )
+
     def _check_size(self, meeting_id: str, path: str, size: int) -> None:
+        target, headers = self._request("HEAD", meeting_id, path)
         conn = self._connection()
         try:
             with _network(path):
-                conn.request("HEAD", self.target(meeting_id, path), headers=self._headers())
+                conn.request("HEAD", target, headers=headers)
                 answer = conn.getresponse()
                 answer.read()
         finally:
             conn.close()
         if answer.status != 200:
-            raise UploadError(f"{path}: the archive answered {_status(answer)} to HEAD")
+            raise UploadError(self._refused(path, answer, "HEAD", b""))
         stored = answer.getheader("Content-Length")
         if stored is None or not stored.isdigit() or int(stored) != size:
             raise UploadError(
@@ -209,16 +286,17 @@ class Archive:
             )
 
     def _check_content(self, meeting_id: str, path: str, size: int, sha256: str) -> None:
+        target, headers = self._request("GET", meeting_id, path)
         conn = self._connection()
         digest = hashlib.sha256()
         read = 0
         try:
             with _network(path):
-                conn.request("GET", self.target(meeting_id, path), headers=self._headers())
+                conn.request("GET", target, headers=headers)
                 answer = conn.getresponse()
                 if answer.status != 200:
-                    answer.read(_MAX_ERROR_BODY)
-                    raise UploadError(f"{path}: the archive answered {_status(answer)} to GET")
+                    text = answer.read(_MAX_ERROR_BODY)
+                    raise UploadError(self._refused(path, answer, "GET", text))
                 for block in _blocks(answer, size + 1, self._cancel):
                     digest.update(block)
                     read += len(block)

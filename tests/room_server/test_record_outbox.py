@@ -409,7 +409,7 @@ async def test_upload_now_restarts_the_backoff(tmp_path: Path, archive: NginxArc
         ("retry_min_seconds = 10\nretry_max_seconds = 5", "archive.retry_max_seconds must be"),
         ('client_key = "token"', "client_key needs archive.client_certificate"),
         ('read_back = "yes"', "archive.read_back must be true or false"),
-        ("bucket = 1", "unknown key archive.bucket"),
+        ("container = 1", "unknown key archive.container"),
     ],
 )
 def test_bad_archive_settings_are_named(tmp_path: Path, table: str, message: str) -> None:

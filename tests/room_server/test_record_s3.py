@@ -1,0 +1,367 @@
+"""The outbox against an S3-compatible store by presigned URL: moto's S3 over TLS on
+127.0.0.1, each request's SigV4 query signature checked with botocore (tests/s3_archive.py).
+The presigner itself is compared with botocore's for the same inputs."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import botocore.session
+import pytest
+from botocore.config import Config
+
+from room_server.config import ArchiveConfig, ConfigError, load_config
+from room_server.record import s3
+from room_server.record.outbox import Outbox, State
+from room_server.record.uploader import Archive, UploadError
+from tests.room_server.in_process import Clock
+from tests.room_server.test_record_outbox import later, running, until, write_record
+from tests.rooms import room_cli
+from tests.s3_archive import ACCESS_KEY, REGION, SECRET, S3Store
+
+ROOM = "room-s3"
+PREFIX = "rooms/council-1/"
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Store]:
+    server = S3Store(tmp_path_factory.mktemp("s3")).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def s3_config(store: S3Store, bucket: str, **kw: object) -> ArchiveConfig:
+    values: dict[str, object] = {
+        "room_id": ROOM,
+        "kind": "s3",
+        "endpoint": store.endpoint,
+        "bucket": bucket,
+        "region": REGION,
+        "key_prefix": PREFIX,
+        "access_key_id": ACCESS_KEY,
+        "secret_key_file": store.secret_file,
+        "ca_file": store.ca_file,
+        "timeout_seconds": 10.0,
+        "retry_min_seconds": 5.0,
+        "retry_max_seconds": 60.0,
+    }
+    values.update(kw)
+    return ArchiveConfig(**values)  # type: ignore[arg-type]
+
+
+def wrong_secret(tmp_path: Path) -> Path:
+    file = tmp_path / "wrong-secret"
+    file.write_text("not-the-secret-4b1d\n", encoding="utf-8")
+    file.chmod(0o600)
+    return file
+
+
+# -- the presigner ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("style", "endpoint", "key"),
+    [
+        ("path", "https://127.0.0.1:9000", "rooms/council-1/m-1/documents/Sứ mệnh+&=%.pdf"),
+        ("path", "https://minio.example.org", "council-1/manifest.json"),
+        ("virtual", "https://s3.example.org", "a b/~c_d-e.f/manifest.json.minisig"),
+        ("path", "http://127.0.0.1:8333", "x/annotations/d1 (2).json"),
+    ],
+)
+@pytest.mark.parametrize(("method", "operation"), [("PUT", "put_object"), ("HEAD", "head_object")])
+def test_presigned_urls_are_botocores_byte_for_byte(
+    style: str, endpoint: str, key: str, method: str, operation: str
+) -> None:
+    bucket = "council-records"
+    client = botocore.session.get_session().create_client(
+        "s3",
+        region_name=REGION,
+        endpoint_url=endpoint,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET,
+        config=Config(signature_version="s3v4", s3={"addressing_style": style}),
+    )
+    theirs = urlsplit(
+        client.generate_presigned_url(
+            operation, Params={"Bucket": bucket, "Key": key}, ExpiresIn=900, HttpMethod=method
+        )
+    )
+    stamp = parse_qs(theirs.query)["X-Amz-Date"][0]
+    now = datetime.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.UTC)
+    path = s3.object_path(bucket, key, path_style=style == "path")
+    ours = s3.presign(
+        method,
+        theirs.netloc,
+        path,
+        region=REGION,
+        credentials=s3.Credentials(ACCESS_KEY, SECRET),
+        now=now,
+    )
+    assert (path, ours) == (theirs.path, theirs.query)
+    assert "X-Amz-Expires=900" in ours and SECRET not in ours
+
+
+def test_the_archive_signs_for_the_host_it_connects_to(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text(SECRET)
+    virtual = ArchiveConfig(
+        room_id=ROOM,
+        kind="s3",
+        endpoint="https://s3.example.org",
+        bucket="council-records",
+        key_prefix="",
+        path_style=False,
+        access_key_id=ACCESS_KEY,
+        secret_key_file=secret,
+    )
+    archive = Archive(virtual, clock=lambda: 1_800_000_000.0)
+    target, headers = archive._request("PUT", "m-1", "minutes/Biên bản.pdf")
+    assert headers["Host"] == "council-records.s3.example.org"
+    assert "Authorization" not in headers
+    assert target.startswith("/m-1/minutes/Bi%C3%AAn%20b%E1%BA%A3n.pdf?X-Amz-Algorithm=")
+    assert "X-Amz-Date=20270115T080000Z" in target
+
+
+# -- uploads against the store ----------------------------------------------------------
+
+
+async def test_a_sealed_record_uploads_whole_manifest_last(tmp_path: Path, store: S3Store) -> None:
+    store.create_bucket("whole")
+    state = tmp_path / "state"
+    files = write_record(state, "council-1")
+    clock = Clock()
+    outbox = Outbox(state, s3_config(store, "whole"), clock)
+    before = len(store.requests)
+    async with running(outbox):
+        done = await until(outbox, "council-1", lambda s: s.state is State.UPLOADED)
+    assert done.attempts == 1 and done.last_error is None
+    assert (done.files_done, done.bytes_done) == (len(files), sum(map(len, files.values())))
+    assert store.objects("whole", PREFIX) == {f"council-1/{p}": b for p, b in files.items()}
+    # The store took the signature and then the manifest last, each file once.
+    puts = [p for m, p, status in store.requests[before:] if m == "PUT" and status == 200]
+    assert len(puts) == len(files)
+    assert puts[-2:] == [
+        f"/whole/{PREFIX}council-1/manifest.json.minisig",
+        f"/whole/{PREFIX}council-1/manifest.json",
+    ]
+    # Every file was PUT, then its size asked (HEAD) and read back (GET), all presigned.
+    methods = [m for m, _, _ in store.requests[before:]]
+    assert methods == ["PUT", "HEAD", "GET"] * len(files)
+    assert (state / "records" / "council-1" / "manifest.json").exists()  # keep_days 0
+
+
+async def test_a_wrong_secret_is_signature_does_not_match_and_nothing_is_uploaded(
+    tmp_path: Path, store: S3Store
+) -> None:
+    store.create_bucket("wrong-secret")
+    state = tmp_path / "state"
+    write_record(state, "council-2")
+    outbox = Outbox(
+        state, s3_config(store, "wrong-secret", secret_key_file=wrong_secret(tmp_path)), Clock()
+    )
+    async with running(outbox):
+        failed = await until(outbox, "council-2", lambda s: s.state is State.FAILED_RETRYING)
+    error = failed.last_error or ""
+    assert "403" in error and "SignatureDoesNotMatch: The request signature" in error, error
+    assert "archive.secret_key_file" in error
+    assert "not-the-secret" not in error and SECRET not in error and "X-Amz-" not in error
+    assert failed.files_done == 0 and failed.confirmed_at is None
+    assert store.objects("wrong-secret") == {}
+    assert (state / "records" / "council-2" / "manifest.json").exists()
+
+
+async def test_a_missing_bucket_is_named_and_retried(tmp_path: Path, store: S3Store) -> None:
+    state = tmp_path / "state"
+    write_record(state, "council-3")
+    clock = Clock()
+    outbox = Outbox(state, s3_config(store, "no-such-bucket"), clock)
+    async with running(outbox):
+        failed = await until(outbox, "council-3", lambda s: s.state is State.FAILED_RETRYING)
+        assert "NoSuchBucket" in (failed.last_error or ""), failed.last_error
+        assert "archive.bucket" in (failed.last_error or "")
+        store.create_bucket("no-such-bucket")  # the IT staff create it
+        later(outbox, clock, failed)
+        done = await until(outbox, "council-3", lambda s: s.state is State.UPLOADED)
+    assert done.attempts == 2
+    assert set(store.objects("no-such-bucket", PREFIX)) >= {"council-3/manifest.json"}
+
+
+async def test_the_store_down_then_back_completes(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    files = write_record(state, "council-4")
+    down = S3Store(tmp_path / "s3")  # not started: refused
+    clock = Clock()
+    outbox = Outbox(state, s3_config(down, "outage"), clock)
+    async with running(outbox):
+        failed = await until(outbox, "council-4", lambda s: s.state is State.FAILED_RETRYING)
+        assert "refused" in (failed.last_error or "")
+        down.create_bucket("outage")
+        down.start()
+        try:
+            later(outbox, clock, failed)
+            done = await until(outbox, "council-4", lambda s: s.state is State.UPLOADED)
+        finally:
+            down.stop()
+    assert done.attempts == 2
+    assert down.objects("outage", PREFIX) == {f"council-4/{p}": b for p, b in files.items()}
+
+
+async def test_a_store_keeping_other_bytes_than_sent_is_not_taken(
+    tmp_path: Path, store: S3Store
+) -> None:
+    """An ETag that is not the MD5 of the bytes sent (an SSE-KMS bucket, or a broken store)."""
+    store.create_bucket("etag")
+    state = tmp_path / "state"
+    write_record(state, "council-5")
+    outbox = Outbox(state, s3_config(store, "etag"), Clock())
+    store.wrong_etag = True
+    try:
+        async with running(outbox):
+            failed = await until(outbox, "council-5", lambda s: s.state is State.FAILED_RETRYING)
+    finally:
+        store.wrong_etag = False
+    assert "ETag" in (failed.last_error or "") and "MD5" in (failed.last_error or "")
+    assert failed.files_done == 0
+    assert "council-5/manifest.json" not in store.objects("etag", PREFIX)
+
+
+@pytest.mark.parametrize(("hours", "said"), [(+1, "not valid yet"), (-1, "expired")])
+def test_a_room_clock_off_by_an_hour_is_named_as_the_clock(
+    tmp_path: Path, store: S3Store, hours: int, said: str
+) -> None:
+    bucket = f"clock{hours:+d}".replace("+", "p").replace("-", "m")
+    store.create_bucket(bucket)
+    file = tmp_path / "minutes.pdf"
+    file.write_bytes(b"%PDF-1.7\n")
+    archive = Archive(s3_config(store, bucket), clock=lambda: time.time() + hours * 3600)
+    with pytest.raises(UploadError) as refused:
+        archive.put("council-6", file, "minutes.pdf", lambda n: None)
+    reason = str(refused.value)
+    assert f"AccessDenied: Request {'is ' if hours > 0 else 'has '}{said}" in reason, reason
+    way = "ahead of" if hours > 0 else "behind"
+    assert f"the room's clock is 60 min {way} the store's" in reason
+    assert "set the room server's clock" in reason
+    assert store.objects(bucket) == {}
+
+
+async def test_the_retry_reason_is_in_record_status(tmp_path: Path, store: S3Store) -> None:
+    """``room-server record status`` shows what the store said, as the chair console does."""
+    store.create_bucket("status")
+    room = tmp_path / "room"
+    state = room / "state"
+    write_record(state, "council-7")
+    secret = wrong_secret(room)
+    config = room / "room-server.toml"
+    config.write_text(
+        f'[room]\nid = "{ROOM}"\n[storage]\nstate_dir = "state"\n[archive]\nkind = "s3"\n'
+        f'endpoint = "{store.endpoint}"\nbucket = "status"\nregion = "{REGION}"\n'
+        f'access_key_id = "{ACCESS_KEY}"\nsecret_key_file = "wrong-secret"\n'
+        f'ca_file = "{store.ca_file}"\n',
+        encoding="utf-8",
+    )
+    archive = load_config(config).archive
+    assert archive.secret_key_file == secret and archive.key_prefix == f"{ROOM}/"
+
+    outbox = Outbox(state, archive, Clock())
+    async with running(outbox):
+        await until(outbox, "council-7", lambda s: s.state is State.FAILED_RETRYING)
+    listed = room_cli(config, "record", "status")
+    assert listed.returncode == 0, listed.stderr
+    row = next(line for line in listed.stdout.splitlines() if line.startswith("council-7"))
+    assert "failed-retrying" in row and "SignatureDoesNotMatch" in row, row
+    assert "not-the-secret" not in listed.stdout + listed.stderr
+
+
+# -- configuration ----------------------------------------------------------------------
+
+_S3 = (
+    'kind = "s3"\nendpoint = "https://s3.example.org"\nbucket = "council-records"\n'
+    'access_key_id = "AKIAROOM01"\nsecret_key_file = "secret"\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('kind = "ftp"', "archive.kind 'ftp' must be \"put\""),
+        (_S3.replace('endpoint = "https://s3.example.org"\n', ""), "archive.endpoint is needed"),
+        (_S3.replace('bucket = "council-records"\n', ""), "archive.bucket is needed"),
+        (_S3.replace('access_key_id = "AKIAROOM01"\n', ""), "archive.access_key_id is needed"),
+        (_S3.replace('secret_key_file = "secret"\n', ""), "archive.secret_key_file is needed"),
+        (_S3.replace('"secret"', '"missing"'), "archive.secret_key_file: no file at"),
+        (_S3.replace("https://s3", "http://s3"), "plain http://"),
+        (_S3.replace("https://s3.example.org", "ftp://s3.example.org"), "must be an https:// URL"),
+        (_S3.replace("example.org", "example.org/records"), "address alone"),
+        (_S3.replace("example.org", "example.org:99999"), "bad port"),
+        (_S3.replace("council-records", "Council_Records"), "archive.bucket 'Council_Records'"),
+        (_S3 + 'region = "EU West"', "archive.region 'EU West'"),
+        (_S3 + 'addressing = "dns"', 'archive.addressing must be "path"'),
+        (
+            _S3.replace("s3.example.org", "10.1.2.3:9000") + 'addressing = "virtual-host"',
+            'virtual-host" needs a DNS name',
+        ),
+        (_S3.replace("AKIAROOM01", "AKIA/ROOM"), "archive.access_key_id must be"),
+        (_S3 + 'key_prefix = "rooms/council-1"', "archive.key_prefix 'rooms/council-1'"),
+        (_S3 + 'key_prefix = "rooms/../x/"', "archive.key_prefix"),
+        (_S3 + 'url = "https://archive.example.org/r"', 'archive.url is for kind = "put"'),
+        (_S3 + 'token_file = "secret"', "archive.token_file is not used"),
+        (
+            'url = "https://a.example.org/r"\ntoken_file = "secret"\nbucket = "b-1"',
+            'is for kind = "s3"',
+        ),
+        (_S3 + 'secret_access_key = "wJalr"', "a secret is never written in the configuration"),
+    ],
+)
+def test_bad_s3_settings_are_named(tmp_path: Path, table: str, message: str) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("s\n")
+    secret.chmod(0o600)
+    path = tmp_path / "room-server.toml"
+    path.write_text(f"[archive]\n{table}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(".", r"\.")):
+        load_config(path)
+
+
+def test_a_secret_file_others_can_read_is_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("s\n")
+    secret.chmod(0o640)
+    path = tmp_path / "room-server.toml"
+    path.write_text(f"[archive]\n{_S3}", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"can be read by others \(mode 0640\): chmod 600"):
+        load_config(path)
+
+
+def test_s3_settings_and_their_defaults(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("s\n")
+    secret.chmod(0o600)
+    path = tmp_path / "room-server.toml"
+    path.write_text(f'[room]\nid = "council-hall"\n[archive]\n{_S3}', encoding="utf-8")
+    archive = load_config(path).archive
+    assert archive.configured
+    assert (archive.kind, archive.endpoint, archive.bucket) == (
+        "s3",
+        "https://s3.example.org",
+        "council-records",
+    )
+    assert (archive.region, archive.path_style, archive.key_prefix) == (
+        "us-east-1",
+        True,
+        "council-hall/",
+    )
+    assert archive.secret_key_file == secret
+    path.write_text(
+        f'[archive]\n{_S3}key_prefix = ""\naddressing = "virtual-host"\nregion = "garage"\n',
+        encoding="utf-8",
+    )
+    archive = load_config(path).archive
+    assert (archive.key_prefix, archive.path_style, archive.region) == ("", False, "garage")
+    assert dataclasses.replace(archive, endpoint="").configured is False
