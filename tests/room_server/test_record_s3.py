@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ from room_server.record.outbox import Outbox, State
 from room_server.record.uploader import Archive, UploadError
 from tests.room_server.in_process import Clock
 from tests.room_server.test_record_outbox import later, running, until, write_record
-from tests.rooms import room_cli
+from tests.rooms import room_cli, start_room, timeout
 from tests.s3_archive import ACCESS_KEY, REGION, SECRET, S3Store
 
 ROOM = "room-s3"
@@ -277,6 +278,32 @@ async def test_the_retry_reason_is_in_record_status(tmp_path: Path, store: S3Sto
     row = next(line for line in listed.stdout.splitlines() if line.startswith("council-7"))
     assert "failed-retrying" in row and "SignatureDoesNotMatch" in row, row
     assert "not-the-secret" not in listed.stdout + listed.stderr
+
+
+def test_a_running_room_server_uploads_to_the_store(tmp_path: Path, store: S3Store) -> None:
+    """``room-server run`` (verbose) with an ``[archive] kind = "s3"`` table: the sealed
+    record reaches the bucket whole, and its log shows neither the secret nor a URL."""
+    store.create_bucket("served")
+    room_dir = tmp_path / "room"
+    files = write_record(room_dir / "state", "council-8")
+    table = (
+        f'[archive]\nkind = "s3"\nendpoint = "{store.endpoint}"\nbucket = "served"\n'
+        f'region = "{REGION}"\nkey_prefix = "{PREFIX}"\naccess_key_id = "{ACCESS_KEY}"\n'
+        f'secret_key_file = "{store.secret_file}"\nca_file = "{store.ca_file}"\n'
+    )
+    room = start_room(room_dir, room_id=ROOM, mdns=False, extra=table, server_args=["-v"])
+    state_file = room_dir / "state" / "outbox" / "council-8.json"
+    try:
+        deadline = time.monotonic() + timeout(30)
+        while not state_file.exists() or json.loads(state_file.read_text())["state"] != "uploaded":
+            assert time.monotonic() < deadline, state_file.read_text()
+            assert room.process.poll() is None
+            time.sleep(0.1)
+    finally:
+        assert room.stop() == 0
+    assert store.objects("served", PREFIX) == {f"council-8/{p}": b for p, b in files.items()}
+    log = (room_dir / "server.log").read_text(errors="replace")
+    assert SECRET not in log and "X-Amz-Signature" not in log
 
 
 # -- configuration ----------------------------------------------------------------------
