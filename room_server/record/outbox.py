@@ -240,8 +240,13 @@ class Outbox:
             for entry in self._entries.values():
                 if entry.state is State.FAILED_RETRYING and entry.next_attempt_at is not None:
                     delay = min(delay, max(0.0, entry.next_attempt_at - now))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), delay)
+        # asyncio.wait, not wait_for: Python 3.11's wait_for drops a cancellation that
+        # arrives as the event is set, and the uploader would then never stop.
+        woken = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({woken}, timeout=delay)
+        finally:
+            woken.cancel()
         self._wake.clear()
 
     def _due(self) -> _Entry | None:
