@@ -19,6 +19,7 @@ DEFAULT_CONFIG_PATH = Path("/etc/hemicycle/room-server.toml")
 DEFAULT_STATE_DIR = Path("/var/lib/hemicycle")
 KIND_PUT = "put"
 KIND_S3 = "s3"
+KIND_PRESIGN = "presign"
 _ROOM_ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
 
@@ -96,6 +97,7 @@ class ServerConfig:
     archive_addressing: str = "path"  # "path" (MinIO, Garage, Ceph) or "virtual-host"
     archive_access_key_id: str = ""
     archive_secret_key_file: str = ""  # a file (0600) holding the secret access key
+    archive_presign_url: str = ""  # kind "presign": the service that presigns for the room
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -147,6 +149,8 @@ class ServerConfig:
             path_style=self.archive_addressing == "path",
             access_key_id=self.archive_access_key_id,
             secret_key_file=path(self.archive_secret_key_file),
+            presign_url=self.archive_presign_url,
+            allow_insecure_http=self.archive_allow_insecure_http,
         )
 
 
@@ -174,10 +178,14 @@ class ArchiveConfig:
     path_style: bool = True  # False: virtual-host addressing (<bucket>.<endpoint host>)
     access_key_id: str = ""
     secret_key_file: Path | None = None
+    presign_url: str = ""  # kind "presign"
+    allow_insecure_http: bool = False  # a presign service may answer http:// URLs
 
     @property
     def configured(self) -> bool:
-        return bool(self.endpoint if self.kind == KIND_S3 else self.url)
+        if self.kind == KIND_S3:
+            return bool(self.endpoint)
+        return bool(self.presign_url if self.kind == KIND_PRESIGN else self.url)
 
 
 # TOML table -> {key in that table: ServerConfig field name}
@@ -249,6 +257,7 @@ _LAYOUT: dict[str, dict[str, str]] = {
         "addressing": "archive_addressing",
         "access_key_id": "archive_access_key_id",
         "secret_key_file": "archive_secret_key_file",
+        "presign_url": "archive_presign_url",
     },
 }
 # [archive] keys naming files: relative to the configuration file's directory
@@ -434,46 +443,63 @@ def _check_archive(config: ServerConfig, where: str) -> None:
         if value and not Path(value).is_file():
             raise ConfigError(f"{where}archive.{key}: no file at {value}")
     if config.archive_kind == KIND_S3:
+        if config.archive_presign_url:
+            raise ConfigError(f'{where}archive.presign_url is for kind = "presign"; kind is "s3"')
         _check_s3(config, where)
         return
-    if config.archive_kind != KIND_PUT:
+    if config.archive_kind not in (KIND_PUT, KIND_PRESIGN):
         raise ConfigError(
             f'{where}archive.kind {config.archive_kind!r} must be "put" (HTTP PUT to'
-            ' archive.url) or "s3" (an S3-compatible store at archive.endpoint)'
+            ' archive.url), "s3" (an S3-compatible store at archive.endpoint) or "presign"'
+            " (an S3-compatible store by URLs from the service at archive.presign_url)"
         )
+    kind = config.archive_kind
     for key in _S3_ONLY:
         if getattr(config, _LAYOUT["archive"][key]):
-            raise ConfigError(f'{where}archive.{key} is for kind = "s3"; kind is "put"')
-    url = config.archive_url
+            raise ConfigError(f'{where}archive.{key} is for kind = "s3"; kind is "{kind}"')
+    if kind == KIND_PRESIGN:
+        if config.archive_url:
+            raise ConfigError(
+                f'{where}archive.url is for kind = "put"; with kind = "presign" the service'
+                " is archive.presign_url"
+            )
+        if not config.archive_presign_url:
+            raise ConfigError(f'{where}archive.presign_url is needed with kind = "presign"')
+    elif config.archive_presign_url:
+        raise ConfigError(f'{where}archive.presign_url is for kind = "presign"; kind is "put"')
+    if kind == KIND_PRESIGN:
+        _check_key_prefix(config, where)
+    key = "presign_url" if kind == KIND_PRESIGN else "url"
+    url = config.archive_presign_url if kind == KIND_PRESIGN else config.archive_url
     if not url:
         return
     parsed = urlsplit(url)
     if parsed.scheme not in ("https", "http") or not parsed.hostname:
         raise ConfigError(
-            f"{where}archive.url {url!r} must be an https:// URL with a host,"
+            f"{where}archive.{key} {url!r} must be an https:// URL with a host,"
             " e.g. https://archive.example.org/records"
         )
     if parsed.scheme == "http" and not config.archive_allow_insecure_http:
         raise ConfigError(
-            f"{where}archive.url {url!r} is plain http://: the token and the record would"
+            f"{where}archive.{key} {url!r} is plain http://: the token and the record would"
             " cross the network readable and changeable; use https://, or set"
             " archive.allow_insecure_http = true for an archive on this machine or a"
             " network you trust"
         )
     if parsed.username is not None or parsed.password is not None:
         raise ConfigError(
-            f"{where}archive.url must not carry a user or password: use archive.token_file"
+            f"{where}archive.{key} must not carry a user or password: use archive.token_file"
             " or archive.client_certificate"
         )
     if parsed.query or parsed.fragment:
-        raise ConfigError(f"{where}archive.url must not have a ?query or #fragment")
+        raise ConfigError(f"{where}archive.{key} must not have a ?query or #fragment")
     try:
         parsed.port  # noqa: B018  # raises for a port out of range
     except ValueError:
-        raise ConfigError(f"{where}archive.url {url!r} has a bad port") from None
+        raise ConfigError(f"{where}archive.{key} {url!r} has a bad port") from None
     if not config.archive_token_file and not config.archive_client_certificate:
         raise ConfigError(
-            f"{where}archive.url needs archive.token_file or archive.client_certificate:"
+            f"{where}archive.{key} needs archive.token_file or archive.client_certificate:"
             " the archive must know the records come from this room"
         )
 
@@ -545,6 +571,17 @@ def _check_s3(config: ServerConfig, where: str) -> None:
             f"{where}archive.access_key_id must be 3-128 letters, digits or +=,.@_- (the key"
             " id, not the secret)"
         )
+    _check_key_prefix(config, where)
+    secret = Path(config.archive_secret_key_file)
+    mode = stat.S_IMODE(secret.stat().st_mode)
+    if mode & 0o077:
+        raise ConfigError(
+            f"{where}archive.secret_key_file {secret} can be read by others (mode"
+            f" {mode:04o}): chmod 600 {secret}"
+        )
+
+
+def _check_key_prefix(config: ServerConfig, where: str) -> None:
     prefix = config.archive_key_prefix
     if prefix is not None:
         segments = prefix.split("/")
@@ -559,13 +596,6 @@ def _check_s3(config: ServerConfig, where: str) -> None:
                 ' by "/" (e.g. "rooms/council-1/"), or "" for the bucket\'s top; no "."'
                 ' or ".." folders, 512 characters at most'
             )
-    secret = Path(config.archive_secret_key_file)
-    mode = stat.S_IMODE(secret.stat().st_mode)
-    if mode & 0o077:
-        raise ConfigError(
-            f"{where}archive.secret_key_file {secret} can be read by others (mode"
-            f" {mode:04o}): chmod 600 {secret}"
-        )
 
 
 def _is_address(host: str) -> bool:

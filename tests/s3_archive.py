@@ -8,19 +8,26 @@ never checks a presigned URL. In front of it :class:`S3Store` therefore checks t
 signature the way S3 does, with botocore's own SigV4 query signer (``S3SigV4QueryAuth``) over
 what arrived on the wire: the key id, the expiry against the store's clock, and the
 signature. A refusal is S3's XML error (``<Code>``, ``<Message>``) with a ``Date`` header.
+
+:class:`PresignService` is what an organisation that gives the room no store key runs: it
+holds the key, checks the room's bearer token and answers ``{"url": …}`` presigned by
+botocore (``generate_presigned_url``).
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+import botocore.session
 from botocore.auth import S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
+from botocore.config import Config
 from botocore.credentials import Credentials
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -30,6 +37,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from tests.archive import _write_tls, free_port
 
 ACCESS_KEY = "HEMICYCLEROOM01"
+PRESIGN_TOKEN = "presign-token-2f9a71"  # the room's token at a test presign service
 SECRET = "s3-secret-6d0f/Qx+room"  # a test store's secret access key
 REGION = "eu-central-1"
 SKEW = datetime.timedelta(minutes=15)  # a request signed further in the future is refused
@@ -60,7 +68,9 @@ class S3Store:
         return f"https://127.0.0.1:{self.port}"
 
     def create_bucket(self, name: str) -> None:
-        _backend().create_bucket(name, REGION)
+        """Create ``name`` unless it is there (the store's state outlives a test)."""
+        if name not in _backend().buckets:
+            _backend().create_bucket(name, REGION)
 
     def objects(self, bucket: str, prefix: str = "") -> dict[str, bytes]:
         """What the store holds in ``bucket`` under ``prefix``: key (less the prefix) -> bytes."""
@@ -79,25 +89,11 @@ class S3Store:
             ]
 
     def start(self) -> S3Store:
-        certificate = (str(self.directory / "server.pem"), str(self.directory / "server.key"))
-        self._server = make_server(
-            "127.0.0.1",
-            self.port,
-            self._app,
-            threaded=True,
-            request_handler=_Quiet,
-            ssl_context=certificate,
-        )
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._server, self._thread = _serve(self._app, self.port, self.directory)
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
+        _stop(self._server, self._thread)
         self._server = self._thread = None
 
     # -- the presigned-URL check ---------------------------------------------------------
@@ -184,6 +180,89 @@ class S3Store:
                 " provided. Check your key and signing method.",
             )
         return None
+
+
+class PresignService:
+    """A presign service for ``bucket`` of ``store`` at https://127.0.0.1:PORT/presign (its
+    TLS certificate is the store's: one ``ca_file`` for both)."""
+
+    def __init__(self, store: S3Store, bucket: str) -> None:
+        self.store = store
+        self.bucket = bucket
+        self.port = free_port()
+        self.token_file = store.directory / "presign-token"
+        self.token_file.write_text(PRESIGN_TOKEN + "\n", encoding="utf-8")
+        self.asked: list[dict[str, Any]] = []  # every request it presigned
+        self.answer: bytes | None = None  # answer this instead of a presigned URL
+        self._client = botocore.session.get_session().create_client(
+            "s3",
+            region_name=REGION,
+            endpoint_url=store.endpoint,
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET,
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+        )
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}/presign"
+
+    def start(self) -> PresignService:
+        self._server, self._thread = _serve(self._app, self.port, self.store.directory)
+        return self
+
+    def stop(self) -> None:
+        _stop(self._server, self._thread)
+        self._server = self._thread = None
+
+    def _app(self, environ: dict[str, Any], start_response: _StartResponse) -> Iterable[bytes]:
+        def answer(status: str, document: object) -> list[bytes]:
+            body = document if isinstance(document, bytes) else json.dumps(document).encode()
+            start_response(status, [("Content-Type", "application/json")])
+            return [body]
+
+        if environ.get("HTTP_AUTHORIZATION") != f"Bearer {PRESIGN_TOKEN}":
+            return answer("401 Unauthorized", {"error": "unknown room token"})
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+        asked = json.loads(environ["wsgi.input"].read(size))
+        self.asked.append(asked)
+        if self.answer is not None:
+            return answer("200 OK", self.answer)
+        operation = {"PUT": "put_object", "HEAD": "head_object", "GET": "get_object"}
+        url = self._client.generate_presigned_url(
+            operation[asked["method"]],
+            Params={"Bucket": self.bucket, "Key": asked["key"]},
+            ExpiresIn=900,
+            HttpMethod=asked["method"],
+        )
+        return answer("200 OK", {"url": url})
+
+
+def _serve(
+    app: Callable[[dict[str, Any], _StartResponse], Iterable[bytes]], port: int, tls: Path
+) -> tuple[BaseWSGIServer, threading.Thread]:
+    """``app`` over TLS (``tls``/server.pem and server.key) at 127.0.0.1:``port``, in a thread."""
+    server = make_server(
+        "127.0.0.1",
+        port,
+        app,
+        threaded=True,
+        request_handler=_Quiet,
+        ssl_context=(str(tls / "server.pem"), str(tls / "server.key")),
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, thread
+
+
+def _stop(server: BaseWSGIServer | None, thread: threading.Thread | None) -> None:
+    if server is not None:
+        server.shutdown()
+        server.server_close()
+    if thread is not None:
+        thread.join()
 
 
 class _Quiet(WSGIRequestHandler):

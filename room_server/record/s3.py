@@ -87,9 +87,10 @@ def _encode(text: str) -> str:
     return quote(text, safe="-_.~")
 
 
-def explain(body: bytes, date_header: str | None, now: float) -> str:
-    """What a refusal says, for a person: the store's error code and message, a hint what
-    to fix, and the clocks' difference when it matters; "" when there is nothing to add."""
+def explain(body: bytes, date_header: str | None, now: float, *, hints: bool = True) -> str:
+    """What a refusal says, for a person: the store's error code and message, and (with
+    ``hints``: the room signed the request) what to fix and the clocks' difference when it
+    matters; "" when there is nothing to add."""
     text = body.decode("utf-8", "replace")
     code_match = _CODE_RE.search(text)
     message_match = _MESSAGE_RE.search(text)
@@ -99,6 +100,8 @@ def explain(body: bytes, date_header: str | None, now: float) -> str:
     if len(message) > _MAX_MESSAGE:
         message = message[: _MAX_MESSAGE - 1] + "…"
     parts = [f"{code}: {message}" if code and message else code or message]
+    if not hints:
+        return parts[0]
     skew = _skew(date_header, now)
     about_clock = code in _CLOCK_CODES or (
         code == "AccessDenied" and any(w in message.lower() for w in _CLOCK_WORDS)

@@ -4,7 +4,8 @@ Blocking (``http.client``, streamed, one connection per file); the outbox runs i
 worker thread. Every file but the manifest first, then ``manifest.json.minisig``, then
 ``manifest.json``: an archive holding no manifest holds no record. The archive is a URL
 taking PUT (a bearer token or a client certificate) or an S3-compatible store, reached by a
-presigned URL per request (:mod:`room_server.record.s3`).
+presigned URL per request (:mod:`room_server.record.s3`) that the room signs itself or asks
+a presign service for.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 import datetime
 import hashlib
 import http.client
+import json
 import ssl
 import threading
 import time
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from room_server.config import KIND_S3, ArchiveConfig
+from room_server.config import KIND_PRESIGN, KIND_S3, ArchiveConfig
 from room_server.record import s3
 
 MANIFEST = "manifest.json"
@@ -30,6 +32,19 @@ BLOCK = 64 * 1024  # bytes read from disk and sent per write
 _ACCEPTED = (200, 201, 204)
 _MAX_ERROR_BODY = 4096  # bytes of an error answer read (and dropped) at most
 _USER_AGENT = "hemicycle-room-server"
+_MAX_PRESIGN_ANSWER = 16 * 1024  # bytes of a presign service's answer read at most
+_MAX_URL = 8192  # characters of a presigned URL
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """One request: the server to connect to and what to send it."""
+
+    https: bool
+    host: str
+    port: int | None
+    target: str  # path and query
+    headers: dict[str, str]
 
 
 class UploadError(Exception):
@@ -122,7 +137,8 @@ class _Pace:
 class Archive:
     """The archive at ``config.url``, where a record goes to ``<url>/<room_id>/<meeting_id>/``;
     or (kind "s3") the bucket at ``config.endpoint``, where it goes to the keys
-    ``<key_prefix><meeting_id>/``. ``clock`` is the Unix time presigned URLs are signed with."""
+    ``<key_prefix><meeting_id>/``; or (kind "presign") wherever the presign service at
+    ``config.presign_url`` sends those keys. ``clock`` is the Unix time the room signs with."""
 
     def __init__(
         self,
@@ -134,7 +150,10 @@ class Archive:
         self._cancel = cancel or threading.Event()
         self._clock = clock
         self._s3 = config.kind == KIND_S3
-        url = urlsplit(config.endpoint if self._s3 else config.url)
+        self._presign = config.kind == KIND_PRESIGN
+        url = urlsplit(
+            config.endpoint if self._s3 else config.presign_url if self._presign else config.url
+        )
         self._https = url.scheme == "https"
         self._host = url.hostname or ""
         if self._s3 and not config.path_style:
@@ -155,11 +174,14 @@ class Archive:
         parts = [self._config.room_id, meeting_id, *path.split("/")]
         return self._base + "/" + "/".join(quote(part, safe="") for part in parts)
 
-    def _request(self, method: str, meeting_id: str, path: str) -> tuple[str, dict[str, str]]:
-        """The request target and headers of ``method`` on one file of a record."""
+    def _request(self, method: str, meeting_id: str, path: str, size: int, sha256: str) -> _Where:
+        """Where to send ``method`` on one file of a record (``size`` bytes, ``sha256``)."""
+        if self._presign:
+            key = f"{self._config.key_prefix}{meeting_id}/{path}"
+            return self._presigned(method, key, size, sha256, path)
         target = self.target(meeting_id, path)
         if not self._s3:
-            return target, self._headers()
+            return _Where(self._https, self._host, self._port, target, self._headers())
         query = s3.presign(
             method,
             self._host_header,
@@ -169,7 +191,60 @@ class Archive:
             now=datetime.datetime.fromtimestamp(self._clock(), datetime.UTC),
         )
         # The Host header exactly as signed; no Authorization header (the query is it).
-        return f"{target}?{query}", {"User-Agent": _USER_AGENT, "Host": self._host_header}
+        headers = {"User-Agent": _USER_AGENT, "Host": self._host_header}
+        return _Where(self._https, self._host, self._port, f"{target}?{query}", headers)
+
+    def _presigned(self, method: str, key: str, size: int, sha256: str, path: str) -> _Where:
+        """Ask the presign service for a URL allowing ``method`` on ``key``."""
+        body = json.dumps({"method": method, "key": key, "size": size, "sha256": sha256})
+        headers = self._headers() | {
+            "Content-Type": "application/json",
+            "Content-Length": str(len(body.encode())),
+        }
+        service = urlsplit(self._config.presign_url)
+        target = (service.path or "/") + (f"?{service.query}" if service.query else "")
+        conn = self._connection(_Where(self._https, self._host, self._port, target, {}))
+        try:
+            with _network(path):
+                conn.request("POST", target, body=body.encode(), headers=headers)
+                answer = conn.getresponse()
+                text = answer.read(_MAX_PRESIGN_ANSWER + 1)
+        finally:
+            conn.close()
+        asked = f"{path}: the presign service answered"
+        if answer.status != 200:
+            raise UploadError(f"{asked} {_status(answer)} to {method}{_said(text)}")
+        try:
+            url = json.loads(text)["url"] if len(text) <= _MAX_PRESIGN_ANSWER else None
+        except (ValueError, TypeError, KeyError):
+            url = None
+        if not isinstance(url, str):
+            raise UploadError(f'{asked} no {{"url": …}} to {method}')
+        where = self._usable(url)
+        if where is None:
+            raise UploadError(
+                f"{asked} a URL the room does not use to {method} (it must be https://, with"
+                " a host and no user or password)"
+            )
+        return where
+
+    def _usable(self, url: str) -> _Where | None:
+        """A presigned URL as a request, if it is one the room may send a record to."""
+        if len(url) > _MAX_URL or not url.isascii() or not url.isprintable() or " " in url:
+            return None
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            return None
+        insecure = parts.scheme == "http" and self._config.allow_insecure_http
+        if parts.scheme != "https" and not insecure:
+            return None
+        if not parts.hostname or parts.username is not None or parts.password is not None:
+            return None
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        headers = {"User-Agent": _USER_AGENT, "Host": parts.netloc}
+        return _Where(parts.scheme == "https", parts.hostname, port, target, headers)
 
     def _s3_credentials(self) -> s3.Credentials:
         """Read once per attempt, so a new secret needs no restart; never in a message."""
@@ -188,8 +263,11 @@ class Archive:
         """Why the archive refused ``verb`` on ``path``: its status, and for S3 the error
         code and message it sent, with a hint."""
         reason = f"{path}: the archive answered {_status(answer)} to {verb}"
-        if self._s3:
-            detail = s3.explain(body, answer.getheader("Date"), self._clock())
+        if self._s3 or self._presign:
+            # A presigned URL from a service carries the service's time, not the room's.
+            detail = s3.explain(
+                body, answer.getheader("Date"), self._clock(), hints=not self._presign
+            )
             if detail:
                 reason += f": {detail}"
         return reason
@@ -208,11 +286,11 @@ class Archive:
             headers["Authorization"] = f"Bearer {token}"
         return headers
 
-    def _connection(self) -> http.client.HTTPConnection:
+    def _connection(self, where: _Where) -> http.client.HTTPConnection:
         timeout = self._config.timeout_seconds
-        if not self._https:
+        if not where.https:
             return http.client.HTTPConnection(
-                self._host, self._port, timeout=timeout, blocksize=BLOCK
+                where.host, where.port, timeout=timeout, blocksize=BLOCK
             )
         context = ssl.create_default_context(
             cafile=str(self._config.ca_file) if self._config.ca_file else None
@@ -226,22 +304,27 @@ class Archive:
             except (OSError, ssl.SSLError) as exc:
                 raise UploadError(f"cannot load the client certificate: {exc}") from None
         return http.client.HTTPSConnection(
-            self._host, self._port, timeout=timeout, context=context, blocksize=BLOCK
+            where.host, where.port, timeout=timeout, context=context, blocksize=BLOCK
         )
 
     def put(self, meeting_id: str, file: Path, path: str, progress: Callable[[int], None]) -> str:
         """Upload one file and check the archive stored it; its sha256 as sent."""
         size = file.stat().st_size
-        target, headers = self._request("PUT", meeting_id, path)
-        headers |= {"Content-Length": str(size), "Content-Type": "application/octet-stream"}
-        body = _Body(file, self._pace, self._cancel, progress, md5=self._s3)
-        conn = self._connection()
+        expected = sha256_of(file) if self._presign else ""  # the service is told it
+        where = self._request("PUT", meeting_id, path, size, expected)
+        headers = where.headers | {
+            "Content-Length": str(size),
+            "Content-Type": "application/octet-stream",
+        }
+        s3_like = self._s3 or self._presign
+        body = _Body(file, self._pace, self._cancel, progress, md5=s3_like)
+        conn = self._connection(where)
         try:
             with _network(path):
-                conn.request("PUT", target, body=body, headers=headers)
+                conn.request("PUT", where.target, body=body, headers=headers)
                 answer = conn.getresponse()
                 text = answer.read(_MAX_ERROR_BODY)
-            if answer.status not in ((200,) if self._s3 else _ACCEPTED):
+            if answer.status not in ((200,) if s3_like else _ACCEPTED):
                 raise UploadError(self._refused(path, answer, "PUT", text))
         finally:
             body.close()
@@ -249,9 +332,11 @@ class Archive:
         if body.sent != size:
             raise UploadError(f"{path}: the file changed while it was sent")
         sent = body.digest.hexdigest()
+        if expected and sent != expected:
+            raise UploadError(f"{path}: the file changed while it was sent")
         if body.md5 is not None:
             self._check_etag(path, answer.getheader("ETag"), body.md5.hexdigest())
-        self._check_size(meeting_id, path, size)
+        self._check_size(meeting_id, path, size, sent)
         if self._config.read_back:
             self._check_content(meeting_id, path, size, sent)
         return sent
@@ -266,12 +351,12 @@ class Archive:
                 f" sent ({md5}): it keeps something else, or encrypts with its own keys"
             )
 
-    def _check_size(self, meeting_id: str, path: str, size: int) -> None:
-        target, headers = self._request("HEAD", meeting_id, path)
-        conn = self._connection()
+    def _check_size(self, meeting_id: str, path: str, size: int, sha256: str) -> None:
+        where = self._request("HEAD", meeting_id, path, size, sha256)
+        conn = self._connection(where)
         try:
             with _network(path):
-                conn.request("HEAD", target, headers=headers)
+                conn.request("HEAD", where.target, headers=where.headers)
                 answer = conn.getresponse()
                 answer.read()
         finally:
@@ -286,13 +371,13 @@ class Archive:
             )
 
     def _check_content(self, meeting_id: str, path: str, size: int, sha256: str) -> None:
-        target, headers = self._request("GET", meeting_id, path)
-        conn = self._connection()
+        where = self._request("GET", meeting_id, path, size, sha256)
+        conn = self._connection(where)
         digest = hashlib.sha256()
         read = 0
         try:
             with _network(path):
-                conn.request("GET", target, headers=headers)
+                conn.request("GET", where.target, headers=where.headers)
                 answer = conn.getresponse()
                 if answer.status != 200:
                     text = answer.read(_MAX_ERROR_BODY)
@@ -323,6 +408,18 @@ def _blocks(
             return
         read += len(block)
         yield block
+
+
+def _said(text: bytes) -> str:
+    """A presign service's ``{"error": …}``, for the reason."""
+    try:
+        error = json.loads(text).get("error")
+    except (ValueError, AttributeError):
+        return ""
+    if not isinstance(error, str) or not error.strip():
+        return ""
+    error = "".join(c if c.isprintable() else " " for c in error.strip())
+    return f": {error[:200]}"
 
 
 def _status(answer: http.client.HTTPResponse) -> str:

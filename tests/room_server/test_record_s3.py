@@ -1,11 +1,13 @@
 """The outbox against an S3-compatible store by presigned URL: moto's S3 over TLS on
-127.0.0.1, each request's SigV4 query signature checked with botocore (tests/s3_archive.py).
-The presigner itself is compared with botocore's for the same inputs."""
+127.0.0.1, each request's SigV4 query signature checked with botocore (tests/s3_archive.py);
+the URLs made by the room (kind "s3") or by a presign service (kind "presign"). The
+presigner itself is compared with botocore's for the same inputs."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -23,7 +25,7 @@ from room_server.record.uploader import Archive, UploadError
 from tests.room_server.in_process import Clock
 from tests.room_server.test_record_outbox import later, running, until, write_record
 from tests.rooms import room_cli, start_room, timeout
-from tests.s3_archive import ACCESS_KEY, REGION, SECRET, S3Store
+from tests.s3_archive import ACCESS_KEY, PRESIGN_TOKEN, REGION, SECRET, PresignService, S3Store
 
 ROOM = "room-s3"
 PREFIX = "rooms/council-1/"
@@ -123,11 +125,12 @@ def test_the_archive_signs_for_the_host_it_connects_to(tmp_path: Path) -> None:
         secret_key_file=secret,
     )
     archive = Archive(virtual, clock=lambda: 1_800_000_000.0)
-    target, headers = archive._request("PUT", "m-1", "minutes/Biên bản.pdf")
-    assert headers["Host"] == "council-records.s3.example.org"
-    assert "Authorization" not in headers
-    assert target.startswith("/m-1/minutes/Bi%C3%AAn%20b%E1%BA%A3n.pdf?X-Amz-Algorithm=")
-    assert "X-Amz-Date=20270115T080000Z" in target
+    where = archive._request("PUT", "m-1", "minutes/Biên bản.pdf", 9, "")
+    assert (where.host, where.port, where.https) == ("council-records.s3.example.org", None, True)
+    assert where.headers["Host"] == "council-records.s3.example.org"
+    assert "Authorization" not in where.headers
+    assert where.target.startswith("/m-1/minutes/Bi%C3%AAn%20b%E1%BA%A3n.pdf?X-Amz-Algorithm=")
+    assert "X-Amz-Date=20270115T080000Z" in where.target
 
 
 # -- uploads against the store ----------------------------------------------------------
@@ -306,6 +309,100 @@ def test_a_running_room_server_uploads_to_the_store(tmp_path: Path, store: S3Sto
     assert SECRET not in log and "X-Amz-Signature" not in log
 
 
+# -- a presign service ------------------------------------------------------------------
+
+
+def presign_config(service: PresignService, **kw: object) -> ArchiveConfig:
+    values: dict[str, object] = {
+        "room_id": ROOM,
+        "kind": "presign",
+        "presign_url": service.url,
+        "token_file": service.token_file,
+        "key_prefix": PREFIX,
+        "ca_file": service.store.ca_file,
+        "timeout_seconds": 10.0,
+        "retry_min_seconds": 5.0,
+        "retry_max_seconds": 60.0,
+    }
+    values.update(kw)
+    return ArchiveConfig(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def service(store: S3Store) -> Iterator[PresignService]:
+    store.create_bucket("presigned")
+    server = PresignService(store, "presigned").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def test_a_presign_service_gets_the_record_whole_into_the_store(
+    tmp_path: Path, store: S3Store, service: PresignService
+) -> None:
+    """The room holds no store key: the service presigns each request, told the key, the
+    size and the sha256."""
+    state = tmp_path / "state"
+    files = write_record(state, "council-9")
+    config = presign_config(service)
+    assert config.secret_key_file is None and not config.access_key_id
+    outbox = Outbox(state, config, Clock())
+    async with running(outbox):
+        done = await until(outbox, "council-9", lambda s: s.state is State.UPLOADED)
+    assert done.attempts == 1
+    assert store.objects("presigned", PREFIX) == {f"council-9/{p}": b for p, b in files.items()}
+    assert [a["method"] for a in service.asked] == ["PUT", "HEAD", "GET"] * len(files)
+    for asked in service.asked:
+        data = files[asked["key"].removeprefix(f"{PREFIX}council-9/")]
+        assert (asked["size"], asked["sha256"]) == (len(data), hashlib.sha256(data).hexdigest())
+    assert service.asked[-1]["key"] == f"{PREFIX}council-9/manifest.json"
+    assert store.puts()[-1] == f"/presigned/{PREFIX}council-9/manifest.json"
+
+
+async def test_a_token_the_presign_service_refuses_uploads_nothing(
+    tmp_path: Path, store: S3Store, service: PresignService
+) -> None:
+    state = tmp_path / "state"
+    write_record(state, "council-10")
+    bad_token = tmp_path / "bad-token"
+    bad_token.write_text("not-the-token-77\n")
+    outbox = Outbox(state, presign_config(service, token_file=bad_token), Clock())
+    async with running(outbox):
+        failed = await until(outbox, "council-10", lambda s: s.state is State.FAILED_RETRYING)
+    error = failed.last_error or ""
+    assert "the presign service answered 401" in error and "unknown room token" in error, error
+    assert "not-the-token" not in error and PRESIGN_TOKEN not in error
+    assert service.asked == [] and failed.files_done == 0
+    assert not any(k.startswith("council-10/") for k in store.objects("presigned", PREFIX))
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        (b"<html>gateway</html>", 'no {"url": …}'),
+        (b'{"link": "https://127.0.0.1/x"}', 'no {"url": …}'),
+        (b'{"url": "ftp://127.0.0.1/presigned/x"}', "a URL the room does not use"),
+        (b'{"url": "https://u:p@127.0.0.1/presigned/x"}', "a URL the room does not use"),
+        (b'{"url": "http://127.0.0.1/presigned/x"}', "a URL the room does not use"),
+        (b'{"url": "https://127.0.0.1/x\\r\\nHost: evil"}', "a URL the room does not use"),
+    ],
+)
+async def test_a_presign_service_answering_nonsense_uploads_nothing(
+    tmp_path: Path, store: S3Store, service: PresignService, answer: bytes, said: str
+) -> None:
+    state = tmp_path / "state"
+    write_record(state, "council-11")
+    service.answer = answer
+    outbox = Outbox(state, presign_config(service), Clock())
+    before = len(store.requests)
+    async with running(outbox):
+        failed = await until(outbox, "council-11", lambda s: s.state is State.FAILED_RETRYING)
+    assert f"the presign service answered {said} to PUT" in (failed.last_error or "")
+    assert failed.files_done == 0
+    assert store.requests[before:] == []  # nothing was sent anywhere
+
+
 # -- configuration ----------------------------------------------------------------------
 
 _S3 = (
@@ -344,6 +441,34 @@ _S3 = (
             'is for kind = "s3"',
         ),
         (_S3 + 'secret_access_key = "wJalr"', "a secret is never written in the configuration"),
+        ('kind = "presign"\ntoken_file = "secret"', "archive.presign_url is needed"),
+        (
+            'kind = "presign"\npresign_url = "https://p.example.org/sign"',
+            "needs archive.token_file",
+        ),
+        (
+            'kind = "presign"\npresign_url = "http://p.example.org/sign"\ntoken_file = "secret"',
+            "archive.presign_url 'http://p.example.org/sign' is plain http://",
+        ),
+        (
+            'kind = "presign"\npresign_url = "https://p.example.org/s"\ntoken_file = "secret"\n'
+            'bucket = "council-records"',
+            'archive.bucket is for kind = "s3"; kind is "presign"',
+        ),
+        (
+            'kind = "presign"\npresign_url = "https://p.example.org/s"\ntoken_file = "secret"\n'
+            'url = "https://a.example.org/r"',
+            'archive.url is for kind = "put"',
+        ),
+        (
+            'url = "https://a.example.org/r"\ntoken_file = "secret"\n'
+            'presign_url = "https://p.example.org/s"',
+            'archive.presign_url is for kind = "presign"',
+        ),
+        (
+            _S3 + 'presign_url = "https://p.example.org/s"',
+            'archive.presign_url is for kind = "presign"',
+        ),
     ],
 )
 def test_bad_s3_settings_are_named(tmp_path: Path, table: str, message: str) -> None:
@@ -392,3 +517,20 @@ def test_s3_settings_and_their_defaults(tmp_path: Path) -> None:
     archive = load_config(path).archive
     assert (archive.key_prefix, archive.path_style, archive.region) == ("", False, "garage")
     assert dataclasses.replace(archive, endpoint="").configured is False
+
+
+def test_presign_settings(tmp_path: Path) -> None:
+    (tmp_path / "token").write_text("t\n")
+    path = tmp_path / "room-server.toml"
+    path.write_text(
+        '[room]\nid = "council-hall"\n[archive]\nkind = "presign"\n'
+        'presign_url = "https://presign.example.org/hemicycle"\ntoken_file = "token"\n',
+        encoding="utf-8",
+    )
+    archive = load_config(path).archive
+    assert archive.configured and archive.kind == "presign"
+    assert (archive.presign_url, archive.key_prefix) == (
+        "https://presign.example.org/hemicycle",
+        "council-hall/",
+    )
+    assert archive.token_file == tmp_path / "token" and archive.secret_key_file is None
