@@ -43,6 +43,15 @@ REGION = "eu-central-1"
 SKEW = datetime.timedelta(minutes=15)  # a request signed further in the future is refused
 
 _StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+_session: botocore.session.Session | None = None
+
+
+def botocore_session() -> botocore.session.Session:
+    """One session for the tests: it reads S3's service model once, not per client."""
+    global _session
+    if _session is None:
+        _session = botocore.session.get_session()
+    return _session
 
 
 class S3Store:
@@ -194,7 +203,7 @@ class PresignService:
         self.token_file.write_text(PRESIGN_TOKEN + "\n", encoding="utf-8")
         self.asked: list[dict[str, Any]] = []  # every request it presigned
         self.answer: bytes | None = None  # answer this instead of a presigned URL
-        self._client = botocore.session.get_session().create_client(
+        self._client = botocore_session().create_client(
             "s3",
             region_name=REGION,
             endpoint_url=store.endpoint,

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import botocore.session
 import pytest
 from botocore.config import Config
 
@@ -25,7 +24,15 @@ from room_server.record.uploader import Archive, UploadError
 from tests.room_server.in_process import Clock
 from tests.room_server.test_record_outbox import later, running, until, write_record
 from tests.rooms import room_cli, start_room, timeout
-from tests.s3_archive import ACCESS_KEY, PRESIGN_TOKEN, REGION, SECRET, PresignService, S3Store
+from tests.s3_archive import (
+    ACCESS_KEY,
+    PRESIGN_TOKEN,
+    REGION,
+    SECRET,
+    PresignService,
+    S3Store,
+    botocore_session,
+)
 
 ROOM = "room-s3"
 PREFIX = "rooms/council-1/"
@@ -83,7 +90,7 @@ def test_presigned_urls_are_botocores_byte_for_byte(
     style: str, endpoint: str, key: str, method: str, operation: str
 ) -> None:
     bucket = "council-records"
-    client = botocore.session.get_session().create_client(
+    client = botocore_session().create_client(
         "s3",
         region_name=REGION,
         endpoint_url=endpoint,
