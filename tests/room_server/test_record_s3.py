@@ -140,6 +140,44 @@ def test_the_archive_signs_for_the_host_it_connects_to(tmp_path: Path) -> None:
     assert "X-Amz-Date=20270115T080000Z" in where.target
 
 
+_NOW = 1_800_000_000.0
+_STORE_DATE = "Fri, 15 Jan 2027 06:00:00 GMT"  # two hours before _NOW
+
+
+def _error(code: str, message: str) -> bytes:
+    return f"<Error><Code>{code}</Code><Message>{message}</Message></Error>".encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "date", "said"),
+    [
+        (
+            _error("RequestTimeTooSkewed", "The difference is too large."),
+            _STORE_DATE,
+            "RequestTimeTooSkewed: The difference is too large. — the room's clock is 2 h"
+            " ahead of the store's: every request is signed with the room's time and is"
+            " valid 900 s; set the room server's clock (an air-gapped room has no time sync)",
+        ),
+        (b"", _STORE_DATE, "the room's clock is 2 h ahead of the store's"),  # a HEAD: no body
+        (
+            _error("AccessDenied", "Access Denied"),
+            None,
+            "AccessDenied: Access Denied — the key may not do this under archive.key_prefix",
+        ),
+        (_error("NoSuchKey", "The key &quot;x&quot; does not exist"), None, 'key "x" does'),
+        (_error("InternalError", "a\x07b\nc"), None, "InternalError: a b c"),
+        (_error("SlowDown", "x" * 500), None, "SlowDown: " + "x" * 199 + "…"),
+        (b"<html><body>502 Bad Gateway</body></html>", None, ""),
+        (b"\xff\xfe<Code>", "not a date", ""),
+    ],
+)
+def test_what_a_refusal_says(body: bytes, date: str | None, said: str) -> None:
+    reason = s3.explain(body, date, _NOW)
+    assert said in reason if said else reason == "", reason
+    plain = s3.explain(body, date, _NOW, hints=False)  # a presign service's URL: no hints
+    assert reason.startswith(plain) and "clock" not in plain and "archive." not in plain
+
+
 # -- uploads against the store ----------------------------------------------------------
 
 
