@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import ssl
+import stat
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -17,6 +18,9 @@ from room_server.rules.signin import FailureLimits
 
 DEFAULT_CONFIG_PATH = Path("/etc/hemicycle/room-server.toml")
 DEFAULT_STATE_DIR = Path("/var/lib/hemicycle")
+KIND_PUT = "put"
+KIND_S3 = "s3"
+KIND_PRESIGN = "presign"
 _ROOM_ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
 
@@ -90,6 +94,15 @@ class ServerConfig:
     # "server": the server uploads; "separate": `room-server record upload --follow`
     # (hemicycle-uploader.service) does, and the server only seals
     archive_uploader: str = "server"
+    archive_kind: str = "put"  # "put": HTTP PUT to url; "s3": an S3-compatible store
+    archive_endpoint: str = ""  # kind "s3": the store's base URL, e.g. https://s3.example.org
+    archive_bucket: str = ""
+    archive_region: str = "us-east-1"
+    archive_key_prefix: str | None = None  # None = "<room id>/"
+    archive_addressing: str = "path"  # "path" (MinIO, Garage, Ceph) or "virtual-host"
+    archive_access_key_id: str = ""
+    archive_secret_key_file: str = ""  # a file (0600) holding the secret access key
+    archive_presign_url: str = ""  # kind "presign": the service that presigns for the room
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -131,6 +144,18 @@ class ServerConfig:
             retry_min_seconds=self.archive_retry_min_seconds,
             retry_max_seconds=self.archive_retry_max_seconds,
             max_bytes_per_second=self.archive_max_kib_per_second * 1024,
+            kind=self.archive_kind,
+            endpoint=self.archive_endpoint.rstrip("/"),
+            bucket=self.archive_bucket,
+            region=self.archive_region,
+            key_prefix=(
+                f"{self.room_id}/" if self.archive_key_prefix is None else self.archive_key_prefix
+            ),
+            path_style=self.archive_addressing == "path",
+            access_key_id=self.archive_access_key_id,
+            secret_key_file=path(self.archive_secret_key_file),
+            presign_url=self.archive_presign_url,
+            allow_insecure_http=self.archive_allow_insecure_http,
         )
 
 
@@ -150,10 +175,22 @@ class ArchiveConfig:
     retry_min_seconds: float = 5.0
     retry_max_seconds: float = 900.0
     max_bytes_per_second: int = 0  # 0 = no cap
+    kind: str = "put"  # "put" or "s3"
+    endpoint: str = ""  # kind "s3": no trailing slash
+    bucket: str = ""
+    region: str = "us-east-1"
+    key_prefix: str = ""  # an object's key is key_prefix + meeting id + "/" + its path
+    path_style: bool = True  # False: virtual-host addressing (<bucket>.<endpoint host>)
+    access_key_id: str = ""
+    secret_key_file: Path | None = None
+    presign_url: str = ""  # kind "presign"
+    allow_insecure_http: bool = False  # a presign service may answer http:// URLs
 
     @property
     def configured(self) -> bool:
-        return bool(self.url)
+        if self.kind == KIND_S3:
+            return bool(self.endpoint)
+        return bool(self.presign_url if self.kind == KIND_PRESIGN else self.url)
 
 
 # TOML table -> {key in that table: ServerConfig field name}
@@ -219,10 +256,24 @@ _LAYOUT: dict[str, dict[str, str]] = {
         "max_kib_per_second": "archive_max_kib_per_second",
         "allow_insecure_http": "archive_allow_insecure_http",
         "uploader": "archive_uploader",
+        "kind": "archive_kind",
+        "endpoint": "archive_endpoint",
+        "bucket": "archive_bucket",
+        "region": "archive_region",
+        "key_prefix": "archive_key_prefix",
+        "addressing": "archive_addressing",
+        "access_key_id": "archive_access_key_id",
+        "secret_key_file": "archive_secret_key_file",
+        "presign_url": "archive_presign_url",
     },
 }
 # [archive] keys naming files: relative to the configuration file's directory
-_ARCHIVE_FILES = ("token_file", "client_certificate", "client_key", "ca_file")
+_ARCHIVE_FILES = ("token_file", "client_certificate", "client_key", "ca_file", "secret_key_file")
+_S3_ONLY = ("endpoint", "bucket", "access_key_id", "secret_key_file")
+_ADDRESSING = ("path", "virtual-host")
+_BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")  # S3's bucket naming rules
+_REGION_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+_ACCESS_KEY_RE = re.compile(r"[A-Za-z0-9+=,.@_-]{3,128}")  # no "/": it separates the scope
 
 
 def load_config(path: Path | None, *, state_dir: Path | None = None) -> ServerConfig:
@@ -267,6 +318,12 @@ def _flatten(raw: dict[str, Any], path: Path) -> dict[str, Any]:
             raise ConfigError(f"{path}: unknown table [{table}]; known: {', '.join(_LAYOUT)}")
         for key, value in entries.items():
             name = _LAYOUT[table].get(key)
+            if name is None and table == "archive" and "secret" in key.lower():
+                raise ConfigError(
+                    f"{path}: archive.{key}: a secret is never written in the configuration;"
+                    " put it in a file only the server can read (chmod 600) and name that"
+                    " file with archive.secret_key_file"
+                )
             if name is None:
                 known = ", ".join(_LAYOUT[table])
                 raise ConfigError(f"{path}: unknown key {table}.{key}; known: {known}")
@@ -427,38 +484,168 @@ def _check_archive(config: ServerConfig, where: str) -> None:
         if value and not Path(value).is_file():
             raise ConfigError(f"{where}archive.{key}: no file at {value}")
     _check_archive_pem(config, where)
-    url = config.archive_url
+    if config.archive_kind == KIND_S3:
+        if config.archive_presign_url:
+            raise ConfigError(f'{where}archive.presign_url is for kind = "presign"; kind is "s3"')
+        _check_s3(config, where)
+        return
+    if config.archive_kind not in (KIND_PUT, KIND_PRESIGN):
+        raise ConfigError(
+            f'{where}archive.kind {config.archive_kind!r} must be "put" (HTTP PUT to'
+            ' archive.url), "s3" (an S3-compatible store at archive.endpoint) or "presign"'
+            " (an S3-compatible store by URLs from the service at archive.presign_url)"
+        )
+    kind = config.archive_kind
+    for key in _S3_ONLY:
+        if getattr(config, _LAYOUT["archive"][key]):
+            raise ConfigError(f'{where}archive.{key} is for kind = "s3"; kind is "{kind}"')
+    if kind == KIND_PRESIGN:
+        if config.archive_url:
+            raise ConfigError(
+                f'{where}archive.url is for kind = "put"; with kind = "presign" the service'
+                " is archive.presign_url"
+            )
+        if not config.archive_presign_url:
+            raise ConfigError(f'{where}archive.presign_url is needed with kind = "presign"')
+    elif config.archive_presign_url:
+        raise ConfigError(f'{where}archive.presign_url is for kind = "presign"; kind is "put"')
+    if kind == KIND_PRESIGN:
+        _check_key_prefix(config, where)
+    key = "presign_url" if kind == KIND_PRESIGN else "url"
+    url = config.archive_presign_url if kind == KIND_PRESIGN else config.archive_url
     if not url:
         return
     parsed = urlsplit(url)
     if parsed.scheme not in ("https", "http") or not parsed.hostname:
         raise ConfigError(
-            f"{where}archive.url {url!r} must be an https:// URL with a host,"
+            f"{where}archive.{key} {url!r} must be an https:// URL with a host,"
             " e.g. https://archive.example.org/records"
         )
     if parsed.scheme == "http" and not config.archive_allow_insecure_http:
         raise ConfigError(
-            f"{where}archive.url {url!r} is plain http://: the token and the record would"
+            f"{where}archive.{key} {url!r} is plain http://: the token and the record would"
             " cross the network readable and changeable; use https://, or set"
             " archive.allow_insecure_http = true for an archive on this machine or a"
             " network you trust"
         )
     if parsed.username is not None or parsed.password is not None:
         raise ConfigError(
-            f"{where}archive.url must not carry a user or password: use archive.token_file"
+            f"{where}archive.{key} must not carry a user or password: use archive.token_file"
             " or archive.client_certificate"
         )
     if parsed.query or parsed.fragment:
-        raise ConfigError(f"{where}archive.url must not have a ?query or #fragment")
+        raise ConfigError(f"{where}archive.{key} must not have a ?query or #fragment")
     try:
         parsed.port  # noqa: B018  # raises for a port out of range
     except ValueError:
-        raise ConfigError(f"{where}archive.url {url!r} has a bad port") from None
+        raise ConfigError(f"{where}archive.{key} {url!r} has a bad port") from None
     if not config.archive_token_file and not config.archive_client_certificate:
         raise ConfigError(
-            f"{where}archive.url needs archive.token_file or archive.client_certificate:"
+            f"{where}archive.{key} needs archive.token_file or archive.client_certificate:"
             " the archive must know the records come from this room"
         )
+
+
+def _check_s3(config: ServerConfig, where: str) -> None:
+    if config.archive_url:
+        raise ConfigError(
+            f'{where}archive.url is for kind = "put"; an S3 store is named by archive.endpoint'
+            " and archive.bucket"
+        )
+    if config.archive_token_file:
+        raise ConfigError(
+            f'{where}archive.token_file is not used with kind = "s3": every request is'
+            " signed with archive.access_key_id and the secret in archive.secret_key_file"
+        )
+    for key in ("endpoint", "bucket", "access_key_id", "secret_key_file"):
+        if not getattr(config, _LAYOUT["archive"][key]):
+            raise ConfigError(f'{where}archive.{key} is needed with kind = "s3"')
+    endpoint = config.archive_endpoint
+    parsed = urlsplit(endpoint)
+    if parsed.scheme not in ("https", "http") or not parsed.hostname:
+        raise ConfigError(
+            f"{where}archive.endpoint {endpoint!r} must be an https:// URL with a host,"
+            " e.g. https://s3.example.org or https://minio.example.org:9000"
+        )
+    if parsed.scheme == "http" and not config.archive_allow_insecure_http:
+        raise ConfigError(
+            f"{where}archive.endpoint {endpoint!r} is plain http://: the record would cross"
+            " the network readable, and a presigned URL seen on the way can be used again"
+            " until it expires; use https://, or set archive.allow_insecure_http = true for"
+            " a store on this machine or a network you trust"
+        )
+    if parsed.username is not None or parsed.password is not None:
+        raise ConfigError(f"{where}archive.endpoint must not carry a user or password")
+    if parsed.path.strip("/") or parsed.query or parsed.fragment:
+        raise ConfigError(
+            f"{where}archive.endpoint {endpoint!r} must be the store's address alone (no"
+            " path, ?query or #fragment): the bucket is archive.bucket, the folder"
+            " archive.key_prefix"
+        )
+    try:
+        parsed.port  # noqa: B018  # raises for a port out of range
+    except ValueError:
+        raise ConfigError(f"{where}archive.endpoint {endpoint!r} has a bad port") from None
+    bucket = config.archive_bucket
+    if not _BUCKET_RE.fullmatch(bucket) or ".." in bucket:
+        raise ConfigError(
+            f"{where}archive.bucket {bucket!r} must be 3-63 lower-case letters, digits, '.'"
+            " or '-', starting and ending with a letter or digit"
+        )
+    if not _REGION_RE.fullmatch(config.archive_region):
+        raise ConfigError(
+            f"{where}archive.region {config.archive_region!r} must be a region name such as"
+            ' "us-east-1" (MinIO and Garage use what they were set up with; often "us-east-1"'
+            ' or "garage")'
+        )
+    if config.archive_addressing not in _ADDRESSING:
+        raise ConfigError(
+            f'{where}archive.addressing must be "path" (https://endpoint/bucket/key; MinIO,'
+            ' Garage, Ceph) or "virtual-host" (https://bucket.endpoint/key)'
+        )
+    if config.archive_addressing != "path" and _is_address(parsed.hostname or ""):
+        raise ConfigError(
+            f'{where}archive.addressing = "virtual-host" needs a DNS name in'
+            f' archive.endpoint ({parsed.hostname} is an IP address): use "path"'
+        )
+    if not _ACCESS_KEY_RE.fullmatch(config.archive_access_key_id):
+        raise ConfigError(
+            f"{where}archive.access_key_id must be 3-128 letters, digits or +=,.@_- (the key"
+            " id, not the secret)"
+        )
+    _check_key_prefix(config, where)
+    secret = Path(config.archive_secret_key_file)
+    mode = stat.S_IMODE(secret.stat().st_mode)
+    if mode & 0o077:
+        raise ConfigError(
+            f"{where}archive.secret_key_file {secret} can be read by others (mode"
+            f" {mode:04o}): chmod 600 {secret}"
+        )
+
+
+def _check_key_prefix(config: ServerConfig, where: str) -> None:
+    prefix = config.archive_key_prefix
+    if prefix is not None:
+        segments = prefix.split("/")
+        if prefix and (
+            not prefix.endswith("/")
+            or len(prefix) > 512
+            or any(s in ("", ".", "..") for s in segments[:-1])
+            or not all(c.isprintable() for c in prefix)
+        ):
+            raise ConfigError(
+                f"{where}archive.key_prefix {prefix!r} must be folder names each followed"
+                ' by "/" (e.g. "rooms/council-1/"), or "" for the bucket\'s top; no "."'
+                ' or ".." folders, 512 characters at most'
+            )
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def failure_limits(config: ServerConfig) -> FailureLimits:

@@ -256,7 +256,10 @@ class Outbox:
                 if entry.state is State.UPLOADING:  # the server stopped mid-upload: go on
                     entry.state = State.QUEUED
         if not self._archive.configured:
-            log.info("no [archive] url configured: sealed records stay in %s", self.records_dir)
+            log.info(
+                "no [archive] url or endpoint configured: sealed records stay in %s",
+                self.records_dir,
+            )
         tried: set[str] = set()
         try:
             while True:
@@ -286,8 +289,13 @@ class Outbox:
             for entry in self._entries.values():
                 if entry.state is State.FAILED_RETRYING and entry.next_attempt_at is not None:
                     delay = min(delay, max(0.0, entry.next_attempt_at - now))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), delay)
+        # asyncio.wait, not wait_for: Python 3.11's wait_for drops a cancellation that
+        # arrives as the event is set, and the uploader would then never stop.
+        woken = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({woken}, timeout=delay)
+        finally:
+            woken.cancel()
         self._wake.clear()
 
     def _due(self, tried: set[str]) -> _Entry | None:

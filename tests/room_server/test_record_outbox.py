@@ -411,7 +411,7 @@ async def test_upload_now_restarts_the_backoff(tmp_path: Path, archive: NginxArc
         ('ca_file = "token"', "archive.ca_file: .*token holds no CA certificate"),
         ('client_certificate = "token"', "is not a certificate and its private key"),
         ('read_back = "yes"', "archive.read_back must be true or false"),
-        ("bucket = 1", "unknown key archive.bucket"),
+        ("container = 1", "unknown key archive.container"),
     ],
 )
 def test_bad_archive_settings_are_named(tmp_path: Path, table: str, message: str) -> None:
