@@ -224,15 +224,13 @@ class DisplayController(QObject):
 
     def _on_rooms(self, rooms: list[DiscoveredRoom]) -> None:
         mine = next((r for r in rooms if r.room.room_id == self.settings.room_id), None)
-        if mine is None or not mine.addresses:
+        endpoint = mine.endpoint if mine is not None else None
+        if endpoint is None:
             return
-        endpoint = RoomEndpoint(mine.hostname, mine.port, mine.addresses[0], mine.room.room_name)
-        current = self.connection
-        if current is None:
+        if self.connection is None:
             self.join(endpoint)
-        elif current.endpoint != endpoint and current.status.phase is not Phase.CONNECTED:
-            log.info("room %s moved to %s:%d", mine.room.room_id, endpoint.address, endpoint.port)
-            self.join(endpoint)  # the room came back elsewhere (new address or port)
+        else:
+            self.connection.move(endpoint)  # the room came back elsewhere (new address or port)
 
     def join(self, endpoint: RoomEndpoint) -> None:
         if not self.settings.credentials.enrolled:
