@@ -25,6 +25,7 @@ from room_client.enrollment import DeviceCredentials
 from room_protocol.private_files import UMASK
 from room_protocol.service_manager import serve_until
 from tablet_client.i18n import LANGUAGES, set_language
+from tablet_client.preferences import PREFERENCES_FILE
 from tablet_client.render import PageRenderer
 from tablet_client.tablet_controller import TabletController, TabletSettings
 from tablet_client.views.document_view import DocumentView
@@ -101,7 +102,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="wipe confidential documents after this many hours without reaching the room"
         " (default: %(default)g)",
     )
-    parser.add_argument("--language", choices=sorted(LANGUAGES), default="en")
+    parser.add_argument(
+        "--language",
+        choices=sorted(LANGUAGES),
+        default="en",
+        help="the language until someone chooses one on the tablet; their choice is kept"
+        " (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--preferences",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="where the tablet keeps the language chosen across restarts"
+        f" (default: {PREFERENCES_FILE} beside --device-dir)",
+    )
     parser.add_argument("--fullscreen", action="store_true", help="kiosk mode")
     parser.add_argument(
         "--screenshots",
@@ -137,6 +152,7 @@ def settings_from(args: argparse.Namespace) -> TabletSettings:
         seat_id=args.seat or None,
         inactivity_lock_seconds=args.inactivity_lock,
         confidential_expiry_seconds=_expiry_hours(args.confidential_expiry) * 3600,
+        preferences_file=args.preferences or args.device_dir.parent / PREFERENCES_FILE,
     )
 
 

@@ -59,12 +59,13 @@ from tablet_client.closing_controller import ClosingController
 from tablet_client.document_controller import DocumentController
 from tablet_client.floor_controller import FloorController
 from tablet_client.follow_controller import FollowController
-from tablet_client.i18n import on_language_changed, set_language, tr
+from tablet_client.i18n import LANGUAGES, on_language_changed, set_language, tr
 from tablet_client.identity_controller import IdentityController
 from tablet_client.live_link import LiveLink
 from tablet_client.lock_controller import LockController
 from tablet_client.messages_controller import MessagesController
 from tablet_client.polls_controller import PollsController
+from tablet_client.preferences import Preferences
 from tablet_client.qr_scan import CameraState, QrScanner, camera_state
 from tablet_client.render import PageRenderer
 from tablet_client.views.main_window import MainWindow
@@ -102,6 +103,8 @@ class TabletSettings:
     inactivity_lock_seconds: int | None = None  # None: as the room says; 0: never lock
     # Confidential documents are wiped after this long without reaching the room.
     confidential_expiry_seconds: float = DEFAULT_EXPIRY_S
+    # Where the language chosen is kept across restarts (None: not kept).
+    preferences_file: Path | None = None
 
 
 Status = tuple[str, dict[str, object]]  # i18n key and its arguments
@@ -193,8 +196,21 @@ class TabletController(QObject):
         self.messages.document_requested.connect(self.read_document)
         self.chair.document_requested.connect(self.read_document)
         window.document_view.back_requested.connect(self.identity.show_home)
-        window.language_requested.connect(set_language)
+        self.preferences = (
+            Preferences(settings.preferences_file, LANGUAGES) if settings.preferences_file else None
+        )
+        saved = self.preferences.language if self.preferences is not None else None
+        if saved is not None:
+            set_language(saved)  # the delegate's last choice, over the configured default
+            window.retranslate()
+        window.language_requested.connect(self.choose_language)
         self._unsubscribe_language = on_language_changed(lambda _code: self._retranslate())
+
+    def choose_language(self, code: str) -> None:
+        """The language switch: now, and at the next start."""
+        set_language(code)
+        if self.preferences is not None:
+            self.preferences.set_language(code)
 
     # --- life cycle -----------------------------------------------------------------------
 

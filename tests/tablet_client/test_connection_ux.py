@@ -6,21 +6,26 @@ found again; delegates read no protocol jargon and choose their room themselves.
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QListWidget, QPushButton
 from pytestqt.qtbot import QtBot
 
 from room_client.connection import Failure, Phase
-from tablet_client.i18n import set_language
+from room_client.enrollment import DeviceCredentials
+from tablet_client.app import parse_args, settings_from
+from tablet_client.i18n import current_language, set_language
 from tablet_client.render import PageRenderer
 from tablet_client.tablet_controller import TabletController, TabletSettings
 from tablet_client.views.main_window import MainWindow
-from tests.rooms import RunningRoom, running_room, start_room, timeout
+from tests.rooms import RunningRoom, enroll_device, running_room, start_room, timeout
 from tests.tablet_client.conftest import stopped_after_the_test
 
 Run = Callable[[Coroutine[Any, Any, Any]], Any]
@@ -295,3 +300,53 @@ def test_tablet_follows_the_room_to_a_new_port_after_a_restart(
             if running is not None and running.process.poll() is None:
                 running.process.kill()
                 running.process.wait()
+
+
+def build_app(qtbot: QtBot, fed_room: Path, directory: Path, language: str = "en") -> MainWindow:
+    """What ``hemicycle-tablet`` builds at start (app.main), in this process."""
+    device, cache = str(directory / "device"), str(directory / "cache")
+    args = parse_args(["--device-dir", device, "--cache-dir", cache, "--language", language])
+    set_language(args.language)
+    enroll_device(fed_room, "lang-tablet")  # credentials in fed_room/../devices/lang-tablet
+    settings = replace(
+        settings_from(args),
+        credentials=DeviceCredentials(fed_room.parent / "devices" / "lang-tablet"),
+    )
+    assert settings.preferences_file == directory / "preferences.json"
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.resize(*SIZES[0])
+    stopped_after_the_test(TabletController(window, settings, PageRenderer()))
+    return window
+
+
+def test_language_chosen_is_kept_across_restarts(
+    qtbot: QtBot, tmp_path: Path, fed_room: Path
+) -> None:
+    window = build_app(qtbot, fed_room, tmp_path)
+    assert current_language() == "en" and window.windowTitle() == "Hemicycle"
+    window.language.setCurrentIndex(window.language.findData("vi"))  # the delegate's choice
+    assert current_language() == "vi"
+    assert json.loads((tmp_path / "preferences.json").read_text()) == {"language": "vi"}
+    assert (tmp_path / "preferences.json").stat().st_mode & 0o077 == 0
+    window.close()
+
+    set_language("en")  # a new process starts in the configured language...
+    again = build_app(qtbot, fed_room, tmp_path)
+    assert current_language() == "vi"  # ...and turns to the one chosen
+    assert again.language.currentData() == "vi"
+    assert again.discovery_view.back.text() == "Quay lại danh sách phòng"
+    again.language.setCurrentIndex(again.language.findData("en"))
+    assert json.loads((tmp_path / "preferences.json").read_text()) == {"language": "en"}
+
+
+@pytest.mark.parametrize(
+    "content", [b"{not json", b'{"language": "fr"}', b'["vi"]', b'{"language": 3}', b" " * 5000]
+)
+def test_a_bad_preferences_file_is_ignored(
+    qtbot: QtBot, tmp_path: Path, fed_room: Path, content: bytes
+) -> None:
+    (tmp_path / "preferences.json").write_bytes(content)
+    build_app(qtbot, fed_room, tmp_path, language="vi")
+    assert current_language() == "vi"  # the configured language, nothing else
+    assert (tmp_path / "preferences.json").read_bytes() == content  # left as it was
