@@ -328,7 +328,11 @@ class DisplayController(QObject):
         if isinstance(message, FloorState):
             self.floor, self._floor_at = message, now
         elif isinstance(message, Announcement) and message.to_seat is None:
-            self.announcement, self._announcement_at = message, now
+            # Aged from when it was made: the room repeats a standing one to a display
+            # that connects later, which shows it as old as it is.
+            made = self.clock.now(now)
+            age = (made - parse_time(message.at)).total_seconds() if made is not None else 0.0
+            self.announcement, self._announcement_at = message, now - max(0.0, age)
         elif isinstance(message, RoomNotice):
             self.notice, self._notice_at = message, now
         elif isinstance(message, AttendanceState):
