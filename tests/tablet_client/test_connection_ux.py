@@ -21,9 +21,11 @@ from pytestqt.qtbot import QtBot
 from room_client.connection import Failure, Phase
 from room_client.enrollment import DeviceCredentials
 from tablet_client.app import parse_args, settings_from
+from tablet_client.document_controller import DocumentController
 from tablet_client.i18n import current_language, set_language
 from tablet_client.render import PageRenderer
 from tablet_client.tablet_controller import TabletController, TabletSettings
+from tablet_client.views.elided_label import ElidedLabel
 from tablet_client.views.main_window import MainWindow
 from tests.rooms import RunningRoom, enroll_device, running_room, start_room, timeout
 from tests.tablet_client.conftest import stopped_after_the_test
@@ -60,12 +62,14 @@ async def shots(qtbot: QtBot, window: MainWindow, name: str) -> None:
     await asyncio.to_thread(SHOTS.mkdir, parents=True, exist_ok=True)
     for language in ("en", "vi"):
         set_language(language)
+        window.retranslate()  # a window without a TabletController too
         for width, height in SIZES:
             window.resize(width, height)
             await asyncio.sleep(0.05)
             qtbot.wait(1)
             assert window.grab().save(str(SHOTS / f"{name}-{language}-{width}x{height}.png"))
     set_language("en")
+    window.retranslate()
     window.resize(*SIZES[0])
 
 
@@ -350,3 +354,44 @@ def test_a_bad_preferences_file_is_ignored(
     build_app(qtbot, fed_room, tmp_path, language="vi")
     assert current_language() == "vi"  # the configured language, nothing else
     assert (tmp_path / "preferences.json").read_bytes() == content  # left as it was
+
+
+LONG_TITLE = (
+    "Báo cáo tổng kết công tác nhiệm kỳ 2021–2026 và phương hướng, nhiệm vụ nhiệm kỳ"
+    " 2026–2031 của Hội đồng nhân dân thành phố — Phụ lục 3: Kế hoạch đầu tư công trung hạn"
+)
+
+
+def test_a_long_document_title_ends_in_an_ellipsis(
+    qtbot: QtBot, tmp_path: Path, colour_pdf: Path, qt_renderer: PageRenderer, run_async: Run
+) -> None:
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.resize(*SIZES[0])
+    window.show()
+    qtbot.waitExposed(window)
+    window.show_screen(window.document_view)
+    reader = DocumentController(window.document_view, qt_renderer)
+    title = window.document_view.findChild(ElidedLabel, "title")
+    assert title is not None
+
+    async def body() -> None:
+        await reader.open(colour_pdf, LONG_TITLE)
+        await asyncio.sleep(0.2)
+        for width, height in SIZES:
+            window.resize(width, height)
+            await asyncio.sleep(0.05)
+            window.grab()  # painted: the tooltip follows what was cut
+            shown = title.shown_text()
+            assert title.text() == LONG_TITLE  # whole, for the tooltip and screen readers
+            assert shown.endswith("…") and LONG_TITLE.startswith(shown[:-1]), shown
+            assert title.toolTip() == LONG_TITLE
+            assert window.width() == width  # the title never widens the window
+        await shots(qtbot, window, "7-long-document-title")
+        await reader.open(colour_pdf, "Budget 2027")
+        await asyncio.sleep(0.05)
+        window.grab()
+        assert title.shown_text() == "Budget 2027" and title.toolTip() == ""
+        reader.close()
+
+    run_async(body())
