@@ -117,7 +117,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="where the tablet keeps the language chosen across restarts"
         f" (default: {PREFERENCES_FILE} beside --device-dir)",
     )
-    parser.add_argument("--fullscreen", action="store_true", help="kiosk mode")
+    parser.add_argument(
+        "--fullscreen",
+        action="store_true",
+        help="kiosk mode: full screen, with an on-screen keyboard (Qt Virtual Keyboard)",
+    )
     parser.add_argument(
         "--screenshots",
         type=Path,
@@ -173,11 +177,19 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     set_language(args.language)
+    if args.fullscreen:
+        from tablet_client.views import keyboard_view
+
+        keyboard_view.prepare_environment()  # before the QApplication: it picks the plugin
     app = QApplication.instance() or QApplication(sys.argv[:1])
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     window = MainWindow()
     window.resize(*WINDOW_SIZE)
+    if args.fullscreen:  # kiosk: no hardware keyboard, every text field gets this one
+        keyboard = keyboard_view.make_keyboard()
+        if keyboard is not None:
+            window.add_keyboard(keyboard)
     controller = TabletController(window, settings_from(args), PageRenderer())
     if args.fullscreen:
         window.showFullScreen()
