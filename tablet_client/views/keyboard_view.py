@@ -17,6 +17,7 @@ import os
 from collections.abc import MutableMapping
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtQuickWidgets import QQuickWidget
@@ -88,7 +89,9 @@ class KeyboardView(QQuickWidget):
             self.panel.setProperty("maxHeight", window_height * MAX_SHARE)
 
     def _fit(self) -> None:
-        height = round(float(self.panel.property("panelHeight"))) if self.panel else 0
+        if self.panel is None or not shiboken6.isValid(self.panel):
+            return  # the window is closing: the Quick scene went first
+        height = round(float(self.panel.property("panelHeight")))
         up = self.shown and height > 0
         was_up = self.height() > 0
         self.setFixedHeight(height if up else 0)

@@ -92,6 +92,8 @@ def main(shots: Path) -> dict[str, object]:
         wanted = keyboard_view.LAYOUTS[language]
         wait(lambda: keyboard.active_layout() == wanted, 3)  # noqa: B023  used at once
         layouts[language] = keyboard.active_layout()
+        held = keys(keyboard.rootObject())  # what holding a key offers, in this layout
+        result[f"held_{language}"] = {k: str(held[k].property("alternativeKeys")) for k in "du"}
         for width, height in SIZES:
             window.resize(width, height)
             wait(lambda: False, 0.3)

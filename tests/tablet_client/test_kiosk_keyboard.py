@@ -83,6 +83,9 @@ def test_the_on_screen_keyboard_types_into_a_text_field(tmp_path: Path) -> None:
     assert result["pressed"] == "key" and result["typed"] == "KEY"  # the field upper-cases
     assert result["focus_kept"] is True and result["field_visible"] is True
     assert result["layouts"] == {"en": "en_US", "vi": "vi_VN"}
+    # Vietnamese letters by holding a key (ư only in the Vietnamese layout).
+    assert "đ" in result["held_vi"]["d"] and "ư" in result["held_vi"]["u"]
+    assert "ư" not in result["held_en"]["u"]
     # At most 40 % of the window, which stays the tablet's size.
     assert result["keyboard_height_800"] <= 320 and result["window_height_800"] == 800
     assert result["keyboard_height_1200"] <= 480 and result["window_height_1200"] == 1200
