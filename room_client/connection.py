@@ -205,6 +205,7 @@ class RoomConnection:
         self._task: asyncio.Task[None] | None = None
         self._resends: set[asyncio.Future[None]] = set()
         self._moved = asyncio.Event()  # set by move(): retry now, elsewhere
+        self._trusted: RoomEndpoint | None = None  # where the room last welcomed us
 
     @property
     def meeting(self) -> MeetingSnapshot | None:
@@ -307,6 +308,18 @@ class RoomConnection:
             log.info(
                 "connection to %s lost (%s); retrying in %.1f s", self.endpoint.uri, detail, delay
             )
+            trusted = self._trusted
+            if failure is Failure.UNTRUSTED and trusted is not None and trusted != self.endpoint:
+                # mDNS is only a hint: whoever announced this address is not the room.
+                log.warning(
+                    "%s:%d is not the room (%s); back to %s:%d",
+                    self.endpoint.address or self.endpoint.hostname,
+                    self.endpoint.port,
+                    detail,
+                    trusted.address or trusted.hostname,
+                    trusted.port,
+                )
+                self.endpoint, delay = trusted, 0.0
             self._set(Phase.RETRYING, detail, delay, failure)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._moved.wait(), delay)
@@ -316,7 +329,8 @@ class RoomConnection:
         """The room is now at ``endpoint`` (mDNS resolved it anew, e.g. after the server
         restarted on another port): the next attempt goes there, at once if waiting to
         retry. The session (pending requests, resume token) carries over; a live
-        connection is left alone."""
+        connection is left alone. Where TLS finds no room (an impostor's announcement),
+        the attempt after goes back to where the room last welcomed this device."""
         if endpoint == self.endpoint:
             return
         log.info("room %s moved to %s:%d", endpoint.room_name, endpoint.address, endpoint.port)
@@ -334,6 +348,7 @@ class RoomConnection:
         )
         self.welcomed_at = asyncio.get_running_loop().time()
         self._ws = ws
+        self._trusted = self.endpoint
         try:
             self.backoff.reset()
             self._set(Phase.CONNECTED)

@@ -18,7 +18,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QListWidget, QPushButton
 from pytestqt.qtbot import QtBot
 
-from room_client.connection import Failure, Phase
+from room_client.connection import ConnectionStatus, Failure, Phase
 from room_client.enrollment import DeviceCredentials
 from tablet_client.app import parse_args, settings_from
 from tablet_client.document_controller import DocumentController
@@ -395,3 +395,62 @@ def test_a_long_document_title_ends_in_an_ellipsis(
         reader.close()
 
     run_async(body())
+
+
+def test_an_impostor_announcing_the_room_elsewhere_does_not_strand_the_tablet(
+    qtbot: QtBot, tmp_path: Path, package_dir: Path, run_async: Run, wait_until: WaitUntil
+) -> None:
+    """Attack: someone on the room network announces the tablet's room id over mDNS at
+    their own address (a server of their own, its own CA), so the tablet tries it at its
+    next reconnect. TLS refuses it, and the next attempt goes back to where the room
+    last welcomed the tablet: a spoofed announcement costs one failed attempt, no more."""
+    with running_room(
+        tmp_path / "room", package=package_dir, room_name="Phòng họp số 2", hostname="room-two"
+    ) as room:
+        tablet = make_tablet(qtbot, room, tmp_path / "cache", room_id=room.room_id)
+
+        async def joined() -> None:
+            await tablet.start()
+            await wait_until(lambda: tablet.link.connected, "connected")
+
+        run_async(joined())
+        with running_room(
+            tmp_path / "impostor",
+            package=package_dir,
+            room_id=room.room_id,  # claims to be the room
+            room_name="A Phòng họp số 2",  # listed first
+            hostname="impostor",
+        ) as impostor:
+
+            async def attacked() -> None:
+                connection = tablet.connection
+                assert connection is not None
+                await wait_until(
+                    lambda: connection.endpoint.port == impostor.port, "the spoofed address"
+                )
+                assert tablet.link.connected  # a live connection is left alone
+                welcome = connection.welcome
+                statuses: list[ConnectionStatus] = []
+                report = connection.on_status
+                assert report is not None
+
+                def seen(status: ConnectionStatus) -> None:
+                    statuses.append(status)
+                    report(status)
+
+                connection.on_status = seen
+                connection.drop()  # a Wi-Fi drop: the next attempt goes to the impostor
+                await wait_until(
+                    lambda: tablet.link.connected and connection.welcome is not welcome,
+                    "back with the room",
+                )
+                assert connection.endpoint.port == room.port
+                # It did try the impostor, and TLS refused it.
+                assert [s.failure for s in statuses if s.phase is Phase.RETRYING][:2] == [
+                    Failure.DROPPED,
+                    Failure.UNTRUSTED,
+                ]
+                assert not tablet.window.discovery_view.problem_shown()
+                assert tablet.window.screens.currentWidget() is not tablet.window.discovery_view
+
+            run_async(attacked())
