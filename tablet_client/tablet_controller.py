@@ -423,6 +423,7 @@ class TabletController(QObject):
         self._join_problem = None
         self.window.discovery_view.hide_problem()
         self.window.discovery_view.clear_choice()  # not the room that failed, by a double tap
+        self.window.identity_action.hide()
         self.window.set_connection("idle", tr("connection.not_connected"))
         self.window.show_screen(self.window.discovery_view)
 
@@ -444,6 +445,7 @@ class TabletController(QObject):
         self._join_problem = status
         self._show_join_problem()
         self.window.show_screen(self.window.discovery_view)
+        self.window.identity_action.hide()  # no room, nobody to sign in as
         return True
 
     def _show_join_problem(self) -> None:
