@@ -20,6 +20,7 @@ from pytestqt.qtbot import QtBot
 
 from room_client.connection import ConnectionStatus, Failure, Phase
 from room_client.enrollment import DeviceCredentials
+from room_protocol import PROTOCOL_VERSION
 from tablet_client.app import parse_args, settings_from
 from tablet_client.document_controller import DocumentController
 from tablet_client.i18n import current_language, set_language
@@ -119,7 +120,8 @@ def test_room_list_has_no_jargon_and_nothing_chosen_for_the_delegate(
             # The protocol version and address are still there, on a small line for IT staff.
             assert detail.isVisible()
             assert detail.text().startswith("For IT staff: ")
-            assert "protocol 6" in detail.text() and f"127.0.0.1:{room.port}" in detail.text()
+            assert f"protocol {PROTOCOL_VERSION}" in detail.text()
+            assert f"127.0.0.1:{room.port}" in detail.text()
             await shots(qtbot, window, "2-room-chosen")
             # A room list refresh keeps the choice and never adds one.
             chosen = window.discovery_view.selected_room()
