@@ -94,6 +94,7 @@ DISPLAY_SHELF = "room-display"  # the display's folder of sealed confidential co
 
 TICK_MS = 1000
 TICK_LATE_MS = 15  # land just after the countdown's next whole second, never just before
+ANNOUNCEMENT_NEW_S = 5.0  # an announcement made less long ago than this is taken as new
 ANNOUNCEMENT_PROMINENT_S = 120.0  # a new announcement is shown large for two minutes
 ANNOUNCEMENT_KEEP_S = 30 * 60.0  # ... then as a quiet line for half an hour
 MIN_PAGE_BOX_PX = 64  # smaller: the page area is not laid out yet
@@ -332,7 +333,9 @@ class DisplayController(QObject):
             # that connects later, which shows it as old as it is.
             made = self.clock.now(now)
             age = (made - parse_time(message.at)).total_seconds() if made is not None else 0.0
-            self.announcement, self._announcement_at = message, now - max(0.0, age)
+            if age < ANNOUNCEMENT_NEW_S:
+                age = 0.0  # new: the estimate of the room's clock is only good to a second
+            self.announcement, self._announcement_at = message, now - age
         elif isinstance(message, RoomNotice):
             self.notice, self._notice_at = message, now
         elif isinstance(message, AttendanceState):
