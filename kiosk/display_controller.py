@@ -94,6 +94,7 @@ DISPLAY_SHELF = "room-display"  # the display's folder of sealed confidential co
 
 TICK_MS = 1000
 TICK_LATE_MS = 15  # land just after the countdown's next whole second, never just before
+ANNOUNCEMENT_NEW_S = 5.0  # an announcement made less long ago than this is taken as new
 ANNOUNCEMENT_PROMINENT_S = 120.0  # a new announcement is shown large for two minutes
 ANNOUNCEMENT_KEEP_S = 30 * 60.0  # ... then as a quiet line for half an hour
 MIN_PAGE_BOX_PX = 64  # smaller: the page area is not laid out yet
@@ -224,15 +225,13 @@ class DisplayController(QObject):
 
     def _on_rooms(self, rooms: list[DiscoveredRoom]) -> None:
         mine = next((r for r in rooms if r.room.room_id == self.settings.room_id), None)
-        if mine is None or not mine.addresses:
+        endpoint = mine.endpoint if mine is not None else None
+        if endpoint is None:
             return
-        endpoint = RoomEndpoint(mine.hostname, mine.port, mine.addresses[0], mine.room.room_name)
-        current = self.connection
-        if current is None:
+        if self.connection is None:
             self.join(endpoint)
-        elif current.endpoint != endpoint and current.status.phase is not Phase.CONNECTED:
-            log.info("room %s moved to %s:%d", mine.room.room_id, endpoint.address, endpoint.port)
-            self.join(endpoint)  # the room came back elsewhere (new address or port)
+        else:
+            self.connection.move(endpoint)  # the room came back elsewhere (new address or port)
 
     def join(self, endpoint: RoomEndpoint) -> None:
         if not self.settings.credentials.enrolled:
@@ -330,7 +329,13 @@ class DisplayController(QObject):
         if isinstance(message, FloorState):
             self.floor, self._floor_at = message, now
         elif isinstance(message, Announcement) and message.to_seat is None:
-            self.announcement, self._announcement_at = message, now
+            # Aged from when it was made: the room repeats a standing one to a display
+            # that connects later, which shows it as old as it is.
+            made = self.clock.now(now)
+            age = (made - parse_time(message.at)).total_seconds() if made is not None else 0.0
+            if age < ANNOUNCEMENT_NEW_S:
+                age = 0.0  # new: the estimate of the room's clock is only good to a second
+            self.announcement, self._announcement_at = message, now - age
         elif isinstance(message, RoomNotice):
             self.notice, self._notice_at = message, now
         elif isinstance(message, AttendanceState):

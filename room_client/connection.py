@@ -52,12 +52,22 @@ class Phase(StrEnum):
     STOPPED = "stopped"
 
 
+class Failure(StrEnum):
+    """Why connecting failed, for a screen to say it in the reader's language."""
+
+    UNTRUSTED = "untrusted"  # the room's certificate is not signed by this device's room CA
+    UNREACHABLE = "unreachable"  # nothing answers at that address and port, or not in time
+    REFUSED = "refused"  # the room answered and said no (HTTP status, error, revoked device)
+    DROPPED = "dropped"  # connected, then the connection ended
+
+
 @dataclass(frozen=True, slots=True)
 class ConnectionStatus:
     phase: Phase
     room_name: str
     detail: str = ""
     retry_in: float | None = None
+    failure: Failure | None = None  # why the last attempt failed (RETRYING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +86,12 @@ class RoomEndpoint:
 
 
 class ConnectError(Exception):
-    """Connecting failed; ``str()`` is a reason a person can act on."""
+    """Connecting failed; ``str()`` is a reason a person can act on (English, for IT
+    staff and logs), ``failure`` what kind of failure it is."""
+
+    def __init__(self, message: str, failure: Failure = Failure.REFUSED) -> None:
+        super().__init__(message)
+        self.failure = failure
 
 
 @dataclass
@@ -117,13 +132,17 @@ async def open_channel(
             logger=_WIRE_LOG,
         )
     except ssl.SSLCertVerificationError as exc:
-        raise ConnectError(f"the room's certificate is not trusted: {exc.verify_message}") from exc
+        raise ConnectError(
+            f"the room's certificate is not trusted: {exc.verify_message}", Failure.UNTRUSTED
+        ) from exc
     except InvalidStatus as exc:
         raise ConnectError(
             f"the room refused the connection (HTTP {exc.response.status_code})"
         ) from exc
-    except (OSError, TimeoutError, InvalidHandshake, ssl.SSLError) as exc:
+    except ssl.SSLError as exc:  # e.g. the room refused this device's certificate
         raise ConnectError(_describe(exc)) from exc
+    except (OSError, TimeoutError, InvalidHandshake) as exc:
+        raise ConnectError(_describe(exc), Failure.UNREACHABLE) from exc
     try:
         await ws.send(
             encode(Hello(PROTOCOL_VERSION, channel, client_id, client_name, resume_token))
@@ -131,7 +150,7 @@ async def open_channel(
         reply = decode(await asyncio.wait_for(ws.recv(), OPEN_TIMEOUT))
     except (ConnectionClosed, TimeoutError, ProtocolError) as exc:
         await ws.close()
-        raise ConnectError(_describe(exc)) from exc
+        raise ConnectError(_describe(exc), Failure.DROPPED) from exc
     if isinstance(reply, ErrorMessage):
         await ws.close()
         raise ConnectError(reply.message)
@@ -185,6 +204,8 @@ class RoomConnection:
         self._ws: ClientConnection | None = None
         self._task: asyncio.Task[None] | None = None
         self._resends: set[asyncio.Future[None]] = set()
+        self._moved = asyncio.Event()  # set by move(): retry now, elsewhere
+        self._trusted: RoomEndpoint | None = None  # where the room last welcomed us
 
     @property
     def meeting(self) -> MeetingSnapshot | None:
@@ -262,27 +283,60 @@ class RoomConnection:
         self._resends.add(task)
         task.add_done_callback(self._resends.discard)
 
-    def _set(self, phase: Phase, detail: str = "", retry_in: float | None = None) -> None:
-        self.status = ConnectionStatus(phase, self.endpoint.room_name, detail, retry_in)
+    def _set(
+        self,
+        phase: Phase,
+        detail: str = "",
+        retry_in: float | None = None,
+        failure: Failure | None = None,
+    ) -> None:
+        self.status = ConnectionStatus(phase, self.endpoint.room_name, detail, retry_in, failure)
         if self.on_status:
             self.on_status(self.status)
 
     async def _run(self) -> None:
         while True:
             self._set(Phase.CONNECTING)
+            failure = Failure.DROPPED
             try:
                 await self._connected()
                 detail = "the room closed the connection"
             except ConnectError as exc:
-                detail = str(exc)
+                detail, failure = str(exc), exc.failure
             except (ConnectionClosed, OSError) as exc:
                 detail = _describe(exc)
             delay = self.backoff.next_delay()
             log.info(
                 "connection to %s lost (%s); retrying in %.1f s", self.endpoint.uri, detail, delay
             )
-            self._set(Phase.RETRYING, detail, delay)
-            await asyncio.sleep(delay)
+            trusted = self._trusted
+            if failure is Failure.UNTRUSTED and trusted is not None and trusted != self.endpoint:
+                # mDNS is only a hint: whoever announced this address is not the room.
+                log.warning(
+                    "%s:%d is not the room (%s); back to %s:%d",
+                    self.endpoint.address or self.endpoint.hostname,
+                    self.endpoint.port,
+                    detail,
+                    trusted.address or trusted.hostname,
+                    trusted.port,
+                )
+                self.endpoint, delay = trusted, 0.0
+            self._set(Phase.RETRYING, detail, delay, failure)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._moved.wait(), delay)
+            self._moved.clear()
+
+    def move(self, endpoint: RoomEndpoint) -> None:
+        """The room is now at ``endpoint`` (mDNS resolved it anew, e.g. after the server
+        restarted on another port): the next attempt goes there, at once if waiting to
+        retry. The session (pending requests, resume token) carries over; a live
+        connection is left alone. Where TLS finds no room (an impostor's announcement),
+        the attempt after goes back to where the room last welcomed this device."""
+        if endpoint == self.endpoint:
+            return
+        log.info("room %s moved to %s:%d", endpoint.room_name, endpoint.address, endpoint.port)
+        self.endpoint = endpoint
+        self._moved.set()
 
     async def _connected(self) -> None:
         ws, self.welcome = await open_channel(
@@ -295,6 +349,7 @@ class RoomConnection:
         )
         self.welcomed_at = asyncio.get_running_loop().time()
         self._ws = ws
+        self._trusted = self.endpoint
         try:
             self.backoff.reset()
             self._set(Phase.CONNECTED)

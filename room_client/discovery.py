@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from zeroconf import InterfaceChoice, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
+from room_client.connection import RoomEndpoint
 from room_protocol.discovery import SERVICE_TYPE, RoomAnnouncement, parse_txt
 from room_protocol.errors import ProtocolError
 
@@ -30,6 +31,13 @@ class DiscoveredRoom:
     hostname: str  # the SRV target without the final dot: the name TLS checks
     addresses: tuple[str, ...]
     port: int
+
+    @property
+    def endpoint(self) -> RoomEndpoint | None:
+        """Where to connect: the first address mDNS gave (None: it gave none)."""
+        if not self.addresses:
+            return None
+        return RoomEndpoint(self.hostname, self.port, self.addresses[0], self.room.room_name)
 
 
 class RoomBrowser:

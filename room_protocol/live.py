@@ -389,6 +389,11 @@ class FloorState(Message):
     limit_seconds: int = field(metadata=COUNT)
 
 
+# The room repeats its latest announcement to everyone to a connection that says hello
+# this long after it was made (a display or tablet started late, a Wi-Fi drop).
+STANDING_ANNOUNCEMENT_S = 30 * 60
+
+
 @register
 @dataclass(frozen=True, slots=True)
 class Announcement(Message):

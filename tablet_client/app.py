@@ -25,6 +25,7 @@ from room_client.enrollment import DeviceCredentials, not_a_folder
 from room_protocol.private_files import UMASK
 from room_protocol.service_manager import serve_until
 from tablet_client.i18n import LANGUAGES, set_language
+from tablet_client.preferences import PREFERENCES_FILE
 from tablet_client.render import PageRenderer
 from tablet_client.tablet_controller import TabletController, TabletSettings
 from tablet_client.views.document_view import DocumentView
@@ -115,9 +116,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--language",
         choices=sorted(LANGUAGES),
         default="en",
-        help="the tablet's language: %(choices)s (default: %(default)s)",
+        help="the language until someone chooses one on the tablet; their choice is kept"
+        " (default: %(default)s)",
     )
-    parser.add_argument("--fullscreen", action="store_true", help="kiosk mode")
+    parser.add_argument(
+        "--preferences",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="where the tablet keeps the language chosen across restarts"
+        f" (default: {PREFERENCES_FILE} beside --device-dir)",
+    )
+    parser.add_argument(
+        "--fullscreen",
+        action="store_true",
+        help="kiosk mode: full screen, with an on-screen keyboard (Qt Virtual Keyboard)",
+    )
     parser.add_argument(
         "--screenshots",
         type=Path,
@@ -157,6 +171,7 @@ def settings_from(args: argparse.Namespace) -> TabletSettings:
         seat_id=args.seat or None,
         inactivity_lock_seconds=args.inactivity_lock,
         confidential_expiry_seconds=_expiry_hours(args.confidential_expiry) * 3600,
+        preferences_file=args.preferences or args.device_dir.parent / PREFERENCES_FILE,
     )
 
 
@@ -181,11 +196,19 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     set_language(args.language)
+    if args.fullscreen:
+        from tablet_client.views import keyboard_view
+
+        keyboard_view.prepare_environment()  # before the QApplication: it picks the plugin
     app = QApplication.instance() or QApplication(sys.argv[:1])
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     window = MainWindow()
     window.resize(*WINDOW_SIZE)
+    if args.fullscreen:  # kiosk: no hardware keyboard, every text field gets this one
+        keyboard = keyboard_view.make_keyboard()
+        if keyboard is not None:
+            window.add_keyboard(keyboard)
     controller = TabletController(window, settings_from(args), PageRenderer())
     if args.fullscreen:
         window.showFullScreen()

@@ -38,6 +38,8 @@ class MessagesController(QObject):
         self.link = link
         self._meeting = meeting
         self.latest: Announcement | None = None
+        self.standing: Announcement | None = None  # the latest to everyone: on lock screens
+        self._dismissed: set[str] = set()  # announcement ids; the room may repeat one
         self.dismissed_notices: set[str] = set()
         self.notice: Notice | None = None
         self._return_to: QWidget | None = None
@@ -47,7 +49,7 @@ class MessagesController(QObject):
         self._confirmation_timer.setInterval(CONFIRMATION_SHOWN_MS)
         self._confirmation_timer.timeout.connect(self._hide_confirmation)
 
-        window.announcement_strip.dismissed.connect(window.announcement_strip.hide)
+        window.announcement_strip.dismissed.connect(self._dismiss_announcement)
         window.notice_strip.dismissed.connect(self._dismiss_notice)
         window.notice_strip.action_requested.connect(self._open_notice)
         window.confirmation_strip.dismissed.connect(self._hide_confirmation)
@@ -60,8 +62,18 @@ class MessagesController(QObject):
 
     def _receive(self, message: Message) -> None:
         if isinstance(message, Announcement):
+            if message.to_seat is None:
+                self.standing = message
+                self._show_standing()
+            if message.id in self._dismissed:
+                return  # the room repeated it after a reconnect: read and put away already
             self.latest = message
             self._show_announcement()
+
+    def _dismiss_announcement(self) -> None:
+        if self.latest is not None:
+            self._dismissed.add(self.latest.id)
+        self.window.announcement_strip.hide()
 
     def _show_announcement(self) -> None:
         message = self.latest
@@ -72,6 +84,21 @@ class MessagesController(QObject):
             tr(key, sender=message.sender, time=local_clock(message.at), text=message.text),
             kind="personal" if message.to_seat else "info",
             dismissible=True,
+        )
+
+    def _show_standing(self) -> None:
+        """The lock screen shows the room's latest announcement ("Lunch break until
+        13:30"), dismissed or not; a message to this seat stays off it (others see it)."""
+        message = self.standing
+        self.window.lock_view.set_announcement(
+            tr(
+                "message.announcement",
+                sender=message.sender,
+                time=local_clock(message.at),
+                text=message.text,
+            )
+            if message is not None
+            else ""
         )
 
     # --- late documents -----------------------------------------------------------------------
@@ -173,5 +200,6 @@ class MessagesController(QObject):
     def retranslate(self) -> None:
         if not self.window.announcement_strip.isHidden():
             self._show_announcement()
+        self._show_standing()
         self._show_notice()
         self._show_confirmation()

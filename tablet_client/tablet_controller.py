@@ -29,6 +29,7 @@ from room_client.confidential import DEFAULT_EXPIRY_S, SealedUnreadable, decode_
 from room_client.connection import (
     ConnectError,
     ConnectionStatus,
+    Failure,
     Phase,
     RoomConnection,
     RoomEndpoint,
@@ -59,12 +60,13 @@ from tablet_client.closing_controller import ClosingController
 from tablet_client.document_controller import DocumentController
 from tablet_client.floor_controller import FloorController
 from tablet_client.follow_controller import FollowController
-from tablet_client.i18n import on_language_changed, set_language, tr
+from tablet_client.i18n import LANGUAGES, on_language_changed, set_language, tr
 from tablet_client.identity_controller import IdentityController
 from tablet_client.live_link import LiveLink
 from tablet_client.lock_controller import LockController
 from tablet_client.messages_controller import MessagesController
 from tablet_client.polls_controller import PollsController
+from tablet_client.preferences import Preferences
 from tablet_client.qr_scan import CameraState, QrScanner, camera_state
 from tablet_client.render import PageRenderer
 from tablet_client.views.main_window import MainWindow
@@ -107,6 +109,8 @@ class TabletSettings:
     inactivity_lock_seconds: int | None = None  # None: as the room says; 0: never lock
     # Confidential documents are wiped after this long without reaching the room.
     confidential_expiry_seconds: float = DEFAULT_EXPIRY_S
+    # Where the language chosen is kept across restarts (None: not kept).
+    preferences_file: Path | None = None
 
 
 Status = tuple[str, dict[str, object]]  # i18n key and its arguments
@@ -146,6 +150,9 @@ class TabletController(QObject):
         self.fetcher: DocumentFetcher | None = None
         self.auto_join = True
         self._browser: RoomBrowser | None = None
+        self._joined_room: str | None = None  # room id of the room joined through mDNS
+        self._ever_connected = False  # the current connection was welcomed at least once
+        self._join_problem: ConnectionStatus | None = None  # why joining failed, on show
         self._statuses: dict[str, Status] = {}
         self._queue: list[str] = []
         self._queue_changed = asyncio.Event()
@@ -175,6 +182,8 @@ class TabletController(QObject):
         )
 
         window.discovery_view.join_requested.connect(self.join_service)
+        window.discovery_view.retry_requested.connect(self._retry_join)
+        window.discovery_view.back_requested.connect(self.leave_room)
         self.link.identity_changed.connect(self._identity_changed)  # confidential documents
         self._expiry = QTimer(self)
         self._expiry.setInterval(EXPIRY_CHECK_MS)
@@ -194,8 +203,21 @@ class TabletController(QObject):
         self.messages.document_requested.connect(self.read_document)
         self.chair.document_requested.connect(self.read_document)
         window.document_view.back_requested.connect(self.identity.show_home)
-        window.language_requested.connect(set_language)
+        self.preferences = (
+            Preferences(settings.preferences_file, LANGUAGES) if settings.preferences_file else None
+        )
+        saved = self.preferences.language if self.preferences is not None else None
+        if saved is not None:
+            set_language(saved)  # the delegate's last choice, over the configured default
+            window.retranslate()
+        window.language_requested.connect(self.choose_language)
         self._unsubscribe_language = on_language_changed(lambda _code: self._retranslate())
+
+    def choose_language(self, code: str) -> None:
+        """The language switch: now, and at the next start."""
+        set_language(code)
+        if self.preferences is not None:
+            self.preferences.set_language(code)
 
     # --- life cycle -----------------------------------------------------------------------
 
@@ -253,28 +275,28 @@ class TabletController(QObject):
 
     def _on_rooms(self, rooms: list[DiscoveredRoom]) -> None:
         self.rooms = {r.service_name: r for r in rooms}
+        # Delegates see the room's name; the rest is for IT staff, in small print.
         self.window.discovery_view.set_rooms(
-            [
-                (
-                    r.service_name,
-                    tr(
-                        "discovery.room_row", name=r.room.room_name, version=r.room.protocol_version
-                    ),
-                )
-                for r in rooms
-            ]
+            [(r.service_name, r.room.room_name, room_details(r)) for r in rooms]
         )
         self.rooms_changed.emit()
         if self.connection is None and self.auto_join and self.settings.room_id:
             mine = next((r for r in rooms if r.room.room_id == self.settings.room_id), None)
             if mine is not None:
                 self.join_service(mine.service_name)
+        joined = next((r for r in rooms if r.room.room_id == self._joined_room), None)
+        endpoint = joined.endpoint if joined is not None else None
+        if self.connection is not None and endpoint is not None:
+            # The room restarted elsewhere (another address or port): go there.
+            self.connection.move(endpoint)
 
     def join_service(self, service_name: str) -> None:
         room = self.rooms.get(service_name)
-        if room is None or not room.addresses:
+        endpoint = room.endpoint if room is not None else None
+        if room is None or endpoint is None:
             return
-        self.join(RoomEndpoint(room.hostname, room.port, room.addresses[0], room.room.room_name))
+        self.join(endpoint)
+        self._joined_room = room.room.room_id
 
     def join(self, endpoint: RoomEndpoint) -> None:
         if not self.settings.credentials.enrolled:
@@ -287,6 +309,10 @@ class TabletController(QObject):
                 self._spawn(self.annotation_sync.stop())
         if self.fetcher is not None:
             self._spawn(self.fetcher.close())
+        self._joined_room = None
+        self._ever_connected = False
+        self._join_problem = None
+        self.window.discovery_view.hide_problem()
         self._open_annotations()
         self.connection = RoomConnection(
             endpoint,
@@ -427,9 +453,82 @@ class TabletController(QObject):
         self.join(endpoint)
         return None
 
+    def _retry_join(self) -> None:
+        connection, room = self.connection, self._joined_room
+        if connection is None:
+            return
+        self.join(connection.endpoint)
+        self._joined_room = room
+
+    def leave_room(self) -> None:
+        """Stop trying the room that could not be joined and show the room list."""
+        if self.connection is not None:
+            self._spawn(self.connection.stop())
+            self.connection = None
+        self._joined_room = None
+        self.auto_join = False  # the delegate chooses now
+        self._join_problem = None
+        self.window.discovery_view.hide_problem()
+        self.window.discovery_view.clear_choice()  # not the room that failed, by a double tap
+        self.window.identity_action.hide()
+        self.window.set_connection("idle", tr("connection.not_connected"))
+        self.window.show_screen(self.window.discovery_view)
+
+    def _join_failed(self, status: ConnectionStatus) -> bool:
+        """A room that was never reached says why on the discovery screen, instead of an
+        empty sign-in list or agenda; True when it did. A room that cannot be trusted is
+        not tried again by itself; one that does not answer is, until the delegate goes
+        back."""
+        connection, window = self.connection, self.window
+        # A tablet with the meeting saved goes on showing it (offline) where it is.
+        reading = self.meeting is not None and window.screens.currentWidget() not in (
+            window.sign_in_view,
+            window.discovery_view,
+        )
+        if self._ever_connected or connection is None or reading:
+            return False
+        if status.failure is Failure.UNTRUSTED:
+            self._spawn(connection.stop())  # the same certificate again would not help
+        self._join_problem = status
+        self._show_join_problem()
+        self.window.show_screen(self.window.discovery_view)
+        self.window.identity_action.hide()  # no room, nobody to sign in as
+        return True
+
+    def _show_join_problem(self) -> None:
+        status, connection = self._join_problem, self.connection
+        if status is None or connection is None:
+            return
+        endpoint = connection.endpoint
+        where = f"{endpoint.address or endpoint.hostname}:{endpoint.port}"
+        room = view_room(endpoint)
+        if status.failure is Failure.UNTRUSTED:
+            reason = tr("join.untrusted")
+        elif status.failure is Failure.UNREACHABLE:
+            seconds = max(1, round(status.retry_in or 0))
+            reason = tr("join.unreachable", where=where, seconds=seconds)
+        else:
+            reason = tr("join.refused")
+        view = self.window.discovery_view
+        view.show_problem(
+            tr("join.failed", room=room),
+            reason,
+            tr("join.detail", detail=status.detail, where=where),
+            can_go_back=self.settings.direct is None,
+        )
+        self.window.set_connection("retrying", tr("join.failed", room=room), detail=status.detail)
+
     def _on_status(self, status: ConnectionStatus) -> None:
         room = status.room_name or tr("app.title")
         if status.phase is Phase.CONNECTED:
+            first = not self._ever_connected
+            self._ever_connected = True
+            if self.window.discovery_view.problem_shown():
+                self._join_problem = None
+                self.window.discovery_view.hide_problem()
+            if first and self.window.screens.currentWidget() is self.window.discovery_view:
+                self.identity.show_home()
+            self._follow_endpoint()
             self.cache.confidential.touch()
             self.window.set_connection("connected", tr("connection.connected", room=room))
             self._queue_missing()
@@ -438,13 +537,23 @@ class TabletController(QObject):
             self.window.set_connection("connecting", tr("connection.connecting", room=room))
         elif status.phase is Phase.RETRYING:
             self.link.disconnected.emit()
+            if self._join_failed(status):
+                return
             seconds = max(1, round(status.retry_in or 0))
             # The technical reason is English only: a tooltip for IT staff, not the banner.
             self.window.set_connection(
                 "retrying", tr("connection.retrying", seconds=seconds), detail=status.detail
             )
-        else:
+        elif not self.window.discovery_view.problem_shown():
             self.window.set_connection(status.phase.value, tr("connection.not_connected"))
+
+    def _follow_endpoint(self) -> None:
+        """Documents come from where the control connection is (it may have moved)."""
+        connection, fetcher = self.connection, self.fetcher
+        if connection is None or fetcher is None or fetcher.endpoint == connection.endpoint:
+            return
+        self._spawn(fetcher.close())
+        self.fetcher = DocumentFetcher(connection.endpoint, self.settings.credentials, self.cache)
 
     # --- meeting and documents ----------------------------------------------------------------
 
@@ -751,7 +860,9 @@ class TabletController(QObject):
         self.attendance.retranslate()
         self.voting.retranslate()
         self.polls.retranslate()
-        if self.connection is not None:
+        if self.window.discovery_view.problem_shown():
+            self._show_join_problem()
+        elif self.connection is not None:
             self._on_status(self.connection.status)
         elif self.meeting is not None:
             self.window.set_connection("offline", tr("connection.offline"))
@@ -767,6 +878,13 @@ class TabletController(QObject):
 
 def view_room(endpoint: RoomEndpoint) -> str:
     return endpoint.room_name or endpoint.hostname
+
+
+def room_details(room: DiscoveredRoom) -> str:
+    """What IT staff need to tell rooms apart (not translated: ids and numbers)."""
+    address = room.addresses[0] if room.addresses else room.hostname
+    version = room.room.protocol_version
+    return f"{room.room.room_id} · {room.hostname} · {address}:{room.port} · protocol {version}"
 
 
 def _code_problem(text: str) -> tuple[str, dict[str, object]]:

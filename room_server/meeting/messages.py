@@ -4,10 +4,12 @@ screen, and service calls from delegates to the clerk (water, microphone, help).
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 
 from room_protocol.codec import encode
 from room_protocol.errors import ErrorCode
 from room_protocol.live import (
+    STANDING_ANNOUNCEMENT_S,
     Announce,
     Announcement,
     LockScreens,
@@ -23,7 +25,7 @@ from room_protocol.live import (
 from room_server.meeting.context import Client, Context, Effects, Handler
 from room_server.repo import messages as repo
 from room_server.rules import Refusal
-from room_server.store import utc_now
+from room_server.store import iso_time
 from room_server.writer import Transaction
 
 KEY_SCREENS_LOCKED = "screens_locked"
@@ -41,11 +43,32 @@ class MessagesWord:
         }
         ctx.hooks.connected.append(self._connected)
         ctx.hooks.signed_in.append(self._signed_in)
+        # The latest announcement to everyone, by meeting id (read from the store once).
+        self._latest: dict[str, Announcement | None] = {}
 
     def _connected(self, client: Client) -> None:
         # Always said, so a tablet that missed an unlock while offline unlocks now.
         locked = self.ctx.meta(KEY_SCREENS_LOCKED) == "1"
         self.ctx.send([client], encode(ScreensLocked(locked)))
+        standing = self.standing()
+        if standing is not None:
+            self.ctx.send([client], encode(standing))
+
+    def standing(self) -> Announcement | None:
+        """The announcement still standing: the meeting's latest to everyone, made less
+        than STANDING_ANNOUNCEMENT_S ago by the room's clock, while the meeting is open."""
+        snapshot = self.ctx.snapshot
+        if snapshot is None or snapshot.closed_at is not None:
+            return None
+        if snapshot.meeting_id not in self._latest:
+            self._latest[snapshot.meeting_id] = repo.latest_announcement(
+                self.ctx.store, snapshot.meeting_id
+            )
+        latest = self._latest[snapshot.meeting_id]
+        if latest is None:
+            return None
+        age = self.ctx.clock() - datetime.fromisoformat(latest.at).timestamp()
+        return latest if age <= STANDING_ANNOUNCEMENT_S else None
 
     def _signed_in(self, client: Client) -> None:
         if client.presiding:
@@ -57,11 +80,20 @@ class MessagesWord:
 
     def announce(self, tx: Transaction, client: Client, request: Announce) -> Effects:
         message = Announcement(
-            "m-" + secrets.token_hex(6), request.text, self._sender(client), utc_now()
+            "m-" + secrets.token_hex(6),
+            request.text,
+            self._sender(client),
+            iso_time(self.ctx.clock()),
         )
-        repo.keep_message(tx.store, self.ctx.meeting_id, message)
+        meeting_id = self.ctx.meeting_id
+        repo.keep_message(tx.store, meeting_id, message)
         frame = encode(message)
-        return [lambda: self.ctx.broadcast(self.ctx.clients, frame, "message")]
+
+        def deliver() -> None:
+            self._latest[meeting_id] = message
+            self.ctx.broadcast(self.ctx.clients, frame, "message")
+
+        return [deliver]
 
     def _at_seat(self, seat_id: str) -> list[Client]:
         """Who reads a message to a seat: a member signed in on a tablet enrolled at it
@@ -75,7 +107,7 @@ class MessagesWord:
             "m-" + secrets.token_hex(6),
             request.text,
             self._sender(client),
-            utc_now(),
+            iso_time(self.ctx.clock()),
             request.seat_id,
         )
         repo.keep_message(tx.store, self.ctx.meeting_id, message)

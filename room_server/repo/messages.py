@@ -16,6 +16,16 @@ def keep_message(store: Store, meeting_id: str, message: Announcement) -> None:
     )
 
 
+def latest_announcement(store: Store, meeting_id: str) -> Announcement | None:
+    """The meeting's last announcement to everyone (not a message to a seat)."""
+    row = store.conn.execute(
+        "SELECT id, text, sender, at FROM messages WHERE meeting_id = ? AND to_seat IS NULL "
+        "ORDER BY at DESC, rowid DESC LIMIT 1",
+        (meeting_id,),
+    ).fetchone()
+    return None if row is None else Announcement(row[0], row[1], row[2], row[3])
+
+
 def open_service_calls(store: Store, meeting_id: str) -> list[dict[str, Any]]:
     return store.rows(
         "SELECT * FROM service_calls WHERE meeting_id = ? AND resolved_at IS NULL ORDER BY at",

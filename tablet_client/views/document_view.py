@@ -77,6 +77,7 @@ from tablet_client.views.annotation_view import (
     AnnotationListPanel,
     NoteEditor,
 )
+from tablet_client.views.elided_label import ElidedLabel
 
 __all__ = ["MAX_ZOOM", "DocumentView", "PageScale", "to_qimage"]
 
@@ -190,7 +191,7 @@ class DocumentView(QWidget):
         self._coast.valueChanged.connect(self._coast_to)
 
         self._back = self._tool_button("back", QStyle.StandardPixmap.SP_ArrowBack)
-        self._title = QLabel()
+        self._title = ElidedLabel()  # a long title ends in "…", whole in its tooltip
         self._title.setObjectName("title")
         self._title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         title_font = self._title.font()
@@ -361,7 +362,7 @@ class DocumentView(QWidget):
 
     def set_title(self, title: str) -> None:
         self._title.setText(title)
-        self._title.setToolTip(title)
+        self._title.update()
 
     def show_page(
         self, image: QImage, scale: PageScale | None = None, *, keep_position: bool = False

@@ -22,11 +22,15 @@ class ElidedLabel(QLabel):
         hint = super().minimumSizeHint()
         return QSize(min(hint.width(), MIN_WIDTH), hint.height())
 
-    def paintEvent(self, _event: QPaintEvent) -> None:  # noqa: N802 (Qt override)
-        painter = QPainter(self)
-        shown = self.fontMetrics().elidedText(
+    def shown_text(self) -> str:
+        """What is on screen at the label's width: the text, or its start and "…"."""
+        return self.fontMetrics().elidedText(
             self.text(), Qt.TextElideMode.ElideRight, self.contentsRect().width()
         )
+
+    def paintEvent(self, _event: QPaintEvent) -> None:  # noqa: N802 (Qt override)
+        painter = QPainter(self)
+        shown = self.shown_text()
         painter.setPen(self.palette().color(self.foregroundRole()))
         painter.drawText(self.contentsRect(), int(self.alignment()), shown)
         self.setToolTip(self.text() if shown != self.text() else "")

@@ -24,6 +24,12 @@ class LockView(QFrame):
         self.detail = named(QLabel(), "lock_detail")
         self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.detail.setWordWrap(True)
+        # The room's latest announcement stays readable on a locked screen.
+        self.announcement = named(QLabel(), "lock_announcement")
+        self.announcement.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.announcement.setWordWrap(True)
+        self.announcement.setMargin(16)
+        self.announcement.hide()
         self.pin_pad = PinPad()
         self.unlock = named(QPushButton(), "primary")
         self.unlock.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -47,6 +53,7 @@ class LockView(QFrame):
         layout.addStretch(1)
         layout.addWidget(self.title)
         layout.addWidget(self.detail)
+        layout.addWidget(self.announcement)
         layout.addSpacing(12)
         layout.addWidget(self._pin_box, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addStretch(1)
@@ -55,6 +62,8 @@ class LockView(QFrame):
             " QLabel#lock_title { color: white; font-size: 34px; font-weight: 700; }"
             " QLabel#lock_detail { color: #c9d3e0; font-size: 19px; }"
             " QLabel#lock_error { color: #ffb4b4; font-size: 17px; font-weight: 600; }"
+            " QLabel#lock_announcement { background: #1f5fae; color: white; font-size: 20px;"
+            " font-weight: 600; border-radius: 10px; }"
             " QLabel#pin_display { color: white; }"
             " QPushButton#pin_key { background: #2a3a50; color: white; border-radius: 8px; }"
             " QPushButton#primary { min-height: 60px; font-size: 19px; }"
@@ -75,6 +84,11 @@ class LockView(QFrame):
     def mode(self) -> str:
         """ "chair", "pin" or "" (not shown)."""
         return self._mode if self.isVisible() else ""
+
+    def set_announcement(self, text: str) -> None:
+        """The room's standing announcement ("": none)."""
+        self.announcement.setText(text)
+        self.announcement.setVisible(bool(text))
 
     def set_error(self, text: str) -> None:
         self.error.setText(text)

@@ -4,6 +4,8 @@ the speaker-queue bar and the lock overlay."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
@@ -32,6 +34,9 @@ from tablet_client.views.sign_in_view import SignInView
 from tablet_client.views.style import INDICATOR_COLOURS, SCREEN_STYLE, STATUS_COLOURS, named
 from tablet_client.views.voting_view import VotingPanelView
 
+if TYPE_CHECKING:  # it loads Qt Quick: imported in kiosk mode only (tablet_client.app)
+    from tablet_client.views.keyboard_view import KeyboardView
+
 
 class ScreenStack(QStackedWidget):
     """A stack as large as the screen on show: a tall sign-in screen must not make the
@@ -41,6 +46,7 @@ class ScreenStack(QStackedWidget):
         super().__init__()
         self.currentChanged.connect(lambda _index: self.updateGeometry())
         self.overlay: VotingPanelView | None = None  # kept over the screens, as large
+        self.squeezed = False  # the on-screen keyboard is up: the screen may be cut short
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
@@ -53,7 +59,14 @@ class ScreenStack(QStackedWidget):
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
         current = self.currentWidget()
-        return current.minimumSizeHint() if current is not None else super().minimumSizeHint()
+        hint = current.minimumSizeHint() if current is not None else super().minimumSizeHint()
+        # The window never grows past the screen for the keyboard: the bottom of a tall
+        # screen is cut off while it is up (Enter on the keyboard submits the field).
+        return QSize(hint.width(), 0) if self.squeezed else hint
+
+    def squeeze(self, squeezed: bool) -> None:
+        self.squeezed = squeezed
+        self.updateGeometry()
 
 
 class MainWindow(QMainWindow):
@@ -135,6 +148,8 @@ class MainWindow(QMainWindow):
             layout.addWidget(strip)
         layout.addWidget(self.screens, 1)
         layout.addWidget(self.floor_bar)
+        self._layout = layout
+        self.keyboard: KeyboardView | None = None  # kiosk mode: add_keyboard
         self.setCentralWidget(central)
         self.voting_panel = VotingPanelView(self.screens)  # over whatever screen is shown
         self.screens.overlay = self.voting_panel
@@ -142,6 +157,15 @@ class MainWindow(QMainWindow):
         self.lock_view = LockView(self)  # over everything, the top bar included
         self._banner_state = ("idle", tr("connection.not_connected"))
         self.retranslate()
+
+    def add_keyboard(self, keyboard: KeyboardView) -> None:
+        """The on-screen keyboard, at the bottom under everything but the lock screen:
+        the screen above it gets shorter while it is up, so the field stays in view."""
+        self.keyboard = keyboard
+        self._layout.addWidget(keyboard)
+        keyboard.set_language(current_language())
+        keyboard.fit_window(self.height())
+        keyboard.toggled.connect(self.screens.squeeze)
 
     def strips(self) -> list[StripView]:
         return [
@@ -216,7 +240,11 @@ class MainWindow(QMainWindow):
         self.voting_panel.retranslate()
         for strip in self.strips():
             strip.retranslate()
+        if self.keyboard is not None:
+            self.keyboard.set_language(current_language())
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
         self.lock_view.setGeometry(self.rect())
+        if self.keyboard is not None:
+            self.keyboard.fit_window(self.height())

@@ -71,3 +71,31 @@ def test_the_display_shows_the_rooms_notices(
             assert view.announcement_heading.text() == "ANNOUNCEMENT"
 
         run_async(cleanly(display, body()))
+
+
+def test_a_display_started_later_shows_the_standing_announcement(
+    qtbot: QtBot, tmp_path: Path, package_dir: Path, run_async: Run
+) -> None:
+    with running_room(tmp_path / "room", package=package_dir, mdns=False) as room:
+        display = make_display(qtbot, room)
+        view = display.view
+
+        async def body() -> None:
+            chair = await signed_in(room, "chair")
+            await chair.ok(Announce(chair.op(), "Lunch break until 13:30"))
+            await display.start()  # switched on after the announcement was made
+            await until(lambda: view.connection_state == "connected", "connected")
+            await until(lambda: view.announcement.isVisible(), "the standing announcement")
+            assert view.announcement_text.text() == "Lunch break until 13:30"
+            assert view.announcement_heading.text() == "ANNOUNCEMENT"
+            assert view.announcement_meta.text().startswith("Chair Person · ")
+            assert view.announcement_prominent  # made moments ago: still shown large
+            await shot(view, "display-standing-announcement-en")
+            set_language("vi")
+            try:
+                await until(lambda: view.announcement_heading.text() == "THÔNG BÁO", "vi")
+                await shot(view, "display-standing-announcement-vi")
+            finally:
+                set_language("en")
+
+        run_async(cleanly(display, body()))

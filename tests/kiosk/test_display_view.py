@@ -18,6 +18,7 @@ from kiosk.display_view import DisplayView
 from kiosk.fit_label import FitLabel
 from kiosk.i18n import set_language
 from room_client.enrollment import DeviceCredentials
+from room_client.timers import parse_time
 from room_protocol.live import Announcement, FloorKind, FloorState, QueueEntry, Speech
 from room_protocol.messages import AgendaItem, MeetingSnapshot, Role, RosterEntry
 from room_protocol.voting import AttendanceState, QuorumRule, Seating
@@ -267,3 +268,23 @@ def test_the_signed_audit_head_is_witnessed_in_a_corner(
     not_blank(pixmap.toImage(), shot.stem)
     SHOTS.mkdir(parents=True, exist_ok=True)
     assert pixmap.save(str(SHOTS / shot.name))
+
+
+def test_a_standing_announcement_is_as_old_as_its_time_says(qtbot: QtBot) -> None:
+    """The room repeats its standing announcement to a display that connects later: it is
+    aged from when it was made (by the room's clock), not from when it arrived."""
+    display = make(qtbot, announcement_prominent_s=120, announcement_keep_s=1800)
+    clock = display._now
+    assert isinstance(clock, Clock)
+    view = display.view
+    display.clock.sync(parse_time("2026-11-21T10:00:00Z"), clock.now)  # as at welcome
+    display.on_meeting(crowded_meeting())
+    made_20_min_ago = "2026-11-21T09:40:00Z"
+    display.on_message(Announcement("m-1", "Lunch until 13:30", "Chair", made_20_min_ago))
+    assert view.announcement.isVisible() and not view.announcement_prominent
+    assert view.announcement_text.text() == "Lunch until 13:30"
+    clock.now += 10 * 60 + 1  # half an hour after it was made: gone
+    display.refresh()
+    assert not view.announcement.isVisible()
+    display.on_message(Announcement("m-2", "We resume", "Chair", "2026-11-21T10:10:00Z"))
+    assert view.announcement.isVisible() and view.announcement_prominent  # just made
