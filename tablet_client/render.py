@@ -1,32 +1,51 @@
 """PDF page rendering for the tablet: the one module that uses PyMuPDF.
 
 PyMuPDF holds the GIL while MuPDF works, so every call into it runs in a worker process
-started with "spawn"; the GUI process only ever receives plain bytes. PyMuPDF is imported
-inside the worker, never in the caller, and this module does not import Qt.
+started with "spawn"; PyMuPDF is imported inside the workers, never in the caller, and
+this module does not import Qt.
 
-Render requests are dispatched by priority: a page someone is waiting for goes before
-prefetches and thumbnails, and at most ``workers`` jobs are handed to the pool at a time
-so a new page never queues behind a backlog. Finished pages are kept in an LRU bounded by
-bytes. Documents are content-addressed on the tablet, so a path's bytes do not change
-while it is cached; ``open`` still drops cached pages of a path whose file changed.
+There are several workers (``default_workers()``: one per CPU, at least 2, at most 4),
+each a single-process executor of its own, so one worker stuck in MuPDF on a slow page
+(a plan with 100,000 paths) holds up nobody else, and can be killed and replaced alone.
+Requests are dispatched by priority: a page someone is waiting for goes before prefetches
+and thumbnails, and a job is handed to a worker only when that worker is idle, so a new
+page never queues behind a backlog. A render nobody waits for any more (the reader moved
+on) is dropped from the queue; once started it may finish into the cache, but one that
+has been drawing for longer than ``abandon_after_s`` when it is given up, or for longer
+than ``time_limit_s`` with nobody waiting (a slow prefetch), has its worker killed and
+replaced: MuPDF cannot be interrupted from outside, and the page would hold a CPU.
+
+A page's pixels travel once: the worker draws straight into a file in /dev/shm (tmpfs)
+named by the caller, in QImage's Format_RGB32 layout (B, G, R, 0xFF on little-endian
+machines), and the caller maps that file and unlinks it at once; the mapping is the
+page's ``samples``, which a QImage wraps in place (PySide keeps the mapping alive as long
+as Qt uses the pixels). Finished pages are kept in an LRU bounded by bytes. Documents
+are content-addressed on the tablet, so a path's bytes do not change while it is cached;
+``open`` still drops cached pages of a path whose file changed.
 
 A confidential document is a sealed file opened with its key (``open(path, key=...)``):
 the worker unseals it into memory and opens it from there, so its plain bytes never
-touch a disk; ``forget`` drops its pages and its key.
+touch a disk (its drawn pixels pass through tmpfs, as any page's, unlinked on arrival);
+``forget`` drops its pages and its key.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
+import mmap
 import multiprocessing
 import os
+import secrets
+import signal
+import tempfile
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from multiprocessing.shared_memory import SharedMemory
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,6 +57,7 @@ __all__ = [
     "RenderStats",
     "RenderedPage",
     "TextWord",
+    "default_workers",
 ]
 
 _T = TypeVar("_T")
@@ -45,8 +65,24 @@ _T = TypeVar("_T")
 _MAX_OPEN_DOCUMENTS = 4  # per worker; each open MuPDF document keeps its xref table in memory
 _MAX_QUEUED_PREFETCHES = 4
 _MAX_PAGE_TEXTS = 16  # pages whose words are kept for highlighting
-_MAX_WIDTH_PX = 8192  # a 8192 px wide A4 page is already ~200 MB of RGB
+_MAX_WIDTH_PX = 8192  # a 8192 px wide A4 page is already ~270 MB of RGB32
+_MAX_PAGE_BYTES = 512 * 1024 * 1024  # a very tall page at a large width: refused, not drawn
+_MAX_WORKERS = 4  # each worker holds PyMuPDF and its open documents (~40 MB)
 _WORKER_DIED = "the page renderer stopped unexpectedly; try again"
+_BYTES_PER_PIXEL = 4  # Format_RGB32
+_SHM = Path("/dev/shm")  # noqa: S108 (files made O_EXCL, mode 0600, unpredictable names)
+_POPULATE = getattr(mmap, "MAP_POPULATE", 0)  # fault the pages in with one call, not 5,000
+
+
+@functools.cache
+def _pixels_dir() -> Path:
+    """Pages are drawn into files here (tmpfs: memory, not disk), unlinked once mapped."""
+    return _SHM if _SHM.is_dir() else Path(tempfile.gettempdir())
+
+
+def default_workers() -> int:
+    """One worker per CPU, at least 2 (one slow page must not stall the reader), at most 4."""
+    return min(max(os.cpu_count() or 2, 2), _MAX_WORKERS)
 
 
 class RenderError(Exception):
@@ -63,11 +99,19 @@ class DocumentLayout:
 
 @dataclass(frozen=True, slots=True)
 class RenderedPage:
+    """A drawn page. ``samples`` is the shared mapping the worker drew into, in
+    QImage.Format_RGB32 layout (4 bytes a pixel: B, G, R, 0xFF on little-endian machines);
+    it stays mapped as long as this object or a QImage made from it lives."""
+
     page_index: int
     width: int  # pixels
     height: int  # pixels
     stride: int  # bytes per row
-    samples: bytes  # RGB888, no alpha
+    samples: mmap.mmap
+
+    @property
+    def nbytes(self) -> int:
+        return self.stride * self.height
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +143,7 @@ class RenderStats:
     worker_renders: int  # pages handed to the worker process
     cached_pages: int
     cached_bytes: int
+    workers_replaced: int = 0  # killed drawing a page nobody wanted, or died
 
 
 # --- worker process side -------------------------------------------------------------
@@ -211,14 +256,13 @@ def _page_text(path: str, page_index: int, key: bytes | None = None) -> PageText
 
 
 def _render(
-    path: str, page_index: int, width_px: int, key: bytes | None = None
-) -> tuple[int, int, int, str, int]:
-    """Render into a new shared-memory block; returns (width, height, stride, block, size).
-
-    A 1920 px page is ~15 MB: through the executor's pipe it costs ~30 ms more than the
-    render itself, through shared memory a few ms. The caller unlinks the block.
-    """
+    path: str, page_index: int, width_px: int, out_path: str, key: bytes | None = None
+) -> tuple[int, int, int]:
+    """Draw a page ``width_px`` wide straight into a new file ``out_path`` (on tmpfs);
+    returns (width, height, stride). The pixels are those of ``Page.get_pixmap`` at the
+    same scale, as Format_RGB32: MuPDF draws BGR with an opaque alpha byte."""
     pymupdf = _mupdf()
+    mupdf = pymupdf.mupdf
     doc = _document(path, key)
     name = Path(path).name
     if not 0 <= page_index < doc.page_count:
@@ -226,34 +270,63 @@ def _render(
     try:
         page = doc.load_page(page_index)
         scale = width_px / page.rect.width
-        pixmap = page.get_pixmap(
-            matrix=pymupdf.Matrix(scale, scale), colorspace=pymupdf.csRGB, alpha=False
-        )
+        ctm = mupdf.FzMatrix(scale, 0, 0, scale, 0, 0)
+        # The pixel box Page.get_pixmap uses: the page's bounds, transformed, rounded out.
+        box = mupdf.fz_round_rect(mupdf.fz_transform_rect(mupdf.fz_bound_page(page.this), ctm))
     except Exception as exc:
         raise RenderError(f"page {page_index + 1} of {name} cannot be drawn ({exc})") from None
-    samples = pixmap.samples_mv
-    size = len(samples)
-    block = SharedMemory(create=True, size=max(size, 1))
+    width, height = box.x1 - box.x0, box.y1 - box.y0
+    stride = width * _BYTES_PER_PIXEL
+    size = stride * height
+    if width < 1 or height < 1 or size > _MAX_PAGE_BYTES:
+        raise RenderError(f"page {page_index + 1} of {name} cannot be drawn at this size")
+    fd = os.open(out_path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        buffer = block.buf
-        assert buffer is not None  # set on every open block
-        buffer[:size] = samples
+        os.ftruncate(fd, size)
+        pixels = mmap.mmap(fd, size, flags=mmap.MAP_SHARED | _POPULATE)
     finally:
-        block.close()
-    return pixmap.width, pixmap.height, pixmap.stride, block.name, size
+        os.close(fd)
+    try:
+        target = mupdf.fz_new_pixmap_with_data(
+            mupdf.fz_device_bgr(),
+            width,
+            height,
+            mupdf.FzSeparations(),
+            1,
+            stride,
+            mupdf.python_mutable_buffer_data(pixels),
+        )
+        target.m_internal.x, target.m_internal.y = box.x0, box.y0
+        mupdf.fz_clear_pixmap_with_value(target, 0xFF)  # white paper, opaque
+        device = mupdf.fz_new_draw_device(mupdf.FzMatrix(), target)
+        try:
+            mupdf.fz_run_page(page.this, device, ctm, mupdf.FzCookie())
+        finally:
+            mupdf.fz_close_device(device)
+        del device, target  # MuPDF lets go of the mapping before it is closed
+    except Exception as exc:
+        raise RenderError(f"page {page_index + 1} of {name} cannot be drawn ({exc})") from None
+    finally:
+        pixels.close()
+    return width, height, stride
 
 
-def _take_samples(block_name: str, size: int) -> bytes:
-    """Copy a rendered page out of its shared-memory block and free the block."""
-    block = SharedMemory(name=block_name)
+def _map_pixels(out_path: str, size: int) -> mmap.mmap:
+    """Map a drawn page's file (shared: no copy) and unlink it, so nothing stays in tmpfs
+    once the mapping goes."""
     try:
-        buffer = block.buf
-        assert buffer is not None  # set on every open block
-        with buffer[:size] as view:
-            return bytes(view)
+        fd = os.open(out_path, os.O_RDWR)
     finally:
-        block.close()
-        block.unlink()
+        _unlink(out_path)
+    try:
+        return mmap.mmap(fd, size, flags=mmap.MAP_SHARED | _POPULATE)
+    finally:
+        os.close(fd)
+
+
+def _unlink(out_path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        Path(out_path).unlink()
 
 
 # --- calling process side ------------------------------------------------------------
@@ -263,12 +336,26 @@ _PageKey = tuple[Path, int, int]  # (path, page index, width in pixels)
 
 @dataclass(slots=True, eq=False)
 class _Job:
-    future: asyncio.Future[RenderedPage]
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    future: asyncio.Future[Any]
     urgent: bool
-    started: bool = False
+    key: _PageKey | None = None  # a render: identical requests share the job
+    out_path: str | None = None  # where a render's worker draws the page
+    started_at: float | None = None  # time.monotonic() when a worker took it
     waiters: int = 0
-    handle: asyncio.Future[tuple[int, int, int, str, int]] | None = field(default=None)
-    pool: concurrent.futures.ProcessPoolExecutor | None = field(default=None)
+    lane: _Lane | None = None
+
+
+@dataclass(slots=True, eq=False)
+class _Lane:
+    """One worker process (a single-process executor, so it can be killed alone)."""
+
+    executor: concurrent.futures.ProcessPoolExecutor
+    pid: concurrent.futures.Future[int]
+    job: _Job | None = None
+    recent: deque[str] = field(default_factory=lambda: deque(maxlen=_MAX_OPEN_DOCUMENTS))
+    watchdog: asyncio.TimerHandle | None = None
 
 
 def _consume_result(future: concurrent.futures.Future[Any]) -> None:
@@ -283,54 +370,82 @@ def _consume_outcome(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
-class PageRenderer:
-    """Opens PDFs and renders their pages in a worker process, with a byte-bounded cache."""
+def _start_lane() -> _Lane:
+    executor = concurrent.futures.ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+    )
+    # Submitting anything makes the pool spawn its worker now rather than on first use.
+    return _Lane(executor, executor.submit(_ping))
 
-    def __init__(self, *, cache_bytes: int = 256 * 1024 * 1024, workers: int = 1) -> None:
-        if workers < 1:
-            raise ValueError("workers must be at least 1")
+
+class PageRenderer:
+    """Opens PDFs and renders their pages in worker processes, with a byte-bounded cache.
+
+    ``time_limit_s``: a render nobody waits for (a prefetch, a page the reader left) may
+    run this long before its worker is replaced; ``abandon_after_s``: a render given up
+    after drawing this long has its worker replaced at once (one that has drawn for less
+    is probably nearly done, and finishes into the cache).
+    """
+
+    def __init__(
+        self,
+        *,
+        cache_bytes: int = 256 * 1024 * 1024,
+        workers: int | None = None,
+        time_limit_s: float = 1.5,
+        abandon_after_s: float = 0.3,
+    ) -> None:
+        workers = default_workers() if workers is None else workers
+        if not 1 <= workers <= 16:
+            raise ValueError(f"workers must be within 1..16, not {workers}")
+        if not (time_limit_s > 0 and abandon_after_s >= 0):
+            raise ValueError("time_limit_s must be positive and abandon_after_s not negative")
         self._cache_limit = cache_bytes
         self._workers = workers
-        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._time_limit_s = time_limit_s
+        self._abandon_after_s = abandon_after_s
+        self._lanes: list[_Lane] = []
         self._cache: OrderedDict[_PageKey, RenderedPage] = OrderedDict()
         self._cache_used = 0
-        self._jobs: dict[_PageKey, _Job] = {}
-        self._urgent: deque[_PageKey] = deque()
-        self._background: deque[_PageKey] = deque()
-        self._running = 0
+        self._renders: dict[_PageKey, _Job] = {}
+        self._urgent: deque[_Job] = deque()
+        self._background: deque[_Job] = deque()
         self._file_identity: dict[Path, tuple[int, int]] = {}
         self._keys: dict[Path, bytes] = {}  # sealed documents' keys, in memory only
         self._cache_hits = 0
         self._worker_renders = 0
+        self._workers_replaced = 0
         self._texts: OrderedDict[tuple[Path, int], PageText] = OrderedDict()
+
+    @property
+    def workers(self) -> int:
+        return self._workers
 
     # life cycle
 
     def start(self) -> None:
         """Spawn the worker processes; they import PyMuPDF while the caller carries on."""
-        if self._pool is not None:
+        if self._lanes:
             return
-        self._pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=self._workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-        )
-        # Submitting anything makes the pool spawn its workers now rather than on first use.
-        self._pool.submit(_ping)
+        self._lanes = [_start_lane() for _ in range(self._workers)]
 
     async def close(self) -> None:
-        """Stop the workers; pending requests fail with CancelledError."""
-        pool, self._pool = self._pool, None
-        for job in self._jobs.values():
-            job.future.cancel()  # a started render still finishes and frees its memory
-        self._jobs.clear()
+        """Stop the workers (one busy drawing is killed); pending requests fail with
+        CancelledError."""
+        lanes, self._lanes = self._lanes, []
+        for job in [*self._renders.values(), *self._urgent, *self._background]:
+            job.future.cancel()
+        self._renders.clear()
         self._urgent.clear()
         self._background.clear()
-        self._running = 0
         self._cache.clear()
         self._cache_used = 0
-        if pool is not None:
-            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+        for lane in lanes:
+            if lane.job is not None:
+                self._kill(lane)
+        await asyncio.to_thread(_shut_down, lanes)
 
     # public requests
 
@@ -359,14 +474,11 @@ class PageRenderer:
     def forget(self, path: Path) -> None:
         """Drop ``path``'s rendered pages and key, and the workers' open copy of it (a
         confidential document was wiped or its reader signed out)."""
-        if self._keys.pop(path, None) is not None and self._pool is not None:
-            for _ in range(self._workers):  # each worker may hold it; one job reaches one
-                self._pool.submit(_close, str(path)).add_done_callback(_consume_result)
+        if self._keys.pop(path, None) is not None:
+            for lane in self._lanes:  # each worker may hold it
+                lane.executor.submit(_close, str(path)).add_done_callback(_consume_result)
         self._file_identity.pop(path, None)
-        for key in [key for key in self._cache if key[0] == path]:
-            self._cache_used -= len(self._cache.pop(key).samples)
-        for text_key in [k for k in self._texts if k[0] == path]:
-            del self._texts[text_key]
+        self._drop_cached(path)
 
     async def render(
         self, path: Path, page_index: int, width_px: int, *, background: bool = False
@@ -374,8 +486,8 @@ class PageRenderer:
         """Render one page scaled to ``width_px`` pixels wide, aspect ratio kept.
 
         ``background`` requests (thumbnails) yield to foreground ones. Identical
-        concurrent requests share one job; cancelling a caller does not cancel the job
-        unless nobody else waits for it and it has not started yet.
+        concurrent requests share one job; cancelling a caller gives the job up when
+        nobody else waits for it (see the class's time limits).
         """
         if not 1 <= width_px <= _MAX_WIDTH_PX:
             raise ValueError(f"width_px must be within 1..{_MAX_WIDTH_PX}, not {width_px}")
@@ -383,41 +495,41 @@ class PageRenderer:
         if cached is not None:
             return cached
         key = (path, page_index, width_px)
-        job = self._jobs.get(key)
+        job = self._renders.get(key)
         if job is None:
-            job = self._enqueue(key, urgent=not background)
-        elif not background and not job.urgent and not job.started:
-            self._background.remove(key)
-            self._urgent.append(key)
+            job = self._enqueue_render(key, urgent=not background)
+        elif not background and not job.urgent and job.started_at is None:
+            self._background.remove(job)
+            self._urgent.append(job)
             job.urgent = True
         job.waiters += 1
         try:
-            return await asyncio.shield(job.future)
+            page: RenderedPage = await asyncio.shield(job.future)
+            return page
         finally:
             job.waiters -= 1
-            if job.waiters == 0 and not job.started and not job.future.done():
-                self._drop(key, job)
+            if job.waiters == 0 and not job.future.done():
+                self._give_up(job)
 
     def prefetch(self, path: Path, page_index: int, width_px: int) -> None:
-        """Render a page into the cache when the worker is idle; never blocks, may be dropped."""
+        """Render a page into the cache when a worker is idle; never blocks, may be dropped."""
         if not 1 <= width_px <= _MAX_WIDTH_PX:
             return
         key = (path, page_index, width_px)
-        if key in self._cache or key in self._jobs:
+        if key in self._cache or key in self._renders:
             return
         if len(self._background) >= _MAX_QUEUED_PREFETCHES:
             # Newer prefetches are closer to where the reader is: drop the oldest nobody awaits.
-            for old_key in self._background:
-                old_job = self._jobs[old_key]
-                if old_job.waiters == 0:
-                    self._drop(old_key, old_job)
+            for old in self._background:
+                if old.waiters == 0:
+                    self._give_up(old)
                     break
             else:
                 return
-        self._enqueue(key, urgent=False)
+        self._enqueue_render(key, urgent=False)
 
     def cached(self, path: Path, page_index: int, width_px: int) -> RenderedPage | None:
-        """The cached page, if any, without touching the worker or waiting."""
+        """The cached page, if any, without touching the workers or waiting."""
         key = (path, page_index, width_px)
         page = self._cache.get(key)
         if page is not None:
@@ -432,31 +544,25 @@ class PageRenderer:
             worker_renders=self._worker_renders,
             cached_pages=len(self._cache),
             cached_bytes=self._cache_used,
+            workers_replaced=self._workers_replaced,
         )
 
     # internals
 
-    def _require_pool(self) -> concurrent.futures.ProcessPoolExecutor:
-        if self._pool is None:
-            self.start()
-        assert self._pool is not None
-        return self._pool
-
     async def _call(self, fn: Callable[..., _T], *args: object) -> _T:
-        pool = self._require_pool()
+        """Run ``fn`` in a worker as soon as one is idle, before any render."""
+        future: asyncio.Future[_T] = asyncio.get_running_loop().create_future()
+        job = _Job(fn, args, future, urgent=True)
+        self._urgent.appendleft(job)
+        self._dispatch()
+        job.waiters += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
-        except BrokenProcessPool:
-            self._replace_broken(pool)
-            raise RenderError(_WORKER_DIED) from None
-
-    def _replace_broken(self, pool: concurrent.futures.ProcessPoolExecutor) -> None:
-        """Start a fresh pool after a worker died (MuPDF crash, out of memory), once."""
-        if self._pool is not pool:
-            return
-        self._pool = None
-        pool.shutdown(wait=False, cancel_futures=True)
-        self.start()
+            return await asyncio.shield(future)
+        finally:
+            job.waiters -= 1
+            if not future.done() and job.started_at is None:
+                self._urgent.remove(job)
+                future.cancel()
 
     def _forget_if_changed(self, path: Path) -> None:
         try:
@@ -466,74 +572,153 @@ class PageRenderer:
         identity = (stat.st_mtime_ns, stat.st_size)
         if self._file_identity.setdefault(path, identity) != identity:
             self._file_identity[path] = identity
-            for key in [key for key in self._cache if key[0] == path]:
-                self._cache_used -= len(self._cache.pop(key).samples)
-            for text_key in [k for k in self._texts if k[0] == path]:
-                del self._texts[text_key]
+            self._drop_cached(path)
 
-    def _enqueue(self, key: _PageKey, *, urgent: bool) -> _Job:
+    def _drop_cached(self, path: Path) -> None:
+        for key in [key for key in self._cache if key[0] == path]:
+            self._cache_used -= self._cache.pop(key).nbytes
+        for text_key in [k for k in self._texts if k[0] == path]:
+            del self._texts[text_key]
+
+    def _enqueue_render(self, key: _PageKey, *, urgent: bool) -> _Job:
         future: asyncio.Future[RenderedPage] = asyncio.get_running_loop().create_future()
         future.add_done_callback(_consume_outcome)
-        job = _Job(future=future, urgent=urgent)
-        self._jobs[key] = job
-        (self._urgent if urgent else self._background).append(key)
+        path, page_index, width_px = key
+        out_path = str(_pixels_dir() / f"hemicycle-page-{os.getpid()}-{secrets.token_hex(8)}")
+        job = _Job(
+            _render,
+            (str(path), page_index, width_px, out_path, self._keys.get(path)),
+            future,
+            urgent,
+            key=key,
+            out_path=out_path,
+        )
+        self._renders[key] = job
+        (self._urgent if urgent else self._background).append(job)
         self._dispatch()
         return job
 
-    def _drop(self, key: _PageKey, job: _Job) -> None:
-        del self._jobs[key]
-        (self._urgent if job.urgent else self._background).remove(key)
-        job.future.cancel()
+    def _give_up(self, job: _Job) -> None:
+        """Nobody wants ``job`` any more: off the queue, or its worker replaced if it
+        has been drawing for long (else it finishes into the cache)."""
+        if job.started_at is None:
+            if job.key is not None:
+                self._renders.pop(job.key, None)
+            (self._urgent if job.urgent else self._background).remove(job)
+            job.future.cancel()
+        elif job.lane is not None and time.monotonic() - job.started_at >= self._abandon_after_s:
+            self._kill(job.lane)
 
     def _dispatch(self) -> None:
         loop = asyncio.get_running_loop()
-        while self._running < self._workers and (self._urgent or self._background):
-            key = self._urgent.popleft() if self._urgent else self._background.popleft()
-            job = self._jobs[key]
-            job.started = True
-            self._running += 1
-            self._worker_renders += 1
-            path, page_index, width_px = key
-            job.pool = self._require_pool()
-            job.handle = loop.run_in_executor(
-                job.pool, _render, str(path), page_index, width_px, self._keys.get(path)
-            )
-            job.handle.add_done_callback(functools.partial(self._finished, key))
+        if not self._lanes:
+            self.start()
+        while self._urgent or self._background:
+            idle = [lane for lane in self._lanes if lane.job is None]
+            if not idle:
+                return
+            job = self._urgent.popleft() if self._urgent else self._background.popleft()
+            path = str(job.args[0]) if job.args else ""
+            lane = next((lane for lane in idle if path in lane.recent), idle[0])
+            if path:
+                with contextlib.suppress(ValueError):
+                    lane.recent.remove(path)
+                lane.recent.append(path)
+            lane.job, job.lane = job, lane
+            job.started_at = time.monotonic()
+            if job.key is not None:
+                self._worker_renders += 1
+                lane.watchdog = loop.call_later(self._time_limit_s, self._overdue, lane, job)
+            handle = loop.run_in_executor(lane.executor, job.fn, *job.args)
+            handle.add_done_callback(functools.partial(self._finished, lane, job))
 
-    def _finished(
-        self, key: _PageKey, handle: asyncio.Future[tuple[int, int, int, str, int]]
-    ) -> None:
-        job = self._jobs.get(key)
-        if job is None or job.handle is not handle:
-            # Closed meanwhile: still free the shared memory the worker filled.
-            if not handle.cancelled() and handle.exception() is None:
-                _take_samples(*handle.result()[3:])
-            return
-        del self._jobs[key]
-        self._running -= 1
-        if handle.cancelled():
+    def _overdue(self, lane: _Lane, job: _Job) -> None:
+        """A render has drawn for the time limit: replace its worker if nobody waits."""
+        lane.watchdog = None
+        if lane.job is job and job.waiters == 0:
+            self._kill(lane)
+
+    def _kill(self, lane: _Lane) -> None:
+        """Kill ``lane``'s worker (stuck drawing a page nobody wants) and start another in
+        its place; the job it ran is cancelled."""
+        job = lane.job
+        if lane.watchdog is not None:
+            lane.watchdog.cancel()
+            lane.watchdog = None
+        lane.job = None
+        if lane.pid.done() and not lane.pid.cancelled() and lane.pid.exception() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(lane.pid.result(), signal.SIGKILL)
+        lane.executor.shutdown(wait=False, cancel_futures=True)
+        if lane in self._lanes:
+            self._lanes[self._lanes.index(lane)] = _start_lane()
+            self._workers_replaced += 1
+        if job is not None:
+            self._forget_job_key(job)
+            if job.out_path is not None:
+                _unlink(job.out_path)  # the killed worker may have left it
             job.future.cancel()
-        elif (exc := handle.exception()) is not None:
-            if isinstance(exc, BrokenProcessPool):
-                assert job.pool is not None
-                self._replace_broken(job.pool)
-                exc = RenderError(_WORKER_DIED)
-            job.future.set_exception(exc)
-        else:
-            width, height, stride, block_name, size = handle.result()
-            samples = _take_samples(block_name, size)
-            page = RenderedPage(key[1], width, height, stride, samples)
-            self._store(key, page)
-            job.future.set_result(page)
-        if self._pool is not None:
+        if self._lanes:
             self._dispatch()
 
+    def _finished(self, lane: _Lane, job: _Job, handle: asyncio.Future[Any]) -> None:
+        if lane.job is not job:
+            # Killed or closed meanwhile: only the pixels' file may be left to remove.
+            if job.out_path is not None:
+                _unlink(job.out_path)
+            return
+        lane.job = None
+        if lane.watchdog is not None:
+            lane.watchdog.cancel()
+            lane.watchdog = None
+        self._forget_job_key(job)
+        if handle.cancelled():
+            job.future.cancel()
+            if job.out_path is not None:
+                _unlink(job.out_path)
+        elif (exc := handle.exception()) is not None:
+            if job.out_path is not None:
+                _unlink(job.out_path)
+            if isinstance(exc, BrokenProcessPool):
+                self._replace_broken(lane)
+                exc = RenderError(_WORKER_DIED)
+            if not job.future.done():
+                job.future.set_exception(exc)
+        elif job.key is not None and job.out_path is not None:
+            width, height, stride = handle.result()
+            page = RenderedPage(
+                job.key[1], width, height, stride, _map_pixels(job.out_path, stride * height)
+            )
+            self._store(job.key, page)
+            if not job.future.done():
+                job.future.set_result(page)
+        elif not job.future.done():
+            job.future.set_result(handle.result())
+        if self._lanes:
+            self._dispatch()
+
+    def _forget_job_key(self, job: _Job) -> None:
+        if job.key is not None and self._renders.get(job.key) is job:
+            del self._renders[job.key]
+
+    def _replace_broken(self, lane: _Lane) -> None:
+        """Start a fresh worker after one died (MuPDF crash, out of memory)."""
+        lane.executor.shutdown(wait=False, cancel_futures=True)
+        if lane in self._lanes:
+            self._lanes[self._lanes.index(lane)] = _start_lane()
+            self._workers_replaced += 1
+
     def _store(self, key: _PageKey, page: RenderedPage) -> None:
-        size = len(page.samples)
+        size = page.nbytes
         if size > self._cache_limit:
             return
         self._cache[key] = page
         self._cache_used += size
         while self._cache_used > self._cache_limit:
             _, evicted = self._cache.popitem(last=False)
-            self._cache_used -= len(evicted.samples)
+            self._cache_used -= evicted.nbytes
+
+
+def _shut_down(lanes: list[_Lane]) -> None:
+    for lane in lanes:
+        lane.executor.shutdown(wait=True, cancel_futures=True)

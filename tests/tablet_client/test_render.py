@@ -74,11 +74,11 @@ async def test_render_dimensions_and_content(renderer: PageRenderer, colour_pdf:
     assert page.page_index == 2
     assert page.width == 600
     assert abs(page.height - round(600 * 842 / 595)) <= 1
-    assert page.stride >= page.width * 3
-    assert len(page.samples) == page.stride * page.height
-    assert len(set(page.samples)) > 10  # colour band, white text, black text, white paper
-    top = page.samples[page.stride * 20 + 3 * 20 : page.stride * 20 + 3 * 21]
-    assert tuple(top) == pytest.approx((30, 60, 200), abs=3)  # page 3's colour band
+    assert page.stride == page.width * 4  # Format_RGB32
+    assert len(page.samples) == page.nbytes == page.stride * page.height
+    assert len(set(page.samples[:])) > 10  # colour band, white text, black text, white paper
+    top = page.samples[page.stride * 20 + 4 * 20 : page.stride * 20 + 4 * 21]
+    assert tuple(top) == pytest.approx((200, 60, 30, 255), abs=3)  # page 3's band, B G R
 
 
 async def test_cache_hit_returns_same_object_without_worker(
@@ -161,7 +161,7 @@ async def test_renderer_keeps_working_after_errors(
 
 
 async def test_cache_is_bounded_by_bytes(colour_pdf: Path) -> None:
-    page_bytes = 200 * 283 * 3  # 200 px wide A4 page, RGB
+    page_bytes = 200 * 284 * 4  # 200 px wide A4 page, RGB32
     small = PageRenderer(cache_bytes=int(page_bytes * 2.5))
     small.start()
     try:
