@@ -80,6 +80,21 @@ def _pixels_dir() -> Path:
     return _SHM if _SHM.is_dir() else Path(tempfile.gettempdir())
 
 
+def _sweep_orphaned_pages() -> None:
+    """Remove pages drawn for a tablet process that has gone (it crashed while a worker
+    was drawing): tmpfs is memory, and nothing else would ever free them."""
+    for stale in _pixels_dir().glob("hemicycle-page-*-*"):
+        pid = stale.name.split("-")[2]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            _unlink(str(stale))
+        except PermissionError:
+            pass  # another user's live process
+
+
 def default_workers() -> int:
     """One worker per CPU, at least 2 (one slow page must not stall the reader), at most 4."""
     return min(max(os.cpu_count() or 2, 2), _MAX_WORKERS)
@@ -352,7 +367,7 @@ class _Lane:
     """One worker process (a single-process executor, so it can be killed alone)."""
 
     executor: concurrent.futures.ProcessPoolExecutor
-    pid: concurrent.futures.Future[int]
+    pid: int | None  # known from the start: a worker can be killed while still starting
     job: _Job | None = None
     recent: deque[str] = field(default_factory=lambda: deque(maxlen=_MAX_OPEN_DOCUMENTS))
     watchdog: asyncio.TimerHandle | None = None
@@ -377,7 +392,10 @@ def _start_lane() -> _Lane:
         initializer=_init_worker,
     )
     # Submitting anything makes the pool spawn its worker now rather than on first use.
-    return _Lane(executor, executor.submit(_ping))
+    executor.submit(_ping).add_done_callback(_consume_result)
+    # The executor's own table of its processes (no public accessor): the one just spawned.
+    processes: dict[int, Any] = getattr(executor, "_processes", None) or {}
+    return _Lane(executor, next(iter(processes), None))
 
 
 class PageRenderer:
@@ -429,6 +447,7 @@ class PageRenderer:
         """Spawn the worker processes; they import PyMuPDF while the caller carries on."""
         if self._lanes:
             return
+        _sweep_orphaned_pages()
         self._lanes = [_start_lane() for _ in range(self._workers)]
 
     async def close(self) -> None:
@@ -646,9 +665,9 @@ class PageRenderer:
             lane.watchdog.cancel()
             lane.watchdog = None
         lane.job = None
-        if lane.pid.done() and not lane.pid.cancelled() and lane.pid.exception() is None:
+        if lane.pid is not None:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(lane.pid.result(), signal.SIGKILL)
+                os.kill(lane.pid, signal.SIGKILL)
         lane.executor.shutdown(wait=False, cancel_futures=True)
         if lane in self._lanes:
             self._lanes[self._lanes.index(lane)] = _start_lane()
@@ -662,6 +681,8 @@ class PageRenderer:
             self._dispatch()
 
     def _finished(self, lane: _Lane, job: _Job, handle: asyncio.Future[Any]) -> None:
+        if not handle.cancelled():
+            handle.exception()  # retrieved here, whoever still wants the outcome
         if lane.job is not job:
             # Killed or closed meanwhile: only the pixels' file may be left to remove.
             if job.out_path is not None:
