@@ -7,26 +7,29 @@ this module does not import Qt.
 There are several workers (``default_workers()``: one per CPU, at least 2, at most 4),
 each a single-process executor of its own, so one worker stuck in MuPDF on a slow page
 (a plan with 100,000 paths) holds up nobody else, and can be killed and replaced alone.
-Requests are dispatched by priority: a page someone is waiting for goes before prefetches
-and thumbnails, and a job is handed to a worker only when that worker is idle, so a new
-page never queues behind a backlog. A render nobody waits for any more (the reader moved
-on) is dropped from the queue; once started it may finish into the cache, but one that
-has been drawing for longer than ``abandon_after_s`` when it is given up, or for longer
-than ``time_limit_s`` with nobody waiting (a slow prefetch), has its worker killed and
-replaced: MuPDF cannot be interrupted from outside, and the page would hold a CPU.
+Requests are dispatched by priority: a page someone is waiting for goes before
+prefetches and thumbnails, a job is handed to a worker only when that worker is idle,
+and background work never takes the last idle worker, so a new page never queues behind
+a backlog. A render nobody waits for any more (the reader moved on) is dropped from the
+queue; once started it may finish into the cache, but one that has drawn for longer than
+``abandon_after_s`` when it is given up, or for longer than ``time_limit_s`` with nobody
+waiting (a slow prefetch), has its worker killed and replaced: MuPDF cannot be
+interrupted from outside, and the page would hold a CPU.
 
-A page's pixels travel once: the worker draws straight into a file in /dev/shm (tmpfs)
-named by the caller, in QImage's Format_RGB32 layout (B, G, R, 0xFF on little-endian
-machines), and the caller maps that file and unlinks it at once; the mapping is the
-page's ``samples``, which a QImage wraps in place (PySide keeps the mapping alive as long
-as Qt uses the pixels). Finished pages are kept in an LRU bounded by bytes. Documents
-are content-addressed on the tablet, so a path's bytes do not change while it is cached;
-``open`` still drops cached pages of a path whose file changed.
+A page's pixels are never copied: the worker draws straight into a page buffer, a file
+on tmpfs (/dev/shm) named by the caller, in QImage's Format_RGB32 layout (B, G, R, 0xFF
+on little-endian machines); the caller maps it, and that mapping is the page's
+``samples``, which a QImage wraps in place (PySide keeps the mapping alive as long as Qt
+uses the pixels). Buffers are reused once no page or image maps them any more (a new
+one costs more to allocate than a page of text costs to draw). Finished pages are kept
+in an LRU bounded by bytes. Documents are content-addressed on the tablet, so a path's
+bytes do not change while it is cached; ``open`` still drops cached pages of a path whose
+file changed.
 
 A confidential document is a sealed file opened with its key (``open(path, key=...)``):
 the worker unseals it into memory and opens it from there, so its plain bytes never
-touch a disk (its drawn pixels pass through tmpfs, as any page's, unlinked on arrival);
-``forget`` drops its pages and its key.
+touch a disk (its drawn pixels are in tmpfs page buffers, as any page's, readable only
+by the tablet's user); ``forget`` drops its pages and its key.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import functools
+import math
 import mmap
 import multiprocessing
 import os
@@ -42,6 +46,7 @@ import secrets
 import signal
 import tempfile
 import time
+import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
@@ -68,6 +73,7 @@ _MAX_PAGE_TEXTS = 16  # pages whose words are kept for highlighting
 _MAX_WIDTH_PX = 8192  # a 8192 px wide A4 page is already ~270 MB of RGB32
 _MAX_PAGE_BYTES = 512 * 1024 * 1024  # a very tall page at a large width: refused, not drawn
 _MAX_WORKERS = 4  # each worker holds PyMuPDF and its open documents (~40 MB)
+_FREE_BUFFER_BYTES = 96 * 1024 * 1024  # page buffers kept for reuse (4 pages at 1920 px)
 _WORKER_DIED = "the page renderer stopped unexpectedly; try again"
 _BYTES_PER_PIXEL = 4  # Format_RGB32
 _SHM = Path("/dev/shm")  # noqa: S108 (files made O_EXCL, mode 0600, unpredictable names)
@@ -273,9 +279,10 @@ def _page_text(path: str, page_index: int, key: bytes | None = None) -> PageText
 def _render(
     path: str, page_index: int, width_px: int, out_path: str, key: bytes | None = None
 ) -> tuple[int, int, int]:
-    """Draw a page ``width_px`` wide straight into a new file ``out_path`` (on tmpfs);
-    returns (width, height, stride). The pixels are those of ``Page.get_pixmap`` at the
-    same scale, as Format_RGB32: MuPDF draws BGR with an opaque alpha byte."""
+    """Draw a page ``width_px`` wide straight into the page buffer ``out_path`` (a file
+    on tmpfs, made or grown as needed); returns (width, height, stride). The pixels are
+    those of ``Page.get_pixmap`` at the same scale, as Format_RGB32: MuPDF draws BGR with
+    an opaque alpha byte."""
     pymupdf = _mupdf()
     mupdf = pymupdf.mupdf
     doc = _document(path, key)
@@ -295,12 +302,7 @@ def _render(
     size = stride * height
     if width < 1 or height < 1 or size > _MAX_PAGE_BYTES:
         raise RenderError(f"page {page_index + 1} of {name} cannot be drawn at this size")
-    fd = os.open(out_path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.ftruncate(fd, size)
-        pixels = mmap.mmap(fd, size, flags=mmap.MAP_SHARED | _POPULATE)
-    finally:
-        os.close(fd)
+    pixels = _buffer(out_path, size)
     try:
         target = mupdf.fz_new_pixmap_with_data(
             mupdf.fz_device_bgr(),
@@ -318,25 +320,100 @@ def _render(
             mupdf.fz_run_page(page.this, device, ctm, mupdf.FzCookie())
         finally:
             mupdf.fz_close_device(device)
-        del device, target  # MuPDF lets go of the mapping before it is closed
+        del device, target  # MuPDF lets go of the mapping before it may be closed
     except Exception as exc:
         raise RenderError(f"page {page_index + 1} of {name} cannot be drawn ({exc})") from None
-    finally:
-        pixels.close()
     return width, height, stride
 
 
-def _map_pixels(out_path: str, size: int) -> mmap.mmap:
-    """Map a drawn page's file (shared: no copy) and unlink it, so nothing stays in tmpfs
-    once the mapping goes."""
+# out path -> (open fd, its mapping): a reused buffer is drawn into without mapping it
+# again (mapping and unmapping 20 MB costs ~2 ms); lives in the worker process only.
+_mapped: OrderedDict[str, tuple[int, mmap.mmap]] = OrderedDict()
+_MAX_MAPPED = 4
+
+
+def _buffer(out_path: str, size: int) -> mmap.mmap:
+    """At least ``size`` bytes of the page buffer ``out_path``, mapped shared."""
+    for stale, (fd, pixels) in list(_mapped.items()):
+        if os.fstat(fd).st_nlink == 0:  # removed by the tablet: let its memory go
+            del _mapped[stale]
+            pixels.close()
+            os.close(fd)
+    entry = _mapped.pop(out_path, None)
+    if entry is not None:
+        if len(entry[1]) >= size:
+            _mapped[out_path] = entry
+            return entry[1]
+        entry[1].close()
+        os.close(entry[0])
+    fd = os.open(out_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
-        fd = os.open(out_path, os.O_RDWR)
-    finally:
-        _unlink(out_path)
-    try:
-        return mmap.mmap(fd, size, flags=mmap.MAP_SHARED | _POPULATE)
-    finally:
+        size = max(size, os.fstat(fd).st_size)
+        os.ftruncate(fd, size)
+        pixels = mmap.mmap(fd, size, flags=mmap.MAP_SHARED | _POPULATE)
+    except BaseException:
         os.close(fd)
+        raise
+    _mapped[out_path] = (fd, pixels)
+    while len(_mapped) > _MAX_MAPPED:
+        _, (old_fd, old) = _mapped.popitem(last=False)
+        old.close()
+        os.close(old_fd)
+    return pixels
+
+
+class _Buffers:
+    """Page buffers on tmpfs, reused: a new 20 MB one costs ~20 ms of page allocation in
+    the kernel (more than drawing a page of text), a reused one nothing. A buffer is in
+    use while a mapping of it lives (the cache's page, a QImage on screen); when the last
+    goes it is free again, and free ones beyond ``free_limit`` bytes are removed."""
+
+    def __init__(self, free_limit: int) -> None:
+        self._free: list[tuple[int, str]] = []  # (bytes, path)
+        self._free_limit = free_limit
+        self.closed = False
+
+    def take(self, size_hint: int) -> tuple[str, int]:
+        """A free buffer (path, bytes) for a page of about ``size_hint`` bytes (0: not
+        known), else a new name; the worker grows a buffer that is too small."""
+        fitting = [b for b in self._free if size_hint <= b[0] <= 2 * max(size_hint, 1)]
+        if fitting or (size_hint == 0 and self._free):
+            chosen = min(fitting) if fitting else max(self._free)
+            self._free.remove(chosen)
+            return chosen[1], chosen[0]
+        token = secrets.token_hex(8)
+        return str(_pixels_dir() / f"hemicycle-page-{os.getpid()}-{token}"), 0
+
+    def give_back(self, path: str, size: int) -> None:
+        if self.closed:
+            _unlink(path)
+            return
+        self._free.append((size, path))
+        while sum(b[0] for b in self._free) > self._free_limit:
+            _, oldest = self._free.pop(0)
+            _unlink(oldest)
+
+    def discard(self, path: str) -> None:
+        """A buffer a killed worker may still have been writing: never reused."""
+        _unlink(path)
+
+    def map(self, path: str, size: int, capacity: int) -> mmap.mmap:
+        """Map ``size`` bytes of a drawn buffer (shared: no copy); it is given back when
+        the mapping is gone (every page and image made from it)."""
+        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
+        try:
+            pixels = mmap.mmap(fd, size, flags=mmap.MAP_SHARED | _POPULATE)
+        finally:
+            os.close(fd)
+        weakref.finalize(pixels, self.give_back, path, max(size, capacity))
+        return pixels
+
+    def close(self) -> None:
+        """Remove the free buffers; those in use are removed as they are let go."""
+        self.closed = True
+        for _, path in self._free:
+            _unlink(path)
+        self._free.clear()
 
 
 def _unlink(out_path: str) -> None:
@@ -356,7 +433,8 @@ class _Job:
     future: asyncio.Future[Any]
     urgent: bool
     key: _PageKey | None = None  # a render: identical requests share the job
-    out_path: str | None = None  # where a render's worker draws the page
+    out_path: str | None = None  # the buffer a render's worker draws the page into
+    capacity: int = 0  # its bytes (0: a new one)
     started_at: float | None = None  # time.monotonic() when a worker took it
     waiters: int = 0
     lane: _Lane | None = None
@@ -435,6 +513,8 @@ class PageRenderer:
         self._cache_hits = 0
         self._worker_renders = 0
         self._workers_replaced = 0
+        self._buffers = _Buffers(free_limit=_FREE_BUFFER_BYTES)
+        self._page_sizes: dict[Path, tuple[tuple[float, float], ...]] = {}  # from open()
         self._texts: OrderedDict[tuple[Path, int], PageText] = OrderedDict()
 
     @property
@@ -448,12 +528,15 @@ class PageRenderer:
         if self._lanes:
             return
         _sweep_orphaned_pages()
+        if self._buffers.closed:
+            self._buffers = _Buffers(free_limit=_FREE_BUFFER_BYTES)
         self._lanes = [_start_lane() for _ in range(self._workers)]
 
     async def close(self) -> None:
         """Stop the workers (one busy drawing is killed); pending requests fail with
         CancelledError."""
         lanes, self._lanes = self._lanes, []
+        self._buffers.close()
         for job in [*self._renders.values(), *self._urgent, *self._background]:
             job.future.cancel()
         self._renders.clear()
@@ -475,6 +558,7 @@ class PageRenderer:
         if key is not None:
             self._keys[path] = key
         page_count, sizes = await self._call(_layout, str(path), self._keys.get(path))
+        self._page_sizes[path] = sizes
         return DocumentLayout(path=path, page_count=page_count, page_sizes=sizes)
 
     async def page_text(self, path: Path, page_index: int) -> PageText:
@@ -603,7 +687,13 @@ class PageRenderer:
         future: asyncio.Future[RenderedPage] = asyncio.get_running_loop().create_future()
         future.add_done_callback(_consume_outcome)
         path, page_index, width_px = key
-        out_path = str(_pixels_dir() / f"hemicycle-page-{os.getpid()}-{secrets.token_hex(8)}")
+        sizes = self._page_sizes.get(path)
+        hint = 0
+        if sizes is not None and 0 <= page_index < len(sizes):
+            width_pt, height_pt = sizes[page_index]
+            # (a row short at most: the worker grows the buffer by what it lacks)
+            hint = width_px * math.floor(width_px * height_pt / width_pt) * _BYTES_PER_PIXEL
+        out_path, capacity = self._buffers.take(hint)
         job = _Job(
             _render,
             (str(path), page_index, width_px, out_path, self._keys.get(path)),
@@ -611,6 +701,7 @@ class PageRenderer:
             urgent,
             key=key,
             out_path=out_path,
+            capacity=capacity,
         )
         self._renders[key] = job
         (self._urgent if urgent else self._background).append(job)
@@ -636,6 +727,8 @@ class PageRenderer:
             idle = [lane for lane in self._lanes if lane.job is None]
             if not idle:
                 return
+            if not self._urgent and len(idle) == 1 < len(self._lanes):
+                return  # the last idle worker is kept for the page the reader asks for next
             job = self._urgent.popleft() if self._urgent else self._background.popleft()
             path = str(job.args[0]) if job.args else ""
             lane = next((lane for lane in idle if path in lane.recent), idle[0])
@@ -675,7 +768,7 @@ class PageRenderer:
         if job is not None:
             self._forget_job_key(job)
             if job.out_path is not None:
-                _unlink(job.out_path)  # the killed worker may have left it
+                self._buffers.discard(job.out_path)  # the killed worker may have left it
             job.future.cancel()
         if self._lanes:
             self._dispatch()
@@ -684,9 +777,9 @@ class PageRenderer:
         if not handle.cancelled():
             handle.exception()  # retrieved here, whoever still wants the outcome
         if lane.job is not job:
-            # Killed or closed meanwhile: only the pixels' file may be left to remove.
+            # Killed or closed meanwhile: its buffer is not to be trusted, nor kept.
             if job.out_path is not None:
-                _unlink(job.out_path)
+                self._buffers.discard(job.out_path)
             return
         lane.job = None
         if lane.watchdog is not None:
@@ -696,10 +789,13 @@ class PageRenderer:
         if handle.cancelled():
             job.future.cancel()
             if job.out_path is not None:
-                _unlink(job.out_path)
+                self._buffers.discard(job.out_path)
         elif (exc := handle.exception()) is not None:
             if job.out_path is not None:
-                _unlink(job.out_path)
+                if isinstance(exc, BrokenProcessPool) or job.capacity == 0:
+                    self._buffers.discard(job.out_path)
+                else:  # a page that cannot be drawn: the buffer is as it was
+                    self._buffers.give_back(job.out_path, job.capacity)
             if isinstance(exc, BrokenProcessPool):
                 self._replace_broken(lane)
                 exc = RenderError(_WORKER_DIED)
@@ -707,9 +803,8 @@ class PageRenderer:
                 job.future.set_exception(exc)
         elif job.key is not None and job.out_path is not None:
             width, height, stride = handle.result()
-            page = RenderedPage(
-                job.key[1], width, height, stride, _map_pixels(job.out_path, stride * height)
-            )
+            pixels = self._buffers.map(job.out_path, stride * height, job.capacity)
+            page = RenderedPage(job.key[1], width, height, stride, pixels)
             self._store(job.key, page)
             if not job.future.done():
                 job.future.set_result(page)

@@ -4,6 +4,7 @@ pixels of the no-copy path against PyMuPDF drawing in this process."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import time
 from collections.abc import AsyncIterator
@@ -92,7 +93,6 @@ async def test_no_copy_pixels_are_pymupdfs(
         assert (page.width, page.height) == (expected.width, expected.height)
         assert page.stride == page.width * 4 and set(page.samples[3::4]) == {0xFF}
         assert as_rgb(page) == expected.samples, f"{path.name} page {index + 1} at {width_px}"
-    assert page_files() == []  # each drawn page's file was unlinked as it arrived
 
 
 async def test_another_document_renders_while_a_slow_page_draws(
@@ -113,7 +113,6 @@ async def test_another_document_renders_while_a_slow_page_draws(
     assert renderer.cached(heavy_pdf, 0, SLOW_WIDTH) is None
     again = await renderer.render(colour_pdf, 3, 321)  # the replacement works
     assert again.width == 321
-    await until(lambda: page_files() == [], "the killed render's file removed", 5)
 
 
 async def test_a_page_left_at_once_is_dropped_before_it_starts(
@@ -164,7 +163,44 @@ async def test_a_slow_page_someone_waits_for_is_drawn(heavy_pdf: Path, colour_pd
         assert renderer.stats.workers_replaced == 0
     finally:
         await renderer.close()
-    assert page_files() == []
+
+
+async def test_page_buffers_are_reused_once_let_go_and_removed_at_close(
+    colour_pdf: Path, heavy_pdf: Path
+) -> None:
+    before = set(page_files())
+    renderer = PageRenderer(workers=2, cache_bytes=1)  # nothing cached: pages are ours
+    try:
+        await renderer.open(colour_pdf)
+        page = await renderer.render(colour_pdf, 0, 800)
+        assert len(set(page_files()) - before) == 1
+        held = memoryview(page.samples)  # as a QImage on screen holds it
+        at = page.stride * 20 + 80  # row 20, pixel 20: the colour band
+        band = bytes(held[at : at + 3])
+        assert band == bytes((30, 30, 200))  # page 1's band, B G R
+        del page
+        gc.collect()
+        second = await renderer.render(colour_pdf, 1, 800)
+        assert len(set(page_files()) - before) == 2  # the held one was not drawn over
+        assert bytes(held[at : at + 3]) == band
+        held.release()
+        del second
+        gc.collect()
+        third = await renderer.render(colour_pdf, 2, 800)
+        assert len(set(page_files()) - before) == 2  # one of the let-go ones, reused
+        assert tuple(third.samples[third.stride * 20 + 80 : third.stride * 20 + 83]) == (
+            pytest.approx((200, 60, 30), abs=3)  # page 3's band, B G R: freshly drawn
+        )
+        slow = asyncio.ensure_future(renderer.render(heavy_pdf, 0, SLOW_WIDTH))
+        await asyncio.sleep(0.5)
+        slow.cancel()  # killed: its buffer, perhaps half written, is removed, not reused
+        await until(lambda: renderer.stats.workers_replaced == 1, "worker replaced", 5)
+        await until(lambda: len(set(page_files()) - before) <= 2, "killed buffer removed", 5)
+    finally:
+        await renderer.close()
+    del third
+    gc.collect()
+    assert set(page_files()) - before == set()  # every buffer gone with its last page
 
 
 async def test_pages_left_by_a_crashed_tablet_are_swept() -> None:
