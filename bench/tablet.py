@@ -117,8 +117,9 @@ def make_scanned_pack(path: Path, pages: int) -> Path:
 # --- in-process baseline (runs in a child process) ---------------------------------------
 
 
-def in_process(path: str, indexes: list[int], width_px: int) -> tuple[float, list[float]]:
-    """(open + first page, [each page]) in seconds: PyMuPDF drawing in this process."""
+def in_process(path: str, indexes: list[int], width_px: int) -> tuple[float, list[float], float]:
+    """(open + first page, [each page], CPU seconds of all the pages) in seconds:
+    PyMuPDF drawing in this process."""
     pymupdf = _mupdf()
     pymupdf.TOOLS.mupdf_display_warnings(False)
     started = time.perf_counter()
@@ -128,6 +129,7 @@ def in_process(path: str, indexes: list[int], width_px: int) -> tuple[float, lis
         page.get_pixmap(matrix=pymupdf.Matrix(scale, scale), colorspace=pymupdf.csRGB, alpha=False)
         first = time.perf_counter() - started
     times = []
+    cpu = time.thread_time()
     with pymupdf.open(path) as doc:  # a fresh document: nothing of the first page kept
         for index in indexes:
             started = time.perf_counter()
@@ -137,7 +139,7 @@ def in_process(path: str, indexes: list[int], width_px: int) -> tuple[float, lis
                 matrix=pymupdf.Matrix(scale, scale), colorspace=pymupdf.csRGB, alpha=False
             )
             times.append(time.perf_counter() - started)
-    return first, times
+    return first, times, time.thread_time() - cpu
 
 
 # --- results --------------------------------------------------------------------------
@@ -156,10 +158,14 @@ class PackResult:
     flip_s: list[float] = field(default_factory=list)
     prefetched_s: list[float] = field(default_factory=list)
     prefetched_cpu_s: list[float] = field(default_factory=list)  # the GUI thread's
+    page_cpu_s: float = 0.0  # the reader's process and the workers, all renderer-only pages
+    page_inproc_cpu_s: float = 0.0
     stall_s: float = 0.0
     gui_rss_mb: float = 0.0
     gui_hwm_mb: float = 0.0
+    gui_pss_mb: float = 0.0
     workers_rss_mb: float = 0.0
+    workers_pss_mb: float = 0.0
 
 
 def p(values: list[float], q: float) -> float:
@@ -200,14 +206,32 @@ class Heartbeat:
         return self.worst
 
 
-def children_rss_mb() -> float:
-    total = 0.0
+def tree_cpu_s(exclude: int) -> float:
+    """CPU seconds (ns resolution, /proc/*/task/*/schedstat) of this process and its
+    children but ``exclude``."""
+    total = 0
+    pids = [os.getpid()]
     with contextlib.suppress(OSError):
         for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-            for child in (task / "children").read_text(encoding="ascii").split():
+            pids += [int(c) for c in (task / "children").read_text(encoding="ascii").split()]
+    for pid in pids:
+        if pid == exclude:
+            continue
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{pid}/task").iterdir():
                 with contextlib.suppress(OSError):
-                    total += rss_mb(int(child))[0]
-    return total
+                    total += int((task / "schedstat").read_text(encoding="ascii").split()[0])
+    return total / 1e9
+
+
+def pss_mb(pid: int) -> float:
+    """Proportional set size in MB: a page buffer mapped by the reader and a worker
+    counts half in each (RSS counts it whole in both)."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text(encoding="ascii").splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024 / 1e6
+    return float("nan")
 
 
 def is_cached(renderer: Any, path: Path, index: int, width_px: int) -> bool:
@@ -230,15 +254,19 @@ async def measure_pack(
     rounds: int,
     baseline: concurrent.futures.ProcessPoolExecutor,
 ) -> None:
-    from PySide6.QtWidgets import QApplication
 
     from tablet_client.document_controller import DocumentController
     from tablet_client.render import PageRenderer
     from tablet_client.views.document_view import DocumentView
 
     loop = asyncio.get_running_loop()
+    baseline_pid = baseline.submit(os.getpid).result(timeout=60)
     renderer = PageRenderer()
     renderer.start()
+    # Pages alone: a renderer that keeps nothing, so each page reuses the buffer of the
+    # page before (as once a reader's cache is full: each new page takes an evicted one's).
+    alone = PageRenderer(cache_bytes=1)
+    alone.start()
     view = DocumentView()
     view.resize(*WINDOW)
     view.show()
@@ -248,27 +276,32 @@ async def measure_pack(
     heartbeat = Heartbeat()
     try:
         await renderer.open(path)  # workers up, PyMuPDF imported: as after the tablet starts
+        await alone.open(path)
         renderer.forget(path)
         for _ in range(rounds):
             # first page: the reader opens the pack until the page is painted
             renderer.forget(path)
             started = time.perf_counter()
             await controller.open(path, result.name)
-            QApplication.processEvents()
+            view.repaint()
             result.first_s.append(time.perf_counter() - started)
             result.width_px = round(view.displayed_pixmap_size.width() * view.devicePixelRatioF())
             controller.close()  # no thumbnails or prefetches while pages are timed alone
             await asyncio.sleep(0.5)  # what had started finishes
-            first, times = await loop.run_in_executor(
+            first, times, cpu = await loop.run_in_executor(
                 baseline, in_process, str(path), indexes, result.width_px
             )
             result.first_inproc_s.append(first)
             result.page_inproc_s.extend(times)
-            renderer.forget(path)
+            result.page_inproc_cpu_s += cpu
+            for index in indexes[:3]:  # its buffers made: as once the tablet's cache is full
+                await alone.render(path, index, result.width_px)
+            cpu_before = tree_cpu_s(exclude=baseline_pid)
             for index in indexes:
                 started = time.perf_counter()
-                await renderer.render(path, index, result.width_px)
+                await alone.render(path, index, result.width_px)
                 result.page_s.append(time.perf_counter() - started)
+            result.page_cpu_s += tree_cpu_s(exclude=baseline_pid) - cpu_before
         log(f"{result.name}: renderer and in-process pages measured at {result.width_px} px")
 
         renderer.forget(path)
@@ -282,7 +315,7 @@ async def measure_pack(
             started = time.perf_counter()
             controller.go_to(index)
             await until(functools.partial(shown.__contains__, index), 60)
-            QApplication.processEvents()
+            view.repaint()
             result.flip_s.append(time.perf_counter() - started)
             following = index + 1
             if following >= result.pages:
@@ -294,25 +327,23 @@ async def measure_pack(
             started, cpu = time.perf_counter(), time.thread_time()
             controller.next_page()
             await until(functools.partial(shown.__contains__, following), 60)
-            QApplication.processEvents()  # Qt paints what changed
+            view.repaint()  # the whole reader, at once: an upper bound on what Qt repaints
             result.prefetched_s.append(time.perf_counter() - started)
             result.prefetched_cpu_s.append(time.thread_time() - cpu)
         result.stall_s = heartbeat.stop()
         result.gui_rss_mb, result.gui_hwm_mb = rss_mb(os.getpid())
-        result.workers_rss_mb = children_rss_mb() - baseline_rss_mb(baseline)
-        QApplication.processEvents()
+        result.gui_pss_mb = pss_mb(os.getpid())
+        # The reader's own workers (not the baseline's process, nor the pages-alone ones).
+        pids = renderer.worker_pids
+        result.workers_rss_mb = sum(rss_mb(pid)[0] for pid in pids)
+        result.workers_pss_mb = sum(pss_mb(pid) for pid in pids)
     finally:
         heartbeat.stop()
         controller.close()
         view.close()
         view.deleteLater()
         await renderer.close()
-
-
-def baseline_rss_mb(baseline: concurrent.futures.ProcessPoolExecutor) -> float:
-    """The in-process baseline's child is also this process's child: not a worker."""
-    pid = baseline.submit(os.getpid).result(timeout=30)
-    return rss_mb(pid)[0]
+        await alone.close()
 
 
 def run_qt(body: Coroutine[Any, Any, _T]) -> _T:
@@ -389,9 +420,17 @@ def section(
             f"| | prefetched flip, GUI thread CPU | {ms(median_ms(r.prefetched_cpu_s))} | "
             f"{ms(p(r.prefetched_cpu_s, 95))} | | | | {len(r.prefetched_cpu_s)} |",
         ]
+    cpu_rows = [
+        f"| {r.name} | {1000 * r.page_cpu_s / len(r.page_s):.1f} | "
+        f"{1000 * r.page_inproc_cpu_s / len(r.page_inproc_s):.1f} | "
+        f"{r.page_cpu_s / len(r.page_s) / (r.page_inproc_cpu_s / len(r.page_inproc_s)):.2f} |"
+        for r in packs
+        if r.page_s and r.page_inproc_s and r.page_inproc_cpu_s > 0
+    ]
     facts = [
         f"| {r.name} | {r.size_mb:.1f} | {r.width_px} | {r.stall_s * 1000:.0f} | "
-        f"{r.gui_rss_mb:.0f} (peak {r.gui_hwm_mb:.0f}) | {r.workers_rss_mb:.0f} |"
+        f"{r.gui_rss_mb:.0f} / {r.gui_pss_mb:.0f} (peak RSS {r.gui_hwm_mb:.0f}) | "
+        f"{r.workers_rss_mb:.0f} / {r.workers_pss_mb:.0f} |"
         for r in packs
     ]
     return "\n".join(
@@ -414,8 +453,16 @@ def section(
             "",
             *rows,
             "",
+            "CPU per page (renderer only: the bench's process and all workers, from "
+            "/proc schedstat; in-process: the drawing thread) — what the page costs, "
+            "whatever else the machine runs:",
+            "",
+            "| pack | renderer CPU ms a page | in-process CPU ms a page | ratio |",
+            "|---|---:|---:|---:|",
+            *cpu_rows,
+            "",
             "| pack | file MB | page px wide | longest UI stall ms (5 ms heartbeat, "
-            "while flipping) | reader RSS MB | workers' RSS MB |",
+            "while flipping) | reader RSS / PSS MB | reader's workers RSS / PSS MB |",
             "|---|---:|---:|---:|---:|---:|",
             *facts,
             SECTION_END,

@@ -28,8 +28,9 @@ file changed.
 
 A confidential document is a sealed file opened with its key (``open(path, key=...)``):
 the worker unseals it into memory and opens it from there, so its plain bytes never
-touch a disk (its drawn pixels are in tmpfs page buffers, as any page's, readable only
-by the tablet's user); ``forget`` drops its pages and its key.
+touch a disk (its drawn pixels are in tmpfs page buffers of their own, mode 0600, which
+are removed, never reused, once its pages are let go); ``forget`` drops its pages and
+its key.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ _MAX_WIDTH_PX = 8192  # a 8192 px wide A4 page is already ~270 MB of RGB32
 _MAX_PAGE_BYTES = 512 * 1024 * 1024  # a very tall page at a large width: refused, not drawn
 _MAX_WORKERS = 4  # each worker holds PyMuPDF and its open documents (~40 MB)
 _FREE_BUFFER_BYTES = 96 * 1024 * 1024  # page buffers kept for reuse (4 pages at 1920 px)
+_FULL_PAGE_BYTES = 1024 * 1024  # a page this large is a page being read, not a thumbnail
 _WORKER_DIED = "the page renderer stopped unexpectedly; try again"
 _BYTES_PER_PIXEL = 4  # Format_RGB32
 _SHM = Path("/dev/shm")  # noqa: S108 (files made O_EXCL, mode 0600, unpredictable names)
@@ -366,12 +368,40 @@ class _Buffers:
     """Page buffers on tmpfs, reused: a new 20 MB one costs ~20 ms of page allocation in
     the kernel (more than drawing a page of text), a reused one nothing. A buffer is in
     use while a mapping of it lives (the cache's page, a QImage on screen); when the last
-    goes it is free again, and free ones beyond ``free_limit`` bytes are removed."""
+    goes it is free again, and free ones beyond ``free_limit`` bytes are removed. While
+    the cache fills (every page needs memory of its own), ``spares`` buffers of the usual
+    page size are allocated ahead on a thread, off the GUI thread and the page's path."""
 
-    def __init__(self, free_limit: int) -> None:
+    def __init__(self, free_limit: int, spares: int) -> None:
         self._free: list[tuple[int, str]] = []  # (bytes, path)
         self._free_limit = free_limit
+        self._spares = spares
+        self._usual = 0  # bytes of the last full-size page drawn
+        self._preparing = False
         self.closed = False
+
+    def _new_name(self) -> str:
+        return str(_pixels_dir() / f"hemicycle-page-{os.getpid()}-{secrets.token_hex(8)}")
+
+    def refill(self) -> None:
+        """Allocate one more spare buffer of the usual size if fewer are free."""
+        usual = self._usual
+        if self.closed or self._preparing or usual == 0:
+            return
+        if sum(1 for b in self._free if usual <= b[0] <= 2 * usual) >= self._spares:
+            return
+        path = self._new_name()
+        self._preparing = True
+        allocating = asyncio.get_running_loop().run_in_executor(None, _allocate, path, usual)
+        allocating.add_done_callback(functools.partial(self._prepared, path, usual))
+
+    def _prepared(self, path: str, size: int, allocating: asyncio.Future[None]) -> None:
+        self._preparing = False
+        if allocating.cancelled() or allocating.exception() is not None:
+            _unlink(path)  # tmpfs full: pages are drawn into new buffers as before
+            return
+        self.give_back(path, size)
+        self.refill()
 
     def take(self, size_hint: int) -> tuple[str, int]:
         """A free buffer (path, bytes) for a page of about ``size_hint`` bytes (0: not
@@ -381,8 +411,7 @@ class _Buffers:
             chosen = min(fitting) if fitting else max(self._free)
             self._free.remove(chosen)
             return chosen[1], chosen[0]
-        token = secrets.token_hex(8)
-        return str(_pixels_dir() / f"hemicycle-page-{os.getpid()}-{token}"), 0
+        return self._new_name(), 0
 
     def give_back(self, path: str, size: int) -> None:
         if self.closed:
@@ -397,15 +426,22 @@ class _Buffers:
         """A buffer a killed worker may still have been writing: never reused."""
         _unlink(path)
 
-    def map(self, path: str, size: int, capacity: int) -> mmap.mmap:
+    def map(self, path: str, size: int, capacity: int, *, sealed: bool = False) -> mmap.mmap:
         """Map ``size`` bytes of a drawn buffer (shared: no copy); it is given back when
-        the mapping is gone (every page and image made from it)."""
+        the mapping is gone (every page and image made from it), or removed if it holds
+        a page of a confidential document (``sealed``: never drawn over by another)."""
         fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
         try:
             pixels = mmap.mmap(fd, size, flags=mmap.MAP_SHARED | _POPULATE)
         finally:
             os.close(fd)
-        weakref.finalize(pixels, self.give_back, path, max(size, capacity))
+        if sealed:
+            weakref.finalize(pixels, _unlink, path)
+        else:
+            weakref.finalize(pixels, self.give_back, path, max(size, capacity))
+        if size >= _FULL_PAGE_BYTES:
+            self._usual = size
+        self.refill()
         return pixels
 
     def close(self) -> None:
@@ -414,6 +450,15 @@ class _Buffers:
         for _, path in self._free:
             _unlink(path)
         self._free.clear()
+
+
+def _allocate(path: str, size: int) -> None:
+    """Make a page buffer with its memory allocated (on a thread: the kernel zeroes it)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        os.posix_fallocate(fd, 0, size)
+    finally:
+        os.close(fd)
 
 
 def _unlink(out_path: str) -> None:
@@ -513,13 +558,18 @@ class PageRenderer:
         self._cache_hits = 0
         self._worker_renders = 0
         self._workers_replaced = 0
-        self._buffers = _Buffers(free_limit=_FREE_BUFFER_BYTES)
+        self._buffers = _Buffers(_FREE_BUFFER_BYTES, spares=workers)
         self._page_sizes: dict[Path, tuple[tuple[float, float], ...]] = {}  # from open()
         self._texts: OrderedDict[tuple[Path, int], PageText] = OrderedDict()
 
     @property
     def workers(self) -> int:
         return self._workers
+
+    @property
+    def worker_pids(self) -> tuple[int, ...]:
+        """The worker processes now running (for measuring their memory)."""
+        return tuple(lane.pid for lane in self._lanes if lane.pid is not None)
 
     # life cycle
 
@@ -529,7 +579,7 @@ class PageRenderer:
             return
         _sweep_orphaned_pages()
         if self._buffers.closed:
-            self._buffers = _Buffers(free_limit=_FREE_BUFFER_BYTES)
+            self._buffers = _Buffers(_FREE_BUFFER_BYTES, spares=self._workers)
         self._lanes = [_start_lane() for _ in range(self._workers)]
 
     async def close(self) -> None:
@@ -803,7 +853,9 @@ class PageRenderer:
                 job.future.set_exception(exc)
         elif job.key is not None and job.out_path is not None:
             width, height, stride = handle.result()
-            pixels = self._buffers.map(job.out_path, stride * height, job.capacity)
+            pixels = self._buffers.map(
+                job.out_path, stride * height, job.capacity, sealed=job.args[-1] is not None
+            )
             page = RenderedPage(job.key[1], width, height, stride, pixels)
             self._store(job.key, page)
             if not job.future.done():

@@ -169,24 +169,27 @@ async def test_page_buffers_are_reused_once_let_go_and_removed_at_close(
     colour_pdf: Path, heavy_pdf: Path
 ) -> None:
     before = set(page_files())
-    renderer = PageRenderer(workers=2, cache_bytes=1)  # nothing cached: pages are ours
+    # Nothing cached (the pages are ours), and pages under 1 MB: no spare buffers made ahead.
+    renderer = PageRenderer(workers=2, cache_bytes=1)
     try:
         await renderer.open(colour_pdf)
-        page = await renderer.render(colour_pdf, 0, 800)
+        page = await renderer.render(colour_pdf, 0, 400)
         assert len(set(page_files()) - before) == 1
         held = memoryview(page.samples)  # as a QImage on screen holds it
         at = page.stride * 20 + 80  # row 20, pixel 20: the colour band
         band = bytes(held[at : at + 3])
         assert band == bytes((30, 30, 200))  # page 1's band, B G R
         del page
+        await asyncio.sleep(0)  # the loop's last references to the result go
         gc.collect()
-        second = await renderer.render(colour_pdf, 1, 800)
+        second = await renderer.render(colour_pdf, 1, 400)
         assert len(set(page_files()) - before) == 2  # the held one was not drawn over
         assert bytes(held[at : at + 3]) == band
         held.release()
         del second
+        await asyncio.sleep(0)  # the loop's last references to the result go
         gc.collect()
-        third = await renderer.render(colour_pdf, 2, 800)
+        third = await renderer.render(colour_pdf, 2, 400)
         assert len(set(page_files()) - before) == 2  # one of the let-go ones, reused
         assert tuple(third.samples[third.stride * 20 + 80 : third.stride * 20 + 83]) == (
             pytest.approx((200, 60, 30), abs=3)  # page 3's band, B G R: freshly drawn
@@ -199,6 +202,7 @@ async def test_page_buffers_are_reused_once_let_go_and_removed_at_close(
     finally:
         await renderer.close()
     del third
+    await asyncio.sleep(0)
     gc.collect()
     assert set(page_files()) - before == set()  # every buffer gone with its last page
 
