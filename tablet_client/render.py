@@ -11,10 +11,10 @@ Requests are dispatched by priority: a page someone is waiting for goes before
 prefetches and thumbnails, a job is handed to a worker only when that worker is idle,
 and background work never takes the last idle worker, so a new page never queues behind
 a backlog. A render nobody waits for any more (the reader moved on) is dropped from the
-queue; once started it may finish into the cache, but one that has drawn for longer than
-``abandon_after_s`` when it is given up, or for longer than ``time_limit_s`` with nobody
-waiting (a slow prefetch), has its worker killed and replaced: MuPDF cannot be
-interrupted from outside, and the page would hold a CPU.
+queue; once started it may finish into the cache within ``abandon_after_s`` of its start,
+and past that, or past ``time_limit_s`` with nobody ever waiting (a slow prefetch), its
+worker is killed and replaced: MuPDF cannot be interrupted from outside, and the page
+would hold a CPU.
 
 A page's pixels are never copied: the worker draws straight into a page buffer, a file
 on tmpfs (/dev/shm) named by the caller, in QImage's Format_RGB32 layout (B, G, R, 0xFF
@@ -524,10 +524,12 @@ def _start_lane() -> _Lane:
 class PageRenderer:
     """Opens PDFs and renders their pages in worker processes, with a byte-bounded cache.
 
-    ``time_limit_s``: a render nobody waits for (a prefetch, a page the reader left) may
-    run this long before its worker is replaced; ``abandon_after_s``: a render given up
-    after drawing this long has its worker replaced at once (one that has drawn for less
-    is probably nearly done, and finishes into the cache).
+    ``time_limit_s``: a render nobody ever waited for (a prefetch) may draw this long
+    before its worker is replaced. ``abandon_after_s``: a render given up (the reader
+    left the page) may draw this long in all; one that has drawn for less is probably
+    nearly done and may finish into the cache until then, one that has drawn for longer
+    has its worker replaced at once (killing costs a new worker's start, ~0.3 s of CPU,
+    so an ordinary page is better left to finish).
     """
 
     def __init__(
@@ -536,7 +538,7 @@ class PageRenderer:
         cache_bytes: int = 256 * 1024 * 1024,
         workers: int | None = None,
         time_limit_s: float = 1.5,
-        abandon_after_s: float = 0.3,
+        abandon_after_s: float = 1.0,
     ) -> None:
         workers = default_workers() if workers is None else workers
         if not 1 <= workers <= 16:
@@ -766,8 +768,17 @@ class PageRenderer:
                 self._renders.pop(job.key, None)
             (self._urgent if job.urgent else self._background).remove(job)
             job.future.cancel()
-        elif job.lane is not None and time.monotonic() - job.started_at >= self._abandon_after_s:
-            self._kill(job.lane)
+        elif job.lane is not None:
+            drawn = time.monotonic() - job.started_at
+            if drawn >= self._abandon_after_s:
+                self._kill(job.lane)
+            else:  # probably nearly done; if not by then, its worker goes
+                lane = job.lane
+                if lane.watchdog is not None:
+                    lane.watchdog.cancel()
+                lane.watchdog = asyncio.get_running_loop().call_later(
+                    self._abandon_after_s - drawn, self._overdue, lane, job
+                )
 
     def _dispatch(self) -> None:
         loop = asyncio.get_running_loop()
@@ -795,7 +806,7 @@ class PageRenderer:
             handle.add_done_callback(functools.partial(self._finished, lane, job))
 
     def _overdue(self, lane: _Lane, job: _Job) -> None:
-        """A render has drawn for the time limit: replace its worker if nobody waits."""
+        """A render has drawn for its limit: replace its worker if nobody waits."""
         lane.watchdog = None
         if lane.job is job and job.waiters == 0:
             self._kill(lane)

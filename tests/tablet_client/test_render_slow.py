@@ -221,3 +221,21 @@ async def test_pages_left_by_a_crashed_tablet_are_swept() -> None:
         mine.unlink()
         orphan.unlink(missing_ok=True)
         await renderer.close()
+
+
+async def test_a_page_left_early_may_draw_until_abandon_after_s(heavy_pdf: Path) -> None:
+    """Given up 0.1 s in: it may still finish (an ordinary page would), but a worker
+    still drawing it 0.6 s after it started is replaced, long before the time limit."""
+    renderer = PageRenderer(workers=2, time_limit_s=30, abandon_after_s=0.6)
+    try:
+        await renderer.open(heavy_pdf)
+        slow = asyncio.ensure_future(renderer.render(heavy_pdf, 0, SLOW_WIDTH))
+        await asyncio.sleep(0.1)
+        slow.cancel()
+        left = time.perf_counter()
+        await until(lambda: renderer.stats.workers_replaced == 1, "worker replaced", 10)
+        waited = time.perf_counter() - left
+        assert 0.4 <= waited < timeout(0.5 + 3)
+        assert renderer.cached(heavy_pdf, 0, SLOW_WIDTH) is None
+    finally:
+        await renderer.close()
