@@ -447,9 +447,14 @@ def section(
             f"The real renderer ({workers} worker processes) and reader, offscreen, "
             f"{WINDOW[0]} x {WINDOW[1]}, fit width; the baseline is PyMuPDF drawing the "
             "same pages at the same width in one process (`Page.get_pixmap`, RGB), run in "
-            "rounds alternating with the renderer. Reader times end when the page is "
-            "painted; the renderer-only row ends when its pixels are mapped in the reader's "
-            "process. Ratios are reader ÷ in-process medians.",
+            "rounds alternating with the renderer. Reader times end when the whole reader "
+            "has been repainted (`repaint()`: more than Qt repaints on a flip); the reader "
+            "prefetches and draws thumbnails meanwhile, as on a tablet. The first page "
+            "includes reading every page's size (the reader lays out all pages), the "
+            "in-process baseline only opens the file. The renderer-only row ends when the "
+            "page's pixels are mapped in the bench's process; it uses a renderer that keeps "
+            "no pages, so each page reuses a page buffer, as once a reader's cache is full. "
+            "Ratios are renderer ÷ in-process medians.",
             "",
             *rows,
             "",
