@@ -739,22 +739,9 @@ class PageRenderer:
         future: asyncio.Future[RenderedPage] = asyncio.get_running_loop().create_future()
         future.add_done_callback(_consume_outcome)
         path, page_index, width_px = key
-        sizes = self._page_sizes.get(path)
-        hint = 0
-        if sizes is not None and 0 <= page_index < len(sizes):
-            width_pt, height_pt = sizes[page_index]
-            # (a row short at most: the worker grows the buffer by what it lacks)
-            hint = width_px * math.floor(width_px * height_pt / width_pt) * _BYTES_PER_PIXEL
-        out_path, capacity = self._buffers.take(hint)
-        job = _Job(
-            _render,
-            (str(path), page_index, width_px, out_path, self._keys.get(path)),
-            future,
-            urgent,
-            key=key,
-            out_path=out_path,
-            capacity=capacity,
-        )
+        # The page buffer (out path) is chosen when a worker takes the job.
+        args = (str(path), page_index, width_px, "", self._keys.get(path))
+        job = _Job(_render, args, future, urgent, key=key)
         self._renders[key] = job
         (self._urgent if urgent else self._background).append(job)
         self._dispatch()
@@ -800,10 +787,24 @@ class PageRenderer:
             lane.job, job.lane = job, lane
             job.started_at = time.monotonic()
             if job.key is not None:
+                self._take_buffer(job)
                 self._worker_renders += 1
                 lane.watchdog = loop.call_later(self._time_limit_s, self._overdue, lane, job)
             handle = loop.run_in_executor(lane.executor, job.fn, *job.args)
             handle.add_done_callback(functools.partial(self._finished, lane, job))
+
+    def _take_buffer(self, job: _Job) -> None:
+        """Give a render the page buffer it draws into: a free one of about its size."""
+        assert job.key is not None
+        path, page_index, width_px = job.key
+        sizes = self._page_sizes.get(path)
+        hint = 0
+        if sizes is not None and 0 <= page_index < len(sizes):
+            width_pt, height_pt = sizes[page_index]
+            # (a row short at most: the worker grows the buffer by what it lacks)
+            hint = width_px * math.floor(width_px * height_pt / width_pt) * _BYTES_PER_PIXEL
+        job.out_path, job.capacity = self._buffers.take(hint)
+        job.args = (*job.args[:3], job.out_path, *job.args[4:])
 
     def _overdue(self, lane: _Lane, job: _Job) -> None:
         """A render has drawn for its limit: replace its worker if nobody waits."""
@@ -864,13 +865,19 @@ class PageRenderer:
                 job.future.set_exception(exc)
         elif job.key is not None and job.out_path is not None:
             width, height, stride = handle.result()
-            pixels = self._buffers.map(
-                job.out_path, stride * height, job.capacity, sealed=job.args[-1] is not None
-            )
-            page = RenderedPage(job.key[1], width, height, stride, pixels)
-            self._store(job.key, page)
-            if not job.future.done():
-                job.future.set_result(page)
+            try:
+                pixels = self._buffers.map(
+                    job.out_path, stride * height, job.capacity, sealed=job.args[-1] is not None
+                )
+            except (OSError, ValueError) as exc:  # tmpfs emptied under us, out of memory
+                self._buffers.discard(job.out_path)
+                if not job.future.done():
+                    job.future.set_exception(RenderError(f"the page cannot be shown ({exc})"))
+            else:
+                page = RenderedPage(job.key[1], width, height, stride, pixels)
+                self._store(job.key, page)
+                if not job.future.done():
+                    job.future.set_result(page)
         elif not job.future.done():
             job.future.set_result(handle.result())
         if self._lanes:
