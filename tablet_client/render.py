@@ -249,11 +249,27 @@ def _close(path: str) -> None:
 def _layout(path: str, key: bytes | None = None) -> tuple[int, tuple[tuple[float, float], ...]]:
     doc = _document(path, key)
     try:
-        # page.rect applies /Rotate and the crop box: ~40 µs a page, 40 ms for 1,000 pages.
-        sizes = tuple((page.rect.width, page.rect.height) for page in doc)
-    except Exception as exc:
-        raise RenderError(f"{Path(path).name}: page tree is damaged ({exc})") from None
+        sizes = _page_sizes(doc)
+    except Exception:
+        try:  # page.rect loads every page: ~40 µs a page, 40 ms for 1,000 pages
+            sizes = tuple((page.rect.width, page.rect.height) for page in doc)
+        except Exception as exc:
+            raise RenderError(f"{Path(path).name}: page tree is damaged ({exc})") from None
     return doc.page_count, sizes
+
+
+def _page_sizes(doc: Any) -> tuple[tuple[float, float], ...]:
+    """Every page's size as ``page.rect`` gives it (crop box, /Rotate, /UserUnit applied)
+    from the page objects, without loading the pages: half the time of ``page.rect``."""
+    mupdf = _mupdf().mupdf
+    pdf = mupdf.pdf_specifics(doc.this)
+    sizes = []
+    for index in range(doc.page_count):
+        box, ctm = mupdf.FzRect(), mupdf.FzMatrix()
+        mupdf.pdf_page_obj_transform(mupdf.pdf_lookup_page_obj(pdf, index), box, ctm)
+        rect = mupdf.fz_transform_rect(box, ctm)
+        sizes.append((round(rect.x1 - rect.x0, 3), round(rect.y1 - rect.y0, 3)))
+    return tuple(sizes)
 
 
 def _page_text(path: str, page_index: int, key: bytes | None = None) -> PageText:

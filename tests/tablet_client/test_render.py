@@ -202,3 +202,29 @@ async def test_page_text_of_a_missing_page_or_a_bad_file_is_a_render_error(
         await renderer.page_text(mixed_pdf, 3)
     with pytest.raises(RenderError, match=r"corrupt\.pdf is not a readable PDF file"):
         await renderer.page_text(corrupt_pdf, 0)
+
+
+async def test_layout_sizes_are_page_rects_with_crop_boxes_and_turns(
+    renderer: PageRenderer, pdf_dir: Path
+) -> None:
+    """The layout reads sizes from the page objects (not loading each page): the same
+    as PyMuPDF's page.rect, crop box, /Rotate and all."""
+    path = pdf_dir / "cropped-and-turned.pdf"
+    doc = pymupdf.open()
+    for index, (width, height) in enumerate(
+        [(595, 842), (842, 595), (612, 792), (300.5, 400.25)] * 3
+    ):
+        page = doc.new_page(width=width, height=height)
+        if index % 3 == 0:
+            page.set_rotation((90, 180, 270)[index % 3 + index // 6])
+        if index % 2 == 0:
+            page.set_cropbox(pymupdf.Rect(10, 20, width - 30, height - 15))
+    doc.save(path)
+    doc.close()
+    layout = await renderer.open(path)
+    with pymupdf.open(path) as check:
+        expected = tuple((page.rect.width, page.rect.height) for page in check)
+    assert len(layout.page_sizes) == len(expected) == 12
+    for got, want in zip(layout.page_sizes, expected, strict=True):
+        assert got == pytest.approx(want, abs=1e-3)
+    assert expected[0] == (807, 555) and expected[2] == (572, 757)  # turned; cropped
