@@ -341,7 +341,17 @@ def _render(
         del device, target  # MuPDF lets go of the mapping before it may be closed
     except Exception as exc:
         raise RenderError(f"page {page_index + 1} of {name} cannot be drawn ({exc})") from None
+    finally:
+        if key is not None:  # a confidential page's buffer stays mapped here no longer
+            _unmap(out_path)
     return width, height, stride
+
+
+def _unmap(out_path: str) -> None:
+    entry = _mapped.pop(out_path, None)
+    if entry is not None:
+        entry[1].close()
+        os.close(entry[0])
 
 
 # out path -> (open fd, its mapping): a reused buffer is drawn into without mapping it

@@ -115,6 +115,10 @@ def test_each_member_has_their_own_sealed_copies(tmp_path: Path) -> None:
     assert [p.name for p in (tmp_path / "confidential").iterdir()] == ["last-contact"]
 
 
+def mappings(pid: int) -> str:
+    return Path(f"/proc/{pid}/maps").read_text(encoding="ascii", errors="replace")
+
+
 def page_buffers() -> set[Path]:
     """This process's page buffers (tmpfs files the renderer's workers draw into)."""
     return set(Path("/dev/shm").glob(f"hemicycle-page-{os.getpid()}-*"))
@@ -135,6 +139,9 @@ async def test_the_renderer_opens_a_sealed_document_only_with_its_key(tmp_path: 
         assert layout.page_count == 2
         page = await renderer.render(sealed, 1, 200)
         assert page.width == 200 and renderer.cached(sealed, 1, 200) is not None
+        [buffer] = page_buffers() - before
+        for pid in renderer.worker_pids:  # no worker keeps the confidential pixels mapped
+            assert buffer.name not in mappings(pid)
         # Put away: its pages, its key and the worker's unsealed copy are gone.
         renderer.forget(sealed)
         assert renderer.cached(sealed, 1, 200) is None
