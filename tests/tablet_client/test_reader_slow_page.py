@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from tablet_client.document_controller import THUMBNAIL_WIDTH, DocumentController
+from tablet_client.document_controller import PREVIEW_DIVISOR, THUMBNAIL_WIDTH, DocumentController
 from tablet_client.i18n import set_language
 from tablet_client.render import PageRenderer
 from tablet_client.views.document_view import DocumentView
@@ -138,5 +138,27 @@ def test_leaving_a_slow_page_gives_its_render_up(
         )
         await asyncio.sleep(0.3)
         assert reader.shown == [1]  # the plan never comes back over page 2
+
+    run_async(body())
+
+
+def test_a_low_resolution_preview_comes_before_the_page(
+    reader: Reader, renderer: PageRenderer, heavy_pdf: Path, run_async: Run, wait_until: WaitUntil
+) -> None:
+    """Zoomed to 4x, the plan is drawn ~3,000 px wide (many seconds); its preview, a
+    sixth of that wide, comes long before and is shown under the note."""
+
+    async def body() -> None:
+        await reader.controller.open(heavy_pdf, "Site plan", page=1)  # the light page
+        reader.controller.set_zoom(4.0)
+        wide = reader.view.page_area_size("width").width() * 4
+        await wait_until(lambda: reader.shown_width() >= wide - 2, "the sharp 4x page")
+        reader.controller.go_to(0)
+        await wait_until(lambda: reader.note is not None, "the still-drawing note")
+        preview_width = wide // PREVIEW_DIVISOR
+        await wait_until(lambda: abs(reader.shown_width() - preview_width) <= 2, "the preview", 20)
+        assert reader.note == "Still drawing page 1…" and reader.shown == [1, 1]
+        reader.controller.go_to(1)  # leave before the plan comes: it is given up
+        await wait_until(lambda: reader.note is None and reader.shown[-1] == 1, "page 2")
 
     run_async(body())
