@@ -307,8 +307,10 @@ class DocumentController(QObject):
     def _page_is_slow(self) -> None:
         """The page asked for has not come within the time limit: a placeholder (its
         thumbnail, if cached) now, and a low-resolution preview when that is drawn."""
-        if self._path is None or self._layout is None or self._page_task is None:
+        if self._path is None or self._layout is None:
             return
+        if self._page_task is None or self._page_task.done():
+            return  # it came, or failed (and says so), as the timer fired
         index = self._current
         thumbnail = self._renderer.cached(self._path, index, self._thumbnail_width())
         self._show_drawing(index, thumbnail)
@@ -429,12 +431,16 @@ class DocumentController(QObject):
     def _stop_tasks(self) -> None:
         self._request += 1
         self._stop_page_task()
+        if self._drawing is not None:
+            self._view.set_drawing_note(None)
         self._drawing = None
         if self._thumbnail_task is not None:
             self._thumbnail_task.cancel()
         self._thumbnail_task = None
 
     def _show_error(self, reason: str) -> None:
+        self._slow_timer.stop()
+        self._drawing = None
         self._error = reason
         self._on_screen = None
         self._view.show_error(tr("viewer.cannot_show", reason=reason))
