@@ -3,7 +3,13 @@
 The controller never touches PyMuPDF: pages come from a PageRenderer (a worker process)
 awaited on the running qasync loop, so the GUI thread only converts finished pixels.
 A newer page request always supersedes older ones: the page on screen is the last one
-asked for, whatever order the renders finish in.
+asked for, whatever order the renders finish in, and the renderer is told at once that
+the older ones are not wanted (cancelling the awaiting task gives its job up).
+
+A page that has not come after ``slow_page_s`` (a plan with many thousands of paths)
+is shown as a placeholder saying it is still being drawn: its thumbnail if one is
+cached, else a blank sheet, then a low-resolution render as soon as that is done (much
+quicker for scans and most drawings), and the real page when it lands.
 
 Zoom is a factor on the fit mode's width, from the fit-page size to MAX_ZOOM times the fit
 mode's. It stays when the page turns (each page at the same factor of its own fit size)
@@ -38,6 +44,9 @@ RESIZE_DEBOUNCE_MS = 80  # also after a pinch: the sharp render waits for the fi
 # so beyond ~2.6x it is drawn scaled up from the largest render.
 MAX_PAGE_PIXELS = 16_000_000
 MAX_RENDER_WIDTH = 8192  # device px; the renderer's own limit
+SLOW_PAGE_S = 1.5  # a page not drawn by then shows a placeholder (and a preview)
+PREVIEW_DIVISOR = 6  # a preview is a sixth of the page's width: 1/36 of its pixels
+MIN_PREVIEW_WIDTH = 64  # device px
 
 
 class DocumentController(QObject):
@@ -47,7 +56,12 @@ class DocumentController(QObject):
     page_changed = Signal(int)  # zero-based index, emitted as soon as a page is asked for
 
     def __init__(
-        self, view: DocumentView, renderer: PageRenderer, parent: QObject | None = None
+        self,
+        view: DocumentView,
+        renderer: PageRenderer,
+        parent: QObject | None = None,
+        *,
+        slow_page_s: float = SLOW_PAGE_S,
     ) -> None:
         super().__init__(parent)
         self._view = view
@@ -62,8 +76,17 @@ class DocumentController(QObject):
         self._on_screen: tuple[int, int] | None = None  # (page index, width px)
         self._error: str | None = None
         self._page_task: asyncio.Task[None] | None = None
+        self._page_task_for: tuple[int, int] | None = None  # (page index, width px)
         self._thumbnail_task: asyncio.Task[None] | None = None
+        self._preview_task: asyncio.Task[None] | None = None
         self._thumbnails_done: set[int] = set()
+        self._drawing: int | None = None  # the page shown as "still drawing"
+
+        self._slow_timer = QTimer(self)
+        self._slow_timer.setSingleShot(True)
+        self._slow_timer.setInterval(round(slow_page_s * 1000))
+        self._slow_timer.timeout.connect(self._page_is_slow)
+        view.destroyed.connect(self._slow_timer.stop)
 
         self._resize_timer = QTimer(self)
         self._resize_timer.setSingleShot(True)
@@ -219,17 +242,32 @@ class DocumentController(QObject):
     def _request_page(self) -> None:
         """Ask for the current page at the current size; supersedes every earlier request."""
         assert self._path is not None
-        self._request += 1
-        if self._page_task is not None:
-            # Lets the renderer drop the job if it has not started and nobody else wants it.
-            self._page_task.cancel()
-            self._page_task = None
         index, width_px = self._current, self._target_width(self._current)
+        if (
+            self._page_task is not None
+            and not self._page_task.done()
+            and self._page_task_for == (index, width_px)
+        ):
+            return  # already on its way: asking again must not give the render up
+        self._request += 1
+        self._stop_page_task()
         cached = self._renderer.cached(self._path, index, width_px)
         if cached is not None:
             self._put_on_screen(cached, width_px)
             return
         self._page_task = asyncio.ensure_future(self._render_page(self._request, index, width_px))
+        self._page_task_for = (index, width_px)
+        if self._on_screen is None or self._on_screen[0] != index:
+            self._slow_timer.start()  # (a sharper render of the page on screen needs none)
+
+    def _stop_page_task(self) -> None:
+        """Give up the page (and preview) being rendered: the renderer drops the job, or
+        replaces its worker if it has drawn for long and nobody else wants it."""
+        self._slow_timer.stop()
+        for task in (self._page_task, self._preview_task):
+            if task is not None:
+                task.cancel()
+        self._page_task = self._preview_task = None
 
     async def _render_page(self, request: int, index: int, width_px: int) -> None:
         assert self._path is not None
@@ -244,8 +282,15 @@ class DocumentController(QObject):
 
     def _put_on_screen(self, page: RenderedPage, width_px: int) -> None:
         assert self._path is not None and self._layout is not None
+        self._slow_timer.stop()
+        if self._preview_task is not None:
+            self._preview_task.cancel()
+            self._preview_task = None
         self._error = None
-        same_page = self._on_screen is not None and self._on_screen[0] == page.page_index
+        same_page = (
+            self._on_screen is not None and self._on_screen[0] == page.page_index
+        ) or self._drawing == page.page_index
+        self._drawing = None
         self._view.show_page(
             to_qimage(page, self._view.devicePixelRatioF()),
             self._page_scale(page.page_index),
@@ -258,6 +303,46 @@ class DocumentController(QObject):
         for neighbour in (page.page_index + 1, page.page_index - 1):
             if 0 <= neighbour < self._layout.page_count:
                 self._renderer.prefetch(self._path, neighbour, self._target_width(neighbour))
+
+    def _page_is_slow(self) -> None:
+        """The page asked for has not come within the time limit: a placeholder (its
+        thumbnail, if cached) now, and a low-resolution preview when that is drawn."""
+        if self._path is None or self._layout is None:
+            return
+        if self._page_task is None or self._page_task.done():
+            return  # it came, or failed (and says so), as the timer fired
+        index = self._current
+        thumbnail = self._renderer.cached(self._path, index, self._thumbnail_width())
+        self._show_drawing(index, thumbnail)
+        if thumbnail is None:
+            width_px = max(MIN_PREVIEW_WIDTH, self._target_width(index) // PREVIEW_DIVISOR)
+            self._preview_task = asyncio.ensure_future(
+                self._render_preview(self._request, index, width_px)
+            )
+
+    async def _render_preview(self, request: int, index: int, width_px: int) -> None:
+        assert self._path is not None
+        try:
+            preview = await self._renderer.render(self._path, index, width_px)
+        except RenderError:
+            return  # the page's own render reports it
+        if request == self._request and self._drawing == index:
+            self._show_drawing(index, preview)
+
+    def _show_drawing(self, index: int, preview: RenderedPage | None) -> None:
+        assert self._layout is not None
+        self._view.show_placeholder(
+            tr("viewer.still_drawing", page=index + 1),
+            self._page_scale(index),
+            self._layout.page_sizes[index],
+            None if preview is None else to_qimage(preview, self._view.devicePixelRatioF()),
+            keep_position=self._drawing == index,
+        )
+        self._drawing = index
+        self._on_screen = None
+
+    def _thumbnail_width(self) -> int:
+        return max(1, round(THUMBNAIL_WIDTH * self._view.devicePixelRatioF()))
 
     def _fit_width_px(self, index: int, mode: FitMode | None = None) -> int:
         """Device pixels wide the page must be to fit the page area in the fit mode."""
@@ -320,7 +405,7 @@ class DocumentController(QObject):
 
     async def _fill_thumbnails(self) -> None:
         # One at a time, so a page the reader asks for never queues behind a batch.
-        width_px = max(1, round(THUMBNAIL_WIDTH * self._view.devicePixelRatioF()))
+        width_px = self._thumbnail_width()
         while self._path is not None:
             path = self._path
             index = next(
@@ -336,24 +421,33 @@ class DocumentController(QObject):
                 return
             self._thumbnails_done.add(index)
             if page is not None:
-                self._view.set_thumbnail(index, to_qimage(page, self._view.devicePixelRatioF()))
+                # A copy: the strip keeps a thousand small images, not their mappings.
+                image = to_qimage(page, self._view.devicePixelRatioF()).copy()
+                self._view.set_thumbnail(index, image)
             await asyncio.sleep(0)  # cached thumbnails return at once: let the UI breathe
 
     # helpers
 
     def _stop_tasks(self) -> None:
         self._request += 1
-        for task in (self._page_task, self._thumbnail_task):
-            if task is not None:
-                task.cancel()
-        self._page_task = self._thumbnail_task = None
+        self._stop_page_task()
+        if self._drawing is not None:
+            self._view.set_drawing_note(None)
+        self._drawing = None
+        if self._thumbnail_task is not None:
+            self._thumbnail_task.cancel()
+        self._thumbnail_task = None
 
     def _show_error(self, reason: str) -> None:
+        self._slow_timer.stop()
+        self._drawing = None
         self._error = reason
         self._on_screen = None
         self._view.show_error(tr("viewer.cannot_show", reason=reason))
 
     def _retranslate(self) -> None:
         self._view.retranslate()
+        if self._drawing is not None:
+            self._view.set_drawing_note(tr("viewer.still_drawing", page=self._drawing + 1))
         if self._error is not None:
             self._view.show_error(tr("viewer.cannot_show", reason=self._error))

@@ -1,32 +1,57 @@
 """PDF page rendering for the tablet: the one module that uses PyMuPDF.
 
 PyMuPDF holds the GIL while MuPDF works, so every call into it runs in a worker process
-started with "spawn"; the GUI process only ever receives plain bytes. PyMuPDF is imported
-inside the worker, never in the caller, and this module does not import Qt.
+started with "spawn"; PyMuPDF is imported inside the workers, never in the caller, and
+this module does not import Qt.
 
-Render requests are dispatched by priority: a page someone is waiting for goes before
-prefetches and thumbnails, and at most ``workers`` jobs are handed to the pool at a time
-so a new page never queues behind a backlog. Finished pages are kept in an LRU bounded by
-bytes. Documents are content-addressed on the tablet, so a path's bytes do not change
-while it is cached; ``open`` still drops cached pages of a path whose file changed.
+There are several workers (``default_workers()``: one per CPU, at least 2, at most 4),
+each a single-process executor of its own, so one worker stuck in MuPDF on a slow page
+(a plan with 100,000 paths) holds up nobody else, and can be killed and replaced alone.
+Requests are dispatched by priority: a page someone is waiting for goes before
+prefetches and thumbnails, a job is handed to a worker only when that worker is idle,
+and background work never takes the last idle worker, so a new page never queues behind
+a backlog. A render nobody waits for any more (the reader moved on) is dropped from the
+queue; once started it may finish into the cache within ``abandon_after_s`` of its start,
+and past that, or past ``time_limit_s`` with nobody ever waiting (a slow prefetch), its
+worker is killed and replaced: MuPDF cannot be interrupted from outside, and the page
+would hold a CPU.
+
+A page's pixels are never copied: the worker draws straight into a page buffer, a file
+on tmpfs (/dev/shm) named by the caller, in QImage's Format_RGB32 layout (B, G, R, 0xFF
+on little-endian machines); the caller maps it, and that mapping is the page's
+``samples``, which a QImage wraps in place (PySide keeps the mapping alive as long as Qt
+uses the pixels). Buffers are reused once no page or image maps them any more (a new
+one costs more to allocate than a page of text costs to draw). Finished pages are kept
+in an LRU bounded by bytes. Documents are content-addressed on the tablet, so a path's
+bytes do not change while it is cached; ``open`` still drops cached pages of a path whose
+file changed.
 
 A confidential document is a sealed file opened with its key (``open(path, key=...)``):
 the worker unseals it into memory and opens it from there, so its plain bytes never
-touch a disk; ``forget`` drops its pages and its key.
+touch a disk (its drawn pixels are in tmpfs page buffers of their own, mode 0600, which
+are removed, never reused, once its pages are let go); ``forget`` drops its pages and
+its key.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
+import math
+import mmap
 import multiprocessing
 import os
+import secrets
+import signal
+import tempfile
+import time
+import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from multiprocessing.shared_memory import SharedMemory
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,6 +63,7 @@ __all__ = [
     "RenderStats",
     "RenderedPage",
     "TextWord",
+    "default_workers",
 ]
 
 _T = TypeVar("_T")
@@ -45,8 +71,41 @@ _T = TypeVar("_T")
 _MAX_OPEN_DOCUMENTS = 4  # per worker; each open MuPDF document keeps its xref table in memory
 _MAX_QUEUED_PREFETCHES = 4
 _MAX_PAGE_TEXTS = 16  # pages whose words are kept for highlighting
-_MAX_WIDTH_PX = 8192  # a 8192 px wide A4 page is already ~200 MB of RGB
+_MAX_WIDTH_PX = 8192  # a 8192 px wide A4 page is already ~270 MB of RGB32
+_MAX_PAGE_BYTES = 512 * 1024 * 1024  # a very tall page at a large width: refused, not drawn
+_MAX_WORKERS = 4  # each worker holds PyMuPDF and its open documents (~40 MB)
+_FREE_BUFFER_BYTES = 96 * 1024 * 1024  # page buffers kept for reuse (4 pages at 1920 px)
+_FULL_PAGE_BYTES = 1024 * 1024  # a page this large is a page being read, not a thumbnail
 _WORKER_DIED = "the page renderer stopped unexpectedly; try again"
+_BYTES_PER_PIXEL = 4  # Format_RGB32
+_SHM = Path("/dev/shm")  # noqa: S108 (files made O_EXCL, mode 0600, unpredictable names)
+_POPULATE = getattr(mmap, "MAP_POPULATE", 0)  # fault the pages in with one call, not 5,000
+
+
+@functools.cache
+def _pixels_dir() -> Path:
+    """Pages are drawn into files here (tmpfs: memory, not disk), unlinked once mapped."""
+    return _SHM if _SHM.is_dir() else Path(tempfile.gettempdir())
+
+
+def _sweep_orphaned_pages() -> None:
+    """Remove pages drawn for a tablet process that has gone (it crashed while a worker
+    was drawing): tmpfs is memory, and nothing else would ever free them."""
+    for stale in _pixels_dir().glob("hemicycle-page-*-*"):
+        pid = stale.name.split("-")[2]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            _unlink(str(stale))
+        except PermissionError:
+            pass  # another user's live process
+
+
+def default_workers() -> int:
+    """One worker per CPU, at least 2 (one slow page must not stall the reader), at most 4."""
+    return min(max(os.cpu_count() or 2, 2), _MAX_WORKERS)
 
 
 class RenderError(Exception):
@@ -63,11 +122,19 @@ class DocumentLayout:
 
 @dataclass(frozen=True, slots=True)
 class RenderedPage:
+    """A drawn page. ``samples`` is the shared mapping the worker drew into, in
+    QImage.Format_RGB32 layout (4 bytes a pixel: B, G, R, 0xFF on little-endian machines);
+    it stays mapped as long as this object or a QImage made from it lives."""
+
     page_index: int
     width: int  # pixels
     height: int  # pixels
     stride: int  # bytes per row
-    samples: bytes  # RGB888, no alpha
+    samples: mmap.mmap
+
+    @property
+    def nbytes(self) -> int:
+        return self.stride * self.height
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +166,7 @@ class RenderStats:
     worker_renders: int  # pages handed to the worker process
     cached_pages: int
     cached_bytes: int
+    workers_replaced: int = 0  # killed drawing a page nobody wanted, or died
 
 
 # --- worker process side -------------------------------------------------------------
@@ -181,11 +249,27 @@ def _close(path: str) -> None:
 def _layout(path: str, key: bytes | None = None) -> tuple[int, tuple[tuple[float, float], ...]]:
     doc = _document(path, key)
     try:
-        # page.rect applies /Rotate and the crop box: ~40 µs a page, 40 ms for 1,000 pages.
-        sizes = tuple((page.rect.width, page.rect.height) for page in doc)
-    except Exception as exc:
-        raise RenderError(f"{Path(path).name}: page tree is damaged ({exc})") from None
+        sizes = _page_sizes(doc)
+    except Exception:
+        try:  # page.rect loads every page: ~40 µs a page, 40 ms for 1,000 pages
+            sizes = tuple((page.rect.width, page.rect.height) for page in doc)
+        except Exception as exc:
+            raise RenderError(f"{Path(path).name}: page tree is damaged ({exc})") from None
     return doc.page_count, sizes
+
+
+def _page_sizes(doc: Any) -> tuple[tuple[float, float], ...]:
+    """Every page's size as ``page.rect`` gives it (crop box, /Rotate, /UserUnit applied)
+    from the page objects, without loading the pages: half the time of ``page.rect``."""
+    mupdf = _mupdf().mupdf
+    pdf = mupdf.pdf_specifics(doc.this)
+    sizes = []
+    for index in range(doc.page_count):
+        box, ctm = mupdf.FzRect(), mupdf.FzMatrix()
+        mupdf.pdf_page_obj_transform(mupdf.pdf_lookup_page_obj(pdf, index), box, ctm)
+        rect = mupdf.fz_transform_rect(box, ctm)
+        sizes.append((round(rect.x1 - rect.x0, 3), round(rect.y1 - rect.y0, 3)))
+    return tuple(sizes)
 
 
 def _page_text(path: str, page_index: int, key: bytes | None = None) -> PageText:
@@ -211,14 +295,14 @@ def _page_text(path: str, page_index: int, key: bytes | None = None) -> PageText
 
 
 def _render(
-    path: str, page_index: int, width_px: int, key: bytes | None = None
-) -> tuple[int, int, int, str, int]:
-    """Render into a new shared-memory block; returns (width, height, stride, block, size).
-
-    A 1920 px page is ~15 MB: through the executor's pipe it costs ~30 ms more than the
-    render itself, through shared memory a few ms. The caller unlinks the block.
-    """
+    path: str, page_index: int, width_px: int, out_path: str, key: bytes | None = None
+) -> tuple[int, int, int]:
+    """Draw a page ``width_px`` wide straight into the page buffer ``out_path`` (a file
+    on tmpfs, made or grown as needed); returns (width, height, stride). The pixels are
+    those of ``Page.get_pixmap`` at the same scale, as Format_RGB32: MuPDF draws BGR with
+    an opaque alpha byte."""
     pymupdf = _mupdf()
+    mupdf = pymupdf.mupdf
     doc = _document(path, key)
     name = Path(path).name
     if not 0 <= page_index < doc.page_count:
@@ -226,34 +310,186 @@ def _render(
     try:
         page = doc.load_page(page_index)
         scale = width_px / page.rect.width
-        pixmap = page.get_pixmap(
-            matrix=pymupdf.Matrix(scale, scale), colorspace=pymupdf.csRGB, alpha=False
-        )
+        ctm = mupdf.FzMatrix(scale, 0, 0, scale, 0, 0)
+        # The pixel box Page.get_pixmap uses: the page's bounds, transformed, rounded out.
+        box = mupdf.fz_round_rect(mupdf.fz_transform_rect(mupdf.fz_bound_page(page.this), ctm))
     except Exception as exc:
         raise RenderError(f"page {page_index + 1} of {name} cannot be drawn ({exc})") from None
-    samples = pixmap.samples_mv
-    size = len(samples)
-    block = SharedMemory(create=True, size=max(size, 1))
+    width, height = box.x1 - box.x0, box.y1 - box.y0
+    stride = width * _BYTES_PER_PIXEL
+    size = stride * height
+    if width < 1 or height < 1 or size > _MAX_PAGE_BYTES:
+        raise RenderError(f"page {page_index + 1} of {name} cannot be drawn at this size")
+    pixels = _buffer(out_path, size)
     try:
-        buffer = block.buf
-        assert buffer is not None  # set on every open block
-        buffer[:size] = samples
+        target = mupdf.fz_new_pixmap_with_data(
+            mupdf.fz_device_bgr(),
+            width,
+            height,
+            mupdf.FzSeparations(),
+            1,
+            stride,
+            mupdf.python_mutable_buffer_data(pixels),
+        )
+        target.m_internal.x, target.m_internal.y = box.x0, box.y0
+        mupdf.fz_clear_pixmap_with_value(target, 0xFF)  # white paper, opaque
+        device = mupdf.fz_new_draw_device(mupdf.FzMatrix(), target)
+        try:
+            mupdf.fz_run_page(page.this, device, ctm, mupdf.FzCookie())
+        finally:
+            mupdf.fz_close_device(device)
+        del device, target  # MuPDF lets go of the mapping before it may be closed
+    except Exception as exc:
+        raise RenderError(f"page {page_index + 1} of {name} cannot be drawn ({exc})") from None
     finally:
-        block.close()
-    return pixmap.width, pixmap.height, pixmap.stride, block.name, size
+        if key is not None:  # a confidential page's buffer stays mapped here no longer
+            _unmap(out_path)
+    return width, height, stride
 
 
-def _take_samples(block_name: str, size: int) -> bytes:
-    """Copy a rendered page out of its shared-memory block and free the block."""
-    block = SharedMemory(name=block_name)
+def _unmap(out_path: str) -> None:
+    entry = _mapped.pop(out_path, None)
+    if entry is not None:
+        entry[1].close()
+        os.close(entry[0])
+
+
+# out path -> (open fd, its mapping): a reused buffer is drawn into without mapping it
+# again (mapping and unmapping 20 MB costs ~2 ms); lives in the worker process only.
+_mapped: OrderedDict[str, tuple[int, mmap.mmap]] = OrderedDict()
+_MAX_MAPPED = 4
+
+
+def _buffer(out_path: str, size: int) -> mmap.mmap:
+    """At least ``size`` bytes of the page buffer ``out_path``, mapped shared."""
+    for stale, (fd, pixels) in list(_mapped.items()):
+        if os.fstat(fd).st_nlink == 0:  # removed by the tablet: let its memory go
+            del _mapped[stale]
+            pixels.close()
+            os.close(fd)
+    entry = _mapped.pop(out_path, None)
+    if entry is not None:
+        if len(entry[1]) >= size:
+            _mapped[out_path] = entry
+            return entry[1]
+        entry[1].close()
+        os.close(entry[0])
+    fd = os.open(out_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
-        buffer = block.buf
-        assert buffer is not None  # set on every open block
-        with buffer[:size] as view:
-            return bytes(view)
+        size = max(size, os.fstat(fd).st_size)
+        os.ftruncate(fd, size)
+        pixels = mmap.mmap(fd, size, flags=mmap.MAP_SHARED | _POPULATE)
+    except BaseException:
+        os.close(fd)
+        raise
+    _mapped[out_path] = (fd, pixels)
+    while len(_mapped) > _MAX_MAPPED:
+        _, (old_fd, old) = _mapped.popitem(last=False)
+        old.close()
+        os.close(old_fd)
+    return pixels
+
+
+class _Buffers:
+    """Page buffers on tmpfs, reused: a new 20 MB one costs ~20 ms of page allocation in
+    the kernel (more than drawing a page of text), a reused one nothing. A buffer is in
+    use while a mapping of it lives (the cache's page, a QImage on screen); when the last
+    goes it is free again, and free ones beyond ``free_limit`` bytes are removed. While
+    the cache fills (every page needs memory of its own), ``spares`` buffers of the usual
+    page size are allocated ahead on a thread, off the GUI thread and the page's path."""
+
+    def __init__(self, free_limit: int, spares: int) -> None:
+        self._free: list[tuple[int, str]] = []  # (bytes, path)
+        self._free_limit = free_limit
+        self._spares = spares
+        self._usual = 0  # bytes of the last full-size page drawn
+        self._preparing = False
+        self.closed = False
+
+    def _new_name(self) -> str:
+        return str(_pixels_dir() / f"hemicycle-page-{os.getpid()}-{secrets.token_hex(8)}")
+
+    def refill(self) -> None:
+        """Allocate one more spare buffer of the usual size if fewer are free."""
+        usual = self._usual
+        if self.closed or self._preparing or usual == 0:
+            return
+        if sum(1 for b in self._free if usual <= b[0] <= 2 * usual) >= self._spares:
+            return
+        path = self._new_name()
+        self._preparing = True
+        allocating = asyncio.get_running_loop().run_in_executor(None, _allocate, path, usual)
+        allocating.add_done_callback(functools.partial(self._prepared, path, usual))
+
+    def _prepared(self, path: str, size: int, allocating: asyncio.Future[None]) -> None:
+        self._preparing = False
+        if allocating.cancelled() or allocating.exception() is not None:
+            _unlink(path)  # tmpfs full: pages are drawn into new buffers as before
+            return
+        self.give_back(path, size)
+        self.refill()
+
+    def take(self, size_hint: int) -> tuple[str, int]:
+        """A free buffer (path, bytes) for a page of about ``size_hint`` bytes (0: not
+        known), else a new name; the worker grows a buffer that is too small."""
+        fitting = [b for b in self._free if size_hint <= b[0] <= 2 * max(size_hint, 1)]
+        if fitting or (size_hint == 0 and self._free):
+            chosen = min(fitting) if fitting else max(self._free)
+            self._free.remove(chosen)
+            return chosen[1], chosen[0]
+        return self._new_name(), 0
+
+    def give_back(self, path: str, size: int) -> None:
+        if self.closed:
+            _unlink(path)
+            return
+        self._free.append((size, path))
+        while sum(b[0] for b in self._free) > self._free_limit:
+            _, oldest = self._free.pop(0)
+            _unlink(oldest)
+
+    def discard(self, path: str) -> None:
+        """A buffer a killed worker may still have been writing: never reused."""
+        _unlink(path)
+
+    def map(self, path: str, size: int, capacity: int, *, sealed: bool = False) -> mmap.mmap:
+        """Map ``size`` bytes of a drawn buffer (shared: no copy); it is given back when
+        the mapping is gone (every page and image made from it), or removed if it holds
+        a page of a confidential document (``sealed``: never drawn over by another)."""
+        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
+        try:
+            pixels = mmap.mmap(fd, size, flags=mmap.MAP_SHARED | _POPULATE)
+        finally:
+            os.close(fd)
+        if sealed:
+            weakref.finalize(pixels, _unlink, path)
+        else:
+            weakref.finalize(pixels, self.give_back, path, max(size, capacity))
+        if size >= _FULL_PAGE_BYTES:
+            self._usual = size
+        self.refill()
+        return pixels
+
+    def close(self) -> None:
+        """Remove the free buffers; those in use are removed as they are let go."""
+        self.closed = True
+        for _, path in self._free:
+            _unlink(path)
+        self._free.clear()
+
+
+def _allocate(path: str, size: int) -> None:
+    """Make a page buffer with its memory allocated (on a thread: the kernel zeroes it)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        os.posix_fallocate(fd, 0, size)
     finally:
-        block.close()
-        block.unlink()
+        os.close(fd)
+
+
+def _unlink(out_path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        Path(out_path).unlink()
 
 
 # --- calling process side ------------------------------------------------------------
@@ -263,12 +499,27 @@ _PageKey = tuple[Path, int, int]  # (path, page index, width in pixels)
 
 @dataclass(slots=True, eq=False)
 class _Job:
-    future: asyncio.Future[RenderedPage]
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    future: asyncio.Future[Any]
     urgent: bool
-    started: bool = False
+    key: _PageKey | None = None  # a render: identical requests share the job
+    out_path: str | None = None  # the buffer a render's worker draws the page into
+    capacity: int = 0  # its bytes (0: a new one)
+    started_at: float | None = None  # time.monotonic() when a worker took it
     waiters: int = 0
-    handle: asyncio.Future[tuple[int, int, int, str, int]] | None = field(default=None)
-    pool: concurrent.futures.ProcessPoolExecutor | None = field(default=None)
+    lane: _Lane | None = None
+
+
+@dataclass(slots=True, eq=False)
+class _Lane:
+    """One worker process (a single-process executor, so it can be killed alone)."""
+
+    executor: concurrent.futures.ProcessPoolExecutor
+    pid: int | None  # known from the start: a worker can be killed while still starting
+    job: _Job | None = None
+    recent: deque[str] = field(default_factory=lambda: deque(maxlen=_MAX_OPEN_DOCUMENTS))
+    watchdog: asyncio.TimerHandle | None = None
 
 
 def _consume_result(future: concurrent.futures.Future[Any]) -> None:
@@ -283,54 +534,98 @@ def _consume_outcome(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
-class PageRenderer:
-    """Opens PDFs and renders their pages in a worker process, with a byte-bounded cache."""
+def _start_lane() -> _Lane:
+    executor = concurrent.futures.ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+    )
+    # Submitting anything makes the pool spawn its worker now rather than on first use.
+    executor.submit(_ping).add_done_callback(_consume_result)
+    # The executor's own table of its processes (no public accessor): the one just spawned.
+    processes: dict[int, Any] = getattr(executor, "_processes", None) or {}
+    return _Lane(executor, next(iter(processes), None))
 
-    def __init__(self, *, cache_bytes: int = 256 * 1024 * 1024, workers: int = 1) -> None:
-        if workers < 1:
-            raise ValueError("workers must be at least 1")
+
+class PageRenderer:
+    """Opens PDFs and renders their pages in worker processes, with a byte-bounded cache.
+
+    ``time_limit_s``: a render nobody ever waited for (a prefetch) may draw this long
+    before its worker is replaced. ``abandon_after_s``: a render given up (the reader
+    left the page) may draw this long in all; one that has drawn for less is probably
+    nearly done and may finish into the cache until then, one that has drawn for longer
+    has its worker replaced at once (killing costs a new worker's start, ~0.3 s of CPU,
+    so an ordinary page is better left to finish).
+    """
+
+    def __init__(
+        self,
+        *,
+        cache_bytes: int = 256 * 1024 * 1024,
+        workers: int | None = None,
+        time_limit_s: float = 1.5,
+        abandon_after_s: float = 1.0,
+    ) -> None:
+        workers = default_workers() if workers is None else workers
+        if not 1 <= workers <= 16:
+            raise ValueError(f"workers must be within 1..16, not {workers}")
+        if not (time_limit_s > 0 and abandon_after_s >= 0):
+            raise ValueError("time_limit_s must be positive and abandon_after_s not negative")
         self._cache_limit = cache_bytes
         self._workers = workers
-        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._time_limit_s = time_limit_s
+        self._abandon_after_s = abandon_after_s
+        self._lanes: list[_Lane] = []
         self._cache: OrderedDict[_PageKey, RenderedPage] = OrderedDict()
         self._cache_used = 0
-        self._jobs: dict[_PageKey, _Job] = {}
-        self._urgent: deque[_PageKey] = deque()
-        self._background: deque[_PageKey] = deque()
-        self._running = 0
+        self._renders: dict[_PageKey, _Job] = {}
+        self._urgent: deque[_Job] = deque()
+        self._background: deque[_Job] = deque()
         self._file_identity: dict[Path, tuple[int, int]] = {}
         self._keys: dict[Path, bytes] = {}  # sealed documents' keys, in memory only
         self._cache_hits = 0
         self._worker_renders = 0
+        self._workers_replaced = 0
+        self._buffers = _Buffers(_FREE_BUFFER_BYTES, spares=workers)
+        self._page_sizes: dict[Path, tuple[tuple[float, float], ...]] = {}  # from open()
         self._texts: OrderedDict[tuple[Path, int], PageText] = OrderedDict()
+
+    @property
+    def workers(self) -> int:
+        return self._workers
+
+    @property
+    def worker_pids(self) -> tuple[int, ...]:
+        """The worker processes now running (for measuring their memory)."""
+        return tuple(lane.pid for lane in self._lanes if lane.pid is not None)
 
     # life cycle
 
     def start(self) -> None:
         """Spawn the worker processes; they import PyMuPDF while the caller carries on."""
-        if self._pool is not None:
+        if self._lanes:
             return
-        self._pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=self._workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-        )
-        # Submitting anything makes the pool spawn its workers now rather than on first use.
-        self._pool.submit(_ping)
+        _sweep_orphaned_pages()
+        if self._buffers.closed:
+            self._buffers = _Buffers(_FREE_BUFFER_BYTES, spares=self._workers)
+        self._lanes = [_start_lane() for _ in range(self._workers)]
 
     async def close(self) -> None:
-        """Stop the workers; pending requests fail with CancelledError."""
-        pool, self._pool = self._pool, None
-        for job in self._jobs.values():
-            job.future.cancel()  # a started render still finishes and frees its memory
-        self._jobs.clear()
+        """Stop the workers (one busy drawing is killed); pending requests fail with
+        CancelledError."""
+        lanes, self._lanes = self._lanes, []
+        self._buffers.close()
+        for job in [*self._renders.values(), *self._urgent, *self._background]:
+            job.future.cancel()
+        self._renders.clear()
         self._urgent.clear()
         self._background.clear()
-        self._running = 0
         self._cache.clear()
         self._cache_used = 0
-        if pool is not None:
-            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+        for lane in lanes:
+            if lane.job is not None:
+                self._kill(lane)
+        await asyncio.to_thread(_shut_down, lanes)
 
     # public requests
 
@@ -341,6 +636,7 @@ class PageRenderer:
         if key is not None:
             self._keys[path] = key
         page_count, sizes = await self._call(_layout, str(path), self._keys.get(path))
+        self._page_sizes[path] = sizes
         return DocumentLayout(path=path, page_count=page_count, page_sizes=sizes)
 
     async def page_text(self, path: Path, page_index: int) -> PageText:
@@ -359,14 +655,11 @@ class PageRenderer:
     def forget(self, path: Path) -> None:
         """Drop ``path``'s rendered pages and key, and the workers' open copy of it (a
         confidential document was wiped or its reader signed out)."""
-        if self._keys.pop(path, None) is not None and self._pool is not None:
-            for _ in range(self._workers):  # each worker may hold it; one job reaches one
-                self._pool.submit(_close, str(path)).add_done_callback(_consume_result)
+        if self._keys.pop(path, None) is not None:
+            for lane in self._lanes:  # each worker may hold it
+                lane.executor.submit(_close, str(path)).add_done_callback(_consume_result)
         self._file_identity.pop(path, None)
-        for key in [key for key in self._cache if key[0] == path]:
-            self._cache_used -= len(self._cache.pop(key).samples)
-        for text_key in [k for k in self._texts if k[0] == path]:
-            del self._texts[text_key]
+        self._drop_cached(path)
 
     async def render(
         self, path: Path, page_index: int, width_px: int, *, background: bool = False
@@ -374,8 +667,8 @@ class PageRenderer:
         """Render one page scaled to ``width_px`` pixels wide, aspect ratio kept.
 
         ``background`` requests (thumbnails) yield to foreground ones. Identical
-        concurrent requests share one job; cancelling a caller does not cancel the job
-        unless nobody else waits for it and it has not started yet.
+        concurrent requests share one job; cancelling a caller gives the job up when
+        nobody else waits for it (see the class's time limits).
         """
         if not 1 <= width_px <= _MAX_WIDTH_PX:
             raise ValueError(f"width_px must be within 1..{_MAX_WIDTH_PX}, not {width_px}")
@@ -383,41 +676,41 @@ class PageRenderer:
         if cached is not None:
             return cached
         key = (path, page_index, width_px)
-        job = self._jobs.get(key)
+        job = self._renders.get(key)
         if job is None:
-            job = self._enqueue(key, urgent=not background)
-        elif not background and not job.urgent and not job.started:
-            self._background.remove(key)
-            self._urgent.append(key)
+            job = self._enqueue_render(key, urgent=not background)
+        elif not background and not job.urgent and job.started_at is None:
+            self._background.remove(job)
+            self._urgent.append(job)
             job.urgent = True
         job.waiters += 1
         try:
-            return await asyncio.shield(job.future)
+            page: RenderedPage = await asyncio.shield(job.future)
+            return page
         finally:
             job.waiters -= 1
-            if job.waiters == 0 and not job.started and not job.future.done():
-                self._drop(key, job)
+            if job.waiters == 0 and not job.future.done():
+                self._give_up(job)
 
     def prefetch(self, path: Path, page_index: int, width_px: int) -> None:
-        """Render a page into the cache when the worker is idle; never blocks, may be dropped."""
+        """Render a page into the cache when a worker is idle; never blocks, may be dropped."""
         if not 1 <= width_px <= _MAX_WIDTH_PX:
             return
         key = (path, page_index, width_px)
-        if key in self._cache or key in self._jobs:
+        if key in self._cache or key in self._renders:
             return
         if len(self._background) >= _MAX_QUEUED_PREFETCHES:
             # Newer prefetches are closer to where the reader is: drop the oldest nobody awaits.
-            for old_key in self._background:
-                old_job = self._jobs[old_key]
-                if old_job.waiters == 0:
-                    self._drop(old_key, old_job)
+            for old in self._background:
+                if old.waiters == 0:
+                    self._give_up(old)
                     break
             else:
                 return
-        self._enqueue(key, urgent=False)
+        self._enqueue_render(key, urgent=False)
 
     def cached(self, path: Path, page_index: int, width_px: int) -> RenderedPage | None:
-        """The cached page, if any, without touching the worker or waiting."""
+        """The cached page, if any, without touching the workers or waiting."""
         key = (path, page_index, width_px)
         page = self._cache.get(key)
         if page is not None:
@@ -432,31 +725,25 @@ class PageRenderer:
             worker_renders=self._worker_renders,
             cached_pages=len(self._cache),
             cached_bytes=self._cache_used,
+            workers_replaced=self._workers_replaced,
         )
 
     # internals
 
-    def _require_pool(self) -> concurrent.futures.ProcessPoolExecutor:
-        if self._pool is None:
-            self.start()
-        assert self._pool is not None
-        return self._pool
-
     async def _call(self, fn: Callable[..., _T], *args: object) -> _T:
-        pool = self._require_pool()
+        """Run ``fn`` in a worker as soon as one is idle, before any render."""
+        future: asyncio.Future[_T] = asyncio.get_running_loop().create_future()
+        job = _Job(fn, args, future, urgent=True)
+        self._urgent.appendleft(job)
+        self._dispatch()
+        job.waiters += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
-        except BrokenProcessPool:
-            self._replace_broken(pool)
-            raise RenderError(_WORKER_DIED) from None
-
-    def _replace_broken(self, pool: concurrent.futures.ProcessPoolExecutor) -> None:
-        """Start a fresh pool after a worker died (MuPDF crash, out of memory), once."""
-        if self._pool is not pool:
-            return
-        self._pool = None
-        pool.shutdown(wait=False, cancel_futures=True)
-        self.start()
+            return await asyncio.shield(future)
+        finally:
+            job.waiters -= 1
+            if not future.done() and job.started_at is None:
+                self._urgent.remove(job)
+                future.cancel()
 
     def _forget_if_changed(self, path: Path) -> None:
         try:
@@ -466,74 +753,184 @@ class PageRenderer:
         identity = (stat.st_mtime_ns, stat.st_size)
         if self._file_identity.setdefault(path, identity) != identity:
             self._file_identity[path] = identity
-            for key in [key for key in self._cache if key[0] == path]:
-                self._cache_used -= len(self._cache.pop(key).samples)
-            for text_key in [k for k in self._texts if k[0] == path]:
-                del self._texts[text_key]
+            self._drop_cached(path)
 
-    def _enqueue(self, key: _PageKey, *, urgent: bool) -> _Job:
+    def _drop_cached(self, path: Path) -> None:
+        for key in [key for key in self._cache if key[0] == path]:
+            self._cache_used -= self._cache.pop(key).nbytes
+        for text_key in [k for k in self._texts if k[0] == path]:
+            del self._texts[text_key]
+
+    def _enqueue_render(self, key: _PageKey, *, urgent: bool) -> _Job:
         future: asyncio.Future[RenderedPage] = asyncio.get_running_loop().create_future()
         future.add_done_callback(_consume_outcome)
-        job = _Job(future=future, urgent=urgent)
-        self._jobs[key] = job
-        (self._urgent if urgent else self._background).append(key)
+        path, page_index, width_px = key
+        # The page buffer (out path) is chosen when a worker takes the job.
+        args = (str(path), page_index, width_px, "", self._keys.get(path))
+        job = _Job(_render, args, future, urgent, key=key)
+        self._renders[key] = job
+        (self._urgent if urgent else self._background).append(job)
         self._dispatch()
         return job
 
-    def _drop(self, key: _PageKey, job: _Job) -> None:
-        del self._jobs[key]
-        (self._urgent if job.urgent else self._background).remove(key)
-        job.future.cancel()
+    def _give_up(self, job: _Job) -> None:
+        """Nobody wants ``job`` any more: off the queue, or its worker replaced if it
+        has been drawing for long (else it finishes into the cache)."""
+        if job.started_at is None:
+            if job.key is not None:
+                self._renders.pop(job.key, None)
+            (self._urgent if job.urgent else self._background).remove(job)
+            job.future.cancel()
+        elif job.lane is not None:
+            drawn = time.monotonic() - job.started_at
+            if drawn >= self._abandon_after_s:
+                self._kill(job.lane)
+            else:  # probably nearly done; if not by then, its worker goes
+                lane = job.lane
+                if lane.watchdog is not None:
+                    lane.watchdog.cancel()
+                lane.watchdog = asyncio.get_running_loop().call_later(
+                    self._abandon_after_s - drawn, self._overdue, lane, job
+                )
 
     def _dispatch(self) -> None:
         loop = asyncio.get_running_loop()
-        while self._running < self._workers and (self._urgent or self._background):
-            key = self._urgent.popleft() if self._urgent else self._background.popleft()
-            job = self._jobs[key]
-            job.started = True
-            self._running += 1
-            self._worker_renders += 1
-            path, page_index, width_px = key
-            job.pool = self._require_pool()
-            job.handle = loop.run_in_executor(
-                job.pool, _render, str(path), page_index, width_px, self._keys.get(path)
-            )
-            job.handle.add_done_callback(functools.partial(self._finished, key))
+        if not self._lanes:
+            self.start()
+        while self._urgent or self._background:
+            idle = [lane for lane in self._lanes if lane.job is None]
+            if not idle:
+                return
+            if not self._urgent and len(idle) == 1 < len(self._lanes):
+                return  # the last idle worker is kept for the page the reader asks for next
+            job = self._urgent.popleft() if self._urgent else self._background.popleft()
+            path = str(job.args[0]) if job.args else ""
+            lane = next((lane for lane in idle if path in lane.recent), idle[0])
+            if path:
+                with contextlib.suppress(ValueError):
+                    lane.recent.remove(path)
+                lane.recent.append(path)
+            lane.job, job.lane = job, lane
+            job.started_at = time.monotonic()
+            if job.key is not None:
+                self._take_buffer(job)
+                self._worker_renders += 1
+                lane.watchdog = loop.call_later(self._time_limit_s, self._overdue, lane, job)
+            handle = loop.run_in_executor(lane.executor, job.fn, *job.args)
+            handle.add_done_callback(functools.partial(self._finished, lane, job))
 
-    def _finished(
-        self, key: _PageKey, handle: asyncio.Future[tuple[int, int, int, str, int]]
-    ) -> None:
-        job = self._jobs.get(key)
-        if job is None or job.handle is not handle:
-            # Closed meanwhile: still free the shared memory the worker filled.
-            if not handle.cancelled() and handle.exception() is None:
-                _take_samples(*handle.result()[3:])
-            return
-        del self._jobs[key]
-        self._running -= 1
-        if handle.cancelled():
+    def _take_buffer(self, job: _Job) -> None:
+        """Give a render the page buffer it draws into: a free one of about its size."""
+        assert job.key is not None
+        path, page_index, width_px = job.key
+        sizes = self._page_sizes.get(path)
+        hint = 0
+        if sizes is not None and 0 <= page_index < len(sizes):
+            width_pt, height_pt = sizes[page_index]
+            # (a row short at most: the worker grows the buffer by what it lacks)
+            hint = width_px * math.floor(width_px * height_pt / width_pt) * _BYTES_PER_PIXEL
+        job.out_path, job.capacity = self._buffers.take(hint)
+        job.args = (*job.args[:3], job.out_path, *job.args[4:])
+
+    def _overdue(self, lane: _Lane, job: _Job) -> None:
+        """A render has drawn for its limit: replace its worker if nobody waits."""
+        lane.watchdog = None
+        if lane.job is job and job.waiters == 0:
+            self._kill(lane)
+
+    def _kill(self, lane: _Lane) -> None:
+        """Kill ``lane``'s worker (stuck drawing a page nobody wants) and start another in
+        its place; the job it ran is cancelled."""
+        job = lane.job
+        if lane.watchdog is not None:
+            lane.watchdog.cancel()
+            lane.watchdog = None
+        lane.job = None
+        if lane.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(lane.pid, signal.SIGKILL)
+        lane.executor.shutdown(wait=False, cancel_futures=True)
+        if lane in self._lanes:
+            self._lanes[self._lanes.index(lane)] = _start_lane()
+            self._workers_replaced += 1
+        if job is not None:
+            self._forget_job_key(job)
+            if job.out_path is not None:
+                self._buffers.discard(job.out_path)  # the killed worker may have left it
             job.future.cancel()
-        elif (exc := handle.exception()) is not None:
-            if isinstance(exc, BrokenProcessPool):
-                assert job.pool is not None
-                self._replace_broken(job.pool)
-                exc = RenderError(_WORKER_DIED)
-            job.future.set_exception(exc)
-        else:
-            width, height, stride, block_name, size = handle.result()
-            samples = _take_samples(block_name, size)
-            page = RenderedPage(key[1], width, height, stride, samples)
-            self._store(key, page)
-            job.future.set_result(page)
-        if self._pool is not None:
+        if self._lanes:
             self._dispatch()
 
+    def _finished(self, lane: _Lane, job: _Job, handle: asyncio.Future[Any]) -> None:
+        if not handle.cancelled():
+            handle.exception()  # retrieved here, whoever still wants the outcome
+        if lane.job is not job:
+            # Killed or closed meanwhile: its buffer is not to be trusted, nor kept.
+            if job.out_path is not None:
+                self._buffers.discard(job.out_path)
+            return
+        lane.job = None
+        if lane.watchdog is not None:
+            lane.watchdog.cancel()
+            lane.watchdog = None
+        self._forget_job_key(job)
+        if handle.cancelled():
+            job.future.cancel()
+            if job.out_path is not None:
+                self._buffers.discard(job.out_path)
+        elif (exc := handle.exception()) is not None:
+            if job.out_path is not None:
+                if isinstance(exc, BrokenProcessPool) or job.capacity == 0:
+                    self._buffers.discard(job.out_path)
+                else:  # a page that cannot be drawn: the buffer is as it was
+                    self._buffers.give_back(job.out_path, job.capacity)
+            if isinstance(exc, BrokenProcessPool):
+                self._replace_broken(lane)
+                exc = RenderError(_WORKER_DIED)
+            if not job.future.done():
+                job.future.set_exception(exc)
+        elif job.key is not None and job.out_path is not None:
+            width, height, stride = handle.result()
+            try:
+                pixels = self._buffers.map(
+                    job.out_path, stride * height, job.capacity, sealed=job.args[-1] is not None
+                )
+            except (OSError, ValueError) as exc:  # tmpfs emptied under us, out of memory
+                self._buffers.discard(job.out_path)
+                if not job.future.done():
+                    job.future.set_exception(RenderError(f"the page cannot be shown ({exc})"))
+            else:
+                page = RenderedPage(job.key[1], width, height, stride, pixels)
+                self._store(job.key, page)
+                if not job.future.done():
+                    job.future.set_result(page)
+        elif not job.future.done():
+            job.future.set_result(handle.result())
+        if self._lanes:
+            self._dispatch()
+
+    def _forget_job_key(self, job: _Job) -> None:
+        if job.key is not None and self._renders.get(job.key) is job:
+            del self._renders[job.key]
+
+    def _replace_broken(self, lane: _Lane) -> None:
+        """Start a fresh worker after one died (MuPDF crash, out of memory)."""
+        lane.executor.shutdown(wait=False, cancel_futures=True)
+        if lane in self._lanes:
+            self._lanes[self._lanes.index(lane)] = _start_lane()
+            self._workers_replaced += 1
+
     def _store(self, key: _PageKey, page: RenderedPage) -> None:
-        size = len(page.samples)
+        size = page.nbytes
         if size > self._cache_limit:
             return
         self._cache[key] = page
         self._cache_used += size
         while self._cache_used > self._cache_limit:
             _, evicted = self._cache.popitem(last=False)
-            self._cache_used -= len(evicted.samples)
+            self._cache_used -= evicted.nbytes
+
+
+def _shut_down(lanes: list[_Lane]) -> None:
+    for lane in lanes:
+        lane.executor.shutdown(wait=True, cancel_futures=True)

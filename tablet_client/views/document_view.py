@@ -88,6 +88,8 @@ NOTE_EDITOR_SIZE = QSize(480, 300)  # logical px
 PIN_CLEARANCE = 24  # logical px kept between the note editor and the note's pin
 NOTE_EDITOR_MIN_HEIGHT = 200  # logical px: a heading, three lines and the buttons
 PAGE_BACKGROUND = QColor("#3c3f44")
+PLACEHOLDER_PAPER = QColor("#f2f2f2")  # a page still being drawn, without a preview
+PLACEHOLDER_WIDTH = 64  # px of the placeholder image, scaled to the page's size
 MAX_ZOOM = 4.0  # times the fit mode's size
 DOUBLE_TAP_ZOOM = 2.0
 ZOOM_EPSILON = 1e-3  # a zoom this close to 1 is the fit size
@@ -116,12 +118,13 @@ _KEPT_IN = (
 
 
 def to_qimage(page: RenderedPage, device_pixel_ratio: float = 1.0) -> QImage:
-    """A QImage that owns a copy of the rendered RGB pixels."""
-    image = QImage(page.samples, page.width, page.height, page.stride, QImage.Format.Format_RGB888)
-    # The constructor borrows the buffer; the copy owns its pixels.
-    owned = image.copy()
-    owned.setDevicePixelRatio(device_pixel_ratio)
-    return owned
+    """A QImage over the rendered page's pixels in place (no copy): PySide keeps the
+    shared mapping alive as long as Qt uses the pixels, and a QPixmap made from a
+    Format_RGB32 image shares them too. ``.copy()`` it to keep a small one for long."""
+    pixels = memoryview(page.samples)  # PySide holds it (and so the mapping) for Qt
+    image = QImage(pixels, page.width, page.height, page.stride, QImage.Format.Format_RGB32)
+    image.setDevicePixelRatio(device_pixel_ratio)
+    return image
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +280,16 @@ class DocumentView(QWidget):
         self.annotation_layer.touch_passed.connect(self._touch)
         self.annotation_layer.installEventFilter(self)
 
+        # Over the page area: a page that takes long to draw says so (see show_placeholder).
+        self._drawing_note = QLabel(self)
+        self._drawing_note.setObjectName("still_drawing")
+        self._drawing_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._drawing_note.setStyleSheet(
+            "QLabel#still_drawing { background: rgba(32, 33, 36, 220); color: white; "
+            "border-radius: 6px; padding: 10px 20px; }"
+        )
+        self._drawing_note.hide()
+
         self._error = QLabel()
         self._error.setObjectName("error")
         self._error.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -370,6 +383,52 @@ class DocumentView(QWidget):
         """Put a rendered page on screen at ``scale`` (None: its own size, zoom 1),
         scrolled to its top, or where it was (``keep_position``: the same page re-rendered).
         A page turned while zoomed keeps its sideways position (the column being read)."""
+        self.set_drawing_note(None)
+        self._show_image(image, scale, keep_position=keep_position)
+
+    def show_placeholder(
+        self,
+        note: str,
+        scale: PageScale,
+        page_size: tuple[float, float],
+        preview: QImage | None = None,
+        *,
+        keep_position: bool = False,
+    ) -> None:
+        """A page that takes long to draw: ``preview`` (a low-resolution render) or a
+        blank sheet of the page's shape (``page_size`` in points) at ``scale``, with
+        ``note`` over it, until ``show_page`` brings the real page."""
+        if preview is None:
+            width, height = page_size
+            preview = QImage(
+                PLACEHOLDER_WIDTH,
+                max(1, round(PLACEHOLDER_WIDTH * height / max(width, 1e-6))),
+                QImage.Format.Format_RGB32,
+            )
+            preview.fill(PLACEHOLDER_PAPER)
+        self._show_image(preview, scale, keep_position=keep_position)
+        self.set_drawing_note(note)
+
+    def set_drawing_note(self, note: str | None) -> None:
+        """Say over the page area that the page is still being drawn (None: hide it)."""
+        if note is None:
+            self._drawing_note.hide()
+            return
+        self._drawing_note.setText(note)
+        self._drawing_note.adjustSize()
+        area = self._stack.geometry()
+        self._drawing_note.move(
+            area.x() + (area.width() - self._drawing_note.width()) // 2, area.y() + 24
+        )
+        self._drawing_note.show()
+        self._drawing_note.raise_()
+
+    @property
+    def drawing_note(self) -> str | None:
+        """The "still drawing" note on screen, if any."""
+        return self._drawing_note.text() if self._drawing_note.isVisible() else None
+
+    def _show_image(self, image: QImage, scale: PageScale | None, *, keep_position: bool) -> None:
         self._stack.setCurrentWidget(self._scroll)
         self._image.setPixmap(QPixmap.fromImage(image))
         ratio = image.devicePixelRatio()
@@ -480,10 +539,12 @@ class DocumentView(QWidget):
 
     def clear_page(self) -> None:
         """Nothing of the last page stays in the widget."""
+        self.set_drawing_note(None)
         self._image.clear()
         self._image.update()
 
     def show_error(self, text: str) -> None:
+        self.set_drawing_note(None)
         self._error.setText(text)
         self._stack.setCurrentWidget(self._error)
 
@@ -700,6 +761,8 @@ class DocumentView(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
         self._place_note_editor()
+        if self._drawing_note.isVisible():
+            self.set_drawing_note(self._drawing_note.text())  # keep it over the page area
 
     # helpers
 

@@ -7,6 +7,7 @@ Qt tests are plain (sync) test functions: pytest-asyncio's auto mode only takes
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
@@ -63,6 +64,27 @@ def make_long_pdf(path: Path, pages: int = 1000) -> Path:
     return path
 
 
+def make_heavy_pdf(path: Path, paths: int = 20_000, *, seed: int = 7) -> Path:
+    """Page 1 is a "plan": ``paths`` random thin two-segment lines, seconds to draw at
+    screen width (20,000: ~5 s at 1920 px, ~0.6 s at 100 px on a 2-CPU box); page 2 is
+    an ordinary page of text."""
+    rnd = random.Random(seed)
+    doc = pymupdf.open()
+    plan = doc.new_page(width=A4[0], height=A4[1])
+    plan.insert_text((72, 72), "Site plan", fontsize=30)
+    ops = ["0.2 w"]
+    for _ in range(paths):
+        x, y = rnd.uniform(0, A4[0]), rnd.uniform(0, A4[1])
+        a, b, c, d = (rnd.uniform(-80, 80) for _ in range(4))
+        ops.append(f"{x:.1f} {y:.1f} m {x + a:.1f} {y + b:.1f} l {x + c:.1f} {y + d:.1f} l S")
+    xref = plan.get_contents()[0]
+    doc.update_stream(xref, ("\n".join(ops) + "\n").encode() + doc.xref_stream(xref))
+    doc.new_page(width=A4[0], height=A4[1]).insert_text((72, 100), "Notes", fontsize=28)
+    doc.save(path, deflate=True)
+    doc.close()
+    return path
+
+
 @pytest.fixture(scope="session")
 def pdf_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("pdfs")
@@ -76,6 +98,11 @@ def colour_pdf(pdf_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def long_pdf(pdf_dir: Path) -> Path:
     return make_long_pdf(pdf_dir / "congress-pack.pdf")
+
+
+@pytest.fixture(scope="session")
+def heavy_pdf(pdf_dir: Path) -> Path:
+    return make_heavy_pdf(pdf_dir / "site-plan.pdf")
 
 
 @pytest.fixture(scope="session")

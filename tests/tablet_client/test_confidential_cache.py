@@ -4,7 +4,10 @@ page renderer opening a sealed file only with its key."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import gc
+import os
 import secrets
 from pathlib import Path
 
@@ -112,11 +115,21 @@ def test_each_member_has_their_own_sealed_copies(tmp_path: Path) -> None:
     assert [p.name for p in (tmp_path / "confidential").iterdir()] == ["last-contact"]
 
 
+def mappings(pid: int) -> str:
+    return Path(f"/proc/{pid}/maps").read_text(encoding="ascii", errors="replace")
+
+
+def page_buffers() -> set[Path]:
+    """This process's page buffers (tmpfs files the renderer's workers draw into)."""
+    return set(Path("/dev/shm").glob(f"hemicycle-page-{os.getpid()}-*"))
+
+
 async def test_the_renderer_opens_a_sealed_document_only_with_its_key(tmp_path: Path) -> None:
     key = secrets.token_bytes(32)
     sealed = ConfidentialShelf(tmp_path / "confidential").put("d1", SHA, key, watermarked_pdf())
     renderer = PageRenderer(cache_bytes=8 * 1024 * 1024)
     renderer.start()
+    before = page_buffers()
     try:
         with pytest.raises(RenderError, match="not a readable PDF"):
             await renderer.open(sealed)  # without the key it is noise
@@ -126,9 +139,17 @@ async def test_the_renderer_opens_a_sealed_document_only_with_its_key(tmp_path: 
         assert layout.page_count == 2
         page = await renderer.render(sealed, 1, 200)
         assert page.width == 200 and renderer.cached(sealed, 1, 200) is not None
+        [buffer] = page_buffers() - before
+        for pid in renderer.worker_pids:  # no worker keeps the confidential pixels mapped
+            assert buffer.name not in mappings(pid)
         # Put away: its pages, its key and the worker's unsealed copy are gone.
         renderer.forget(sealed)
         assert renderer.cached(sealed, 1, 200) is None
+        assert page_buffers() - before  # the page is still held here
+        del page
+        await asyncio.sleep(0)  # the loop's last references to the result go
+        gc.collect()
+        assert page_buffers() - before == set()  # its buffer removed, not kept for reuse
         with pytest.raises(RenderError, match="not a readable PDF"):
             await renderer.render(sealed, 0, 200)
     finally:

@@ -74,11 +74,11 @@ async def test_render_dimensions_and_content(renderer: PageRenderer, colour_pdf:
     assert page.page_index == 2
     assert page.width == 600
     assert abs(page.height - round(600 * 842 / 595)) <= 1
-    assert page.stride >= page.width * 3
-    assert len(page.samples) == page.stride * page.height
-    assert len(set(page.samples)) > 10  # colour band, white text, black text, white paper
-    top = page.samples[page.stride * 20 + 3 * 20 : page.stride * 20 + 3 * 21]
-    assert tuple(top) == pytest.approx((30, 60, 200), abs=3)  # page 3's colour band
+    assert page.stride == page.width * 4  # Format_RGB32
+    assert len(page.samples) == page.nbytes == page.stride * page.height
+    assert len(set(page.samples[:])) > 10  # colour band, white text, black text, white paper
+    top = page.samples[page.stride * 20 + 4 * 20 : page.stride * 20 + 4 * 21]
+    assert tuple(top) == pytest.approx((200, 60, 30, 255), abs=3)  # page 3's band, B G R
 
 
 async def test_cache_hit_returns_same_object_without_worker(
@@ -161,7 +161,7 @@ async def test_renderer_keeps_working_after_errors(
 
 
 async def test_cache_is_bounded_by_bytes(colour_pdf: Path) -> None:
-    page_bytes = 200 * 283 * 3  # 200 px wide A4 page, RGB
+    page_bytes = 200 * 284 * 4  # 200 px wide A4 page, RGB32
     small = PageRenderer(cache_bytes=int(page_bytes * 2.5))
     small.start()
     try:
@@ -202,3 +202,29 @@ async def test_page_text_of_a_missing_page_or_a_bad_file_is_a_render_error(
         await renderer.page_text(mixed_pdf, 3)
     with pytest.raises(RenderError, match=r"corrupt\.pdf is not a readable PDF file"):
         await renderer.page_text(corrupt_pdf, 0)
+
+
+async def test_layout_sizes_are_page_rects_with_crop_boxes_and_turns(
+    renderer: PageRenderer, pdf_dir: Path
+) -> None:
+    """The layout reads sizes from the page objects (not loading each page): the same
+    as PyMuPDF's page.rect, crop box, /Rotate and all."""
+    path = pdf_dir / "cropped-and-turned.pdf"
+    doc = pymupdf.open()
+    for index, (width, height) in enumerate(
+        [(595, 842), (842, 595), (612, 792), (300.5, 400.25)] * 3
+    ):
+        page = doc.new_page(width=width, height=height)
+        if index % 3 == 0:
+            page.set_rotation((90, 180, 270)[index % 3 + index // 6])
+        if index % 2 == 0:
+            page.set_cropbox(pymupdf.Rect(10, 20, width - 30, height - 15))
+    doc.save(path)
+    doc.close()
+    layout = await renderer.open(path)
+    with pymupdf.open(path) as check:
+        expected = tuple((page.rect.width, page.rect.height) for page in check)
+    assert len(layout.page_sizes) == len(expected) == 12
+    for got, want in zip(layout.page_sizes, expected, strict=True):
+        assert got == pytest.approx(want, abs=1e-3)
+    assert expected[0] == (807, 555) and expected[2] == (572, 757)  # turned; cropped
