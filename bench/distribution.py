@@ -25,7 +25,8 @@ Each of ``--runs`` runs, every phase bounded by ``--phase-seconds``:
 1. the public pack from the room server: every tablet, at one moment, opens a documents
    connection and fetches every document the meeting lists (``meeting.state``), one after
    the other, each checked by the tablet's own ``Receiver`` (order, sizes, sha256),
-   resuming from the bytes it holds after a drop;
+   resuming from the bytes it holds after a drop (``--drop-at``: every tablet's
+   connection is cut once, that many bytes into each phase);
 2. the same files from nginx, by the same processes and tablets over HTTPS, one
    keep-alive connection each, the sha256 checked (phases 1 and 2 swap order every run);
 3. the confidential document from the room server: every member's own watermarked copy
@@ -124,6 +125,7 @@ class Settings:
     confidential_pages: int = 100
     changed: int = 3  # documents meeting 2 replaces
     phase_seconds: float = 900.0  # the bound of each phase
+    drop_at: int = 0  # bytes into each phase at which each tablet's connection drops once
     lead_seconds: float = 1.0  # from a phase's order to its common start in every worker
     per_worker: int = 250  # tablets per load-generator process
     connect_concurrency: int = 16  # TLS handshakes at once per load generator
@@ -412,6 +414,7 @@ class Bench:
             start_at,
             s.phase_seconds,
             fresh,
+            s.drop_at,
             limit=s.phase_seconds + 120,
         )
         cpu_after, watermark_after = self._cpu(source)
@@ -747,6 +750,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--confidential-pages", type=int, default=d.confidential_pages)
     parser.add_argument(
         "--changed", type=int, default=d.changed, help="documents meeting 2 replaces"
+    )
+    parser.add_argument(
+        "--drop-at",
+        type=int,
+        default=d.drop_at,
+        metavar="BYTES",
+        help="each tablet's connection drops once this far into each phase, and resumes",
     )
     parser.add_argument("--phase-seconds", type=float, default=d.phase_seconds)
     parser.add_argument("--per-worker", type=int, default=d.per_worker)

@@ -402,6 +402,31 @@ class FetchStats:
             self.error_samples.append(text)
 
 
+@dataclass
+class Body:
+    """What a tablet holds of one document fetched over HTTPS."""
+
+    digest: Any  # hashlib's sha256, fed with every byte held
+    position: int = 0
+
+
+@dataclass
+class Cut:
+    """A tablet's one Wi-Fi drop in a ``fetch``: after ``at`` bytes (0: none)."""
+
+    at: int
+    got: int = 0
+    done: bool = False
+
+    def due(self, received: int) -> bool:
+        """Count ``received`` bytes; True once, when the connection is to be cut now."""
+        self.got += received
+        if self.at and not self.done and self.got >= self.at:
+            self.done = True
+            return True
+        return False
+
+
 class Refused(Exception):
     """The server answered a fetch with an error, or with bytes that fail the checks."""
 
@@ -950,13 +975,15 @@ class Worker:
         start_at: float,
         seconds: float,
         fresh: bool,
+        drop_at: int = 0,
     ) -> dict[str, Any]:
         """Every tablet fetches each of ``documents`` ((sha256, size, confidential)) it
         does not hold yet from ``source``, one after the other, from ``start_at``
         (monotonic) for at most ``seconds``: ``"hemicycle"`` on a documents connection as
         the tablet does (a confidential one only on a tablet where a member signed in),
         or ``"nginx"`` over HTTPS (``GET /d/<sha256>``, keep-alive). ``fresh``: forget
-        what the tablets held from ``source`` first."""
+        what the tablets held from ``source`` first. ``drop_at``: each tablet cuts its
+        connection once, after that many bytes of the phase (a Wi-Fi drop), and resumes."""
         stats = FetchStats()
         tablets = [f for f in self.followers if source != "hemicycle" or "hemicycle" in f.links]
         for f in tablets:
@@ -965,7 +992,9 @@ class Worker:
         await asyncio.sleep(max(0.0, start_at - time.monotonic()))
         fetch = self._fetch_documents if source == "hemicycle" else self._fetch_https
         gate = asyncio.Semaphore(self.concurrency)  # TLS handshakes at once, as do_grow
-        jobs = [asyncio.create_task(fetch(f, documents, stats, gate)) for f in tablets]
+        jobs = [
+            asyncio.create_task(fetch(f, documents, stats, gate, Cut(drop_at))) for f in tablets
+        ]
         _done, pending = await asyncio.wait(
             jobs, timeout=max(0.0, start_at + seconds - time.monotonic())
         )
@@ -996,6 +1025,7 @@ class Worker:
         documents: list[tuple[str, int, bool]],
         stats: FetchStats,
         gate: asyncio.Semaphore,
+        cut: Cut,
     ) -> None:
         """One tablet, on the documents channel: each document it lacks, verified."""
         held = f.held["hemicycle"]
@@ -1024,7 +1054,7 @@ class Worker:
                         digest, position = hashlib.sha256(), 0
                     receiver = Receiver(sha256, size, position, digest)
                     try:
-                        await self._receive_document(ws, receiver, stats)
+                        await self._receive_document(ws, receiver, stats, cut)
                     except (ConnectionClosed, OSError) as exc:
                         ws = None
                         position = receiver.position
@@ -1044,7 +1074,7 @@ class Worker:
 
     @staticmethod
     async def _receive_document(
-        ws: ClientConnection, receiver: Receiver, stats: FetchStats
+        ws: ClientConnection, receiver: Receiver, stats: FetchStats, cut: Cut
     ) -> None:
         await ws.send(encode(FetchDocument(receiver.sha256, receiver.offset)))
         while True:
@@ -1052,6 +1082,8 @@ class Worker:
             if isinstance(raw, bytes):
                 receiver.chunk(raw)
                 stats.bytes += len(raw)
+                if cut.due(len(raw)) and ws.transport is not None:
+                    ws.transport.abort()
                 continue
             message = decode(raw)
             if isinstance(message, DocumentBegin):
@@ -1068,6 +1100,7 @@ class Worker:
         documents: list[tuple[str, int, bool]],
         stats: FetchStats,
         gate: asyncio.Semaphore,
+        cut: Cut,
     ) -> None:
         """One tablet, from nginx: each document it lacks on one keep-alive connection,
         its sha256 checked; after a drop a new connection asks for the rest (Range)."""
@@ -1079,8 +1112,7 @@ class Worker:
                 if sha256 in held:
                     stats.skipped += 1
                     continue
-                digest = hashlib.sha256()
-                position = 0
+                body = Body(hashlib.sha256())
                 for attempt in range(1, FETCH_ATTEMPTS + 1):
                     if streams is None:
                         async with gate, asyncio.timeout(OPEN_TIMEOUT):
@@ -1093,13 +1125,13 @@ class Worker:
                             )
                         self._rcvbuf(streams[1].get_extra_info("socket"))
                         stats.cipher = stats.cipher or str(streams[1].get_extra_info("cipher"))
-                    reader, writer = streams
+                    writer = streams[1]
                     ask = f"GET /d/{sha256} HTTP/1.1\r\nHost: {endpoint.hostname}\r\n"
-                    if position:
-                        ask += f"Range: bytes={position}-\r\n"
+                    if body.position:
+                        ask += f"Range: bytes={body.position}-\r\n"
                     writer.write((ask + "\r\n").encode("ascii"))
                     try:
-                        position = await self._receive_body(reader, sha256, position, digest, stats)
+                        await self._receive_body(streams, sha256, body, stats, cut)
                     except (ConnectionError, OSError, asyncio.IncompleteReadError) as exc:
                         writer.transport.abort()
                         streams = None
@@ -1107,8 +1139,8 @@ class Worker:
                             raise Refused(f"{sha256[:12]}: {exc}") from exc
                         stats.resumed += 1
                         continue
-                    if position != size or digest.hexdigest() != sha256:
-                        raise Refused(f"{sha256[:12]}: {position} bytes of {size}, hash wrong")
+                    if body.position != size or body.digest.hexdigest() != sha256:
+                        raise Refused(f"{sha256[:12]}: {body.position} of {size} bytes, or hash")
                     held.add(sha256)
                     stats.fetched += 1
                     break
@@ -1121,20 +1153,21 @@ class Worker:
 
     @staticmethod
     async def _receive_body(
-        reader: asyncio.StreamReader,
+        streams: tuple[asyncio.StreamReader, asyncio.StreamWriter],
         sha256: str,
-        position: int,
-        digest: Any,
+        body: Body,
         stats: FetchStats,
-    ) -> int:
-        """Read one response (status 200 from 0, 206 from ``position``) into ``digest``;
-        the position after it."""
+        cut: Cut,
+    ) -> None:
+        """Read one response (status 200 from 0, 206 from where ``body`` ends) into
+        ``body``, counting each byte as it comes (a drop keeps what arrived)."""
+        reader, writer = streams
         head = await reader.readuntil(b"\r\n\r\n")
         if len(head) > HTTP_HEAD_BYTES:
             raise Refused(f"{sha256[:12]}: a response head of {len(head)} bytes")
         lines = head.decode("latin-1").split("\r\n")
         status = lines[0].split(" ", 2)
-        wanted = "206" if position else "200"
+        wanted = "206" if body.position else "200"
         if len(status) < 2 or status[1] != wanted:
             raise Refused(f"{sha256[:12]}: nginx answered {lines[0]!r}")
         length = -1
@@ -1147,12 +1180,13 @@ class Worker:
         while length:
             data = await reader.read(min(READ_BYTES, length))
             if not data:
-                raise ConnectionResetError(f"nginx closed after {position} bytes")
-            digest.update(data)
+                raise ConnectionResetError(f"nginx closed after {body.position} bytes")
+            body.digest.update(data)
             stats.bytes += len(data)
-            position += len(data)
+            body.position += len(data)
             length -= len(data)
-        return position
+            if cut.due(len(data)):
+                writer.transport.abort()
 
 
 def worker_main(pipe: Connection, config: dict[str, Any]) -> None:

@@ -1,5 +1,6 @@
 """The distribution bench at a tiny scale, so it keeps working: three tablets, a pack of
-six small PDFs and a confidential one, one run against nginx, a second meeting."""
+six small PDFs and a confidential one, one run against nginx with every tablet's
+connection cut once mid-document (it resumes from the bytes it holds), a second meeting."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ def test_distribution_bench_fetches_everything_verified_and_writes_its_section(
         changed=2,
         phase_seconds=30,
         lead_seconds=0.3,
+        drop_at=100_000,  # every tablet's connection drops once mid-document, and resumes
         per_worker=2,
         pin=False,
         max_seconds=120,
@@ -50,6 +52,7 @@ def test_distribution_bench_fetches_everything_verified_and_writes_its_section(
         assert served.ok, served.error_samples
         # every tablet holds every public document, each verified against its sha256
         assert served.fetched == 3 * pack["documents"] and served.skipped == 0
+        assert served.resumed == 3
         assert served.bytes == 3 * pack["public_bytes"]
         assert served.seconds > 0 and served.server_cpu_s >= 0 and served.rss_peak_mb > 0
     assert room.bytes == nginx.bytes  # the same files to the same clients
