@@ -1049,7 +1049,7 @@ class Worker:
                                 f.client_id,
                             )
                         self._rcvbuf(ws.transport.get_extra_info("socket"))
-                        stats.cipher = stats.cipher or str(ws.transport.get_extra_info("cipher"))
+                        stats.cipher = stats.cipher or _cipher(ws.transport)
                     if confidential:  # a member's own copy comes whole, from its start
                         digest, position = hashlib.sha256(), 0
                     receiver = Receiver(sha256, size, position, digest)
@@ -1124,7 +1124,7 @@ class Worker:
                                 limit=READ_BYTES,
                             )
                         self._rcvbuf(streams[1].get_extra_info("socket"))
-                        stats.cipher = stats.cipher or str(streams[1].get_extra_info("cipher"))
+                        stats.cipher = stats.cipher or _cipher(streams[1].transport)
                     writer = streams[1]
                     ask = f"GET /d/{sha256} HTTP/1.1\r\nHost: {endpoint.hostname}\r\n"
                     if body.position:
@@ -1187,6 +1187,12 @@ class Worker:
             length -= len(data)
             if cut.due(len(data)):
                 writer.transport.abort()
+
+
+def _cipher(transport: asyncio.BaseTransport) -> str:
+    """The TLS version and cipher a connection speaks ("TLSv1.3 TLS_AES_256_GCM_SHA384")."""
+    found = transport.get_extra_info("cipher")
+    return f"{found[1]} {found[0]}" if found else "unknown"
 
 
 def worker_main(pipe: Connection, config: dict[str, Any]) -> None:
