@@ -90,6 +90,7 @@ from bench.votes import REPO, Server, assign_members, stop_server
 from bench.watermark import tree_cpu
 from room_protocol.codec import decode
 from room_protocol.messages import MeetingState
+from room_protocol.transfer import DEFAULT_CHUNK_SIZE
 from room_server.server import MAX_TRANSFERS
 from tests import packages
 from tests.nginx import Nginx
@@ -125,6 +126,7 @@ class Settings:
     confidential_pages: int = 100
     changed: int = 3  # documents meeting 2 replaces
     phase_seconds: float = 900.0  # the bound of each phase
+    chunk_size: int = 0  # the room's [documents] chunk_size in bytes; 0: its default
     drop_at: int = 0  # bytes into each phase at which each tablet's connection drops once
     lead_seconds: float = 1.0  # from a phase's order to its common start in every worker
     per_worker: int = 250  # tablets per load-generator process
@@ -503,6 +505,9 @@ async def run(settings: Settings) -> tuple[list[Phase], dict[str, Any]]:
             room_id="bench-distribution",
             room_name="Bench distribution",
             limits={"requests_per_second": 100_000, "request_burst": 100_000},
+            extra=f"[documents]\nchunk_size = {settings.chunk_size}\n"
+            if settings.chunk_size
+            else "",
             command_prefix=prefix,
         )
         pid = int(json.loads((room.state_dir / "server.json").read_text())["pid"])
@@ -714,7 +719,9 @@ def section(phases: list[Phase], facts: dict[str, Any], settings: Settings, comm
             f"{pack.get('pages')} pages, {pack.get('public_mb')} MB, the largest "
             f"{pack.get('largest_mb')} MB) and one confidential document of "
             f"{pack.get('confidential_pages')} pages ({pack.get('confidential_mb')} MB), made "
-            f"in {facts.get('pack_s')} s. TLS: {cipher or 'unknown'}. {settings.tablets} "
+            f"in {facts.get('pack_s')} s. TLS: {cipher or 'unknown'}. The room sends "
+            f"{(settings.chunk_size or DEFAULT_CHUNK_SIZE) // 1024} KiB a frame, "
+            f"{MAX_TRANSFERS} transfers at once (`MAX_TRANSFERS`). {settings.tablets} "
             "tablets, every one a signed-in member; MB = 10^6 bytes received and verified; "
             "last tablet = from the common start to the moment the last tablet holds every "
             "document of the phase; CPU = the server's user + system time from /proc (the "
@@ -756,6 +763,13 @@ def main(argv: list[str] | None = None) -> int:
         "--changed", type=int, default=d.changed, help="documents meeting 2 replaces"
     )
     parser.add_argument(
+        "--chunk-size",
+        type=int,
+        default=d.chunk_size,
+        metavar="BYTES",
+        help="the room's [documents] chunk_size (16 KiB to 4 MiB; 0: the room's default)",
+    )
+    parser.add_argument(
         "--drop-at",
         type=int,
         default=d.drop_at,
@@ -774,6 +788,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--tablets must be 1..9999 (member ids have four digits)")
     if settings.runs < 1 or settings.pack_mb <= 0 or settings.confidential_pages < 1:
         parser.error("--runs, --pack-mb and --confidential-pages must be positive")
+    if settings.chunk_size and not 16 * 1024 <= settings.chunk_size <= 4 * 1024 * 1024:
+        parser.error("--chunk-size must be 16 KiB to 4 MiB (in bytes), or 0")
     if not 1 <= settings.documents <= 500 or not 0 <= settings.changed <= settings.documents:
         parser.error("--documents must be 1..500 and --changed 0..--documents")
     command = command_line("bench.distribution", argv)
