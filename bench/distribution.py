@@ -505,9 +505,8 @@ async def run(settings: Settings) -> tuple[list[Phase], dict[str, Any]]:
             room_id="bench-distribution",
             room_name="Bench distribution",
             limits={"requests_per_second": 100_000, "request_burst": 100_000},
-            extra=f"[documents]\nchunk_size = {settings.chunk_size}\n"
-            if settings.chunk_size
-            else "",
+            # the room's own default, not the tests' smaller frames
+            chunk_size=settings.chunk_size or DEFAULT_CHUNK_SIZE,
             command_prefix=prefix,
         )
         pid = int(json.loads((room.state_dir / "server.json").read_text())["pid"])
