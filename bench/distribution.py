@@ -257,7 +257,7 @@ def plan_pack(settings: Settings, seed: int = 2026) -> list[PackDocument]:
     )
     # The scanned documents share what the text leaves of --pack-mb, unevenly.
     scanned = [d for d in docs if d.kind == "scanned"]
-    text_bytes = sum(d.pages for d in docs if d.kind != "scanned") * 3_000
+    text_bytes = sum(d.pages for d in docs if d.kind != "scanned") * 500  # compressed text
     budget = max(0.0, settings.pack_mb * 1e6 - text_bytes)
     weights = [rng.uniform(0.3, 1.7) for _ in scanned]
     for doc, weight in zip(scanned, weights, strict=True):
@@ -744,7 +744,8 @@ def section(phases: list[Phase], facts: dict[str, Any], settings: Settings, comm
             f"Measured {when} on {machine()}; load average {facts.get('loadavg_start')} at the "
             f"start, {facts.get('loadavg_end')} at the end (other work shares this machine); "
             f"{pinned}; "
-            f"{facts.get('workers')} load-generator processes; {facts.get('seconds')} s in all.",
+            f"load generators: {facts.get('workers')} process(es); "
+            f"{facts.get('seconds')} s in all.",
             "",
             "```",
             command,
