@@ -698,6 +698,18 @@ def verdict(phases: list[Phase], facts: dict[str, Any], settings: Settings) -> l
             if met_cpu
             else f"not met in {sum(c > TARGET_CPU for c in cpu)} of {len(cpu)} runs."
         )
+    everything: list[tuple[int, float]] = []
+    for n in sorted({p.run for p in phases if p.run}):
+        by = {p.name: p for p in phases if p.run == n}
+        if "hemicycle" in by and "confidential" in by:
+            everything.append((n, by["hemicycle"].seconds + by["confidential"].seconds))
+    if everything:
+        lines.append(
+            "The last tablet held everything (the public pack, then its member's confidential "
+            "copy) "
+            + "; ".join(f"{_f(t)} s after the start in run {n}" for n, t in everything)
+            + "."
+        )
     secret = [p for p in phases if p.name == "confidential"]
     if secret:
         made = secret[0]

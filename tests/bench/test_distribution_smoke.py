@@ -8,10 +8,13 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
+
 from bench.distribution import (
     SECTION_BEGIN,
     SECTION_END,
     Settings,
+    main,
     ok,
     ratios,
     run,
@@ -70,6 +73,7 @@ def test_distribution_bench_fetches_everything_verified_and_writes_its_section(
     text = section(phases, facts, settings, "python -m bench.distribution --tablets 3")
     assert "| 1 | room server | 3 |" in text and "| 1 | nginx | 3 |" in text
     assert "Second meeting: 6 documents" in text
+    assert "The last tablet held everything" in text
     doc = tmp_path / "performance.md"
     doc.write_text("# Performance\n\n## Other\n\nkept\n", encoding="utf-8")
     write_doc(doc, text)
@@ -77,3 +81,31 @@ def test_distribution_bench_fetches_everything_verified_and_writes_its_section(
     written = doc.read_text(encoding="utf-8")
     assert written.count(SECTION_BEGIN) == written.count(SECTION_END) == 1
     assert "kept" in written
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--tablets", "0"], "--tablets must be 1..9999"),
+        (["--runs", "0"], "must be positive"),
+        (["--documents", "3", "--changed", "4"], "--changed 0..--documents"),
+        (["--chunk-size", "1000"], "--chunk-size must be 16 KiB to 4 MiB"),
+    ],
+)
+def test_bad_options_are_refused_before_anything_starts(
+    args: list[str], says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workdir = tmp_path / "bench"
+    with pytest.raises(SystemExit) as exit_:
+        main([*args, "--workdir", str(workdir)])
+    assert exit_.value.code == 2
+    assert says in capsys.readouterr().err
+    assert not workdir.exists()  # nothing made, nothing started
+
+
+def test_a_used_workdir_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "kept.txt").write_text("someone's file", encoding="utf-8")
+    with pytest.raises(SystemExit):
+        main(["--tablets", "3", "--workdir", str(tmp_path)])
+    assert "is not empty" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["kept.txt"]
