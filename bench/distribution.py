@@ -408,6 +408,18 @@ def start_nginx(
     ).start()
 
 
+def children_peak_rss_mb(pid: int) -> float:
+    """The largest VmHWM among the processes ``pid`` started (the watermarking worker);
+    0 when there are none."""
+    peak = 0.0
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text(encoding="ascii").split():
+                with contextlib.suppress(OSError):
+                    peak = max(peak, rss_mb(int(child))[1])
+    return peak
+
+
 class Bench:
     def __init__(
         self, settings: Settings, server: Server, nginx: Nginx, workers: LoadGenerators
@@ -594,6 +606,7 @@ async def run(settings: Settings) -> tuple[list[Phase], dict[str, Any]]:
                 "new_bytes": sum(d[1] for d in documents_2 if d[0] not in held),
             }
             await bench.phase(0, "meeting 2", "hemicycle", documents_2, fresh=False)
+            facts["watermark_worker_rss_mb"] = round(children_peak_rss_mb(server.pid), 1)
         finally:
             if workers is not None:
                 workers.stop()
@@ -773,7 +786,9 @@ def section(phases: list[Phase], facts: dict[str, Any], settings: Settings, comm
             "tablets, every one a signed-in member; MB = 10^6 bytes received and verified; "
             "last tablet = from the common start to the moment the last tablet holds every "
             "document of the phase; CPU = the server's user + system time from /proc (the "
-            "room server with its watermarking worker; nginx one process).",
+            "room server with its watermarking worker; nginx one process); peak RSS = the "
+            "server's main process (the watermarking worker's peak: "
+            f"{facts.get('watermark_worker_rss_mb', 0):.0f} MB).",
             "",
             *table(phases),
             "",

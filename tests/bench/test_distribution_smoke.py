@@ -61,6 +61,7 @@ def test_distribution_bench_fetches_everything_verified_and_writes_its_section(
     assert room.bytes == nginx.bytes  # the same files to the same clients
     # each member got their own watermarked copy, made by the watermarking worker
     assert secret.ok and secret.fetched == 3 and secret.watermark_cpu_s > 0
+    assert facts["watermark_worker_rss_mb"] > 0
     # the second meeting moved only what changed, to every tablet
     m2 = facts["meeting_2"]
     assert m2["new_documents"] == 2 and 0 < m2["new_bytes"] < m2["bytes"]
