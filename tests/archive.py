@@ -18,7 +18,9 @@ from tests.nginx import Nginx, NginxMissing, ensure_nginx, free_port, write_tls
 
 TOKEN = "archive-token-7c1e2b"  # a test archive's token
 
-__all__ = ["TOKEN", "NginxArchive", "files_of", "free_port", "nginx_or_skip"]
+_write_tls = write_tls  # its name before tests/nginx.py, still imported by other test helpers
+
+__all__ = ["TOKEN", "NginxArchive", "files_of", "free_port", "nginx_or_skip", "write_tls"]
 
 
 def nginx_or_skip() -> str:
