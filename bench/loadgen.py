@@ -31,6 +31,14 @@ control connection, as a seat tablet does; the answers are stamped with
 ``time.monotonic()`` when the code has them and decoded with the real codec (ballots
 after the command, annotation answers as they come: they decide the next batch).
 
+A tablet also fetches a meeting's documents as the tablet app does (``fetch``,
+:mod:`bench.distribution`): on a documents connection opened with the real client code,
+one ``document.fetch`` after another, each checked by the real ``Receiver`` (order,
+sizes, the sha256 of the whole file; a confidential one against the member's own copy),
+resuming from the bytes it holds after a drop; or, for the baseline, the same files over
+HTTPS from nginx on one keep-alive connection (``Range`` to resume). A tablet remembers
+what it holds, so a second meeting costs only what it lacks.
+
 The orchestrator drives a worker through a pipe (:func:`worker_main`); every command is
 bounded in time and the worker exits by itself after ``max_seconds`` or when the pipe
 closes.
@@ -40,6 +48,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import math
 import os
 import random
@@ -79,15 +88,19 @@ from room_protocol.errors import ErrorCode, ProtocolError
 from room_protocol.live import FollowState
 from room_protocol.messages import (
     Channel,
+    DocumentBegin,
     DocumentEnd,
     ErrorMessage,
     FetchDocument,
     Welcome,
 )
+from room_protocol.transfer import Receiver
 
 CONNECT_ATTEMPTS = 3
 MAX_FETCHES_PER_TABLET = 10_000  # a bound on the download loop besides its deadline
 MAX_STROKES_PER_TABLET = 10_000  # a bound on one annotate command besides its deadline
+FETCH_ATTEMPTS = 5  # tries per document (a drop resumes where the bytes end)
+HTTP_HEAD_BYTES = 16 * 1024  # the most an nginx response head may take
 _FOLLOW_TAG = '"follow.state"'
 # to a ballot, a request, or a batch of annotation operations
 _ANSWER_TAGS = ('"poll.recorded"', '"error"', '"ack"', '"annotation.kept"')
@@ -365,6 +378,7 @@ class Follower:
     documents: ClientConnection | None = None
     download: asyncio.Task[None] | None = None
     context: ssl.SSLContext | None = None  # with its device certificate, loaded once
+    held: dict[str, set[str]] = field(default_factory=dict)  # per source: sha256s it holds
 
     def lost(self, server: str) -> int:
         link = self.links.get(server)
@@ -383,6 +397,55 @@ class DownloadStats:
         self.errors += 1
         if len(self.error_samples) < 5:
             self.error_samples.append(text)
+
+
+@dataclass
+class FetchStats:
+    """One ``fetch`` command's tablets: what they received and how it went."""
+
+    bytes: int = 0
+    fetched: int = 0  # documents received whole and verified
+    skipped: int = 0  # documents the tablet held already
+    resumed: int = 0  # fetches sent again after a drop, from where the bytes ended
+    errors: int = 0
+    error_samples: list[str] = field(default_factory=list)
+    done: list[float] = field(default_factory=list)  # monotonic: a tablet holds them all
+    unfinished: int = 0  # tablets that did not hold every document in time
+    cipher: str = ""
+
+    def error(self, text: str) -> None:
+        self.errors += 1
+        if len(self.error_samples) < 5:
+            self.error_samples.append(text)
+
+
+@dataclass
+class Body:
+    """What a tablet holds of one document fetched over HTTPS."""
+
+    digest: Any  # hashlib's sha256, fed with every byte held
+    position: int = 0
+
+
+@dataclass
+class Cut:
+    """A tablet's one Wi-Fi drop in a ``fetch``: after ``at`` bytes (0: none)."""
+
+    at: int
+    got: int = 0
+    done: bool = False
+
+    def due(self, received: int) -> bool:
+        """Count ``received`` bytes; True once, when the connection is to be cut now."""
+        self.got += received
+        if self.at and not self.done and self.got >= self.at:
+            self.done = True
+            return True
+        return False
+
+
+class Refused(Exception):
+    """The server answered a fetch with an error, or with bytes that fail the checks."""
 
 
 class InkBatches:
@@ -1007,6 +1070,234 @@ class Worker:
             "error_samples": stats.error_samples,
             "seconds": seconds,
         }
+
+    # --- fetching a meeting's documents (bench.distribution) -----------------------------
+
+    async def do_fetch(
+        self,
+        source: str,
+        documents: list[tuple[str, int, bool]],
+        start_at: float,
+        seconds: float,
+        fresh: bool,
+        drop_at: int = 0,
+    ) -> dict[str, Any]:
+        """Every tablet fetches each of ``documents`` ((sha256, size, confidential)) it
+        does not hold yet from ``source``, one after the other, from ``start_at``
+        (monotonic) for at most ``seconds``: ``"hemicycle"`` on a documents connection as
+        the tablet does (a confidential one only on a tablet where a member signed in),
+        or ``"nginx"`` over HTTPS (``GET /d/<sha256>``, keep-alive). ``fresh``: forget
+        what the tablets held from ``source`` first. ``drop_at``: each tablet cuts its
+        connection once, after that many bytes of the phase (a Wi-Fi drop), and resumes."""
+        stats = FetchStats()
+        tablets = [f for f in self.followers if source != "hemicycle" or "hemicycle" in f.links]
+        for f in tablets:
+            if fresh or source not in f.held:
+                f.held[source] = set()
+        await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+        fetch = self._fetch_documents if source == "hemicycle" else self._fetch_https
+        gate = asyncio.Semaphore(self.concurrency)  # TLS handshakes at once, as do_grow
+        jobs = [
+            asyncio.create_task(fetch(f, documents, stats, gate, Cut(drop_at))) for f in tablets
+        ]
+        _done, pending = await asyncio.wait(
+            jobs, timeout=max(0.0, start_at + seconds - time.monotonic())
+        )
+        for job in pending:
+            job.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)
+        stats.unfinished = len(tablets) - len(stats.done)
+        return {
+            "bytes": stats.bytes,
+            "fetched": stats.fetched,
+            "skipped": stats.skipped,
+            "resumed": stats.resumed,
+            "errors": stats.errors,
+            "error_samples": stats.error_samples,
+            "done": stats.done,
+            "tablets": len(tablets),
+            "unfinished": stats.unfinished,
+            "cipher": stats.cipher,
+        }
+
+    def _rcvbuf(self, sock: socket.socket | None) -> None:
+        if self.documents_rcvbuf and sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.documents_rcvbuf)
+
+    async def _fetch_documents(
+        self,
+        f: Follower,
+        documents: list[tuple[str, int, bool]],
+        stats: FetchStats,
+        gate: asyncio.Semaphore,
+        cut: Cut,
+    ) -> None:
+        """One tablet, on the documents channel: each document it lacks, verified."""
+        held = f.held["hemicycle"]
+        ws: ClientConnection | None = None
+        try:
+            for sha256, size, confidential in documents:
+                if sha256 in held:
+                    stats.skipped += 1
+                    continue
+                if confidential and "hemicycle" not in f.tokens:
+                    continue  # nobody signed in here: not this tablet's to read
+                digest = hashlib.sha256()
+                position = 0
+                for attempt in range(1, FETCH_ATTEMPTS + 1):
+                    if ws is None:
+                        async with gate:
+                            ws, _welcome = await open_channel(
+                                self.endpoints["hemicycle"],
+                                self._context(f),
+                                Channel.DOCUMENTS,
+                                f.client_id,
+                            )
+                        self._rcvbuf(ws.transport.get_extra_info("socket"))
+                        stats.cipher = stats.cipher or _cipher(ws.transport)
+                    if confidential:  # a member's own copy comes whole, from its start
+                        digest, position = hashlib.sha256(), 0
+                    receiver = Receiver(sha256, size, position, digest)
+                    try:
+                        await self._receive_document(ws, receiver, stats, cut)
+                    except (ConnectionClosed, OSError) as exc:
+                        ws = None
+                        position = receiver.position
+                        if attempt == FETCH_ATTEMPTS:
+                            raise Refused(f"{sha256[:12]}: {exc}") from exc
+                        stats.resumed += 1
+                        continue
+                    held.add(sha256)
+                    stats.fetched += 1
+                    break
+            stats.done.append(time.monotonic())
+        except (ConnectError, Refused, ProtocolError) as exc:
+            stats.error(f"{f.client_id}: {type(exc).__name__}: {exc}")
+        finally:
+            if ws is not None and ws.transport is not None:
+                ws.transport.abort()
+
+    @staticmethod
+    async def _receive_document(
+        ws: ClientConnection, receiver: Receiver, stats: FetchStats, cut: Cut
+    ) -> None:
+        await ws.send(encode(FetchDocument(receiver.sha256, receiver.offset)))
+        while True:
+            raw = await ws.recv()
+            if isinstance(raw, bytes):
+                receiver.chunk(raw)
+                stats.bytes += len(raw)
+                if cut.due(len(raw)) and ws.transport is not None:
+                    ws.transport.abort()
+                continue
+            message = decode(raw)
+            if isinstance(message, DocumentBegin):
+                receiver.begin(message)
+            elif isinstance(message, DocumentEnd):
+                receiver.end(message)
+                return
+            elif isinstance(message, ErrorMessage):
+                raise Refused(f"{message.code}: {message.message}")
+
+    async def _fetch_https(
+        self,
+        f: Follower,
+        documents: list[tuple[str, int, bool]],
+        stats: FetchStats,
+        gate: asyncio.Semaphore,
+        cut: Cut,
+    ) -> None:
+        """One tablet, from nginx: each document it lacks on one keep-alive connection,
+        its sha256 checked; after a drop a new connection asks for the rest (Range)."""
+        held = f.held["nginx"]
+        endpoint = self.endpoints["nginx"]
+        streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        try:
+            for sha256, size, _confidential in documents:
+                if sha256 in held:
+                    stats.skipped += 1
+                    continue
+                body = Body(hashlib.sha256())
+                for attempt in range(1, FETCH_ATTEMPTS + 1):
+                    if streams is None:
+                        async with gate, asyncio.timeout(OPEN_TIMEOUT):
+                            streams = await asyncio.open_connection(
+                                endpoint.address or endpoint.hostname,
+                                endpoint.port,
+                                ssl=self._context(f),
+                                server_hostname=endpoint.hostname,
+                                limit=READ_BYTES,
+                            )
+                        self._rcvbuf(streams[1].get_extra_info("socket"))
+                        stats.cipher = stats.cipher or _cipher(streams[1].transport)
+                    writer = streams[1]
+                    ask = f"GET /d/{sha256} HTTP/1.1\r\nHost: {endpoint.hostname}\r\n"
+                    if body.position:
+                        ask += f"Range: bytes={body.position}-\r\n"
+                    writer.write((ask + "\r\n").encode("ascii"))
+                    try:
+                        await self._receive_body(streams, sha256, body, stats, cut)
+                    except (ConnectionError, OSError, asyncio.IncompleteReadError) as exc:
+                        writer.transport.abort()
+                        streams = None
+                        if attempt == FETCH_ATTEMPTS:
+                            raise Refused(f"{sha256[:12]}: {exc}") from exc
+                        stats.resumed += 1
+                        continue
+                    if body.position != size or body.digest.hexdigest() != sha256:
+                        raise Refused(f"{sha256[:12]}: {body.position} of {size} bytes, or hash")
+                    held.add(sha256)
+                    stats.fetched += 1
+                    break
+            stats.done.append(time.monotonic())
+        except (OSError, TimeoutError, Refused, ValueError) as exc:
+            stats.error(f"{f.client_id}: {type(exc).__name__}: {exc}")
+        finally:
+            if streams is not None:
+                streams[1].transport.abort()
+
+    @staticmethod
+    async def _receive_body(
+        streams: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+        sha256: str,
+        body: Body,
+        stats: FetchStats,
+        cut: Cut,
+    ) -> None:
+        """Read one response (status 200 from 0, 206 from where ``body`` ends) into
+        ``body``, counting each byte as it comes (a drop keeps what arrived)."""
+        reader, writer = streams
+        head = await reader.readuntil(b"\r\n\r\n")
+        if len(head) > HTTP_HEAD_BYTES:
+            raise Refused(f"{sha256[:12]}: a response head of {len(head)} bytes")
+        lines = head.decode("latin-1").split("\r\n")
+        status = lines[0].split(" ", 2)
+        wanted = "206" if body.position else "200"
+        if len(status) < 2 or status[1] != wanted:
+            raise Refused(f"{sha256[:12]}: nginx answered {lines[0]!r}")
+        length = -1
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        if length < 0:
+            raise Refused(f"{sha256[:12]}: no Content-Length")
+        while length:
+            data = await reader.read(min(READ_BYTES, length))
+            if not data:
+                raise ConnectionResetError(f"nginx closed after {body.position} bytes")
+            body.digest.update(data)
+            stats.bytes += len(data)
+            body.position += len(data)
+            length -= len(data)
+            if cut.due(len(data)):
+                writer.transport.abort()
+
+
+def _cipher(transport: asyncio.BaseTransport) -> str:
+    """The TLS version and cipher a connection speaks ("TLSv1.3 TLS_AES_256_GCM_SHA384")."""
+    found = transport.get_extra_info("cipher")
+    return f"{found[1]} {found[0]}" if found else "unknown"
 
 
 def worker_main(pipe: Connection, config: dict[str, Any]) -> None:

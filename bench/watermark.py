@@ -230,8 +230,8 @@ def section(result: Result, command: str, started_load: str, ended_load: str) ->
             "watermark; members who fetch at the same moment queue for the one "
             f"watermarking worker: a hall of 2,000 members signing in together for this "
             f"pack would keep one CPU busy about {2000 * mean / 60:.0f} minutes, the last "
-            "member waiting that long (members who sign in early are served early; the "
-            "distribution bench does not include confidential copies yet).",
+            "member waiting that long (members who sign in early are served early; "
+            "`bench.distribution` measures a whole hall's copies).",
             SECTION_END,
         ]
     )
