@@ -97,7 +97,9 @@ class AnnotationOp(Request):
     patch: AnnotationPatch
 
 
-MAX_BATCH_OPS = 100  # operations in one annotation.batch (and its frame under 1 MiB)
+# Operations in one annotation.batch: the room applies a batch as one job of its writer, so
+# this bounds how long a page change may wait behind one (32 ink strokes: 10-20 ms).
+MAX_BATCH_OPS = 32
 MAX_PACE_S = 60.0
 
 
