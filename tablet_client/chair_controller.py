@@ -174,6 +174,7 @@ class ChairController(QObject):
                 and item_id is not None
                 and move_target(meeting, item_id, move) is not None
             )
+        self.agenda_view.set_closed(meeting is not None and meeting.closed_at is not None)
 
     def _refresh_rows(self) -> None:
         """Planned, spent, done and current for every row (after the agenda changed)."""

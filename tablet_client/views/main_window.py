@@ -1,10 +1,12 @@
 """The tablet's window: a connection banner with who is signed in, attendance and a
 language switch, message strips, one screen at a time (with the voting panel over it),
-the speaker-queue bar and the lock overlay."""
+the speaker-queue bar and the lock overlay. Messages that come and go (announcements,
+notices, confirmations) lie over the top of the screen instead of pushing it down, so
+a button does not move from under the chair's finger."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -41,11 +43,20 @@ class ScreenStack(QStackedWidget):
         super().__init__()
         self.currentChanged.connect(lambda _index: self.updateGeometry())
         self.overlay: VotingPanelView | None = None  # kept over the screens, as large
+        self.message_strips: MessageStrips | None = None  # over the top of the screens
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
         if self.overlay is not None:
             self.overlay.fit()
+        if self.message_strips is not None:
+            self.message_strips.place()
+
+    def raise_overlays(self) -> None:
+        """Over the screen shown: the message strips, and the voting panel over them."""
+        for overlay in (self.message_strips, self.overlay):
+            if overlay is not None and overlay.isVisible():
+                overlay.raise_()
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
         current = self.currentWidget()
@@ -54,6 +65,49 @@ class ScreenStack(QStackedWidget):
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
         current = self.currentWidget()
         return current.minimumSizeHint() if current is not None else super().minimumSizeHint()
+
+
+class MessageStrips(QWidget):
+    """Strips that come and go, over the top of the screen stack, as wide as it and as
+    tall as the strips shown; hidden when none is."""
+
+    def __init__(self, strips: list[StripView], parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("message_strips")
+        self.strips = strips
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        for strip in strips:
+            layout.addWidget(strip)
+            strip.installEventFilter(self)
+        self.hide()
+
+    def place(self) -> None:
+        parent = self.parentWidget()
+        shown = any(not strip.isHidden() for strip in self.strips)
+        if parent is None or not shown:
+            self.hide()
+            return
+        width = parent.width()
+        layout = self.layout()
+        assert layout is not None
+        height = (
+            layout.heightForWidth(width)
+            if layout.hasHeightForWidth()
+            else layout.sizeHint().height()
+        )
+        self.setGeometry(0, 0, width, max(height, layout.sizeHint().height()))
+        self.show()
+        if isinstance(parent, ScreenStack):
+            parent.raise_overlays()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if event.type() in (QEvent.Type.ShowToParent, QEvent.Type.HideToParent):
+            self.place()
+        elif event.type() == QEvent.Type.LayoutRequest:
+            self.place()  # a longer text: the strip takes a new height
+        return super().eventFilter(watched, event)
 
 
 class MainWindow(QMainWindow):
@@ -132,10 +186,13 @@ class MainWindow(QMainWindow):
         layout.setSpacing(0)
         layout.addWidget(top)
         for strip in self.strips():
-            layout.addWidget(strip)
+            if strip not in self.passing_strips():
+                layout.addWidget(strip)
         layout.addWidget(self.screens, 1)
         layout.addWidget(self.floor_bar)
         self.setCentralWidget(central)
+        self.message_strips = MessageStrips(self.passing_strips(), self.screens)
+        self.screens.message_strips = self.message_strips
         self.voting_panel = VotingPanelView(self.screens)  # over whatever screen is shown
         self.screens.overlay = self.voting_panel
         self.screens.currentChanged.connect(self._keep_panel_on_top)
@@ -154,9 +211,12 @@ class MainWindow(QMainWindow):
             self.follow_strip,
         ]
 
+    def passing_strips(self) -> list[StripView]:
+        """The strips that lie over the screen (messages that come and go)."""
+        return [self.announcement_strip, self.notice_strip, self.confirmation_strip]
+
     def _keep_panel_on_top(self, _index: int) -> None:
-        if self.voting_panel.isVisible():
-            self.voting_panel.raise_()
+        self.screens.raise_overlays()
 
     def set_indicator(self, indicator: QLabel, text: str, kind: str = "neutral") -> None:
         """An attendance indicator in the top bar; ``kind`` picks its colours (see

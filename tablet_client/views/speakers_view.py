@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from tablet_client.i18n import tr
-from tablet_client.views.style import console_button, named
+from tablet_client.views.style import console_button, named, touch_spin_box
 
 KEY = Qt.ItemDataRole.UserRole  # the delegate id of a queue row
 SPEAKING_LIMIT_MAX_S = 3600  # room_protocol.live.SetSpeakingLimit
@@ -55,11 +55,9 @@ class SpeakersView(QWidget):
         queue_row.addWidget(self.queue_up)
         queue_row.addWidget(self.queue_down)
         self.limit_label = QLabel()
-        self.limit = named(QSpinBox(), "speaking_limit")
+        self.limit = touch_spin_box(named(QSpinBox(), "speaking_limit"))
         self.limit.setRange(0, SPEAKING_LIMIT_MAX_S)
         self.limit.setSingleStep(SPEAKING_LIMIT_STEP_S)
-        self.limit.setMinimumHeight(44)
-        self.limit.setMinimumWidth(140)
         self.limit.valueChanged.connect(self.limit_changed)
         limit_row = QHBoxLayout()
         limit_row.addWidget(self.limit_label, 1)
