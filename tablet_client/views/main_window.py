@@ -31,6 +31,7 @@ from tablet_client.views.lock_view import LockView
 from tablet_client.views.service_view import ServiceView
 from tablet_client.views.session_bars import FloorBarView, StripView
 from tablet_client.views.sign_in_view import SignInView
+from tablet_client.views.speakers_drawer_view import SpeakersDrawerView
 from tablet_client.views.style import INDICATOR_COLOURS, SCREEN_STYLE, STATUS_COLOURS, named
 from tablet_client.views.voting_view import VotingPanelView
 
@@ -41,9 +42,13 @@ class ScreenStack(QStackedWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        self.currentChanged.connect(lambda _index: self.updateGeometry())
+        self.currentChanged.connect(lambda _index: self._screen_changed())
         self.overlay: VotingPanelView | None = None  # kept over the screens, as large
         self.message_strips: MessageStrips | None = None  # over the top of the screens
+        self.drawer: SpeakersDrawerView | None = None  # the chair's queue, at the right
+        # Screens whose top left holds controls (the console's section tabs): the message
+        # strips lie over the right part of their top only.
+        self.strips_at_right: set[QWidget] = set()
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
@@ -51,10 +56,17 @@ class ScreenStack(QStackedWidget):
             self.overlay.fit()
         if self.message_strips is not None:
             self.message_strips.place()
+        if self.drawer is not None:
+            self.drawer.fit()
+
+    def _screen_changed(self) -> None:
+        self.updateGeometry()
+        if self.message_strips is not None:
+            self.message_strips.place()
 
     def raise_overlays(self) -> None:
         """Over the screen shown: the message strips, and the voting panel over them."""
-        for overlay in (self.message_strips, self.overlay):
+        for overlay in (self.drawer, self.message_strips, self.overlay):
             if overlay is not None and overlay.isVisible():
                 overlay.raise_()
 
@@ -65,6 +77,9 @@ class ScreenStack(QStackedWidget):
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
         current = self.currentWidget()
         return current.minimumSizeHint() if current is not None else super().minimumSizeHint()
+
+
+STRIPS_AT_RIGHT_MIN = 560  # px: the narrowest the strips get at the right of a screen
 
 
 class MessageStrips(QWidget):
@@ -89,7 +104,10 @@ class MessageStrips(QWidget):
         if parent is None or not shown:
             self.hide()
             return
-        width = parent.width()
+        left, width = 0, parent.width()
+        if isinstance(parent, ScreenStack) and parent.currentWidget() in parent.strips_at_right:
+            left = width - max(STRIPS_AT_RIGHT_MIN, width // 2)
+            width -= left
         layout = self.layout()
         assert layout is not None
         height = (
@@ -97,7 +115,7 @@ class MessageStrips(QWidget):
             if layout.hasHeightForWidth()
             else layout.sizeHint().height()
         )
-        self.setGeometry(0, 0, width, max(height, layout.sizeHint().height()))
+        self.setGeometry(left, 0, width, max(height, layout.sizeHint().height()))
         self.show()
         if isinstance(parent, ScreenStack):
             parent.raise_overlays()
@@ -144,6 +162,11 @@ class MainWindow(QMainWindow):
         self.identity_action.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.identity_action.clicked.connect(self.identity_action_requested)
         self.identity_action.hide()
+        self.speakers_button = named(QPushButton(), "reader_speakers")  # the chair's reader
+        self.speakers_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.speakers_button.setMinimumHeight(48)
+        self.speakers_button.setCheckable(True)
+        self.speakers_button.hide()
         self.quorum_indicator = named(QLabel(), "quorum_indicator")  # chair and clerks
         self.presence_indicator = named(QLabel(), "presence_indicator")  # delegates
         for indicator in (self.quorum_indicator, self.presence_indicator):
@@ -175,6 +198,7 @@ class MainWindow(QMainWindow):
         top_layout.addWidget(self.banner, 1)
         top_layout.addWidget(self.quorum_indicator, 0, Qt.AlignmentFlag.AlignVCenter)
         top_layout.addWidget(self.presence_indicator, 0, Qt.AlignmentFlag.AlignVCenter)
+        top_layout.addWidget(self.speakers_button)
         top_layout.addWidget(self.identity)
         top_layout.addWidget(self.identity_action)
         top_layout.addSpacing(8)
@@ -191,6 +215,9 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.screens, 1)
         layout.addWidget(self.floor_bar)
         self.setCentralWidget(central)
+        self.screens.strips_at_right.add(self.chair_console_view)
+        self.speakers_drawer = SpeakersDrawerView(self.screens)
+        self.screens.drawer = self.speakers_drawer
         self.message_strips = MessageStrips(self.passing_strips(), self.screens)
         self.screens.message_strips = self.message_strips
         self.voting_panel = VotingPanelView(self.screens)  # over whatever screen is shown
@@ -274,6 +301,7 @@ class MainWindow(QMainWindow):
         self.floor_bar.retranslate()
         self.lock_view.retranslate()
         self.voting_panel.retranslate()
+        self.speakers_drawer.retranslate()
         for strip in self.strips():
             strip.retranslate()
 

@@ -69,6 +69,15 @@ class SpeakersView(QWidget):
         layout.addLayout(queue_row)
         layout.addLayout(limit_row)
 
+    def set_capabilities(self, *, grant: bool, end: bool, reorder: bool, limit: bool) -> None:
+        """Show only what the signed-in role may do."""
+        self.grant.setVisible(grant)
+        self.end_speech.setVisible(end)
+        self.queue_up.setVisible(reorder)
+        self.queue_down.setVisible(reorder)
+        self.limit.setVisible(limit)
+        self.limit_label.setVisible(limit)
+
     def set_queue(self, entries: list[tuple[str, str]]) -> None:
         """``entries`` as (delegate id, label), in queue order; keeps the selection."""
         chosen = self.selected_queue_entry()

@@ -101,6 +101,8 @@ QLabel#subheading {{ color: #4a4f57; }}
 QPushButton {{ min-height: 40px; padding: 4px 18px; }}
 QPushButton#primary {{ background: {ACCENT}; color: white; border-radius: 6px; font-weight: 600; }}
 QPushButton#primary:disabled {{ background: #9aa7b8; }}
+QPushButton#reader_speakers {{ font-weight: 600; min-height: 44px; }}
+QPushButton#reader_speakers:checked {{ background: {ACCENT}; color: white; border-radius: 6px; }}
 QTreeWidget, QListWidget {{ font-size: 16px; }}
 QTreeWidget::item, QListWidget::item {{ min-height: 40px; }}
 QLabel#section {{ font-size: 17px; font-weight: 600; }}

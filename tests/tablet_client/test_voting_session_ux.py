@@ -20,7 +20,16 @@ from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QAbstractButton, QWidget
 from pytestqt.qtbot import QtBot
 
-from room_protocol.live import Ack, Announcement, Unlock
+from room_protocol.live import (
+    Ack,
+    Announcement,
+    FloorKind,
+    FloorState,
+    GrantFloor,
+    QueueEntry,
+    Speech,
+    Unlock,
+)
 from room_protocol.messages import MeetingState
 from room_protocol.voting import (
     CastBallot,
@@ -229,8 +238,7 @@ def test_the_lock_screen_says_a_vote_is_open_and_unlocks_into_the_ballot(
         click(qtbot, lock.unlock)
         (unlock,) = await tablet.sent(Unlock)
         tablet.answer(unlock, Ack(unlock.op_id))
-        await asyncio.sleep(0.01)  # the answer reaches the lock through the link
-        assert lock.mode() == ""
+        await until(lambda: lock.mode() == "", "the answer, through the link")
         assert panel.isVisible()  # straight to the ballot
         card = panel.sections["p1"].cards["d1"]
         # Two deliberate taps: Yes, then Confirm.
@@ -361,10 +369,63 @@ def test_an_announcement_does_not_move_the_chairs_buttons(
         assert lock_all.mapToGlobal(QPoint(0, 0)) == before  # the finger still hits it
         strip_top = strip.mapToGlobal(QPoint(0, 0)).y()
         assert strip_top == window.screens.mapToGlobal(QPoint(0, 0)).y()  # over the top
+        # ... at the right, clear of the console's section tabs
+        tabs = console.sections.tabBar()
+        last_tab = tabs.tabRect(tabs.count() - 1)
+        tabs_right = tabs.mapToGlobal(last_tab.topRight()).x()
+        assert strip.mapToGlobal(QPoint(0, 0)).x() > tabs_right
         await shots(window, "chair-announcement-overlay", languages=("en",))
         click(qtbot, strip.close_button)
         assert not window.message_strips.isVisible()
         assert lock_all.mapToGlobal(QPoint(0, 0)) == before
+
+    run_async(body())
+
+
+# --- 6. the speaker queue from the chair's reader ---------------------------------------------
+
+
+def test_the_chair_gives_the_floor_from_the_reader(
+    qtbot: QtBot, fed: MakeFed, run_async: Run
+) -> None:
+    tablet = fed()
+    window = tablet.window
+    queue = (
+        QueueEntry("d1", "Nguyễn Văn An", FloorKind.SPEAK, at(-60), "A2"),
+        QueueEntry("d2", "Beatrix Delegate", FloorKind.SPEAK, at(-30), "A3"),
+    )
+
+    async def body() -> None:
+        tablet.start("chair")
+        tablet.feed(FloorState(1, None, queue, 120))
+        assert not window.speakers_button.isVisible()  # the console has its own tab
+        window.show_screen(window.document_view)  # the chair reads a document
+        button = window.speakers_button
+        assert button.isVisible() and button.text() == "Speakers (2 waiting)"
+        assert button.height() >= 44
+        click(qtbot, button)
+        drawer = window.speakers_drawer
+        assert drawer.isVisible()
+        assert drawer.geometry().right() == window.screens.width() - 1  # at the right edge
+        speakers = drawer.speakers
+        assert [speakers.queue.item(i).text() for i in range(2)] == [
+            "1. Nguyễn Văn An · seat A2",
+            "2. Beatrix Delegate · seat A3",
+        ]
+        await shots(window, "chair-reader-speakers")
+        speakers.select_queue_entry("d2")
+        click(qtbot, speakers.grant)
+        (grant,) = await tablet.sent(GrantFloor)
+        assert grant.delegate_id == "d2"
+        tablet.answer(grant)
+        speech = Speech("d2", "Beatrix Delegate", FloorKind.SPEAK, at(), 120, 0.0)
+        tablet.feed(FloorState(2, speech, queue[:1], 120))
+        assert speakers.speaking_now.text() == "Speaking: Beatrix Delegate"
+        assert button.text() == "Speakers (1 waiting)"
+        click(qtbot, drawer.close_button)
+        assert not drawer.isVisible() and not button.isChecked()
+        window.show_screen(window.chair_console_view)  # back at the console: no button
+        assert not button.isVisible() and not drawer.isVisible()
 
     run_async(body())
 

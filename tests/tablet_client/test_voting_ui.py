@@ -89,6 +89,12 @@ def click(qtbot: QtBot, widget: QWidget) -> None:
     qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
 
 
+def seconds_left(countdown: str) -> int:
+    """The seconds of "Closes in 0:24"."""
+    assert countdown.startswith("Closes in 0:"), countdown
+    return int(countdown.removeprefix("Closes in 0:"))
+
+
 async def shot(widget: QWidget, name: str, tmp_path: Path) -> None:
     await asyncio.sleep(0.05)  # let Qt lay out after a new text or a language switch
     pixmap = widget.grab()
@@ -399,7 +405,7 @@ def test_receipts_restore_recorded_ballots_and_a_vote_can_be_changed(
         section = tablet.window.voting_panel.sections["p5"]
         card = section.cards["d1"]
         assert section.meta.text() == "Named vote · You may change your vote until voting closes"
-        assert section.countdown.text() in ("Closes in 0:25", "Closes in 0:24")
+        assert 0 < seconds_left(section.countdown.text()) <= 25  # however slow the machine
         # After a restart the room lists the ballot cast before it.
         tablet.feed(Receipts((Receipt("p5", "d1", "old-ballot-1", "0011AABBCC", at(-10)),)))
         assert card.status.text().startswith("✓ Your vote is recorded")
@@ -563,7 +569,7 @@ def test_chair_creates_opens_without_quorum_closes_and_publishes_with_a_casting_
         tablet.answer(closing)
         counting = poll(create.poll_id, spec, PollState.OPEN, closes_at=at(30))
         tablet.feed(polls(counting))
-        assert view.countdown.text() in ("Closes in 0:30", "Closes in 0:29")
+        assert 0 < seconds_left(view.countdown.text()) <= 30
         assert view.close_later.isHidden() and view.close_now.isVisible()
         await shot(window, "chair-polls", tmp_path)
 
