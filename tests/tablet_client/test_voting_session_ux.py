@@ -23,6 +23,7 @@ from pytestqt.qtbot import QtBot
 from room_protocol.live import (
     Ack,
     Announcement,
+    CloseMeeting,
     FloorKind,
     FloorState,
     GrantFloor,
@@ -202,6 +203,8 @@ def test_choices_show_their_radio_button_or_checkbox_before_any_tap(
         qtbot.mouseClick(several.option_buttons["v2"], Qt.MouseButton.LeftButton)
         assert "#1f5fae" in indicator_colours(several.option_buttons["v2"])  # ticked: filled
         assert "#1f5fae" not in indicator_colours(several.option_buttons["v1"])
+        panel.scroll_area.ensureWidgetVisible(several)
+        await shots(tablet.window, "voting-ticked", languages=("en",))
 
     run_async(body())
 
@@ -244,6 +247,7 @@ def test_the_lock_screen_says_a_vote_is_open_and_unlocks_into_the_ballot(
         # Two deliberate taps: Yes, then Confirm.
         click(qtbot, card.option_buttons["yes"])
         assert card.mode() == "confirming" and card.confirm_text.text() == "You vote: Yes"
+        await shots(window, "voting-confirm")
         click(qtbot, card.confirm)
         (ballot,) = await tablet.sent(CastBallot)
         assert ballot.choices == ("yes",)
@@ -490,6 +494,30 @@ def test_draft_options_shown_and_destructive_poll_actions_asked_first(
         click(qtbot, view.close_yes)
         (closing,) = await tablet.sent(ClosePoll)
         assert (closing.poll_id, closing.after_seconds) == ("p2", 0)
+
+    run_async(body())
+
+
+def test_closing_the_meeting_asks_with_cancel_as_the_primary_button(
+    qtbot: QtBot, fed: MakeFed, run_async: Run
+) -> None:
+    tablet = fed()
+    window = tablet.window
+
+    async def body() -> None:
+        tablet.start("chair")
+        click(qtbot, window.chair_console_view.closing.close_meeting)
+        dialog = tablet.tablet.closing.dialog
+        assert dialog.isVisible()
+        cancel, close = dialog.cancel, dialog.close_anyway
+        assert cancel.height() >= 48 and close.height() >= 48
+        assert cancel.mapToGlobal(QPoint(0, 0)).x() > close.mapToGlobal(QPoint(0, 0)).x()
+        assert cancel.grab().toImage().pixelColor(cancel.width() // 2, 4).name() == "#1f5fae"
+        SHOTS.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (a dialog: one shot)
+        assert dialog.grab().save(str(SHOTS / "chair-close-dialog-en.png"))
+        click(qtbot, cancel)
+        assert not dialog.isVisible()
+        assert not await tablet.sent(CloseMeeting)
 
     run_async(body())
 
