@@ -45,7 +45,7 @@ from room_server.writer import Transaction
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_S = 0.25  # poll.progress at most this often
-NAMED_VOTES_SENT = 2_500  # named votes in one poll.state, ~70 bytes each (the latest always)
+NAMED_VOTES_SENT = 1_000  # named votes in one poll.state (~70 KB; the latest always goes)
 
 
 class PollsWord:
