@@ -89,7 +89,6 @@ QRadioButton::indicator:checked:disabled {{ border-color: #6b7f99; background: q
     stop: 0 #6b7f99, stop: 0.55 #6b7f99, stop: 0.62 #eef0f3, stop: 1 #eef0f3); }}
 QCheckBox::indicator:checked:disabled {{ border-color: #6b7f99; background: #6b7f99;
     image: url({CHECK_MARK}); }}
-QRadioButton:checked, QCheckBox:checked {{ font-weight: 700; }}
 """
 
 SCREEN_STYLE = (
