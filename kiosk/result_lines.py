@@ -61,6 +61,8 @@ def result_lines(
     winners = ", ".join(labels.get(w, w) for w in result.winners)
     tied = ", ".join(labels.get(t, t) for t in result.tied)
     details = []
+    if poll.quorum_override:  # as plain as the outcome: the room reads it from afar
+        details.append(tr("result.without_quorum", present=result.present, members=result.members))
     if result.outcome is Outcome.DECIDED and winners:
         if spec.kind is PollKind.ELECTION:
             details.append(tr("result.elected", names=winners))

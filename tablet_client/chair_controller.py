@@ -52,6 +52,7 @@ from tablet_client.session import (
     move_target,
 )
 from tablet_client.views.main_window import MainWindow
+from tablet_client.views.speakers_view import SpeakersView
 
 TICK_MS = 500  # twice a second, so a one-second clock never skips a second
 MAX_ALERTS = 50
@@ -98,10 +99,17 @@ class ChairController(QObject):
         agenda.add_requested.connect(self._add)
         self.documents_view.attach_requested.connect(self._attach)
         self.documents_view.open_document_requested.connect(self.document_requested)
-        speakers.grant_requested.connect(self._grant)
-        speakers.end_speech_requested.connect(lambda: self._do(EndSpeech))
-        speakers.queue_move_requested.connect(self._reorder)
-        speakers.limit_changed.connect(lambda s: self._do(lambda op: SetSpeakingLimit(op, s)))
+        self.drawer = window.speakers_drawer
+        # The console's speakers tab and the drawer over the reader: one queue, two views.
+        self.speaker_views = [speakers, self.drawer.speakers]
+        for view in self.speaker_views:
+            view.grant_requested.connect(lambda v=view: self._grant(v))
+            view.end_speech_requested.connect(lambda: self._do(EndSpeech))
+            view.queue_move_requested.connect(lambda d, v=view: self._reorder(v, d))
+            view.limit_changed.connect(lambda s: self._do(lambda op: SetSpeakingLimit(op, s)))
+        window.speakers_button.toggled.connect(self._toggle_drawer)
+        self.drawer.close_requested.connect(lambda: window.speakers_button.setChecked(False))
+        window.screens.currentChanged.connect(lambda _index: self._show_speakers_button())
         messages.announce_requested.connect(self._announce)
         messages.seat_message_requested.connect(self._message_seat)
         messages.lock_requested.connect(lambda locked: self._do(lambda op: LockScreens(op, locked)))
@@ -114,7 +122,15 @@ class ChairController(QObject):
 
     def _identity_changed(self) -> None:
         presiding = self.link.presiding
-        self.view.set_capabilities(capabilities(self.link.role))
+        allowed = capabilities(self.link.role)
+        self.view.set_capabilities(allowed)
+        self.drawer.speakers.set_capabilities(
+            grant=GrantFloor in allowed,
+            end=EndSpeech in allowed,
+            reorder=ReorderQueue in allowed,
+            limit=SetSpeakingLimit in allowed,
+        )
+        self._show_speakers_button()
         if presiding:
             self.meeting_changed()
             self._timer.start()
@@ -174,6 +190,7 @@ class ChairController(QObject):
                 and item_id is not None
                 and move_target(meeting, item_id, move) is not None
             )
+        self.agenda_view.set_closed(meeting is not None and meeting.closed_at is not None)
 
     def _refresh_rows(self) -> None:
         """Planned, spent, done and current for every row (after the agenda changed)."""
@@ -277,8 +294,32 @@ class ChairController(QObject):
 
     # --- speaker queue --------------------------------------------------------------------
 
+    def _show_speakers_button(self) -> None:
+        """In the reader, the chair (and clerk) reach the queue by a button in the top bar."""
+        window = self.window
+        reading = window.screens.currentWidget() is window.document_view
+        shown = self.link.presiding and reading
+        window.speakers_button.setVisible(shown)
+        if not shown:
+            window.speakers_button.setChecked(False)
+        waiting = len(self.floor.queue) if self.floor is not None else 0
+        window.speakers_button.setText(tr("reader.speakers", count=waiting))
+
+    def _toggle_drawer(self, on: bool) -> None:
+        if on:
+            self.drawer.open()
+        else:
+            self.drawer.hide()
+
     def _show_floor(self) -> None:
-        floor, view = self.floor, self.speakers_view
+        for view in self.speaker_views:
+            self._show_floor_in(view)
+        self._counts()
+        self._show_speakers_button()
+        self._tick_speech()
+
+    def _show_floor_in(self, view: SpeakersView) -> None:
+        floor = self.floor
         if floor is None:
             return
         entries = []
@@ -295,11 +336,13 @@ class ChairController(QObject):
         view.set_limit(floor.limit_seconds)
         view.grant.setEnabled(bool(floor.queue))
         view.end_speech.setEnabled(floor.speaking is not None)
-        self._counts()
-        self._tick_speech()
 
     def _tick_speech(self) -> None:
-        floor, view = self.floor, self.speakers_view
+        for view in self.speaker_views:
+            self._tick_speech_in(view)
+
+    def _tick_speech_in(self, view: SpeakersView) -> None:
+        floor = self.floor
         speaking = floor.speaking if floor else None
         if floor is None or speaking is None:
             view.speaking_now.setText(tr("floor.nobody_speaking"))
@@ -312,12 +355,12 @@ class ChairController(QObject):
         view.countdown.setText(text)
         view.set_expired(expired)
 
-    def _grant(self) -> None:
-        delegate_id = self.speakers_view.selected_queue_entry()
+    def _grant(self, view: SpeakersView) -> None:
+        delegate_id = view.selected_queue_entry()
         self._do(lambda op: GrantFloor(op, delegate_id))
 
-    def _reorder(self, delta: int) -> None:
-        floor, chosen = self.floor, self.speakers_view.selected_queue_entry()
+    def _reorder(self, view: SpeakersView, delta: int) -> None:
+        floor, chosen = self.floor, view.selected_queue_entry()
         if floor is None or chosen is None:
             return
         order = [e.delegate_id for e in floor.queue]

@@ -3,7 +3,7 @@ delegate's tablet locks itself after a while without a touch and opens with the 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
 from room_protocol.live import Ack, ScreensLocked, Unlock
@@ -24,6 +24,8 @@ _ACTIVITY = frozenset(
 
 
 class LockController(QObject):
+    unlocked = Signal()  # the member typed their PIN: back to what waits (a ballot)
+
     def __init__(
         self,
         window: MainWindow,
@@ -69,8 +71,11 @@ class LockController(QObject):
     def _receive(self, message: Message) -> None:
         # The room states the lock on every (re)connect, so this is always current.
         if isinstance(message, ScreensLocked):
+            was_locked = self.chair_locked and not self.pin_locked
             self.chair_locked = message.locked
             self._show()
+            if was_locked and not message.locked:
+                self.unlocked.emit()
 
     def _identity_changed(self) -> None:
         if not self._lockable():
@@ -136,6 +141,7 @@ class LockController(QObject):
             self._show_problem(None)
             self.restart_idle()
             self._show()
+            self.unlocked.emit()
 
     def _show_problem(self, problem: tuple[str, dict[str, object]] | None) -> None:
         self._problem = problem
@@ -145,6 +151,8 @@ class LockController(QObject):
 
     def _show(self) -> None:
         view = self.window.lock_view
+        me = self.link.me
+        view.set_member(me.name if me is not None else "")
         chair_lock = self.chair_locked and self.link.role not in (Role.CHAIR, Role.CLERK)
         if chair_lock:
             view.show_chair_lock()

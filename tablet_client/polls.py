@@ -8,7 +8,7 @@ are tested with plain values.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from room_client.timers import parse_time
@@ -28,6 +28,7 @@ from room_protocol.voting import (
     PollResult,
     PollRule,
     PollSpec,
+    PollsState,
     PollState,
     QuorumRule,
     Receipt,
@@ -51,10 +52,12 @@ __all__ = [
     "choices_ready",
     "closes_in",
     "draft_spec",
+    "keep_roll_calls",
     "local_time",
     "needs_casting_vote",
     "option_label",
     "outcome_text",
+    "panel_order",
     "quorum_parts",
     "refusal",
     "rule_lines",
@@ -436,3 +439,30 @@ def spec_problem(spec: PollSpec) -> Text | None:
     if problems:  # a rule of the protocol this editor does not know in words yet
         return "error.refused", {"reason": problems[0]}
     return None
+
+
+# --- the voting panel and the results ---------------------------------------------------------
+
+
+def panel_order(polls: list[Poll]) -> list[Poll]:
+    """Open polls first (the ballot a member must not miss), then closed ones, then the
+    published results, the newest first."""
+    rank = {PollState.OPEN: 0, PollState.CLOSED: 1, PollState.PUBLISHED: 2, PollState.DRAFT: 3}
+    newest_first = sorted(polls, key=lambda p: p.published_at or p.closed_at or "", reverse=True)
+    return sorted(newest_first, key=lambda p: rank[p.state])
+
+
+def keep_roll_calls(before: PollsState | None, after: PollsState) -> PollsState:
+    """``after``, with the roll calls that ``before`` had and the room no longer repeats
+    (it sends the older ones only while they fit one message). How each member voted
+    does not change once a poll is counted."""
+    if before is None:
+        return after
+    known = {r.poll_id: r.named for r in before.results if r.named}
+    if not known:
+        return after
+    results = tuple(
+        replace(r, named=known[r.poll_id]) if not r.named and r.poll_id in known else r
+        for r in after.results
+    )
+    return replace(after, results=results)

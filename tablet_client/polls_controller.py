@@ -36,6 +36,7 @@ from tablet_client.polls import (
     casting_places,
     closes_in,
     draft_spec,
+    keep_roll_calls,
     needs_casting_vote,
     option_label,
     refusal,
@@ -43,7 +44,7 @@ from tablet_client.polls import (
     spec_problem,
 )
 from tablet_client.views.main_window import MainWindow
-from tablet_client.voting_controller import item_line, show_result
+from tablet_client.voting_controller import item_line, result_line, show_result
 
 TICK_MS = 500
 
@@ -67,6 +68,7 @@ class PollsController(QObject):
         self.polls: PollsState | None = None
         self.progress: dict[str, PollProgress] = {}
         self.confirming: str | None = None  # the poll waiting for "open without quorum?"
+        self.closing: str | None = None  # the poll waiting for "close now?"
         self.created: str | None = None  # a new poll to show as soon as it is listed
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
@@ -81,6 +83,8 @@ class PollsController(QObject):
         view.open_anyway_requested.connect(lambda: self.open(override=True))
         view.open_cancelled.connect(self._cancel_open)
         view.close_requested.connect(self.close)
+        view.close_confirmed.connect(self._close_now)
+        view.close_cancelled.connect(self._keep_open)
         view.publish_requested.connect(self.publish)
         view.casting_changed.connect(self._show_publish)
         link.received.connect(self._receive)
@@ -90,7 +94,7 @@ class PollsController(QObject):
 
     def _receive(self, message: Message) -> None:
         if isinstance(message, PollsState):
-            self.polls = message
+            self.polls = keep_roll_calls(self.polls, message)
             for poll in message.polls:
                 if poll.state is not PollState.OPEN:
                     self.progress.pop(poll.id, None)
@@ -142,8 +146,13 @@ class PollsController(QObject):
         rows = []
         for poll in self.polls.polls if self.polls is not None else ():
             state = tr(f"poll.state.{poll.state.value}")
+            result = self.result(poll.id)
             if poll.state is PollState.OPEN:
                 state = f"{state} · {self._progress_text(poll)}"
+            if result is not None:
+                state = f"{state} · {result_line(poll, result, self._quorum_required())}"
+            elif poll.quorum_override:
+                state = f"{state} · {tr('polls.opened_without_quorum')}"
             rows.append((poll.id, f"{poll.spec.title}\n{state}", poll.state.value))
         self.view.set_polls(rows)
 
@@ -176,6 +185,8 @@ class PollsController(QObject):
             meta.append(tr("polls.opened_without_quorum"))
         view.meta.setText(" · ".join(m for m in meta if m))
         view.rule.setText("\n".join(tr_text(line) for line in rule_lines(spec)))
+        labels = "\n".join("• " + tr_text(option_label(spec, o.id)) for o in spec.options)
+        view.options.setText(tr("polls.options_shown", options=labels))
         draft, is_open = poll.state is PollState.DRAFT, poll.state is PollState.OPEN
         view.open_box.setVisible(draft and self.link.may(OpenPoll) and self.confirming != poll.id)
         view.quorum_confirm.setVisible(self.confirming == poll.id and draft)
@@ -183,15 +194,29 @@ class PollsController(QObject):
             view.quorum_text.setText(self._quorum_warning())
         view.progress_box.setVisible(is_open)
         may_close = is_open and self.link.may(ClosePoll)
-        view.close_now.setVisible(may_close)
+        asking = may_close and self.closing == poll.id
+        view.close_confirm.setVisible(asking)
+        if asking:
+            view.close_confirm_text.setText(
+                tr("polls.close_question", progress=self._progress_text(poll))
+            )
+        view.close_now.setVisible(may_close and not asking)
         for widget in (view.close_later, view.close_countdown, view.close_later_label):
-            widget.setVisible(may_close and poll.closes_at is None)
+            widget.setVisible(may_close and poll.closes_at is None and not asking)
         result = self.result(poll.id)
         if result is not None and poll.state in (PollState.CLOSED, PollState.PUBLISHED):
-            show_result(view.results, poll, result, meeting, title=False)
+            show_result(
+                view.results,
+                poll,
+                result,
+                meeting,
+                title=False,
+                quorum_required=self._quorum_required(),
+            )
             view.results.show()
         else:
             view.results.hide()
+        view.options.setVisible(view.results.isHidden())  # the bars name them once counted
         casting = (
             poll.state is PollState.CLOSED
             and needs_casting_vote(spec, result)
@@ -244,6 +269,10 @@ class PollsController(QObject):
         self.view.countdown.setText(
             "" if left is None else tr("vote.closes_in", time=format_duration(left, up=True))
         )
+
+    def _quorum_required(self) -> int | None:
+        attendance = self._attendance()
+        return attendance.required if attendance is not None else None
 
     def _quorum_warning(self) -> str:
         attendance = self._attendance()
@@ -331,9 +360,27 @@ class PollsController(QObject):
         self._show_detail()
 
     def close(self, seconds: int) -> None:
+        """Close after ``seconds``; now (0) only once the chair said so twice."""
         poll = self.poll(self.view.selected_poll())
-        if poll is not None and poll.state is PollState.OPEN:
-            self._do(lambda op: ClosePoll(op, poll.id, seconds))
+        if poll is None or poll.state is not PollState.OPEN:
+            return
+        if seconds == 0:
+            self.closing = poll.id
+            self._show_detail()
+            return
+        self._do(lambda op: ClosePoll(op, poll.id, seconds))
+
+    def _close_now(self) -> None:
+        poll = self.poll(self.view.selected_poll())
+        if poll is None or poll.state is not PollState.OPEN or self.closing != poll.id:
+            return
+        self.closing = None
+        self._do(lambda op: ClosePoll(op, poll.id, 0))
+        self._show_detail()
+
+    def _keep_open(self) -> None:
+        self.closing = None
+        self._show_detail()
 
     def publish(self) -> None:
         poll = self.poll(self.view.selected_poll())

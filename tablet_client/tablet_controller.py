@@ -177,6 +177,7 @@ class TabletController(QObject):
         self.closing = ClosingController(window, self.link, lambda: self.meeting, self)
         self.attendance = AttendanceController(window, self.link, lambda: self.meeting, self)
         self.voting = VotingController(window, self.link, lambda: self.meeting, self)
+        self.locks.unlocked.connect(self.voting.show_waiting_ballot)
         self.polls = PollsController(
             window, self.link, lambda: self.meeting, lambda: self.attendance.attendance, self
         )

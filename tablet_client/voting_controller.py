@@ -25,6 +25,7 @@ from room_protocol.voting import (
     CastBallot,
     Outcome,
     Poll,
+    PollKind,
     PollResult,
     PollSpec,
     PollsState,
@@ -43,9 +44,11 @@ from tablet_client.polls import (
     choice_hint,
     choices_ready,
     closes_in,
+    keep_roll_calls,
     local_time,
     option_label,
     outcome_text,
+    panel_order,
     refusal,
     rule_lines,
 )
@@ -70,6 +73,32 @@ def item_line(meeting: MeetingSnapshot | None, spec: PollSpec) -> str:
     return tr("vote.item", number=item.number, title=item.title) if item is not None else ""
 
 
+def result_line(poll: Poll, result: PollResult, quorum_required: int | None = None) -> str:
+    """The outcome in words, with the winners, and as plainly that the poll was opened
+    without quorum ("Adopted — but without quorum: 1 of 12 present, 7 needed")."""
+    outcome, winners = outcome_text(poll.spec, result, poll.state)
+    text = tr_text(outcome)
+    if winners:
+        text = tr(
+            "results.with_winners", outcome=text, winners=", ".join(tr_text(w) for w in winners)
+        )
+    if not poll.quorum_override:
+        return text
+    if poll.spec.weighted:  # its figures are weights; the quorum counts members
+        return tr("results.without_quorum_weighted", outcome=text)
+    if quorum_required:
+        return tr(
+            "results.without_quorum_needed",
+            outcome=text,
+            present=result.present,
+            members=result.members,
+            required=quorum_required,
+        )
+    return tr(
+        "results.without_quorum", outcome=text, present=result.present, members=result.members
+    )
+
+
 def show_result(
     view: ResultsView,
     poll: Poll,
@@ -77,15 +106,13 @@ def show_result(
     meeting: MeetingSnapshot | None,
     *,
     title: bool = True,
+    quorum_required: int | None = None,
 ) -> None:
-    """Fill ``view`` with ``result``: outcome, bars, figures and the named votes."""
+    """Fill ``view`` with ``result``: outcome, bars, figures and the named votes.
+    ``quorum_required`` (members needed for the quorum, if known) is named beside the
+    outcome of a poll opened without quorum."""
     spec = poll.spec
-    outcome, winners = outcome_text(spec, result, poll.state)
-    text = tr_text(outcome)
-    if winners:
-        text = tr(
-            "results.with_winners", outcome=text, winners=", ".join(tr_text(w) for w in winners)
-        )
+    text = result_line(poll, result, quorum_required)
     kind = {
         Outcome.ADOPTED: "good",
         Outcome.DECIDED: "good" if result.winners else "none",
@@ -93,6 +120,8 @@ def show_result(
         Outcome.NO_DECISION: "none",
         Outcome.TIE: "wait",
     }[result.outcome]
+    if poll.quorum_override:
+        kind = "inquorate"
     bars = []
     for count in result.counts:
         # A share of the votes cast; abstentions that are not votes cast have none.
@@ -192,7 +221,7 @@ class VotingController(QObject):
         if isinstance(message, AttendanceState):
             self.attendance = message
         elif isinstance(message, PollsState):
-            self.polls = message
+            self.polls = keep_roll_calls(self.polls, message)
             if not self._polls_known:
                 self._polls_known = True
                 self._seen |= {
@@ -257,7 +286,7 @@ class VotingController(QObject):
             return []
         results = {r.poll_id: r for r in self.polls.results}
         shown: list[Section] = []
-        for poll in self.polls.polls:
+        for poll in panel_order(list(self.polls.polls)):
             slots = self.slots(poll)
             result = results.get(poll.id)
             if poll.state is PollState.OPEN and slots:
@@ -294,6 +323,7 @@ class VotingController(QObject):
         elif pop_up:
             self.collapsed = False
             self.panel.open()
+            self.panel.show_first()  # the open ballot (or the newest result) is on top
         elif not self.collapsed and self.panel.isHidden():
             self.panel.open()
         counting = any(p.state is PollState.OPEN and p.closes_at for p, _s, _r in sections)
@@ -303,6 +333,24 @@ class VotingController(QObject):
             self._timer.stop()
         self._tick()
         self._show_strip(sections)
+        to_vote = self.waiting_poll()
+        self.window.lock_view.set_vote(to_vote.spec.title if to_vote is not None else "")
+
+    def waiting_poll(self) -> Poll | None:
+        """The first open poll where a ballot of this tablet can still be cast."""
+        for poll in panel_order(list(self.polls.polls) if self.polls is not None else []):
+            if poll.state is not PollState.OPEN:
+                continue
+            for slot in self.slots(poll):
+                stage = self._ballot(poll.id, slot.delegate_id).stage
+                if slot.present and stage is not Stage.RECORDED:
+                    return poll
+        return None
+
+    def show_waiting_ballot(self) -> None:
+        """After the screen is unlocked: straight to a ballot still to be cast."""
+        if self.waiting_poll() is not None:
+            self.expand()
 
     def _show_section(
         self,
@@ -331,7 +379,14 @@ class VotingController(QObject):
             )
             self._show_card(section.cards[slot.delegate_id], poll, slot)
         if result is not None:
-            show_result(section.results, poll, result, meeting, title=False)
+            show_result(
+                section.results,
+                poll,
+                result,
+                meeting,
+                title=False,
+                quorum_required=self.attendance.required if self.attendance else None,
+            )
             section.results.show()
         else:
             section.results.hide()
@@ -471,6 +526,7 @@ class VotingController(QObject):
         if self._sections():
             self.panel.open()
         self.refresh()
+        self.panel.show_first()
 
     def collapse(self) -> None:
         """Hide the panel; closed polls and results put away do not come back."""
@@ -490,10 +546,18 @@ class VotingController(QObject):
 
     def _chosen(self, poll_id: str, delegate_id: str) -> None:
         card = self.panel.card(poll_id, delegate_id)
-        if card is None:
+        poll = self.poll(poll_id)
+        if card is None or poll is None:
             return
         choices, blank = card.chosen()
-        self._ballot(poll_id, delegate_id).choose(choices, blank=blank)
+        ballot = self._ballot(poll_id, delegate_id)
+        ballot.choose(choices, blank=blank)
+        # One tap makes a whole choice of Yes/No or one option: straight to Confirm, so a
+        # vote takes two deliberate taps.
+        one_tap = poll.spec.kind in (PollKind.YES_NO, PollKind.SINGLE)
+        ready = choices_ready(poll.spec, choices, blank)
+        if one_tap and ready and ballot.stage in (Stage.CHOOSING, Stage.REFUSED):
+            ballot.submit()
         self.refresh()
 
     def _action(self, poll_id: str, delegate_id: str, action: str) -> None:

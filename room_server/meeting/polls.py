@@ -45,6 +45,7 @@ from room_server.writer import Transaction
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_S = 0.25  # poll.progress at most this often
+NAMED_VOTES_SENT = 1_000  # named votes in one poll.state (~70 KB; the latest always goes)
 
 
 class PollsWord:
@@ -96,10 +97,18 @@ class PollsWord:
             if visible and row["result"]:
                 when = row["published_at"] or row["closed_at"] or ""
                 results.append((when, record_from_json(PollResult, row["result"])))
-        # How each member voted goes with the latest result only: every named list of a
-        # 2,000-member body would outgrow one message after a few polls.
-        latest = max((r for r in results if r[1].named), key=lambda r: r[0], default=None)
-        shown = tuple(r if (when, r) == latest else replace(r, named=()) for when, r in results)
+        # How each member voted goes with the latest result, and with earlier ones newest
+        # first while they fit NAMED_VOTES_SENT: every named list of a 2,000-member body
+        # would outgrow one message after a few polls, a council's fit for the whole day.
+        with_named: set[str] = set()
+        sent = 0
+        for _when, result in sorted(results, key=lambda r: r[0], reverse=True):
+            if result.named and (not with_named or sent + len(result.named) <= NAMED_VOTES_SENT):
+                with_named.add(result.poll_id)
+                sent += len(result.named)
+        shown = tuple(
+            r if r.poll_id in with_named else replace(r, named=()) for _when, r in results
+        )
         return PollsState(tuple(polls), shown, repo.template_ids(store, meeting_id))
 
     def _frame(self, presiding: bool) -> str:

@@ -28,6 +28,7 @@ from tablet_client.views.style import (
     console_button,
     named,
     scaled_font,
+    touch_spin_box,
 )
 
 KEY = Qt.ItemDataRole.UserRole  # the agenda item id of a tree row
@@ -100,10 +101,9 @@ class AgendaControlView(QWidget):
             edit.addWidget(button)
         self.new_title = named(QLineEdit(), "new_item_title")
         self.new_title.setMinimumHeight(44)
-        self.new_minutes = named(QSpinBox(), "new_item_minutes")
+        self.new_minutes = touch_spin_box(named(QSpinBox(), "new_item_minutes"))
         self.new_minutes.setRange(0, 1440)
         self.new_minutes.setValue(10)
-        self.new_minutes.setMinimumHeight(44)
         self.add = console_button("add_item", height=44)
         self.add.clicked.connect(self.add_requested)
         self.new_title.returnPressed.connect(self.add_requested)
@@ -126,6 +126,23 @@ class AgendaControlView(QWidget):
         layout.addWidget(self.status)
 
     # --- state from the controller ------------------------------------------------------
+
+    def set_closed(self, closed: bool) -> None:
+        """Once the meeting is closed its agenda is the record's: nothing steps, moves or
+        is added (the move buttons are enabled by the item chosen, not here)."""
+        for widget in (
+            self.previous,
+            self.next,
+            self.make_current,
+            self.mark_done,
+            self.new_title,
+            self.new_minutes,
+            self.add,
+        ):
+            widget.setEnabled(not closed)
+        if closed:
+            for button in self.move_buttons.values():
+                button.setEnabled(False)
 
     def set_meeting(self, meeting: MeetingSnapshot | None) -> None:
         """Rebuild the agenda tree; the selection stays on the same item."""

@@ -135,11 +135,13 @@ class ChairConsoleView(QWidget):
         agenda, speakers, documents = self.agenda_control, self.speakers, self.documents
         agenda.follow_me.setVisible(SetFollow in allowed)
         agenda.display_confidential.setVisible(AllowConfidentialOnDisplay in allowed)
+        speakers.set_capabilities(
+            grant=GrantFloor in allowed,
+            end=EndSpeech in allowed,
+            reorder=ReorderQueue in allowed,
+            limit=SetSpeakingLimit in allowed,
+        )
         for request, widgets in (
-            (GrantFloor, [speakers.grant]),
-            (EndSpeech, [speakers.end_speech]),
-            (ReorderQueue, [speakers.queue_up, speakers.queue_down]),
-            (SetSpeakingLimit, [speakers.limit, speakers.limit_label]),
             (AddItem, [agenda.add, agenda.new_title, agenda.new_minutes]),
             (MoveItem, list(agenda.move_buttons.values())),
             (AttachDocument, [documents.attach, documents.attach_choice, documents.attach_label]),

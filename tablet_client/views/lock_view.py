@@ -1,5 +1,6 @@
 """The full-screen lock: either the chair locked every screen (nothing to do but wait),
-or this tablet locked itself after inactivity and opens with the PIN."""
+or this tablet locked itself after inactivity and opens with the PIN. It names the
+member signed in, and says when a vote is open (unlocking then goes to the ballot)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,16 @@ class LockView(QFrame):
         self.announcement.setWordWrap(True)
         self.announcement.setMargin(16)
         self.announcement.hide()
+        self.member = named(QLabel(), "lock_member")
+        self.member.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.member.setWordWrap(True)
+        self.member.hide()
+        self.vote = named(QLabel(), "lock_vote")
+        self.vote.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.vote.setWordWrap(True)
+        self.vote.hide()
+        self._member_name = ""
+        self._vote_title = ""
         self.pin_pad = PinPad()
         self.unlock = named(QPushButton(), "primary")
         self.unlock.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -48,10 +59,12 @@ class LockView(QFrame):
         pin_layout.addWidget(self.error)
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(48, 48, 48, 48)
-        layout.setSpacing(16)
+        layout.setContentsMargins(48, 24, 48, 24)
+        layout.setSpacing(10)
         layout.addStretch(1)
+        layout.addWidget(self.vote)  # the whole width: it cannot be missed
         layout.addWidget(self.title)
+        layout.addWidget(self.member)
         layout.addWidget(self.detail)
         layout.addWidget(self.announcement)
         layout.addSpacing(12)
@@ -61,6 +74,10 @@ class LockView(QFrame):
             "QFrame#lock_view { background: #15202e; }"
             " QLabel#lock_title { color: white; font-size: 34px; font-weight: 700; }"
             " QLabel#lock_detail { color: #c9d3e0; font-size: 19px; }"
+            " QLabel#lock_member { color: white; font-size: 22px; font-weight: 600; }"
+            " QLabel#lock_vote { background: #7a1f5c; color: white; font-size: 22px;"
+            " font-weight: 700; border: 3px solid #f2b8dc; border-radius: 10px;"
+            " padding: 14px 24px; }"
             " QLabel#lock_error { color: #ffb4b4; font-size: 17px; font-weight: 600; }"
             " QLabel#lock_announcement { background: #1f5fae; color: white; font-size: 20px;"
             " font-weight: 600; border-radius: 10px; }"
@@ -90,6 +107,16 @@ class LockView(QFrame):
         self.announcement.setText(text)
         self.announcement.setVisible(bool(text))
 
+    def set_member(self, name: str) -> None:
+        """Who is signed in at this tablet ("": nobody, the line is hidden)."""
+        self._member_name = name
+        self._show_words()
+
+    def set_vote(self, title: str) -> None:
+        """The open poll this member has still to vote in ("": none, hidden)."""
+        self._vote_title = title
+        self._show_words()
+
     def set_error(self, text: str) -> None:
         self.error.setText(text)
 
@@ -102,6 +129,15 @@ class LockView(QFrame):
             self.detail.setText(tr("lock.inactive_detail"))
         self.unlock.setText(tr("lock.unlock"))
         self.pin_pad.retranslate()
+        self._show_words()
+
+    def _show_words(self) -> None:
+        name, title = self._member_name, self._vote_title
+        self.member.setText(tr("lock.signed_in_as", name=name) if name else "")
+        self.member.setVisible(bool(name))
+        key = "lock.vote_open_chair" if self._mode == "chair" else "lock.vote_open"
+        self.vote.setText(tr(key, title=title) if title else "")
+        self.vote.setVisible(bool(title))
 
     def _show(self) -> None:
         self.retranslate()

@@ -1,12 +1,14 @@
 """The tablet's window: a connection banner with who is signed in, attendance and a
 language switch, message strips, one screen at a time (with the voting panel over it),
-the speaker-queue bar and the lock overlay."""
+the speaker-queue bar and the lock overlay. Messages that come and go (announcements,
+notices, confirmations) lie over the top of the screen instead of pushing it down, so
+a button does not move from under the chair's finger."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -31,6 +33,7 @@ from tablet_client.views.lock_view import LockView
 from tablet_client.views.service_view import ServiceView
 from tablet_client.views.session_bars import FloorBarView, StripView
 from tablet_client.views.sign_in_view import SignInView
+from tablet_client.views.speakers_drawer_view import SpeakersDrawerView
 from tablet_client.views.style import INDICATOR_COLOURS, SCREEN_STYLE, STATUS_COLOURS, named
 from tablet_client.views.voting_view import VotingPanelView
 
@@ -44,14 +47,34 @@ class ScreenStack(QStackedWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        self.currentChanged.connect(lambda _index: self.updateGeometry())
+        self.currentChanged.connect(lambda _index: self._screen_changed())
         self.overlay: VotingPanelView | None = None  # kept over the screens, as large
         self.squeezed = False  # the on-screen keyboard is up: the screen may be cut short
+        self.message_strips: MessageStrips | None = None  # over the top of the screens
+        self.drawer: SpeakersDrawerView | None = None  # the chair's queue, at the right
+        # Screens whose top left holds controls (the console's section tabs): the message
+        # strips lie over the right part of their top only.
+        self.strips_at_right: set[QWidget] = set()
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
         if self.overlay is not None:
             self.overlay.fit()
+        if self.message_strips is not None:
+            self.message_strips.place()
+        if self.drawer is not None:
+            self.drawer.fit()
+
+    def _screen_changed(self) -> None:
+        self.updateGeometry()
+        if self.message_strips is not None:
+            self.message_strips.place()
+
+    def raise_overlays(self) -> None:
+        """Over the screen shown: the message strips, and the voting panel over them."""
+        for overlay in (self.drawer, self.message_strips, self.overlay):
+            if overlay is not None and overlay.isVisible():
+                overlay.raise_()
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
         current = self.currentWidget()
@@ -67,6 +90,55 @@ class ScreenStack(QStackedWidget):
     def squeeze(self, squeezed: bool) -> None:
         self.squeezed = squeezed
         self.updateGeometry()
+
+
+STRIPS_AT_RIGHT_MIN = 560  # px: the narrowest the strips get at the right of a screen
+
+
+class MessageStrips(QWidget):
+    """Strips that come and go, over the top of the screen stack, as wide as it and as
+    tall as the strips shown; hidden when none is."""
+
+    def __init__(self, strips: list[StripView], parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("message_strips")
+        self.strips = strips
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        for strip in strips:
+            layout.addWidget(strip)
+            strip.installEventFilter(self)
+        self.hide()
+
+    def place(self) -> None:
+        parent = self.parentWidget()
+        shown = any(not strip.isHidden() for strip in self.strips)
+        if parent is None or not shown:
+            self.hide()
+            return
+        left, width = 0, parent.width()
+        if isinstance(parent, ScreenStack) and parent.currentWidget() in parent.strips_at_right:
+            left = width - max(STRIPS_AT_RIGHT_MIN, width // 2)
+            width -= left
+        layout = self.layout()
+        assert layout is not None
+        height = (
+            layout.heightForWidth(width)
+            if layout.hasHeightForWidth()
+            else layout.sizeHint().height()
+        )
+        self.setGeometry(left, 0, width, max(height, layout.sizeHint().height()))
+        self.show()
+        if isinstance(parent, ScreenStack):
+            parent.raise_overlays()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if event.type() in (QEvent.Type.ShowToParent, QEvent.Type.HideToParent):
+            self.place()
+        elif event.type() == QEvent.Type.LayoutRequest:
+            self.place()  # a longer text: the strip takes a new height
+        return super().eventFilter(watched, event)
 
 
 class MainWindow(QMainWindow):
@@ -103,6 +175,11 @@ class MainWindow(QMainWindow):
         self.identity_action.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.identity_action.clicked.connect(self.identity_action_requested)
         self.identity_action.hide()
+        self.speakers_button = named(QPushButton(), "reader_speakers")  # the chair's reader
+        self.speakers_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.speakers_button.setMinimumHeight(48)
+        self.speakers_button.setCheckable(True)
+        self.speakers_button.hide()
         self.quorum_indicator = named(QLabel(), "quorum_indicator")  # chair and clerks
         self.presence_indicator = named(QLabel(), "presence_indicator")  # delegates
         for indicator in (self.quorum_indicator, self.presence_indicator):
@@ -134,6 +211,7 @@ class MainWindow(QMainWindow):
         top_layout.addWidget(self.banner, 1)
         top_layout.addWidget(self.quorum_indicator, 0, Qt.AlignmentFlag.AlignVCenter)
         top_layout.addWidget(self.presence_indicator, 0, Qt.AlignmentFlag.AlignVCenter)
+        top_layout.addWidget(self.speakers_button)
         top_layout.addWidget(self.identity)
         top_layout.addWidget(self.identity_action)
         top_layout.addSpacing(8)
@@ -145,12 +223,18 @@ class MainWindow(QMainWindow):
         layout.setSpacing(0)
         layout.addWidget(top)
         for strip in self.strips():
-            layout.addWidget(strip)
+            if strip not in self.passing_strips():
+                layout.addWidget(strip)
         layout.addWidget(self.screens, 1)
         layout.addWidget(self.floor_bar)
         self._layout = layout
         self.keyboard: KeyboardView | None = None  # kiosk mode: add_keyboard
         self.setCentralWidget(central)
+        self.screens.strips_at_right.add(self.chair_console_view)
+        self.speakers_drawer = SpeakersDrawerView(self.screens)
+        self.screens.drawer = self.speakers_drawer
+        self.message_strips = MessageStrips(self.passing_strips(), self.screens)
+        self.screens.message_strips = self.message_strips
         self.voting_panel = VotingPanelView(self.screens)  # over whatever screen is shown
         self.screens.overlay = self.voting_panel
         self.screens.currentChanged.connect(self._keep_panel_on_top)
@@ -178,9 +262,12 @@ class MainWindow(QMainWindow):
             self.follow_strip,
         ]
 
+    def passing_strips(self) -> list[StripView]:
+        """The strips that lie over the screen (messages that come and go)."""
+        return [self.announcement_strip, self.notice_strip, self.confirmation_strip]
+
     def _keep_panel_on_top(self, _index: int) -> None:
-        if self.voting_panel.isVisible():
-            self.voting_panel.raise_()
+        self.screens.raise_overlays()
 
     def set_indicator(self, indicator: QLabel, text: str, kind: str = "neutral") -> None:
         """An attendance indicator in the top bar; ``kind`` picks its colours (see
@@ -238,6 +325,7 @@ class MainWindow(QMainWindow):
         self.floor_bar.retranslate()
         self.lock_view.retranslate()
         self.voting_panel.retranslate()
+        self.speakers_drawer.retranslate()
         for strip in self.strips():
             strip.retranslate()
         if self.keyboard is not None:

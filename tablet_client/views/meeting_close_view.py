@@ -118,9 +118,10 @@ class CloseMeetingDialog(QDialog):
         self.close_anyway.clicked.connect(self._confirm)
         self.cancel.clicked.connect(self.reject)
         buttons = QHBoxLayout()
+        # The safe choice is the primary button, at the right where a finger goes first.
+        buttons.addWidget(self.close_anyway)
         buttons.addStretch(1)
         buttons.addWidget(self.cancel)
-        buttons.addWidget(self.close_anyway)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 16)
         layout.setSpacing(12)
@@ -131,8 +132,10 @@ class CloseMeetingDialog(QDialog):
         self.setStyleSheet(
             "QLabel#close_question { font-size: 18px; font-weight: 700; }"
             " QLabel#close_still_open { font-size: 16px; }"
-            " QPushButton { min-height: 40px; padding: 2px 20px; font-size: 16px; }"
-            " QPushButton#close_anyway { background: #8a1c1c; color: white; font-weight: 700;"
+            " QPushButton { min-height: 48px; padding: 2px 20px; font-size: 16px; }"
+            " QPushButton#close_anyway { background: white; color: #8a1c1c; font-weight: 600;"
+            " border: 2px solid #8a1c1c; border-radius: 6px; }"
+            " QPushButton#close_cancel { background: #1f5fae; color: white; font-weight: 700;"
             " border-radius: 6px; }"
         )
         self._force = False

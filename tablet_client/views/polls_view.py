@@ -33,7 +33,7 @@ from room_protocol.voting import Abstentions, Base, Majority, PollKind, PollRule
 from tablet_client.i18n import tr
 from tablet_client.polls import DraftPoll
 from tablet_client.views.results_view import ResultsView
-from tablet_client.views.style import named
+from tablet_client.views.style import INDICATOR_STYLE, named, touch_spin_box
 
 KEY = Qt.ItemDataRole.UserRole
 STATE_COLOURS = {"draft": "#5c6370", "open": "#1e7b34", "closed": "#b35900", "published": "#1f5fae"}
@@ -49,12 +49,11 @@ def _button(name: str, *, height: int = 48) -> QPushButton:
 
 
 def _seconds(name: str, value: int) -> QSpinBox:
-    spin = named(QSpinBox(), name)
+    spin = touch_spin_box(named(QSpinBox(), name))
     spin.setRange(0, COUNTDOWN_MAX_S)
     spin.setSingleStep(15)
     spin.setValue(value)
-    spin.setMinimumHeight(44)
-    spin.setMinimumWidth(130)
+    spin.setMinimumWidth(230)  # "No countdown" between - and +
     return spin
 
 
@@ -87,9 +86,9 @@ class PollEditorView(QWidget):
             (self.max_choices, 1, 2),
             (self.seats, 1, 1),
         ):
+            touch_spin_box(spin)
             spin.setRange(low, 200)
             spin.setValue(start)
-            spin.setMinimumHeight(40)
         self.majority = named(QComboBox(), "poll_majority")
         self.base = named(QComboBox(), "poll_base")
         self.abstentions = named(QComboBox(), "poll_abstentions")
@@ -168,9 +167,8 @@ class PollEditorView(QWidget):
         layout.addLayout(buttons)
         self.setStyleSheet(
             "QLabel#poll_editor_problem { color: #b00020; font-weight: 600; }"
-            " QCheckBox { spacing: 10px; } QCheckBox::indicator { width: 24px; height: 24px; }"
             " QPushButton#create_poll { background: #1f5fae; color: white; border-radius: 6px;"
-            " font-weight: 600; }"
+            " font-weight: 600; }" + INDICATOR_STYLE
         )
         self._kind_changed()
 
@@ -316,7 +314,9 @@ class PollsView(QWidget):
     open_requested = Signal()
     open_anyway_requested = Signal()
     open_cancelled = Signal()
-    close_requested = Signal(int)  # seconds; 0: now
+    close_requested = Signal(int)  # seconds; 0: now (asked first)
+    close_confirmed = Signal()  # "close now" said twice
+    close_cancelled = Signal()
     publish_requested = Signal()
     casting_changed = Signal()
 
@@ -349,6 +349,8 @@ class PollsView(QWidget):
         title_row = QHBoxLayout()
         title_row.addWidget(self.title, 1)
         title_row.addWidget(self.state, 0, Qt.AlignmentFlag.AlignTop)
+        self.options = named(QLabel(), "poll_options_shown")  # what members will choose from
+        self.options.setWordWrap(True)
 
         self.open_box = named(QFrame(), "open_box")
         self._open_countdown_label = QLabel()
@@ -372,9 +374,10 @@ class PollsView(QWidget):
         confirm_layout = QVBoxLayout(self.quorum_confirm)
         confirm_layout.addWidget(self.quorum_text)
         confirm_buttons = QHBoxLayout()
+        # The safe choice is the primary button, at the right where a finger goes first.
+        confirm_buttons.addWidget(self.open_anyway)
         confirm_buttons.addStretch(1)
         confirm_buttons.addWidget(self.open_cancel)
-        confirm_buttons.addWidget(self.open_anyway)
         confirm_layout.addLayout(confirm_buttons)
         self.quorum_confirm.hide()
 
@@ -406,6 +409,22 @@ class PollsView(QWidget):
         close_row.addWidget(self.close_countdown)
         close_row.addWidget(self.close_later)
         progress_layout.addLayout(close_row)
+        self.close_confirm = named(QFrame(), "close_confirm")
+        self.close_confirm_text = named(QLabel(), "close_confirm_text")
+        self.close_confirm_text.setWordWrap(True)
+        self.close_yes = _button("close_yes")
+        self.close_keep = _button("close_keep")
+        self.close_yes.clicked.connect(self.close_confirmed)
+        self.close_keep.clicked.connect(self.close_cancelled)
+        close_confirm_layout = QVBoxLayout(self.close_confirm)
+        close_confirm_layout.addWidget(self.close_confirm_text)
+        close_confirm_buttons = QHBoxLayout()
+        close_confirm_buttons.addWidget(self.close_yes)
+        close_confirm_buttons.addStretch(1)
+        close_confirm_buttons.addWidget(self.close_keep)
+        close_confirm_layout.addLayout(close_confirm_buttons)
+        self.close_confirm.hide()
+        progress_layout.addWidget(self.close_confirm)
 
         self.results = named(ResultsView(), "poll_results")
         self.casting_box = named(QFrame(), "casting_box")
@@ -430,6 +449,7 @@ class PollsView(QWidget):
         detail_layout.addLayout(title_row)
         detail_layout.addWidget(self.meta)
         detail_layout.addWidget(self.rule)
+        detail_layout.addWidget(self.options)
         detail_layout.addWidget(self.open_box)
         detail_layout.addWidget(self.quorum_confirm)
         detail_layout.addWidget(self.progress_box)
@@ -481,9 +501,17 @@ class PollsView(QWidget):
             " QPushButton#casting_option { font-size: 18px; font-weight: 600; border-radius: 8px;"
             " border: 2px solid #8a6d00; background: white; padding: 4px 20px; }"
             " QPushButton#casting_option:checked { background: #8a6d00; color: white; }"
-            " QPushButton#open_poll, QPushButton#publish_poll, QPushButton#open_anyway {"
+            " QLabel#poll_options_shown { font-size: 17px; }"
+            " QFrame#close_confirm { background: #fde7e9; border: 1px solid #e8a5ad;"
+            " border-radius: 8px; }"
+            " QLabel#close_confirm_text { color: #5c0010; font-size: 17px; font-weight: 600; }"
+            " QPushButton#open_poll, QPushButton#publish_poll, QPushButton#open_cancel,"
+            " QPushButton#close_keep {"
             " background: #1f5fae; color: white; border-radius: 6px; font-size: 17px;"
             " font-weight: 700; padding: 4px 24px; }"
+            " QPushButton#open_anyway, QPushButton#close_yes { background: white;"
+            " color: #8c0016; border: 2px solid #8c0016; border-radius: 6px; font-size: 16px;"
+            " font-weight: 600; padding: 4px 18px; }"
             " QPushButton#open_poll:disabled, QPushButton#publish_poll:disabled {"
             " background: #9aa7b8; }"
         )
@@ -574,8 +602,10 @@ class PollsView(QWidget):
         self.open_countdown.setSuffix(tr("console.seconds_suffix"))
         self.open_poll.setText(tr("polls.open"))
         self.open_anyway.setText(tr("polls.open_anyway"))
-        self.open_cancel.setText(tr("polls.cancel"))
+        self.open_cancel.setText(tr("polls.dont_open"))
         self.close_now.setText(tr("polls.close_now"))
+        self.close_yes.setText(tr("polls.close_now_confirm"))
+        self.close_keep.setText(tr("polls.keep_open"))
         self.close_later_label.setText(tr("polls.close_countdown"))
         self.close_countdown.setSuffix(tr("console.seconds_suffix"))
         self.close_later.setText(tr("polls.close_later"))

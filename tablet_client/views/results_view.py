@@ -26,6 +26,7 @@ OUTCOME_COLOURS = {  # outcome kind -> (background, text)
     "bad": ("#fde7e9", "#8c0016"),  # rejected
     "none": ("#eceff3", "#333a44"),  # no decision
     "wait": ("#fff1c2", "#5c4500"),  # a tie waiting for the chair
+    "inquorate": ("#ffd7a8", "#5a2a00"),  # opened without quorum: said as loud as the result
 }
 BAR_COLOUR = "#6b8fc7"
 NAMED_MAX_HEIGHT = 420  # px

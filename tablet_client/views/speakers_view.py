@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from tablet_client.i18n import tr
-from tablet_client.views.style import console_button, named
+from tablet_client.views.style import console_button, named, touch_spin_box
 
 KEY = Qt.ItemDataRole.UserRole  # the delegate id of a queue row
 SPEAKING_LIMIT_MAX_S = 3600  # room_protocol.live.SetSpeakingLimit
@@ -55,11 +55,9 @@ class SpeakersView(QWidget):
         queue_row.addWidget(self.queue_up)
         queue_row.addWidget(self.queue_down)
         self.limit_label = QLabel()
-        self.limit = named(QSpinBox(), "speaking_limit")
+        self.limit = touch_spin_box(named(QSpinBox(), "speaking_limit"))
         self.limit.setRange(0, SPEAKING_LIMIT_MAX_S)
         self.limit.setSingleStep(SPEAKING_LIMIT_STEP_S)
-        self.limit.setMinimumHeight(44)
-        self.limit.setMinimumWidth(140)
         self.limit.valueChanged.connect(self.limit_changed)
         limit_row = QHBoxLayout()
         limit_row.addWidget(self.limit_label, 1)
@@ -70,6 +68,15 @@ class SpeakersView(QWidget):
         layout.addWidget(self.queue, 1)
         layout.addLayout(queue_row)
         layout.addLayout(limit_row)
+
+    def set_capabilities(self, *, grant: bool, end: bool, reorder: bool, limit: bool) -> None:
+        """Show only what the signed-in role may do."""
+        self.grant.setVisible(grant)
+        self.end_speech.setVisible(end)
+        self.queue_up.setVisible(reorder)
+        self.queue_down.setVisible(reorder)
+        self.limit.setVisible(limit)
+        self.limit_label.setVisible(limit)
 
     def set_queue(self, entries: list[tuple[str, str]]) -> None:
         """``entries`` as (delegate id, label), in queue order; keeps the selection."""

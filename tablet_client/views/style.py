@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TypeVar
 
 from PySide6.QtCore import Qt
@@ -45,14 +46,62 @@ INDICATOR_COLOURS = {  # attendance indicator kind -> (background, text)
     "neutral": ("#e6e9ee", "#1b1f24"),
 }
 ERROR_TEXT = "#b00020"
+_HERE = Path(__file__).parent
+CHECK_MARK = (_HERE / "check-mark.svg").as_posix()  # white, for a checked box
+TOUCH_STEP = 48  # px: the - and + of a number field, each a finger wide and the field tall
+# A number field for fingers: "-" at its left, "+" at its right, each TOUCH_STEP square
+# (the style's stacked arrows are about 14 x 20 px).
+SPIN_STYLE = f"""
+QAbstractSpinBox {{ min-height: {TOUCH_STEP}px; font-size: 17px;
+    padding-left: {TOUCH_STEP + 4}px; padding-right: {TOUCH_STEP + 4}px; }}
+QAbstractSpinBox::up-button, QAbstractSpinBox::down-button {{ subcontrol-origin: border;
+    width: {TOUCH_STEP}px; height: {TOUCH_STEP}px; background: #eef1f5;
+    border: 1px solid #c9ced6; border-radius: 6px; }}
+QAbstractSpinBox::up-button {{ subcontrol-position: center right; }}
+QAbstractSpinBox::down-button {{ subcontrol-position: center left; }}
+QAbstractSpinBox::up-button:pressed, QAbstractSpinBox::down-button:pressed {{
+    background: #dbe8f7; }}
+QAbstractSpinBox::up-arrow {{ image: url({(_HERE / "plus.svg").as_posix()}); width: 22px;
+    height: 22px; }}
+QAbstractSpinBox::down-arrow {{ image: url({(_HERE / "minus.svg").as_posix()}); width: 22px;
+    height: 22px; }}
+QAbstractSpinBox::up-arrow:disabled, QAbstractSpinBox::up-arrow:off,
+QAbstractSpinBox::down-arrow:disabled, QAbstractSpinBox::down-arrow:off {{ image: none; }}
+"""
 
-SCREEN_STYLE = f"""
+# Radio buttons and checkboxes drawn by the style sheet (sizing an indicator in a sheet
+# leaves it undrawn): a ring or a box before any tap, filled once chosen.
+INDICATOR_STYLE = f"""
+QRadioButton, QCheckBox {{ spacing: 14px; }}
+QRadioButton::indicator, QCheckBox::indicator {{ width: 26px; height: 26px;
+    border: 3px solid #4a5568; background: white; }}
+QRadioButton::indicator {{ border-radius: 16px; }}
+QCheckBox::indicator {{ border-radius: 5px; }}
+QRadioButton::indicator:checked {{ border-color: {ACCENT}; background: qradialgradient(
+    cx: 0.5, cy: 0.5, radius: 0.5, fx: 0.5, fy: 0.5,
+    stop: 0 {ACCENT}, stop: 0.55 {ACCENT}, stop: 0.62 white, stop: 1 white); }}
+QCheckBox::indicator:checked {{ border-color: {ACCENT}; background: {ACCENT};
+    image: url({CHECK_MARK}); }}
+QRadioButton::indicator:disabled, QCheckBox::indicator:disabled {{
+    border-color: #b8bec7; background: #eef0f3; }}
+QRadioButton::indicator:checked:disabled {{ border-color: #6b7f99; background: qradialgradient(
+    cx: 0.5, cy: 0.5, radius: 0.5, fx: 0.5, fy: 0.5,
+    stop: 0 #6b7f99, stop: 0.55 #6b7f99, stop: 0.62 #eef0f3, stop: 1 #eef0f3); }}
+QCheckBox::indicator:checked:disabled {{ border-color: #6b7f99; background: #6b7f99;
+    image: url({CHECK_MARK}); }}
+"""
+
+SCREEN_STYLE = (
+    INDICATOR_STYLE
+    + f"""
 QWidget {{ font-size: 15px; }}
 QLabel#heading {{ font-size: 22px; font-weight: 600; }}
 QLabel#subheading {{ color: #4a4f57; }}
 QPushButton {{ min-height: 40px; padding: 4px 18px; }}
 QPushButton#primary {{ background: {ACCENT}; color: white; border-radius: 6px; font-weight: 600; }}
 QPushButton#primary:disabled {{ background: #9aa7b8; }}
+QPushButton#reader_speakers {{ font-weight: 600; min-height: 44px; }}
+QPushButton#reader_speakers:checked {{ background: {ACCENT}; color: white; border-radius: 6px; }}
 QTreeWidget, QListWidget {{ font-size: 16px; }}
 QTreeWidget::item, QListWidget::item {{ min-height: 40px; }}
 QLabel#section {{ font-size: 17px; font-weight: 600; }}
@@ -67,6 +116,7 @@ QPushButton#pin_key {{ font-size: 26px; font-weight: 600; border-radius: 8px;
 QPushButton#pin_key:pressed {{ background: #dbe8f7; }}
 QLineEdit, QSpinBox, QComboBox {{ min-height: 40px; font-size: 16px; }}
 """
+)
 
 
 def scaled_font(widget: QWidget, factor: float, *, bold: bool = False) -> QFont:
@@ -93,6 +143,13 @@ def named(widget: W, name: str) -> W:
     """Give a widget the object name style sheets and tests find it by."""
     widget.setObjectName(name)
     return widget
+
+
+def touch_spin_box(spin: W) -> W:
+    """Give a number field touch-sized "-" and "+" on either side (SPIN_STYLE)."""
+    spin.setStyleSheet(SPIN_STYLE)
+    spin.setMinimumWidth(2 * TOUCH_STEP + 90)
+    return spin
 
 
 def console_button(name: str, *, height: int = 48) -> QPushButton:

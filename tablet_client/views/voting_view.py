@@ -5,7 +5,10 @@ VotingController decides what each card shows."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractButton,
     QButtonGroup,
@@ -23,11 +26,13 @@ from PySide6.QtWidgets import (
 
 from tablet_client.i18n import tr
 from tablet_client.views.results_view import ResultsView
-from tablet_client.views.style import named
+from tablet_client.views.style import INDICATOR_STYLE, named
 
 SHEET_WIDTH = 980  # px at most; narrower screens get their width less a margin
 OPTION = "option_id"  # the property holding a choice's option id
 BLANK = ""  # the option id of "abstain" on a card where a blank ballot is allowed
+DOUBLE_TAP_S = 0.4  # a tap this soon after the ballot changed stage is the same finger's
+Clock = Callable[[], float]  # seconds, monotonic
 
 STATUS_COLOURS = {  # a card's status kind -> (background, text)
     "sending": ("#eef1f5", "#1b1f24"),
@@ -37,6 +42,20 @@ STATUS_COLOURS = {  # a card's status kind -> (background, text)
     "info": ("#eef1f5", "#333a44"),
 }
 YES_NO_COLOURS = {"yes": "#1e7b34", "no": "#b00020", "abstain": "#5c6370"}
+
+
+class ChoiceRadio(QRadioButton):
+    """A radio button a finger can hit anywhere on its row, not just on its words."""
+
+    def hitButton(self, pos: QPoint) -> bool:  # noqa: N802 (Qt override)
+        return self.rect().contains(pos)
+
+
+class ChoiceBox(QCheckBox):
+    """A checkbox a finger can hit anywhere on its row, not just on its words."""
+
+    def hitButton(self, pos: QPoint) -> bool:  # noqa: N802 (Qt override)
+        return self.rect().contains(pos)
 
 
 def _button(name: str, *, height: int = 52) -> QPushButton:
@@ -52,10 +71,14 @@ class BallotCardView(QFrame):
     action = Signal(str)  # submit | confirm | change | resend | change_vote | keep_vote
     chosen_changed = Signal()
 
-    def __init__(self, delegate_id: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, delegate_id: str, parent: QWidget | None = None, *, clock: Clock = time.monotonic
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("ballot_card")
         self.delegate_id = delegate_id
+        self.clock = clock
+        self._stage_at = float("-inf")  # when the card last changed mode
         self.kind = ""
         self.max_choices = 1
         self.who = named(QLabel(), "ballot_who")
@@ -77,8 +100,9 @@ class BallotCardView(QFrame):
         confirm_layout = QHBoxLayout(self.confirm_box)
         confirm_layout.setContentsMargins(12, 8, 12, 8)
         confirm_layout.addWidget(self.confirm_text, 1)
-        confirm_layout.addWidget(self.change)
+        # Confirm away from where Submit was: a double tap on Submit lands on Change.
         confirm_layout.addWidget(self.confirm)
+        confirm_layout.addWidget(self.change)
         self.status = named(QLabel(), "ballot_status")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -93,7 +117,7 @@ class BallotCardView(QFrame):
             (self.change_vote, "change_vote"),
             (self.keep_vote, "keep_vote"),
         ):
-            button.clicked.connect(lambda _checked=False, n=name: self.action.emit(n))
+            button.clicked.connect(lambda _checked=False, n=name: self._tapped(n))
         actions = QHBoxLayout()
         actions.addWidget(self.hint, 1)
         actions.addWidget(self.keep_vote)
@@ -112,6 +136,13 @@ class BallotCardView(QFrame):
         layout.addLayout(after)
         self.set_mode("choosing")
         self.set_status("", "")
+
+    def _tapped(self, action: str) -> None:
+        """A tap on a button of the card: one that lands within DOUBLE_TAP_S of the card
+        changing stage is the second half of a double tap, not a decision."""
+        if self.clock() - self._stage_at < DOUBLE_TAP_S:
+            return
+        self.action.emit(action)
 
     # --- choices -----------------------------------------------------------------------
 
@@ -145,12 +176,12 @@ class BallotCardView(QFrame):
         single = kind == "single"
         self.group.setExclusive(single)
         for option_id, label in options:
-            choice: QAbstractButton = QRadioButton(label) if single else QCheckBox(label)
+            choice: QAbstractButton = ChoiceRadio(label) if single else ChoiceBox(label)
             choice.setObjectName("vote_option")
             self._add_choice(choice, option_id)
             self._choices_layout.addWidget(choice)
         if blank:
-            abstain: QAbstractButton = QRadioButton(blank) if single else QCheckBox(blank)
+            abstain: QAbstractButton = ChoiceRadio(blank) if single else ChoiceBox(blank)
             abstain.setObjectName("vote_blank")
             self._add_choice(abstain, BLANK)
             self._choices_layout.addWidget(abstain)
@@ -221,6 +252,8 @@ class BallotCardView(QFrame):
     def set_mode(self, mode: str) -> None:
         """``choosing`` (choices and Submit), ``confirming`` (You vote: … Confirm/Change)
         or ``done`` (only the status: sending, the receipt, a refusal)."""
+        if self.property("mode") != mode:
+            self._stage_at = self.clock()
         self._editable = mode == "choosing"
         self.choices_box.setVisible(mode != "done")
         for button in self.option_buttons.values():
@@ -267,10 +300,13 @@ class PollSectionView(QFrame):
     ballot_action = Signal(str, str)  # delegate id, action
     chosen_changed = Signal(str)  # delegate id
 
-    def __init__(self, poll_id: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, poll_id: str, parent: QWidget | None = None, *, clock: Clock = time.monotonic
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("poll_section")
         self.poll_id = poll_id
+        self.clock = clock
         self.title = named(QLabel(), "vote_title")
         self.title.setWordWrap(True)
         self.meta = named(QLabel(), "vote_meta")
@@ -310,7 +346,7 @@ class PollSectionView(QFrame):
         for index, delegate_id in enumerate(delegate_ids):
             existing = self.cards.get(delegate_id)
             if existing is None:
-                card = BallotCardView(delegate_id)
+                card = BallotCardView(delegate_id, clock=self.clock)
                 card.action.connect(lambda a, d=delegate_id: self.ballot_action.emit(d, a))
                 card.chosen_changed.connect(lambda d=delegate_id: self.chosen_changed.emit(d))
                 card.retranslate()
@@ -381,6 +417,7 @@ class VotingPanelView(QFrame):
         super().__init__(parent)
         self.setObjectName("voting_panel")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.clock: Clock = time.monotonic  # the ballots' double-tap guard (tests set it)
         self.sections: dict[str, PollSectionView] = {}
         self.heading = named(QLabel(), "voting_heading")
         self.hide_button = _button("voting_hide", height=48)
@@ -429,8 +466,7 @@ class VotingPanelView(QFrame):
             " QLabel#ballot_hint { color: #4a4f57; }"
             " QFrame#ballot_confirm_box { background: #dbe8f7; border: none; border-radius: 8px; }"
             " QLabel#ballot_confirm_text { font-size: 20px; font-weight: 700; }"
-            " QRadioButton, QCheckBox { font-size: 19px; spacing: 12px; }"
-            " QRadioButton::indicator, QCheckBox::indicator { width: 28px; height: 28px; }"
+            " QRadioButton, QCheckBox { font-size: 19px; }"
             " QPushButton#ballot_submit, QPushButton#ballot_confirm { background: #1f5fae;"
             " color: white; border-radius: 6px; font-size: 18px; font-weight: 700;"
             " padding: 4px 28px; }"
@@ -438,6 +474,7 @@ class VotingPanelView(QFrame):
             " QPushButton#ballot_change, QPushButton#ballot_resend,"
             " QPushButton#ballot_change_vote, QPushButton#ballot_keep_vote, "
             " QPushButton#voting_hide { font-size: 16px; font-weight: 600; padding: 4px 20px; }"
+            + INDICATOR_STYLE
         )
         self.hide()
         self.retranslate()
@@ -453,7 +490,7 @@ class VotingPanelView(QFrame):
         for index, poll_id in enumerate(poll_ids):
             existing = self.sections.get(poll_id)
             if existing is None:
-                section = PollSectionView(poll_id)
+                section = PollSectionView(poll_id, clock=self.clock)
                 section.ballot_action.connect(
                     lambda d, a, p=poll_id: self.ballot_action.emit(p, d, a)
                 )
@@ -480,6 +517,16 @@ class VotingPanelView(QFrame):
         self.fit()
         self.show()
         self.raise_()
+
+    def order(self) -> list[str]:
+        """The polls' ids as the panel lists them, top to bottom."""
+        items = (self._sections_layout.itemAt(i) for i in range(self._sections_layout.count()))
+        widgets = (item.widget() for item in items if item is not None)
+        return [w.poll_id for w in widgets if isinstance(w, PollSectionView)]
+
+    def show_first(self) -> None:
+        """Scroll to the top: the first section is the open ballot, or the newest result."""
+        self.scroll_area.verticalScrollBar().setValue(0)
 
     def retranslate(self) -> None:
         self.heading.setText(tr("vote.heading"))

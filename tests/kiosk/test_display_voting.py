@@ -159,6 +159,7 @@ def poll(
     closes_at: str | None = None,
     closed: str | None = None,
     published: str | None = None,
+    quorum_override: bool = False,
 ) -> Poll:
     return Poll(
         poll_id,
@@ -169,6 +170,7 @@ def poll(
         closes_at=closes_at,
         closed_at=closed,
         published_at=published,
+        quorum_override=quorum_override,
     )
 
 
@@ -454,6 +456,32 @@ def test_a_yes_no_result_with_a_roll_call(
     assert next(g.title for g in view.roll_call_panel.grid.groups()) == "Tán thành · 9"
     save(qtbot, view, tmp_path, f"display-vote-6-result-vi-{size[0]}")
     check_fits(view, panel.title, panel.outcome, panel.totals)
+
+
+def test_a_result_opened_without_quorum_says_so_under_the_outcome(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    display = make(qtbot)
+    view = display.view
+    display.on_message(attendance(3))
+    done = poll(
+        voted=3,
+        state=PollState.PUBLISHED,
+        closed="2026-11-21T09:19:50+00:00",
+        published="2026-11-21T09:19:58+00:00",
+        quorum_override=True,
+    )
+    thin = replace(budget_result(), present=3, named=())
+    display.on_message(PollsState((done,), (thin,)))
+    panel = view.result_panel
+    assert panel.outcome.text() == "ADOPTED"
+    assert panel.detail.isVisible()
+    assert panel.detail.text() == "WITHOUT QUORUM: 3 of 15 present"
+    save(qtbot, view, tmp_path, "display-result-without-quorum-en")
+    check_fits(view, panel.title, panel.outcome, panel.detail, panel.totals)
+    set_language("vi")
+    assert panel.detail.text() == "KHÔNG ĐỦ TÚC SỐ: 3/15 có mặt"
+    set_language("en")
 
 
 def test_an_election_result_decided_by_lot(qtbot: QtBot, tmp_path: Path) -> None:

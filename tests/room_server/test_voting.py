@@ -407,6 +407,30 @@ async def test_weighted_tie_waits_for_the_chairs_casting_vote(room: RunningRoom)
         await t.stop()
 
 
+async def test_earlier_roll_calls_come_back_to_a_tablet_that_connects_later(
+    room: RunningRoom,
+) -> None:
+    """A council's named results all fit one poll.state: a tablet restarted after the
+    second poll still has the roll call of the first (it used to arrive empty)."""
+    chair = await tablet(room, "chair")
+    d1, d2 = await tablet(room, "d1"), await tablet(room, "d2")
+    for poll_id in ("p-budget", "p-weighted"):
+        await chair.ok(OpenPoll(chair.op(), poll_id, override_quorum=True))
+        await until(lambda p=poll_id: poll_state(d1, p) is PollState.OPEN)
+        await vote(d1, poll_id, "d1", YES)
+        await vote(d2, poll_id, "d2", YES)
+        await chair.ok(ClosePoll(chair.op(), poll_id))
+        await until(lambda p=poll_id: poll_state(chair, p) is PollState.CLOSED)
+        await chair.ok(PublishPoll(chair.op(), poll_id))
+        await until(lambda p=poll_id: poll_state(d1, p) is PollState.PUBLISHED)
+    later = await tablet(room, "d3")
+    await until(lambda: len(polls(later).results) == 2)
+    named = {r.poll_id: [v.delegate_id for v in r.named] for r in polls(later).results}
+    assert named["p-budget"] == named["p-weighted"] == ["d1", "d2"]
+    for t in (chair, d1, d2, later):
+        await t.stop()
+
+
 async def test_polls_created_live_and_closed_by_a_countdown(room: RunningRoom) -> None:
     chair = await tablet(room, "chair")
     d1 = await tablet(room, "d1")

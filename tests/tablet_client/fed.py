@@ -109,6 +109,23 @@ def attendance(
     )
 
 
+class StepClock:
+    """The ballots' clock (the double-tap guard): each reading is ``step`` seconds after
+    the last, so taps the test makes one after another are never a double tap; with
+    ``step`` 0 it stands still until the test moves it (``advance``)."""
+
+    def __init__(self, step: float = 1.0) -> None:
+        self.now = 1000.0
+        self.step = step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 class FedTablet:
     """Call ``close()`` at the end (the ``fed`` fixture does)."""
 
@@ -134,6 +151,8 @@ class FedTablet:
         self.tablet.connection = self.connection
         self.tablet.link.attach(self.connection)
         self.replies: dict[str, Message] = {}
+        self.clock = StepClock()
+        self.window.voting_panel.clock = self.clock
 
     @property
     def link(self) -> LiveLink:

@@ -16,6 +16,7 @@ from room_protocol.voting import (
     CastBallot,
     CheckIn,
     Majority,
+    NamedVote,
     OpenPoll,
     Outcome,
     Poll,
@@ -24,6 +25,7 @@ from room_protocol.voting import (
     PollResult,
     PollRule,
     PollSpec,
+    PollsState,
     PollState,
     PublishPoll,
     QuorumRule,
@@ -41,7 +43,9 @@ from tablet_client.polls import (
     choices_ready,
     closes_in,
     draft_spec,
+    keep_roll_calls,
     outcome_text,
+    panel_order,
     quorum_parts,
     refusal,
     rule_lines,
@@ -261,6 +265,34 @@ def test_the_editor_makes_a_spec_and_finds_its_problems() -> None:
     assert not secret.allow_change  # a secret poll never lets a vote be changed
     plurality = draft_spec(DraftPoll("T", PollKind.YES_NO, rule=PollRule(Majority.PLURALITY)))
     assert spec_problem(plurality) == ("polls.problem.plurality", {})
+
+
+def test_the_panel_lists_open_polls_first_then_results_newest_first() -> None:
+    def made(poll_id: str, state: PollState, published: float | None = None) -> Poll:
+        when = at(published) if published is not None else None
+        return Poll(poll_id, YES_NO, state, published_at=when)
+
+    polls = [
+        made("old", PollState.PUBLISHED, -600),
+        made("new", PollState.PUBLISHED, -60),
+        made("closed", PollState.CLOSED),
+        made("open", PollState.OPEN),
+    ]
+    assert [p.id for p in panel_order(polls)] == ["open", "closed", "new", "old"]
+    assert panel_order([]) == []
+
+
+def test_roll_calls_the_room_leaves_out_later_are_kept() -> None:
+    def counted(poll_id: str, *named: NamedVote) -> PollResult:
+        return PollResult(poll_id, Outcome.ADOPTED, (), 1, 1, 0, 1, 1, named=named)
+
+    roll_call = (NamedVote("d1", ("yes",), 1),)
+    first = PollsState((), (counted("p1", *roll_call),))
+    later = PollsState((), (counted("p1"), counted("p2", *roll_call)))
+    kept = keep_roll_calls(first, later)
+    assert [r.named for r in kept.results] == [roll_call, roll_call]
+    assert keep_roll_calls(None, later) is later
+    assert keep_roll_calls(PollsState(()), later) is later  # nothing to keep
 
 
 def test_the_roles_may_run_what_the_protocol_allows() -> None:

@@ -29,6 +29,7 @@ from tablet_client.i18n import set_language
 from tablet_client.tablet_controller import TabletController
 from tests.live_clients import Tablet
 from tests.rooms import RunningRoom, running_room, timeout
+from tests.tablet_client.fed import StepClock
 from tests.tablet_client.test_live_ui import click, make_tablet, shot, sign_in_ui
 
 Run = Callable[[Coroutine[Any, Any, Any]], Any]
@@ -54,7 +55,9 @@ def tablet_ui(
     (make_tablet registers them with tests.tablet_client.conftest)."""
 
     def make(name: str, seat: str | None) -> TabletController:
-        return make_tablet(qtbot, voting_room, tmp_path, name, seat)
+        tablet = make_tablet(qtbot, voting_room, tmp_path, name, seat)
+        tablet.window.voting_panel.clock = StepClock()  # taps one after another, not double
+        return tablet
 
     yield make
 
@@ -139,12 +142,10 @@ def test_delegate_votes_for_themselves_and_a_proxy_changes_and_sees_the_result(
         await shot(window, "voting-live-panel", tmp_path)
 
         own.choose("yes")
-        click(qtbot, own.submit)
         click(qtbot, own.confirm)
         await wait_until(lambda: own.status.property("kind") == "recorded", "own receipt")
         assert own.status.text().endswith("You voted: Yes")
         proxy.choose("no")
-        click(qtbot, proxy.submit)
         assert proxy.confirm_text.text() == "You vote: No"
         click(qtbot, proxy.confirm)
         await wait_until(lambda: proxy.status.property("kind") == "recorded", "proxy receipt")
@@ -155,7 +156,6 @@ def test_delegate_votes_for_themselves_and_a_proxy_changes_and_sees_the_result(
         # The poll allows changing: a new ballot replaces the first one.
         click(qtbot, own.change_vote)
         own.choose("abstain")
-        click(qtbot, own.submit)
         click(qtbot, own.confirm)
         await wait_until(
             lambda: own.status.text().endswith("You voted: Abstain"), "the changed vote"
@@ -214,7 +214,6 @@ def test_a_ballot_cut_off_by_a_dropped_connection_ends_at_one_receipt(
         # 1. The connection drops as the ballot is confirmed: it waits in the outbox,
         #    the card says it is not confirmed, and the reconnect sends it (same id).
         own.choose("yes")
-        click(qtbot, own.submit)
         click(qtbot, own.confirm)
         connection.drop()
         await wait_until(
@@ -239,7 +238,6 @@ def test_a_ballot_cut_off_by_a_dropped_connection_ends_at_one_receipt(
 
         connection._receive = lose_the_receipt  # type: ignore[method-assign]
         proxy.choose("no")
-        click(qtbot, proxy.submit)
         click(qtbot, proxy.confirm)
         await wait_until(lambda: bool(lost), "the answer lost")
         await wait_until(lambda: proxy.resend.isVisible(), "Send again")
@@ -286,7 +284,6 @@ def test_a_ballot_refused_by_the_room_is_explained_in_words(
         assert section.meta.text() == "Secret ballot"
         own = section.cards["d1"]
         own.choose("yes")
-        click(qtbot, own.submit)
         # Offline when confirming; the chair closes the poll before the tablet is back.
         connection.backoff = Backoff(initial=3.0, maximum=3.0)
         connection.drop()
@@ -355,13 +352,15 @@ def test_chair_opens_without_quorum_closes_with_a_countdown_and_casts_the_tie(
         await wait_until(lambda: view.countdown.text().startswith("Closes in 0:0"), "countdown")
         await shot(window, "chair-polls-countdown", tmp_path)
         await wait_until(lambda: view.state.text() == "Closed", "closed by the countdown", 6)
-        assert view.results.outcome.text() == "Tie — awaiting the chair's casting vote"
+        assert view.results.outcome.text() == (
+            "Tie — awaiting the chair's casting vote — but without quorum"
+        )
         assert view.casting_box.isVisible() and not view.publish.isEnabled()
         view.choose_casting("yes")
         await shot(window, "chair-polls-tie-live", tmp_path)
         click(qtbot, view.publish)
         await wait_until(lambda: view.state.text() == "Published", "published")
-        assert view.results.outcome.text() == "Adopted"
+        assert view.results.outcome.text() == "Adopted — but without quorum"
         assert view.results.decided_by.text() == "Decided by the chair's casting vote"
 
         # New polls: from scratch and from the package's template.

@@ -89,6 +89,12 @@ def click(qtbot: QtBot, widget: QWidget) -> None:
     qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
 
 
+def seconds_left(countdown: str) -> int:
+    """The seconds of "Closes in 0:24"."""
+    assert countdown.startswith("Closes in 0:"), countdown
+    return int(countdown.removeprefix("Closes in 0:"))
+
+
 async def shot(widget: QWidget, name: str, tmp_path: Path) -> None:
     await asyncio.sleep(0.05)  # let Qt lay out after a new text or a language switch
     pixmap = widget.grab()
@@ -114,7 +120,7 @@ def test_yes_no_ballot_goes_from_choice_to_confirmation_to_receipt(
         assert section.rule.text() == "Two thirds of members present"
         card = section.cards["d1"]
         assert card.who.text() == "Your vote"
-        assert card.hint.text() == "Tap Yes, No or Abstain, then Submit"
+        assert card.hint.text() == "Tap Yes, No or Abstain, then Confirm"
         assert not card.submit.isEnabled()
         assert window.presence_indicator.text() == "✓ Checked in"
         await shot(window, "voting-panel", tmp_path)
@@ -123,15 +129,13 @@ def test_yes_no_ballot_goes_from_choice_to_confirmation_to_receipt(
         await shot(window, "voting-panel-vi", tmp_path)
         set_language("en")
 
-        card.choose("yes")
-        click(qtbot, card.submit)
+        card.choose("yes")  # one tap on Yes: straight to Confirm (two taps to vote)
         assert card.mode() == "confirming"
         assert card.confirm_text.text() == "You vote: Yes"
         await shot(window, "voting-confirm", tmp_path)
         click(qtbot, card.change)  # back to choosing, the choice kept
         assert card.mode() == "choosing" and card.chosen() == (("yes",), False)
         card.choose("no")
-        click(qtbot, card.submit)
         assert card.confirm_text.text() == "You vote: No"
         click(qtbot, card.confirm)
         assert card.status.text() == "Sending…"
@@ -224,9 +228,10 @@ def test_single_choice_with_an_explicit_blank_ballot(
         ]
         card.choose("o2")
         assert card.chosen() == (("o2",), False)
+        assert card.confirm_text.text() == "You vote: Lê Văn Bảo"
+        click(qtbot, card.change)
         card.choose("")  # the blank ballot is a radio button like the others
         assert card.chosen() == ((), True)
-        click(qtbot, card.submit)
         assert card.confirm_text.text() == "You vote: Blank ballot (abstain)"
         click(qtbot, card.confirm)
         (ballot,) = await tablet.sent(CastBallot)
@@ -339,7 +344,6 @@ def test_a_proxy_gets_its_own_labelled_ballot_and_refusals_are_in_words(
         assert proxy.who.text() == "Proxy for Trần Thị Bình"
         await shot(window, "voting-proxy", tmp_path)
         proxy.choose("abstain")
-        click(qtbot, proxy.submit)
         click(qtbot, proxy.confirm)
         (ballot,) = await tablet.sent(CastBallot)
         assert ballot.delegate_id == "d3"
@@ -369,7 +373,6 @@ def test_a_dropped_connection_leaves_the_ballot_unconfirmed_until_its_receipt(
         tablet.feed(polls(poll("p1", MOTION)))
         card = tablet.window.voting_panel.sections["p1"].cards["d1"]
         card.choose("yes")
-        click(qtbot, card.submit)
         click(qtbot, card.confirm)
         (ballot,) = await tablet.sent(CastBallot)
         tablet.drop()
@@ -402,7 +405,7 @@ def test_receipts_restore_recorded_ballots_and_a_vote_can_be_changed(
         section = tablet.window.voting_panel.sections["p5"]
         card = section.cards["d1"]
         assert section.meta.text() == "Named vote · You may change your vote until voting closes"
-        assert section.countdown.text() in ("Closes in 0:25", "Closes in 0:24")
+        assert 0 < seconds_left(section.countdown.text()) <= 25  # however slow the machine
         # After a restart the room lists the ballot cast before it.
         tablet.feed(Receipts((Receipt("p5", "d1", "old-ballot-1", "0011AABBCC", at(-10)),)))
         assert card.status.text().startswith("✓ Your vote is recorded")
@@ -410,7 +413,6 @@ def test_receipts_restore_recorded_ballots_and_a_vote_can_be_changed(
         click(qtbot, card.change_vote)
         assert card.status.text() == "Your recorded vote stands until you confirm a new one"
         card.choose("no")
-        click(qtbot, card.submit)
         click(qtbot, card.confirm)
         (ballot,) = await tablet.sent(CastBallot)
         assert ballot.op_id != "old-ballot-1"  # a new ballot replaces the old one
@@ -567,7 +569,7 @@ def test_chair_creates_opens_without_quorum_closes_and_publishes_with_a_casting_
         tablet.answer(closing)
         counting = poll(create.poll_id, spec, PollState.OPEN, closes_at=at(30))
         tablet.feed(polls(counting))
-        assert view.countdown.text() in ("Closes in 0:30", "Closes in 0:29")
+        assert 0 < seconds_left(view.countdown.text()) <= 30
         assert view.close_later.isHidden() and view.close_now.isVisible()
         await shot(window, "chair-polls", tmp_path)
 
