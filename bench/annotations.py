@@ -15,8 +15,11 @@ What runs (all on 127.0.0.1, every process bounded in time and stopping by itsel
   then connects with the token on a ``StampedLink`` (TLS and WebSocket from their
   Sans-I/O pieces), which follows the chair — every ``follow.state`` stamped on arrival
   with the kernel's ``SO_TIMESTAMPNS`` — and draws on the same connection, as a seat
-  tablet does: each ink stroke (``--points`` points) one ``annotation.op`` of a new
-  annotation on a random page of the budget document;
+  tablet does: each ink stroke (``--points`` points) an operation making a new
+  annotation on a random page of the budget document, sent as the reference tablet sends
+  them (``room_client.annotations.AnnotationSync``): in ``annotation.batch`` requests at
+  the room's ``annotation.pace``, one batch on its way at a time, a batch answered
+  ``busy`` sent again after a growing, jittered wait;
 * this process: the orchestrator and the chair (PIN sign-in, ``bench.votes.Chair``),
   which changes page every ``--interval`` seconds on a fixed schedule, without waiting
   for anything (``bench.follow_burst.PageChanges``).
@@ -25,17 +28,19 @@ What runs (all on 127.0.0.1, every process bounded in time and stopping by itsel
 streaming block (every tablet draws ``--ops-per-second`` strokes a second for
 ``--stream-seconds``, on a steady schedule from a random moment in the first period,
 whether or not its earlier strokes are answered; the page changes go on until every
-stroke is answered), then one flood block (every tablet keeps ``--flood-window`` strokes
-in flight for ``--flood-seconds``, a new one as soon as one is answered: the operations
-a second the room keeps). The streaming and flood phases count the page changes sent
-from the moment every tablet has started drawing until the last stroke was answered.
+stroke is kept), then one flood block (for ``--flood-seconds`` every tablet sends a batch
+of ``--flood-window`` new strokes as soon as its last batch is answered, whatever the
+pace: the operations a second the room keeps). The streaming and flood phases count
+the page changes sent from the moment every tablet has started drawing until the last
+stroke was answered.
 Page change latency = the ``follow.state``'s arrival at the tablet's socket minus the
 chair's send, both on the wall clock; a (tablet, page change) pair never received is a
-miss. Op latency = the ``ack`` seen by the tablet's code minus its send
-(``time.monotonic()``). Ops a second kept = operations acknowledged / (first sent →
-last answered). Server CPU and RSS from /proc. When the server has stopped, its
-database must hold exactly the acknowledged operations: the same (device, op id)
-pairs, none missing, none more.
+miss. Op latency = the batch's answer seen by the tablet's code minus the moment the
+stroke was drawn (``time.monotonic()``: the pace and any busy wait included); batch
+answer = that answer minus the batch's send. Ops a second kept = operations
+acknowledged / (first sent → last answered). Server CPU and RSS from /proc. When the
+server has stopped, its database must hold exactly the acknowledged operations: the same
+(device, op id) pairs, none missing, none more.
 
 With two or more CPUs the server (every thread) is pinned to CPU 0 once the tablets are
 connected, the load generators and the chair to the others (``--no-pin`` to disable).
@@ -113,7 +118,7 @@ class Settings:
     room_budget: float = 0.0  # [annotations] ops_per_second of the room; 0: its default
     stream_seconds: float = 5.0
     flood_seconds: float = 5.0
-    flood_window: int = 4  # strokes in flight per tablet in the flood
+    flood_window: int = 4  # strokes per batch in the flood
     points: int = 60  # per stroke
     answer_seconds: float = 120.0  # after the drawing stops, how long a stroke may wait
     settle: float = 15.0  # after a block, how long a page change may take to reach all
@@ -505,9 +510,11 @@ def section(
             f"{s.tablets} tablets follow the chair, each signed in as its member and drawing "
             f"on the same connection. {s.rounds} round(s) of {s.moves} idle page changes then "
             f"{s.stream_seconds:g} s of streaming ({s.ops_per_second:g} ink strokes of "
-            f"{s.points} points a second per tablet, each one `annotation.op`, sent whether "
-            f"or not earlier ones are answered); then a flood of {s.flood_seconds:g} s with "
-            f"{s.flood_window} strokes in flight per tablet. The chair changes page every "
+            f"{s.points} points a second per tablet, sent as the reference tablet sends them: "
+            "in `annotation.batch` requests at the room's `annotation.pace`, one on its way at "
+            "a time, a busy one again after a jittered wait); then a flood of "
+            f"{s.flood_seconds:g} s, each tablet sending batches of {s.flood_window} new "
+            "strokes as fast as they are answered, whatever the pace. The chair changes page every "
             f"{s.interval * 1000:.0f} ms without waiting; the streaming and flood rows count "
             "the page changes sent from when every tablet was drawing until the last stroke "
             "was answered. Latency = the follow.state's arrival at the tablet's socket "

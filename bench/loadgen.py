@@ -386,11 +386,10 @@ class Follower:
 
 
 @dataclass
-class DownloadStats:
-    bytes: int = 0
-    fetches: int = 0
+class Errors:
+    """Errors counted, the first few kept as samples for the report."""
+
     errors: int = 0
-    started: float = 0.0
     error_samples: list[str] = field(default_factory=list)
 
     def error(self, text: str) -> None:
@@ -400,23 +399,23 @@ class DownloadStats:
 
 
 @dataclass
-class FetchStats:
+class DownloadStats(Errors):
+    bytes: int = 0
+    fetches: int = 0
+    started: float = 0.0
+
+
+@dataclass
+class FetchStats(Errors):
     """One ``fetch`` command's tablets: what they received and how it went."""
 
     bytes: int = 0
     fetched: int = 0  # documents received whole and verified
     skipped: int = 0  # documents the tablet held already
     resumed: int = 0  # fetches sent again after a drop, from where the bytes ended
-    errors: int = 0
-    error_samples: list[str] = field(default_factory=list)
     done: list[float] = field(default_factory=list)  # monotonic: a tablet holds them all
     unfinished: int = 0  # tablets that did not hold every document in time
     cipher: str = ""
-
-    def error(self, text: str) -> None:
-        self.errors += 1
-        if len(self.error_samples) < 5:
-            self.error_samples.append(text)
 
 
 @dataclass

@@ -8,9 +8,6 @@ handling of a real mounted stick is in test_usb.py.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -23,19 +20,8 @@ from room_client.enrollment import DeviceCredentials, EnrollError, EnrollFailure
 from room_client.enrollment_stick import EnrollmentStick, StickError, find_stick
 from room_protocol.enrollment_stick import STICK_FOLDER, STICK_MARKER, StickRoom, parse_token
 from room_protocol.errors import ProtocolError
-from tests.rooms import RunningRoom, die_with_the_tests, running_room, timeout
-
-
-def provision(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "provisioning.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout(120),
-        check=False,
-        preexec_fn=die_with_the_tests(),
-        env={**os.environ, "LANG": "C.UTF-8"},
-    )
+from tests.provisioning.run import provision
+from tests.rooms import RunningRoom, running_room
 
 
 def ca_sha256(room: RunningRoom) -> str:

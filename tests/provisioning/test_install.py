@@ -6,7 +6,6 @@ root for every file, and one real offline venv installed from a bundle and start
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
@@ -18,23 +17,12 @@ import pytest
 from provisioning import wheels
 from provisioning.install import CONFIG, SYSUSERS, TMPFILES, UDEV_RULE, UNITS, VENV
 from provisioning.room_init import INSTALLED_CONFIG, write_config
+from tests.provisioning.run import provision
 from tests.rooms import die_with_the_tests, timeout
 
 ROOT = Path(__file__).resolve().parents[2]
 EXTRAS = ("server", "provisioning")
 SYSTEM_FILES = sorted(p.name for p in (ROOT / "systemd").iterdir())
-
-
-def provision(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "provisioning.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout(120),
-        check=False,
-        preexec_fn=die_with_the_tests(),
-        env={**os.environ, "LANG": "C.UTF-8"},
-    )
 
 
 @pytest.fixture(scope="module")

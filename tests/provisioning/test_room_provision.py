@@ -29,24 +29,13 @@ from provisioning.doctor import Probes, Status, browse_room, diagnose
 from provisioning.server_command import inspect
 from room_protocol.voting import NO, YES, CastBallot, OpenPoll, PollsState, PollState
 from tests.live_clients import Tablet, until
+from tests.provisioning.run import provision
 from tests.rooms import RunningRoom, die_with_the_tests, room_cli, timeout
 
 PINS = {"chair": "1111", "d1": "2222", "d2": "4444", "d3": "6666"}
 SEATS = {"chair": "A1", "d1": "A2", "d2": "A3", "d3": "A4"}
 KEY_FILES = ("tls/ca.key", "tls/ca.pem", "tls/server.key", "tls/server.pem")
 KEY_FILES += ("keys/room-signing.key", "keys/room-signing.pub", "room-secret.key")
-
-
-def provision(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "provisioning.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout(120),
-        check=False,
-        preexec_fn=die_with_the_tests(),
-        env={**os.environ, "LANG": "C.UTF-8", **(env or {})},
-    )
 
 
 def init(
