@@ -286,6 +286,7 @@ def _shorten(text: str) -> str:
 
 class Outcome(StrEnum):
     IMPORTED = "package_imported"
+    STORED = "package_stored"  # imported, not made current: a meeting is in session
     REJECTED = "package_rejected"
     EXPORTED = "records_exported"
     EXPORT_FAILED = "export_failed"
@@ -481,7 +482,10 @@ class StickWatcher:
         return process.returncode, out, err
 
     def _import(self, job: _Job, package: Path) -> Result:
-        code, out, err = self._run(job, "import", ["import", "--json", str(package)])
+        # A stick put in during a meeting must not switch the room's tablets to another
+        # meeting: then the package is stored, and made current after the close.
+        args = ["import", "--json", "--unless-in-session", str(package)]
+        code, out, err = self._run(job, "import", args)
         answer = _last_json(out)
         if job.removed.is_set() and (code != 0 or answer is None):
             return Result(
@@ -490,10 +494,12 @@ class StickWatcher:
             )
         if code == 0 and answer is not None and isinstance(answer.get("imported"), dict):
             imported = answer["imported"]
+            session = imported.get("in_session")
             return Result(
-                Outcome.IMPORTED,
+                Outcome.IMPORTED if imported.get("current", True) else Outcome.STORED,
                 title=str(imported.get("title", "")),
                 count=int(imported.get("documents", 0)),
+                detail=str(session.get("title", "")) if isinstance(session, dict) else "",
             )
         if answer is not None and isinstance(answer.get("problems"), list):
             return Result(Outcome.REJECTED, detail="; ".join(map(str, answer["problems"])))

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from room_protocol.notices import NoticeKind, RoomNotice
 
-_PLURAL = frozenset({NoticeKind.PACKAGE_IMPORTED, NoticeKind.RECORDS_EXPORTED})
+_PLURAL = frozenset(
+    {NoticeKind.PACKAGE_IMPORTED, NoticeKind.PACKAGE_STORED, NoticeKind.RECORDS_EXPORTED}
+)
 
 
 def notice_text(notice: RoomNotice) -> tuple[str, dict[str, object]]:

@@ -17,6 +17,9 @@ from room_protocol.messages import COUNT, TEXT, Message, register
 
 class NoticeKind(StrEnum):
     PACKAGE_IMPORTED = "package_imported"  # ``title``: the meeting; ``count``: documents
+    # Stored, not made current: ``detail`` names the meeting in session (``title``, ``count``
+    # as above); IT staff make it current after the close (``room-server activate``).
+    PACKAGE_STORED = "package_stored"
     PACKAGE_REJECTED = "package_rejected"  # ``detail``: why; nothing was stored
     RECORDS_EXPORTED = "records_exported"  # ``count``: records written and verified
     EXPORT_FAILED = "export_failed"  # ``detail``: why; ``count``: records that did verify

@@ -9,6 +9,7 @@ import logging
 import os
 import sqlite3
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,9 +66,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="store the meeting without making it the current one",
     )
     imp.add_argument(
+        "--unless-in-session",
+        action="store_true",
+        help="make it the current meeting only when none is in session (current, not closed, "
+        "and begun: check-ins, a started item, an opened poll); otherwise store it and leave "
+        "the room's meeting as it is (the USB watcher imports this way)",
+    )
+    imp.add_argument(
         "--json",
         action="store_true",
         help="print one JSON object instead: the meeting imported, or the problems found",
+    )
+    activate = sub.add_parser(
+        "activate",
+        help="make an imported meeting the current one",
+        description="Make an imported meeting the room's current meeting: a running server "
+        "sends it to every tablet. Refused while another meeting is in session (current, not "
+        "closed, and begun) unless --force.",
+    )
+    activate.add_argument("meeting_id", help="the meeting's id (room-server status lists them)")
+    activate.add_argument(
+        "--force",
+        action="store_true",
+        help="switch even while another meeting is in session (its tablets follow at once)",
     )
     late = sub.add_parser(
         "add-document", help="add a late document to the current meeting, on an agenda item"
@@ -186,7 +207,12 @@ def _run(config: ServerConfig, args: argparse.Namespace) -> int:
             return EXIT_BAD_INPUT
         return 0
     if args.command == "import":
-        return _import(config, args.package, activate=not args.no_activate, as_json=args.json)
+        mode = (
+            "no" if args.no_activate else "unless-in-session" if args.unless_in_session else "yes"
+        )
+        return _import(config, args.package, activate=mode, as_json=args.json)
+    if args.command == "activate":
+        return _activate(config, args.meeting_id, force=args.force)
     if args.command == "notice":
         return _notice(config, args.kind, args.title, args.count, args.detail)
     if args.command == "add-document":
@@ -409,8 +435,24 @@ def _config(path: Path | None, state_dir: Path | None) -> ServerConfig:
     return load_config(path, state_dir=state_dir)
 
 
-def _import(config: ServerConfig, package: Path, *, activate: bool, as_json: bool) -> int:
-    from room_server.importer import import_package
+def _activate(config: ServerConfig, meeting_id: str, *, force: bool) -> int:
+    from room_server.importer import NotActivated, activate_meeting
+    from room_server.store import Store, StoreError
+
+    try:
+        with Store(config.database_path, config.documents_dir) as store:
+            revision = activate_meeting(store, meeting_id, force=force)
+    except (NotActivated, StoreError) as exc:
+        print(f"room-server: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(tr("activate.done", meeting=repr(meeting_id), revision=revision))
+    return 0
+
+
+def _import(config: ServerConfig, package: Path, *, activate: str, as_json: bool) -> int:
+    """``activate``: "yes", "no" or "unless-in-session" (then not while another meeting is
+    in session: the report says which)."""
+    from room_server.importer import activate_meeting, import_package, in_session
     from room_server.package import PackageError
     from room_server.store import Store, StoreError
 
@@ -423,7 +465,11 @@ def _import(config: ServerConfig, package: Path, *, activate: bool, as_json: boo
     try:
         make_private(config.state_dir)
         with Store(config.database_path, config.documents_dir) as store:
-            report = import_package(store, package, activate=activate, progress=progress)
+            session = in_session(store) if activate == "unless-in-session" else None
+            report = import_package(store, package, activate=activate == "yes", progress=progress)
+            if activate == "unless-in-session" and session is None:
+                report = replace(report, revision=activate_meeting(store, report.meeting_id))
+            current = store.active_meeting_id() == report.meeting_id
     except PackageError as exc:
         if as_json:
             problems = [str(p) for p in exc.problems]
@@ -441,6 +487,9 @@ def _import(config: ServerConfig, package: Path, *, activate: bool, as_json: boo
         keys = ("meeting_id", "title", "documents", "new_documents", "replaced", "revision")
         imported: dict[str, Any] = {key: getattr(report, key) for key in keys}
         imported["warnings"] = _warnings(report)
+        imported["current"] = current
+        if not current and session is not None:
+            imported["in_session"] = {"meeting_id": session[0], "title": session[1]}
         print(json.dumps({"imported": imported}))
         return 0
     print(
@@ -453,8 +502,10 @@ def _import(config: ServerConfig, package: Path, *, activate: bool, as_json: boo
             delegates=trn("count.delegates", report.delegates),
             revision=report.revision,
         )
-        + (tr("import.now_current") if activate else "")
+        + (tr("import.now_current") if current else "")
     )
+    if not current and session is not None:
+        print(tr("import.kept_session", meeting=repr(session[0]), title=session[1]))
     for file, title, removed in report.stripped:
         print(tr("import.stripped", document=f"{file} ({title})", removed=_removed(removed)))
     for file, title in report.repaired:

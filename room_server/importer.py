@@ -307,6 +307,62 @@ def _store_rows(
     )
 
 
+def in_session(store: Store) -> tuple[str, str] | None:
+    """The current meeting while it is in session: its id and title. In session = current,
+    not closed, and begun: a member checked in, an agenda item started, a poll opened or a
+    speech given. None when no meeting is (a meeting only prepared may be replaced)."""
+    meeting_id = store.active_meeting_id()
+    if meeting_id is None:
+        return None
+    row = store.conn.execute(
+        "SELECT title, closed_at, current_started_ts FROM meetings WHERE id = ?", (meeting_id,)
+    ).fetchone()
+    if row is None or row[1] is not None:
+        return None
+    begun = row[2] is not None or any(
+        store.conn.execute(sql, (meeting_id,)).fetchone() is not None
+        for sql in (
+            "SELECT 1 FROM attendance_events WHERE meeting_id = ? LIMIT 1",
+            "SELECT 1 FROM polls WHERE meeting_id = ? AND state != 'draft' LIMIT 1",
+            "SELECT 1 FROM speeches WHERE meeting_id = ? LIMIT 1",
+        )
+    )
+    return (meeting_id, str(row[0])) if begun else None
+
+
+class NotActivated(ValueError):
+    """A meeting that cannot be made current, and why."""
+
+
+def activate_meeting(
+    store: Store, meeting_id: str, *, force: bool = False, max_state_bytes: int = MAX_MESSAGE_BYTES
+) -> int:
+    """Make an imported meeting the current one (a running server picks it up); the new
+    revision. Refused while another meeting is in session, unless ``force``."""
+    with store.transaction():
+        if (
+            store.conn.execute("SELECT 1 FROM meetings WHERE id = ?", (meeting_id,)).fetchone()
+            is None
+        ):
+            raise NotActivated(
+                f"no meeting {meeting_id!r} in this room (room-server status lists them)"
+            )
+        session = in_session(store)
+        if session is not None and session[0] != meeting_id and not force:
+            raise NotActivated(
+                f"meeting {session[0]!r} ({session[1]}) is in session: close it first, or "
+                "use --force to switch the room's tablets to another meeting now"
+            )
+        store.set_meta(KEY_ACTIVE_MEETING, meeting_id)
+        size = len(encode(MeetingState(store.snapshot())).encode("utf-8"))
+        if size > max_state_bytes:
+            raise NotActivated(
+                f"meeting {meeting_id!r} is too large for tablets: its state is {size} bytes, "
+                f"more than {max_state_bytes}"
+            )
+        return store.bump_revision()
+
+
 def remove_orphan_tempfiles(documents_dir: Path) -> int:
     """Temp files left by an import that was killed mid-copy; safe to delete at start."""
     removed = 0
@@ -320,8 +376,11 @@ def remove_orphan_tempfiles(documents_dir: Path) -> int:
 __all__ = [
     "ImportReport",
     "LateDocument",
+    "NotActivated",
+    "activate_meeting",
     "add_document",
     "import_package",
+    "in_session",
     "remove_orphan_tempfiles",
 ]
 

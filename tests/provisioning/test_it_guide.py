@@ -37,7 +37,7 @@ from tests.rooms import die_with_the_tests, timeout
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "it-guide.md"
 UNIT = "hemicycle-room-server.service"
 CONFIG = "/etc/hemicycle/room-server.toml"
-NO_CONFIG = ("bundle", "install")  # commands that read no room configuration
+NO_CONFIG = ("bundle", "install", "sample-package")  # commands that read no room configuration
 STICK = "/mnt/stick"
 STAGED = ("/etc/hemicycle", "/var/lib/hemicycle", "/var/backups/hemicycle", STICK, "/media/")
 

@@ -40,8 +40,9 @@ from provisioning.usb import (
 from room_protocol.live import CloseMeeting
 from room_protocol.notices import NoticeKind, RoomNotice
 from room_protocol.records import RecordProgress, RecordState
+from room_protocol.voting import CheckIn
 from tests.live_clients import Tablet, until
-from tests.rooms import RunningRoom, running_room, timeout, write_package
+from tests.rooms import RunningRoom, room_cli, running_room, timeout, write_package
 
 ENSURE_COMMAND = Path(__file__).resolve().parents[1] / "tools" / "ensure-command.sh"
 # HEMICYCLE_TEST_FOLDER_STICKS=1 runs the seam's way even as root (to check the seam).
@@ -332,6 +333,51 @@ async def test_a_package_stick_is_imported_and_the_room_serves_it(
             assert list((tmp_path / "run").iterdir()) == []  # the mount point is gone too
         finally:
             await display.stop()
+
+
+async def test_a_package_stick_during_a_session_is_stored_not_made_current(
+    tmp_path: Path,
+    package_dir: Path,
+    make_stick: MakeStick,
+    mounter: SystemMounter | FolderMounter,
+) -> None:
+    """Tomorrow's package put in while today's meeting runs must not switch the room's
+    tablets: it is stored, the chair console and display say so, and IT staff make it
+    current after the close (``room-server activate``)."""
+    stick = make_stick(
+        lambda root: write_package(root, meeting_id="council-12-dec", title="Council 12 Dec"),
+        "ext4",
+    )
+    with running_room(tmp_path / "room", package=package_dir, mdns=False) as room:
+        today = status(room)["active_meeting"]
+        chair = await Tablet(room, "tablet-chair", "A1").start()
+        display = await display_of(room)
+        try:
+            await chair.sign_in("chair", "1111")
+            await chair.ok(CheckIn(chair.op(), "d2"))  # the session has begun
+            session_title = display.meeting.title
+            watcher = StickWatcher(room_command(room), tmp_path / "run", mounter)
+            watcher.handle(usb("add", stick.node, "ext4"))
+            result = await result_of(watcher, stick.node)
+            assert result == Result(
+                Outcome.STORED, title="Council 12 Dec", count=3, detail=session_title
+            )
+            await until(lambda: display.of_type(RoomNotice))
+            (notice,) = display.of_type(RoomNotice)
+            assert notice.kind is NoticeKind.PACKAGE_STORED and notice.detail == session_title
+            assert status(room)["active_meeting"] == today
+            assert display.meeting.meeting_id == today
+            refused = room_cli(room.config, "activate", "council-12-dec")
+            assert refused.returncode == 2 and "is in session" in refused.stderr
+            await chair.ok(CloseMeeting(chair.op(), force=True))
+            done = room_cli(room.config, "activate", "council-12-dec")
+            assert done.returncode == 0, done.stderr
+            await until(lambda: display.meeting.meeting_id == "council-12-dec")
+            missing = room_cli(room.config, "activate", "no-such-meeting")
+            assert missing.returncode == 2 and "no meeting 'no-such-meeting'" in missing.stderr
+        finally:
+            await display.stop()
+            await chair.stop()
 
 
 async def test_a_bad_package_is_rejected_with_the_reason_and_changes_nothing(
