@@ -69,6 +69,7 @@ from tablet_client.polls_controller import PollsController
 from tablet_client.preferences import Preferences
 from tablet_client.qr_scan import CameraState, QrScanner, camera_state
 from tablet_client.render import PageRenderer
+from tablet_client.search_controller import HeldDocument, SearchController
 from tablet_client.views.main_window import MainWindow
 from tablet_client.voting_controller import VotingController
 
@@ -144,6 +145,8 @@ class TabletController(QObject):
             clock=clock,
         )
         self.reader = DocumentController(window.document_view, renderer, self)
+        self.search = SearchController(window.document_view, self.reader, renderer, self, self)
+        self.search.went_to_hit.connect(self.browsing_started)
         self.rooms: dict[str, DiscoveredRoom] = {}
         self.meeting: MeetingSnapshot | None = None
         self.connection: RoomConnection | None = None
@@ -267,6 +270,7 @@ class TabletController(QObject):
             await self.fetcher.close()
         if self.annotation_ui is not None:
             self.annotation_ui.close()
+        self.search.close()
         self.reader.close()
         if self.annotations is not None:
             self.annotations.close()
@@ -766,6 +770,21 @@ class TabletController(QObject):
         self._queue.insert(1 if self._queue and self._queue[0] != sha else 0, sha)
         self._queue_changed.set()
         return await waiter
+
+    def held_documents(self) -> list[HeldDocument]:
+        """The meeting's documents this tablet holds and may open now, in agenda order
+        (a confidential one only with the signed-in reader's key): what a search of the
+        whole meeting looks through."""
+        held: list[HeldDocument] = []
+        for doc in self._documents_in_agenda_order():
+            path = self.cache.held(doc, self._member())
+            if path is None:
+                continue
+            key = self._key() if doc.confidential else None
+            if doc.confidential and key is None:
+                continue
+            held.append(HeldDocument(doc.sha256, doc.title, path, key))
+        return held
 
     def read_document(self, sha: str) -> None:
         """The reader asked for ``sha`` on their own: they stop following the chair."""
