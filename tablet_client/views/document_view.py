@@ -85,6 +85,10 @@ from tablet_client.views.search_view import SearchPanel
 __all__ = ["MAX_ZOOM", "DocumentView", "PageScale", "to_qimage"]
 
 THUMBNAIL_STRIP_HEIGHT = 140  # logical px
+# Shorter than this (a 10" tablet in landscape, under the session bars), or in portrait,
+# the reader opens without the thumbnail strip (one tap brings it): the page keeps at
+# least three quarters of the screen's height.
+THUMBNAILS_MIN_VIEW_HEIGHT = 760  # logical px
 THUMBNAIL_ICON = QSize(100, 96)  # logical px; an A4 page shows 68 x 96, a 16:9 slide 100 x 56
 PAGE_MARGIN = 8  # logical px of dark background around the page
 NOTE_EDITOR_SIZE = QSize(480, 300)  # logical px
@@ -222,6 +226,7 @@ class DocumentView(QWidget):
         self._fit_group.addButton(self._fit_page)
         self._thumbnails_toggle = self._tool_button("thumbnails", None, checkable=True)
         self._thumbnails_toggle.setChecked(True)
+        self._thumbnails_chosen = False  # the reader tapped the toggle: their choice stays
         self._search_toggle = self._tool_button("search", None, checkable=True)
         self._full_screen = self._tool_button("full_screen", None)
         # A confidential document: a red mark beside the title. The page is only an image
@@ -240,7 +245,7 @@ class DocumentView(QWidget):
         toolbar.setObjectName("toolbar")
         toolbar.setFrameShape(QFrame.Shape.StyledPanel)
         bar = QHBoxLayout(toolbar)
-        bar.setContentsMargins(8, 4, 8, 4)
+        bar.setContentsMargins(8, 2, 8, 2)
         bar.setSpacing(6)
         bar.addWidget(self._back)
         bar.addSpacing(12)
@@ -428,6 +433,7 @@ class DocumentView(QWidget):
         self._fit_width.clicked.connect(lambda: self.fit_mode_changed.emit("width"))
         self._fit_page.clicked.connect(lambda: self.fit_mode_changed.emit("page"))
         self._thumbnails_toggle.toggled.connect(self._show_thumbnails)
+        self._thumbnails_toggle.clicked.connect(self._choose_thumbnails)
         self._search_toggle.toggled.connect(self._show_search)
         self._full_screen.clicked.connect(lambda: self.set_full_screen(True))
         self._thumbnails.itemClicked.connect(
@@ -868,6 +874,7 @@ class DocumentView(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
+        self._default_thumbnails()
         self._place_note_editor()
         if self._drawing_note.isVisible():
             self.set_drawing_note(self._drawing_note.text())  # keep it over the page area
@@ -966,6 +973,16 @@ class DocumentView(QWidget):
     def _update_strip(self) -> None:
         note = self._follow_text or tr("viewer.reading_alone")
         self._strip.setText(f"{note}  ·  {tr('viewer.leave_full_screen')}")
+
+    def _choose_thumbnails(self) -> None:
+        self._thumbnails_chosen = True
+
+    def _default_thumbnails(self) -> None:
+        """Thumbnails by default only where they leave the page enough of the height."""
+        if not self._thumbnails_chosen:
+            wanted = THUMBNAILS_MIN_VIEW_HEIGHT <= self.height() <= self.width()
+            if self._thumbnails_toggle.isChecked() != wanted:
+                self._thumbnails_toggle.setChecked(wanted)
 
     def _show_thumbnails(self, shown: bool) -> None:
         self._thumbnails.setVisible(shown and not self._full and self._thumbnails.count() > 0)
