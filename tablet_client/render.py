@@ -356,20 +356,25 @@ def _search(
             rotation = (m.a, m.b, m.c, m.d, m.e, m.f)
             size = (page.rect.width, page.rect.height)
             # search_for gives unrotated points, as get_text("words") does
-            quads = page.search_for(query, quads=True)
             width = page.mediabox.width
-            for quad in quads[: max_hits - len(hits)]:
+            wanted = "".join(query.casefold().split())
+            # MuPDF gives one box per line a hit spans: boxes are joined until their words
+            # make the whole query (a hit wrapped onto the next line is one hit).
+            parts: list[Any] = []
+            found = ""
+            for quad in page.search_for(query, quads=True):
                 rect = quad.rect
-                line = page.get_textbox(pymupdf.Rect(0, rect.y0 + 1, width, rect.y1 - 1))
-                hits.append(
-                    SearchHit(
-                        index,
-                        ((rect.x0, rect.y0, rect.x1, rect.y1),),
-                        _snippet(line or query, query),
-                        rotation,
-                        size,
-                    )
-                )
+                parts.append(rect)
+                found += "".join(page.get_textbox(rect).casefold().split())
+                if len(found) < len(wanted) and len(parts) < len(query.split()) + 1:
+                    continue
+                first = parts[0]
+                line = page.get_textbox(pymupdf.Rect(0, first.y0 + 1, width, first.y1 - 1))
+                boxes = tuple((r.x0, r.y0, r.x1, r.y1) for r in parts)
+                hits.append(SearchHit(index, boxes, _snippet(line or query, query), rotation, size))
+                parts, found = [], ""
+                if len(hits) >= max_hits:
+                    break
         except Exception as exc:
             raise RenderError(f"page {index + 1} of {name} cannot be read ({exc})") from None
         searched += 1

@@ -244,10 +244,10 @@ class SearchController(QObject):
         if not layer.ready:  # the annotation controller may not have said the page's shape
             layer.set_page(first.rotation, first.size)
         rects: list[tuple[float, float, float, float]] = []
-        current: int | None = None
+        current: range = range(0)
         for row, hit in here:
             if row == self._current:
-                current = len(rects)
+                current = range(len(rects), len(rects) + len(hit.rects))
             rects.extend(hit.rects)
         layer.set_search_hits(rects, current)
 

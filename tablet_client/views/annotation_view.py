@@ -8,6 +8,7 @@ it shows follows zoom and rotation, and what it reports is independent of both.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
@@ -137,7 +138,7 @@ class AnnotationLayer(QWidget):
         self._items: list[LayerItem] = []
         # Search hits on this page (unrotated points), and which of them was gone to.
         self._search_hits: list[tuple[float, float, float, float]] = []
-        self._search_current: int | None = None
+        self._search_current: frozenset[int] = frozenset()
         self._gesture: list[QPointF] | None = None
         self._preview: tuple[float, ...] | None = None  # what the highlight would cover
         self._two_fingers = False  # a second finger came down: the reader pinches and pans
@@ -176,12 +177,12 @@ class AnnotationLayer(QWidget):
         self.update()
 
     def set_search_hits(
-        self, rects: list[tuple[float, float, float, float]], current: int | None = None
+        self, rects: list[tuple[float, float, float, float]], current: Collection[int] = ()
     ) -> None:
         """Mark search hits over the page (boxes in unrotated points); ``current``: the
-        index of the one gone to, marked stronger."""
+        indexes of the boxes of the hit gone to, marked stronger."""
         self._search_hits = list(rects)
-        self._search_current = current
+        self._search_current = frozenset(current)
         self.update()
 
     @property
@@ -388,7 +389,7 @@ class AnnotationLayer(QWidget):
         scale = 1 / self.points_per_pixel()
         painter.setPen(Qt.PenStyle.NoPen)
         for index, rect in enumerate(self.search_hit_rects()):
-            current = index == self._search_current
+            current = index in self._search_current
             painter.setBrush(SEARCH_CURRENT_COLOUR if current else SEARCH_HIT_COLOUR)
             painter.drawRect(rect.adjusted(-1, -1, 1, 1))
         for item in self._items:

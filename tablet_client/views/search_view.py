@@ -46,7 +46,8 @@ class SearchPanel(QFrame):
             "QToolButton, QPushButton { min-height: 48px; padding: 0 12px; }"
             "QToolButton:checked { background: #1f5fae; color: white; border-radius: 6px; }"
             "QListWidget { font-size: 16px; }"
-            "QListWidget::item { padding: 4px; border-bottom: 1px solid #e1e4e8; }"
+            "QListWidget::item { padding: 4px; border-bottom: 1px solid #e1e4e8; color: #202124; }"
+            "QListWidget::item:selected { background: #d2e3fc; color: #202124; }"
             "QLineEdit { min-height: 48px; font-size: 18px; }"
         )
         self.field = named(QLineEdit(), "search_field")

@@ -254,3 +254,26 @@ def test_search_across_the_meetings_documents_groups_and_opens(
         run_async(body())
     finally:
         reader.close()
+
+
+async def test_a_hit_wrapped_onto_the_next_line_is_one_hit(tmp_path: Path) -> None:
+    path = tmp_path / "wrapped.pdf"
+    doc = pymupdf.open()
+    page = doc.new_page(width=A4[0], height=A4[1])
+    # "the budget of" ends the first line, "the committee" starts the second
+    page.insert_textbox(
+        pymupdf.Rect(72, 72, 250, 200), "Adopt the budget of the committee now.", fontsize=14
+    )
+    page.insert_text((72, 400), "the budget of the committee", fontsize=14)
+    doc.save(path)
+    doc.close()
+    renderer = PageRenderer(workers=1)
+    try:
+        result = await renderer.search(path, "budget of the  committee")
+    finally:
+        await renderer.close()
+    assert [len(hit.rects) for hit in result.hits] == [2, 1]
+    assert flat(list(result.hits[0].rects)) == pytest.approx(
+        flat(pymupdf_rects(path, 0, "budget of the committee")[:2]), abs=0.01
+    )
+    assert result.hits[1].snippet == "the budget of the committee"
