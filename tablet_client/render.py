@@ -336,12 +336,17 @@ def _snippet(line: str, query: str) -> str:
     return ("…" if start > 0 else "") + text + ("…" if start + _SNIPPET_CHARS < len(line) else "")
 
 
+def _centre_in(word: tuple[Any, ...], rect: Any) -> bool:
+    """Whether a word's (x0, y0, x1, y1, ...) box has its centre in ``rect``."""
+    x, y = (word[0] + word[2]) / 2, (word[1] + word[3]) / 2
+    return bool(rect.x0 - 1 <= x <= rect.x1 + 1 and rect.y0 - 1 <= y <= rect.y1 + 1)
+
+
 def _search(
     path: str, query: str, time_limit_s: float, max_hits: int, key: bytes | None = None
 ) -> tuple[tuple[SearchHit, ...], int, int]:
     """Every hit of ``query`` (case-insensitive, as MuPDF searches) page by page until
     ``time_limit_s`` or ``max_hits``: (hits, pages searched, page count)."""
-    pymupdf = _mupdf()
     doc = _document(path, key)
     name = Path(path).name
     deadline = time.monotonic() + time_limit_s
@@ -356,23 +361,27 @@ def _search(
             rotation = (m.a, m.b, m.c, m.d, m.e, m.f)
             size = (page.rect.width, page.rect.height)
             # search_for gives unrotated points, as get_text("words") does
-            width = page.mediabox.width
+            text = page.get_textpage()  # once a page: the search and the words share it
+            words = text.extractWORDS()  # (x0, y0, x1, y1, word, block, line, n)
             wanted = "".join(query.casefold().split())
             # MuPDF gives one box per line a hit spans: boxes are joined until their words
             # make the whole query (a hit wrapped onto the next line is one hit).
             parts: list[Any] = []
             found = ""
-            for quad in page.search_for(query, quads=True):
+            line_of: tuple[int, int] | None = None
+            for quad in page.search_for(query, quads=True, textpage=text):
                 rect = quad.rect
+                inside = [w for w in words if _centre_in(w, rect)]
                 parts.append(rect)
-                found += "".join(page.get_textbox(rect).casefold().split())
-                if len(found) < len(wanted) and len(parts) < len(query.split()) + 1:
+                found += "".join(w[4] for w in inside).casefold()
+                if line_of is None and inside:
+                    line_of = (inside[0][5], inside[0][6])
+                if len(found) < len(wanted) and len(parts) <= len(query.split()):
                     continue
-                first = parts[0]
-                line = page.get_textbox(pymupdf.Rect(0, first.y0 + 1, width, first.y1 - 1))
+                line = " ".join(w[4] for w in words if (w[5], w[6]) == line_of)
                 boxes = tuple((r.x0, r.y0, r.x1, r.y1) for r in parts)
                 hits.append(SearchHit(index, boxes, _snippet(line or query, query), rotation, size))
-                parts, found = [], ""
+                parts, found, line_of = [], "", None
                 if len(hits) >= max_hits:
                     break
         except Exception as exc:

@@ -162,6 +162,9 @@ async def test_the_worker_search_is_bounded_and_validates(budget_pdf: Path, long
         first = await renderer.search(long_pdf, "Congress pack", max_hits=3)
         assert [hit.page_index for hit in first.hits] == [0, 1, 2]
         assert not first.complete
+        # a time limit no search of 1,000 pages can meet: it stops, and says so
+        bounded = await renderer.search(long_pdf, "Congress pack", time_limit_s=1e-6)
+        assert not bounded.complete and bounded.pages_searched < bounded.page_count == 1000
         with pytest.raises(ValueError, match="type a word"):
             await renderer.search(budget_pdf, " \n ")
         with pytest.raises(ValueError, match="at most 200"):
