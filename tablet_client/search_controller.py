@@ -163,6 +163,13 @@ class SearchController(QObject):
             self._task.cancel()
         self._show_results([], None)
 
+    def forget(self) -> None:
+        """Another member (or nobody) reads now: the words typed and every hit listed
+        (lines of confidential documents among them) leave the screen."""
+        self.clear()
+        self._results = []
+        self._view.search_panel.field.clear()
+
     def close(self) -> None:
         self.clear()
         self._unsubscribe_language()

@@ -147,6 +147,7 @@ class TabletController(QObject):
         self.reader = DocumentController(window.document_view, renderer, self)
         self.search = SearchController(window.document_view, self.reader, renderer, self, self)
         self.search.went_to_hit.connect(self.browsing_started)
+        self._searcher: str | None = None  # the member whose search the reader shows
         self.rooms: dict[str, DiscoveredRoom] = {}
         self.meeting: MeetingSnapshot | None = None
         self.connection: RoomConnection | None = None
@@ -588,6 +589,7 @@ class TabletController(QObject):
         if self.showing is not None and self._is_confidential(self.showing):
             self.reader.put_away(tr("viewer.confidential_gone", reason=tr(reason)))
         held = self.cache.confidential.held()
+        self.search.forget()  # hits quote the documents' lines
         for path in held:
             self.renderer.forget(path)
         removed = self.cache.confidential.wipe(tr(reason))
@@ -619,6 +621,9 @@ class TabletController(QObject):
         return doc is not None and doc.confidential
 
     def _identity_changed(self) -> None:
+        if self._member() != self._searcher:  # their words and hits are not the next reader's
+            self.search.forget()
+            self._searcher = self._member()
         if self._key() is None and self.showing is not None and self._is_confidential(self.showing):
             self.reader.put_away(
                 tr("viewer.confidential_gone", reason=tr("confidential.signed_out"))

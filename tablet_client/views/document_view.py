@@ -699,7 +699,9 @@ class DocumentView(QWidget):
         if self.confidential and any(event.matches(kept) for kept in _KEPT_IN):
             event.accept()  # never reaches a parent that might copy, save or print
             return
-        if key in _NEXT_KEYS:
+        if key == Qt.Key.Key_Escape and self._full:
+            self.set_full_screen(False)
+        elif key in _NEXT_KEYS:
             self.next_requested.emit()
         elif key in _PREVIOUS_KEYS:
             self.previous_requested.emit()

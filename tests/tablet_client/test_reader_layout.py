@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from room_protocol.live import FollowState
+from room_protocol.live import FollowState, SignedIn, SignedOut
+from room_protocol.messages import Role
 from tablet_client.i18n import set_language
 from tests.tablet_client.conftest import A4
 from tests.tablet_client.fed import FedTablet
@@ -159,7 +160,10 @@ def test_full_screen_reading_keeps_the_follow_state_in_a_thin_strip(
         assert not strip.isVisible() and top_bar.isVisible() and window.floor_bar.isVisible()
         await asyncio.sleep(0)
         assert view.page_area.height() == area_before
-        # leaving the reader leaves full screen too
+        # Escape (a chair's laptop) leaves it too, and so does leaving the reader
+        child(view, QToolButton, "full_screen").click()
+        qtbot.keyClick(view, Qt.Key.Key_Escape)
+        assert not view.full_screen and top_bar.isVisible()
         child(view, QToolButton, "full_screen").click()
         window.show_screen(window.agenda_view)
         assert top_bar.isVisible() and not view.full_screen
@@ -201,5 +205,32 @@ def test_a_readable_default_on_a_10_inch_tablet(
             assert child(view, QToolButton, name).height() >= 48, name
         orientation = "landscape" if size[0] > size[1] else "portrait"
         shot(window, f"reader-{size[0]}x{size[1]}-{orientation}-en")
+
+    run_async(body())
+
+
+def test_the_next_reader_sees_nothing_of_the_last_ones_search(
+    fed: Callable[..., FedTablet], pack: Path, run_async: Run, wait_until: Any
+) -> None:
+    tablet = fed()
+    tablet.start()
+    view = tablet.window.document_view
+    search = tablet.tablet.search
+
+    async def body() -> None:
+        await open_reader(tablet, pack, (1280, 800))
+        view.open_search()
+        view.search_panel.field.setText("budget")
+        view.search_panel.go.click()
+        await search.wait()
+        assert search.rows and view.search_panel.hits.count() > 0
+        await wait_until(lambda: view.annotation_layer.search_hits != [], "hits drawn")
+        # the same member again (a resumed sign-in) keeps the search
+        tablet.feed(SignedIn("d1", "Nguyễn Văn An", Role.DELEGATE, "A2", "token"))
+        assert search.rows
+        tablet.feed(SignedOut("inactivity"))
+        assert search.rows == [] and view.search_panel.hits.count() == 0
+        assert view.search_panel.field.text() == ""
+        assert view.annotation_layer.search_hits == []
 
     run_async(body())
