@@ -89,6 +89,9 @@ THUMBNAIL_STRIP_HEIGHT = 140  # logical px
 # the reader opens without the thumbnail strip (one tap brings it): the page keeps at
 # least three quarters of the screen's height.
 THUMBNAILS_MIN_VIEW_HEIGHT = 760  # logical px
+# Narrower than this (a 10" tablet in portrait) the page-turning buttons show only their
+# arrows (their names in tooltips) so the toolbar fits the screen.
+COMPACT_TOOLBAR_BELOW = 1100  # logical px
 THUMBNAIL_ICON = QSize(100, 96)  # logical px; an A4 page shows 68 x 96, a 16:9 slide 100 x 56
 PAGE_MARGIN = 8  # logical px of dark background around the page
 NOTE_EDITOR_SIZE = QSize(480, 300)  # logical px
@@ -263,6 +266,9 @@ class DocumentView(QWidget):
         bar.addWidget(self._search_toggle)
         bar.addWidget(self._full_screen)
         self._toolbar = toolbar
+        # The view may be narrower than the toolbar's names: it then turns compact.
+        toolbar.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self._compact = False
 
         # Tapping the page number opens this: type a page and go there.
         self._goto_bar = QFrame()
@@ -450,6 +456,8 @@ class DocumentView(QWidget):
         self._back.setText(tr("viewer.back_to_agenda"))
         self._previous.setText(tr("viewer.previous_page"))
         self._next.setText(tr("viewer.next_page"))
+        for button in (self._back, self._previous, self._next):
+            button.setToolTip(button.text())  # the name, when only the arrow shows
         self._fit_width.setText(tr("viewer.fit_width"))
         self._fit_page.setText(tr("viewer.fit_page"))
         self._thumbnails_toggle.setText(tr("viewer.thumbnails"))
@@ -876,6 +884,7 @@ class DocumentView(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
+        self._set_compact(self.width() < COMPACT_TOOLBAR_BELOW)
         self._default_thumbnails()
         self._place_note_editor()
         if self._drawing_note.isVisible():
@@ -975,6 +984,19 @@ class DocumentView(QWidget):
     def _update_strip(self) -> None:
         note = self._follow_text or tr("viewer.reading_alone")
         self._strip.setText(f"{note}  ·  {tr('viewer.leave_full_screen')}")
+
+    def _set_compact(self, compact: bool) -> None:
+        if compact == self._compact:
+            return
+        self._compact = compact
+        style = (
+            Qt.ToolButtonStyle.ToolButtonIconOnly
+            if compact
+            else Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+        )
+        for button in (self._back, self._previous, self._next):
+            button.setToolButtonStyle(style)
+            button.setMinimumWidth(TOUCH_TARGET if compact else 0)
 
     def _choose_thumbnails(self) -> None:
         self._thumbnails_chosen = True

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -180,6 +181,8 @@ class MainWindow(QMainWindow):
 
         self.banner = named(QLabel(), "connection_banner")
         self.banner.setMargin(8)
+        # It takes what the identity and language leave: a tablet in portrait is 800 px.
+        self.banner.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.identity = named(ElidedLabel(), "identity")
         self.identity_action = named(QPushButton(), "identity_action")
         self.identity_action.setFocusPolicy(Qt.FocusPolicy.NoFocus)
