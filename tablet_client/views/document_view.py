@@ -52,6 +52,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
+    QSpacerItem,
     QStackedWidget,
     QStyle,
     QToolButton,
@@ -92,6 +93,8 @@ THUMBNAILS_MIN_VIEW_HEIGHT = 760  # logical px
 # Narrower than this (a 10" tablet in portrait) the page-turning buttons show only their
 # arrows (their names in tooltips) so the toolbar fits the screen.
 COMPACT_TOOLBAR_BELOW = 1100  # logical px
+TOOLBAR_GAP = 12  # logical px between groups of the toolbar's controls (2 when compact)
+TOOLBAR_SPACING = 6  # logical px between controls (2 when compact)
 THUMBNAIL_ICON = QSize(100, 96)  # logical px; an A4 page shows 68 x 96, a 16:9 slide 100 x 56
 PAGE_MARGIN = 8  # logical px of dark background around the page
 NOTE_EDITOR_SIZE = QSize(480, 300)  # logical px
@@ -244,28 +247,30 @@ class DocumentView(QWidget):
         )
         self._confidential.hide()
 
+        self._gaps: list[QSpacerItem] = []
         toolbar = QFrame()
         toolbar.setObjectName("toolbar")
         toolbar.setFrameShape(QFrame.Shape.StyledPanel)
         bar = QHBoxLayout(toolbar)
         bar.setContentsMargins(8, 2, 8, 2)
-        bar.setSpacing(6)
+        bar.setSpacing(TOOLBAR_SPACING)
         bar.addWidget(self._back)
-        bar.addSpacing(12)
+        bar.addItem(self._gap())
         bar.addWidget(self._confidential)
         bar.addWidget(self._title, 1)
-        bar.addSpacing(12)
+        bar.addItem(self._gap())
         bar.addWidget(self._previous)
         bar.addWidget(self._page_label)
         bar.addWidget(self._next)
-        bar.addSpacing(12)
+        bar.addItem(self._gap())
         bar.addWidget(self._fit_width)
         bar.addWidget(self._fit_page)
-        bar.addSpacing(12)
+        bar.addItem(self._gap())
         bar.addWidget(self._thumbnails_toggle)
         bar.addWidget(self._search_toggle)
         bar.addWidget(self._full_screen)
         self._toolbar = toolbar
+        self._toolbar_layout = bar
         # The view may be narrower than the toolbar's names: it then turns compact.
         toolbar.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self._compact = False
@@ -985,10 +990,26 @@ class DocumentView(QWidget):
         note = self._follow_text or tr("viewer.reading_alone")
         self._strip.setText(f"{note}  ·  {tr('viewer.leave_full_screen')}")
 
+    def _gap(self) -> QSpacerItem:
+        gap = QSpacerItem(TOOLBAR_GAP, 0, QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Minimum)
+        self._gaps.append(gap)
+        return gap
+
     def _set_compact(self, compact: bool) -> None:
         if compact == self._compact:
             return
         self._compact = compact
+        for gap in self._gaps:
+            gap.changeSize(
+                2 if compact else TOOLBAR_GAP,
+                0,
+                QSizePolicy.Policy.Fixed,
+                QSizePolicy.Policy.Minimum,
+            )
+        self._toolbar_layout.setSpacing(2 if compact else TOOLBAR_SPACING)
+        side = 4 if compact else 8
+        self._toolbar_layout.setContentsMargins(side, 2, side, 2)
+        self._toolbar_layout.invalidate()
         style = (
             Qt.ToolButtonStyle.ToolButtonIconOnly
             if compact

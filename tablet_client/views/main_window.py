@@ -183,6 +183,7 @@ class MainWindow(QMainWindow):
         self.banner.setMargin(8)
         # It takes what the identity and language leave: a tablet in portrait is 800 px.
         self.banner.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.banner.setMinimumWidth(180)  # logical px: the room's state stays in sight
         self.identity = named(ElidedLabel(), "identity")
         self.identity_action = named(QPushButton(), "identity_action")
         self.identity_action.setFocusPolicy(Qt.FocusPolicy.NoFocus)

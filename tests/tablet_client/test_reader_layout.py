@@ -215,7 +215,11 @@ def test_a_readable_default_on_a_10_inch_tablet(
                 assert button.height() >= 48 and button.width() >= 48, name
                 right = button.mapTo(view, QPoint(button.width(), 0)).x()
                 assert right <= view.width(), (language, name, right)
+                assert button.width() >= button.sizeHint().width(), (language, name)
+            label = child(view, QLabel, "page_label")
+            assert label.width() >= label.sizeHint().width(), language  # not cut
         set_language("en")
+        await asyncio.sleep(0.05)  # the texts' new layout
         orientation = "landscape" if size[0] > size[1] else "portrait"
         shot(window, f"reader-{size[0]}x{size[1]}-{orientation}-en")
         # the thumbnails are one tap away, and stay as the reader chose
