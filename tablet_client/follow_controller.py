@@ -78,6 +78,7 @@ class FollowController(QObject):
         self._display_allowed = False  # as the room last said
         self.window.screens.currentChanged.connect(lambda _index: self._show_strip())
         tablet.reader.page_changed.connect(lambda _page: self._send_position())
+        tablet.reader.page_changed.connect(lambda _page: self._show_reading_note())
         view.fit_mode_changed.connect(lambda _mode: self._send_position())
         link.received.connect(self._receive)
         link.identity_changed.connect(self._identity_changed)
@@ -235,6 +236,24 @@ class FollowController(QObject):
             strip.show_text(text, kind="following", action=tr("follow.leave"))
         else:
             strip.show_text(tr("follow.browsing"), kind="browsing", action=tr("follow.rejoin"))
+
+        self._show_reading_note()
+
+    def _show_reading_note(self) -> None:
+        """What the reader's full-screen strip says: whose page this is."""
+        view = self.window.document_view
+        reader = self.tablet.reader
+        if self.link.presiding:
+            view.set_follow_note(tr("follow.me_on" if self.follow_me else "follow.me_off"))
+        elif self.link.connection is not None and self.tracker.following:
+            latest = self.tracker.latest
+            shown = latest is not None and latest.sha256 is not None and reader.page_count > 0
+            page = reader.current_page + 1
+            view.set_follow_note(
+                tr("viewer.following_page", page=page) if shown else tr("follow.waiting")
+            )
+        else:
+            view.set_follow_note(tr("viewer.reading_alone"))
 
     def retranslate(self) -> None:
         self._show_strip()

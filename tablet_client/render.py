@@ -62,6 +62,8 @@ __all__ = [
     "RenderError",
     "RenderStats",
     "RenderedPage",
+    "SearchHit",
+    "SearchResult",
     "TextWord",
     "default_workers",
 ]
@@ -71,6 +73,9 @@ _T = TypeVar("_T")
 _MAX_OPEN_DOCUMENTS = 4  # per worker; each open MuPDF document keeps its xref table in memory
 _MAX_QUEUED_PREFETCHES = 4
 _MAX_PAGE_TEXTS = 16  # pages whose words are kept for highlighting
+_MAX_SEARCH_CHARS = 200  # a search is a few words, not a paragraph
+_MAX_SEARCH_HITS = 500  # per document: more is no list a delegate reads
+_SNIPPET_CHARS = 80  # of the hit's line, around the hit
 _MAX_WIDTH_PX = 8192  # a 8192 px wide A4 page is already ~270 MB of RGB32
 _MAX_PAGE_BYTES = 512 * 1024 * 1024  # a very tall page at a large width: refused, not drawn
 _MAX_WORKERS = 4  # each worker holds PyMuPDF and its open documents (~40 MB)
@@ -158,6 +163,32 @@ class PageText:
     rotation: tuple[float, float, float, float, float, float]
     size: tuple[float, float]
     words: tuple[TextWord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One place the searched words are on a page: their boxes in unrotated page points
+    (as TextWord's), the page's rotation and size as PageText has them, and the line
+    around them (``snippet``)."""
+
+    page_index: int
+    rects: tuple[tuple[float, float, float, float], ...]
+    snippet: str
+    rotation: tuple[float, float, float, float, float, float]
+    size: tuple[float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """The hits of one document, in page order. ``complete`` is False when the search
+    stopped at its time limit or at the most hits kept (``pages_searched`` says how far)."""
+
+    path: Path
+    query: str
+    hits: tuple[SearchHit, ...]
+    pages_searched: int
+    page_count: int
+    complete: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +323,71 @@ def _page_text(path: str, page_index: int, key: bytes | None = None) -> PageText
         )
     except Exception as exc:
         raise RenderError(f"page {page_index + 1} of {name} cannot be read ({exc})") from None
+
+
+def _snippet(line: str, query: str) -> str:
+    """At most _SNIPPET_CHARS of ``line``, around the first place it has ``query``."""
+    line = " ".join(line.split())
+    if len(line) <= _SNIPPET_CHARS:
+        return line
+    at = max(line.casefold().find(query.casefold()), 0)
+    start = max(0, min(at - (_SNIPPET_CHARS - len(query)) // 2, len(line) - _SNIPPET_CHARS))
+    text = line[start : start + _SNIPPET_CHARS]
+    return ("…" if start > 0 else "") + text + ("…" if start + _SNIPPET_CHARS < len(line) else "")
+
+
+def _centre_in(word: tuple[Any, ...], rect: Any) -> bool:
+    """Whether a word's (x0, y0, x1, y1, ...) box has its centre in ``rect``."""
+    x, y = (word[0] + word[2]) / 2, (word[1] + word[3]) / 2
+    return bool(rect.x0 - 1 <= x <= rect.x1 + 1 and rect.y0 - 1 <= y <= rect.y1 + 1)
+
+
+def _search(
+    path: str, query: str, time_limit_s: float, max_hits: int, key: bytes | None = None
+) -> tuple[tuple[SearchHit, ...], int, int]:
+    """Every hit of ``query`` (case-insensitive, as MuPDF searches) page by page until
+    ``time_limit_s`` or ``max_hits``: (hits, pages searched, page count)."""
+    doc = _document(path, key)
+    name = Path(path).name
+    deadline = time.monotonic() + time_limit_s
+    hits: list[SearchHit] = []
+    searched = 0
+    for index in range(doc.page_count):
+        if time.monotonic() > deadline or len(hits) >= max_hits:
+            break
+        try:
+            page = doc.load_page(index)
+            m = page.rotation_matrix
+            rotation = (m.a, m.b, m.c, m.d, m.e, m.f)
+            size = (page.rect.width, page.rect.height)
+            # search_for gives unrotated points, as get_text("words") does
+            text = page.get_textpage()  # once a page: the search and the words share it
+            words = text.extractWORDS()  # (x0, y0, x1, y1, word, block, line, n)
+            wanted = "".join(query.casefold().split())
+            # MuPDF gives one box per line a hit spans: boxes are joined until their words
+            # make the whole query (a hit wrapped onto the next line is one hit).
+            parts: list[Any] = []
+            found = ""
+            line_of: tuple[int, int] | None = None
+            for quad in page.search_for(query, quads=True, textpage=text):
+                rect = quad.rect
+                inside = [w for w in words if _centre_in(w, rect)]
+                parts.append(rect)
+                found += "".join(w[4] for w in inside).casefold()
+                if line_of is None and inside:
+                    line_of = (inside[0][5], inside[0][6])
+                if len(found) < len(wanted) and len(parts) <= len(query.split()):
+                    continue
+                line = " ".join(w[4] for w in words if (w[5], w[6]) == line_of)
+                boxes = tuple((r.x0, r.y0, r.x1, r.y1) for r in parts)
+                hits.append(SearchHit(index, boxes, _snippet(line or query, query), rotation, size))
+                parts, found, line_of = [], "", None
+                if len(hits) >= max_hits:
+                    break
+        except Exception as exc:
+            raise RenderError(f"page {index + 1} of {name} cannot be read ({exc})") from None
+        searched += 1
+    return tuple(hits), searched, doc.page_count
 
 
 def _render(
@@ -651,6 +747,35 @@ class PageRenderer:
                 self._texts.popitem(last=False)
         self._texts.move_to_end(key)
         return text
+
+    async def search(
+        self,
+        path: Path,
+        query: str,
+        *,
+        key: bytes | None = None,
+        time_limit_s: float = 5.0,
+        max_hits: int = _MAX_SEARCH_HITS,
+    ) -> SearchResult:
+        """Find ``query`` (a few words, any case) in ``path`` (``key``: a sealed
+        confidential document, as for ``open``; else the key ``open`` was given). The
+        worker stops after ``time_limit_s`` or ``max_hits``; the result says so. Raises
+        ValueError for an empty or overlong query, RenderError if the document cannot be
+        read."""
+        words = " ".join(query.split())
+        if not words:
+            raise ValueError("type a word to search for")
+        if len(words) > _MAX_SEARCH_CHARS:
+            raise ValueError(f"a search is at most {_MAX_SEARCH_CHARS} characters")
+        if not (time_limit_s > 0 and max_hits > 0):
+            raise ValueError("time_limit_s and max_hits must be positive")
+        if key is not None:
+            self._keys[path] = key
+        hits, searched, pages = await self._call(
+            _search, str(path), words, time_limit_s, max_hits, self._keys.get(path)
+        )
+        complete = searched == pages and len(hits) < max_hits
+        return SearchResult(path, words, hits, searched, pages, complete)
 
     def forget(self, path: Path) -> None:
         """Drop ``path``'s rendered pages and key, and the workers' open copy of it (a

@@ -69,6 +69,7 @@ from tablet_client.polls_controller import PollsController
 from tablet_client.preferences import Preferences
 from tablet_client.qr_scan import CameraState, QrScanner, camera_state
 from tablet_client.render import PageRenderer
+from tablet_client.search_controller import HeldDocument, SearchController
 from tablet_client.views.main_window import MainWindow
 from tablet_client.voting_controller import VotingController
 
@@ -144,6 +145,9 @@ class TabletController(QObject):
             clock=clock,
         )
         self.reader = DocumentController(window.document_view, renderer, self)
+        self.search = SearchController(window.document_view, self.reader, renderer, self, self)
+        self.search.went_to_hit.connect(self.browsing_started)
+        self._searcher: str | None = None  # the member whose search the reader shows
         self.rooms: dict[str, DiscoveredRoom] = {}
         self.meeting: MeetingSnapshot | None = None
         self.connection: RoomConnection | None = None
@@ -267,6 +271,7 @@ class TabletController(QObject):
             await self.fetcher.close()
         if self.annotation_ui is not None:
             self.annotation_ui.close()
+        self.search.close()
         self.reader.close()
         if self.annotations is not None:
             self.annotations.close()
@@ -584,6 +589,7 @@ class TabletController(QObject):
         if self.showing is not None and self._is_confidential(self.showing):
             self.reader.put_away(tr("viewer.confidential_gone", reason=tr(reason)))
         held = self.cache.confidential.held()
+        self.search.forget()  # hits quote the documents' lines
         for path in held:
             self.renderer.forget(path)
         removed = self.cache.confidential.wipe(tr(reason))
@@ -615,6 +621,9 @@ class TabletController(QObject):
         return doc is not None and doc.confidential
 
     def _identity_changed(self) -> None:
+        if self._member() != self._searcher:  # their words and hits are not the next reader's
+            self.search.forget()
+            self._searcher = self._member()
         if self._key() is None and self.showing is not None and self._is_confidential(self.showing):
             self.reader.put_away(
                 tr("viewer.confidential_gone", reason=tr("confidential.signed_out"))
@@ -766,6 +775,21 @@ class TabletController(QObject):
         self._queue.insert(1 if self._queue and self._queue[0] != sha else 0, sha)
         self._queue_changed.set()
         return await waiter
+
+    def held_documents(self) -> list[HeldDocument]:
+        """The meeting's documents this tablet holds and may open now, in agenda order
+        (a confidential one only with the signed-in reader's key): what a search of the
+        whole meeting looks through."""
+        held: list[HeldDocument] = []
+        for doc in self._documents_in_agenda_order():
+            path = self.cache.held(doc, self._member())
+            if path is None:
+                continue
+            key = self._key() if doc.confidential else None
+            if doc.confidential and key is None:
+                continue
+            held.append(HeldDocument(doc.sha256, doc.title, path, key))
+        return held
 
     def read_document(self, sha: str) -> None:
         """The reader asked for ``sha`` on their own: they stop following the chair."""

@@ -8,6 +8,7 @@ it shows follows zoom and rotation, and what it reports is independent of both.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
@@ -62,6 +63,8 @@ PIN = 28.0  # logical px: a note's pin on the page
 TAP_SLOP = 12.0  # logical px a finger may move and still tap
 LABEL_MAX_WIDTH = 220.0  # logical px of a note's text or an author's name on the page
 HIGHLIGHT_ALPHA = 100  # of 255
+SEARCH_HIT_COLOUR = QColor(255, 140, 0, 110)  # orange: not a colour annotations use
+SEARCH_CURRENT_COLOUR = QColor(230, 60, 0, 140)  # the hit gone to
 SHARES = (
     ("one", "chair"),
     ("one", "everyone"),
@@ -133,6 +136,9 @@ class AnnotationLayer(QWidget):
         self._page_size = (1.0, 1.0)  # points, as drawn (rotated)
         self._page_rect = QRectF()
         self._items: list[LayerItem] = []
+        # Search hits on this page (unrotated points), and which of them was gone to.
+        self._search_hits: list[tuple[float, float, float, float]] = []
+        self._search_current: frozenset[int] = frozenset()
         self._gesture: list[QPointF] | None = None
         self._preview: tuple[float, ...] | None = None  # what the highlight would cover
         self._two_fingers = False  # a second finger came down: the reader pinches and pans
@@ -169,6 +175,29 @@ class AnnotationLayer(QWidget):
     def set_items(self, items: list[LayerItem]) -> None:
         self._items = list(items)
         self.update()
+
+    def set_search_hits(
+        self, rects: list[tuple[float, float, float, float]], current: Collection[int] = ()
+    ) -> None:
+        """Mark search hits over the page (boxes in unrotated points); ``current``: the
+        indexes of the boxes of the hit gone to, marked stronger."""
+        self._search_hits = list(rects)
+        self._search_current = frozenset(current)
+        self.update()
+
+    @property
+    def search_hits(self) -> list[tuple[float, float, float, float]]:
+        return list(self._search_hits)
+
+    def search_hit_rects(self) -> list[QRectF]:
+        """Where the search hits are drawn, in this layer's coordinates."""
+        if not self.ready:
+            return []
+        transform = self.page_to_layer()
+        return [
+            transform.mapRect(QRectF(QPointF(x0, y0), QPointF(x1, y1)))
+            for x0, y0, x1, y1 in self._search_hits
+        ]
 
     # what the controller asks
 
@@ -358,6 +387,11 @@ class AnnotationLayer(QWidget):
         painter.setClipRect(self._page_rect)
         transform = self.page_to_layer()
         scale = 1 / self.points_per_pixel()
+        painter.setPen(Qt.PenStyle.NoPen)
+        for index, rect in enumerate(self.search_hit_rects()):
+            current = index in self._search_current
+            painter.setBrush(SEARCH_CURRENT_COLOUR if current else SEARCH_HIT_COLOUR)
+            painter.drawRect(rect.adjusted(-1, -1, 1, 1))
         for item in self._items:
             if item.kind == "highlight":
                 self._paint_highlight(painter, transform, item)

@@ -45,11 +45,14 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListView,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
     QScrollArea,
     QSizePolicy,
+    QSpacerItem,
     QStackedWidget,
     QStyle,
     QToolButton,
@@ -78,10 +81,20 @@ from tablet_client.views.annotation_view import (
     NoteEditor,
 )
 from tablet_client.views.elided_label import ElidedLabel
+from tablet_client.views.search_view import SearchPanel
 
 __all__ = ["MAX_ZOOM", "DocumentView", "PageScale", "to_qimage"]
 
 THUMBNAIL_STRIP_HEIGHT = 140  # logical px
+# Shorter than this (a 10" tablet in landscape, under the session bars), or in portrait,
+# the reader opens without the thumbnail strip (one tap brings it): the page keeps at
+# least three quarters of the screen's height.
+THUMBNAILS_MIN_VIEW_HEIGHT = 760  # logical px
+# Narrower than this (a 10" tablet in portrait) the page-turning buttons show only their
+# arrows (their names in tooltips) so the toolbar fits the screen.
+COMPACT_TOOLBAR_BELOW = 1100  # logical px
+TOOLBAR_GAP = 12  # logical px between groups of the toolbar's controls (2 when compact)
+TOOLBAR_SPACING = 6  # logical px between controls (2 when compact)
 THUMBNAIL_ICON = QSize(100, 96)  # logical px; an A4 page shows 68 x 96, a 16:9 slide 100 x 56
 PAGE_MARGIN = 8  # logical px of dark background around the page
 NOTE_EDITOR_SIZE = QSize(480, 300)  # logical px
@@ -95,6 +108,9 @@ DOUBLE_TAP_ZOOM = 2.0
 ZOOM_EPSILON = 1e-3  # a zoom this close to 1 is the fit size
 COAST_S = 0.6  # a flung page slows to a stop over this long
 ZOOM_KEY_STEP = 1.25  # Ctrl + and Ctrl -
+TOUCH_TARGET = 48  # logical px (9 mm on a 10" tablet): the smallest control a finger hits
+SCROLL_BAR_WIDTH = 24  # logical px: a scroll bar a finger can drag
+READING_STRIP_HEIGHT = 24  # logical px: all that is left of the bars in full-screen reading
 _TOUCH_EVENTS = frozenset(
     {
         QEvent.Type.TouchBegin,
@@ -170,6 +186,7 @@ class DocumentView(QWidget):
     back_requested = Signal()
     viewport_resized = Signal()
     thumbnails_scrolled = Signal()
+    full_screen_changed = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -215,6 +232,9 @@ class DocumentView(QWidget):
         self._fit_group.addButton(self._fit_page)
         self._thumbnails_toggle = self._tool_button("thumbnails", None, checkable=True)
         self._thumbnails_toggle.setChecked(True)
+        self._thumbnails_chosen = False  # the reader tapped the toggle: their choice stays
+        self._search_toggle = self._tool_button("search", None, checkable=True)
+        self._full_screen = self._tool_button("full_screen", None)
         # A confidential document: a red mark beside the title. The page is only an image
         # (no text layer to select), and the reader has no save, print or copy action.
         self.confidential = False
@@ -227,25 +247,90 @@ class DocumentView(QWidget):
         )
         self._confidential.hide()
 
+        self._gaps: list[QSpacerItem] = []
         toolbar = QFrame()
         toolbar.setObjectName("toolbar")
         toolbar.setFrameShape(QFrame.Shape.StyledPanel)
         bar = QHBoxLayout(toolbar)
-        bar.setContentsMargins(8, 4, 8, 4)
-        bar.setSpacing(6)
+        bar.setContentsMargins(8, 2, 8, 2)
+        bar.setSpacing(TOOLBAR_SPACING)
         bar.addWidget(self._back)
-        bar.addSpacing(12)
+        bar.addItem(self._gap())
         bar.addWidget(self._confidential)
         bar.addWidget(self._title, 1)
-        bar.addSpacing(12)
+        bar.addItem(self._gap())
         bar.addWidget(self._previous)
         bar.addWidget(self._page_label)
         bar.addWidget(self._next)
-        bar.addSpacing(12)
+        bar.addItem(self._gap())
         bar.addWidget(self._fit_width)
         bar.addWidget(self._fit_page)
-        bar.addSpacing(12)
+        bar.addItem(self._gap())
         bar.addWidget(self._thumbnails_toggle)
+        bar.addWidget(self._search_toggle)
+        bar.addWidget(self._full_screen)
+        self._toolbar = toolbar
+        self._toolbar_layout = bar
+        # The view may be narrower than the toolbar's names: it then turns compact.
+        toolbar.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self._compact = False
+
+        # Tapping the page number opens this: type a page and go there.
+        self._goto_bar = QFrame()
+        self._goto_bar.setObjectName("goto_bar")
+        self._goto_bar.setStyleSheet(
+            "QFrame#goto_bar { background: #f6f7f9; border-bottom: 1px solid #cfd5dd; }"
+            "QLineEdit { min-height: 48px; font-size: 18px; }"
+            "QPushButton { min-height: 48px; padding: 0 16px; }"
+            "QLabel#goto_error { color: #b3261e; font-size: 16px; }"
+        )
+        self._goto_prompt = QLabel()
+        self._goto_prompt.setObjectName("goto_prompt")
+        self._goto_field = QLineEdit()
+        self._goto_field.setObjectName("goto_field")
+        self._goto_field.setMaxLength(6)
+        self._goto_field.setFixedWidth(120)
+        self._goto_field.setInputMethodHints(Qt.InputMethodHint.ImhDigitsOnly)
+        self._goto_field.returnPressed.connect(self._go_to_typed)
+        self._goto_go = QPushButton()
+        self._goto_go.setObjectName("goto_go")
+        self._goto_go.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self._goto_go.clicked.connect(self._go_to_typed)
+        self._goto_cancel = QPushButton()
+        self._goto_cancel.setObjectName("goto_cancel")
+        self._goto_cancel.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self._goto_cancel.clicked.connect(self.close_go_to)
+        self._goto_error = QLabel()
+        self._goto_error.setObjectName("goto_error")
+        self._goto_error.setWordWrap(True)
+        goto = QHBoxLayout(self._goto_bar)
+        goto.setContentsMargins(12, 4, 12, 4)
+        goto.setSpacing(8)
+        goto.addWidget(self._goto_prompt)
+        goto.addWidget(self._goto_field)
+        goto.addWidget(self._goto_go)
+        goto.addWidget(self._goto_cancel)
+        goto.addWidget(self._goto_error, 1)
+        self._goto_bar.hide()
+        self._page_label.setCursor(Qt.CursorShape.PointingHandCursor)
+        self._page_label.setMinimumHeight(TOUCH_TARGET)
+
+        # Full-screen reading: only this strip stays, saying whom the page follows.
+        self._strip = QToolButton()
+        self._strip.setObjectName("reading_strip")
+        self._strip.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self._strip.setFixedHeight(READING_STRIP_HEIGHT)
+        self._strip.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self._strip.setStyleSheet(
+            "QToolButton#reading_strip { background: #202124; color: #e8eaed; border: none;"
+            " font-size: 14px; padding: 0 12px; }"
+        )
+        self._strip.clicked.connect(lambda: self.set_full_screen(False))
+        self._strip.hide()
+        self._follow_text = ""
+        self._full = False
+        self._title_text = ""
+        self._annotating_shown = False  # the annotation tools, as they were before full screen
 
         self._image = PageImage()
         self._image.setObjectName("page_image")
@@ -262,6 +347,15 @@ class DocumentView(QWidget):
         self._scroll.setWidget(self._image)
         self._scroll.setStyleSheet("QScrollArea#page_area { background: #3c3f44; }")
         self._scroll.viewport().setStyleSheet("background: #3c3f44;")
+        touch_bars = (
+            f"QScrollBar:vertical {{ width: {SCROLL_BAR_WIDTH}px; background: #2b2d31; }}"
+            f"QScrollBar:horizontal {{ height: {SCROLL_BAR_WIDTH}px; background: #2b2d31; }}"
+            "QScrollBar::handle { background: #9aa0a6; border-radius: 6px; margin: 3px;"
+            f" min-height: {TOUCH_TARGET}px; min-width: {TOUCH_TARGET}px; }}"
+            "QScrollBar::add-line, QScrollBar::sub-line { width: 0; height: 0; }"
+        )
+        self._scroll.verticalScrollBar().setStyleSheet(touch_bars)
+        self._scroll.horizontalScrollBar().setStyleSheet(touch_bars)
         self._image.setStyleSheet("background: #3c3f44;")
         self._scroll.installEventFilter(self)
         # Fingers on the page area are this view's: Qt's own two-finger pan would move the
@@ -327,13 +421,18 @@ class DocumentView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
+        layout.addWidget(self._strip)
         layout.addWidget(toolbar)
+        layout.addWidget(self._goto_bar)
         layout.addWidget(self.annotation_bar)
+        self.search_panel = SearchPanel()
+        self.search_panel.hide()
         middle = QHBoxLayout()
         middle.setContentsMargins(0, 0, 0, 0)
         middle.setSpacing(0)
         middle.addWidget(self._stack, 1)
         middle.addWidget(self.annotation_list)
+        middle.addWidget(self.search_panel)
         layout.addLayout(middle, 1)
         layout.addWidget(self._thumbnails)
         self.note_editor = NoteEditor(self)  # floats over the page area
@@ -344,11 +443,15 @@ class DocumentView(QWidget):
         self._next.clicked.connect(self.next_requested)
         self._fit_width.clicked.connect(lambda: self.fit_mode_changed.emit("width"))
         self._fit_page.clicked.connect(lambda: self.fit_mode_changed.emit("page"))
-        self._thumbnails_toggle.toggled.connect(self._thumbnails.setVisible)
+        self._thumbnails_toggle.toggled.connect(self._show_thumbnails)
+        self._thumbnails_toggle.clicked.connect(self._choose_thumbnails)
+        self._search_toggle.toggled.connect(self._show_search)
+        self._full_screen.clicked.connect(lambda: self.set_full_screen(True))
         self._thumbnails.itemClicked.connect(
             lambda item: self.page_requested.emit(self._thumbnails.row(item))
         )
         self._thumbnails.horizontalScrollBar().valueChanged.connect(self.thumbnails_scrolled)
+        self._page_label.installEventFilter(self)  # a tap on the page number: go to a page
 
         self.retranslate()
 
@@ -358,9 +461,21 @@ class DocumentView(QWidget):
         self._back.setText(tr("viewer.back_to_agenda"))
         self._previous.setText(tr("viewer.previous_page"))
         self._next.setText(tr("viewer.next_page"))
+        for button in (self._back, self._previous, self._next):
+            button.setToolTip(button.text())  # the name, when only the arrow shows
         self._fit_width.setText(tr("viewer.fit_width"))
         self._fit_page.setText(tr("viewer.fit_page"))
         self._thumbnails_toggle.setText(tr("viewer.thumbnails"))
+        self._search_toggle.setText(tr("viewer.search"))
+        self._full_screen.setText(tr("viewer.full_screen"))
+        self._page_label.setToolTip(tr("viewer.go_to_hint"))
+        self._goto_prompt.setText(tr("viewer.go_to_prompt"))
+        self._goto_go.setText(tr("viewer.go_to"))
+        self._goto_cancel.setText(tr("viewer.go_to_cancel"))
+        self._goto_field.setPlaceholderText(tr("viewer.go_to_placeholder", pages=self._pages))
+        self._goto_error.clear()
+        self.search_panel.retranslate()
+        self._update_strip()
         self.annotation_bar.retranslate()
         self.annotation_list.retranslate()
         self.note_editor.retranslate()
@@ -374,6 +489,7 @@ class DocumentView(QWidget):
         self._confidential.setVisible(confidential)
 
     def set_title(self, title: str) -> None:
+        self._title_text = title
         self._title.setText(title)
         self._title.update()
 
@@ -458,6 +574,11 @@ class DocumentView(QWidget):
             self._scroll.verticalScrollBar().setValue(0)
 
     @property
+    def title(self) -> str:
+        """The open document's title, whole."""
+        return self._title_text
+
+    @property
     def zoom(self) -> float:
         """Times the fit size, as on screen."""
         return self._zoom
@@ -495,7 +616,8 @@ class DocumentView(QWidget):
 
     def set_annotating(self, annotating: bool) -> None:
         """Show the annotation tools (a tablet with somewhere to keep annotations)."""
-        self.annotation_bar.setVisible(annotating)
+        self._annotating_shown = annotating
+        self.annotation_bar.setVisible(annotating and not self._full)
         if not annotating:
             self.annotation_list.hide()
             self.note_editor.hide()
@@ -515,7 +637,9 @@ class DocumentView(QWidget):
 
     def set_thumbnail_count(self, count: int) -> None:
         self._thumbnails.clear()
-        self._thumbnails.setVisible(count > 0 and self._thumbnails_toggle.isChecked())
+        self._thumbnails.setVisible(
+            count > 0 and self._thumbnails_toggle.isChecked() and not self._full
+        )
         for index in range(count):
             item = QListWidgetItem(self._placeholder, str(index + 1))
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)
@@ -556,7 +680,7 @@ class DocumentView(QWidget):
         width = area.width() - 2 * PAGE_MARGIN
         height = area.height() - 2 * PAGE_MARGIN
         if mode == "width":
-            width -= self._scroll.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+            width -= SCROLL_BAR_WIDTH
         return QSize(max(width, 1), max(height, 1))
 
     def visible_thumbnails(self) -> range:
@@ -588,7 +712,9 @@ class DocumentView(QWidget):
         if self.confidential and any(event.matches(kept) for kept in _KEPT_IN):
             event.accept()  # never reaches a parent that might copy, save or print
             return
-        if key in _NEXT_KEYS:
+        if key == Qt.Key.Key_Escape and self._full:
+            self.set_full_screen(False)
+        elif key in _NEXT_KEYS:
             self.next_requested.emit()
         elif key in _PREVIOUS_KEYS:
             self.previous_requested.emit()
@@ -604,6 +730,9 @@ class DocumentView(QWidget):
             super().keyPressEvent(event)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if watched is self._page_label and event.type() == QEvent.Type.MouseButtonRelease:
+            self.open_go_to()
+            return True
         if watched is self._scroll and event.type() == QEvent.Type.Resize:
             self.viewport_resized.emit()
             self._place_note_editor()
@@ -760,6 +889,8 @@ class DocumentView(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
+        self._set_compact(self.width() < COMPACT_TOOLBAR_BELOW)
+        self._default_thumbnails()
         self._place_note_editor()
         if self._drawing_note.isVisible():
             self.set_drawing_note(self._drawing_note.text())  # keep it over the page area
@@ -785,6 +916,132 @@ class DocumentView(QWidget):
         self.note_editor.setGeometry(area.x() + (area.width() - width) // 2, top, width, height)
         self.note_editor.raise_()
 
+    # go to a page
+
+    def open_go_to(self) -> None:
+        """Show the field to type a page number in (a document must be open)."""
+        if self._pages <= 0:
+            return
+        self._goto_error.clear()
+        self._goto_field.clear()
+        self._goto_field.setPlaceholderText(tr("viewer.go_to_placeholder", pages=self._pages))
+        self._goto_bar.show()
+        self._goto_field.setFocus()
+
+    def close_go_to(self) -> None:
+        self._goto_bar.hide()
+        self._goto_error.clear()
+        self.setFocus()
+
+    @property
+    def go_to_error(self) -> str:
+        """Why the typed page was refused ("" when it was not)."""
+        return self._goto_error.text() if self._goto_bar.isVisible() else ""
+
+    def _go_to_typed(self) -> None:
+        typed = self._goto_field.text().strip()
+        number = int(typed) if typed.isascii() and typed.isdigit() else None
+        if number is None or not 1 <= number <= self._pages:
+            self._goto_error.setText(tr("viewer.go_to_refused", text=typed, pages=self._pages))
+            self._goto_field.selectAll()
+            return
+        self.close_go_to()
+        self.page_requested.emit(number - 1)
+
+    # full-screen reading
+
+    def set_full_screen(self, full: bool) -> None:
+        """Hide the toolbar, the annotation tools and the thumbnails (and, through
+        ``full_screen_changed``, the window's bars), leaving the page and the strip."""
+        if full == self._full:
+            return
+        self._full = full
+        self._toolbar.setVisible(not full)
+        if full:
+            self._goto_bar.hide()
+            self.annotation_bar.hide()
+            self.annotation_list.hide()
+            self.search_panel.hide()
+        else:
+            self.annotation_bar.setVisible(self._annotating_shown)
+            self.search_panel.setVisible(self._search_toggle.isChecked())
+        self._thumbnails.setVisible(
+            not full and self._thumbnails_toggle.isChecked() and self._thumbnails.count() > 0
+        )
+        self._strip.setVisible(full)
+        self._update_strip()
+        self.full_screen_changed.emit(full)
+
+    @property
+    def full_screen(self) -> bool:
+        return self._full
+
+    def set_follow_note(self, text: str) -> None:
+        """What the full-screen strip says about following ("Following the chair — page
+        4" / "Reading on your own")."""
+        self._follow_text = text
+        self._update_strip()
+
+    @property
+    def strip_text(self) -> str:
+        return self._strip.text()
+
+    def _update_strip(self) -> None:
+        note = self._follow_text or tr("viewer.reading_alone")
+        self._strip.setText(f"{note}  ·  {tr('viewer.leave_full_screen')}")
+
+    def _gap(self) -> QSpacerItem:
+        gap = QSpacerItem(TOOLBAR_GAP, 0, QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Minimum)
+        self._gaps.append(gap)
+        return gap
+
+    def _set_compact(self, compact: bool) -> None:
+        if compact == self._compact:
+            return
+        self._compact = compact
+        for gap in self._gaps:
+            gap.changeSize(
+                2 if compact else TOOLBAR_GAP,
+                0,
+                QSizePolicy.Policy.Fixed,
+                QSizePolicy.Policy.Minimum,
+            )
+        self._toolbar_layout.setSpacing(2 if compact else TOOLBAR_SPACING)
+        side = 4 if compact else 8
+        self._toolbar_layout.setContentsMargins(side, 2, side, 2)
+        self._toolbar_layout.invalidate()
+        style = (
+            Qt.ToolButtonStyle.ToolButtonIconOnly
+            if compact
+            else Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+        )
+        for button in (self._back, self._previous, self._next):
+            button.setToolButtonStyle(style)
+            button.setMinimumWidth(TOUCH_TARGET if compact else 0)
+
+    def _choose_thumbnails(self) -> None:
+        self._thumbnails_chosen = True
+
+    def _default_thumbnails(self) -> None:
+        """Thumbnails by default only where they leave the page enough of the height."""
+        if not self._thumbnails_chosen:
+            wanted = THUMBNAILS_MIN_VIEW_HEIGHT <= self.height() <= self.width()
+            if self._thumbnails_toggle.isChecked() != wanted:
+                self._thumbnails_toggle.setChecked(wanted)
+
+    def _show_thumbnails(self, shown: bool) -> None:
+        self._thumbnails.setVisible(shown and not self._full and self._thumbnails.count() > 0)
+
+    def _show_search(self, shown: bool) -> None:
+        self.search_panel.setVisible(shown and not self._full)
+        if shown:
+            self.search_panel.field.setFocus()
+        else:
+            self.setFocus()
+
+    def open_search(self) -> None:
+        self._search_toggle.setChecked(True)
+
     def _update_page_label(self) -> None:
         text = tr("viewer.page_of", page=self._page, pages=self._pages) if self._pages else ""
         self._page_label.setText(text)
@@ -797,7 +1054,7 @@ class DocumentView(QWidget):
         button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         button.setCheckable(checkable)
         button.setAutoRaise(True)
-        button.setMinimumHeight(40)  # a finger-sized target on a 10" tablet
+        button.setMinimumHeight(TOUCH_TARGET)
         if icon is not None:
             button.setIcon(self.style().standardIcon(icon))
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -141,6 +142,16 @@ class MessageStrips(QWidget):
         return super().eventFilter(watched, event)
 
 
+def _holder(bar: QWidget) -> QWidget:
+    """A box around ``bar`` that can be hidden without touching the bar's own visibility."""
+    holder = QWidget()
+    layout = QVBoxLayout(holder)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(0)
+    layout.addWidget(bar)
+    return holder
+
+
 class MainWindow(QMainWindow):
     language_requested = Signal(str)
     identity_action_requested = Signal()  # "Sign in" or "Sign out", whichever is shown
@@ -170,6 +181,9 @@ class MainWindow(QMainWindow):
 
         self.banner = named(QLabel(), "connection_banner")
         self.banner.setMargin(8)
+        # It takes what the identity and language leave: a tablet in portrait is 800 px.
+        self.banner.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.banner.setMinimumWidth(180)  # logical px: the room's state stays in sight
         self.identity = named(ElidedLabel(), "identity")
         self.identity_action = named(QPushButton(), "identity_action")
         self.identity_action.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -222,12 +236,20 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(top)
+        # Full-screen reading hides these; their controllers show and hide what is inside.
+        follow_holder = _holder(self.follow_strip)
+        floor_holder = _holder(self.floor_bar)
         for strip in self.strips():
-            if strip not in self.passing_strips():
-                layout.addWidget(strip)
+            if strip is self.follow_strip:
+                layout.addWidget(follow_holder)
+            elif strip not in self.passing_strips():
+                layout.addWidget(strip)  # the vote, a closed meeting: never hidden
         layout.addWidget(self.screens, 1)
-        layout.addWidget(self.floor_bar)
+        layout.addWidget(floor_holder)
         self._layout = layout
+        self._reading_bars = (top, follow_holder, floor_holder)
+        self.document_view.full_screen_changed.connect(self._full_screen_reading)
+        self.screens.currentChanged.connect(self._leave_full_screen_elsewhere)
         self.keyboard: KeyboardView | None = None  # kiosk mode: add_keyboard
         self.setCentralWidget(central)
         self.screens.strips_at_right.add(self.chair_console_view)
@@ -241,6 +263,16 @@ class MainWindow(QMainWindow):
         self.lock_view = LockView(self)  # over everything, the top bar included
         self._banner_state = ("idle", tr("connection.not_connected"))
         self.retranslate()
+
+    def _full_screen_reading(self, full: bool) -> None:
+        """The reader asked for all the page: the top bar, the follow strip and the floor
+        bar go (a vote or a closed meeting still shows its strip), and come back."""
+        for bar in self._reading_bars:
+            bar.setVisible(not full)
+
+    def _leave_full_screen_elsewhere(self, _index: int) -> None:
+        if self.screens.currentWidget() is not self.document_view:
+            self.document_view.set_full_screen(False)
 
     def add_keyboard(self, keyboard: KeyboardView) -> None:
         """The on-screen keyboard, at the bottom under everything but the lock screen:

@@ -127,7 +127,7 @@ class FloorBarView(QFrame):
         status_layout.addWidget(self.countdown, 0, 1, 2, 1)
         status_layout.setColumnStretch(0, 1)
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(12, 8, 12, 8)
+        layout.setContentsMargins(12, 4, 12, 4)  # under the reader: the page keeps the height
         layout.setSpacing(10)
         layout.addWidget(self.speak)
         layout.addWidget(self.point_of_order)

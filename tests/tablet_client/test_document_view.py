@@ -293,7 +293,7 @@ def test_vietnamese_reader(
         await wait_until(lambda: reader.shown[-1] == 2, "page 3")
         assert reader.label("page_label").text() == "Trang 3/5"
         assert reader.button("back").text() == tr("viewer.back_to_agenda")
-        assert reader.button("fit_width").text() == "Vừa chiều rộng"
+        assert reader.button("fit_width").text() == "Vừa bề rộng"
         await wait_until(lambda: reader.thumbnails.count() == 5, "thumbnail strip")
         await asyncio.sleep(0.3)  # thumbnails drawn
         save_shot(reader, tmp_path / "document_view_vi.png", SHOTS / "document_view_vi.png")
