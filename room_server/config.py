@@ -81,6 +81,8 @@ class ServerConfig:
     # [archive]: where sealed records are uploaded (room_server.record.outbox)
     archive_url: str = ""  # "" = no archive: records wait in the outbox, state not-configured
     archive_token_file: str = ""  # a file holding the bearer token ("" = none)
+    archive_username: str = ""  # HTTP Basic instead (a Nextcloud user) ...
+    archive_password_file: str = ""  # ... and a file (0600) holding its (app) password
     archive_client_certificate: str = ""  # PEM client certificate ("" = none) ...
     archive_client_key: str = ""  # ... and its key ("" = in the certificate file)
     archive_ca_file: str = ""  # PEM CA(s) the archive's certificate must chain to ("" = system)
@@ -135,6 +137,8 @@ class ServerConfig:
             room_id=self.room_id,
             url=self.archive_url.rstrip("/"),
             token_file=path(self.archive_token_file),
+            username=self.archive_username,
+            password_file=path(self.archive_password_file),
             client_certificate=path(self.archive_client_certificate),
             client_key=path(self.archive_client_key),
             ca_file=path(self.archive_ca_file),
@@ -166,6 +170,8 @@ class ArchiveConfig:
     room_id: str
     url: str = ""  # no trailing slash; "" = not configured
     token_file: Path | None = None
+    username: str = ""  # HTTP Basic with the password in password_file
+    password_file: Path | None = None
     client_certificate: Path | None = None
     client_key: Path | None = None
     ca_file: Path | None = None
@@ -245,6 +251,8 @@ _LAYOUT: dict[str, dict[str, str]] = {
     "archive": {
         "url": "archive_url",
         "token_file": "archive_token_file",
+        "username": "archive_username",
+        "password_file": "archive_password_file",
         "client_certificate": "archive_client_certificate",
         "client_key": "archive_client_key",
         "ca_file": "archive_ca_file",
@@ -268,7 +276,14 @@ _LAYOUT: dict[str, dict[str, str]] = {
     },
 }
 # [archive] keys naming files: relative to the configuration file's directory
-_ARCHIVE_FILES = ("token_file", "client_certificate", "client_key", "ca_file", "secret_key_file")
+_ARCHIVE_FILES = (
+    "token_file",
+    "password_file",
+    "client_certificate",
+    "client_key",
+    "ca_file",
+    "secret_key_file",
+)
 _S3_ONLY = ("endpoint", "bucket", "access_key_id", "secret_key_file")
 _ADDRESSING = ("path", "virtual-host")
 _BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")  # S3's bucket naming rules
@@ -530,8 +545,8 @@ def _check_archive(config: ServerConfig, where: str) -> None:
         )
     if parsed.username is not None or parsed.password is not None:
         raise ConfigError(
-            f"{where}archive.{key} must not carry a user or password: use archive.token_file"
-            " or archive.client_certificate"
+            f"{where}archive.{key} must not carry a user or password: use archive.username"
+            " and archive.password_file, archive.token_file or archive.client_certificate"
         )
     if parsed.query or parsed.fragment:
         raise ConfigError(f"{where}archive.{key} must not have a ?query or #fragment")
@@ -539,11 +554,32 @@ def _check_archive(config: ServerConfig, where: str) -> None:
         parsed.port  # noqa: B018  # raises for a port out of range
     except ValueError:
         raise ConfigError(f"{where}archive.{key} {url!r} has a bad port") from None
-    if not config.archive_token_file and not config.archive_client_certificate:
+    _check_basic(config, where)
+    if not (
+        config.archive_token_file or config.archive_client_certificate or config.archive_username
+    ):
         raise ConfigError(
-            f"{where}archive.{key} needs archive.token_file or archive.client_certificate:"
-            " the archive must know the records come from this room"
+            f"{where}archive.{key} needs archive.token_file or archive.client_certificate, or"
+            " archive.username with archive.password_file: the archive must know the records"
+            " come from this room"
         )
+
+
+def _check_basic(config: ServerConfig, where: str) -> None:
+    """HTTP Basic (a WebDAV folder such as Nextcloud's, with an app password): a user and a
+    private password file, together, and not beside a bearer token."""
+    if bool(config.archive_username) != bool(config.archive_password_file):
+        raise ConfigError(f"{where}archive.username and archive.password_file go together")
+    if not config.archive_username:
+        return
+    if config.archive_token_file:
+        raise ConfigError(
+            f"{where}archive.token_file and archive.username exclude each other: one way to"
+            " sign in to the archive"
+        )
+    if ":" in config.archive_username or not config.archive_username.isprintable():
+        raise ConfigError(f"{where}archive.username must not hold ':' or control characters")
+    _check_private(Path(config.archive_password_file), "password_file", where)
 
 
 def _check_s3(config: ServerConfig, where: str) -> None:
@@ -552,11 +588,12 @@ def _check_s3(config: ServerConfig, where: str) -> None:
             f'{where}archive.url is for kind = "put"; an S3 store is named by archive.endpoint'
             " and archive.bucket"
         )
-    if config.archive_token_file:
-        raise ConfigError(
-            f'{where}archive.token_file is not used with kind = "s3": every request is'
-            " signed with archive.access_key_id and the secret in archive.secret_key_file"
-        )
+    for unused in ("token_file", "username", "password_file"):
+        if getattr(config, _LAYOUT["archive"][unused]):
+            raise ConfigError(
+                f'{where}archive.{unused} is not used with kind = "s3": every request is'
+                " signed with archive.access_key_id and the secret in archive.secret_key_file"
+            )
     for key in ("endpoint", "bucket", "access_key_id", "secret_key_file"):
         if not getattr(config, _LAYOUT["archive"][key]):
             raise ConfigError(f'{where}archive.{key} is needed with kind = "s3"')
@@ -614,11 +651,15 @@ def _check_s3(config: ServerConfig, where: str) -> None:
             " id, not the secret)"
         )
     _check_key_prefix(config, where)
-    secret = Path(config.archive_secret_key_file)
+    _check_private(Path(config.archive_secret_key_file), "secret_key_file", where)
+
+
+def _check_private(secret: Path, key: str, where: str) -> None:
+    """A file holding a secret is refused when others may read it."""
     mode = stat.S_IMODE(secret.stat().st_mode)
     if mode & 0o077:
         raise ConfigError(
-            f"{where}archive.secret_key_file {secret} can be read by others (mode"
+            f"{where}archive.{key} {secret} can be read by others (mode"
             f" {mode:04o}): chmod 600 {secret}"
         )
 

@@ -3,13 +3,15 @@
 Blocking (``http.client``, streamed, one connection per file); the outbox runs it in a
 worker thread. Every file but the manifest first, then ``manifest.json.minisig``, then
 ``manifest.json``: an archive holding no manifest holds no record. The archive is a URL
-taking PUT (a bearer token or a client certificate) or an S3-compatible store, reached by a
-presigned URL per request (:mod:`room_server.record.s3`) that the room signs itself or asks
-a presign service for.
+taking PUT (a bearer token, HTTP Basic or a client certificate; the folders above a file
+made with MKCOL where the archive does not make them) or an S3-compatible store, reached
+by a presigned URL per request (:mod:`room_server.record.s3`) that the room signs itself
+or asks a presign service for.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime
 import hashlib
@@ -284,6 +286,19 @@ class Archive:
             if not token or any(c in token for c in "\r\n"):
                 raise UploadError(f"the token file {self._config.token_file} holds no token")
             headers["Authorization"] = f"Bearer {token}"
+        elif self._config.username and self._config.password_file is not None:
+            try:
+                password = self._config.password_file.read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise UploadError(
+                    f"cannot read the password file {self._config.password_file}: {exc}"
+                ) from None
+            if not password or any(c in password for c in "\r\n"):
+                raise UploadError(
+                    f"the password file {self._config.password_file} holds no password"
+                )
+            pair = f"{self._config.username}:{password}".encode()
+            headers["Authorization"] = f"Basic {base64.b64encode(pair).decode('ascii')}"
         return headers
 
     def _connection(self, where: _Where) -> http.client.HTTPConnection:
@@ -311,24 +326,16 @@ class Archive:
         """Upload one file and check the archive stored it; its sha256 as sent."""
         size = file.stat().st_size
         expected = sha256_of(file) if self._presign else ""  # the service is told it
-        where = self._request("PUT", meeting_id, path, size, expected)
-        headers = where.headers | {
-            "Content-Length": str(size),
-            "Content-Type": "application/octet-stream",
-        }
         s3_like = self._s3 or self._presign
-        body = _Body(file, self._pace, self._cancel, progress, md5=s3_like)
-        conn = self._connection(where)
-        try:
-            with _network(path):
-                conn.request("PUT", where.target, body=body, headers=headers)
-                answer = conn.getresponse()
-                text = answer.read(_MAX_ERROR_BODY)
-            if answer.status not in ((200,) if s3_like else _ACCEPTED):
-                raise UploadError(self._refused(path, answer, "PUT", text))
-        finally:
-            body.close()
-            conn.close()
+        answer, text, body = self._send(meeting_id, file, path, size, expected, progress)
+        if answer.status == 409 and not s3_like:
+            # A WebDAV folder that does not make the folders above a file (Nextcloud, Apache
+            # mod_dav): make them (MKCOL), then send the file again.
+            self._make_folders(meeting_id, path)
+            progress(-body.sent)  # those bytes were not kept: they go again
+            answer, text, body = self._send(meeting_id, file, path, size, expected, progress)
+        if answer.status not in ((200,) if s3_like else _ACCEPTED):
+            raise UploadError(self._refused(path, answer, "PUT", text))
         if body.sent != size:
             raise UploadError(f"{path}: the file changed while it was sent")
         sent = body.digest.hexdigest()
@@ -340,6 +347,53 @@ class Archive:
         if self._config.read_back:
             self._check_content(meeting_id, path, size, sent)
         return sent
+
+    def _send(
+        self,
+        meeting_id: str,
+        file: Path,
+        path: str,
+        size: int,
+        expected: str,
+        progress: Callable[[int], None],
+    ) -> tuple[http.client.HTTPResponse, bytes, _Body]:
+        """One PUT of ``file``: the answer, the start of its body, and what was sent."""
+        where = self._request("PUT", meeting_id, path, size, expected)
+        headers = where.headers | {
+            "Content-Length": str(size),
+            "Content-Type": "application/octet-stream",
+        }
+        body = _Body(file, self._pace, self._cancel, progress, md5=self._s3 or self._presign)
+        conn = self._connection(where)
+        try:
+            with _network(path):
+                conn.request("PUT", where.target, body=body, headers=headers)
+                answer = conn.getresponse()
+                text = answer.read(_MAX_ERROR_BODY)
+        finally:
+            body.close()
+            conn.close()
+        return answer, text, body
+
+    def _make_folders(self, meeting_id: str, path: str) -> None:
+        """MKCOL each folder above ``path`` on the archive, from the top: made (201) or
+        there already (405); any other answer is the upload's error."""
+        target = self.target(meeting_id, path)
+        below = len(self._base) + 1
+        parts = target[below:].split("/")[:-1]
+        for depth in range(1, len(parts) + 1):
+            folder = self._base + "/" + "/".join(parts[:depth]) + "/"
+            where = _Where(self._https, self._host, self._port, folder, self._headers())
+            conn = self._connection(where)
+            try:
+                with _network(path):
+                    conn.request("MKCOL", where.target, headers=where.headers)
+                    answer = conn.getresponse()
+                    text = answer.read(_MAX_ERROR_BODY)
+            finally:
+                conn.close()
+            if answer.status not in (201, 405):
+                raise UploadError(self._refused(path, answer, f"MKCOL {folder}", text))
 
     @staticmethod
     def _check_etag(path: str, etag: str | None, md5: str) -> None:

@@ -13,15 +13,17 @@ import logging
 import signal
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from room_server.config import ArchiveConfig, ConfigError, load_config
 from room_server.record.outbox import Outbox, RecordStatus, State
-from tests.archive import TOKEN, NginxArchive, free_port
+from tests.archive import TOKEN, NginxArchive, files_of, free_port
 from tests.room_server.in_process import Clock
 from tests.rooms import room_cli, start_room, timeout
+from tests.webdav import PASSWORD, USER, WebDavFolder
 
 ROOM = "room-outbox"
 KILLED = "room-killed"  # its own folder on the module's archive
@@ -291,6 +293,44 @@ async def test_a_wrong_token_or_an_unknown_archive_certificate_uploads_nothing(
     assert not any(p.startswith(f"council-{wrong}/") for p in archive.stored("records", ROOM))
 
 
+async def test_a_webdav_folder_like_nextclouds_takes_the_record(tmp_path: Path) -> None:
+    """HTTP Basic with an app password, and folders made with MKCOL: a PUT into a folder
+    that does not exist is refused (409), as Nextcloud and Apache mod_dav refuse it."""
+    folder = WebDavFolder(tmp_path / "webdav").start()
+    try:
+        state = tmp_path / "state"
+        files = write_record(state, "council-dav")
+        config = ArchiveConfig(
+            room_id=ROOM,
+            url=folder.url(),
+            username=USER,
+            password_file=folder.password_file,
+            ca_file=folder.ca_file,
+            timeout_seconds=10.0,
+        )
+        outbox = Outbox(state, config, Clock())
+        async with running(outbox):
+            done = await until(outbox, "council-dav", lambda s: s.state is State.UPLOADED)
+        stored = files_of(folder.files / ROOM)
+        assert stored == {f"council-dav/{p}": b for p, b in files.items()}
+        assert done.bytes_done == done.bytes_total == sum(len(b) for b in files.values())
+        assert "MKCOL" in folder.requests() and "409" in folder.requests()
+
+        wrong = tmp_path / "wrong-password"
+        wrong.write_text("not-the-password\n")
+        write_record(state, "council-dav-wrong")
+        bad = Outbox(state, replace(config, password_file=wrong), Clock())
+        async with running(bad):
+            failed = await until(
+                bad, "council-dav-wrong", lambda s: s.state is State.FAILED_RETRYING
+            )
+        error = failed.last_error or ""
+        assert "401" in error and "not-the-password" not in error and PASSWORD not in error
+        assert not (folder.files / ROOM / "council-dav-wrong").exists()
+    finally:
+        folder.stop()
+
+
 def archive_table(archive: NginxArchive, **more: object) -> str:
     lines = [
         "[archive]",
@@ -412,10 +452,29 @@ async def test_upload_now_restarts_the_backoff(tmp_path: Path, archive: NginxArc
         ('client_certificate = "token"', "is not a certificate and its private key"),
         ('read_back = "yes"', "archive.read_back must be true or false"),
         ("container = 1", "unknown key archive.container"),
+        (
+            'url = "https://a.example.org/r"\nusername = "u"',
+            "username and archive.password_file go",
+        ),
+        (
+            'url = "https://a.example.org/r"\ntoken_file = "token"\nusername = "u"\n'
+            'password_file = "pw"',
+            "token_file and archive.username exclude each other",
+        ),
+        (
+            'url = "https://a.example.org/r"\nusername = "u"\npassword_file = "token"',
+            "archive.password_file .*token can be read by others",
+        ),
+        (
+            'url = "https://a.example.org/r"\nusername = "a:b"\npassword_file = "pw"',
+            "must not hold ':'",
+        ),
     ],
 )
 def test_bad_archive_settings_are_named(tmp_path: Path, table: str, message: str) -> None:
     (tmp_path / "token").write_text("t\n")
+    (tmp_path / "pw").write_text("p\n")
+    (tmp_path / "pw").chmod(0o600)
     path = tmp_path / "room-server.toml"
     path.write_text(f"[archive]\n{table}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
