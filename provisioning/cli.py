@@ -125,20 +125,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="the tokens work this long (default 8, at most 24)",
     )
     enroll_stick.add_argument("path", metavar="PATH", type=Path, help="where the stick is mounted")
-    export_stick = stick_kinds.add_parser(
-        "export",
-        help="mark the stick for record export (as export-stick)",
-        description="Write the HEMICYCLE-EXPORT marker at the top of the stick mounted at "
-        "PATH: put into the room server, it receives every sealed record of the room.",
-    )
-    export_stick.add_argument("path", metavar="PATH", type=Path, help="where the stick is mounted")
-    stick = commands.add_parser(
-        "export-stick",
-        help="mark a mounted USB stick for record export",
-        description="Write the HEMICYCLE-EXPORT marker at the top of the stick mounted at "
-        "PATH: put into the room server, it receives every sealed record of the room.",
-    )
-    stick.add_argument("path", metavar="PATH", type=Path, help="where the stick is mounted")
+    # The same command under two names: `stick export`, and `export-stick` (its first name).
+    for under, name, summary in (
+        (stick_kinds, "export", "mark the stick for record export (as export-stick)"),
+        (commands, "export-stick", "mark a mounted USB stick for record export"),
+    ):
+        export_stick = under.add_parser(
+            name,
+            help=summary,
+            description="Write the HEMICYCLE-EXPORT marker at the top of the stick mounted at "
+            "PATH: put into the room server, it receives every sealed record of the room.",
+        )
+        export_stick.add_argument(
+            "path", metavar="PATH", type=Path, help="where the stick is mounted"
+        )
     watch = commands.add_parser(
         "usb-watch",
         help="watch for USB sticks on the room server: import packages, export records",

@@ -563,23 +563,19 @@ class AnnotationSync:
     def _saved(self) -> None:
         """An edit was saved: on its way now or when the pace allows, while a member is
         signed in (outside a running event loop it waits for the next sign-in or flush)."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return
         self._schedule(now=False)
 
     def flush(self) -> None:
         """Send the signed-in member's pending operations now (a sign-in, a reconnect)."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return
         self._schedule(now=True)
 
     def _schedule(self, *, now: bool) -> None:
         if self._author is None or self._sending is not None or self._backing_off:
             return  # the answer (or the retry) schedules what is still pending
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no event loop yet: the next sign-in or flush sends them
         pending = self.book.pending(self._author)
         if not pending:
             return

@@ -167,6 +167,7 @@ class Archive:
         self._base = url.path.rstrip("/")
         self._pace = _Pace(config.max_bytes_per_second)
         self._credentials: s3.Credentials | None = None
+        self._folders: set[str] = set()  # made (or found) with MKCOL by this archive object
 
     def target(self, meeting_id: str, path: str) -> str:
         """The request path of one file of a record (without a presigned query)."""
@@ -277,26 +278,10 @@ class Archive:
     def _headers(self) -> dict[str, str]:
         headers = {"User-Agent": _USER_AGENT}
         if self._config.token_file is not None:
-            try:
-                token = self._config.token_file.read_text(encoding="utf-8").strip()
-            except (OSError, UnicodeDecodeError) as exc:
-                raise UploadError(
-                    f"cannot read the token file {self._config.token_file}: {exc}"
-                ) from None
-            if not token or any(c in token for c in "\r\n"):
-                raise UploadError(f"the token file {self._config.token_file} holds no token")
+            token = _secret_line(self._config.token_file, "token")
             headers["Authorization"] = f"Bearer {token}"
         elif self._config.username and self._config.password_file is not None:
-            try:
-                password = self._config.password_file.read_text(encoding="utf-8").strip()
-            except (OSError, UnicodeDecodeError) as exc:
-                raise UploadError(
-                    f"cannot read the password file {self._config.password_file}: {exc}"
-                ) from None
-            if not password or any(c in password for c in "\r\n"):
-                raise UploadError(
-                    f"the password file {self._config.password_file} holds no password"
-                )
+            password = _secret_line(self._config.password_file, "password")
             pair = f"{self._config.username}:{password}".encode()
             headers["Authorization"] = f"Basic {base64.b64encode(pair).decode('ascii')}"
         return headers
@@ -383,6 +368,8 @@ class Archive:
         parts = target[below:].split("/")[:-1]
         for depth in range(1, len(parts) + 1):
             folder = self._base + "/" + "/".join(parts[:depth]) + "/"
+            if folder in self._folders:
+                continue
             where = _Where(self._https, self._host, self._port, folder, self._headers())
             conn = self._connection(where)
             try:
@@ -394,6 +381,7 @@ class Archive:
                 conn.close()
             if answer.status not in (201, 405):
                 raise UploadError(self._refused(path, answer, f"MKCOL {folder}", text))
+            self._folders.add(folder)
 
     @staticmethod
     def _check_etag(path: str, etag: str | None, md5: str) -> None:
@@ -447,6 +435,17 @@ class Archive:
                 f" ({read} bytes, sha256 {digest.hexdigest()[:16]}…;"
                 f" sent {size} bytes, sha256 {sha256[:16]}…)"
             )
+
+
+def _secret_line(path: Path, what: str) -> str:
+    """The one line of a token or password file (read at every attempt: it may change)."""
+    try:
+        secret = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UploadError(f"cannot read the {what} file {path}: {exc}") from None
+    if not secret or any(c in secret for c in "\r\n"):
+        raise UploadError(f"the {what} file {path} holds no {what}")
+    return secret
 
 
 def _blocks(
