@@ -473,6 +473,7 @@ async def test_upload_now_restarts_the_backoff(tmp_path: Path, archive: NginxArc
 )
 def test_bad_archive_settings_are_named(tmp_path: Path, table: str, message: str) -> None:
     (tmp_path / "token").write_text("t\n")
+    (tmp_path / "token").chmod(0o644)  # whatever the umask: others may read it
     (tmp_path / "pw").write_text("p\n")
     (tmp_path / "pw").chmod(0o600)
     path = tmp_path / "room-server.toml"
