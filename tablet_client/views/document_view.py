@@ -333,6 +333,7 @@ class DocumentView(QWidget):
         self._annotating_shown = False  # the annotation tools, as they were before full screen
 
         self._image = PageImage()
+        self._pixels: QImage | None = None  # what the page's pixmap was made from
         self._image.setObjectName("page_image")
         self._image.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
         self._image.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
@@ -546,6 +547,9 @@ class DocumentView(QWidget):
 
     def _show_image(self, image: QImage, scale: PageScale | None, *, keep_position: bool) -> None:
         self._stack.setCurrentWidget(self._scroll)
+        # The pixmap may share the image's pixels, which are the renderer's page buffer
+        # (to_qimage): keep the image, and so the buffer's mapping, while it is shown.
+        self._pixels = image
         self._image.setPixmap(QPixmap.fromImage(image))
         ratio = image.devicePixelRatio()
         self._image_size = (image.width() / ratio, image.height() / ratio)
