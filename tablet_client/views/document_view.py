@@ -134,11 +134,14 @@ _KEPT_IN = (
 
 
 def to_qimage(page: RenderedPage, device_pixel_ratio: float = 1.0) -> QImage:
-    """A QImage over the rendered page's pixels in place (no copy): PySide keeps the
-    shared mapping alive as long as Qt uses the pixels, and a QPixmap made from a
-    Format_RGB32 image shares them too. ``.copy()`` it to keep a small one for long."""
-    pixels = memoryview(page.samples)  # PySide holds it (and so the mapping) for Qt
+    """A QImage of the rendered page's pixels (Format_RGB32, as the worker drew them),
+    copied out of the renderer's page buffer."""
+    pixels = memoryview(page.samples)
     image = QImage(pixels, page.width, page.height, page.stride, QImage.Format.Format_RGB32)
+    # A copy: a QPixmap (and Qt's own caches) made from an image over the renderer's page
+    # buffer can outlive the buffer's mapping, and Qt then reads unmapped memory (seen as
+    # segfaults under load). One memcpy per page shown until that lifetime is tied.
+    image = image.copy()
     image.setDevicePixelRatio(device_pixel_ratio)
     return image
 
