@@ -33,7 +33,7 @@ from tablet_client.annotation_geometry import (
     snap_to_text,
 )
 from tablet_client.document_controller import DocumentController
-from tablet_client.i18n import on_language_changed, tr
+from tablet_client.i18n import follow_language, tr
 from tablet_client.render import PageRenderer, PageText, RenderError
 from tablet_client.views.annotation_view import TOOLS, LayerItem, ListEntry
 from tablet_client.views.document_view import DocumentView
@@ -145,7 +145,7 @@ class AnnotationController(QObject):
         view.annotation_list.hide_toggled.connect(self._toggle_hidden)
         reader.page_changed.connect(self._page_changed)
         reader.page_shown.connect(self._page_shown)
-        self._unsubscribe_language = on_language_changed(lambda _code: self.refresh())
+        self._unsubscribe_language = follow_language(view, lambda _code: self.refresh())
         view.set_annotating(True)
         self.set_tool("read")
 

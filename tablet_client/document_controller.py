@@ -27,7 +27,7 @@ from typing import Literal
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from tablet_client.i18n import on_language_changed, tr
+from tablet_client.i18n import follow_language, tr
 from tablet_client.render import DocumentLayout, PageRenderer, RenderedPage, RenderError
 from tablet_client.views.document_view import MAX_ZOOM, DocumentView, PageScale, to_qimage
 
@@ -104,7 +104,7 @@ class DocumentController(QObject):
         view.zoom_changed.connect(self.set_zoom)
         view.viewport_resized.connect(self._resize_timer.start)
         view.thumbnails_scrolled.connect(self._fill_thumbnails_soon)
-        self._unsubscribe_language = on_language_changed(lambda _code: self._retranslate())
+        self._unsubscribe_language = follow_language(view, lambda _code: self._retranslate())
 
     # public state
 

@@ -7,7 +7,10 @@ language in every catalogue, as switchers do.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.resources import files
+
+from PySide6.QtCore import QObject
 
 from room_protocol.text import Catalogue
 
@@ -16,6 +19,7 @@ __all__ = [
     "LANGUAGES",
     "Text",
     "current_language",
+    "follow_language",
     "on_language_changed",
     "set_language",
     "tr",
@@ -31,6 +35,17 @@ current_language = CATALOGUE.current_language
 on_language_changed = CATALOGUE.on_language_changed
 tr = CATALOGUE.tr
 trn = CATALOGUE.trn
+
+
+def follow_language(owner: QObject, listener: Callable[[str], None]) -> Callable[[], None]:
+    """Call ``listener(code)`` after each language switch while ``owner`` (the view the
+    listener redraws) lives; returns the unsubscribe call. A listener left behind by a
+    window closed before its controller was stopped would otherwise touch deleted widgets
+    at the next switch (the room display's controller does the same)."""
+    unsubscribe = on_language_changed(listener)
+    owner.destroyed.connect(lambda: unsubscribe())
+    return unsubscribe
+
 
 # A message id and its arguments, to translate later; an ``n`` argument makes it a plural.
 Text = tuple[str, dict[str, object]]

@@ -16,7 +16,7 @@ from typing import Protocol
 from PySide6.QtCore import QObject, Signal
 
 from tablet_client.document_controller import DocumentController
-from tablet_client.i18n import on_language_changed, tr
+from tablet_client.i18n import follow_language, tr
 from tablet_client.render import PageRenderer, RenderError, SearchHit, SearchResult
 from tablet_client.views.document_view import DocumentView
 
@@ -82,7 +82,7 @@ class SearchController(QObject):
         panel.step_requested.connect(self.step)
         reader.page_shown.connect(self._page_shown)
         reader.page_changed.connect(self._page_changed)
-        self._unsubscribe_language = on_language_changed(lambda _code: self._retranslate())
+        self._unsubscribe_language = follow_language(view, lambda _code: self._retranslate())
 
     # what a test (or the tablet) may ask
 

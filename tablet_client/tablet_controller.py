@@ -60,7 +60,7 @@ from tablet_client.closing_controller import ClosingController
 from tablet_client.document_controller import DocumentController
 from tablet_client.floor_controller import FloorController
 from tablet_client.follow_controller import FollowController
-from tablet_client.i18n import LANGUAGES, on_language_changed, set_language, tr
+from tablet_client.i18n import LANGUAGES, follow_language, set_language, tr
 from tablet_client.identity_controller import IdentityController
 from tablet_client.live_link import LiveLink
 from tablet_client.lock_controller import LockController
@@ -216,7 +216,7 @@ class TabletController(QObject):
             set_language(saved)  # the delegate's last choice, over the configured default
             window.retranslate()
         window.language_requested.connect(self.choose_language)
-        self._unsubscribe_language = on_language_changed(lambda _code: self._retranslate())
+        self._unsubscribe_language = follow_language(window, lambda _code: self._retranslate())
 
     def choose_language(self, code: str) -> None:
         """The language switch: now, and at the next start."""

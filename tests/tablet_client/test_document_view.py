@@ -364,3 +364,19 @@ def test_page_area_size_is_sane(reader: Reader) -> None:
     area = reader.view.page_area_size("page")
     assert QSize(1000, 500).width() < area.width() < 1280
     assert 500 < area.height() < 800
+
+
+def test_a_reader_whose_window_is_gone_ignores_a_language_switch(
+    qtbot: QtBot, qt_renderer: PageRenderer
+) -> None:
+    """A window closed and deleted before its controller was stopped (a tablet shut down
+    mid-start, a test that failed) leaves no listener that touches deleted widgets."""
+    view = DocumentView()
+    controller = DocumentController(view, qt_renderer)
+    gone: list[bool] = []
+    view.destroyed.connect(lambda: gone.append(True))
+    view.deleteLater()
+    qtbot.waitUntil(lambda: bool(gone), timeout=int(timeout(5) * 1000))
+    set_language("vi")  # raised "Internal C++ object … already deleted" before
+    set_language("en")
+    controller.close()
