@@ -25,6 +25,7 @@ from kiosk.display_controller import DisplayController, DisplaySettings
 from kiosk.display_view import DisplayView
 from kiosk.i18n import LANGUAGES, set_language
 from kiosk.presentation import Shown
+from room_client.collector import LoopCollector
 from room_client.connection import RoomEndpoint
 from room_client.enrollment import DeviceCredentials, not_a_folder
 from room_protocol.private_files import UMASK
@@ -143,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    collector = LoopCollector(loop)  # cycles holding Qt objects die on the GUI thread only
+    collector.start()
     view = DisplayView()
     settings = DisplaySettings(
         credentials=DeviceCredentials(args.device_dir),
@@ -169,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             loop.add_signal_handler(signal.SIGINT, stop.set)
             body = run_until(controller, stop)
         result: int = loop.run_until_complete(body)
+        collector.stop()
     return result
 
 

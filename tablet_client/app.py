@@ -19,6 +19,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QWidget
 
+from room_client.collector import LoopCollector
 from room_client.confidential import DEFAULT_EXPIRY_S
 from room_client.connection import RoomEndpoint
 from room_client.enrollment import DeviceCredentials, not_a_folder
@@ -203,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    collector = LoopCollector(loop)  # cycles holding Qt objects die on the GUI thread only
+    collector.start()
     window = MainWindow()
     window.resize(*WINDOW_SIZE)
     if args.fullscreen:  # kiosk: no hardware keyboard, every text field gets this one
@@ -226,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
             else run_until(controller, stop)
         )
         result: int = loop.run_until_complete(body)
+        collector.stop()
     return result
 
 

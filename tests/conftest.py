@@ -18,6 +18,7 @@ import pytest
 import qasync
 from PySide6.QtWidgets import QApplication
 
+from room_client.collector import LoopCollector
 from tests.rooms import TIMEOUT_FACTOR, RunningRoom, running_room, timeout, write_package
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -45,6 +46,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if sys.version_info < (3, 11, 8):
         config.stash[_ORIGINAL_PARSE] = ast.parse
         ast.parse = _parse_without_gc(ast.parse)
+    # As in the tablet and the room display (room_client/collector.py): cyclic garbage is
+    # collected on the main thread only, after each test and from the Qt tests' qasync loop.
+    # Collected by a zeroconf or executor thread, a cycle holding a widget or a pixmap was
+    # destroyed off Qt's thread: segfaults in random tests, one run in two or three.
+    gc.disable()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -133,11 +139,22 @@ def room(tmp_path: Path, package_dir: Path) -> Iterator[RunningRoom]:
         yield running
 
 
+@pytest.fixture(autouse=True)
+def garbage_collected_on_the_main_thread() -> Iterator[None]:
+    """Each test's cyclic garbage is collected here, on the main thread (pytest_configure)."""
+    yield
+    gc.collect()
+
+
 @pytest.fixture(scope="module")
 def qasync_loop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
-    """One qasync loop per test module (Qt tests), installed as the current asyncio loop."""
+    """One qasync loop per test module (Qt tests), installed as the current asyncio loop,
+    collecting cyclic garbage on its (the GUI) thread as the apps do."""
     loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(loop)
+    collector = LoopCollector(loop)
+    collector.start()
     yield loop
+    collector.stop()
     loop.close()
     asyncio.set_event_loop(None)
