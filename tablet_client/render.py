@@ -721,6 +721,12 @@ class PageRenderer:
         for lane in lanes:
             if lane.job is not None:
                 self._kill(lane)
+            elif lane.pid is not None:
+                # An idle worker holds nothing (open documents are read-only): killed, it
+                # need not finish starting (spawn and import, seconds on a busy tablet)
+                # before it could read the executor's request to stop.
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(lane.pid, signal.SIGKILL)
         await asyncio.to_thread(_shut_down, lanes)
 
     # public requests

@@ -26,7 +26,7 @@ from pytestqt.qtbot import QtBot
 from room_protocol.live import FollowState, SignedIn, SignedOut
 from room_protocol.messages import Role
 from tablet_client.i18n import set_language
-from tests.tablet_client.conftest import A4
+from tests.tablet_client.conftest import A4, until
 from tests.tablet_client.fed import FedTablet
 
 Run = Callable[[Coroutine[Any, Any, Any]], Any]
@@ -69,8 +69,15 @@ async def open_reader(tablet: FedTablet, pdf: Path, size: tuple[int, int]) -> No
     tablet.window.resize(*size)
     await tablet.tablet.reader.open(pdf, "Report of the finance committee")
     tablet.tablet.showing = SHA
-    tablet.window.show_screen(tablet.window.document_view)
-    await asyncio.sleep(0.1)  # the resize debounce re-renders at the new size
+    view = tablet.window.document_view
+    tablet.window.show_screen(view)
+
+    def drawn_for_the_window() -> bool:  # the resize debounce re-renders at the new size
+        shown, rect = view.displayed_pixmap_size, view.page_rect
+        return shown.isValid() and abs(shown.width() - rect.width()) <= 1 and rect.width() > 0
+
+    await asyncio.sleep(0.1)  # the debounce starts after the window's resize events
+    await until(drawn_for_the_window, "the page drawn at the window's size")
 
 
 def shot(widget: QWidget, name: str) -> None:
