@@ -193,12 +193,14 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("--extras", default=",".join(DEFAULT_EXTRAS), help="default: %(default)s")
     install = commands.add_parser(
         "install",
-        help="install the room server: venv, units, udev rule, tmpfiles, user, configuration",
+        help="install the room server (or a kiosk seat tablet): venv, units, udev rule, "
+        "tmpfiles, user, configuration",
         description="Install Hemicycle under ROOT: /opt/hemicycle/.venv (from the bundle's "
         "wheels, no network), the units, the udev rule, the tmpfiles and sysusers files, the "
-        "'hemicycle' user and a commented /etc/hemicycle/room-server.toml. Safe to run "
-        "again: says what it made, updated and kept; never overwrites an edited "
-        "configuration.",
+        "'hemicycle' user and a commented /etc/hemicycle/room-server.toml; with --role "
+        "tablet, the tablet's unit, the 'hemicycle-tablet' user and the udev rule and "
+        "tmpfiles that mount an enrollment stick for it. Safe to run again: says what it "
+        "made, updated and kept; never overwrites an edited configuration.",
     )
     install.add_argument(
         "--root", type=Path, default=Path("/"), help="install into this folder (default: /)"

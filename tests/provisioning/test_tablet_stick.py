@@ -159,6 +159,21 @@ def test_the_tablet_unit_and_tmpfiles_agree_with_the_rule() -> None:
     assert sysusers.splitlines()[-4].startswith("u hemicycle-tablet - ")
 
 
+def test_systemd_tmpfiles_makes_the_mount_folder(tmp_path: Path) -> None:
+    tmpfiles = shutil.which("systemd-tmpfiles")
+    if tmpfiles is None:
+        pytest.skip("no systemd-tmpfiles on this machine")
+    result = subprocess.run(
+        [tmpfiles, f"--root={tmp_path}", "--create", str(SYSTEMD / "hemicycle-tablet.tmpfiles")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    made = tmp_path / KIOSK_STICK_ROOT.relative_to("/")
+    assert made.is_dir() and made.stat().st_mode & 0o777 == 0o755
+
+
 def test_udevadm_verifies_the_rule_where_it_exists() -> None:
     udevadm = shutil.which("udevadm")
     if udevadm is None:
