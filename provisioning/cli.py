@@ -193,12 +193,14 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("--extras", default=",".join(DEFAULT_EXTRAS), help="default: %(default)s")
     install = commands.add_parser(
         "install",
-        help="install the room server: venv, units, udev rule, tmpfiles, user, configuration",
+        help="install the room server (or a kiosk seat tablet): venv, units, udev rule, "
+        "tmpfiles, user, configuration",
         description="Install Hemicycle under ROOT: /opt/hemicycle/.venv (from the bundle's "
         "wheels, no network), the units, the udev rule, the tmpfiles and sysusers files, the "
-        "'hemicycle' user and a commented /etc/hemicycle/room-server.toml. Safe to run "
-        "again: says what it made, updated and kept; never overwrites an edited "
-        "configuration.",
+        "'hemicycle' user and a commented /etc/hemicycle/room-server.toml; with --role "
+        "tablet, the tablet's unit, the 'hemicycle-tablet' user and the udev rule and "
+        "tmpfiles that mount an enrollment stick for it. Safe to run again: says what it "
+        "made, updated and kept; never overwrites an edited configuration.",
     )
     install.add_argument(
         "--root", type=Path, default=Path("/"), help="install into this folder (default: /)"
@@ -212,7 +214,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="a folder written by room-provision bundle (default: this installation)",
     )
     install.add_argument("--no-venv", action="store_true", help="leave /opt/hemicycle/.venv alone")
-    install.add_argument("--extras", default=",".join(DEFAULT_EXTRAS), help="default: %(default)s")
+    install.add_argument(
+        "--role",
+        choices=("room", "tablet"),
+        default="room",
+        help="room: the room server box (default); tablet: a kiosk seat tablet (its unit, "
+        "its user, the udev rule that mounts an enrollment stick for it)",
+    )
+    install.add_argument(
+        "--extras",
+        default=None,
+        help=f"default: {','.join(DEFAULT_EXTRAS)} (--role tablet: tablet,tablet-kiosk)",
+    )
     return parser
 
 
@@ -305,10 +318,23 @@ def _bundle(args: argparse.Namespace) -> int:
 
 
 def _install(args: argparse.Namespace) -> int:
-    from provisioning.install import Done, InstallError, InstallOptions, install
+    from provisioning.install import (
+        TABLET_EXTRAS,
+        Done,
+        InstallError,
+        InstallOptions,
+        Role,
+        install,
+    )
 
+    role = Role(args.role)
+    default = TABLET_EXTRAS if role is Role.TABLET else DEFAULT_EXTRAS
     options = InstallOptions(
-        root=args.root, bundle=args.bundle, venv=not args.no_venv, extras=_extras(args.extras)
+        root=args.root,
+        bundle=args.bundle,
+        venv=not args.no_venv,
+        extras=default if args.extras is None else _extras(args.extras),
+        role=role,
     )
 
     def say(done: Done, what: str, note: str) -> None:
@@ -320,7 +346,7 @@ def _install(args: argparse.Namespace) -> int:
     except (InstallError, OSError, subprocess.CalledProcessError) as exc:
         print(tr("install.refused", error=exc), file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(tr("install.next"))
+    print(tr("install.next_tablet" if role is Role.TABLET else "install.next"))
     return 0
 
 

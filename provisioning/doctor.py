@@ -205,7 +205,7 @@ def diagnose(config: Path, facts: dict[str, Any], now: dt.datetime, probes: Prob
     server = shlex.join(["room-server", "--config", str(config)])
     on_systemd = probes.systemd()
     checks = [_running(facts, server, on_systemd)]
-    checks += _certificates(facts, server, now)
+    checks += _certificates(facts, server, now, on_systemd)
     checks += _keys(facts, server)
     checks.append(_clock(facts, state, now))
     checks.append(_disk(state, probes, server))
@@ -231,15 +231,19 @@ def _running(facts: dict[str, Any], server: str, on_systemd: bool) -> Check:
     return Check("server.running", Status.FAIL, tr("doctor.not_running"), fix)
 
 
-def _certificates(facts: dict[str, Any], server: str, now: dt.datetime) -> list[Check]:
+def _certificates(
+    facts: dict[str, Any], server: str, now: dt.datetime, on_systemd: bool
+) -> list[Check]:
     checks = []
-    tls = Path(facts["state_dir"]) / "tls"
+    # `rotate` refuses a running server (it keeps the certificates it loaded).
+    stop, start = (
+        (f"systemctl stop {UNIT} && ", f" && systemctl start {UNIT}") if on_systemd else ("", "")
+    )
     renew = {
         # A new server certificate from the same room CA: enrolled tablets keep trusting it.
-        "server": f"{shlex.join(['rm', str(tls / 'server.pem'), str(tls / 'server.key')])}"
-        f" && {server} init",
+        "server": f"{stop}{server} rotate server-certificate{start}",
         # A new room CA: every tablet enrolls again.
-        "ca": f"{server} init --force",
+        "ca": f"{stop}{server} rotate ca{start}",
     }
     labels = {"ca": tr("doctor.cert_ca"), "server": tr("doctor.cert_server")}
     for which, label in labels.items():

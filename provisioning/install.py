@@ -3,9 +3,11 @@
 Everything goes under ``root`` (``/`` on the box; a staging folder in the tests and for
 image builds): the venv in ``/opt/hemicycle/.venv`` (where the units start it), the units
 in ``/etc/systemd/system``, the udev rule, the tmpfiles and sysusers files, and a commented
-``/etc/hemicycle/room-server.toml`` that ``room-provision init`` fills in. Safe to run
-again: each step says what it made, updated or kept, and an edited configuration or
-drop-in is never overwritten. The box's user database is changed by ``systemd-sysusers``
+``/etc/hemicycle/room-server.toml`` that ``room-provision init`` fills in. A kiosk seat
+tablet (``--role tablet``) gets the tablet's unit, user, and the udev rule and tmpfiles that
+mount an enrollment stick for it, and no room configuration. Safe to run again: each step
+says what it made, updated or kept, and an edited configuration or drop-in is never
+overwritten. The box's user database is changed by ``systemd-sysusers``
 only, and only inside ``root``.
 """
 
@@ -38,9 +40,15 @@ UNITS = Path("etc/systemd/system")
 UDEV_RULE = Path("etc/udev/rules.d/90-hemicycle-usb.rules")
 TMPFILES = Path("etc/tmpfiles.d/hemicycle.conf")
 SYSUSERS = Path("etc/sysusers.d/hemicycle.conf")
+TABLET_UDEV_RULE = Path("etc/udev/rules.d/90-hemicycle-tablet-stick.rules")
+TABLET_TMPFILES = Path("etc/tmpfiles.d/hemicycle-tablet.conf")
+TABLET_SYSUSERS = Path("etc/sysusers.d/hemicycle-tablet.conf")
+TABLET_UNIT = "hemicycle-tablet.service"
+TABLET_EXTRAS = ("tablet", "tablet-kiosk")  # the kiosk app and its on-screen keyboard
 CONFIG = Path("etc/hemicycle/room-server.toml")
 UPLOADER_DROP_IN = Path("etc/systemd/system/hemicycle-uploader.service.d/archive.conf")
 USER = "hemicycle"
+TABLET_USER = "hemicycle-tablet"
 
 
 # Where the uploader may connect: nowhere until the archive's address is set here.
@@ -58,6 +66,41 @@ class InstallError(RuntimeError):
     """A step that cannot be done; what was done before it stays done (run again)."""
 
 
+class Role(StrEnum):
+    ROOM = "room"  # the room server box: every unit, the USB watcher's rule, the room's user
+    TABLET = "tablet"  # a kiosk seat tablet: its unit, its user, its stick mount
+
+
+@dataclass(frozen=True, slots=True)
+class RoleFiles:
+    units: tuple[str, ...] | None  # None: every unit of the bundle
+    udev_rule: tuple[str, Path]  # (name in the bundle's systemd/, where it goes)
+    tmpfiles: tuple[str, Path]
+    sysusers: tuple[str, Path]
+    user: str
+    room_config: bool  # the room's configuration and the uploader's drop-in
+
+
+ROLE_FILES = {
+    Role.ROOM: RoleFiles(
+        units=None,
+        udev_rule=("90-hemicycle-usb.rules", UDEV_RULE),
+        tmpfiles=("hemicycle.tmpfiles", TMPFILES),
+        sysusers=("hemicycle.sysusers", SYSUSERS),
+        user=USER,
+        room_config=True,
+    ),
+    Role.TABLET: RoleFiles(
+        units=(TABLET_UNIT,),
+        udev_rule=("90-hemicycle-tablet-stick.rules", TABLET_UDEV_RULE),
+        tmpfiles=("hemicycle-tablet.tmpfiles", TABLET_TMPFILES),
+        sysusers=("hemicycle-tablet.sysusers", TABLET_SYSUSERS),
+        user=TABLET_USER,
+        room_config=False,
+    ),
+}
+
+
 class Done(StrEnum):
     MADE = "made"
     UPDATED = "updated"
@@ -71,13 +114,14 @@ class InstallOptions:
     bundle: Path | None = None
     venv: bool = True
     extras: tuple[str, ...] = DEFAULT_EXTRAS
+    role: Role = Role.ROOM
 
 
 Say = Callable[[Done, str, str], None]  # what happened, to what, a note
 
 
 def install(options: InstallOptions, say: Say) -> None:
-    root = options.root
+    root, role = options.root, ROLE_FILES[options.role]
     if not root.is_dir():
         raise InstallError(f"--root {root} is not a folder")
     units = options.bundle / SYSTEM_FILES if options.bundle else system_files()
@@ -89,26 +133,30 @@ def install(options: InstallOptions, say: Say) -> None:
         _venv(options, say)
     else:
         say(Done.SKIPPED, str(root / VENV), "--no-venv")
-    for unit in sorted(units.glob("*.service")):
+    unit_files = sorted(units.glob("*.service"))
+    if role.units is not None:
+        unit_files = [units / name for name in role.units]
+    role_files = (role.udev_rule, role.tmpfiles, role.sysusers)
+    for source, _target in role_files:
+        if not (units / source).is_file():
+            raise InstallError(f"no {source} in {units}: a bundle of an older version?")
+    for unit in unit_files:
         say(_program_file(unit, root / UNITS / unit.name), str(root / UNITS / unit.name), "")
-    for source, target in (
-        (units / "90-hemicycle-usb.rules", UDEV_RULE),
-        (units / "hemicycle.tmpfiles", TMPFILES),
-        (units / "hemicycle.sysusers", SYSUSERS),
-    ):
-        say(_program_file(source, root / target), str(root / target), "")
-    say(
-        _config_file(root / UPLOADER_DROP_IN, UPLOADER_ALLOW, 0o644),
-        str(root / UPLOADER_DROP_IN),
-        "",
-    )
-    config = _config_file(root / CONFIG, INSTALLED_CONFIG, 0o644)
-    note = "edited: kept as it is" if config is Done.KEPT and _edited(root / CONFIG) else ""
-    say(config, str(root / CONFIG), note)
-    say(*_user(root))
+    for source, target in role_files:
+        say(_program_file(units / source, root / target), str(root / target), "")
+    if role.room_config:
+        say(
+            _config_file(root / UPLOADER_DROP_IN, UPLOADER_ALLOW, 0o644),
+            str(root / UPLOADER_DROP_IN),
+            "",
+        )
+        config = _config_file(root / CONFIG, INSTALLED_CONFIG, 0o644)
+        note = "edited: kept as it is" if config is Done.KEPT and _edited(root / CONFIG) else ""
+        say(config, str(root / CONFIG), note)
+    say(*_user(root, role.user, role.sysusers[1]))
     if root.resolve() == Path("/"):
         for command in (
-            ["systemd-tmpfiles", "--create", f"/{TMPFILES}"],
+            ["systemd-tmpfiles", "--create", f"/{role.tmpfiles[1]}"],
             ["udevadm", "control", "--reload"],
             ["systemctl", "daemon-reload"],
         ):
@@ -207,24 +255,25 @@ def _edited(config: Path) -> bool:
     return config.read_text(encoding="utf-8") != INSTALLED_CONFIG
 
 
-def _user(root: Path) -> tuple[Done, str, str]:
-    """The ``hemicycle`` system user, by ``systemd-sysusers`` from the sysusers.d file:
-    in ``root``'s own /etc/passwd when staging, never the box's."""
+def _user(root: Path, user: str, sysusers_file: Path) -> tuple[Done, str, str]:
+    """The role's system user, by ``systemd-sysusers`` from its sysusers.d file: in
+    ``root``'s own /etc/passwd when staging, never the box's."""
     passwd = root / "etc/passwd"
     if passwd.is_file() and any(
-        line.split(":")[0] == USER for line in passwd.read_text(encoding="utf-8").splitlines()
+        line.split(":")[0] == user for line in passwd.read_text(encoding="utf-8").splitlines()
     ):
-        return Done.KEPT, f"user {USER}", str(passwd)
+        return Done.KEPT, f"user {user}", str(passwd)
     sysusers = shutil.which("systemd-sysusers")
     if sysusers is None:
-        return Done.SKIPPED, f"user {USER}", f"no systemd-sysusers: made at boot from /{SYSUSERS}"
-    command = [sysusers, str(root / SYSUSERS)]
+        note = f"no systemd-sysusers: made at boot from /{sysusers_file}"
+        return Done.SKIPPED, f"user {user}", note
+    command = [sysusers, str(root / sysusers_file)]
     if root.resolve() != Path("/"):
         command.insert(1, f"--root={root}")
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise InstallError(f"systemd-sysusers failed: {result.stderr.strip()}")
-    return Done.MADE, f"user {USER}", str(passwd)
+    return Done.MADE, f"user {user}", str(passwd)
 
 
 def _write(target: Path, data: bytes, mode: int) -> None:

@@ -31,7 +31,11 @@ from room_protocol.errors import ProtocolError
 
 log = logging.getLogger(__name__)
 
-MOUNT_ROOTS = (Path("/media"), Path("/run/media"))  # udisks: /media/USER/LABEL, /run/media/…
+# Where a kiosk tablet's udev rule mounts a stick: /run/hemicycle-tablet/stick/sdb1
+# (systemd/90-hemicycle-tablet-stick.rules).
+KIOSK_STICK_ROOT = Path("/run/hemicycle-tablet/stick")
+# The kiosk's, then a desktop's (udisks: /media/USER/LABEL, /run/media/USER/LABEL).
+MOUNT_ROOTS = (KIOSK_STICK_ROOT, Path("/media"), Path("/run/media"))
 MAX_DEPTH = 2  # /media/LABEL or /media/USER/LABEL
 
 

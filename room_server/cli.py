@@ -221,7 +221,7 @@ def _run(config: ServerConfig, args: argparse.Namespace) -> int:
         return cli_devices.run(config, args)
     if args.command == "record":
         return cli_records.run(config, args)
-    if args.command in ("init", "backup", "inspect"):
+    if args.command in ("init", "rotate", "backup", "inspect"):
         return cli_state.run(config, args, _running(config))
     if args.command == "audit":
         if args.audit_command == "receipt":

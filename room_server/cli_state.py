@@ -1,8 +1,10 @@
 """``room-server init``, ``backup`` and ``inspect``: the state directory for IT staff.
 
 ``init`` makes what a room needs (database, room CA and server certificate, signing key,
-PIN secret) and keeps what exists; ``backup`` copies the state directory consistently
-while the server runs; ``inspect`` reports the facts ``room-provision doctor`` judges.
+PIN secret) and keeps what exists; ``rotate`` replaces the server certificate, or the room
+CA with it (revoking every device the old CA enrolled); ``backup`` copies the state
+directory consistently while the server runs; ``inspect`` reports the facts
+``room-provision doctor`` judges.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from room_server.i18n import tr
 
 EXIT_BAD_INPUT = 2
 EXIT_RUNNING = 4
+ROTATE_CHOICES = ("server-certificate", "ca")
 SECRET_FILE = "room-secret.key"  # noqa: S105  # a file name, not a secret
 BACKUP_MANIFEST = "backup.json"
 BACKUP_FORMAT = 1
@@ -49,6 +52,17 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         action="store_true",
         help="replace the keys and certificates (every tablet must enroll again)",
     )
+    rotate = sub.add_parser(
+        "rotate",
+        help="replace the server certificate (tablets keep trusting the room), or the room "
+        "CA (every tablet and room display enrolls again); the server must be stopped",
+    )
+    rotate.add_argument(
+        "what",
+        choices=ROTATE_CHOICES,
+        help="server-certificate: a new one from the same room CA; ca: a new room CA and "
+        "server certificate, every enrolled device revoked and every open pairing code voided",
+    )
     backup = sub.add_parser(
         "backup",
         help="copy the state directory, keys included, consistently while the server runs",
@@ -62,6 +76,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 def run(config: ServerConfig, args: argparse.Namespace, running: dict[str, Any] | None) -> int:
     if args.command == "init":
         return _init(config, force=args.force, running=running)
+    if args.command == "rotate":
+        return _rotate(config, new_ca=args.what == "ca", running=running)
     if args.command == "backup":
         return _backup(config, args.dest)
     print(json.dumps(inspect(config, running), indent=2, ensure_ascii=False))
@@ -107,11 +123,11 @@ def _state_word(before: str | None, after: str | None) -> str:
 
 
 def _init(config: ServerConfig, *, force: bool, running: dict[str, Any] | None) -> int:
+    from room_server import devices
     from room_server.credentials import load_or_create_secret
-    from room_server.mdns import host_addresses
     from room_server.signing import KEY_FILE, PUBLIC_FILE, SigningKeyError, ensure_signing_key
     from room_server.store import Store, StoreError
-    from room_server.tls import RoomCertificates, ensure_certificates, room_hostname
+    from room_server.tls import RoomCertificates, ensure_certificates
 
     if force and running:
         print(tr("init.running", pid=running["pid"]), file=sys.stderr)
@@ -139,13 +155,13 @@ def _init(config: ServerConfig, *, force: bool, running: dict[str, Any] | None) 
     if force:
         for path in (certs.ca_cert, certs.ca_key, certs.server_cert, certs.server_key):
             path.unlink(missing_ok=True)
-    hostname = room_hostname(config.mdns_hostname)
+    hostnames, addresses = _certificate_names(config)
     ensure_certificates(
         config.tls_dir,
         room_id=config.room_id,
         room_name=config.room_name,
-        hostnames=(hostname, *config.tls_hostnames),
-        addresses=(*(config.mdns_interfaces or host_addresses()), *config.tls_addresses),
+        hostnames=hostnames,
+        addresses=addresses,
     )
     ca_after, server_after = _cert_sha256(certs.ca_cert), _cert_sha256(certs.server_cert)
     print(
@@ -167,7 +183,10 @@ def _init(config: ServerConfig, *, force: bool, running: dict[str, Any] | None) 
         )
     )
     if force and ca_before is not None and ca_before != ca_after:
-        print(tr("init.reenroll"))
+        # The devices of the old CA go with it: their seats are free for them to enroll again.
+        with Store(config.database_path, config.documents_dir) as store, store.transaction():
+            revoked, voided = devices.ca_replaced(store, ca_before, ca_after or "")
+        _say_revoked(revoked, voided)
 
     key_file = config.keys_dir / KEY_FILE
     key_before = _public_key_sha256(key_file)
@@ -200,6 +219,89 @@ def _init(config: ServerConfig, *, force: bool, running: dict[str, Any] | None) 
     print(tr("init.secret", state=_state_word(secret_before, _sha256_of(secret)), path=secret))
     if force and secret_before is not None:
         print(tr("init.reimport"))
+    return 0
+
+
+def _certificate_names(config: ServerConfig) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The host names and addresses the server certificate names."""
+    from room_server.mdns import host_addresses
+    from room_server.tls import room_hostname
+
+    hostnames = (room_hostname(config.mdns_hostname), *config.tls_hostnames)
+    return hostnames, (*(config.mdns_interfaces or host_addresses()), *config.tls_addresses)
+
+
+def _say_revoked(revoked: list[str], voided: int) -> None:
+    print(tr("rotate.revoked", count=len(revoked), ids=", ".join(revoked) or "-"))
+    print(tr("rotate.voided", count=voided))
+    print(tr("init.reenroll"))
+
+
+# --- rotate --------------------------------------------------------------------------
+
+
+def _rotate(config: ServerConfig, *, new_ca: bool, running: dict[str, Any] | None) -> int:
+    """A running server keeps the certificates it loaded: it is stopped first. A new CA's
+    devices are revoked before its files are put in place (their seats free for them to
+    enroll again); interrupted, running this again finishes it."""
+    from room_server import devices
+    from room_server.store import Store, StoreError
+    from room_server.tls import RoomCertificates, put_in_place, replacement_certificates
+
+    if running:
+        print(tr("rotate.running", pid=running["pid"]), file=sys.stderr)
+        return EXIT_RUNNING
+    certs = RoomCertificates.in_dir(config.tls_dir)
+    if not (certs.exist() and config.database_path.is_file()):
+        print(tr("rotate.no_room", state_dir=config.state_dir), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(tr("init.room", room=config.room_id, name=config.room_name, state_dir=config.state_dir))
+    ca_before, server_before = _cert_sha256(certs.ca_cert), _cert_sha256(certs.server_cert)
+    hostnames, addresses = _certificate_names(config)
+    revoked: list[str] = []
+    voided = 0
+    try:
+        with (
+            Store(config.database_path, config.documents_dir) as store,
+            replacement_certificates(
+                config.tls_dir,
+                new_ca=new_ca,
+                room_id=config.room_id,
+                room_name=config.room_name,
+                hostnames=hostnames,
+                addresses=addresses,
+            ) as made,
+        ):
+            if new_ca:
+                with store.transaction():
+                    new_sha256 = _cert_sha256(made.ca_cert) or ""
+                    revoked, voided = devices.ca_replaced(store, ca_before, new_sha256)
+            put_in_place(made, config.tls_dir)
+    except (StoreError, OSError) as exc:
+        print(f"room-server: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    ca_after, server_after = _cert_sha256(certs.ca_cert), _cert_sha256(certs.server_cert)
+    print(
+        tr(
+            "init.ca",
+            state=_state_word(ca_before, ca_after),
+            path=certs.ca_cert,
+            sha256=ca_after,
+            until=_not_after(certs.ca_cert),
+        )
+    )
+    print(
+        tr(
+            "init.server_cert",
+            state=_state_word(server_before, server_after),
+            path=certs.server_cert,
+            fingerprint=fingerprint(server_after or ""),
+            until=_not_after(certs.server_cert),
+        )
+    )
+    if new_ca:
+        _say_revoked(revoked, voided)
+    print(tr("rotate.ca_done" if new_ca else "rotate.server_done"))
     return 0
 
 

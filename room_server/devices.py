@@ -324,6 +324,28 @@ def revoke(store: Store, device_id: str) -> None:
     store.set_meta(KEY_DEVICES_REVISION, secrets.token_hex(8))
 
 
+def ca_replaced(
+    store: Store, old_ca_sha256: str | None, new_ca_sha256: str
+) -> tuple[list[str], int]:
+    """Inside a write transaction, when the room CA was replaced: every device it enrolled
+    is revoked (a certificate of the old CA is refused by TLS already; revoked, its seat is
+    free for the device enrolled again) and every open pairing code voided (each names the
+    old CA, which a tablet would not find). The device ids revoked, and the codes voided."""
+    revoked = [d.device_id for d in devices(store) if not d.revoked]
+    for device_id in revoked:
+        repo.revoke(store, device_id)
+        signin_repo.end_device(store, device_id)
+        _audit(store, "device.revoked", {"device": device_id, "reason": "room CA replaced"})
+    voided = repo.void_pairing_codes(store)
+    _audit(
+        store,
+        "room.ca_replaced",
+        {"previous": old_ca_sha256, "ca": new_ca_sha256, "revoked": len(revoked), "voided": voided},
+    )
+    store.set_meta(KEY_DEVICES_REVISION, secrets.token_hex(8))
+    return revoked, voided
+
+
 def rename(store: Store, device_id: str, name: str) -> None:
     if not name.strip() or len(name) > 120:
         raise EnrollmentError("a device name is 1-120 characters")

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import shutil
 import socket
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,6 +157,55 @@ def ensure_certificates(
     )
     write_private(certs.server_key, _key_pem(server_key))
     certs.server_cert.write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
+    return certs
+
+
+@contextmanager
+def replacement_certificates(
+    tls_dir: Path,
+    *,
+    new_ca: bool,
+    room_id: str,
+    room_name: str,
+    hostnames: tuple[str, ...],
+    addresses: tuple[str, ...],
+) -> Iterator[RoomCertificates]:
+    """A new server certificate, from the room CA in place or (``new_ca``) from a new room
+    CA, made in a folder beside the old ones (removed after); :func:`put_in_place` makes
+    them the room's."""
+    certs = RoomCertificates.in_dir(tls_dir)
+    if not (certs.ca_cert.is_file() and certs.ca_key.is_file()):
+        raise FileNotFoundError(f"no room CA in {tls_dir}: room-server init makes one")
+    staging = tls_dir / ".replacing"
+    if staging.exists():
+        shutil.rmtree(staging)  # a replacement interrupted before: made again
+    staging.mkdir(mode=0o700)
+    try:
+        if not new_ca:
+            write_private(staging / certs.ca_key.name, certs.ca_key.read_bytes())
+            (staging / certs.ca_cert.name).write_bytes(certs.ca_cert.read_bytes())
+        yield ensure_certificates(
+            staging,
+            room_id=room_id,
+            room_name=room_name,
+            hostnames=hostnames,
+            addresses=addresses,
+        )
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def put_in_place(made: RoomCertificates, tls_dir: Path) -> RoomCertificates:
+    """File by file, the server's before the CA's: interrupted, the old CA still signs the
+    server certificate in place, or the new one does."""
+    certs = RoomCertificates.in_dir(tls_dir)
+    for source, target in (
+        (made.server_key, certs.server_key),
+        (made.server_cert, certs.server_cert),
+        (made.ca_key, certs.ca_key),
+        (made.ca_cert, certs.ca_cert),
+    ):
+        source.replace(target)
     return certs
 
 

@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="PATH",
         help="the enrollment stick (room-provision stick enroll) is mounted here"
-        " (default: looked for under /media and /run/media)",
+        " (default: looked for under /run/hemicycle-tablet/stick, /media and /run/media)",
     )
     parser.add_argument(
         "--cache-dir",

@@ -13,12 +13,16 @@ the test box). The install stick (/media/stick) is a folder in the staging root 
 (``--root``) without making the venv (``--no-venv``: tests/provisioning/test_install.py
 makes a real one); ``python3`` is the interpreter this venv was made from, with no
 Hemicycle and no dependency installed, as on a bare box. ``cd`` and ``NAME=value`` before
-a command work as in a shell. Every command must succeed. Steps that need a real tablet
+a command work as in a shell. Every command must succeed, and does what the guide
+promises of it where that is more than succeeding: ``rotate server-certificate`` keeps the
+room CA, ``rotate ca`` replaces it, and a tablet enrolled with the code made after it
+connects to the room. Steps that need a real tablet
 or the box's own services (avahi) are ``text`` blocks: shown, not run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -32,6 +36,11 @@ from pathlib import Path
 import pytest
 
 from provisioning import wheels
+from room_client.connection import Backoff, Phase, RoomConnection, RoomEndpoint
+from room_client.enrollment import DeviceCredentials, enroll
+from room_protocol.enrollment import PairingCode
+from room_protocol.messages import MeetingSnapshot
+from tests.live_clients import until
 from tests.rooms import die_with_the_tests, timeout
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "it-guide.md"
@@ -69,6 +78,58 @@ def wheel_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
         wheels.pack_installed(name, cache)
     wheels.pack_installed("pip", cache)
     return cache
+
+
+async def enroll_and_connect(state: Path, code: str, device: Path) -> None:
+    """A tablet enrolls with ``code`` in the staged room, then joins it over TLS."""
+    info = json.loads((state / "server.json").read_text())
+    endpoint = RoomEndpoint(info["hostname"], int(info["port"]), "127.0.0.1", info["room_name"])
+    credentials = DeviceCredentials(device)
+    await enroll(endpoint.uri, "127.0.0.1", endpoint.port, PairingCode.parse(code), credentials)
+    meetings: list[MeetingSnapshot | None] = []
+    connection = RoomConnection(
+        endpoint,
+        credentials,
+        on_meeting=meetings.append,
+        on_message=lambda message: None,
+        backoff=Backoff(initial=0.05, maximum=0.3),
+    )
+    connection.start()
+    try:
+        await until(lambda: connection.status.phase is Phase.CONNECTED and bool(meetings))
+    finally:
+        await connection.stop()
+
+
+class Promises:
+    """What the guide says of a command beyond its exit status, checked after it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.state = Path(f"{root}/var/lib/hemicycle")
+        self.ca_before: bytes | None = None
+        self.ca_rotated = False
+        self.checked: list[str] = []
+
+    def before(self) -> None:
+        ca = self.state / "tls" / "ca.pem"
+        self.ca_before = ca.read_bytes() if ca.exists() else None
+
+    def after(self, command: str, stdout: str) -> None:
+        ca = self.state / "tls" / "ca.pem"
+        if command.endswith(" rotate server-certificate"):
+            assert ca.read_bytes() == self.ca_before, "the room CA must be kept"
+            self.checked.append("server-certificate")
+        elif command.endswith(" rotate ca"):
+            assert ca.read_bytes() != self.ca_before, "the room CA must be new"
+            self.ca_rotated = True
+            self.checked.append("ca")
+        elif self.ca_rotated and " enroll --seat " in command:
+            found = re.search(r"\b[0-9A-Z]{4}(?:-[0-9A-Z]{4}){3}\b", stdout)
+            assert found, stdout
+            device = self.root / "tablet-after-rotation"
+            asyncio.run(enroll_and_connect(self.state, found.group(0), device))
+            self.checked.append("enrolled after rotation")
 
 
 class StagedUnit:
@@ -118,13 +179,20 @@ def test_the_guide_has_the_steps() -> None:
     assert ["room-provision", "bundle"] in programs
     assert any(" -m provisioning.cli install --from " in c for c in commands)
     assert programs.index(["room-provision", "bundle"]) < programs.index(["room-provision", "init"])
-    for words in (["enroll", "--seat"], ["devices", "revoke"], ["devices", "void-codes"]):
+    for words in (
+        ["enroll", "--seat"],
+        ["devices", "revoke"],
+        ["devices", "void-codes"],
+        ["rotate", "server-certificate"],
+        ["rotate", "ca"],
+    ):
         assert any(" ".join(words) in c for c in commands), words
     assert ["room-provision", "backup"] in programs and ["room-provision", "restore"] in programs
 
 
 def test_every_console_command_of_the_guide_runs(tmp_path: Path, wheel_cache: Path) -> None:
     unit = StagedUnit(Path(f"{tmp_path}{CONFIG}"), Path(f"{tmp_path}/var/lib/hemicycle"))
+    promises = Promises(tmp_path)
     (tmp_path / "media/stick").mkdir(parents=True)  # the install stick, mounted
     Path(f"{tmp_path}{STICK}").mkdir(parents=True)  # the enrollment stick, mounted
     cwd = tmp_path
@@ -160,6 +228,7 @@ def test_every_console_command_of_the_guide_runs(tmp_path: Path, wheel_cache: Pa
                 "room-server": [sys.executable, "-m", "room_server"],
                 "python3": [str(getattr(sys, "_base_executable", sys.executable))],
             }.get(argv[0], argv[:1])
+            promises.before()
             result = subprocess.run(
                 [*program, *argv[1:]],
                 capture_output=True,
@@ -171,5 +240,7 @@ def test_every_console_command_of_the_guide_runs(tmp_path: Path, wheel_cache: Pa
                 env=env,
             )
             assert result.returncode == 0, (command, result.stdout, result.stderr)
+            promises.after(command, result.stdout)
     finally:
         unit.stop()
+    assert promises.checked == ["server-certificate", "ca", "enrolled after rotation"]

@@ -298,9 +298,7 @@ def test_doctor_warns_of_a_certificate_that_expires_soon(tmp_path: Path) -> None
     day = (now + dt.timedelta(days=10, hours=1)).date().isoformat()
     assert soon["status"] == "warn", soon
     assert soon["text"] == f"server certificate expires on {day}, in 10 days"
-    assert soon["fix"] == (
-        f"rm {tls / 'server.pem'} {tls / 'server.key'} && room-server --config {config} init"
-    )
+    assert soon["fix"] == f"room-server --config {config} rotate server-certificate"
     assert check(report, "certificate.ca")["status"] == "ok"
     expired = doctor(
         config, env={"HEMICYCLE_DOCTOR_NOW": (now + dt.timedelta(days=11)).isoformat()}
