@@ -142,12 +142,12 @@ def test_delegate_votes_for_themselves_and_a_proxy_changes_and_sees_the_result(
         await shot(window, "voting-live-panel", tmp_path)
 
         own.choose("yes")
-        click(qtbot, own.confirm)
+        click(qtbot, own.cast)
         await wait_until(lambda: own.status.property("kind") == "recorded", "own receipt")
         assert own.status.text().endswith("You voted: Yes")
         proxy.choose("no")
-        assert proxy.confirm_text.text() == "You vote: No"
-        click(qtbot, proxy.confirm)
+        assert proxy.review_text.text() == "You vote: No"
+        click(qtbot, proxy.cast)
         await wait_until(lambda: proxy.status.property("kind") == "recorded", "proxy receipt")
         await shot(window, "voting-live-receipts", tmp_path)
         first_receipt = delegate.voting.ballots[("p-budget", "d1")].receipt
@@ -156,7 +156,7 @@ def test_delegate_votes_for_themselves_and_a_proxy_changes_and_sees_the_result(
         # The poll allows changing: a new ballot replaces the first one.
         click(qtbot, own.change_vote)
         own.choose("abstain")
-        click(qtbot, own.confirm)
+        click(qtbot, own.cast)
         await wait_until(
             lambda: own.status.text().endswith("You voted: Abstain"), "the changed vote"
         )
@@ -211,10 +211,10 @@ def test_a_ballot_cut_off_by_a_dropped_connection_ends_at_one_receipt(
         own = panel.sections["p-budget"].cards["d1"]
         proxy = panel.sections["p-budget"].cards["d5"]
 
-        # 1. The connection drops as the ballot is confirmed: it waits in the outbox,
+        # 1. The connection drops as the ballot is cast: it waits in the outbox,
         #    the card says it is not confirmed, and the reconnect sends it (same id).
         own.choose("yes")
-        click(qtbot, own.confirm)
+        click(qtbot, own.cast)
         connection.drop()
         await wait_until(
             lambda: own.status.text() == "Not confirmed yet — the connection dropped",
@@ -238,7 +238,7 @@ def test_a_ballot_cut_off_by_a_dropped_connection_ends_at_one_receipt(
 
         connection._receive = lose_the_receipt  # type: ignore[method-assign]
         proxy.choose("no")
-        click(qtbot, proxy.confirm)
+        click(qtbot, proxy.cast)
         await wait_until(lambda: bool(lost), "the answer lost")
         await wait_until(lambda: proxy.resend.isVisible(), "Send again")
         assert proxy.status.text() == "Not confirmed yet — the connection dropped"
@@ -284,11 +284,11 @@ def test_a_ballot_refused_by_the_room_is_explained_in_words(
         assert section.meta.text() == "Secret ballot"
         own = section.cards["d1"]
         own.choose("yes")
-        # Offline when confirming; the chair closes the poll before the tablet is back.
+        # Offline when casting; the chair closes the poll before the tablet is back.
         connection.backoff = Backoff(initial=3.0, maximum=3.0)
         connection.drop()
         await wait_until(lambda: connection.status.phase is Phase.RETRYING, "offline")
-        click(qtbot, own.confirm)
+        click(qtbot, own.cast)
         assert own.status.text() == "Not confirmed yet — the connection dropped"
         await ok(chair, ClosePoll(chair.op(), "p-secret"))
         await wait_until(lambda: own.status.property("kind") == "error", "the refusal", 10)

@@ -244,11 +244,11 @@ def test_the_lock_screen_says_a_vote_is_open_and_unlocks_into_the_ballot(
         await until(lambda: lock.mode() == "", "the answer, through the link")
         assert panel.isVisible()  # straight to the ballot
         card = panel.sections["p1"].cards["d1"]
-        # Two deliberate taps: Yes, then Confirm.
+        # Two deliberate taps: Yes, then Cast vote.
         click(qtbot, card.option_buttons["yes"])
-        assert card.mode() == "confirming" and card.confirm_text.text() == "You vote: Yes"
-        await shots(window, "voting-confirm")
-        click(qtbot, card.confirm)
+        assert card.mode() == "reviewing" and card.review_text.text() == "You vote: Yes"
+        await shots(window, "voting-review")
+        click(qtbot, card.cast)
         (ballot,) = await tablet.sent(CastBallot)
         assert ballot.choices == ("yes",)
         tablet.record(ballot)
@@ -270,27 +270,27 @@ def test_a_double_tap_never_casts_a_vote(qtbot: QtBot, fed: MakeFed, run_async: 
         tablet.start("d1")
         tablet.feed(polls(poll("p3", VENUES), poll("p1", MOTION)))
         venues = panel.sections["p3"].cards["d1"]
-        click(qtbot, venues.option_buttons["v1"])
         tablet.clock.advance(1)
-        submit = venues.submit
-        finger = submit.mapToGlobal(submit.rect().center())
-        click(qtbot, submit)
-        assert venues.mode() == "confirming"
-        confirm = venues.confirm
-        assert not confirm.rect().contains(confirm.mapFromGlobal(finger))  # not where Submit was
-        tablet.clock.advance(0.1)  # the second tap of the double tap, at the same place
-        tap_at(qtbot, window, finger)
-        assert venues.mode() == "confirming"
+        click(qtbot, venues.option_buttons["v1"])  # a whole choice: its review, Cast vote
+        assert venues.mode() == "reviewing"
+        cast = venues.cast
+        cast_rect = cast.rect().translated(cast.mapToGlobal(QPoint(0, 0)))
+        for option in venues.option_buttons.values():  # no option where Cast vote is
+            option_rect = option.rect().translated(option.mapToGlobal(QPoint(0, 0)))
+            assert not option_rect.intersects(cast_rect), option.text()
+        tablet.clock.advance(0.1)  # a quick second tap, on Cast vote itself
+        click(qtbot, cast)
+        assert venues.mode() == "reviewing"
         assert not await tablet.sent(CastBallot)
-        tablet.clock.advance(0.1)
-        click(qtbot, confirm)  # even Confirm itself, 0.2 s later: the same finger
+        tablet.clock.advance(0.3)  # a third tap of the same burst
+        click(qtbot, cast)
         assert not await tablet.sent(CastBallot)
         tablet.clock.advance(1)
-        click(qtbot, confirm)  # a deliberate tap
+        click(qtbot, cast)  # a deliberate tap
         (ballot,) = await tablet.sent(CastBallot)
         assert ballot.choices == ("v1",)
 
-        # Yes/No: a double tap on Yes lands on Yes again (held while confirming).
+        # Yes/No: a double tap on Yes lands on Yes again; nothing is cast.
         motion = panel.sections["p1"].cards["d1"]
         yes = motion.option_buttons["yes"]
         finger = yes.mapToGlobal(yes.rect().center())
@@ -298,8 +298,20 @@ def test_a_double_tap_never_casts_a_vote(qtbot: QtBot, fed: MakeFed, run_async: 
         click(qtbot, yes)
         tablet.clock.advance(0.1)
         tap_at(qtbot, window, finger)
-        assert motion.mode() == "confirming"
+        assert motion.mode() == "reviewing" and motion.chosen() == (("yes",), False)
         assert [b.poll_id for b in await tablet.sent(CastBallot)] == ["p3"]
+
+        # The panel comes up under the finger (Vote now on the strip): Cast vote waits.
+        click(qtbot, panel.hide_button)
+        tablet.clock.advance(1)
+        click(qtbot, window.vote_strip.action)
+        assert panel.isVisible()
+        tablet.clock.advance(0.1)
+        click(qtbot, motion.cast)
+        assert [b.poll_id for b in await tablet.sent(CastBallot)] == ["p3"]
+        tablet.clock.advance(1)
+        click(qtbot, motion.cast)
+        assert [b.poll_id for b in await tablet.sent(CastBallot)] == ["p3", "p1"]
 
     run_async(body())
 
