@@ -198,6 +198,7 @@ class VotingController(QObject):
         self.collapsed = False
         self._seen: set[tuple[str, PollState]] = set()  # what the panel came up for
         self._dismissed: set[str] = set()  # closed or published polls the member put away
+        self._strip_put_away: set[str] = set()  # open polls whose strip has nothing to ask
         self._shown_open: set[str] = set()  # polls this tablet voted in, shown while open
         self._polls_known = False  # the first poll.state: old results do not pop up
         self._timer = QTimer(self)
@@ -245,6 +246,7 @@ class VotingController(QObject):
         self.ballots.clear()
         self._seen = {seen for seen in self._seen if seen[1] is not PollState.OPEN}
         self._shown_open.clear()
+        self._strip_put_away.clear()
         self.collapsed = False
         self.refresh()
 
@@ -499,16 +501,24 @@ class VotingController(QObject):
                     kind="vote",
                     action=tr("vote.strip_vote"),
                 )
+            elif poll.id in self._strip_put_away:
+                strip.hide()  # the vote is in: the member may read the screen under it
             else:
                 strip.show_text(
                     tr("vote.strip_recorded", title=poll.spec.title),
                     kind="confirm",
                     action=tr("vote.strip_show"),
+                    dismissible=True,
                 )
         elif open_polls and self.link.me is not None and not self.link.presiding:
-            strip.show_text(
-                tr("vote.strip_in_progress", title=open_polls[0].spec.title), kind="vote"
-            )
+            if open_polls[0].id in self._strip_put_away:
+                strip.hide()
+            else:
+                strip.show_text(
+                    tr("vote.strip_in_progress", title=open_polls[0].spec.title),
+                    kind="vote",
+                    dismissible=True,
+                )
         elif sections:
             poll = sections[0][0]
             strip.show_text(
@@ -540,9 +550,13 @@ class VotingController(QObject):
         self.refresh()
 
     def _dismiss_strip(self) -> None:
+        """The strip lies over the screen: once nothing waits for this tablet (the votes
+        are in, or it has none), it can be put away until the next poll or result."""
         for poll, _slots, _result in self._sections():
             if poll.state is not PollState.OPEN:
                 self._dismissed.add(poll.id)
+        polls = self.polls.polls if self.polls is not None else ()
+        self._strip_put_away |= {p.id for p in polls if p.state is PollState.OPEN}
         self.refresh()
 
     def _chosen(self, poll_id: str, delegate_id: str) -> None:
