@@ -271,7 +271,10 @@ class BallotCardView(QFrame):
         if self._editable and self.kind in ("multiple", "election"):
             self._limit()
         self.hint.setVisible(self._editable)
-        self.review_box.setVisible(mode == "reviewing")
+        # There while choosing too, Cast vote greyed: nothing moves when a choice is whole
+        # (not this card's buttons, nor the next card's under a finger on its way there).
+        self.review_box.setVisible(self._editable)
+        self.cast.setEnabled(mode == "reviewing")
         self.setProperty("mode", mode)
 
     def mode(self) -> str:
@@ -477,6 +480,7 @@ class VotingPanelView(QFrame):
             " QPushButton#ballot_cast { background: #1f5fae;"
             " color: white; border-radius: 6px; font-size: 20px; font-weight: 700;"
             " padding: 4px 28px; }"
+            " QPushButton#ballot_cast:disabled { background: #c3ccd8; color: #f3f5f8; }"
             " QPushButton#ballot_resend,"
             " QPushButton#ballot_change_vote, QPushButton#ballot_keep_vote, "
             " QPushButton#voting_hide { font-size: 16px; font-weight: 600; padding: 4px 20px; }"

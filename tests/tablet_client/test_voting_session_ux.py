@@ -277,9 +277,14 @@ def test_a_double_tap_never_casts_a_vote(qtbot: QtBot, fed: MakeFed, run_async: 
         tablet.start("d1")
         tablet.feed(polls(poll("p3", VENUES), poll("p1", MOTION)))
         venues = panel.sections["p3"].cards["d1"]
+        await shots(window, "voting-multiple-choosing", languages=("en",), folder=UX13_SHOTS)
+        before = places(panel)
         tablet.clock.advance(1)
         click(qtbot, venues.option_buttons["v1"])  # a whole choice: its review, Cast vote
-        assert venues.mode() == "reviewing"
+        assert venues.mode() == "reviewing" and venues.cast.isEnabled()
+        await asyncio.sleep(0.05)
+        assert places(panel) == before  # nothing moved: Cast vote was there, greyed
+        await shots(window, "voting-multiple-review", folder=UX13_SHOTS)
         cast = venues.cast
         cast_rect = cast.rect().translated(cast.mapToGlobal(QPoint(0, 0)))
         for option in venues.option_buttons.values():  # no option where Cast vote is

@@ -121,7 +121,7 @@ def test_yes_no_ballot_goes_from_choice_to_review_to_receipt(
         card = section.cards["d1"]
         assert card.who.text() == "Your vote"
         assert card.hint.text() == "Tap Yes, No or Abstain, then Cast vote"
-        assert card.mode() == "choosing" and not card.cast.isVisible()
+        assert card.mode() == "choosing" and not card.cast.isEnabled()  # greyed, in place
         assert window.presence_indicator.text() == "✓ Checked in"
         await shot(window, "voting-panel", tmp_path)
         set_language("vi")
@@ -253,7 +253,7 @@ def test_multiple_choice_holds_to_its_limits(
         buttons = card.option_buttons
         assert "" not in buttons  # at least one: no blank ballot
         assert card.hint.text() == "Choose up to 2 · 0 chosen"
-        assert not card.cast.isVisible()
+        assert card.cast.isVisible() and not card.cast.isEnabled()
         card.choose("v3")
         assert card.review_text.text() == "You vote: Đà Nẵng"  # one is a whole choice
         card.choose("v1")
@@ -266,7 +266,7 @@ def test_multiple_choice_holds_to_its_limits(
         assert card.review_text.text() == "You vote: Hà Nội, Cần Thơ"
         card.choose("v1")
         card.choose("v4")  # none chosen: nothing to cast
-        assert card.mode() == "choosing" and not card.cast.isVisible()
+        assert card.mode() == "choosing" and not card.cast.isEnabled()
         card.choose("v1")
         card.choose("v4")
         click(qtbot, card.cast)
@@ -357,7 +357,7 @@ def test_a_proxy_gets_its_own_labelled_ballot_and_refusals_are_in_words(
         assert proxy.status.text().startswith("Không được chấp nhận: chỉ thành viên đã điểm danh")
         assert proxy.who.text() == "Bỏ phiếu thay Trần Thị Bình (ủy quyền)"
         set_language("en")
-        assert proxy.mode() == "reviewing" and proxy.cast.isVisible()  # try again
+        assert proxy.mode() == "reviewing" and proxy.cast.isEnabled()  # try again
         assert proxy.review_text.text() == "You vote: Abstain"
         # The giver arrives: the proxy ballot goes, their own vote is theirs again.
         tablet.feed(attendance(("d1", "d2", "d3"), [("d3", "d1")]))
