@@ -119,7 +119,7 @@ def ballot_slots(
 
 class Stage(StrEnum):
     CHOOSING = "choosing"
-    CONFIRMING = "confirming"  # "You vote: Yes — Confirm / Change"
+    REVIEWING = "reviewing"  # a whole choice, shown as "You vote: Yes" beside Cast vote
     SENDING = "sending"  # sent; waiting for poll.recorded
     UNCONFIRMED = "unconfirmed"  # the connection dropped before the answer
     RECORDED = "recorded"
@@ -148,22 +148,21 @@ class Ballot:
     problem: str = ""  # the error code of a refusal
     changing: bool = False  # choosing a vote to replace the recorded one
 
-    def choose(self, choices: tuple[str, ...], *, blank: bool = False) -> None:
-        if self.stage in (Stage.CHOOSING, Stage.REFUSED):
+    def choose(self, choices: tuple[str, ...], *, blank: bool = False, ready: bool) -> None:
+        """New choices, still editable; ``ready`` (a whole choice, see choices_ready) puts
+        them under review, ready to be cast, and a choice made whole again after a
+        refusal clears the refusal."""
+        if self.stage in (Stage.CHOOSING, Stage.REVIEWING, Stage.REFUSED):
             self.choices, self.blank = choices, blank and not choices
+            self.stage = Stage.REVIEWING if ready else Stage.CHOOSING
+            self.problem = ""
 
-    def submit(self) -> None:
-        if self.stage in (Stage.CHOOSING, Stage.REFUSED):
-            self.stage, self.problem = Stage.CONFIRMING, ""
-
-    def back(self) -> None:
-        """From the confirmation back to choosing."""
-        if self.stage is Stage.CONFIRMING:
-            self.stage = Stage.CHOOSING
-
-    def confirm(self, ballot_id: str, *, connected: bool = True) -> None:
-        """Confirmed: a new ballot with a new id goes out."""
-        if self.stage is Stage.CONFIRMING:
+    def cast(self, ballot_id: str, *, connected: bool = True) -> None:
+        """The choice under review is cast: a new ballot with a new id goes out. After a
+        refusal, the same choice may be cast again (as a new ballot)."""
+        if self.stage is Stage.REFUSED and (self.choices or self.blank):
+            self.stage = Stage.REVIEWING
+        if self.stage is Stage.REVIEWING:
             self.ballot_id = ballot_id
             self.stage = Stage.SENDING if connected else Stage.UNCONFIRMED
 
@@ -213,7 +212,7 @@ class Ballot:
 
     def keep_vote(self) -> None:
         """Give up changing: the recorded vote stands."""
-        editing = self.stage in (Stage.CHOOSING, Stage.CONFIRMING, Stage.REFUSED)
+        editing = self.stage in (Stage.CHOOSING, Stage.REVIEWING, Stage.REFUSED)
         if self.changing and self.receipt is not None and editing:
             self.stage, self.changing, self.problem = Stage.RECORDED, False, ""
             self.ballot_id = self.receipt.ballot_id

@@ -36,9 +36,11 @@ its key.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import concurrent.futures
 import contextlib
 import functools
+import itertools
 import math
 import mmap
 import multiprocessing
@@ -47,6 +49,7 @@ import secrets
 import signal
 import tempfile
 import time
+import unicodedata
 import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -66,6 +69,7 @@ __all__ = [
     "SearchResult",
     "TextWord",
     "default_workers",
+    "fold",
 ]
 
 _T = TypeVar("_T")
@@ -325,32 +329,50 @@ def _page_text(path: str, page_index: int, key: bytes | None = None) -> PageText
         raise RenderError(f"page {page_index + 1} of {name} cannot be read ({exc})") from None
 
 
+# Letters with a stroke have no decomposition: folded by hand (Vietnamese types "dau tu"
+# for "đầu tư"). Folded lowercase: casefold comes first.
+_STROKED = str.maketrans({"đ": "d"})
+
+
+def fold(text: str) -> str:
+    """``text`` as a search compares it: case, diacritics and compatibility forms (ligatures,
+    full-width letters) folded away; "Kế hoạch đầu tư" -> "ke hoach dau tu"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_STROKED))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def _snippet(line: str, query: str) -> str:
     """At most _SNIPPET_CHARS of ``line``, around the first place it has ``query``."""
     line = " ".join(line.split())
     if len(line) <= _SNIPPET_CHARS:
         return line
-    at = max(line.casefold().find(query.casefold()), 0)
+    at = max(fold(line).find(fold(query)), 0)  # about there: folding may change lengths
     start = max(0, min(at - (_SNIPPET_CHARS - len(query)) // 2, len(line) - _SNIPPET_CHARS))
     text = line[start : start + _SNIPPET_CHARS]
     return ("…" if start > 0 else "") + text + ("…" if start + _SNIPPET_CHARS < len(line) else "")
 
 
-def _centre_in(word: tuple[Any, ...], rect: Any) -> bool:
-    """Whether a word's (x0, y0, x1, y1, ...) box has its centre in ``rect``."""
-    x, y = (word[0] + word[2]) / 2, (word[1] + word[3]) / 2
-    return bool(rect.x0 - 1 <= x <= rect.x1 + 1 and rect.y0 - 1 <= y <= rect.y1 + 1)
+def _union(words: list[Any]) -> tuple[float, float, float, float]:
+    return (
+        min(w[0] for w in words),
+        min(w[1] for w in words),
+        max(w[2] for w in words),
+        max(w[3] for w in words),
+    )
 
 
 def _search(
     path: str, query: str, time_limit_s: float, max_hits: int, key: bytes | None = None
 ) -> tuple[tuple[SearchHit, ...], int, int]:
-    """Every hit of ``query`` (case-insensitive, as MuPDF searches) page by page until
-    ``time_limit_s`` or ``max_hits``: (hits, pages searched, page count)."""
+    """Every hit of ``query`` page by page until ``time_limit_s`` or ``max_hits``: (hits,
+    pages searched, page count). Case and diacritics do not matter (see ``fold``): the
+    page's words, folded and joined by single spaces, are searched for the folded query,
+    and a hit is marked on the whole words it falls in, one box per line it spans."""
     doc = _document(path, key)
     name = Path(path).name
     deadline = time.monotonic() + time_limit_s
     hits: list[SearchHit] = []
+    wanted = " ".join(fold(query).split())
     searched = 0
     for index in range(doc.page_count):
         if time.monotonic() > deadline or len(hits) >= max_hits:
@@ -360,30 +382,27 @@ def _search(
             m = page.rotation_matrix
             rotation = (m.a, m.b, m.c, m.d, m.e, m.f)
             size = (page.rect.width, page.rect.height)
-            # search_for gives unrotated points, as get_text("words") does
-            text = page.get_textpage()  # once a page: the search and the words share it
-            words = text.extractWORDS()  # (x0, y0, x1, y1, word, block, line, n)
-            wanted = "".join(query.casefold().split())
-            # MuPDF gives one box per line a hit spans: boxes are joined until their words
-            # make the whole query (a hit wrapped onto the next line is one hit).
-            parts: list[Any] = []
-            found = ""
-            line_of: tuple[int, int] | None = None
-            for quad in page.search_for(query, quads=True, textpage=text):
-                rect = quad.rect
-                inside = [w for w in words if _centre_in(w, rect)]
-                parts.append(rect)
-                found += "".join(w[4] for w in inside).casefold()
-                if line_of is None and inside:
-                    line_of = (inside[0][5], inside[0][6])
-                if len(found) < len(wanted) and len(parts) <= len(query.split()):
-                    continue
-                line = " ".join(w[4] for w in words if (w[5], w[6]) == line_of)
-                boxes = tuple((r.x0, r.y0, r.x1, r.y1) for r in parts)
-                hits.append(SearchHit(index, boxes, _snippet(line or query, query), rotation, size))
-                parts, found, line_of = [], "", None
+            # unrotated points, in reading order: (x0, y0, x1, y1, word, block, line, n)
+            words = page.get_textpage().extractWORDS()
+            folded = [fold(w[4]) for w in words]
+            starts = list(itertools.accumulate((len(f) + 1 for f in folded[:-1]), initial=0))
+            text = " ".join(folded)
+            at = text.find(wanted) if wanted else -1
+            while at >= 0:
+                end = at + len(wanted)
+                touched = words[
+                    bisect.bisect_right(starts, at) - 1 : bisect.bisect_right(starts, end - 1)
+                ]
+                lines: dict[tuple[int, int], list[Any]] = {}
+                for word in touched:  # a hit wrapped onto the next line is one hit
+                    lines.setdefault((word[5], word[6]), []).append(word)
+                first = next(iter(lines))
+                line = " ".join(w[4] for w in words if (w[5], w[6]) == first)
+                boxes = tuple(_union(line_words) for line_words in lines.values())
+                hits.append(SearchHit(index, boxes, _snippet(line, query), rotation, size))
                 if len(hits) >= max_hits:
                     break
+                at = text.find(wanted, end)
         except Exception as exc:
             raise RenderError(f"page {index + 1} of {name} cannot be read ({exc})") from None
         searched += 1
@@ -763,11 +782,11 @@ class PageRenderer:
         time_limit_s: float = 5.0,
         max_hits: int = _MAX_SEARCH_HITS,
     ) -> SearchResult:
-        """Find ``query`` (a few words, any case) in ``path`` (``key``: a sealed
-        confidential document, as for ``open``; else the key ``open`` was given). The
-        worker stops after ``time_limit_s`` or ``max_hits``; the result says so. Raises
-        ValueError for an empty or overlong query, RenderError if the document cannot be
-        read."""
+        """Find ``query`` (a few words, any case, with or without diacritics: see
+        ``fold``) in ``path`` (``key``: a sealed confidential document, as for ``open``;
+        else the key ``open`` was given). The worker stops after ``time_limit_s`` or
+        ``max_hits``; the result says so. Raises ValueError for an empty or overlong
+        query, RenderError if the document cannot be read."""
         words = " ".join(query.split())
         if not words:
             raise ValueError("type a word to search for")

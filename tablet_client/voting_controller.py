@@ -25,7 +25,6 @@ from room_protocol.voting import (
     CastBallot,
     Outcome,
     Poll,
-    PollKind,
     PollResult,
     PollSpec,
     PollsState,
@@ -199,6 +198,7 @@ class VotingController(QObject):
         self.collapsed = False
         self._seen: set[tuple[str, PollState]] = set()  # what the panel came up for
         self._dismissed: set[str] = set()  # closed or published polls the member put away
+        self._strip_put_away: set[str] = set()  # open polls whose strip has nothing to ask
         self._shown_open: set[str] = set()  # polls this tablet voted in, shown while open
         self._polls_known = False  # the first poll.state: old results do not pop up
         self._timer = QTimer(self)
@@ -246,6 +246,7 @@ class VotingController(QObject):
         self.ballots.clear()
         self._seen = {seen for seen in self._seen if seen[1] is not PollState.OPEN}
         self._shown_open.clear()
+        self._strip_put_away.clear()
         self.collapsed = False
         self.refresh()
 
@@ -409,7 +410,7 @@ class VotingController(QObject):
             card.set_mode("done")
             card.set_status("info", tr("vote.not_checked_in"))
             return
-        if not is_open and stage in (Stage.CHOOSING, Stage.CONFIRMING, Stage.REFUSED):
+        if not is_open and stage in (Stage.CHOOSING, Stage.REVIEWING, Stage.REFUSED):
             card.set_mode("done")
             if ballot.changing and ballot.receipt is not None:
                 card.set_status("recorded", self._receipt_text(spec, ballot))
@@ -418,10 +419,18 @@ class VotingController(QObject):
             else:
                 card.set_status("info", tr("vote.closed_without_vote"))
             return
-        if stage in (Stage.CHOOSING, Stage.REFUSED):
-            card.set_mode("choosing")
+        if stage in (Stage.CHOOSING, Stage.REVIEWING, Stage.REFUSED):
+            # A whole choice is under review, ready to cast (again, after a refusal).
+            whole = stage is Stage.REVIEWING or (
+                stage is Stage.REFUSED and choices_ready(spec, ballot.choices, ballot.blank)
+            )
+            card.set_mode("reviewing" if whole else "choosing")
             card.hint.setText(tr_text(choice_hint(spec, len(ballot.choices))))
-            card.submit.setEnabled(choices_ready(spec, ballot.choices, ballot.blank))
+            card.review_text.setText(
+                tr("vote.you_vote", choice=describe_choices(spec, ballot.choices, ballot.blank))
+                if whole
+                else ""
+            )
             if stage is Stage.REFUSED:
                 card.set_status("error", tr_text(refusal(ballot.problem)))
             elif ballot.changing:
@@ -429,12 +438,6 @@ class VotingController(QObject):
             else:
                 card.set_status("", "")
             card.set_actions(resend=False, change_vote=False, keep_vote=ballot.changing)
-        elif stage is Stage.CONFIRMING:
-            card.set_mode("confirming")
-            card.confirm_text.setText(
-                tr("vote.you_vote", choice=describe_choices(spec, ballot.choices, ballot.blank))
-            )
-            card.set_status("", "")
         elif stage is Stage.SENDING:
             card.set_mode("done")
             card.set_status("sending", tr("vote.sending"))
@@ -498,16 +501,24 @@ class VotingController(QObject):
                     kind="vote",
                     action=tr("vote.strip_vote"),
                 )
+            elif poll.id in self._strip_put_away:
+                strip.hide()  # the vote is in: the member may read the screen under it
             else:
                 strip.show_text(
                     tr("vote.strip_recorded", title=poll.spec.title),
                     kind="confirm",
                     action=tr("vote.strip_show"),
+                    dismissible=True,
                 )
         elif open_polls and self.link.me is not None and not self.link.presiding:
-            strip.show_text(
-                tr("vote.strip_in_progress", title=open_polls[0].spec.title), kind="vote"
-            )
+            if open_polls[0].id in self._strip_put_away:
+                strip.hide()
+            else:
+                strip.show_text(
+                    tr("vote.strip_in_progress", title=open_polls[0].spec.title),
+                    kind="vote",
+                    dismissible=True,
+                )
         elif sections:
             poll = sections[0][0]
             strip.show_text(
@@ -539,9 +550,13 @@ class VotingController(QObject):
         self.refresh()
 
     def _dismiss_strip(self) -> None:
+        """The strip lies over the screen: once nothing waits for this tablet (the votes
+        are in, or it has none), it can be put away until the next poll or result."""
         for poll, _slots, _result in self._sections():
             if poll.state is not PollState.OPEN:
                 self._dismissed.add(poll.id)
+        polls = self.polls.polls if self.polls is not None else ()
+        self._strip_put_away |= {p.id for p in polls if p.state is PollState.OPEN}
         self.refresh()
 
     def _chosen(self, poll_id: str, delegate_id: str) -> None:
@@ -551,13 +566,8 @@ class VotingController(QObject):
             return
         choices, blank = card.chosen()
         ballot = self._ballot(poll_id, delegate_id)
-        ballot.choose(choices, blank=blank)
-        # One tap makes a whole choice of Yes/No or one option: straight to Confirm, so a
-        # vote takes two deliberate taps.
-        one_tap = poll.spec.kind in (PollKind.YES_NO, PollKind.SINGLE)
-        ready = choices_ready(poll.spec, choices, blank)
-        if one_tap and ready and ballot.stage in (Stage.CHOOSING, Stage.REFUSED):
-            ballot.submit()
+        # A whole choice goes under review at once: the next deliberate tap casts it.
+        ballot.choose(choices, blank=blank, ready=choices_ready(poll.spec, choices, blank))
         self.refresh()
 
     def _action(self, poll_id: str, delegate_id: str, action: str) -> None:
@@ -565,20 +575,14 @@ class VotingController(QObject):
         if poll is None:
             return
         ballot = self._ballot(poll_id, delegate_id)
-        if action == "submit":
-            card = self.panel.card(poll_id, delegate_id)
-            if card is not None:
-                choices, blank = card.chosen()
-                ballot.choose(choices, blank=blank)
-            if choices_ready(poll.spec, ballot.choices, ballot.blank):
-                ballot.submit()
-        elif action == "change":
-            ballot.back()
-        elif action == "confirm" and ballot.stage is Stage.CONFIRMING:
-            if self.link.connection is None:
+        castable = ballot.stage in (Stage.REVIEWING, Stage.REFUSED)
+        if action == "cast" and castable:
+            if not choices_ready(poll.spec, ballot.choices, ballot.blank):
+                pass  # nothing whole to cast (the button is not shown then)
+            elif self.link.connection is None:
                 ballot.stage, ballot.problem = Stage.REFUSED, "not_connected"
             else:
-                ballot.confirm(self.link.new_op_id(), connected=self.link.connected)
+                ballot.cast(self.link.new_op_id(), connected=self.link.connected)
                 self._send(ballot)
         elif action == "resend" and ballot.stage is Stage.UNCONFIRMED:
             if self.link.connected:

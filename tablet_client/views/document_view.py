@@ -602,6 +602,11 @@ class DocumentView(QWidget):
         return self._image.page_rect.translated(offset)
 
     @property
+    def page_box(self) -> QWidget:
+        """The page area with what stands in for it (an error): below the reader's bars."""
+        return self._stack
+
+    @property
     def page_area(self) -> QWidget:
         """The part of the screen the page scrolls in (where fingers move it)."""
         return self._scroll.viewport()

@@ -2,13 +2,14 @@
 language switch, message strips, one screen at a time (with the voting panel over it),
 the speaker-queue bar and the lock overlay. Messages that come and go (announcements,
 notices, confirmations) lie over the top of the screen instead of pushing it down, so
-a button does not move from under the chair's finger."""
+a button does not move from under the chair's finger; so does the vote strip, the "vote
+open" signal on every screen."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -56,6 +57,9 @@ class ScreenStack(QStackedWidget):
         # Screens whose top left holds controls (the console's section tabs): the message
         # strips lie over the right part of their top only.
         self.strips_at_right: set[QWidget] = set()
+        # Screens whose top is a row of controls (the reader's toolbar): the strips lie
+        # over the top of the widget named here (the page) instead, below the controls.
+        self.strips_below: dict[QWidget, QWidget] = {}
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
@@ -118,10 +122,16 @@ class MessageStrips(QWidget):
         if parent is None or not shown:
             self.hide()
             return
-        left, width = 0, parent.width()
-        if isinstance(parent, ScreenStack) and parent.currentWidget() in parent.strips_at_right:
+        current = parent.currentWidget() if isinstance(parent, ScreenStack) else None
+        left, top, width = 0, 0, parent.width()
+        if isinstance(parent, ScreenStack) and current in parent.strips_at_right:
             left = width - max(STRIPS_AT_RIGHT_MIN, width // 2)
             width -= left
+        below = None
+        if isinstance(parent, ScreenStack) and current is not None:
+            below = parent.strips_below.get(current)
+        if below is not None and below.isVisible():
+            top = below.mapTo(parent, QPoint(0, 0)).y()
         layout = self.layout()
         assert layout is not None
         height = (
@@ -129,16 +139,26 @@ class MessageStrips(QWidget):
             if layout.hasHeightForWidth()
             else layout.sizeHint().height()
         )
-        self.setGeometry(left, 0, width, max(height, layout.sizeHint().height()))
+        self.setGeometry(left, top, width, max(height, layout.sizeHint().height()))
         self.show()
         if isinstance(parent, ScreenStack):
             parent.raise_overlays()
 
+    def lie_below(self, screen: QWidget, anchor: QWidget) -> None:
+        """On ``screen``, lie over the top of ``anchor`` (and follow it when it moves)."""
+        parent = self.parentWidget()
+        assert isinstance(parent, ScreenStack)
+        parent.strips_below[screen] = anchor
+        anchor.installEventFilter(self)
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
-        if event.type() in (QEvent.Type.ShowToParent, QEvent.Type.HideToParent):
+        kind = event.type()
+        if kind in (QEvent.Type.ShowToParent, QEvent.Type.HideToParent):
             self.place()
-        elif event.type() == QEvent.Type.LayoutRequest:
+        elif kind == QEvent.Type.LayoutRequest:
             self.place()  # a longer text: the strip takes a new height
+        elif kind in (QEvent.Type.Move, QEvent.Type.Resize) and watched not in self.strips:
+            self.place()  # the widget the strips lie on moved (a bar came or went above it)
         return super().eventFilter(watched, event)
 
 
@@ -243,7 +263,7 @@ class MainWindow(QMainWindow):
             if strip is self.follow_strip:
                 layout.addWidget(follow_holder)
             elif strip not in self.passing_strips():
-                layout.addWidget(strip)  # the vote, a closed meeting: never hidden
+                layout.addWidget(strip)  # a closed meeting, a wrong seat: never hidden
         layout.addWidget(self.screens, 1)
         layout.addWidget(floor_holder)
         self._layout = layout
@@ -257,6 +277,7 @@ class MainWindow(QMainWindow):
         self.screens.drawer = self.speakers_drawer
         self.message_strips = MessageStrips(self.passing_strips(), self.screens)
         self.screens.message_strips = self.message_strips
+        self.message_strips.lie_below(self.document_view, self.document_view.page_box)
         self.voting_panel = VotingPanelView(self.screens)  # over whatever screen is shown
         self.screens.overlay = self.voting_panel
         self.screens.currentChanged.connect(self._keep_panel_on_top)
@@ -266,7 +287,8 @@ class MainWindow(QMainWindow):
 
     def _full_screen_reading(self, full: bool) -> None:
         """The reader asked for all the page: the top bar, the follow strip and the floor
-        bar go (a vote or a closed meeting still shows its strip), and come back."""
+        bar go (a vote, lying over the page, or a closed meeting still shows its strip),
+        and come back."""
         for bar in self._reading_bars:
             bar.setVisible(not full)
 
@@ -295,8 +317,14 @@ class MainWindow(QMainWindow):
         ]
 
     def passing_strips(self) -> list[StripView]:
-        """The strips that lie over the screen (messages that come and go)."""
-        return [self.announcement_strip, self.notice_strip, self.confirmation_strip]
+        """The strips that lie over the screen (messages that come and go), most urgent
+        first. Over the screen stack, they stay in full-screen reading."""
+        return [
+            self.vote_strip,
+            self.announcement_strip,
+            self.notice_strip,
+            self.confirmation_strip,
+        ]
 
     def _keep_panel_on_top(self, _index: int) -> None:
         self.screens.raise_overlays()

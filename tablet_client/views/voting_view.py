@@ -31,7 +31,7 @@ from tablet_client.views.style import INDICATOR_STYLE, named
 SHEET_WIDTH = 980  # px at most; narrower screens get their width less a margin
 OPTION = "option_id"  # the property holding a choice's option id
 BLANK = ""  # the option id of "abstain" on a card where a blank ballot is allowed
-DOUBLE_TAP_S = 0.4  # a tap this soon after the ballot changed stage is the same finger's
+DOUBLE_TAP_S = 0.4  # a tap this soon after the card's last tap or change is the same finger's
 Clock = Callable[[], float]  # seconds, monotonic
 
 STATUS_COLOURS = {  # a card's status kind -> (background, text)
@@ -66,9 +66,16 @@ def _button(name: str, *, height: int = 52) -> QPushButton:
 
 
 class BallotCardView(QFrame):
-    """One ballot: whose vote, the choices, Submit, the confirmation, the receipt."""
+    """One ballot: whose vote, the choices, the review with Cast vote, the receipt.
 
-    action = Signal(str)  # submit | confirm | change | resend | change_vote | keep_vote
+    Two deliberate taps cast a vote: a whole choice (Yes; one candidate; the first of
+    "up to k") brings up the review, "You vote: Yes", with Cast vote under the choices
+    and at the right, never where an option is; the choices stay open until it is
+    tapped. Cast vote (and every other button of the card) ignores a tap that comes
+    within DOUBLE_TAP_S of the card's last tap or change: that is a double tap's second
+    half, not a decision."""
+
+    action = Signal(str)  # cast | resend | change_vote | keep_vote
     chosen_changed = Signal()
 
     def __init__(
@@ -78,7 +85,7 @@ class BallotCardView(QFrame):
         self.setObjectName("ballot_card")
         self.delegate_id = delegate_id
         self.clock = clock
-        self._stage_at = float("-inf")  # when the card last changed mode
+        self._held_at = float("-inf")  # the card's last tap or change of mode
         self.kind = ""
         self.max_choices = 1
         self.who = named(QLabel(), "ballot_who")
@@ -91,18 +98,15 @@ class BallotCardView(QFrame):
         self.option_buttons: dict[str, QAbstractButton] = {}
         self.hint = named(QLabel(), "ballot_hint")
         self.hint.setWordWrap(True)
-        self.submit = _button("ballot_submit", height=56)
-        self.confirm_text = named(QLabel(), "ballot_confirm_text")
-        self.confirm_text.setWordWrap(True)
-        self.confirm = _button("ballot_confirm", height=56)
-        self.change = _button("ballot_change", height=56)
-        self.confirm_box = named(QFrame(), "ballot_confirm_box")
-        confirm_layout = QHBoxLayout(self.confirm_box)
-        confirm_layout.setContentsMargins(12, 8, 12, 8)
-        confirm_layout.addWidget(self.confirm_text, 1)
-        # Confirm away from where Submit was: a double tap on Submit lands on Change.
-        confirm_layout.addWidget(self.confirm)
-        confirm_layout.addWidget(self.change)
+        self.review_text = named(QLabel(), "ballot_review_text")
+        self.review_text.setWordWrap(True)
+        self.cast = _button("ballot_cast", height=64)
+        self.cast.setMinimumWidth(220)
+        self.review_box = named(QFrame(), "ballot_review_box")
+        review_layout = QHBoxLayout(self.review_box)
+        review_layout.setContentsMargins(12, 8, 12, 8)
+        review_layout.addWidget(self.review_text, 1)
+        review_layout.addWidget(self.cast)  # under the choices, at the right: no option there
         self.status = named(QLabel(), "ballot_status")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -110,9 +114,7 @@ class BallotCardView(QFrame):
         self.change_vote = _button("ballot_change_vote")
         self.keep_vote = _button("ballot_keep_vote")
         for button, name in (
-            (self.submit, "submit"),
-            (self.confirm, "confirm"),
-            (self.change, "change"),
+            (self.cast, "cast"),
             (self.resend, "resend"),
             (self.change_vote, "change_vote"),
             (self.keep_vote, "keep_vote"),
@@ -121,7 +123,6 @@ class BallotCardView(QFrame):
         actions = QHBoxLayout()
         actions.addWidget(self.hint, 1)
         actions.addWidget(self.keep_vote)
-        actions.addWidget(self.submit)
         after = QHBoxLayout()
         after.addWidget(self.status, 1)
         after.addWidget(self.resend)
@@ -132,17 +133,24 @@ class BallotCardView(QFrame):
         layout.addWidget(self.who)
         layout.addWidget(self.choices_box)
         layout.addLayout(actions)
-        layout.addWidget(self.confirm_box)
+        layout.addWidget(self.review_box)
         layout.addLayout(after)
         self.set_mode("choosing")
         self.set_status("", "")
 
     def _tapped(self, action: str) -> None:
-        """A tap on a button of the card: one that lands within DOUBLE_TAP_S of the card
-        changing stage is the second half of a double tap, not a decision."""
-        if self.clock() - self._stage_at < DOUBLE_TAP_S:
+        """A tap on a button of the card: one that lands within DOUBLE_TAP_S of the card's
+        last tap or change is the second half of a double tap, not a decision."""
+        now = self.clock()
+        if now - self._held_at < DOUBLE_TAP_S:
+            self._held_at = now  # a third tap of the same burst is no decision either
             return
         self.action.emit(action)
+
+    def hold(self) -> None:
+        """The card was just tapped or changed, or came up under the finger: its buttons
+        wait DOUBLE_TAP_S before they take a tap."""
+        self._held_at = self.clock()
 
     # --- choices -----------------------------------------------------------------------
 
@@ -198,6 +206,7 @@ class BallotCardView(QFrame):
         button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         button.setMinimumHeight(44)
         button.toggled.connect(lambda on, b=button: self._toggled(b, on))
+        button.clicked.connect(self.hold)  # tapped, even if it stays as it was
         self.group.addButton(button)
         self.option_buttons[option_id] = button
 
@@ -250,19 +259,22 @@ class BallotCardView(QFrame):
     _editable = True
 
     def set_mode(self, mode: str) -> None:
-        """``choosing`` (choices and Submit), ``confirming`` (You vote: … Confirm/Change)
-        or ``done`` (only the status: sending, the receipt, a refusal)."""
+        """``choosing`` (the choices, not yet whole), ``reviewing`` (the choices, still
+        open, and "You vote: …" with Cast vote) or ``done`` (only the status: sending,
+        the receipt, a refusal)."""
         if self.property("mode") != mode:
-            self._stage_at = self.clock()
-        self._editable = mode == "choosing"
+            self.hold()
+        self._editable = mode in ("choosing", "reviewing")
         self.choices_box.setVisible(mode != "done")
         for button in self.option_buttons.values():
             button.setEnabled(self._editable)
         if self._editable and self.kind in ("multiple", "election"):
             self._limit()
-        self.hint.setVisible(mode == "choosing")
-        self.submit.setVisible(mode == "choosing")
-        self.confirm_box.setVisible(mode == "confirming")
+        self.hint.setVisible(self._editable)
+        # There while choosing too, Cast vote greyed: nothing moves when a choice is whole
+        # (not this card's buttons, nor the next card's under a finger on its way there).
+        self.review_box.setVisible(self._editable)
+        self.cast.setEnabled(mode == "reviewing")
         self.setProperty("mode", mode)
 
     def mode(self) -> str:
@@ -285,9 +297,7 @@ class BallotCardView(QFrame):
         self.keep_vote.setVisible(keep_vote)
 
     def retranslate(self) -> None:
-        self.submit.setText(tr("vote.submit"))
-        self.confirm.setText(tr("vote.confirm"))
-        self.change.setText(tr("vote.change"))
+        self.cast.setText(tr("vote.cast"))
         self.resend.setText(tr("vote.send_again"))
         self.change_vote.setText(tr("vote.change_my_vote"))
         self.keep_vote.setText(tr("vote.keep_my_vote"))
@@ -464,14 +474,14 @@ class VotingPanelView(QFrame):
             " QFrame#ballot_card QCheckBox { background: transparent; border: none; }"
             " QLabel#ballot_who { font-size: 18px; font-weight: 700; }"
             " QLabel#ballot_hint { color: #4a4f57; }"
-            " QFrame#ballot_confirm_box { background: #dbe8f7; border: none; border-radius: 8px; }"
-            " QLabel#ballot_confirm_text { font-size: 20px; font-weight: 700; }"
+            " QFrame#ballot_review_box { background: #dbe8f7; border: none; border-radius: 8px; }"
+            " QLabel#ballot_review_text { font-size: 20px; font-weight: 700; }"
             " QRadioButton, QCheckBox { font-size: 19px; }"
-            " QPushButton#ballot_submit, QPushButton#ballot_confirm { background: #1f5fae;"
-            " color: white; border-radius: 6px; font-size: 18px; font-weight: 700;"
+            " QPushButton#ballot_cast { background: #1f5fae;"
+            " color: white; border-radius: 6px; font-size: 20px; font-weight: 700;"
             " padding: 4px 28px; }"
-            " QPushButton#ballot_submit:disabled { background: #9aa7b8; }"
-            " QPushButton#ballot_change, QPushButton#ballot_resend,"
+            " QPushButton#ballot_cast:disabled { background: #c3ccd8; color: #f3f5f8; }"
+            " QPushButton#ballot_resend,"
             " QPushButton#ballot_change_vote, QPushButton#ballot_keep_vote, "
             " QPushButton#voting_hide { font-size: 16px; font-weight: 600; padding: 4px 20px; }"
             + INDICATOR_STYLE
@@ -514,7 +524,13 @@ class VotingPanelView(QFrame):
             self.sheet.setFixedWidth(min(SHEET_WIDTH, parent.width() - 48))
 
     def open(self) -> None:
+        """Show the panel; if it comes up now, under a finger that may tap again, its
+        buttons wait a double tap's time."""
         self.fit()
+        if self.isHidden():
+            for section in self.sections.values():
+                for card in section.cards.values():
+                    card.hold()
         self.show()
         self.raise_()
 

@@ -38,6 +38,7 @@ from tablet_client.views.document_view import DocumentView
 from tests.rooms import RunningRoom, running_room, timeout
 from tests.tablet_client.conftest import A4, until
 from tests.tablet_client.test_live_ui import click, make_tablet, sign_in_ui
+from tests.tablet_client.touch import touch_device
 
 SHOTS = Path("/tmp/annot-shots")
 ME, OTHER = "m-an", "m-binh"
@@ -197,7 +198,7 @@ def test_one_finger_draws_and_two_fingers_never_do(
     run_async(annotating.open(colour_pdf))
     # Touch sequences process events themselves: sent from outside the qasync loop.
     annotating.tool("pen")
-    device = QTest.createTouchDevice()
+    device = touch_device()
     layer = annotating.layer
     # Touch goes to what is on screen: the top of the page (fit width scrolls the rest).
     a, b, c = annotating.at(100, 150), annotating.at(180, 170), annotating.at(260, 150)

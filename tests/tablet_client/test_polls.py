@@ -70,13 +70,14 @@ def receipt(ballot_id: str, seconds: float = 0, code: str = "AAAA") -> Receipt:
 
 def test_a_ballot_goes_from_choice_to_receipt_and_keeps_a_named_choice() -> None:
     ballot = Ballot("p", "d1")
-    ballot.choose(("yes",))
-    ballot.submit()
-    assert ballot.stage is Stage.CONFIRMING
-    ballot.back()
-    ballot.choose(("no",))
-    ballot.submit()
-    ballot.confirm("b-1")
+    ballot.choose(("yes",), ready=True)
+    assert ballot.stage is Stage.REVIEWING
+    ballot.choose((), ready=False)  # let go: nothing to cast
+    assert ballot.stage is Stage.CHOOSING
+    ballot.cast("b-0")
+    assert (ballot.stage, ballot.ballot_id) == (Stage.CHOOSING, None)
+    ballot.choose(("no",), ready=True)
+    ballot.cast("b-1")
     assert (ballot.stage, ballot.ballot_id) == (Stage.SENDING, "b-1")
     ballot.recorded(receipt("b-1"))
     assert ballot.stage is Stage.RECORDED and ballot.voted == ("no",)
@@ -86,9 +87,8 @@ def test_a_ballot_goes_from_choice_to_receipt_and_keeps_a_named_choice() -> None
 
 def test_a_secret_ballot_forgets_its_choice_and_cannot_be_changed() -> None:
     ballot = Ballot("p", "d1", secret=True)
-    ballot.choose(("yes",))
-    ballot.submit()
-    ballot.confirm("b-1")
+    ballot.choose(("yes",), ready=True)
+    ballot.cast("b-1")
     ballot.recorded(receipt("b-1"))
     assert ballot.voted is None and ballot.choices == ()
     ballot.change_vote()
@@ -97,9 +97,8 @@ def test_a_secret_ballot_forgets_its_choice_and_cannot_be_changed() -> None:
 
 def test_a_dropped_ballot_is_resent_with_its_id_and_ends_at_its_receipt() -> None:
     ballot = Ballot("p", "d1")
-    ballot.choose(("yes",))
-    ballot.submit()
-    ballot.confirm("b-1")
+    ballot.choose(("yes",), ready=True)
+    ballot.cast("b-1")
     ballot.dropped()
     assert ballot.stage is Stage.UNCONFIRMED
     ballot.resent()
@@ -109,17 +108,18 @@ def test_a_dropped_ballot_is_resent_with_its_id_and_ends_at_its_receipt() -> Non
     assert ballot.stage is Stage.RECORDED and ballot.voted == ("yes",)
 
 
-def test_confirming_offline_is_unconfirmed_at_once_and_a_refusal_lets_choose_again() -> None:
+def test_casting_offline_is_unconfirmed_at_once_and_a_refusal_lets_cast_or_choose_again() -> None:
     ballot = Ballot("p", "d1")
-    ballot.choose(("yes",))
-    ballot.submit()
-    ballot.confirm("b-1", connected=False)
+    ballot.choose(("yes",), ready=True)
+    ballot.cast("b-1", connected=False)
     assert ballot.stage is Stage.UNCONFIRMED
     ballot.refused(ErrorCode.POLL_CLOSED)
     assert (ballot.stage, ballot.problem) == (Stage.REFUSED, "poll_closed")
-    ballot.choose(("no",))
-    ballot.submit()
-    assert ballot.stage is Stage.CONFIRMING and ballot.problem == ""
+    ballot.cast("b-2")  # the same choice again, as a new ballot
+    assert (ballot.stage, ballot.ballot_id, ballot.choices) == (Stage.SENDING, "b-2", ("yes",))
+    ballot.refused(ErrorCode.POLL_CLOSED)
+    ballot.choose(("no",), ready=True)
+    assert ballot.stage is Stage.REVIEWING and ballot.problem == ""
 
 
 def test_receipts_restore_and_a_changed_vote_replaces_the_standing_one() -> None:
@@ -133,9 +133,8 @@ def test_receipts_restore_and_a_changed_vote_replaces_the_standing_one() -> None
     ballot.keep_vote()
     assert ballot.stage is Stage.RECORDED and ballot.receipt is not None
     ballot.change_vote()
-    ballot.choose(("abstain",))
-    ballot.submit()
-    ballot.confirm("b-2")
+    ballot.choose(("abstain",), ready=True)
+    ballot.cast("b-2")
     ballot.recorded(receipt("elsewhere", -60, "OLD"))  # an older receipt meanwhile
     assert ballot.stage is Stage.SENDING
     ballot.recorded(receipt("b-2", 0, "NEW"))

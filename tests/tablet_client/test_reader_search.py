@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 from room_client.confidential import seal
 from tablet_client.document_controller import DocumentController
 from tablet_client.i18n import set_language
-from tablet_client.render import PageRenderer
+from tablet_client.render import PageRenderer, fold
 from tablet_client.search_controller import HeldDocument, SearchController
 from tablet_client.views.document_view import DocumentView
 from tests.tablet_client.conftest import A4
@@ -280,3 +280,99 @@ async def test_a_hit_wrapped_onto_the_next_line_is_one_hit(tmp_path: Path) -> No
         flat(pymupdf_rects(path, 0, "budget of the committee")[:2]), abs=0.01
     )
     assert result.hits[1].snippet == "the budget of the committee"
+
+
+# --- Vietnamese typed without diacritics --------------------------------------------------
+
+VI_FONT = "notos"  # Noto Sans (pymupdf-fonts), as the room's minutes use: every diacritic
+VI_PAGES = (
+    ("Kế hoạch đầu tư công trung hạn 2026–2030", "Báo cáo tình hình kinh tế – xã hội"),
+    ("Báo cáo của Ủy ban kinh tế", "Vốn ĐẦU TƯ PHÁT TRIỂN; kế hoạch năm 2027"),
+    ("Đại biểu thảo luận ở tổ", "Không có nội dung liên quan"),
+)
+
+
+def make_vietnamese_pdf(path: Path) -> Path:
+    doc = pymupdf.open()
+    font = pymupdf.Font(VI_FONT)
+    for lines in VI_PAGES:
+        page = doc.new_page(width=A4[0], height=A4[1])
+        page.insert_font(fontname="vi", fontbuffer=font.buffer)
+        for row, line in enumerate(lines):
+            page.insert_text((72, 120 + 40 * row), line, fontsize=14, fontname="vi")
+    doc.save(path)
+    doc.close()
+    return path
+
+
+def words_in(path: Path, index: int, rect: tuple[float, float, float, float]) -> str:
+    """The words PyMuPDF reads inside ``rect`` of page ``index``."""
+    with pymupdf.open(path) as doc:
+        return " ".join(doc[index].get_textbox(pymupdf.Rect(rect)).split())
+
+
+def test_fold_drops_case_and_diacritics_and_maps_the_stroked_d() -> None:
+    assert fold("Kế hoạch ĐẦU TƯ") == "ke hoach dau tu"
+    assert fold("Đại biểu Ủy ban") == "dai bieu uy ban"
+    assert fold("ﬁnance") == "finance"  # a ligature, as some PDFs have it
+    assert fold("budget") == "budget"
+
+
+async def test_vietnamese_typed_without_diacritics_finds_the_words(tmp_path: Path) -> None:
+    path = make_vietnamese_pdf(tmp_path / "ke-hoach.pdf")
+    renderer = PageRenderer(workers=1)
+    try:
+        plan = await renderer.search(path, "ke hoach")
+        invest = await renderer.search(path, "dau tu")
+        mixed = await renderer.search(path, "KẾ HOACH")
+        exact = await renderer.search(path, "Đầu tư")
+        stroke = await renderer.search(path, "dai bieu")
+        nothing = await renderer.search(path, "ke hoach dau tu phat")
+    finally:
+        await renderer.close()
+    assert [hit.page_index for hit in plan.hits] == [0, 1]
+    assert [hit.page_index for hit in mixed.hits] == [0, 1]
+    assert [hit.page_index for hit in invest.hits] == [0, 1]
+    assert [hit.page_index for hit in exact.hits] == [0, 1]
+    assert [hit.page_index for hit in stroke.hits] == [2]
+    assert not nothing.hits and nothing.complete
+    # the boxes are on the words, as PyMuPDF finds them typed with their diacritics
+    for result, words in ((plan, ("Kế hoạch", "kế hoạch")), (invest, ("đầu tư", "ĐẦU TƯ"))):
+        for hit, written in zip(result.hits, words, strict=True):
+            (box,) = hit.rects
+            assert words_in(path, hit.page_index, box) == written
+            assert flat([box]) == pytest.approx(
+                flat(pymupdf_rects(path, hit.page_index, written)), abs=0.01
+            )
+    assert plan.hits[0].snippet == "Kế hoạch đầu tư công trung hạn 2026–2030"
+    assert invest.hits[1].snippet == "Vốn ĐẦU TƯ PHÁT TRIỂN; kế hoạch năm 2027"
+    assert words_in(path, 2, stroke.hits[0].rects[0]) == "Đại biểu"
+
+
+def test_the_reader_finds_vietnamese_typed_without_diacritics(
+    reader: SearchingReader, tmp_path: Path, run_async: Run, wait_until: Any
+) -> None:
+    path = make_vietnamese_pdf(tmp_path / "ke-hoach.pdf")
+
+    async def body() -> None:
+        await reader.controller.open(path, "Kế hoạch đầu tư")
+        reader.view.open_search()
+        panel = reader.view.search_panel
+        panel.field.setText("dau tu")
+        panel.go.click()
+        await reader.search.wait()
+        assert panel.status.text() == "Matches: 2."
+        assert panel.hits.item(0).text() == "Page 1 — Kế hoạch đầu tư công trung hạn 2026–2030"
+        assert panel.hits.item(1).text() == "Page 2 — Vốn ĐẦU TƯ PHÁT TRIỂN; kế hoạch năm 2027"
+        await wait_until(lambda: 0 in reader.shown, "page 1 shown")
+        layer = reader.view.annotation_layer
+        assert flat(layer.search_hits) == pytest.approx(
+            flat(pymupdf_rects(path, 0, "đầu tư")), abs=0.01
+        )
+        panel.next.click()
+        await wait_until(lambda: 1 in reader.shown, "page 2 shown")
+        assert flat(layer.search_hits) == pytest.approx(
+            flat(pymupdf_rects(path, 1, "ĐẦU TƯ")), abs=0.01
+        )
+
+    run_async(body())

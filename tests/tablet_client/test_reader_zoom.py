@@ -36,6 +36,7 @@ from tests.tablet_client.test_document_view import (
     assert_colour,
     assert_not_blank,
 )
+from tests.tablet_client.touch import in_loop, touch_device
 
 SHOTS = Path("/tmp/pinch-shots")
 READ_VI = "Đọc"  # the reading tool, in Vietnamese
@@ -49,7 +50,7 @@ class Fingers:
     def __init__(self, view: DocumentView, run_async: Run) -> None:
         self.area = view.page_area
         self.run = run_async
-        self.device: QPointingDevice = QTest.createTouchDevice()
+        self.device: QPointingDevice = touch_device()
         self.now = 100.0
         self.down: dict[int, QPoint] = {}
         view.clock = lambda: self.now
@@ -102,28 +103,6 @@ class Fingers:
         self.now += 0.04
         self.lift()
         self.now += 0.06
-
-
-def in_loop(run_async: Run, action: Callable[[], None]) -> None:
-    """Run ``action`` (touch sequences, a command) as a callback of the running loop, as
-    Qt's events are in the app: what they start (renders, prefetches) finds the loop."""
-
-    async def body() -> None:
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-
-        def call() -> None:
-            try:
-                action()
-            except BaseException as exc:  # the test's assertion, raised in the test
-                done.set_exception(exc)
-            else:
-                done.set_result(None)
-
-        loop.call_soon(call)
-        await done
-
-    run_async(body())
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ from tests.live_clients import Tablet
 from tests.rooms import RunningRoom, running_room, timeout
 from tests.tablet_client.fed import StepClock
 from tests.tablet_client.test_live_ui import click, make_tablet, shot, sign_in_ui
+from tests.tablet_client.touch import OFFSCREEN_SCREEN, Finger
 
 Run = Callable[[Coroutine[Any, Any, Any]], Any]
 WaitUntil = Callable[..., Coroutine[Any, Any, float]]
@@ -142,12 +143,12 @@ def test_delegate_votes_for_themselves_and_a_proxy_changes_and_sees_the_result(
         await shot(window, "voting-live-panel", tmp_path)
 
         own.choose("yes")
-        click(qtbot, own.confirm)
+        click(qtbot, own.cast)
         await wait_until(lambda: own.status.property("kind") == "recorded", "own receipt")
         assert own.status.text().endswith("You voted: Yes")
         proxy.choose("no")
-        assert proxy.confirm_text.text() == "You vote: No"
-        click(qtbot, proxy.confirm)
+        assert proxy.review_text.text() == "You vote: No"
+        click(qtbot, proxy.cast)
         await wait_until(lambda: proxy.status.property("kind") == "recorded", "proxy receipt")
         await shot(window, "voting-live-receipts", tmp_path)
         first_receipt = delegate.voting.ballots[("p-budget", "d1")].receipt
@@ -156,7 +157,7 @@ def test_delegate_votes_for_themselves_and_a_proxy_changes_and_sees_the_result(
         # The poll allows changing: a new ballot replaces the first one.
         click(qtbot, own.change_vote)
         own.choose("abstain")
-        click(qtbot, own.confirm)
+        click(qtbot, own.cast)
         await wait_until(
             lambda: own.status.text().endswith("You voted: Abstain"), "the changed vote"
         )
@@ -211,10 +212,10 @@ def test_a_ballot_cut_off_by_a_dropped_connection_ends_at_one_receipt(
         own = panel.sections["p-budget"].cards["d1"]
         proxy = panel.sections["p-budget"].cards["d5"]
 
-        # 1. The connection drops as the ballot is confirmed: it waits in the outbox,
+        # 1. The connection drops as the ballot is cast: it waits in the outbox,
         #    the card says it is not confirmed, and the reconnect sends it (same id).
         own.choose("yes")
-        click(qtbot, own.confirm)
+        click(qtbot, own.cast)
         connection.drop()
         await wait_until(
             lambda: own.status.text() == "Not confirmed yet — the connection dropped",
@@ -238,7 +239,7 @@ def test_a_ballot_cut_off_by_a_dropped_connection_ends_at_one_receipt(
 
         connection._receive = lose_the_receipt  # type: ignore[method-assign]
         proxy.choose("no")
-        click(qtbot, proxy.confirm)
+        click(qtbot, proxy.cast)
         await wait_until(lambda: bool(lost), "the answer lost")
         await wait_until(lambda: proxy.resend.isVisible(), "Send again")
         assert proxy.status.text() == "Not confirmed yet — the connection dropped"
@@ -284,11 +285,11 @@ def test_a_ballot_refused_by_the_room_is_explained_in_words(
         assert section.meta.text() == "Secret ballot"
         own = section.cards["d1"]
         own.choose("yes")
-        # Offline when confirming; the chair closes the poll before the tablet is back.
+        # Offline when casting; the chair closes the poll before the tablet is back.
         connection.backoff = Backoff(initial=3.0, maximum=3.0)
         connection.drop()
         await wait_until(lambda: connection.status.phase is Phase.RETRYING, "offline")
-        click(qtbot, own.confirm)
+        click(qtbot, own.cast)
         assert own.status.text() == "Not confirmed yet — the connection dropped"
         await ok(chair, ClosePoll(chair.op(), "p-secret"))
         await wait_until(lambda: own.status.property("kind") == "error", "the refusal", 10)
@@ -444,3 +445,51 @@ def test_clerk_checks_in_a_member_without_a_tablet_and_manages_proxies(
         await d2.stop()
 
     run_long(body())
+
+
+def test_by_touch_two_taps_end_at_the_rooms_receipt_and_a_double_tap_casts_nothing(
+    qtbot: QtBot,
+    voting_room: RunningRoom,
+    tablet_ui: TabletUI,
+    run_long: Run,
+    wait_until: WaitUntil,
+) -> None:
+    """Real touch sequences (tests.tablet_client.touch) on the tablet's window, the ballot
+    going to the room-server process and its receipt coming back."""
+    delegate = tablet_ui("a2", "A2")
+    window = delegate.window
+    width, height = OFFSCREEN_SCREEN
+    window.resize(width - 4, height - 4)  # touch points beyond the screen are dropped
+    clock = StepClock(step=0)  # the test says when each tap is
+    window.voting_panel.clock = clock
+    opened: list[Tablet] = []
+
+    async def open_poll() -> None:
+        opened.append(await d1_with_poll_open(qtbot, voting_room, delegate, wait_until, "p-secret"))
+        await asyncio.sleep(0.05)  # the new cards shown and laid out
+
+    run_long(open_poll())
+    (chair,) = opened
+    own = window.voting_panel.sections["p-secret"].cards["d1"]
+    finger = Finger(window, run_long)
+    clock.advance(1)
+    yes = own.option_buttons["yes"]
+    finger.tap(yes)
+    clock.advance(0.15)
+    finger.tap(yes)  # a double tap on Yes: still only Yes under review
+    clock.advance(0.15)
+    finger.tap(own.cast)  # the same burst of taps, now on Cast vote: not a decision
+    assert own.mode() == "reviewing" and own.review_text.text() == "You vote: Yes"
+    clock.advance(1)
+    finger.tap(own.cast)  # deliberate
+
+    async def receipt() -> None:
+        await wait_until(lambda: own.status.property("kind") == "recorded", "the receipt")
+        await wait_until(
+            lambda: any(p.voted == 1 for p in chair.of_type(PollProgress)), "counted once"
+        )
+        await asyncio.sleep(0.2)
+        assert [p.voted for p in chair.of_type(PollProgress)][-1] == 1
+
+    run_long(receipt())
+    assert own.status.text().startswith("✓ Your secret ballot is recorded · ")

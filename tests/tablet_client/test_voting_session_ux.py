@@ -51,17 +51,24 @@ MakeFed = Callable[..., FedTablet]
 Run = Callable[[Coroutine[Any, Any, Any]], Any]
 SHOTS = Path("/tmp/shots-voting")
 SIZES = ((1280, 800), (1920, 1200))
+UX13_SHOTS = Path("/tmp/ux13-shots")
 
 
-async def shots(window: QWidget, name: str, *, languages: tuple[str, ...] = ("en", "vi")) -> None:
+async def shots(
+    window: QWidget,
+    name: str,
+    *,
+    languages: tuple[str, ...] = ("en", "vi"),
+    folder: Path = SHOTS,
+) -> None:
     """``name`` at both tablet sizes in each language; back to 1280x800 in English."""
-    SHOTS.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (once, before any await)
+    folder.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (once, before any await)
     for language in languages:
         set_language(language)
         for width, height in SIZES:
             window.resize(width, height)
             await asyncio.sleep(0.05)  # let Qt lay out the new size and words
-            assert window.grab().save(str(SHOTS / f"{name}-{width}x{height}-{language}.png"))
+            assert window.grab().save(str(folder / f"{name}-{width}x{height}-{language}.png"))
     set_language("en")
     window.resize(*SIZES[0])
     await asyncio.sleep(0.05)
@@ -244,11 +251,11 @@ def test_the_lock_screen_says_a_vote_is_open_and_unlocks_into_the_ballot(
         await until(lambda: lock.mode() == "", "the answer, through the link")
         assert panel.isVisible()  # straight to the ballot
         card = panel.sections["p1"].cards["d1"]
-        # Two deliberate taps: Yes, then Confirm.
+        # Two deliberate taps: Yes, then Cast vote.
         click(qtbot, card.option_buttons["yes"])
-        assert card.mode() == "confirming" and card.confirm_text.text() == "You vote: Yes"
-        await shots(window, "voting-confirm")
-        click(qtbot, card.confirm)
+        assert card.mode() == "reviewing" and card.review_text.text() == "You vote: Yes"
+        await shots(window, "voting-review")
+        click(qtbot, card.cast)
         (ballot,) = await tablet.sent(CastBallot)
         assert ballot.choices == ("yes",)
         tablet.record(ballot)
@@ -270,27 +277,32 @@ def test_a_double_tap_never_casts_a_vote(qtbot: QtBot, fed: MakeFed, run_async: 
         tablet.start("d1")
         tablet.feed(polls(poll("p3", VENUES), poll("p1", MOTION)))
         venues = panel.sections["p3"].cards["d1"]
-        click(qtbot, venues.option_buttons["v1"])
+        await shots(window, "voting-multiple-choosing", languages=("en",), folder=UX13_SHOTS)
+        before = places(panel)
         tablet.clock.advance(1)
-        submit = venues.submit
-        finger = submit.mapToGlobal(submit.rect().center())
-        click(qtbot, submit)
-        assert venues.mode() == "confirming"
-        confirm = venues.confirm
-        assert not confirm.rect().contains(confirm.mapFromGlobal(finger))  # not where Submit was
-        tablet.clock.advance(0.1)  # the second tap of the double tap, at the same place
-        tap_at(qtbot, window, finger)
-        assert venues.mode() == "confirming"
+        click(qtbot, venues.option_buttons["v1"])  # a whole choice: its review, Cast vote
+        assert venues.mode() == "reviewing" and venues.cast.isEnabled()
+        await asyncio.sleep(0.05)
+        assert places(panel) == before  # nothing moved: Cast vote was there, greyed
+        await shots(window, "voting-multiple-review", folder=UX13_SHOTS)
+        cast = venues.cast
+        cast_rect = cast.rect().translated(cast.mapToGlobal(QPoint(0, 0)))
+        for option in venues.option_buttons.values():  # no option where Cast vote is
+            option_rect = option.rect().translated(option.mapToGlobal(QPoint(0, 0)))
+            assert not option_rect.intersects(cast_rect), option.text()
+        tablet.clock.advance(0.1)  # a quick second tap, on Cast vote itself
+        click(qtbot, cast)
+        assert venues.mode() == "reviewing"
         assert not await tablet.sent(CastBallot)
-        tablet.clock.advance(0.1)
-        click(qtbot, confirm)  # even Confirm itself, 0.2 s later: the same finger
+        tablet.clock.advance(0.3)  # a third tap of the same burst
+        click(qtbot, cast)
         assert not await tablet.sent(CastBallot)
         tablet.clock.advance(1)
-        click(qtbot, confirm)  # a deliberate tap
+        click(qtbot, cast)  # a deliberate tap
         (ballot,) = await tablet.sent(CastBallot)
         assert ballot.choices == ("v1",)
 
-        # Yes/No: a double tap on Yes lands on Yes again (held while confirming).
+        # Yes/No: a double tap on Yes lands on Yes again; nothing is cast.
         motion = panel.sections["p1"].cards["d1"]
         yes = motion.option_buttons["yes"]
         finger = yes.mapToGlobal(yes.rect().center())
@@ -298,8 +310,20 @@ def test_a_double_tap_never_casts_a_vote(qtbot: QtBot, fed: MakeFed, run_async: 
         click(qtbot, yes)
         tablet.clock.advance(0.1)
         tap_at(qtbot, window, finger)
-        assert motion.mode() == "confirming"
+        assert motion.mode() == "reviewing" and motion.chosen() == (("yes",), False)
         assert [b.poll_id for b in await tablet.sent(CastBallot)] == ["p3"]
+
+        # The panel comes up under the finger (Vote now on the strip): Cast vote waits.
+        click(qtbot, panel.hide_button)
+        tablet.clock.advance(1)
+        click(qtbot, window.vote_strip.action)
+        assert panel.isVisible()
+        tablet.clock.advance(0.1)
+        click(qtbot, motion.cast)
+        assert [b.poll_id for b in await tablet.sent(CastBallot)] == ["p3"]
+        tablet.clock.advance(1)
+        click(qtbot, motion.cast)
+        assert [b.poll_id for b in await tablet.sent(CastBallot)] == ["p3", "p1"]
 
     run_async(body())
 
@@ -382,6 +406,92 @@ def test_an_announcement_does_not_move_the_chairs_buttons(
         click(qtbot, strip.close_button)
         assert not window.message_strips.isVisible()
         assert lock_all.mapToGlobal(QPoint(0, 0)) == before
+
+    run_async(body())
+
+
+def places(screen: QWidget) -> dict[str, QPoint]:
+    """Where each button a finger can reach on ``screen`` is on the glass."""
+    return {
+        f"{button.objectName()}:{button.text()}": button.mapToGlobal(QPoint(0, 0))
+        for button in screen.findChildren(QAbstractButton)
+        if button.isVisible()
+    }
+
+
+def covered(screen: QWidget, strip: QWidget) -> list[str]:
+    """The buttons of ``screen`` that ``strip`` lies over."""
+    over = strip.rect().translated(strip.mapToGlobal(QPoint(0, 0)))
+    return [
+        button.objectName()
+        for button in screen.findChildren(QAbstractButton)
+        if button.isVisible()
+        and button.rect().translated(button.mapToGlobal(QPoint(0, 0))).intersects(over)
+    ]
+
+
+def test_the_vote_strip_lies_over_the_screen_and_moves_no_button(
+    qtbot: QtBot, fed: MakeFed, run_async: Run
+) -> None:
+    tablet = fed()
+    window, panel, strip = tablet.window, tablet.window.voting_panel, tablet.window.vote_strip
+
+    async def body() -> None:
+        tablet.start("d1")
+        agenda = window.agenda_view
+        assert window.screens.currentWidget() is agenda
+        await asyncio.sleep(0.05)
+        before = places(agenda)
+        assert before  # the agenda's own buttons (Open, …)
+        screen_top = agenda.mapToGlobal(QPoint(0, 0))
+        tablet.feed(polls(poll("p1", MOTION)))
+        click(qtbot, panel.hide_button)  # put away to read on: the strip says a vote waits
+        await asyncio.sleep(0.05)
+        assert strip.isVisible() and strip.text.text() == "Voting is open: Adopt the budget 2027"
+        assert places(agenda) == before  # nothing moved from under the finger
+        assert agenda.mapToGlobal(QPoint(0, 0)) == screen_top
+        assert strip.mapToGlobal(QPoint(0, 0)).y() == window.screens.mapToGlobal(QPoint(0, 0)).y()
+        assert strip.action.height() >= 36
+        await shots(window, "vote-strip-agenda", folder=UX13_SHOTS)
+        # The reader: the strip lies over the top of the page, below its toolbar.
+        reader = window.document_view
+        window.show_screen(reader)
+        await asyncio.sleep(0.05)
+        assert places(reader)  # the toolbar's buttons
+        assert not covered(reader, strip)
+        assert strip.mapToGlobal(QPoint(0, 0)).y() == reader.page_box.mapToGlobal(QPoint(0, 0)).y()
+        await shots(window, "vote-strip-reader", folder=UX13_SHOTS)
+        assert not covered(reader, strip)
+        reader.set_full_screen(True)  # full-screen reading: still there, over the page
+        await asyncio.sleep(0.05)
+        assert strip.isVisible() and not covered(reader, strip)
+        assert strip.mapToGlobal(QPoint(0, 0)).y() == reader.page_box.mapToGlobal(QPoint(0, 0)).y()
+        await shots(window, "vote-strip-full-screen", languages=("en",), folder=UX13_SHOTS)
+        reader.set_full_screen(False)
+        await asyncio.sleep(0.05)
+        assert not covered(reader, strip)
+        window.show_screen(agenda)
+        await asyncio.sleep(0.05)
+
+        click(qtbot, strip.action)  # Vote now
+        card = panel.sections["p1"].cards["d1"]
+        click(qtbot, card.option_buttons["no"])
+        click(qtbot, card.cast)
+        (ballot,) = await tablet.sent(CastBallot)
+        tablet.record(ballot)
+        click(qtbot, panel.hide_button)
+        await asyncio.sleep(0.05)
+        assert strip.text.text() == "Your vote on “Adopt the budget 2027” is recorded"
+        assert places(agenda) == before
+        await shots(window, "vote-strip-recorded", folder=UX13_SHOTS)
+        click(qtbot, strip.close_button)  # the vote is in: the strip may be put away
+        await asyncio.sleep(0.05)
+        assert not strip.isVisible() and not window.message_strips.isVisible()
+        assert places(agenda) == before
+        tablet.feed(polls(poll("p1", MOTION, PollState.CLOSED), poll("p2", CHAIR_OF_FINANCE)))
+        click(qtbot, panel.hide_button)
+        assert strip.isVisible()  # the next poll is signalled again
+        assert strip.text.text() == "Voting is open: Chair of the finance committee"
 
     run_async(body())
 

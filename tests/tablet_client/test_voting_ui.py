@@ -103,7 +103,7 @@ async def shot(widget: QWidget, name: str, tmp_path: Path) -> None:
         assert pixmap.save(str(folder / f"{name}.png"))
 
 
-def test_yes_no_ballot_goes_from_choice_to_confirmation_to_receipt(
+def test_yes_no_ballot_goes_from_choice_to_review_to_receipt(
     qtbot: QtBot, tmp_path: Path, fed: MakeFed, run_async: Run
 ) -> None:
     tablet = fed()
@@ -120,8 +120,8 @@ def test_yes_no_ballot_goes_from_choice_to_confirmation_to_receipt(
         assert section.rule.text() == "Two thirds of members present"
         card = section.cards["d1"]
         assert card.who.text() == "Your vote"
-        assert card.hint.text() == "Tap Yes, No or Abstain, then Confirm"
-        assert not card.submit.isEnabled()
+        assert card.hint.text() == "Tap Yes, No or Abstain, then Cast vote"
+        assert card.mode() == "choosing" and not card.cast.isEnabled()  # greyed, in place
         assert window.presence_indicator.text() == "✓ Checked in"
         await shot(window, "voting-panel", tmp_path)
         set_language("vi")
@@ -129,15 +129,15 @@ def test_yes_no_ballot_goes_from_choice_to_confirmation_to_receipt(
         await shot(window, "voting-panel-vi", tmp_path)
         set_language("en")
 
-        card.choose("yes")  # one tap on Yes: straight to Confirm (two taps to vote)
-        assert card.mode() == "confirming"
-        assert card.confirm_text.text() == "You vote: Yes"
-        await shot(window, "voting-confirm", tmp_path)
-        click(qtbot, card.change)  # back to choosing, the choice kept
-        assert card.mode() == "choosing" and card.chosen() == (("yes",), False)
-        card.choose("no")
-        assert card.confirm_text.text() == "You vote: No"
-        click(qtbot, card.confirm)
+        card.choose("yes")  # one tap on Yes: its review and Cast vote (two taps to vote)
+        assert card.mode() == "reviewing"
+        assert card.review_text.text() == "You vote: Yes"
+        await shot(window, "voting-review", tmp_path)
+        card.choose("no")  # the choices stay open under review
+        assert card.mode() == "reviewing" and card.chosen() == (("no",), False)
+        assert card.review_text.text() == "You vote: No"
+        assert not await tablet.sent(CastBallot)
+        click(qtbot, card.cast)
         assert card.status.text() == "Sending…"
         assert card.mode() == "done"
         (ballot,) = await tablet.sent(CastBallot)
@@ -228,12 +228,11 @@ def test_single_choice_with_an_explicit_blank_ballot(
         ]
         card.choose("o2")
         assert card.chosen() == (("o2",), False)
-        assert card.confirm_text.text() == "You vote: Lê Văn Bảo"
-        click(qtbot, card.change)
+        assert card.review_text.text() == "You vote: Lê Văn Bảo"
         card.choose("")  # the blank ballot is a radio button like the others
         assert card.chosen() == ((), True)
-        assert card.confirm_text.text() == "You vote: Blank ballot (abstain)"
-        click(qtbot, card.confirm)
+        assert card.review_text.text() == "You vote: Blank ballot (abstain)"
+        click(qtbot, card.cast)
         (ballot,) = await tablet.sent(CastBallot)
         assert ballot.choices == ()
         tablet.record(ballot)
@@ -254,8 +253,9 @@ def test_multiple_choice_holds_to_its_limits(
         buttons = card.option_buttons
         assert "" not in buttons  # at least one: no blank ballot
         assert card.hint.text() == "Choose up to 2 · 0 chosen"
-        assert not card.submit.isEnabled()
+        assert card.cast.isVisible() and not card.cast.isEnabled()
         card.choose("v3")
+        assert card.review_text.text() == "You vote: Đà Nẵng"  # one is a whole choice
         card.choose("v1")
         assert card.hint.text() == "Choose up to 2 · 2 chosen"
         assert not buttons["v2"].isEnabled() and not buttons["v4"].isEnabled()  # full
@@ -263,9 +263,13 @@ def test_multiple_choice_holds_to_its_limits(
         card.choose("v3")  # let one go: the others can be chosen again
         assert buttons["v2"].isEnabled()
         card.choose("v4")
-        click(qtbot, card.submit)
-        assert card.confirm_text.text() == "You vote: Hà Nội, Cần Thơ"
-        click(qtbot, card.confirm)
+        assert card.review_text.text() == "You vote: Hà Nội, Cần Thơ"
+        card.choose("v1")
+        card.choose("v4")  # none chosen: nothing to cast
+        assert card.mode() == "choosing" and not card.cast.isEnabled()
+        card.choose("v1")
+        card.choose("v4")
+        click(qtbot, card.cast)
         (ballot,) = await tablet.sent(CastBallot)
         assert ballot.choices == ("v1", "v4")  # in the poll's order
 
@@ -287,9 +291,8 @@ def test_secret_election_forgets_the_choice_once_recorded(
         assert card.hint.text() == "Choose up to 2 · 0 chosen"
         card.choose("c2")
         card.choose("c3")
-        click(qtbot, card.submit)
-        assert card.confirm_text.text() == "You vote: Bảo, Carla"
-        click(qtbot, card.confirm)
+        assert card.review_text.text() == "You vote: Bảo, Carla"
+        click(qtbot, card.cast)
         (ballot,) = await tablet.sent(CastBallot)
         tablet.record(ballot, code="77AB01CD9E")
         assert card.status.text().startswith("✓ Your secret ballot is recorded · ")
@@ -314,8 +317,7 @@ def test_the_receipt_shows_the_signed_audit_head(
         tablet.feed(polls(poll("p4", BOARD)))
         card = tablet.window.voting_panel.sections["p4"].cards["d1"]
         card.choose("c2")
-        click(qtbot, card.submit)
-        click(qtbot, card.confirm)
+        click(qtbot, card.cast)
         (ballot,) = await tablet.sent(CastBallot)
         tablet.record(ballot, code="77ab01cd9e12", head=(1234, "3f9ac21b00112233"))
         assert card.status.text().endswith("receipt 77ab01cd9e12\nAudit seq 1234 · 3F9A C21B")
@@ -344,7 +346,7 @@ def test_a_proxy_gets_its_own_labelled_ballot_and_refusals_are_in_words(
         assert proxy.who.text() == "Proxy for Trần Thị Bình"
         await shot(window, "voting-proxy", tmp_path)
         proxy.choose("abstain")
-        click(qtbot, proxy.confirm)
+        click(qtbot, proxy.cast)
         (ballot,) = await tablet.sent(CastBallot)
         assert ballot.delegate_id == "d3"
         tablet.refuse(ballot, ErrorCode.NOT_PRESENT, "Trần Thị Bình is present")
@@ -355,7 +357,8 @@ def test_a_proxy_gets_its_own_labelled_ballot_and_refusals_are_in_words(
         assert proxy.status.text().startswith("Không được chấp nhận: chỉ thành viên đã điểm danh")
         assert proxy.who.text() == "Bỏ phiếu thay Trần Thị Bình (ủy quyền)"
         set_language("en")
-        assert proxy.mode() == "choosing" and proxy.submit.isEnabled()  # try again
+        assert proxy.mode() == "reviewing" and proxy.cast.isEnabled()  # try again
+        assert proxy.review_text.text() == "You vote: Abstain"
         # The giver arrives: the proxy ballot goes, their own vote is theirs again.
         tablet.feed(attendance(("d1", "d2", "d3"), [("d3", "d1")]))
         assert list(section.cards) == ["d1"]
@@ -373,7 +376,7 @@ def test_a_dropped_connection_leaves_the_ballot_unconfirmed_until_its_receipt(
         tablet.feed(polls(poll("p1", MOTION)))
         card = tablet.window.voting_panel.sections["p1"].cards["d1"]
         card.choose("yes")
-        click(qtbot, card.confirm)
+        click(qtbot, card.cast)
         (ballot,) = await tablet.sent(CastBallot)
         tablet.drop()
         assert card.status.text() == "Not confirmed yet — the connection dropped"
@@ -411,9 +414,9 @@ def test_receipts_restore_recorded_ballots_and_a_vote_can_be_changed(
         assert card.status.text().startswith("✓ Your vote is recorded")
         assert "You voted" not in card.status.text()  # this tablet does not know the choice
         click(qtbot, card.change_vote)
-        assert card.status.text() == "Your recorded vote stands until you confirm a new one"
+        assert card.status.text() == "Your recorded vote stands until you cast a new one"
         card.choose("no")
-        click(qtbot, card.confirm)
+        click(qtbot, card.cast)
         (ballot,) = await tablet.sent(CastBallot)
         assert ballot.op_id != "old-ballot-1"  # a new ballot replaces the old one
         tablet.record(ballot, code="FFEE001122")
@@ -440,9 +443,9 @@ def test_a_member_who_is_not_checked_in_is_told_so(
         assert card.status.text() == (
             "You are not checked in, so you cannot vote. Please ask the clerk."
         )
-        assert card.submit.isHidden()
+        assert card.choices_box.isHidden()
         tablet.feed(attendance(("d1", "d2")))  # the clerk checks them in
-        assert card.submit.isVisible()
+        assert card.choices_box.isVisible() and card.mode() == "choosing"
 
     run_async(body())
 
