@@ -155,6 +155,13 @@ def qasync_loop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     collector = LoopCollector(loop)
     collector.start()
     yield loop
+    # As asyncio.run ends: what a module left running (a tablet's connection task) is
+    # cancelled and let finish here, not destroyed pending when collected in a later test.
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
     collector.stop()
     loop.close()
     asyncio.set_event_loop(None)
