@@ -20,12 +20,15 @@ import sys
 import tarfile
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from room_protocol.private_files import make_private
 from room_protocol.voting import fingerprint
 from room_server.config import ServerConfig
 from room_server.i18n import tr
+
+if TYPE_CHECKING:
+    from room_server.tls import RoomCertificates
 
 EXIT_BAD_INPUT = 2
 EXIT_RUNNING = 4
@@ -116,6 +119,33 @@ def _public_key_sha256(path: Path) -> str | None:
     return hashlib.sha256(raw).hexdigest()
 
 
+def _say_certificates(
+    certs: RoomCertificates, ca_before: str | None, server_before: str | None
+) -> str | None:
+    """Print what became of the room CA and the server certificate (made, kept, replaced);
+    returns the CA's SHA-256 now."""
+    ca_after, server_after = _cert_sha256(certs.ca_cert), _cert_sha256(certs.server_cert)
+    print(
+        tr(
+            "init.ca",
+            state=_state_word(ca_before, ca_after),
+            path=certs.ca_cert,
+            sha256=ca_after,
+            until=_not_after(certs.ca_cert),
+        )
+    )
+    print(
+        tr(
+            "init.server_cert",
+            state=_state_word(server_before, server_after),
+            path=certs.server_cert,
+            fingerprint=fingerprint(server_after or ""),
+            until=_not_after(certs.server_cert),
+        )
+    )
+    return ca_after
+
+
 def _state_word(before: str | None, after: str | None) -> str:
     if before is None:
         return tr("init.made")
@@ -163,25 +193,7 @@ def _init(config: ServerConfig, *, force: bool, running: dict[str, Any] | None) 
         hostnames=hostnames,
         addresses=addresses,
     )
-    ca_after, server_after = _cert_sha256(certs.ca_cert), _cert_sha256(certs.server_cert)
-    print(
-        tr(
-            "init.ca",
-            state=_state_word(ca_before, ca_after),
-            path=certs.ca_cert,
-            sha256=ca_after,
-            until=_not_after(certs.ca_cert),
-        )
-    )
-    print(
-        tr(
-            "init.server_cert",
-            state=_state_word(server_before, server_after),
-            path=certs.server_cert,
-            fingerprint=fingerprint(server_after or ""),
-            until=_not_after(certs.server_cert),
-        )
-    )
+    ca_after = _say_certificates(certs, ca_before, server_before)
     if force and ca_before is not None and ca_before != ca_after:
         # The devices of the old CA go with it: their seats are free for them to enroll again.
         with Store(config.database_path, config.documents_dir) as store, store.transaction():
@@ -280,25 +292,7 @@ def _rotate(config: ServerConfig, *, new_ca: bool, running: dict[str, Any] | Non
     except (StoreError, OSError) as exc:
         print(f"room-server: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    ca_after, server_after = _cert_sha256(certs.ca_cert), _cert_sha256(certs.server_cert)
-    print(
-        tr(
-            "init.ca",
-            state=_state_word(ca_before, ca_after),
-            path=certs.ca_cert,
-            sha256=ca_after,
-            until=_not_after(certs.ca_cert),
-        )
-    )
-    print(
-        tr(
-            "init.server_cert",
-            state=_state_word(server_before, server_after),
-            path=certs.server_cert,
-            fingerprint=fingerprint(server_after or ""),
-            until=_not_after(certs.server_cert),
-        )
-    )
+    _say_certificates(certs, ca_before, server_before)
     if new_ca:
         _say_revoked(revoked, voided)
     print(tr("rotate.ca_done" if new_ca else "rotate.server_done"))

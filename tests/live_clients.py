@@ -6,7 +6,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from room_client.connection import Backoff, Phase, RoomConnection
+from room_client.connection import Backoff, Phase, RoomConnection, RoomEndpoint
+from room_client.enrollment import DeviceCredentials
 from room_protocol.live import Ack, Request, SignIn
 from room_protocol.messages import ErrorMessage, MeetingSnapshot, Message
 from tests.rooms import RunningRoom, timeout
@@ -92,3 +93,21 @@ async def until(condition: Callable[[], Any], seconds: float = 10) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.01)
+
+
+async def connects(endpoint: RoomEndpoint, credentials: DeviceCredentials) -> bool:
+    """An enrolled device joins the room over TLS and is sent the meeting (else times out)."""
+    meetings: list[MeetingSnapshot | None] = []
+    connection = RoomConnection(
+        endpoint,
+        credentials,
+        on_meeting=meetings.append,
+        on_message=lambda message: None,
+        backoff=Backoff(initial=0.05, maximum=0.3),
+    )
+    connection.start()
+    try:
+        await until(lambda: connection.status.phase is Phase.CONNECTED and bool(meetings))
+    finally:
+        await connection.stop()
+    return True

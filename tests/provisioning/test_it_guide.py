@@ -36,11 +36,10 @@ from pathlib import Path
 import pytest
 
 from provisioning import wheels
-from room_client.connection import Backoff, Phase, RoomConnection, RoomEndpoint
+from room_client.connection import RoomEndpoint
 from room_client.enrollment import DeviceCredentials, enroll
 from room_protocol.enrollment import PairingCode
-from room_protocol.messages import MeetingSnapshot
-from tests.live_clients import until
+from tests.live_clients import connects
 from tests.rooms import die_with_the_tests, timeout
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "it-guide.md"
@@ -86,19 +85,7 @@ async def enroll_and_connect(state: Path, code: str, device: Path) -> None:
     endpoint = RoomEndpoint(info["hostname"], int(info["port"]), "127.0.0.1", info["room_name"])
     credentials = DeviceCredentials(device)
     await enroll(endpoint.uri, "127.0.0.1", endpoint.port, PairingCode.parse(code), credentials)
-    meetings: list[MeetingSnapshot | None] = []
-    connection = RoomConnection(
-        endpoint,
-        credentials,
-        on_meeting=meetings.append,
-        on_message=lambda message: None,
-        backoff=Backoff(initial=0.05, maximum=0.3),
-    )
-    connection.start()
-    try:
-        await until(lambda: connection.status.phase is Phase.CONNECTED and bool(meetings))
-    finally:
-        await connection.stop()
+    assert await connects(endpoint, credentials)
 
 
 class Promises:

@@ -13,11 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from room_client.connection import Backoff, Phase, RoomConnection
 from room_client.enrollment import DeviceCredentials, EnrollError, EnrollFailure, enroll
 from room_protocol.enrollment import PairingCode
-from room_protocol.messages import MeetingSnapshot
-from tests.live_clients import Tablet, until
+from tests.live_clients import Tablet, connects
 from tests.provisioning.test_room_provision import (
     check,
     doctor,
@@ -51,23 +49,6 @@ def refused_by_the_room(room: RunningRoom, credentials: DeviceCredentials, ca: P
             return "certificate" in str(exc).lower()
 
 
-async def connects(room: RunningRoom, credentials: DeviceCredentials) -> bool:
-    meetings: list[MeetingSnapshot | None] = []
-    connection = RoomConnection(
-        room.endpoint(),
-        credentials,
-        on_meeting=meetings.append,
-        on_message=lambda message: None,
-        backoff=Backoff(initial=0.05, maximum=0.3),
-    )
-    connection.start()
-    try:
-        await until(lambda: connection.status.phase is Phase.CONNECTED and bool(meetings))
-    finally:
-        await connection.stop()
-    return True
-
-
 async def test_a_new_server_certificate_keeps_the_room_ca_and_its_tablets(tmp_path: Path) -> None:
     config = made_room(tmp_path)
     state = tmp_path / "state"
@@ -97,7 +78,7 @@ async def test_a_new_server_certificate_keeps_the_room_ca_and_its_tablets(tmp_pa
     with serving(config) as room:
         assert room.fingerprint != before
         # The tablet enrolled before: its credentials, unchanged, connect.
-        assert await connects(room, DeviceCredentials(tmp_path / "devices" / "tab-a"))
+        assert await connects(room.endpoint(), DeviceCredentials(tmp_path / "devices" / "tab-a"))
         _code, report = doctor(config)
         assert check(report, "certificate.server")["status"] == "ok"
         assert check(report, "certificate.ca")["status"] == "ok"
@@ -162,7 +143,7 @@ async def test_a_new_room_ca_revokes_its_devices_and_a_tablet_enrolled_again_con
         )
         assert done.device_id != "tab-a"
         assert again.ca_file.read_bytes() == new_ca.read_bytes()
-        assert await connects(room, again)
+        assert await connects(room.endpoint(), again)
         assert not refused_by_the_room(room, again, new_ca)  # the check above can tell
         _code, report = doctor(config)
         assert check(report, "certificate.ca")["status"] == "ok"
