@@ -7,6 +7,10 @@ import random
 import secrets
 from typing import TypeVar
 
+import pytest
+
+from tests.rooms import timeout
+
 LONG = os.environ.get("HEMICYCLE_DRILLS", "short").strip().lower() == "long"
 
 T = TypeVar("T")
@@ -25,3 +29,12 @@ def seeded(drill: str) -> random.Random:
     form = "long" if LONG else "short"
     print(f"{drill}: seed {seed} (HEMICYCLE_DRILL_SEED={seed} replays it), {form} form")
     return random.Random(seed)
+
+
+def drill_marks() -> list[pytest.MarkDecorator]:
+    """A drill module's marks: ``drill``, and in the long form a limit of its own (the
+    suite's 120 s per test is for the short form)."""
+    marks = [pytest.mark.drill]
+    if LONG:
+        marks.append(pytest.mark.timeout(timeout(1_800)))
+    return marks

@@ -18,10 +18,8 @@ import random
 import signal
 from pathlib import Path
 
-import pytest
-
 from room_protocol.annotations import AnnotationKind, AnnotationPatch, Visibility
-from tests.drills.scale import seeded, sized
+from tests.drills.scale import drill_marks, seeded, sized
 from tests.live_clients import until
 from tests.room_server.test_annotations import (
     BLUE,
@@ -34,7 +32,7 @@ from tests.room_server.test_annotations import (
 )
 from tests.rooms import RunningRoom, start_room, timeout, write_package
 
-pytestmark = pytest.mark.drill
+pytestmark = drill_marks()
 
 TABLETS = sized(3, 12)
 KILLS = sized(2, 5)

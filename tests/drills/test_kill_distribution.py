@@ -19,16 +19,14 @@ import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
 from room_client.connection import ConnectError
 from room_client.documents import DocumentCache, DocumentFetcher, TransferInterrupted
 from room_protocol.messages import DocumentInfo
-from tests.drills.scale import seeded, sized
+from tests.drills.scale import drill_marks, seeded, sized
 from tests.live_clients import Tablet, until
 from tests.rooms import sha256_file, start_room, timeout, write_package
 
-pytestmark = pytest.mark.drill
+pytestmark = drill_marks()
 
 TABLETS = sized(4, 16)
 DOCUMENT_BYTES = sized(6, 32) * 1024 * 1024

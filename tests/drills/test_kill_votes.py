@@ -22,16 +22,14 @@ import signal
 import sqlite3
 from pathlib import Path
 
-import pytest
-
 from room_protocol.messages import Message
 from room_protocol.voting import NO, YES, BallotRecorded, CastBallot, OpenPoll, PollsState
 from room_protocol.voting import PollState as State
-from tests.drills.scale import seeded, sized
+from tests.drills.scale import drill_marks, seeded, sized
 from tests.live_clients import Tablet, until
 from tests.rooms import RunningRoom, start_room, timeout, write_package
 
-pytestmark = pytest.mark.drill
+pytestmark = drill_marks()
 
 VOTERS = sized(40, 300)
 KILLS = sized(2, 5)

@@ -31,12 +31,12 @@ from room_protocol.live import FollowState, SetFollow
 from room_protocol.messages import Message
 from room_protocol.voting import YES, BallotRecorded, CastBallot, OpenPoll
 from tests import netns
-from tests.drills.scale import seeded, sized
+from tests.drills.scale import drill_marks, seeded, sized
 from tests.live_clients import Tablet, until
 from tests.room_server.test_annotations import FAST, Annotator, book_set, room_set, shas
 from tests.rooms import RunningRoom, running_room, timeout, write_package
 
-pytestmark = [pytest.mark.drill, pytest.mark.netns]
+pytestmark = [*drill_marks(), pytest.mark.netns]
 
 CUT_S = sized(3.0, 30.0)
 # After the link is back: TCP's retransmission backoff (after 30 s of silence the next

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -37,13 +36,13 @@ from room_protocol.codec import MAX_MESSAGE_BYTES, decode, encode
 from room_protocol.errors import ErrorCode, ProtocolError
 from room_protocol.live import Ack, FollowState, SetFollow, SignIn
 from room_protocol.messages import Channel, DocumentEnd, ErrorMessage, Hello, Message
-from tests.drills.scale import seeded, sized
+from tests.drills.scale import drill_marks, seeded, sized
 from tests.live_clients import Tablet, until
 from tests.room_server.test_abuse import raw_channel
 from tests.rooms import RunningRoom, running_room, timeout, write_package
 from tests.test_protocol_doc import json_examples
 
-pytestmark = pytest.mark.drill
+pytestmark = drill_marks()
 
 MESSAGES = sized(3_000, 30_000)
 CONNECTIONS = sized(8, 24)
