@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,11 +44,13 @@ class Fetching:
     done: bool = False
     attempts: list[tuple[int, int]] = field(default_factory=list)  # (offset, bytes received)
     dropped_at: list[int] = field(default_factory=list)  # bytes held when the room went
+    heard: Callable[[], None] = lambda: None  # after each chunk
 
     def progress(self, position: int, total: int) -> None:
         offset, received = self.attempts[-1]
         self.attempts[-1] = (offset, received + position - self.held)
         self.held = position
+        self.heard()
 
 
 async def fetch_through_kills(
@@ -93,6 +96,23 @@ async def test_tablets_resume_downloads_after_the_server_is_killed(tmp_path: Pat
         # Each kill when every tablet still fetching holds at least this much.
         marks = sorted(rng.uniform(0.1, 0.8) * doc.size for _ in range(KILLS))
         room_back = asyncio.Event()
+        killed = asyncio.Event()
+        armed: list[float] = []  # the next kill's mark, while armed
+        pid = [room.process.pid]
+
+        def kill_at_the_mark() -> None:
+            """The kill comes from inside a chunk's progress: exactly at the mark."""
+            if not armed or not all(t.done or t.held >= armed[0] for t in tablets):
+                return
+            if all(t.done for t in tablets):
+                return
+            armed.clear()
+            room_back.clear()
+            os.kill(pid[0], signal.SIGKILL)
+            killed.set()
+
+        for tablet in tablets:
+            tablet.heard = kill_at_the_mark
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout(120)
         fetches = [
@@ -100,19 +120,17 @@ async def test_tablets_resume_downloads_after_the_server_is_killed(tmp_path: Pat
         ]
         kills = 0
         for mark in marks:
-            await until(
-                lambda mark=mark: all(t.done or t.held >= mark for t in tablets),  # type: ignore[misc]
-                seconds=60,
-            )
-            if all(t.done for t in tablets):
+            killed.clear()
+            armed[:] = [mark]
+            await until(lambda: killed.is_set() or all(t.done for t in tablets), seconds=60)
+            if not killed.is_set():
                 break
-            room_back.clear()
-            os.kill(room.process.pid, signal.SIGKILL)
             room.process.wait(timeout(10))
             kills += 1
             held = sorted(t.held for t in tablets if not t.done)
             print(f"kill {kills} at {mark / doc.size:.0%}: unfinished tablets hold {held}")
             room = start_room(directory, mdns=False, room_id=room.room_id, port=room.port)
+            pid[0] = room.process.pid
             room_back.set()
         paths = await asyncio.wait_for(asyncio.gather(*fetches), timeout(120))
 
