@@ -7,11 +7,14 @@ and up again: no FIN, no RST, what a Wi-Fi drop is. During the cut it casts its 
 and keeps annotating while the chair pages on. After the cut it is back in the room
 (through the same TCP connection or a new one), its ballot is recorded exactly once,
 every annotation operation it made is in the room once and the room's set equals its
-own, and it follows the chair's page again. The phases its connection went through are
-printed (a short cut is bridged by TCP itself; a long one outlasts the keepalive).
+own, and it follows the chair's page again. During the cut its connection said
+"retrying" (the tablet's banner: offline), found by the control connection's keepalive
+(room_client.connection.Keepalive): without it TCP would bridge the cut silently and the
+tablet go on saying "connected" with its ballot unanswered.
 
-Short form: a 3 s cut. Long form (HEMICYCLE_DRILLS=long): 30 s. Skipped, saying why,
-where network namespaces cannot be made (not root, no iproute2).
+Short form: a 4 s cut, noticed by a keepalive of 0.5 s + 1 s. Long form
+(HEMICYCLE_DRILLS=long): 30 s with the tablet's own keepalive. Skipped, saying why, where
+network namespaces cannot be made (not root, no iproute2).
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ import asyncio
 import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
-from room_client.connection import ConnectionStatus
+from room_client.connection import ConnectionStatus, Keepalive, Phase
 from room_protocol.live import FollowState, SetFollow
 from room_protocol.messages import Message
 from room_protocol.voting import YES, BallotRecorded, CastBallot, OpenPoll
@@ -38,7 +42,9 @@ from tests.rooms import RunningRoom, running_room, timeout, write_package
 
 pytestmark = [*drill_marks(), pytest.mark.netns]
 
-CUT_S = sized(3.0, 30.0)
+CUT_S = sized(4.0, 30.0)
+# The short form's cut is noticed at once; the long one with the tablet's own keepalive.
+KEEPALIVE = sized(Keepalive(interval=0.5, timeout=1.0, close_timeout=0.5), Keepalive())
 # After the link is back: TCP's retransmission backoff (after 30 s of silence the next
 # try may be 25 s away) and websockets' keepalive (20 s + 20 s) bound how long it takes.
 BACK_S = sized(30.0, 120.0)
@@ -117,11 +123,17 @@ async def test_a_tablet_cut_off_mid_poll_and_mid_stroke_loses_and_doubles_nothin
         away = LoopInNamespace(host)
         away.start()
         phases: list[ConnectionStatus] = []
+        times: list[float] = []  # monotonic, of each phase
+
+        def heard(status: ConnectionStatus) -> None:
+            phases.append(status)
+            times.append(time.monotonic())
 
         async def make() -> Annotator:
             annotator = Annotator(room, "tab-d1", "A2", tmp_path / "books")
             annotator.tablet.connection.endpoint = room.endpoint(room_address)
-            annotator.tablet.connection.on_status = phases.append
+            annotator.tablet.connection.on_status = heard
+            annotator.tablet.connection.keepalive = KEEPALIVE
             await annotator.start("d1")
             return annotator
 
@@ -139,6 +151,8 @@ async def test_a_tablet_cut_off_mid_poll_and_mid_stroke_loses_and_doubles_nothin
 
             netns.set_link(host, up=False)
             cut_started = asyncio.get_running_loop().time()
+            cut_at = time.monotonic()
+            before_cut = len(phases)
             ballot = CastBallot(d1.tablet.op(), "p-secret", "d1", (YES,))
 
             async def vote() -> asyncio.Future[Message]:  # it waits in the tablet's loop
@@ -151,7 +165,12 @@ async def test_a_tablet_cut_off_mid_poll_and_mid_stroke_loses_and_doubles_nothin
                 await chair.ok(SetFollow(chair.op(), page_sha, page))
             left = CUT_S - (asyncio.get_running_loop().time() - cut_started)
             await asyncio.sleep(max(0.0, left))
+            during = [p.phase for p in phases[before_cut:]]
+            # Nothing of the tablet's reached the room while it was cut off.
+            assert not scalar(room, "SELECT count(*) FROM ballot_ids")
+            assert scalar(room, "SELECT count(*) FROM annotation_ops") == 10
             netns.set_link(host, up=True)
+            back_at = time.monotonic()
 
             async def settle() -> Message:
                 result = await asyncio.wait_for(answer, timeout(BACK_S))
@@ -166,10 +185,18 @@ async def test_a_tablet_cut_off_mid_poll_and_mid_stroke_loses_and_doubles_nothin
                 return result
 
             recorded = await away.call(settle(), seconds=3 * BACK_S)
-            print(
-                f"cut {CUT_S:.0f} s; the tablet's connection went through "
-                f"{[p.phase.value for p in phases]}"
+            offline = next(
+                (t for p, t in zip(phases, times, strict=True) if p.phase is Phase.RETRYING), 0.0
             )
+            retries = sum(1 for p in phases if p.phase is Phase.RETRYING)
+            print(
+                f"cut {CUT_S:.0f} s: the tablet said retrying {offline - cut_at:.1f} s after "
+                f"the cut, tried {retries} times, was connected {times[-1] - back_at:.1f} s "
+                "after the link came back"
+            )
+            # The tablet said it was offline during the cut, and is connected again.
+            assert Phase.RETRYING in during, during
+            assert phases[-1].phase is Phase.CONNECTED
             assert isinstance(recorded, BallotRecorded), recorded
             assert scalar(room, "SELECT count(*) FROM ballot_ids WHERE poll_id = 'p-secret'") == 1
             assert (
