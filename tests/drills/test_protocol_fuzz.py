@@ -73,6 +73,8 @@ HOSTILE: list[Callable[[random.Random], Any]] = [
     lambda r: -r.randint(2, 10**6),
     lambda r: 1e308,
     lambda r: -0.0,
+    lambda r: float("nan"),  # written as NaN, which JSON does not have
+    lambda r: float("-inf"),
     lambda r: 0.5,
     lambda r: None,
     lambda r: True,
@@ -126,6 +128,10 @@ def mutated(corpus: list[dict[str, Any]], rng: random.Random, op_id: str) -> str
     if "op_id" in body:
         body["op_id"] = op_id
     keys = [k for k in body if k != "type"]
+    numbers = [k for k in keys if k in ("page", "offset", "seats", "seconds", "stamp")]
+    if numbers and rng.random() < 0.3:  # negative pages and offsets, huge counts
+        body[rng.choice(numbers)] = rng.choice((-1, -(10**12), 2**53 + 1, 10**30))
+        return dumps(body, rng)
     for _ in range(rng.randint(1, 3)):
         roll = rng.random()
         if keys and roll < 0.8:
