@@ -119,6 +119,7 @@ class AnnotationBook:
         self.device_id = device_id
         self.on_change = on_change
         self.on_pending: Callable[[], None] | None = None  # an own operation was saved
+        self.on_answered: Callable[[], None] | None = None  # the room kept or refused one
         self._clock = clock
         try:
             self._db = sqlite3.connect(path, isolation_level=None)
@@ -324,6 +325,8 @@ class AnnotationBook:
         if refusal:
             log.warning("the room refused annotation operation %s: %s", op_id, refusal)
             self._refold(row[0])
+        if self.on_answered:
+            self.on_answered()
 
     def from_room(self, message: AnnotationOps | SharedAnnotations) -> None:
         """Operations of the member made on their other tablets, or others' shared ones."""

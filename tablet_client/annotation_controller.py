@@ -114,6 +114,13 @@ class AnnotationController(QObject):
 
         self._chained = book.on_change  # whoever else listens (the room sync)
         book.on_change = self._changed
+        self._edited = False  # an own edit this session: the bar says where the edits are
+        self._chained_answered = book.on_answered
+        book.on_answered = self._answered
+        self._sync_timer = QTimer(self)
+        self._sync_timer.setSingleShot(True)
+        self._sync_timer.setInterval(0)  # a batch's answers update the bar once
+        self._sync_timer.timeout.connect(self._refresh_sync)
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(0)
@@ -205,8 +212,10 @@ class AnnotationController(QObject):
         if self._text_task is not None:
             self._text_task.cancel()
         self._refresh_timer.stop()
+        self._sync_timer.stop()
         self._unsubscribe_language()
         self.book.on_change = self._chained
+        self.book.on_answered = self._chained_answered
         self._view.set_annotating(False)
         if self._owns_book:
             self.book.close()
@@ -511,12 +520,24 @@ class AnnotationController(QObject):
         for tool, button in bar.tools.items():
             button.setEnabled(tool == "read" or author is not None)
         self._refresh_list()
+        self._refresh_sync()
+
+    def _refresh_sync(self) -> None:
+        self._sync_timer.stop()
+        self._view.annotation_bar.set_sync(self.book.pending_count(), self._edited)
 
     # --- helpers ----------------------------------------------------------------------------------
+
+    def _answered(self) -> None:
+        if self._chained_answered is not None:
+            self._chained_answered()
+        self._sync_timer.start()
 
     def _changed(self, change: Change) -> None:
         if self._chained is not None:
             self._chained(change)
+        if change.own:
+            self._edited = True
         self._refresh_timer.start()  # a burst from the room redraws once
 
     def _own(self, key: Key) -> bool:

@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from room_protocol.annotations import COLOURS
-from tablet_client.i18n import tr
+from tablet_client.i18n import tr, trn
 from tablet_client.views.style import named
 
 __all__ = [
@@ -589,6 +589,14 @@ class AnnotationBar(QFrame):
         self.presenter.setVisible(False)
         self.list_button = self._button("annotation_list", checkable=True)
         self.list_button.toggled.connect(self.list_toggled)
+        # Where the delegate's own edits are: on this tablet only (offline, or on their way)
+        # or kept by the room. Hidden until the first edit of this session.
+        self.sync_label = named(QLabel(), "annotation_sync")
+        self.sync_label.setStyleSheet("QLabel { color: #45505c; font-size: 13px; }")
+        self.sync_label.setWordWrap(True)
+        self.sync_label.setMaximumWidth(120)  # two short lines: the tools keep their room
+        self.sync_label.hide()
+        self._sync: tuple[int, bool] = (0, False)
 
         bar = QHBoxLayout(self)
         bar.setContentsMargins(8, 4, 8, 4)
@@ -602,6 +610,7 @@ class AnnotationBar(QFrame):
         bar.addWidget(self.undo)
         bar.addWidget(self.redo)
         bar.addStretch(1)
+        bar.addWidget(self.sync_label)
         bar.addWidget(self.presenter)
         bar.addWidget(self.share)
         bar.addWidget(self.list_button)
@@ -632,6 +641,7 @@ class AnnotationBar(QFrame):
         }
         for key, action in self.share_actions.items():
             action.setText(texts[key])
+        self.set_sync(*self._sync)
 
     def set_tool(self, tool: str) -> None:
         self.tools[tool].setChecked(True)
@@ -649,6 +659,18 @@ class AnnotationBar(QFrame):
         for (scope, _visibility), action in self.share_actions.items():
             action.setEnabled(one if scope == "one" else page)
         self.share.setEnabled(one or page)
+
+    def set_sync(self, pending: int, edited: bool) -> None:
+        """``pending`` own edits saved on this tablet and not yet kept by the room;
+        ``edited``: the delegate edited in this session (else nothing is said)."""
+        self._sync = (pending, edited)
+        if pending:
+            self.sync_label.setText(trn("annotate.sync_pending", pending))
+            self.sync_label.setProperty("state", "pending")
+        else:
+            self.sync_label.setText(tr("annotate.sync_kept"))
+            self.sync_label.setProperty("state", "kept")
+        self.sync_label.setVisible(edited or pending > 0)
 
     def set_presenter_available(self, available: bool) -> None:
         self.presenter.setVisible(available)
