@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import sqlite3
 import time
@@ -265,6 +266,8 @@ class Writer:
             except Refusal as refusal:
                 return False, refusal
             except Exception as exc:
+                if storage_problem(exc) is not None:
+                    raise
                 log.exception("a change failed and was not applied")
                 return False, exc
         tx.flush()
@@ -272,6 +275,8 @@ class Writer:
         try:
             value = job.run(tx)
         except Exception as exc:  # a refusal, or a bug: only this job is undone
+            if storage_problem(exc) is not None:
+                raise  # the disk, not the job: the transaction fails with every job in it
             self.store.conn.execute("ROLLBACK TO job")
             self.store.conn.execute("RELEASE job")
             if not isinstance(exc, Refusal):
@@ -328,8 +333,44 @@ class Writer:
     def _fail(jobs: list[_Job], cause: BaseException) -> None:
         for job in jobs:
             if not job.future.done():
-                job.future.set_exception(WriteFailed(str(cause)))
+                job.future.set_exception(WriteFailed(str(cause), storage_problem(cause)))
 
 
 class WriteFailed(RuntimeError):
-    """The transaction holding a job could not be committed; nothing of it was saved."""
+    """The transaction holding a job could not be committed; nothing of it was saved.
+    ``storage`` says why in a chair's words when the room's disk was the cause."""
+
+    def __init__(self, message: str, storage: str | None = None) -> None:
+        super().__init__(message)
+        self.storage = storage
+
+
+# SQLite's primary result codes (the low byte of an extended code), sqlite3.h
+_SQLITE_READONLY = 8
+_SQLITE_IOERR = 10
+_SQLITE_FULL = 13
+
+DISK_FULL = "the room's disk is full: nothing was saved. Ask IT staff to free space, then try again"
+DISK_READ_ONLY = (
+    "the room's disk cannot be written (read-only or failing): nothing was saved. "
+    "Ask IT staff to check the room server, then try again"
+)
+
+
+def storage_problem(exc: BaseException) -> str | None:
+    """What a failed write says about the room's disk, in words a chair can act on; None
+    when the disk was not the cause."""
+    if isinstance(exc, OSError):
+        if exc.errno == errno.ENOSPC:
+            return DISK_FULL
+        if exc.errno in (errno.EROFS, errno.EIO):
+            return DISK_READ_ONLY
+        return None
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+    if code == _SQLITE_FULL:
+        return DISK_FULL
+    if code in (_SQLITE_READONLY, _SQLITE_IOERR):
+        return DISK_READ_ONLY
+    return None
