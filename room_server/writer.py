@@ -124,6 +124,10 @@ class Writer:
         self._idle = asyncio.Event()
         self._idle.set()
         self.before_commit: BeforeCommit | None = None
+        # Told when the disk starts refusing writes (the chair's words) and when a commit
+        # succeeds again (None); once per change, not per failed transaction.
+        self.on_storage: Callable[[str | None], None] | None = None
+        self._storage: str | None = None
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="writer")
@@ -203,6 +207,7 @@ class Writer:
                 return
             log.error("cannot start a transaction: %s", exc)
             self._fail_waiting(exc)
+            self._storage_is(storage_problem(exc))
             await asyncio.sleep(0.1)  # the disk may come back
             return
         tx = Transaction(self.store)
@@ -218,7 +223,9 @@ class Writer:
             with contextlib.suppress(sqlite3.Error):
                 await asyncio.to_thread(self._rollback)
             self._fail([job for job, _, _ in done], exc)
+            self._storage_is(storage_problem(exc))
             return
+        self._storage_is(None)
         commit_ms = (time.perf_counter() - started) * 1000
         self.stats.batches.append(len(done))
         self.stats.commit_ms.append(commit_ms)
@@ -238,6 +245,18 @@ class Writer:
         self._checkpoint_due |= tx.checkpoint_after
         if self._checkpoint_due:  # after the answers: nobody waits for it
             self._checkpoint_due = not await asyncio.to_thread(self._checkpoint)
+
+    def _storage_is(self, problem: str | None) -> None:
+        if problem == self._storage:
+            return
+        self._storage = problem
+        if problem is None:
+            log.warning("the disk takes changes again")
+        if self.on_storage is not None:
+            try:
+                self.on_storage(problem)
+            except Exception:  # telling the chair must not stop the writer
+                log.exception("reporting the disk's state failed")
 
     def _take(self, tx: Transaction, done: list[tuple[_Job, bool, Any]]) -> None:
         """Run waiting jobs into ``tx`` until the slice, the batch size, a barrier or an

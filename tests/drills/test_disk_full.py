@@ -4,12 +4,14 @@ The server's state directory is a small filesystem of the test's own: a tmpfs fo
 full disk, a loop-mounted ext4 image for the read-only one. A meeting runs with a secret
 poll open: members vote, a delegate annotates, the chair pages. Then the disk goes bad
 and the same kinds of request are refused, each with the error code ``storage`` and words
-a chair can act on ("the room's disk is full …"), never ``internal``; the server stays
+a chair can act on ("the room's disk is full …"), never ``internal``, and the chair's
+console gets one ``room.notice`` (``storage_failed``) saying so; the server stays
 up and keeps serving what it can (a follower still sees the chair's page it had); what
 was acknowledged before is on disk, once.
 
 Full disk: a file fills the tmpfs; removing it gives the space back, and the refused
-requests, sent again with the same op ids and ballot ids, succeed without a restart.
+requests, sent again with the same op ids and ballot ids, succeed without a restart (the
+chair is told ``storage_recovered``).
 
 Read-only: the kernel's own emergency read-only (ext4 ``errors=remount-ro`` after an
 error, raised through ``/sys/fs/ext4/DEV/trigger_fs_error``), which is what a room server
@@ -41,6 +43,7 @@ from room_protocol.annotations import AnnotationKind, AnnotationOp, AnnotationPa
 from room_protocol.errors import ErrorCode
 from room_protocol.live import Ack, FollowState, SetFollow
 from room_protocol.messages import ErrorMessage, Message
+from room_protocol.notices import NoticeKind, RoomNotice
 from room_protocol.voting import NO, YES, BallotRecorded, CastBallot, OpenPoll, PollsState
 from room_protocol.voting import PollState as State
 from room_server.writer import DISK_FULL, DISK_READ_ONLY
@@ -179,6 +182,9 @@ class Meeting:
         for tablet in self.tablets:
             await tablet.stop()
 
+    def notices(self, kind: NoticeKind) -> list[RoomNotice]:
+        return [n for n in self.chair.of_type(RoomNotice) if n.kind is kind]
+
     def follower_page(self) -> int | None:
         states = self.follower.of_type(FollowState)
         return states[-1].page if states else None
@@ -219,6 +225,10 @@ async def acts_while_the_disk_is_bad(
         refused_for_the_disk(reply, words)
         refused.append(i)
     assert refused, "no ballot was refused while the disk was bad"
+    # The chair's console was told once, with the same words, as an alert (room.notice).
+    await until(lambda: meeting.notices(NoticeKind.STORAGE_FAILED))
+    assert [n.detail for n in meeting.notices(NoticeKind.STORAGE_FAILED)] == [words]
+    assert not meeting.follower.of_type(RoomNotice)  # for the chair, clerks and display
     assert meeting.room.process.poll() is None, "the room server went down"
     await asyncio.sleep(0.3)  # a refused page change must not reach anyone
     assert meeting.follower_page() == page_before
@@ -299,6 +309,7 @@ async def test_a_full_disk_refuses_with_a_clear_error_and_recovers_without_a_res
 
             filler.unlink()  # IT staff free the space: no restart
             await acts_again(meeting, refused)
+            await until(lambda: meeting.notices(NoticeKind.STORAGE_RECOVERED))
             assert annotation_ids(room) == ["a-before", "a-during"]
             nothing_lost_or_doubled(meeting, directory, VOTERS)
             assert room.process.poll() is None

@@ -314,8 +314,11 @@ async def test_a_full_database_fails_the_batch_with_the_chairs_words_and_recover
     would): every job of the batch fails as ``storage`` with words for the chair, nothing
     of it is kept, what was committed before stays, and once there is room it goes on."""
     writer = make_writer(tmp_path)
+    told: list[str | None] = []  # what the room's chair is told (room.notice)
+    writer.on_storage = told.append
     writer.start()
     assert await writer.submit(note("before")) == 1  # type: ignore[arg-type]
+    assert told == []
     pages = writer.store.conn.execute("PRAGMA page_count").fetchone()[0]
     writer.store.conn.execute(f"PRAGMA max_page_count = {pages}")
     big = "x" * 50_000  # needs pages the database may not take
@@ -326,9 +329,13 @@ async def test_a_full_database_fails_the_batch_with_the_chairs_words_and_recover
         assert failed.value.storage == DISK_FULL
         assert "disk is full" in failed.value.storage
     assert saved(tmp_path) == ["before"]
+    with pytest.raises(WriteFailed):  # still full: told once, not at every failure
+        await writer.submit(note(big))  # type: ignore[arg-type]
+    assert told == [DISK_FULL]
     writer.store.conn.execute("PRAGMA max_page_count = 1073741823")
     assert await writer.submit(note(big)) == 2  # type: ignore[arg-type]
     assert saved(tmp_path) == ["before", big]
+    assert told == [DISK_FULL, None]  # and once that it is back
     await writer.stop()
 
 
