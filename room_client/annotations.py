@@ -623,9 +623,10 @@ class AnnotationSync:
         elif isinstance(answer, ErrorMessage):
             if answer.code in (ErrorCode.FORBIDDEN, ErrorCode.BAD_STATE) and self._author is None:
                 return  # signed out meanwhile: stays pending for the member's next sign-in
-            if answer.code in (ErrorCode.INTERNAL, ErrorCode.BUSY):
-                # The room did not keep them now (busy with others' strokes, or a failed
-                # write): they stay pending and go again after a growing, jittered wait.
+            if answer.code in (ErrorCode.INTERNAL, ErrorCode.BUSY, ErrorCode.STORAGE):
+                # The room did not keep them now (busy with others' strokes, a failed
+                # write, its disk full): they stay pending and go again after a growing,
+                # jittered wait.
                 self._busy_in_a_row += 1
                 self._send_again_later()
                 return

@@ -35,6 +35,7 @@ class ErrorCode(StrEnum):
     STILL_OPEN = "still_open"  # closing refused: something is open (see meeting.close_blocked)
     ANNOTATION_LIMIT = "annotation_limit"  # a member's annotations reached the room's limit
     BUSY = "busy"
+    STORAGE = "storage"  # the room's disk is full or cannot be written: nothing was saved
     INTERNAL = "internal"
 
 

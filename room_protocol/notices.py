@@ -1,8 +1,9 @@
 """What the room itself tells the chair, the clerks and the room display (``room.notice``):
-the result of a USB stick (a meeting package imported or rejected, records exported).
+the result of a USB stick (a meeting package imported or rejected, records exported),
+and the room's disk refusing writes and coming back.
 
-The room's own programs (the USB watcher) raise these through ``room-server notice``;
-no tablet can send one. Standard library only.
+The room's own programs (the USB watcher) raise these through ``room-server notice``,
+the server the disk's own; no tablet can send one. Standard library only.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ class NoticeKind(StrEnum):
     EXPORT_FAILED = "export_failed"  # ``detail``: why; ``count``: records that did verify
     STICK_REJECTED = "stick_rejected"  # not a stick the room reads; ``detail``: why
     STICK_NOT_HANDLED = "stick_not_handled"  # recognised (``detail``: what), not for the room
+    # The room's disk is full or cannot be written: changes are refused until it is back
+    # (``detail``: the room's words); raised by the server itself, once per outage.
+    STORAGE_FAILED = "storage_failed"
+    STORAGE_RECOVERED = "storage_recovered"  # changes are saved again
 
 
 @register

@@ -78,7 +78,10 @@ async def run(config: ServerConfig, stop: asyncio.Event | None = None) -> None:
             await serve_until(stop, f"serving room {config.room_id} on port {server.port}")
             log.info("stopping")
         finally:
-            config.runtime_file.unlink(missing_ok=True)
+            try:
+                config.runtime_file.unlink(missing_ok=True)
+            except OSError as exc:  # a read-only disk: the rest of the shutdown still runs
+                log.warning("cannot remove %s: %s", config.runtime_file, exc)
             uploader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await uploader

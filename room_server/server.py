@@ -56,6 +56,7 @@ from room_protocol.messages import (
     Hello,
     Welcome,
 )
+from room_protocol.notices import NoticeKind, RoomNotice
 from room_protocol.transfer import chunk_ranges
 from room_protocol.wire import frame_safe_logger
 from room_server import audit, devices, notices
@@ -271,6 +272,7 @@ class RoomServer:
             annotation_limits=annotation_limits(config),
         )
         self._transfers = asyncio.Semaphore(MAX_TRANSFERS)
+        self.writer.on_storage = self._storage_changed
         self.copies = MemberCopies(config.state_dir / "confidential")
         self.session.ctx.hooks.meeting_closed.append(self._forget_copies)
         self._frozen_at = 0  # control connections at the last gc.freeze()
@@ -386,10 +388,21 @@ class RoomServer:
 
     def _send_notices(self) -> None:
         for notice in notices.collect(self.config.state_dir):
-            log.info("room notice %s: %s %s", notice.kind, notice.title, notice.detail)
-            ctx = self.session.ctx
-            targets = [c for c in ctx.clients if c.presiding or c.display]
-            ctx.broadcast(targets, encode(notice), "room.notice")
+            self._tell_the_room(notice)
+
+    def _tell_the_room(self, notice: RoomNotice) -> None:
+        """A notice to the chairs and clerks signed in and the room displays."""
+        log.info("room notice %s: %s %s", notice.kind, notice.title, notice.detail)
+        ctx = self.session.ctx
+        targets = [c for c in ctx.clients if c.presiding or c.display]
+        ctx.broadcast(targets, encode(notice), "room.notice")
+
+    def _storage_changed(self, problem: str | None) -> None:
+        """The disk began refusing changes (``problem``: why) or takes them again."""
+        if problem is None:
+            self._tell_the_room(RoomNotice(NoticeKind.STORAGE_RECOVERED, utc_now()))
+        else:
+            self._tell_the_room(RoomNotice(NoticeKind.STORAGE_FAILED, utc_now(), detail=problem))
 
     # --- connections -------------------------------------------------------------------
 

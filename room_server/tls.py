@@ -24,6 +24,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from room_protocol.private_files import write_private
 from room_protocol.wire import restrict_tls
+from room_server.record.durable import sync_folder, write_file
 
 CA_VALIDITY = dt.timedelta(days=20 * 365)  # a room box lives long; rotation is explicit
 SERVER_VALIDITY = dt.timedelta(days=5 * 365)
@@ -129,7 +130,9 @@ def ensure_certificates(
             .sign(ca_key, hashes.SHA256())
         )
         write_private(certs.ca_key, _key_pem(ca_key))
-        certs.ca_cert.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+        # On disk before the server answers anyone: a disk that fails (or a power cut)
+        # seconds after the first start must not leave an empty certificate behind.
+        write_file(certs.ca_cert, ca_cert.public_bytes(serialization.Encoding.PEM))
 
     server_key = ec.generate_private_key(ec.SECP256R1())
     names: list[x509.GeneralName] = [x509.DNSName(h) for h in dict.fromkeys(hostnames)]
@@ -156,7 +159,8 @@ def ensure_certificates(
         .sign(ca_key, hashes.SHA256())
     )
     write_private(certs.server_key, _key_pem(server_key))
-    certs.server_cert.write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
+    write_file(certs.server_cert, server_cert.public_bytes(serialization.Encoding.PEM))
+    sync_folder(certs.server_key.parent)  # the keys' renames too
     return certs
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import sqlite3
 import time
@@ -123,6 +124,10 @@ class Writer:
         self._idle = asyncio.Event()
         self._idle.set()
         self.before_commit: BeforeCommit | None = None
+        # Told when the disk starts refusing writes (the chair's words) and when a commit
+        # succeeds again (None); once per change, not per failed transaction.
+        self.on_storage: Callable[[str | None], None] | None = None
+        self._storage: str | None = None
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="writer")
@@ -202,6 +207,7 @@ class Writer:
                 return
             log.error("cannot start a transaction: %s", exc)
             self._fail_waiting(exc)
+            self._storage_is(storage_problem(exc))
             await asyncio.sleep(0.1)  # the disk may come back
             return
         tx = Transaction(self.store)
@@ -217,7 +223,9 @@ class Writer:
             with contextlib.suppress(sqlite3.Error):
                 await asyncio.to_thread(self._rollback)
             self._fail([job for job, _, _ in done], exc)
+            self._storage_is(storage_problem(exc))
             return
+        self._storage_is(None)
         commit_ms = (time.perf_counter() - started) * 1000
         self.stats.batches.append(len(done))
         self.stats.commit_ms.append(commit_ms)
@@ -237,6 +245,18 @@ class Writer:
         self._checkpoint_due |= tx.checkpoint_after
         if self._checkpoint_due:  # after the answers: nobody waits for it
             self._checkpoint_due = not await asyncio.to_thread(self._checkpoint)
+
+    def _storage_is(self, problem: str | None) -> None:
+        if problem == self._storage:
+            return
+        self._storage = problem
+        if problem is None:
+            log.warning("the disk takes changes again")
+        if self.on_storage is not None:
+            try:
+                self.on_storage(problem)
+            except Exception:  # telling the chair must not stop the writer
+                log.exception("reporting the disk's state failed")
 
     def _take(self, tx: Transaction, done: list[tuple[_Job, bool, Any]]) -> None:
         """Run waiting jobs into ``tx`` until the slice, the batch size, a barrier or an
@@ -265,6 +285,8 @@ class Writer:
             except Refusal as refusal:
                 return False, refusal
             except Exception as exc:
+                if storage_problem(exc) is not None:
+                    raise
                 log.exception("a change failed and was not applied")
                 return False, exc
         tx.flush()
@@ -272,6 +294,8 @@ class Writer:
         try:
             value = job.run(tx)
         except Exception as exc:  # a refusal, or a bug: only this job is undone
+            if storage_problem(exc) is not None:
+                raise  # the disk, not the job: the transaction fails with every job in it
             self.store.conn.execute("ROLLBACK TO job")
             self.store.conn.execute("RELEASE job")
             if not isinstance(exc, Refusal):
@@ -328,8 +352,44 @@ class Writer:
     def _fail(jobs: list[_Job], cause: BaseException) -> None:
         for job in jobs:
             if not job.future.done():
-                job.future.set_exception(WriteFailed(str(cause)))
+                job.future.set_exception(WriteFailed(str(cause), storage_problem(cause)))
 
 
 class WriteFailed(RuntimeError):
-    """The transaction holding a job could not be committed; nothing of it was saved."""
+    """The transaction holding a job could not be committed; nothing of it was saved.
+    ``storage`` says why in a chair's words when the room's disk was the cause."""
+
+    def __init__(self, message: str, storage: str | None = None) -> None:
+        super().__init__(message)
+        self.storage = storage
+
+
+# SQLite's primary result codes (the low byte of an extended code), sqlite3.h
+_SQLITE_READONLY = 8
+_SQLITE_IOERR = 10
+_SQLITE_FULL = 13
+
+DISK_FULL = "the room's disk is full: nothing was saved. Ask IT staff to free space, then try again"
+DISK_READ_ONLY = (
+    "the room's disk cannot be written (read-only or failing): nothing was saved. "
+    "Ask IT staff to check the room server, then try again"
+)
+
+
+def storage_problem(exc: BaseException) -> str | None:
+    """What a failed write says about the room's disk, in words a chair can act on; None
+    when the disk was not the cause."""
+    if isinstance(exc, OSError):
+        if exc.errno == errno.ENOSPC:
+            return DISK_FULL
+        if exc.errno in (errno.EROFS, errno.EIO):
+            return DISK_READ_ONLY
+        return None
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+    if code == _SQLITE_FULL:
+        return DISK_FULL
+    if code in (_SQLITE_READONLY, _SQLITE_IOERR):
+        return DISK_READ_ONLY
+    return None

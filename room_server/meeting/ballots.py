@@ -40,7 +40,7 @@ from room_protocol.voting import (
     Receipts,
 )
 from room_server import audit
-from room_server.meeting.context import Client, Context
+from room_server.meeting.context import Client, Context, not_saved
 from room_server.repo import attendance as attendance_repo
 from room_server.repo import ballots as repo
 from room_server.repo import polls as polls_repo
@@ -93,8 +93,14 @@ class BallotsWord:
                 frame = encode(BallotRecorded(request.op_id, done.result().receipt()))
             except Refusal as refusal:
                 frame = encode(ErrorMessage(refusal.code.value, refusal.message, request.op_id))
-            except (WriteFailed, Exception):
+            except WriteFailed as failed:
                 self.free.forget()  # the slots its batch took are free again
+                log.error("a ballot could not be saved: %s", failed)
+                frame = encode(
+                    not_saved(failed, request.op_id, "the ballot could not be saved; send it again")
+                )
+            except Exception:
+                self.free.forget()
                 log.exception("a ballot could not be saved")
                 frame = encode(
                     ErrorMessage(

@@ -16,10 +16,10 @@ from typing import Any
 from room_protocol.codec import encode
 from room_protocol.errors import ErrorCode
 from room_protocol.live import SignedOut
-from room_protocol.messages import MeetingSnapshot, MeetingState, Message, Role
+from room_protocol.messages import ErrorMessage, MeetingSnapshot, MeetingState, Message, Role
 from room_server.rules import Refusal
 from room_server.store import Store
-from room_server.writer import Transaction, Writer
+from room_server.writer import Transaction, WriteFailed, Writer
 
 PRESIDING = frozenset({Role.CHAIR, Role.CLERK})
 
@@ -44,6 +44,16 @@ class Client:
 Send = Callable[[Iterable[Client], str], None]
 Effect = Callable[[], None]
 Effects = list[Effect]
+
+
+def not_saved(
+    failed: WriteFailed, op_id: str, internal: str = "the room could not save this; try again"
+) -> ErrorMessage:
+    """The answer to a request whose transaction was not committed: ``storage`` with the
+    chair's words when the room's disk was the cause, else ``internal``."""
+    if failed.storage is not None:
+        return ErrorMessage(ErrorCode.STORAGE.value, failed.storage, op_id)
+    return ErrorMessage(ErrorCode.INTERNAL.value, internal, op_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,15 @@ from room_server.meeting.annotations import AnnotationsWord
 from room_server.meeting.attendance import AttendanceWord
 from room_server.meeting.ballots import BallotsWord
 from room_server.meeting.closing import ClosingWord
-from room_server.meeting.context import Answered, Client, Context, Effects, Handler, Send
+from room_server.meeting.context import (
+    Answered,
+    Client,
+    Context,
+    Effects,
+    Handler,
+    Send,
+    not_saved,
+)
 from room_server.meeting.floor import FloorWord
 from room_server.meeting.follow import FollowWord
 from room_server.meeting.messages import MessagesWord
@@ -263,7 +271,11 @@ class LiveSession:
                     self._waiting_plain[client] = plain
             try:
                 outcome: _Outcome = done.result()
-            except (WriteFailed, Exception):
+            except WriteFailed as failed:
+                log.error("%s could not be saved: %s", request.TYPE, failed)
+                self.ctx.send([client], encode(not_saved(failed, request.op_id)))
+                return
+            except Exception:
                 log.exception("%s could not be saved", request.TYPE)
                 self.ctx.send(
                     [client],

@@ -4,6 +4,7 @@ waits on SQLite's lock (real SQLite files, a second connection as the other proc
 from __future__ import annotations
 
 import asyncio
+import errno
 import sqlite3
 import time
 from pathlib import Path
@@ -13,7 +14,14 @@ import pytest
 from room_protocol.errors import ErrorCode
 from room_server.rules import Refusal
 from room_server.store import Store, connect
-from room_server.writer import Transaction, WriteFailed, Writer
+from room_server.writer import (
+    DISK_FULL,
+    DISK_READ_ONLY,
+    Transaction,
+    WriteFailed,
+    Writer,
+    storage_problem,
+)
 
 
 def make_writer(tmp_path: Path, **settings: float) -> Writer:
@@ -297,3 +305,52 @@ async def test_a_poll_close_truncates_the_wal_even_if_a_reader_delays_it(tmp_pat
     await writer.drain()
     assert wal.stat().st_size == 0
     await writer.stop()
+
+
+async def test_a_full_database_fails_the_batch_with_the_chairs_words_and_recovers(
+    tmp_path: Path,
+) -> None:
+    """SQLite's own "database or disk is full" (its page limit reached, as a full disk
+    would): every job of the batch fails as ``storage`` with words for the chair, nothing
+    of it is kept, what was committed before stays, and once there is room it goes on."""
+    writer = make_writer(tmp_path)
+    told: list[str | None] = []  # what the room's chair is told (room.notice)
+    writer.on_storage = told.append
+    writer.start()
+    assert await writer.submit(note("before")) == 1  # type: ignore[arg-type]
+    assert told == []
+    pages = writer.store.conn.execute("PRAGMA page_count").fetchone()[0]
+    writer.store.conn.execute(f"PRAGMA max_page_count = {pages}")
+    big = "x" * 50_000  # needs pages the database may not take
+    jobs = [writer.submit(note("small")), writer.submit(note(big))]  # type: ignore[arg-type]
+    for job in jobs:
+        with pytest.raises(WriteFailed) as failed:
+            await job
+        assert failed.value.storage == DISK_FULL
+        assert "disk is full" in failed.value.storage
+    assert saved(tmp_path) == ["before"]
+    with pytest.raises(WriteFailed):  # still full: told once, not at every failure
+        await writer.submit(note(big))  # type: ignore[arg-type]
+    assert told == [DISK_FULL]
+    writer.store.conn.execute("PRAGMA max_page_count = 1073741823")
+    assert await writer.submit(note(big)) == 2  # type: ignore[arg-type]
+    assert saved(tmp_path) == ["before", big]
+    assert told == [DISK_FULL, None]  # and once that it is back
+    await writer.stop()
+
+
+def test_what_a_failed_write_says_about_the_disk() -> None:
+    full = sqlite3.OperationalError("database or disk is full")
+    full.sqlite_errorcode = 13  # type: ignore[attr-defined]  # SQLITE_FULL
+    read_only = sqlite3.OperationalError("attempt to write a readonly database")
+    read_only.sqlite_errorcode = 8 | (6 << 8)  # type: ignore[attr-defined]  # READONLY_DBMOVED
+    io = sqlite3.OperationalError("disk I/O error")
+    io.sqlite_errorcode = 10 | (3 << 8)  # type: ignore[attr-defined]  # SQLITE_IOERR_WRITE
+    assert storage_problem(full) == DISK_FULL
+    assert storage_problem(read_only) == DISK_READ_ONLY
+    assert storage_problem(io) == DISK_READ_ONLY
+    assert storage_problem(OSError(errno.ENOSPC, "No space left on device")) == DISK_FULL
+    assert storage_problem(OSError(errno.EROFS, "Read-only file system")) == DISK_READ_ONLY
+    assert storage_problem(sqlite3.IntegrityError("FOREIGN KEY constraint failed")) is None
+    assert storage_problem(OSError(errno.ENOENT, "gone")) is None
+    assert storage_problem(RuntimeError("a bug")) is None

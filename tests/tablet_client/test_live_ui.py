@@ -30,7 +30,10 @@ from room_protocol.live import (
     SetSpeakingLimit,
 )
 from room_protocol.messages import Role
-from room_protocol.notices import RoomNotice
+from room_protocol.notices import NoticeKind, RoomNotice
+from room_server.notices import drop
+from room_server.store import utc_now
+from room_server.writer import DISK_FULL
 from tablet_client import identity_controller
 from tablet_client.i18n import set_language
 from tablet_client.render import PageRenderer
@@ -673,14 +676,32 @@ def test_the_chair_console_shows_the_rooms_notices(
         assert exported.returncode == 0, exported.stderr
         await wait_until(lambda: console.alerts.count() == 2, "the second notice")
         assert console.alerts.item(0).text().startswith("1 record exported to the stick (")
+        # The room's own: its disk refuses changes (raised by the server, not the command).
+        assert live_room.cli("notice", "storage_failed").returncode != 0
+        drop(
+            live_room.state_dir, RoomNotice(NoticeKind.STORAGE_FAILED, utc_now(), detail=DISK_FULL)
+        )
+        await wait_until(lambda: console.alerts.count() == 3, "the disk's notice")
+        assert (
+            console.alerts.item(0)
+            .text()
+            .startswith(
+                "The room server's disk refuses changes: the room's disk is full: nothing was"
+            )
+        )
         console.tabs.setCurrentIndex(3)
-        assert console.tabs.tabText(3) == "Alerts (2)"
+        assert console.tabs.tabText(3) == "Alerts (3)"
         await shot(chair.window, "console-room-notices-en", tmp_path)
         set_language("vi")
         try:
-            assert console.alerts.item(0).text().startswith("Đã xuất 1 biên bản ra USB (")
             assert (
-                console.alerts.item(1)
+                console.alerts.item(0)
+                .text()
+                .startswith("Ổ đĩa của máy chủ phòng họp không ghi được, thay đổi chưa được lưu: ")
+            )
+            assert console.alerts.item(1).text().startswith("Đã xuất 1 biên bản ra USB (")
+            assert (
+                console.alerts.item(2)
                 .text()
                 .startswith("Đã nhập gói 'Council 12 Dec' — 14 tài liệu (")
             )
