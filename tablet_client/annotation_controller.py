@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from room_client.annotations import AnnotationBook, Change
@@ -216,7 +217,8 @@ class AnnotationController(QObject):
         self._unsubscribe_language()
         self.book.on_change = self._chained
         self.book.on_answered = self._chained_answered
-        self._view.set_annotating(False)
+        if shiboken6.isValid(self._view):  # the window may have gone first
+            self._view.set_annotating(False)
         if self._owns_book:
             self.book.close()
 

@@ -531,9 +531,13 @@ class _Buffers:
             return
         if sum(1 for b in self._free if usual <= b[0] <= 2 * usual) >= self._spares:
             return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a page let go outside the loop (at shutdown): no spare now
+            return
         path = self._new_name()
         self._preparing = True
-        allocating = asyncio.get_running_loop().run_in_executor(None, _allocate, path, usual)
+        allocating = loop.run_in_executor(None, _allocate, path, usual)
         allocating.add_done_callback(functools.partial(self._prepared, path, usual))
 
     def _prepared(self, path: str, size: int, allocating: asyncio.Future[None]) -> None:
@@ -939,12 +943,11 @@ class PageRenderer:
                 lane = job.lane
                 if lane.watchdog is not None:
                     lane.watchdog.cancel()
-                lane.watchdog = asyncio.get_running_loop().call_later(
+                lane.watchdog = job.future.get_loop().call_later(
                     self._abandon_after_s - drawn, self._overdue, lane, job
                 )
 
     def _dispatch(self) -> None:
-        loop = asyncio.get_running_loop()
         if not self._lanes:
             self.start()
         while self._urgent or self._background:
@@ -962,6 +965,9 @@ class PageRenderer:
                 lane.recent.append(path)
             lane.job, job.lane = job, lane
             job.started_at = time.monotonic()
+            # The loop the request was made on: a worker's answer may come back through a
+            # callback Qt runs while that loop is not running (it still owns the future).
+            loop = job.future.get_loop()
             if job.key is not None:
                 self._take_buffer(job)
                 self._worker_renders += 1

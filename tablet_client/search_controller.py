@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import shiboken6
 from PySide6.QtCore import QObject, Signal
 
 from tablet_client.document_controller import DocumentController
@@ -171,7 +172,10 @@ class SearchController(QObject):
         self._view.search_panel.field.clear()
 
     def close(self) -> None:
-        self.clear()
+        if self._task is not None:
+            self._task.cancel()
+        if shiboken6.isValid(self._view):  # the window may have gone first
+            self._show_results([], None)
         self._unsubscribe_language()
 
     # searching

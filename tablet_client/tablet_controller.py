@@ -266,6 +266,7 @@ class TabletController(QObject):
         if self._browser is not None:
             await self._browser.stop()
         if self.connection is not None:
+            self.connection.on_status = None  # stopping: the window may already be gone
             await self.connection.stop()
         if self.fetcher is not None:
             await self.fetcher.close()

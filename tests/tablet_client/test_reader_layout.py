@@ -23,9 +23,14 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
+from room_client.connection import RoomConnection, RoomEndpoint
 from room_protocol.live import FollowState, SignedIn, SignedOut
 from room_protocol.messages import Role
 from tablet_client.i18n import set_language
+from tablet_client.render import PageRenderer
+from tablet_client.tablet_controller import TabletController, TabletSettings
+from tablet_client.views.main_window import MainWindow
+from tests.rooms import enroll_device, timeout
 from tests.tablet_client.conftest import A4, until
 from tests.tablet_client.fed import FedTablet
 
@@ -266,3 +271,30 @@ def test_the_next_reader_sees_nothing_of_the_last_ones_search(
         assert view.annotation_layer.search_hits == []
 
     run_async(body())
+
+
+def test_a_tablet_whose_window_is_gone_still_stops_cleanly(
+    fed_room: Path, tmp_path: Path, qtbot: Any, run_async: Run
+) -> None:
+    """The window closed first (a kiosk session ending, a test's widgets closed): stopping
+    the tablet touches no deleted widget and still stops its render workers."""
+    window = MainWindow()  # not qtbot's: this test deletes it
+    credentials = enroll_device(fed_room, "gone")
+    tablet = TabletController(
+        window,
+        TabletSettings(credentials=credentials, cache_dir=tmp_path / "cache"),
+        PageRenderer(cache_bytes=8 * 1024 * 1024),
+    )
+    tablet.renderer.start()
+    tablet.connection = RoomConnection(
+        RoomEndpoint("room.test", 1, "127.0.0.1", "Fed room"),
+        credentials,
+        on_meeting=tablet._on_meeting,
+        on_status=tablet._on_status,
+    )
+    gone: list[bool] = []
+    window.destroyed.connect(lambda: gone.append(True))
+    window.deleteLater()
+    qtbot.waitUntil(lambda: bool(gone), timeout=int(timeout(5) * 1000))
+    run_async(tablet.stop())  # raised "Internal C++ object … already deleted" before
+    assert tablet.renderer.worker_pids == ()
