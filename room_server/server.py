@@ -631,6 +631,9 @@ class RoomServer:
         garbage collector's sight once in a while, so a full collection does not walk
         2,000 connections' objects (~170 ms, measured by bench/votes.py)."""
         if len(self.control) >= self._frozen_at + FREEZE_EVERY:
+            # Garbage first: a frozen cycle is never freed (a closed connection in one
+            # would keep its TLS buffers for good).
+            gc.collect()
             gc.freeze()
             self._frozen_at = len(self.control)
         elif len(self.control) < self._frozen_at - FREEZE_EVERY:
