@@ -92,7 +92,13 @@ SLOT_PATIENCE = 5.0
 # its buffer is under websockets' write limit: TLS encrypts and buffers a connection's
 # writes whole, and 2,000 connections each holding a whole meeting state (plain, in the
 # TLS buffer and as ciphertext) kept the server at 1.5 GB (bench/signin_memory.py).
-FRAGMENT_BYTES = 16 * 1024
+FRAGMENT_BYTES = 4 * 1024
+# websockets' write limit (high-water mark) on control connections. Their TLS layer
+# encrypts what it is given whether or not the socket takes it, into a buffer that keeps
+# its largest size for the connection's life: this bounds it. At 2,000 tablets signed in
+# (bench/signin_memory.py): 16 kB fragments under 32 kB 346 MB, 8 under 16 323 MB, 4
+# under 8 310 MB.
+CONTROL_WRITE_LIMIT = 8 * 1024
 SERIALIZED_KEPT = 4  # large messages whose serialized fragments are kept for the next send
 FREEZE_EVERY = 200  # new control connections between two gc.freeze() calls
 CLOSE_PROTOCOL_ERROR = 4000  # application close codes, RFC 6455 §7.4.2
@@ -583,6 +589,7 @@ class RoomServer:
             display=device.kind is DeviceKind.DISPLAY,
         )
         self.control.add(ws)
+        ws.transport.set_write_buffer_limits(CONTROL_WRITE_LIMIT, CONTROL_WRITE_LIMIT // 4)
         self._freeze_long_lived()
         bucket = RequestBucket(self.config.requests_per_second, self.config.request_burst)
         try:

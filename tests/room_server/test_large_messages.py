@@ -23,7 +23,7 @@ from room_server.server import FRAGMENT_BYTES, fragments
 from tests.live_clients import Tablet, until
 from tests.rooms import RunningRoom, running_room, timeout, write_package
 
-MEMBERS = 2_000  # the meeting state is then ~240 kB: fifteen fragments
+MEMBERS = 2_000  # the meeting state is then ~240 kB: sixty fragments
 MOVES = 30  # meeting states sent to a tablet that reads nothing: ~7 MB
 
 
