@@ -284,6 +284,8 @@ class StampedLink:
                     self.pace = pace.seconds
         elif event.opcode is Opcode.PONG:
             self.pongs += 1
+        elif event.opcode is Opcode.CONT or event.opcode is Opcode.TEXT:
+            pass  # a fragment of a large message (the meeting state): not measured here
         elif event.opcode not in _CONTROL:
             self.bad += 1
 

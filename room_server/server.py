@@ -29,7 +29,7 @@ import os
 import secrets
 import time
 import weakref
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -88,6 +88,19 @@ MAX_TRANSFERS = 16
 # p99); a chunk the tablet has not taken within this many seconds is waited for
 # without it, and the slot is taken again for the next chunk.
 SLOT_PATIENCE = 5.0
+# A larger message (the meeting state: ~240 kB with a 2,000-member roster) goes out as
+# fragments of this size (RFC 6455 §5.4), each written to the connection only while
+# its buffer is under websockets' write limit: TLS encrypts and buffers a connection's
+# writes whole, and 2,000 connections each holding a whole meeting state (plain, in the
+# TLS buffer and as ciphertext) kept the server at 1.5 GB (bench/signin_memory.py).
+FRAGMENT_BYTES = 4 * 1024
+# websockets' write limit (high-water mark) on control connections. Their TLS layer
+# encrypts what it is given whether or not the socket takes it, into a buffer that keeps
+# its largest size for the connection's life: this bounds it. At 2,000 tablets signed in
+# (bench/signin_memory.py): 16 kB fragments under 32 kB 346 MB, 8 under 16 323 MB, 4
+# under 8 310 MB.
+CONTROL_WRITE_LIMIT = 8 * 1024
+SERIALIZED_KEPT = 4  # large messages whose serialized fragments are kept for the next send
 FREEZE_EVERY = 200  # new control connections between two gc.freeze() calls
 CLOSE_PROTOCOL_ERROR = 4000  # application close codes, RFC 6455 §7.4.2
 CLOSE_VERSION_MISMATCH = 4001
@@ -104,6 +117,19 @@ ENROLL_WINDOW_S = 600.0
 CLOSE_POLICY_VIOLATION = 1008  # RFC 6455 §7.4.1: a tablet that keeps flooding
 
 
+def fragments(data: bytes, size: int = FRAGMENT_BYTES) -> tuple[bytes, ...]:
+    """A text message's UTF-8 ``data`` as unmasked frames of at most ``size`` bytes of
+    payload: a text frame, continuation frames, the last one final (RFC 6455 §5.4)."""
+    pieces = [data[i : i + size] for i in range(0, len(data), size)] or [b""]
+    last = len(pieces) - 1
+    return tuple(
+        Frame(Opcode.TEXT if i == 0 else Opcode.CONT, piece, fin=i == last).serialize(
+            mask=False, extensions=[]
+        )
+        for i, piece in enumerate(pieces)
+    )
+
+
 class Link(ServerConnection):
     """A connection as the room watches it: where it comes from, and since when its send
     buffer has been over websockets' high-water mark (the transport paused writing)."""
@@ -116,6 +142,10 @@ class Link(ServerConnection):
         self.dropped = False
         self.certificate: bytes | None = None  # the client certificate (DER), if it showed one
         self.device: Device | None = None  # the enrolled device, once admitted
+        # Serialized frames the room sent that are not written to the transport yet: they
+        # go when it takes more (``resume_writing``), in order, whole.
+        self.queued: deque[bytes] = deque()
+        self.queued_bytes = 0
         links.accepted(self)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -129,6 +159,8 @@ class Link(ServerConnection):
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
         self.full_since = None
+        self.queued.clear()
+        self.queued_bytes = 0
         self.links.closed(self)
 
     def pause_writing(self) -> None:
@@ -138,6 +170,27 @@ class Link(ServerConnection):
     def resume_writing(self) -> None:
         super().resume_writing()
         self.full_since = None
+        self.write_queued()
+
+    def send_frames(self, frames: tuple[bytes, ...]) -> None:
+        """Send one message's serialized frames (the fragments of a large one) after
+        whatever this connection has queued. Small messages are written at once as
+        before, even when the transport is over its limit (``Links.over_buffer`` and the
+        stall watchdog deal with a tablet that does not read); the fragments of a large
+        one only while the transport is under it."""
+        self.queued.extend(frames)
+        self.queued_bytes += sum(len(f) for f in frames)
+        self.write_queued(force=len(frames) == 1)
+
+    def write_queued(self, *, force: bool = False) -> None:
+        while self.queued and (not self.paused or (force and len(self.queued) == 1)):
+            if self.protocol.state is not State.OPEN:
+                self.queued.clear()
+                self.queued_bytes = 0
+                return
+            frame = self.queued.popleft()
+            self.queued_bytes -= len(frame)
+            self.transport.write(frame)
 
 
 class Links:
@@ -198,7 +251,7 @@ class Links:
 
     def over_buffer(self, link: Link) -> bool:
         """Drop ``link`` if more than the limit is queued for it; True if it was."""
-        queued = link.transport.get_write_buffer_size()
+        queued = link.transport.get_write_buffer_size() + link.queued_bytes
         if queued > self.send_buffer_bytes:
             self.drop(link, f"{queued} bytes queued unread (limit {self.send_buffer_bytes})")
             return True
@@ -276,6 +329,7 @@ class RoomServer:
         self.copies = MemberCopies(config.state_dir / "confidential")
         self.session.ctx.hooks.meeting_closed.append(self._forget_copies)
         self._frozen_at = 0  # control connections at the last gc.freeze()
+        self._serialized: dict[str, tuple[bytes, ...]] = {}  # large messages' fragments
         self._background: set[asyncio.Future[None]] = set()
 
     @property
@@ -341,26 +395,41 @@ class RoomServer:
     def _send(self, clients: Iterable[Client], frame: str) -> None:
         """Write one text message to every client's connection, without waiting.
 
-        What websockets' ``broadcast()`` does, with the frame built once: a server's
-        frames are unmasked and these connections have no extensions, so the frame is
+        What websockets' ``broadcast()`` does, with the frames built once: a server's
+        frames are unmasked and these connections have no extensions, so the frames are
         the same bytes for every tablet, and framing it 2,000 times over was a sixth of
-        a page change's cost (bench/fanout.py). Connections that are closing, or busy
-        with a fragmented message, are skipped as ``broadcast()`` skips them. A tablet
-        with more than ``limits.send_buffer_bytes`` queued is dropped: it reads nothing,
-        and it gets the whole state again when it reconnects.
+        a page change's cost (bench/fanout.py). A large message is serialized once into
+        fragments and kept for the next connection that needs it (every tablet gets the
+        meeting state on connecting). Connections that are closing, or busy with a
+        fragmented message of websockets' own, are skipped as ``broadcast()`` skips them.
+        A tablet with more than ``limits.send_buffer_bytes`` queued is dropped: it reads
+        nothing, and it gets the whole state again when it reconnects.
         """
-        # No extensions: the server is started with compression=None (see start()).
-        data = Frame(Opcode.TEXT, frame.encode()).serialize(mask=False, extensions=[])
+        frames = self._frames(frame)
         for client in clients:
             link: Link = client.link
             if link.protocol.state is not State.OPEN or link.send_in_progress is not None:
                 continue
             try:
-                link.transport.write(data)
+                link.send_frames(frames)
             except (OSError, RuntimeError) as exc:  # one broken socket must not stop the rest
                 log.warning("could not send to %s: %s", client.client_id, exc)
                 continue
             self.links.over_buffer(link)
+
+    def _frames(self, message: str) -> tuple[bytes, ...]:
+        """``message`` serialized: one frame, or the fragments of a large message."""
+        # No extensions: the server is started with compression=None (see start()).
+        if len(message) <= FRAGMENT_BYTES:
+            return (Frame(Opcode.TEXT, message.encode()).serialize(mask=False, extensions=[]),)
+        kept = self._serialized.get(message)
+        if kept is not None:
+            return kept
+        frames = fragments(message.encode())
+        if len(self._serialized) >= SERIALIZED_KEPT:
+            del self._serialized[next(iter(self._serialized))]  # the oldest
+        self._serialized[message] = frames
+        return frames
 
     async def _watch_store(self) -> None:
         """Pick up changes other processes commit (``room-server import``) and the
@@ -533,6 +602,7 @@ class RoomServer:
             display=device.kind is DeviceKind.DISPLAY,
         )
         self.control.add(ws)
+        ws.transport.set_write_buffer_limits(CONTROL_WRITE_LIMIT, CONTROL_WRITE_LIMIT // 4)
         self._freeze_long_lived()
         bucket = RequestBucket(self.config.requests_per_second, self.config.request_burst)
         try:
@@ -541,7 +611,7 @@ class RoomServer:
                 let_through = bucket.take()
                 shed = self.session.shed(raw) if let_through else None
                 if shed is not None:  # strokes over the room's budget: not even decoded
-                    await ws.send(busy_frame(shed))
+                    await self._answer(ws, busy_frame(shed))
                     continue
                 try:
                     message = decode(raw)
@@ -581,6 +651,9 @@ class RoomServer:
         garbage collector's sight once in a while, so a full collection does not walk
         2,000 connections' objects (~170 ms, measured by bench/votes.py)."""
         if len(self.control) >= self._frozen_at + FREEZE_EVERY:
+            # Garbage first: a frozen cycle is never freed (a closed connection in one
+            # would keep its TLS buffers for good).
+            gc.collect()
             gc.freeze()
             self._frozen_at = len(self.control)
         elif len(self.control) < self._frozen_at - FREEZE_EVERY:
@@ -589,7 +662,16 @@ class RoomServer:
     async def _error(
         self, ws: ServerConnection, error: ProtocolError, ref: str | None = None
     ) -> None:
-        await ws.send(encode(ErrorMessage(error.code.value, error.message, ref)))
+        await self._answer(ws, encode(ErrorMessage(error.code.value, error.message, ref)))
+
+    async def _answer(self, ws: ServerConnection, text: str) -> None:
+        """Send ``text`` to one connection; behind the fragments of a large message still
+        queued on it, never between two of them."""
+        if isinstance(ws, Link) and ws.queued:
+            ws.send_frames(self._frames(text))
+            self.links.over_buffer(ws)
+        else:
+            await ws.send(text)
 
     # --- enrollment ----------------------------------------------------------------------
 

@@ -73,6 +73,7 @@ class Hooks:
     """Listeners other words register; each is called in registration order."""
 
     connected: list[Callable[[Client], None]] = field(default_factory=list)
+    disconnected: list[Callable[[Client], None]] = field(default_factory=list)
     signed_in: list[Callable[[Client], None]] = field(default_factory=list)
     signed_out: list[Callable[[Client, bool], None]] = field(default_factory=list)
     meeting_changed: list[Callable[[bool], None]] = field(default_factory=list)

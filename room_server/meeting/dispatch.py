@@ -206,6 +206,8 @@ class LiveSession:
 
     def disconnected(self, client: Client) -> None:
         self.ctx.clients.discard(client)
+        for listener in self.ctx.hooks.disconnected:
+            listener(client)
 
     def signed_in_on(self, device_id: str) -> Client | None:
         """The control connection of this device with a member signed in, if any."""
