@@ -229,6 +229,7 @@ def fed(
         from tests.rooms import enroll_device
 
         tablet = FedTablet(qtbot, tmp_path, enroll_device(fed_room, name), name)
+        stopped_after_the_test(tablet.tablet)  # before pytest-qt closes its window
         made.append(tablet)
         return tablet
 

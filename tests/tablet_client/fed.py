@@ -49,7 +49,6 @@ from tablet_client.live_link import LiveLink
 from tablet_client.render import PageRenderer
 from tablet_client.tablet_controller import TabletController, TabletSettings
 from tablet_client.views.main_window import MainWindow
-from tests.tablet_client.conftest import stopped_after_the_test
 
 R = TypeVar("R", bound=Request)
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -151,7 +150,6 @@ class FedTablet:
         )
         self.tablet.connection = self.connection
         self.tablet.link.attach(self.connection)
-        stopped_after_the_test(self.tablet)  # before pytest-qt closes the window
         self.replies: dict[str, Message] = {}
         self.clock = StepClock()
         self.window.voting_panel.clock = self.clock

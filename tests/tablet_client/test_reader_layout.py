@@ -200,7 +200,8 @@ def test_a_readable_default_on_a_10_inch_tablet(
         assert body_text_height_pt(pack) * scale >= 9
         # a scroll bar a finger can drag
         bar = child(view, QScrollArea, "page_area").verticalScrollBar()
-        assert bar.isVisible() and bar.width() >= 24
+        await until(bar.isVisible, "the page's scroll bar (laid out after the page)")
+        assert bar.width() >= 24
         # the bars leave the page most of the height
         height = window.centralWidget().height()
         bars = height - view.page_area.height()
