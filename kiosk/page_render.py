@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import multiprocessing
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from room_client.confidential import SealedUnreadable, unseal_file
+from room_protocol.worker_pool import worker_pool
 
 __all__ = ["PageRenderError", "RenderedPage", "Renderer"]
 
@@ -101,9 +101,7 @@ class Renderer:
         if not (1 <= box_w <= _MAX_SIDE_PX and 1 <= box_h <= _MAX_SIDE_PX):
             raise PageRenderError(f"cannot render into a box of {box_w} x {box_h} pixels")
         if self._pool is None:
-            self._pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn")
-            )
+            self._pool = worker_pool(1)
         pool = self._pool
         try:
             page: Any = await asyncio.get_running_loop().run_in_executor(

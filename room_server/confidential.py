@@ -17,7 +17,6 @@ import hashlib
 import json
 import logging
 import math
-import multiprocessing
 import os
 import re
 import shutil
@@ -25,6 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from room_protocol.worker_pool import worker_pool
 
 log = logging.getLogger(__name__)
 
@@ -188,9 +189,7 @@ class MemberCopies:
 
     def _require_pool(self) -> concurrent.futures.ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
-            )
+            self._pool = worker_pool(self.workers)
             self._pool.submit(_warm)
         return self._pool
 

@@ -43,7 +43,6 @@ import functools
 import itertools
 import math
 import mmap
-import multiprocessing
 import os
 import secrets
 import signal
@@ -57,6 +56,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+
+from room_protocol.worker_pool import worker_pool
 
 __all__ = [
     "DocumentLayout",
@@ -654,11 +655,7 @@ def _consume_outcome(future: asyncio.Future[Any]) -> None:
 
 
 def _start_lane() -> _Lane:
-    executor = concurrent.futures.ProcessPoolExecutor(
-        max_workers=1,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
-    )
+    executor = worker_pool(1, _init_worker)
     # Submitting anything makes the pool spawn its worker now rather than on first use.
     executor.submit(_ping).add_done_callback(_consume_result)
     # The executor's own table of its processes (no public accessor): the one just spawned.
