@@ -18,10 +18,11 @@ would hold a CPU.
 
 A page's pixels are never copied: the worker draws straight into a page buffer, a file
 on tmpfs (/dev/shm) named by the caller, in QImage's Format_RGB32 layout (B, G, R, 0xFF
-on little-endian machines); the caller maps it, and that mapping is the page's
-``samples``, which a QImage wraps in place (PySide keeps the mapping alive as long as Qt
-uses the pixels). Buffers are reused once no page or image maps them any more (a new
-one costs more to allocate than a page of text costs to draw). Finished pages are kept
+on little-endian machines); the caller keeps each buffer mapped for the buffer's
+lifetime, and a view of that mapping is the page's ``samples``, which a QImage wraps in
+place (PySide keeps the view, and so the mapping, alive as long as Qt uses the pixels).
+Buffers are reused once no page, view or image holds them any more (a new one costs
+more to allocate than a page of text costs to draw). Finished pages are kept
 in an LRU bounded by bytes. Documents are content-addressed on the tablet, so a path's
 bytes do not change while it is cached; ``open`` still drops cached pages of a path whose
 file changed.
@@ -39,6 +40,7 @@ import asyncio
 import bisect
 import concurrent.futures
 import contextlib
+import ctypes
 import functools
 import itertools
 import math
@@ -131,15 +133,16 @@ class DocumentLayout:
 
 @dataclass(frozen=True, slots=True)
 class RenderedPage:
-    """A drawn page. ``samples`` is the shared mapping the worker drew into, in
-    QImage.Format_RGB32 layout (4 bytes a pixel: B, G, R, 0xFF on little-endian machines);
-    it stays mapped as long as this object or a QImage made from it lives."""
+    """A drawn page. ``samples`` is a view of the shared page buffer the worker drew into,
+    in QImage.Format_RGB32 layout (4 bytes a pixel: B, G, R, 0xFF on little-endian
+    machines); the buffer is neither unmapped nor drawn over while this view, or any view
+    or QImage made from it, lives."""
 
     page_index: int
     width: int  # pixels
     height: int  # pixels
     stride: int  # bytes per row
-    samples: mmap.mmap
+    samples: memoryview
 
     @property
     def nbytes(self) -> int:
@@ -515,6 +518,7 @@ class _Buffers:
 
     def __init__(self, free_limit: int, spares: int) -> None:
         self._free: list[tuple[int, str]] = []  # (bytes, path)
+        self._maps: dict[str, mmap.mmap] = {}  # path -> this process's mapping of it
         self._free_limit = free_limit
         self._spares = spares
         self._usual = 0  # bytes of the last full-size page drawn
@@ -560,41 +564,61 @@ class _Buffers:
 
     def give_back(self, path: str, size: int) -> None:
         if self.closed:
-            _unlink(path)
+            self._remove(path)
             return
         self._free.append((size, path))
         while sum(b[0] for b in self._free) > self._free_limit:
             _, oldest = self._free.pop(0)
-            _unlink(oldest)
+            self._remove(oldest)
 
     def discard(self, path: str) -> None:
         """A buffer a killed worker may still have been writing: never reused."""
-        _unlink(path)
+        self._remove(path)
 
-    def map(self, path: str, size: int, capacity: int, *, sealed: bool = False) -> mmap.mmap:
-        """Map ``size`` bytes of a drawn buffer (shared: no copy); it is given back when
-        the mapping is gone (every page and image made from it), or removed if it holds
-        a page of a confidential document (``sealed``: never drawn over by another)."""
-        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
-        try:
-            pixels = mmap.mmap(fd, size, flags=mmap.MAP_SHARED | _POPULATE)
-        finally:
-            os.close(fd)
+    def _remove(self, path: str) -> None:
+        """Remove a buffer; its mapping here goes once no page view holds it."""
+        _unlink(path)
+        self._maps.pop(path, None)
+
+    def map(self, path: str, size: int, capacity: int, *, sealed: bool = False) -> memoryview:
+        """The first ``size`` bytes of a drawn buffer (shared: no copy), as a view that
+        keeps the buffer in use: it is given back when that view and every view made
+        from it are gone (the cache's page, a QImage on screen), or removed if it holds a
+        page of a confidential document (``sealed``: never drawn over by another).
+
+        A buffer stays mapped here for its lifetime: mapping 20 MB anew and unmapping it
+        costs ~3 ms a page (page tables filled and torn down), more than drawing a page of
+        text. Nothing here unmaps a mapping explicitly; it goes with its last view."""
+        whole = None if sealed else self._maps.get(path)
+        if whole is None or len(whole) < size:
+            fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
+            try:
+                length = size if sealed else max(size, os.fstat(fd).st_size)
+                whole = mmap.mmap(fd, length, flags=mmap.MAP_SHARED | _POPULATE)
+            finally:
+                os.close(fd)
+            if not sealed:
+                self._maps[path] = whole  # a grown buffer's old mapping goes with its views
+        # A ctypes array over the mapping exports the pixels itself, so every memoryview
+        # made from the page's (a QImage's, a slice) holds it, and with it the mapping:
+        # the buffer is free again only once the last of them is gone.
+        owner = (ctypes.c_ubyte * size).from_buffer(whole)
         if sealed:
-            weakref.finalize(pixels, _unlink, path)
+            weakref.finalize(owner, _unlink, path)
         else:
-            weakref.finalize(pixels, self.give_back, path, max(size, capacity))
+            weakref.finalize(owner, self.give_back, path, max(size, capacity))
         if size >= _FULL_PAGE_BYTES:
             self._usual = size
         self.refill()
-        return pixels
+        return memoryview(owner).cast("B")
 
     def close(self) -> None:
         """Remove the free buffers; those in use are removed as they are let go."""
         self.closed = True
         for _, path in self._free:
-            _unlink(path)
+            self._remove(path)
         self._free.clear()
+        self._maps.clear()
 
 
 def _allocate(path: str, size: int) -> None:

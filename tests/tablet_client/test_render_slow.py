@@ -4,6 +4,7 @@ pixels of the no-copy path against PyMuPDF drawing in this process."""
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import gc
 import os
 import time
@@ -55,7 +56,7 @@ def page_files() -> list[Path]:
 
 def as_rgb(page: RenderedPage) -> bytes:
     """The page's B, G, R, 0xFF pixels as PyMuPDF's RGB samples."""
-    data = page.samples[:]
+    data = bytes(page.samples)
     rows = bytearray()
     for y in range(page.height):
         row = data[y * page.stride : y * page.stride + page.width * 4]
@@ -205,6 +206,63 @@ async def test_page_buffers_are_reused_once_let_go_and_removed_at_close(
     await asyncio.sleep(0)
     gc.collect()
     assert set(page_files()) - before == set()  # every buffer gone with its last page
+
+
+def mappings_of(path: Path) -> int:
+    """How many mappings of ``path`` this process has (/proc/self/maps)."""
+    return sum(1 for line in Path("/proc/self/maps").read_text().splitlines() if str(path) in line)
+
+
+def address(page: RenderedPage) -> int:
+    return ctypes.addressof(ctypes.c_ubyte.from_buffer(page.samples))
+
+
+async def test_a_reused_buffer_stays_mapped_and_is_not_mapped_again(colour_pdf: Path) -> None:
+    """The reader maps a page buffer once for its lifetime: a page drawn into a reused
+    buffer is at the same address, with no second mapping of it."""
+    renderer = PageRenderer(workers=1, cache_bytes=1)  # nothing cached: each page reuses
+    try:
+        await renderer.open(colour_pdf)
+        page = await renderer.render(colour_pdf, 0, 400)
+        [buffer] = set(page_files())
+        first = address(page)
+        assert mappings_of(buffer) == 1
+        del page
+        await asyncio.sleep(0)
+        gc.collect()
+        assert mappings_of(buffer) == 1  # let go, but still mapped: free for the next page
+        for index in (1, 2, 1):
+            page = await renderer.render(colour_pdf, index, 400)
+            assert set(page_files()) == {buffer} and address(page) == first
+            assert mappings_of(buffer) == 1
+            del page
+            await asyncio.sleep(0)
+            gc.collect()
+    finally:
+        await renderer.close()
+    assert mappings_of(buffer) == 0 and not buffer.exists()  # unmapped with its last view
+
+
+async def test_a_slice_of_a_page_keeps_its_buffer_from_reuse(colour_pdf: Path) -> None:
+    """Any view made from a page's pixels (a slice, a QImage's) holds the buffer: it is
+    not drawn over until the last one is gone."""
+    before = set(page_files())
+    renderer = PageRenderer(workers=1, cache_bytes=1)
+    try:
+        await renderer.open(colour_pdf)
+        page = await renderer.render(colour_pdf, 0, 400)
+        at = page.stride * 20 + 80  # row 20, pixel 20: the colour band
+        band = page.samples[at : at + 3]  # a slice, not the page's own view
+        assert bytes(band) == bytes((30, 30, 200))
+        del page
+        await asyncio.sleep(0)
+        gc.collect()
+        other = await renderer.render(colour_pdf, 2, 400)
+        assert len(set(page_files()) - before) == 2  # a new buffer: the held one is in use
+        assert bytes(band) == bytes((30, 30, 200))
+        del band, other
+    finally:
+        await renderer.close()
 
 
 async def test_pages_left_by_a_crashed_tablet_are_swept() -> None:
