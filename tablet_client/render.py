@@ -412,13 +412,27 @@ def _search(
     return tuple(hits), searched, doc.page_count
 
 
+# What a reused page buffer holds (see _whiten): (white, stride, x0, y0, x1, y1): its
+# first ``white`` bytes are 0xFF but for the pixels x0..x1, y0..y1 (in rows of
+# ``stride`` bytes) the last page drawn into it covered.
+_Clean = tuple[int, int, int, int, int, int]
+_DIRTY_MARGIN = 1  # px around the drawn content's box: antialiasing at its edges
+
+
 def _render(
-    path: str, page_index: int, width_px: int, out_path: str, key: bytes | None = None
-) -> tuple[int, int, int]:
+    path: str,
+    page_index: int,
+    width_px: int,
+    out_path: str,
+    key: bytes | None = None,
+    clean: _Clean | None = None,
+) -> tuple[int, int, int, _Clean]:
     """Draw a page ``width_px`` wide straight into the page buffer ``out_path`` (a file
-    on tmpfs, made or grown as needed); returns (width, height, stride). The pixels are
-    those of ``Page.get_pixmap`` at the same scale, as Format_RGB32: MuPDF draws BGR with
-    an opaque alpha byte."""
+    on tmpfs, made or grown as needed); returns (width, height, stride, what the buffer
+    now holds). The pixels are those of ``Page.get_pixmap`` at the same scale, as
+    Format_RGB32: MuPDF draws BGR with an opaque alpha byte. ``clean``: what the buffer
+    held after its last page (None: not known), so that only what that page covered is
+    cleared again, not the whole page (clearing 20 MB is most of a page of text's cost)."""
     pymupdf = _mupdf()
     mupdf = pymupdf.mupdf
     doc = _document(path, key)
@@ -440,6 +454,15 @@ def _render(
         raise RenderError(f"page {page_index + 1} of {name} cannot be drawn at this size")
     pixels = _buffer(out_path, size)
     try:
+        # The page's content read once; its box says what the next page must clear.
+        content = mupdf.fz_new_display_list_from_page(page.this)
+        covered = mupdf.FzRect(mupdf.FzRect.Fixed_EMPTY)
+        bounds = mupdf.fz_new_bbox_device(covered)
+        everywhere = mupdf.FzRect(mupdf.FzRect.Fixed_INFINITE)
+        try:
+            mupdf.fz_run_display_list(content, bounds, ctm, everywhere, mupdf.FzCookie())
+        finally:
+            mupdf.fz_close_device(bounds)
         target = mupdf.fz_new_pixmap_with_data(
             mupdf.fz_device_bgr(),
             width,
@@ -449,11 +472,11 @@ def _render(
             stride,
             mupdf.python_mutable_buffer_data(pixels),
         )
+        _whiten(mupdf, target, width, height, stride, clean)  # white paper, opaque
         target.m_internal.x, target.m_internal.y = box.x0, box.y0
-        mupdf.fz_clear_pixmap_with_value(target, 0xFF)  # white paper, opaque
         device = mupdf.fz_new_draw_device(mupdf.FzMatrix(), target)
         try:
-            mupdf.fz_run_page(page.this, device, ctm, mupdf.FzCookie())
+            mupdf.fz_run_display_list(content, device, ctm, everywhere, mupdf.FzCookie())
         finally:
             mupdf.fz_close_device(device)
         del device, target  # MuPDF lets go of the mapping before it may be closed
@@ -462,7 +485,44 @@ def _render(
     finally:
         if key is not None:  # a confidential page's buffer stays mapped here no longer
             _unmap(out_path)
-    return width, height, stride
+    drawn = mupdf.fz_round_rect(covered)
+    x0, y0 = max(drawn.x0 - box.x0 - _DIRTY_MARGIN, 0), max(drawn.y0 - box.y0 - _DIRTY_MARGIN, 0)
+    x1 = min(drawn.x1 - box.x0 + _DIRTY_MARGIN, width)
+    y1 = min(drawn.y1 - box.y0 + _DIRTY_MARGIN, height)
+    if x1 <= x0 or y1 <= y0:
+        x0 = y0 = x1 = y1 = 0  # a blank page: nothing to clear next time
+    return width, height, stride, (size, stride, x0, y0, x1, y1)
+
+
+def _whiten(
+    mupdf: Any, target: Any, width: int, height: int, stride: int, clean: _Clean | None
+) -> None:
+    """Make ``target`` (a page buffer, at offset 0, 0) white: all of it if what it holds
+    is not known, else only the pixels the last page covered and any bytes past what was
+    white."""
+    if clean is None:
+        mupdf.fz_clear_pixmap_with_value(target, 0xFF)
+        return
+    white, old_stride, x0, y0, x1, y1 = clean
+
+    def rows(first: int, last: int) -> None:  # whole rows first..last-1 of this page
+        first, last = max(first, 0), min(last, height)
+        if first < last:
+            mupdf.fz_clear_pixmap_rect_with_value(
+                target, 0xFF, mupdf.FzIrect(0, first, width, last)
+            )
+
+    rows(white // stride, height)  # past the bytes known to be white
+    if x1 <= x0 or y1 <= y0:
+        return
+    if old_stride == stride:
+        mupdf.fz_clear_pixmap_rect_with_value(
+            target, 0xFF, mupdf.FzIrect(x0, y0, min(x1, width), min(y1, height))
+        )
+    else:  # laid out in other rows: every row of this page those bytes fall in
+        first_byte = y0 * old_stride + x0 * _BYTES_PER_PIXEL
+        last_byte = (y1 - 1) * old_stride + x1 * _BYTES_PER_PIXEL
+        rows(first_byte // stride, -(-last_byte // stride))
 
 
 def _unmap(out_path: str) -> None:
@@ -519,6 +579,7 @@ class _Buffers:
     def __init__(self, free_limit: int, spares: int) -> None:
         self._free: list[tuple[int, str]] = []  # (bytes, path)
         self._maps: dict[str, mmap.mmap] = {}  # path -> this process's mapping of it
+        self._clean: dict[str, _Clean] = {}  # path -> what its last page left in it
         self._free_limit = free_limit
         self._spares = spares
         self._usual = 0  # bytes of the last full-size page drawn
@@ -579,6 +640,19 @@ class _Buffers:
         """Remove a buffer; its mapping here goes once no page view holds it."""
         _unlink(path)
         self._maps.pop(path, None)
+        self._clean.pop(path, None)
+
+    def clean(self, path: str) -> _Clean | None:
+        """What the buffer holds after the last page drawn into it (None: not known)."""
+        return self._clean.get(path)
+
+    def drawn(self, path: str, clean: _Clean | None) -> None:
+        """A page was drawn into the buffer, leaving ``clean`` (None: not known, as after
+        a page whose drawing failed midway)."""
+        if clean is None:
+            self._clean.pop(path, None)
+        else:
+            self._clean[path] = clean
 
     def map(self, path: str, size: int, capacity: int, *, sealed: bool = False) -> memoryview:
         """The first ``size`` bytes of a drawn buffer (shared: no copy), as a view that
@@ -1010,7 +1084,8 @@ class PageRenderer:
             # (a row short at most: the worker grows the buffer by what it lacks)
             hint = width_px * math.floor(width_px * height_pt / width_pt) * _BYTES_PER_PIXEL
         job.out_path, job.capacity = self._buffers.take(hint)
-        job.args = (*job.args[:3], job.out_path, *job.args[4:])
+        path_, index, width, _, key = job.args
+        job.args = (path_, index, width, job.out_path, key, self._buffers.clean(job.out_path))
 
     def _overdue(self, lane: _Lane, job: _Job) -> None:
         """A render has drawn for its limit: replace its worker if nobody waits."""
@@ -1062,7 +1137,8 @@ class PageRenderer:
             if job.out_path is not None:
                 if isinstance(exc, BrokenProcessPool) or job.capacity == 0:
                     self._buffers.discard(job.out_path)
-                else:  # a page that cannot be drawn: the buffer is as it was
+                else:  # a page that cannot be drawn (perhaps halfway)
+                    self._buffers.drawn(job.out_path, None)
                     self._buffers.give_back(job.out_path, job.capacity)
             if isinstance(exc, BrokenProcessPool):
                 self._replace_broken(lane)
@@ -1070,10 +1146,11 @@ class PageRenderer:
             if not job.future.done():
                 job.future.set_exception(exc)
         elif job.key is not None and job.out_path is not None:
-            width, height, stride = handle.result()
+            width, height, stride, clean = handle.result()
+            self._buffers.drawn(job.out_path, clean)
             try:
                 pixels = self._buffers.map(
-                    job.out_path, stride * height, job.capacity, sealed=job.args[-1] is not None
+                    job.out_path, stride * height, job.capacity, sealed=job.args[4] is not None
                 )
             except (OSError, ValueError) as exc:  # tmpfs emptied under us, out of memory
                 self._buffers.discard(job.out_path)

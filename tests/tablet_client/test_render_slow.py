@@ -96,6 +96,41 @@ async def test_no_copy_pixels_are_pymupdfs(
         assert as_rgb(page) == expected.samples, f"{path.name} page {index + 1} at {width_px}"
 
 
+async def test_a_reused_buffer_is_cleared_where_its_last_page_drew(
+    colour_pdf: Path, turned_pdf: Path, long_pdf: Path
+) -> None:
+    """A reused buffer is cleared only where its last page drew: every page drawn into
+    one after pages of other content, sizes and widths (another row length) is exactly
+    PyMuPDF's, with nothing of the page before left over."""
+    before = set(page_files())
+    renderer = PageRenderer(workers=1, cache_bytes=1)  # nothing cached: each page reuses
+    try:
+        for path in (colour_pdf, turned_pdf, long_pdf):
+            await renderer.open(path)
+        sequence = (
+            (colour_pdf, 0, 400),  # a colour band over half the page
+            (long_pdf, 3, 400),  # one line of text: the band must be gone
+            (colour_pdf, 1, 400),
+            (turned_pdf, 0, 400),  # landscape: fewer rows of the same length
+            (colour_pdf, 2, 300),  # other rows: the band's bytes fall elsewhere
+            (long_pdf, 5, 380),
+            (colour_pdf, 4, 420),  # larger than the buffer: grown, the new bytes cleared
+            (long_pdf, 7, 420),
+        )
+        for path, index, width_px in sequence:
+            page = await renderer.render(path, index, width_px)
+            expected = in_process(path, index, width_px)
+            assert (page.width, page.height) == (expected.width, expected.height)
+            assert set(page.samples[3::4]) == {0xFF}
+            assert as_rgb(page) == expected.samples, f"{path.name} page {index + 1} at {width_px}"
+            del page
+            await asyncio.sleep(0)
+            gc.collect()
+        assert len(set(page_files()) - before) < len(sequence) / 2  # mostly drawn over
+    finally:
+        await renderer.close()
+
+
 async def test_another_document_renders_while_a_slow_page_draws(
     renderer: PageRenderer, heavy_pdf: Path, colour_pdf: Path
 ) -> None:
@@ -220,11 +255,12 @@ def address(page: RenderedPage) -> int:
 async def test_a_reused_buffer_stays_mapped_and_is_not_mapped_again(colour_pdf: Path) -> None:
     """The reader maps a page buffer once for its lifetime: a page drawn into a reused
     buffer is at the same address, with no second mapping of it."""
+    before = set(page_files())
     renderer = PageRenderer(workers=1, cache_bytes=1)  # nothing cached: each page reuses
     try:
         await renderer.open(colour_pdf)
         page = await renderer.render(colour_pdf, 0, 400)
-        [buffer] = set(page_files())
+        [buffer] = set(page_files()) - before
         first = address(page)
         assert mappings_of(buffer) == 1
         del page
@@ -233,7 +269,7 @@ async def test_a_reused_buffer_stays_mapped_and_is_not_mapped_again(colour_pdf: 
         assert mappings_of(buffer) == 1  # let go, but still mapped: free for the next page
         for index in (1, 2, 1):
             page = await renderer.render(colour_pdf, index, 400)
-            assert set(page_files()) == {buffer} and address(page) == first
+            assert set(page_files()) - before == {buffer} and address(page) == first
             assert mappings_of(buffer) == 1
             del page
             await asyncio.sleep(0)
