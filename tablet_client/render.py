@@ -678,7 +678,7 @@ class _Buffers:
         # the buffer is free again only once the last of them is gone.
         owner = (ctypes.c_ubyte * size).from_buffer(whole)
         if sealed:
-            weakref.finalize(owner, _unlink, path)
+            weakref.finalize(owner, self._remove, path)
         else:
             weakref.finalize(owner, self.give_back, path, max(size, capacity))
         if size >= _FULL_PAGE_BYTES:
