@@ -535,16 +535,25 @@ def _unmap(out_path: str) -> None:
 # out path -> (open fd, its mapping): a reused buffer is drawn into without mapping it
 # again (mapping and unmapping 20 MB costs ~2 ms); lives in the worker process only.
 _mapped: OrderedDict[str, tuple[int, mmap.mmap]] = OrderedDict()
-_MAX_MAPPED = 4
+# Every buffer a reader keeps in use (a 256 MB cache and 96 MB of free buffers, at 14 MB
+# a 1920-px page): once its cache is full, each page reuses a buffer drawn ~20 pages
+# before, which a shorter list would map again.
+_MAX_MAPPED = 32
+
+
+def _sweep_mapped() -> None:
+    """Let go of the mappings of buffers the tablet has removed: their memory goes with
+    the last mapping, and a worker may idle for long."""
+    for stale, (fd, pixels) in list(_mapped.items()):
+        if os.fstat(fd).st_nlink == 0:
+            del _mapped[stale]
+            pixels.close()
+            os.close(fd)
 
 
 def _buffer(out_path: str, size: int) -> mmap.mmap:
     """At least ``size`` bytes of the page buffer ``out_path``, mapped shared."""
-    for stale, (fd, pixels) in list(_mapped.items()):
-        if os.fstat(fd).st_nlink == 0:  # removed by the tablet: let its memory go
-            del _mapped[stale]
-            pixels.close()
-            os.close(fd)
+    _sweep_mapped()
     entry = _mapped.pop(out_path, None)
     if entry is not None:
         if len(entry[1]) >= size:
@@ -580,6 +589,7 @@ class _Buffers:
         self._free: list[tuple[int, str]] = []  # (bytes, path)
         self._maps: dict[str, mmap.mmap] = {}  # path -> this process's mapping of it
         self._clean: dict[str, _Clean] = {}  # path -> what its last page left in it
+        self.on_removed: Callable[[], None] | None = None  # a buffer was removed
         self._free_limit = free_limit
         self._spares = spares
         self._usual = 0  # bytes of the last full-size page drawn
@@ -641,6 +651,8 @@ class _Buffers:
         _unlink(path)
         self._maps.pop(path, None)
         self._clean.pop(path, None)
+        if self.on_removed is not None:
+            self.on_removed()
 
     def clean(self, path: str) -> _Clean | None:
         """What the buffer holds after the last page drawn into it (None: not known)."""
@@ -804,6 +816,8 @@ class PageRenderer:
         self._worker_renders = 0
         self._workers_replaced = 0
         self._buffers = _Buffers(_FREE_BUFFER_BYTES, spares=workers)
+        self._buffers.on_removed = self._sweep_soon
+        self._sweeping = False
         self._page_sizes: dict[Path, tuple[tuple[float, float], ...]] = {}  # from open()
         self._texts: OrderedDict[tuple[Path, int], PageText] = OrderedDict()
 
@@ -825,6 +839,7 @@ class PageRenderer:
         _sweep_orphaned_pages()
         if self._buffers.closed:
             self._buffers = _Buffers(_FREE_BUFFER_BYTES, spares=self._workers)
+            self._buffers.on_removed = self._sweep_soon
         self._lanes = [_start_lane() for _ in range(self._workers)]
 
     async def close(self) -> None:
@@ -996,6 +1011,25 @@ class PageRenderer:
             if not future.done() and job.started_at is None:
                 self._urgent.remove(job)
                 future.cancel()
+
+    def _sweep_soon(self) -> None:
+        """Page buffers were removed: have the workers let go of their mappings of them
+        (a worker also does before each page), once the loop gets to it — this may run
+        in a finalizer, in the middle of anything."""
+        if self._sweeping or not self._lanes:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop (shutting down): each worker sweeps before its next page
+        self._sweeping = True
+        loop.call_soon(self._sweep_workers)
+
+    def _sweep_workers(self) -> None:
+        self._sweeping = False
+        for lane in self._lanes:
+            with contextlib.suppress(RuntimeError):  # its executor shut down: it is gone
+                lane.executor.submit(_sweep_mapped).add_done_callback(_consume_result)
 
     def _forget_if_changed(self, path: Path) -> None:
         try:

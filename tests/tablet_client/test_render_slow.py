@@ -279,6 +279,31 @@ async def test_a_reused_buffer_stays_mapped_and_is_not_mapped_again(colour_pdf: 
     assert mappings_of(buffer) == 0 and not buffer.exists()  # unmapped with its last view
 
 
+async def test_a_worker_lets_go_of_a_removed_buffer_at_once(colour_pdf: Path) -> None:
+    """A worker keeps the buffers it drew into mapped for the next page; one the reader
+    removes (here: larger than the free buffers it keeps) leaves the worker's memory
+    then, not at its next page."""
+    before = set(page_files())
+    renderer = PageRenderer(workers=1, cache_bytes=1)
+    try:
+        await renderer.open(colour_pdf)
+        page = await renderer.render(colour_pdf, 0, 5000)  # 141 MB: more than is kept
+        [buffer] = set(page_files()) - before
+        [pid] = renderer.worker_pids
+
+        def in_worker() -> bool:
+            return str(buffer) in Path(f"/proc/{pid}/maps").read_text(encoding="ascii")
+
+        assert in_worker()
+        del page
+        await asyncio.sleep(0)
+        gc.collect()
+        assert not buffer.exists()
+        await until(lambda: not in_worker(), "the worker let go of the removed buffer", 5)
+    finally:
+        await renderer.close()
+
+
 async def test_a_slice_of_a_page_keeps_its_buffer_from_reuse(colour_pdf: Path) -> None:
     """Any view made from a page's pixels (a slice, a QImage's) holds the buffer: it is
     not drawn over until the last one is gone."""
