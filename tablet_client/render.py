@@ -22,7 +22,9 @@ on little-endian machines); the caller keeps each buffer mapped for the buffer's
 lifetime, and a view of that mapping is the page's ``samples``, which a QImage wraps in
 place (PySide keeps the view, and so the mapping, alive as long as Qt uses the pixels).
 Buffers are reused once no page, view or image holds them any more (a new one costs
-more to allocate than a page of text costs to draw). Finished pages are kept
+more to allocate than a page of text costs to draw), and a reused one is cleared only
+where its last page drew (clearing a whole 20 MB buffer costs more than drawing text);
+workers keep the buffers they draw into mapped too. Finished pages are kept
 in an LRU bounded by bytes. Documents are content-addressed on the tablet, so a path's
 bytes do not change while it is cached; ``open`` still drops cached pages of a path whose
 file changed.
