@@ -21,6 +21,7 @@ from tablet_client.i18n import set_language, tr
 from tablet_client.render import PageRenderer
 from tablet_client.views.document_view import THUMBNAIL_ICON, DocumentView, to_qimage
 from tests.rooms import timeout
+from tests.tablet_client.conftest import until
 
 PAGE_COLOURS = (
     (200, 30, 30),
@@ -426,3 +427,36 @@ def test_a_page_on_screen_keeps_its_buffer_from_reuse(
     run_async(body())
     gc.collect()
     assert buffers() == set()
+
+
+def test_a_flip_prefetches_the_neighbours_only_after_its_frame(
+    qtbot: QtBot, run_async: Run, colour_pdf: Path
+) -> None:
+    """Turning to a prefetched page shows it at once and hands nothing to a worker on the
+    way (the neighbours' prefetch waits for the loop, after the paint Qt has posted);
+    then the next page is prefetched."""
+
+    async def body() -> None:
+        renderer = PageRenderer(workers=2)
+        reader = Reader(qtbot, renderer)
+        try:
+            await reader.controller.open(colour_pdf, "Colours")
+            width = round(
+                reader.view.displayed_pixmap_size.width() * reader.view.devicePixelRatioF()
+            )
+            await until(lambda: renderer.cached(colour_pdf, 1, width) is not None, "page 2")
+            settled = -1
+            while renderer.stats.worker_renders != settled:  # thumbnails drawn, all idle
+                settled = renderer.stats.worker_renders
+                await asyncio.sleep(0.5)
+            reader.shown.clear()
+            reader.controller.next_page()
+            assert reader.shown == [1]  # shown from the cache, at once
+            assert renderer.stats.worker_renders == settled  # nothing dispatched yet
+            await until(lambda: renderer.cached(colour_pdf, 2, width) is not None, "page 3")
+            assert renderer.stats.worker_renders > settled
+        finally:
+            reader.controller.close()
+            await renderer.close()
+
+    run_async(body())
