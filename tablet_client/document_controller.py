@@ -81,6 +81,7 @@ class DocumentController(QObject):
         self._preview_task: asyncio.Task[None] | None = None
         self._thumbnails_done: set[int] = set()
         self._drawing: int | None = None  # the page shown as "still drawing"
+        self._prefetching: asyncio.Handle | None = None  # the neighbours, after the paint
 
         self._slow_timer = QTimer(self)
         self._slow_timer.setSingleShot(True)
@@ -300,7 +301,20 @@ class DocumentController(QObject):
         if width_px != self._target_width(page.page_index):
             self._resize_timer.start()  # the zoom (or the screen) changed while it rendered
         self.page_shown.emit(page.page_index)
-        for neighbour in (page.page_index + 1, page.page_index - 1):
+        # The neighbours once the page is painted (a zero timer, after the paint Qt has
+        # posted): handing a job to a worker wakes the executor's threads (they take the
+        # GIL) and a worker (it takes a CPU) just when the GUI thread has a frame to draw.
+        if self._prefetching is not None:
+            self._prefetching.cancel()
+        # (on the loop the renderer's requests are made on: it need not be running now)
+        self._prefetching = asyncio.get_event_loop().call_soon(self._prefetch_neighbours)
+
+    def _prefetch_neighbours(self) -> None:
+        self._prefetching = None
+        if self._path is None or self._layout is None or self._on_screen is None:
+            return
+        index = self._on_screen[0]
+        for neighbour in (index + 1, index - 1):
             if 0 <= neighbour < self._layout.page_count:
                 self._renderer.prefetch(self._path, neighbour, self._target_width(neighbour))
 
@@ -431,6 +445,9 @@ class DocumentController(QObject):
     def _stop_tasks(self) -> None:
         self._request += 1
         self._stop_page_task()
+        if self._prefetching is not None:
+            self._prefetching.cancel()
+            self._prefetching = None
         if self._drawing is not None:
             self._view.set_drawing_note(None)
         self._drawing = None

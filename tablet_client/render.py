@@ -18,10 +18,13 @@ would hold a CPU.
 
 A page's pixels are never copied: the worker draws straight into a page buffer, a file
 on tmpfs (/dev/shm) named by the caller, in QImage's Format_RGB32 layout (B, G, R, 0xFF
-on little-endian machines); the caller maps it, and that mapping is the page's
-``samples``, which a QImage wraps in place (PySide keeps the mapping alive as long as Qt
-uses the pixels). Buffers are reused once no page or image maps them any more (a new
-one costs more to allocate than a page of text costs to draw). Finished pages are kept
+on little-endian machines); the caller keeps each buffer mapped for the buffer's
+lifetime, and a view of that mapping is the page's ``samples``, which a QImage wraps in
+place (PySide keeps the view, and so the mapping, alive as long as Qt uses the pixels).
+Buffers are reused once no page, view or image holds them any more (a new one costs
+more to allocate than a page of text costs to draw), and a reused one is cleared only
+where its last page drew (clearing a whole 20 MB buffer costs more than drawing text);
+workers keep the buffers they draw into mapped too. Finished pages are kept
 in an LRU bounded by bytes. Documents are content-addressed on the tablet, so a path's
 bytes do not change while it is cached; ``open`` still drops cached pages of a path whose
 file changed.
@@ -39,6 +42,7 @@ import asyncio
 import bisect
 import concurrent.futures
 import contextlib
+import ctypes
 import functools
 import itertools
 import math
@@ -132,15 +136,16 @@ class DocumentLayout:
 
 @dataclass(frozen=True, slots=True)
 class RenderedPage:
-    """A drawn page. ``samples`` is the shared mapping the worker drew into, in
-    QImage.Format_RGB32 layout (4 bytes a pixel: B, G, R, 0xFF on little-endian machines);
-    it stays mapped as long as this object or a QImage made from it lives."""
+    """A drawn page. ``samples`` is a view of the shared page buffer the worker drew into,
+    in QImage.Format_RGB32 layout (4 bytes a pixel: B, G, R, 0xFF on little-endian
+    machines); the buffer is neither unmapped nor drawn over while this view, or any view
+    or QImage made from it, lives."""
 
     page_index: int
     width: int  # pixels
     height: int  # pixels
     stride: int  # bytes per row
-    samples: mmap.mmap
+    samples: memoryview
 
     @property
     def nbytes(self) -> int:
@@ -410,13 +415,27 @@ def _search(
     return tuple(hits), searched, doc.page_count
 
 
+# What a reused page buffer holds (see _whiten): (white, stride, x0, y0, x1, y1): its
+# first ``white`` bytes are 0xFF but for the pixels x0..x1, y0..y1 (in rows of
+# ``stride`` bytes) the last page drawn into it covered.
+_Clean = tuple[int, int, int, int, int, int]
+_DIRTY_MARGIN = 1  # px around the drawn content's box: antialiasing at its edges
+
+
 def _render(
-    path: str, page_index: int, width_px: int, out_path: str, key: bytes | None = None
-) -> tuple[int, int, int]:
+    path: str,
+    page_index: int,
+    width_px: int,
+    out_path: str,
+    key: bytes | None = None,
+    clean: _Clean | None = None,
+) -> tuple[int, int, int, _Clean]:
     """Draw a page ``width_px`` wide straight into the page buffer ``out_path`` (a file
-    on tmpfs, made or grown as needed); returns (width, height, stride). The pixels are
-    those of ``Page.get_pixmap`` at the same scale, as Format_RGB32: MuPDF draws BGR with
-    an opaque alpha byte."""
+    on tmpfs, made or grown as needed); returns (width, height, stride, what the buffer
+    now holds). The pixels are those of ``Page.get_pixmap`` at the same scale, as
+    Format_RGB32: MuPDF draws BGR with an opaque alpha byte. ``clean``: what the buffer
+    held after its last page (None: not known), so that only what that page covered is
+    cleared again, not the whole page (clearing 20 MB is most of a page of text's cost)."""
     pymupdf = _mupdf()
     mupdf = pymupdf.mupdf
     doc = _document(path, key)
@@ -438,6 +457,15 @@ def _render(
         raise RenderError(f"page {page_index + 1} of {name} cannot be drawn at this size")
     pixels = _buffer(out_path, size)
     try:
+        # The page's content read once; its box says what the next page must clear.
+        content = mupdf.fz_new_display_list_from_page(page.this)
+        covered = mupdf.FzRect(mupdf.FzRect.Fixed_EMPTY)
+        bounds = mupdf.fz_new_bbox_device(covered)
+        everywhere = mupdf.FzRect(mupdf.FzRect.Fixed_INFINITE)
+        try:
+            mupdf.fz_run_display_list(content, bounds, ctm, everywhere, mupdf.FzCookie())
+        finally:
+            mupdf.fz_close_device(bounds)
         target = mupdf.fz_new_pixmap_with_data(
             mupdf.fz_device_bgr(),
             width,
@@ -447,11 +475,11 @@ def _render(
             stride,
             mupdf.python_mutable_buffer_data(pixels),
         )
+        _whiten(mupdf, target, width, height, stride, clean)  # white paper, opaque
         target.m_internal.x, target.m_internal.y = box.x0, box.y0
-        mupdf.fz_clear_pixmap_with_value(target, 0xFF)  # white paper, opaque
         device = mupdf.fz_new_draw_device(mupdf.FzMatrix(), target)
         try:
-            mupdf.fz_run_page(page.this, device, ctm, mupdf.FzCookie())
+            mupdf.fz_run_display_list(content, device, ctm, everywhere, mupdf.FzCookie())
         finally:
             mupdf.fz_close_device(device)
         del device, target  # MuPDF lets go of the mapping before it may be closed
@@ -460,7 +488,44 @@ def _render(
     finally:
         if key is not None:  # a confidential page's buffer stays mapped here no longer
             _unmap(out_path)
-    return width, height, stride
+    drawn = mupdf.fz_round_rect(covered)
+    x0, y0 = max(drawn.x0 - box.x0 - _DIRTY_MARGIN, 0), max(drawn.y0 - box.y0 - _DIRTY_MARGIN, 0)
+    x1 = min(drawn.x1 - box.x0 + _DIRTY_MARGIN, width)
+    y1 = min(drawn.y1 - box.y0 + _DIRTY_MARGIN, height)
+    if x1 <= x0 or y1 <= y0:
+        x0 = y0 = x1 = y1 = 0  # a blank page: nothing to clear next time
+    return width, height, stride, (size, stride, x0, y0, x1, y1)
+
+
+def _whiten(
+    mupdf: Any, target: Any, width: int, height: int, stride: int, clean: _Clean | None
+) -> None:
+    """Make ``target`` (a page buffer, at offset 0, 0) white: all of it if what it holds
+    is not known, else only the pixels the last page covered and any bytes past what was
+    white."""
+    if clean is None:
+        mupdf.fz_clear_pixmap_with_value(target, 0xFF)
+        return
+    white, old_stride, x0, y0, x1, y1 = clean
+
+    def rows(first: int, last: int) -> None:  # whole rows first..last-1 of this page
+        first, last = max(first, 0), min(last, height)
+        if first < last:
+            mupdf.fz_clear_pixmap_rect_with_value(
+                target, 0xFF, mupdf.FzIrect(0, first, width, last)
+            )
+
+    rows(white // stride, height)  # past the bytes known to be white
+    if x1 <= x0 or y1 <= y0:
+        return
+    if old_stride == stride:
+        mupdf.fz_clear_pixmap_rect_with_value(
+            target, 0xFF, mupdf.FzIrect(x0, y0, min(x1, width), min(y1, height))
+        )
+    else:  # laid out in other rows: every row of this page those bytes fall in
+        first_byte = y0 * old_stride + x0 * _BYTES_PER_PIXEL
+        last_byte = (y1 - 1) * old_stride + x1 * _BYTES_PER_PIXEL
+        rows(first_byte // stride, -(-last_byte // stride))
 
 
 def _unmap(out_path: str) -> None:
@@ -473,16 +538,25 @@ def _unmap(out_path: str) -> None:
 # out path -> (open fd, its mapping): a reused buffer is drawn into without mapping it
 # again (mapping and unmapping 20 MB costs ~2 ms); lives in the worker process only.
 _mapped: OrderedDict[str, tuple[int, mmap.mmap]] = OrderedDict()
-_MAX_MAPPED = 4
+# Every buffer a reader keeps in use (a 256 MB cache and 96 MB of free buffers, at 14 MB
+# a 1920-px page): once its cache is full, each page reuses a buffer drawn ~20 pages
+# before, which a shorter list would map again.
+_MAX_MAPPED = 32
+
+
+def _sweep_mapped() -> None:
+    """Let go of the mappings of buffers the tablet has removed: their memory goes with
+    the last mapping, and a worker may idle for long."""
+    for stale, (fd, pixels) in list(_mapped.items()):
+        if os.fstat(fd).st_nlink == 0:
+            del _mapped[stale]
+            pixels.close()
+            os.close(fd)
 
 
 def _buffer(out_path: str, size: int) -> mmap.mmap:
     """At least ``size`` bytes of the page buffer ``out_path``, mapped shared."""
-    for stale, (fd, pixels) in list(_mapped.items()):
-        if os.fstat(fd).st_nlink == 0:  # removed by the tablet: let its memory go
-            del _mapped[stale]
-            pixels.close()
-            os.close(fd)
+    _sweep_mapped()
     entry = _mapped.pop(out_path, None)
     if entry is not None:
         if len(entry[1]) >= size:
@@ -516,6 +590,9 @@ class _Buffers:
 
     def __init__(self, free_limit: int, spares: int) -> None:
         self._free: list[tuple[int, str]] = []  # (bytes, path)
+        self._maps: dict[str, mmap.mmap] = {}  # path -> this process's mapping of it
+        self._clean: dict[str, _Clean] = {}  # path -> what its last page left in it
+        self.on_removed: Callable[[], None] | None = None  # a buffer was removed
         self._free_limit = free_limit
         self._spares = spares
         self._usual = 0  # bytes of the last full-size page drawn
@@ -561,41 +638,76 @@ class _Buffers:
 
     def give_back(self, path: str, size: int) -> None:
         if self.closed:
-            _unlink(path)
+            self._remove(path)
             return
         self._free.append((size, path))
         while sum(b[0] for b in self._free) > self._free_limit:
             _, oldest = self._free.pop(0)
-            _unlink(oldest)
+            self._remove(oldest)
 
     def discard(self, path: str) -> None:
         """A buffer a killed worker may still have been writing: never reused."""
-        _unlink(path)
+        self._remove(path)
 
-    def map(self, path: str, size: int, capacity: int, *, sealed: bool = False) -> mmap.mmap:
-        """Map ``size`` bytes of a drawn buffer (shared: no copy); it is given back when
-        the mapping is gone (every page and image made from it), or removed if it holds
-        a page of a confidential document (``sealed``: never drawn over by another)."""
-        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
-        try:
-            pixels = mmap.mmap(fd, size, flags=mmap.MAP_SHARED | _POPULATE)
-        finally:
-            os.close(fd)
-        if sealed:
-            weakref.finalize(pixels, _unlink, path)
+    def _remove(self, path: str) -> None:
+        """Remove a buffer; its mapping here goes once no page view holds it."""
+        _unlink(path)
+        self._maps.pop(path, None)
+        self._clean.pop(path, None)
+        if self.on_removed is not None:
+            self.on_removed()
+
+    def clean(self, path: str) -> _Clean | None:
+        """What the buffer holds after the last page drawn into it (None: not known)."""
+        return self._clean.get(path)
+
+    def drawn(self, path: str, clean: _Clean | None) -> None:
+        """A page was drawn into the buffer, leaving ``clean`` (None: not known, as after
+        a page whose drawing failed midway)."""
+        if clean is None:
+            self._clean.pop(path, None)
         else:
-            weakref.finalize(pixels, self.give_back, path, max(size, capacity))
+            self._clean[path] = clean
+
+    def map(self, path: str, size: int, capacity: int, *, sealed: bool = False) -> memoryview:
+        """The first ``size`` bytes of a drawn buffer (shared: no copy), as a view that
+        keeps the buffer in use: it is given back when that view and every view made
+        from it are gone (the cache's page, a QImage on screen), or removed if it holds a
+        page of a confidential document (``sealed``: never drawn over by another).
+
+        A buffer stays mapped here for its lifetime: mapping 20 MB anew and unmapping it
+        costs ~3 ms a page (page tables filled and torn down), more than drawing a page of
+        text. Nothing here unmaps a mapping explicitly; it goes with its last view."""
+        whole = None if sealed else self._maps.get(path)
+        if whole is None or len(whole) < size:
+            fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
+            try:
+                length = size if sealed else max(size, os.fstat(fd).st_size)
+                whole = mmap.mmap(fd, length, flags=mmap.MAP_SHARED | _POPULATE)
+            finally:
+                os.close(fd)
+            if not sealed:
+                self._maps[path] = whole  # a grown buffer's old mapping goes with its views
+        # A ctypes array over the mapping exports the pixels itself, so every memoryview
+        # made from the page's (a QImage's, a slice) holds it, and with it the mapping:
+        # the buffer is free again only once the last of them is gone.
+        owner = (ctypes.c_ubyte * size).from_buffer(whole)
+        if sealed:
+            weakref.finalize(owner, self._remove, path)
+        else:
+            weakref.finalize(owner, self.give_back, path, max(size, capacity))
         if size >= _FULL_PAGE_BYTES:
             self._usual = size
         self.refill()
-        return pixels
+        return memoryview(owner).cast("B")
 
     def close(self) -> None:
         """Remove the free buffers; those in use are removed as they are let go."""
         self.closed = True
         for _, path in self._free:
-            _unlink(path)
+            self._remove(path)
         self._free.clear()
+        self._maps.clear()
 
 
 def _allocate(path: str, size: int) -> None:
@@ -703,6 +815,8 @@ class PageRenderer:
         self._worker_renders = 0
         self._workers_replaced = 0
         self._buffers = _Buffers(_FREE_BUFFER_BYTES, spares=workers)
+        self._buffers.on_removed = self._sweep_soon
+        self._sweeping = False
         self._page_sizes: dict[Path, tuple[tuple[float, float], ...]] = {}  # from open()
         self._texts: OrderedDict[tuple[Path, int], PageText] = OrderedDict()
 
@@ -724,6 +838,7 @@ class PageRenderer:
         _sweep_orphaned_pages()
         if self._buffers.closed:
             self._buffers = _Buffers(_FREE_BUFFER_BYTES, spares=self._workers)
+            self._buffers.on_removed = self._sweep_soon
         self._lanes = [_start_lane() for _ in range(self._workers)]
 
     async def close(self) -> None:
@@ -896,6 +1011,25 @@ class PageRenderer:
                 self._urgent.remove(job)
                 future.cancel()
 
+    def _sweep_soon(self) -> None:
+        """Page buffers were removed: have the workers let go of their mappings of them
+        (a worker also does before each page), once the loop gets to it — this may run
+        in a finalizer, in the middle of anything."""
+        if self._sweeping or not self._lanes:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop (shutting down): each worker sweeps before its next page
+        self._sweeping = True
+        loop.call_soon(self._sweep_workers)
+
+    def _sweep_workers(self) -> None:
+        self._sweeping = False
+        for lane in self._lanes:
+            with contextlib.suppress(RuntimeError):  # its executor shut down: it is gone
+                lane.executor.submit(_sweep_mapped).add_done_callback(_consume_result)
+
     def _forget_if_changed(self, path: Path) -> None:
         try:
             stat = path.stat()
@@ -983,7 +1117,8 @@ class PageRenderer:
             # (a row short at most: the worker grows the buffer by what it lacks)
             hint = width_px * math.floor(width_px * height_pt / width_pt) * _BYTES_PER_PIXEL
         job.out_path, job.capacity = self._buffers.take(hint)
-        job.args = (*job.args[:3], job.out_path, *job.args[4:])
+        path_, index, width, _, key = job.args
+        job.args = (path_, index, width, job.out_path, key, self._buffers.clean(job.out_path))
 
     def _overdue(self, lane: _Lane, job: _Job) -> None:
         """A render has drawn for its limit: replace its worker if nobody waits."""
@@ -1035,7 +1170,8 @@ class PageRenderer:
             if job.out_path is not None:
                 if isinstance(exc, BrokenProcessPool) or job.capacity == 0:
                     self._buffers.discard(job.out_path)
-                else:  # a page that cannot be drawn: the buffer is as it was
+                else:  # a page that cannot be drawn (perhaps halfway)
+                    self._buffers.drawn(job.out_path, None)
                     self._buffers.give_back(job.out_path, job.capacity)
             if isinstance(exc, BrokenProcessPool):
                 self._replace_broken(lane)
@@ -1043,10 +1179,11 @@ class PageRenderer:
             if not job.future.done():
                 job.future.set_exception(exc)
         elif job.key is not None and job.out_path is not None:
-            width, height, stride = handle.result()
+            width, height, stride, clean = handle.result()
+            self._buffers.drawn(job.out_path, clean)
             try:
                 pixels = self._buffers.map(
-                    job.out_path, stride * height, job.capacity, sealed=job.args[-1] is not None
+                    job.out_path, stride * height, job.capacity, sealed=job.args[4] is not None
                 )
             except (OSError, ValueError) as exc:  # tmpfs emptied under us, out of memory
                 self._buffers.discard(job.out_path)

@@ -134,14 +134,14 @@ _KEPT_IN = (
 
 
 def to_qimage(page: RenderedPage, device_pixel_ratio: float = 1.0) -> QImage:
-    """A QImage of the rendered page's pixels (Format_RGB32, as the worker drew them),
-    copied out of the renderer's page buffer."""
-    pixels = memoryview(page.samples)
-    image = QImage(pixels, page.width, page.height, page.stride, QImage.Format.Format_RGB32)
-    # A copy: a QPixmap (and Qt's own caches) made from an image over the renderer's page
-    # buffer can outlive the buffer's mapping, and Qt then reads unmapped memory (seen as
-    # segfaults under load). One memcpy per page shown until that lifetime is tied.
-    image = image.copy()
+    """A QImage over the rendered page's pixels in place (Format_RGB32, as the worker drew
+    them; no copy). PySide holds ``page.samples`` until Qt lets go of the pixels (the
+    image's cleanup function runs when the last QImage or QPixmap sharing them is gone),
+    and that view holds the renderer's page buffer: mapped, and not drawn over, while Qt
+    may read it. ``.copy()`` it to keep a small one for long (thumbnails)."""
+    # page.samples itself, not a new memoryview of it: the object PySide holds is the one
+    # that keeps the buffer (any view made from it would too, but this is the plain one).
+    image = QImage(page.samples, page.width, page.height, page.stride, QImage.Format.Format_RGB32)
     image.setDevicePixelRatio(device_pixel_ratio)
     return image
 
@@ -550,8 +550,8 @@ class DocumentView(QWidget):
 
     def _show_image(self, image: QImage, scale: PageScale | None, *, keep_position: bool) -> None:
         self._stack.setCurrentWidget(self._scroll)
-        # The pixmap may share the image's pixels, which are the renderer's page buffer
-        # (to_qimage): keep the image, and so the buffer's mapping, while it is shown.
+        # The pixmap shares the image's pixels, the renderer's page buffer (to_qimage),
+        # and holds them itself; the image is kept too while it is shown.
         self._pixels = image
         self._image.setPixmap(QPixmap.fromImage(image))
         ratio = image.devicePixelRatio()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import os
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
@@ -10,15 +12,16 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtGui import QColor, QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QListWidget, QToolButton
 from pytestqt.qtbot import QtBot
 
 from tablet_client.document_controller import DocumentController
 from tablet_client.i18n import set_language, tr
 from tablet_client.render import PageRenderer
-from tablet_client.views.document_view import THUMBNAIL_ICON, DocumentView
+from tablet_client.views.document_view import THUMBNAIL_ICON, DocumentView, to_qimage
 from tests.rooms import timeout
+from tests.tablet_client.conftest import until
 
 PAGE_COLOURS = (
     (200, 30, 30),
@@ -380,3 +383,80 @@ def test_a_reader_whose_window_is_gone_ignores_a_language_switch(
     set_language("vi")  # raised "Internal C++ object … already deleted" before
     set_language("en")
     controller.close()
+
+
+def test_a_page_on_screen_keeps_its_buffer_from_reuse(
+    qtbot: QtBot, run_async: Run, colour_pdf: Path
+) -> None:
+    """to_qimage wraps the renderer's page buffer without a copy: a pixmap made from it,
+    alone (page and image let go), keeps the buffer from being drawn over; once the
+    pixmap goes, the buffer is reused."""
+    own = set(Path("/dev/shm").glob(f"hemicycle-page-{os.getpid()}-*"))
+
+    def buffers() -> set[Path]:
+        return set(Path("/dev/shm").glob(f"hemicycle-page-{os.getpid()}-*")) - own
+
+    def band(pixmap: QPixmap) -> tuple[int, int, int]:
+        colour = QColor(pixmap.toImage().pixel(20, 20))
+        return colour.red(), colour.green(), colour.blue()
+
+    async def body() -> None:
+        renderer = PageRenderer(workers=1, cache_bytes=1)  # nothing cached: pages reuse
+        try:
+            await renderer.open(colour_pdf)
+            page = await renderer.render(colour_pdf, 0, 400)
+            image = to_qimage(page)
+            pixmap = QPixmap.fromImage(image)  # as the reader shows a page
+            del page, image
+            await asyncio.sleep(0)
+            gc.collect()
+            assert_colour(band(pixmap), PAGE_COLOURS[0])
+            [held] = buffers()
+            other = await renderer.render(colour_pdf, 2, 400)
+            assert len(buffers()) == 2  # drawn into a new buffer, not the one on screen
+            assert_colour(band(pixmap), PAGE_COLOURS[0])  # still page 1's pixels
+            del other, pixmap
+            await asyncio.sleep(0)
+            gc.collect()
+            third = await renderer.render(colour_pdf, 3, 400)
+            assert len(buffers()) == 2 and held in buffers()  # let go: free for reuse
+            assert_colour(band(QPixmap.fromImage(to_qimage(third))), PAGE_COLOURS[3])
+        finally:
+            await renderer.close()
+
+    run_async(body())
+    gc.collect()
+    assert buffers() == set()
+
+
+def test_a_flip_prefetches_the_neighbours_only_after_its_frame(
+    qtbot: QtBot, run_async: Run, colour_pdf: Path
+) -> None:
+    """Turning to a prefetched page shows it at once and hands nothing to a worker on the
+    way (the neighbours' prefetch waits for the loop, after the paint Qt has posted);
+    then the next page is prefetched."""
+
+    async def body() -> None:
+        renderer = PageRenderer(workers=2)
+        reader = Reader(qtbot, renderer)
+        try:
+            await reader.controller.open(colour_pdf, "Colours")
+            width = round(
+                reader.view.displayed_pixmap_size.width() * reader.view.devicePixelRatioF()
+            )
+            await until(lambda: renderer.cached(colour_pdf, 1, width) is not None, "page 2")
+            settled = -1
+            while renderer.stats.worker_renders != settled:  # thumbnails drawn, all idle
+                settled = renderer.stats.worker_renders
+                await asyncio.sleep(0.5)
+            reader.shown.clear()
+            reader.controller.next_page()
+            assert reader.shown == [1]  # shown from the cache, at once
+            assert renderer.stats.worker_renders == settled  # nothing dispatched yet
+            await until(lambda: renderer.cached(colour_pdf, 2, width) is not None, "page 3")
+            assert renderer.stats.worker_renders > settled
+        finally:
+            reader.controller.close()
+            await renderer.close()
+
+    run_async(body())

@@ -4,6 +4,7 @@ pixels of the no-copy path against PyMuPDF drawing in this process."""
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import gc
 import os
 import time
@@ -55,7 +56,7 @@ def page_files() -> list[Path]:
 
 def as_rgb(page: RenderedPage) -> bytes:
     """The page's B, G, R, 0xFF pixels as PyMuPDF's RGB samples."""
-    data = page.samples[:]
+    data = bytes(page.samples)
     rows = bytearray()
     for y in range(page.height):
         row = data[y * page.stride : y * page.stride + page.width * 4]
@@ -93,6 +94,41 @@ async def test_no_copy_pixels_are_pymupdfs(
         assert (page.width, page.height) == (expected.width, expected.height)
         assert page.stride == page.width * 4 and set(page.samples[3::4]) == {0xFF}
         assert as_rgb(page) == expected.samples, f"{path.name} page {index + 1} at {width_px}"
+
+
+async def test_a_reused_buffer_is_cleared_where_its_last_page_drew(
+    colour_pdf: Path, turned_pdf: Path, long_pdf: Path
+) -> None:
+    """A reused buffer is cleared only where its last page drew: every page drawn into
+    one after pages of other content, sizes and widths (another row length) is exactly
+    PyMuPDF's, with nothing of the page before left over."""
+    before = set(page_files())
+    renderer = PageRenderer(workers=1, cache_bytes=1)  # nothing cached: each page reuses
+    try:
+        for path in (colour_pdf, turned_pdf, long_pdf):
+            await renderer.open(path)
+        sequence = (
+            (colour_pdf, 0, 400),  # a colour band over half the page
+            (long_pdf, 3, 400),  # one line of text: the band must be gone
+            (colour_pdf, 1, 400),
+            (turned_pdf, 0, 400),  # landscape: fewer rows of the same length
+            (colour_pdf, 2, 300),  # other rows: the band's bytes fall elsewhere
+            (long_pdf, 5, 380),
+            (colour_pdf, 4, 420),  # larger than the buffer: grown, the new bytes cleared
+            (long_pdf, 7, 420),
+        )
+        for path, index, width_px in sequence:
+            page = await renderer.render(path, index, width_px)
+            expected = in_process(path, index, width_px)
+            assert (page.width, page.height) == (expected.width, expected.height)
+            assert set(page.samples[3::4]) == {0xFF}
+            assert as_rgb(page) == expected.samples, f"{path.name} page {index + 1} at {width_px}"
+            del page
+            await asyncio.sleep(0)
+            gc.collect()
+        assert len(set(page_files()) - before) < len(sequence) / 2  # mostly drawn over
+    finally:
+        await renderer.close()
 
 
 async def test_another_document_renders_while_a_slow_page_draws(
@@ -205,6 +241,89 @@ async def test_page_buffers_are_reused_once_let_go_and_removed_at_close(
     await asyncio.sleep(0)
     gc.collect()
     assert set(page_files()) - before == set()  # every buffer gone with its last page
+
+
+def mappings_of(path: Path) -> int:
+    """How many mappings of ``path`` this process has (/proc/self/maps)."""
+    return sum(1 for line in Path("/proc/self/maps").read_text().splitlines() if str(path) in line)
+
+
+def address(page: RenderedPage) -> int:
+    return ctypes.addressof(ctypes.c_ubyte.from_buffer(page.samples))
+
+
+async def test_a_reused_buffer_stays_mapped_and_is_not_mapped_again(colour_pdf: Path) -> None:
+    """The reader maps a page buffer once for its lifetime: a page drawn into a reused
+    buffer is at the same address, with no second mapping of it."""
+    before = set(page_files())
+    renderer = PageRenderer(workers=1, cache_bytes=1)  # nothing cached: each page reuses
+    try:
+        await renderer.open(colour_pdf)
+        page = await renderer.render(colour_pdf, 0, 400)
+        [buffer] = set(page_files()) - before
+        first = address(page)
+        assert mappings_of(buffer) == 1
+        del page
+        await asyncio.sleep(0)
+        gc.collect()
+        assert mappings_of(buffer) == 1  # let go, but still mapped: free for the next page
+        for index in (1, 2, 1):
+            page = await renderer.render(colour_pdf, index, 400)
+            assert set(page_files()) - before == {buffer} and address(page) == first
+            assert mappings_of(buffer) == 1
+            del page
+            await asyncio.sleep(0)
+            gc.collect()
+    finally:
+        await renderer.close()
+    assert mappings_of(buffer) == 0 and not buffer.exists()  # unmapped with its last view
+
+
+async def test_a_worker_lets_go_of_a_removed_buffer_at_once(colour_pdf: Path) -> None:
+    """A worker keeps the buffers it drew into mapped for the next page; one the reader
+    removes (here: larger than the free buffers it keeps) leaves the worker's memory
+    then, not at its next page."""
+    before = set(page_files())
+    renderer = PageRenderer(workers=1, cache_bytes=1)
+    try:
+        await renderer.open(colour_pdf)
+        page = await renderer.render(colour_pdf, 0, 5000)  # 141 MB: more than is kept
+        [buffer] = set(page_files()) - before
+        [pid] = renderer.worker_pids
+
+        def in_worker() -> bool:
+            return str(buffer) in Path(f"/proc/{pid}/maps").read_text(encoding="ascii")
+
+        assert in_worker()
+        del page
+        await asyncio.sleep(0)
+        gc.collect()
+        assert not buffer.exists()
+        await until(lambda: not in_worker(), "the worker let go of the removed buffer", 5)
+    finally:
+        await renderer.close()
+
+
+async def test_a_slice_of_a_page_keeps_its_buffer_from_reuse(colour_pdf: Path) -> None:
+    """Any view made from a page's pixels (a slice, a QImage's) holds the buffer: it is
+    not drawn over until the last one is gone."""
+    before = set(page_files())
+    renderer = PageRenderer(workers=1, cache_bytes=1)
+    try:
+        await renderer.open(colour_pdf)
+        page = await renderer.render(colour_pdf, 0, 400)
+        at = page.stride * 20 + 80  # row 20, pixel 20: the colour band
+        band = page.samples[at : at + 3]  # a slice, not the page's own view
+        assert bytes(band) == bytes((30, 30, 200))
+        del page
+        await asyncio.sleep(0)
+        gc.collect()
+        other = await renderer.render(colour_pdf, 2, 400)
+        assert len(set(page_files()) - before) == 2  # a new buffer: the held one is in use
+        assert bytes(band) == bytes((30, 30, 200))
+        del band, other
+    finally:
+        await renderer.close()
 
 
 async def test_pages_left_by_a_crashed_tablet_are_swept() -> None:
