@@ -122,6 +122,7 @@ from room_protocol.live import (
     Ack,
     CloseMeeting,
     EndSpeech,
+    FloorState,
     GrantFloor,
     Request,
     SetCurrentItem,
@@ -186,6 +187,9 @@ class Settings:
     late_bytes: int = 400_000  # padding in the late PDF
     settle: float = 15.0  # after a block, how long a page change may take to reach all
     rss_every: float = 0.5  # seconds between two samples of the server's RSS
+    # seconds for an order to reach every worker, or a state change every tablet, before
+    # the next step
+    pause: float = 1.0
     per_worker: int = 500  # tablets per load-generator process
     connect_concurrency: int = 16  # handshakes in flight per load-generator process
     sign_in_concurrency: int = 4  # sign-ins in flight per load-generator process
@@ -268,6 +272,7 @@ class SessionChair(Chair):
         self.waiting: dict[str, asyncio.Future[tuple[float, Ack | ErrorMessage]]] = {}
         self.records: list[tuple[float, RecordProgress | RecordUpload]] = []
         self.refusals: list[str] = []
+        self.queued = asyncio.Event()  # the last floor.state had someone in the queue
         super().__init__(ws)
 
     async def _read(self) -> None:
@@ -294,6 +299,13 @@ class SessionChair(Chair):
                         self.signed_in.set()
                 elif '"follow.state"' in head:
                     self.follows.append((now, raw))
+                elif '"floor.state"' in head:
+                    floor = decode(raw)
+                    if isinstance(floor, FloorState):
+                        if floor.queue:
+                            self.queued.set()
+                        else:
+                            self.queued.clear()
                 elif '"record.progress"' in head or '"record.upload"' in head:
                     record = decode(raw)
                     if isinstance(record, RecordProgress | RecordUpload):
@@ -518,7 +530,7 @@ class Meeting:
 
     async def speakers(self) -> None:
         s = self.settings
-        start_at = time.monotonic() + 1.0
+        start_at = time.monotonic() + self.settings.pause
 
         async def chair_grants() -> list[str]:
             """The first in the queue speaks for half a gap, ``grants`` times."""
@@ -526,6 +538,8 @@ class Meeting:
             gap = s.speak_spread / (s.grants + 1)
             for k in range(1, s.grants + 1):
                 await asyncio.sleep(max(0.0, start_at + k * gap - time.monotonic()))
+                with contextlib.suppress(TimeoutError):  # as a chair would: nobody asked yet
+                    await asyncio.wait_for(self.chair.queued.wait(), s.speak_spread)
                 try:
                     await self.chair.request(lambda op: GrantFloor(op))
                     await asyncio.sleep(gap / 2)
@@ -571,7 +585,7 @@ class Meeting:
 
     async def annotations(self) -> None:
         s = self.settings
-        start_at = time.monotonic() + 1.0
+        start_at = time.monotonic() + self.settings.pause
         per = [
             (
                 SERVER,
@@ -617,8 +631,8 @@ class Meeting:
         spec = PollSpec(f"Motion {index}", PollKind.YES_NO, secret=secret)
         await self.chair.request(lambda op: CreatePoll(op, poll_id, spec))
         await self.chair.request(lambda op: OpenPoll(op, poll_id, override_quorum=True))
-        await asyncio.sleep(1.0)  # the poll.state of the opening reaches the tablets
-        start_at = time.monotonic() + 1.0
+        await asyncio.sleep(s.pause)  # the poll.state of the opening reaches the tablets
+        start_at = time.monotonic() + self.settings.pause
         during = self.workers.ask_all(
             "burst",
             SERVER,
@@ -647,7 +661,7 @@ class Meeting:
             )
             await self.chair.request(lambda op: ClosePoll(op, poll_id))
             await self.chair.request(lambda op: PublishPoll(op, poll_id))
-            await asyncio.sleep(1.0)  # the result reaches the tablets
+            await asyncio.sleep(s.pause)  # the result reaches the tablets
 
     async def late_document(self, workdir: Path) -> None:
         s = self.settings
@@ -859,7 +873,7 @@ async def _meeting(
                 raise RuntimeError(f"could not pin the server to CPU {cpus[0]}")
             m.sha256 = sha256_file(workdir / "package" / "docs" / "budget.pdf")
             await chair.request(lambda op: SetFollow(op, m.sha256, 0))
-            await asyncio.sleep(2.0)  # let the server settle (welcome frames, GC)
+            await asyncio.sleep(2 * settings.pause)  # let the server settle (welcome frames, GC)
             steps: list[Callable[[], Awaitable[None]]] = [
                 m.idle,
                 m.agenda,
@@ -872,7 +886,7 @@ async def _meeting(
                 functools.partial(m.late_document, workdir),
             ]
             for step in steps:
-                if time.monotonic() > deadline - 120:
+                if time.monotonic() > deadline - min(120.0, settings.max_seconds / 4):
                     log("out of time: the phases left are skipped")
                     facts["skipped_phases"] = True
                     break
@@ -1152,6 +1166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--late-bytes", type=int, default=d.late_bytes)
     parser.add_argument("--settle", type=float, default=d.settle)
     parser.add_argument("--rss-every", type=float, default=d.rss_every)
+    parser.add_argument("--pause", type=float, default=d.pause)
     parser.add_argument("--per-worker", type=int, default=d.per_worker)
     parser.add_argument("--connect-concurrency", type=int, default=d.connect_concurrency)
     parser.add_argument("--sign-in-concurrency", type=int, default=d.sign_in_concurrency)
