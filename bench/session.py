@@ -605,8 +605,10 @@ class Meeting:
         async with self.phase("annotations") as result:
             block = await self._block(result, during)
             replies = block.during
+            self.kinds.add("annotation.batch → kept", [x for r in replies for x in r["batch_ms"]])
             self.kinds.add(
-                "annotation stroke → kept", [x for r in replies for x in r["latencies_ms"]]
+                "annotation stroke drawn → kept (pace included)",
+                [x for r in replies for x in r["latencies_ms"]],
             )
             self.annotated.update((c, o) for r in replies for c, o in r["acked"])
             self.errors.add(
@@ -675,7 +677,7 @@ class Meeting:
         found: dict[str, Any] = {}
 
         async def during() -> list[dict[str, Any]]:
-            sha256 = ""
+            """Added, every tablet told, a share fetches it: page changes throughout."""
             added = await asyncio.to_thread(
                 room_cli,
                 room.config,
@@ -689,21 +691,11 @@ class Meeting:
             if added.returncode != 0:
                 self.errors.add("add-document failed", 1, [added.stderr.strip()[-300:]])
                 return []
-            sha256, size, at = _late_in_database(room.state_dir / "room.sqlite3")
-            found.update(sha256=sha256, size=size, committed=at)
-            return []
-
-        async with self.phase("late document") as result:
-            # Its sha256 is known only once the room stored it: every tablet looks for the
-            # notice the room adds with it, in each meeting.state.
-            await self.workers.ask_all("watch", SERVER, '"New document: Late amendment', limit=30)
-            await self._block(result, during())
-            if not found:
-                return
+            sha256, size, committed = _late_in_database(room.state_dir / "room.sqlite3")
+            found.update(sha256=sha256, size=size)
             watched = await self.workers.ask_all("watched", SERVER, s.settle, limit=s.settle + 30)
             offset = time.time() - time.monotonic()  # the same for every process here
             stamps = [x for r in watched for x in r["stamps"]]
-            committed = found["committed"]
             self.kinds.add(
                 "late document → meeting.state",
                 [(x + offset - committed) * 1000 for x in stamps if not math.isnan(x)],
@@ -713,22 +705,25 @@ class Meeting:
                 sum(1 for x in stamps if math.isnan(x)),
             )
             start_at = time.monotonic() + 0.5
-            fetched = await self.workers.ask(
+            fetched: list[dict[str, Any]] = await self.workers.ask(
                 "fetch",
                 [
-                    (
-                        SERVER,
-                        [(found["sha256"], found["size"], False)],
-                        start_at,
-                        s.answer_seconds,
-                        True,
-                        0,
-                        n,
-                    )
+                    (SERVER, [(sha256, size, False)], start_at, s.answer_seconds, True, 0, n)
                     for (n,) in self._share(s.fetchers)
                 ],
                 limit=s.answer_seconds + 60,
             )
+            found["start_at"] = start_at
+            return fetched
+
+        async with self.phase("late document") as result:
+            # Its sha256 is known only once the room stored it: every tablet looks for the
+            # notice the room adds with it, in each meeting.state.
+            await self.workers.ask_all("watch", SERVER, '"New document: Late amendment', limit=30)
+            block = await self._block(result, during())
+            if "start_at" not in found:
+                return
+            fetched, start_at = block.during, found["start_at"]
             done = sorted(x for r in fetched for x in r["done"])
             self.errors.add(
                 "late document fetches failed",
@@ -744,7 +739,8 @@ class Meeting:
                 "last_s": (done[-1] - start_at) if done else math.nan,
             }
             result.notes.append(
-                f"a {found['size'] / 1e6:.1f} MB PDF added with `room-server add-document`; "
+                f"a {found['size'] / 1e6:.1f} MB PDF added with `room-server add-document`, "
+                "every tablet told (its next meeting.state lists it, with a notice); "
                 f"{self.fetch['fetched']} of {self.fetch['tablets']} tablets fetched it, the "
                 f"last {self.fetch['last_s']:.2f} s after the start"
             )

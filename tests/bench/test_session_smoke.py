@@ -80,7 +80,8 @@ def test_a_whole_meeting_runs_without_an_error_and_its_record_reaches_the_archiv
     assert len(kinds["agenda move → chair's ack"]) == 4
     assert len(kinds["late document → meeting.state"]) == 6  # every tablet was told
     assert len(kinds["late document fetched whole"]) == 3  # half of them fetched it
-    assert kinds["annotation stroke → kept"]
+    assert kinds["annotation stroke drawn → kept (pace included)"]
+    assert kinds["annotation.batch → kept"]
     for name in ("idle", "agenda", "speakers", "annotations", "poll 1", "late document"):
         phase = next(p for p in meeting.phases if p.name == name)
         assert phase.follow.moves > 0 and phase.follow.missed == 0, name
