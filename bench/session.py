@@ -71,7 +71,9 @@ import math
 import os
 import shlex
 import shutil
+import signal
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -164,6 +166,8 @@ AGENDA_MOVES: tuple[Callable[[str], Request], ...] = (
     lambda op: StepItem(op, Step.PREVIOUS),
 )
 PAGES = 6  # the budget document of the test package: strokes go on any of its pages
+# where this machine has it, off the PATH (a program run, not a file written)
+PY_SPY_FALLBACK = "/tmp/pyspy-venv/bin/py-spy"  # noqa: S108
 SEAL_WAIT = 300.0  # seconds the record may take to be sealed, and then uploaded
 
 
@@ -177,7 +181,9 @@ class Settings:
     speak_spread: float = 8.0  # seconds over which they come
     grants: int = 3  # speeches the chair gives and ends meanwhile
     annotators: float = 0.25  # share of the tablets that draw
-    ops_per_second: float = 1.0  # strokes a second per drawing tablet
+    # strokes a second per drawing tablet: 500 of 2,000 at 0.5 keep within the room's
+    # default budget of 300 operations a second (above it, the room answers busy)
+    ops_per_second: float = 0.5
     annotate_seconds: float = 15.0
     points: int = 60  # per stroke
     spread: float = 1.0  # seconds over which the ballots of a burst are sent
@@ -190,6 +196,7 @@ class Settings:
     # seconds for an order to reach every worker, or a state change every tablet, before
     # the next step
     pause: float = 1.0
+    py_spy: Path | None = None  # record the server with py-spy per phase, into this folder
     per_worker: int = 500  # tablets per load-generator process
     connect_concurrency: int = 16  # handshakes in flight per load-generator process
     sign_in_concurrency: int = 4  # sign-ins in flight per load-generator process
@@ -436,11 +443,18 @@ class Meeting:
     async def phase(self, name: str) -> AsyncIterator[PhaseResult]:
         result = PhaseResult(name)
         self.sampler.phase = name
+        profiler = self._profile(name)
         cpu0, began = cpu_seconds(self.server.pid), time.monotonic()
         log(f"phase {name}")
         try:
             yield result
         finally:
+            if profiler is not None:
+                profiler.send_signal(signal.SIGINT)  # py-spy writes what it sampled, and ends
+                try:
+                    profiler.wait(30)
+                except subprocess.TimeoutExpired:
+                    profiler.kill()
             result.seconds = time.monotonic() - began
             with contextlib.suppress(OSError):
                 result.cpu_s = cpu_seconds(self.server.pid) - cpu0
@@ -454,6 +468,25 @@ class Meeting:
                 f"{result.rss_peak_mb:.0f} MB; {f.moves} page changes p99 {ms(f.p(99))} ms, "
                 f"missed {f.missed}"
             )
+
+    def _profile(self, name: str) -> subprocess.Popen[bytes] | None:
+        """py-spy sampling the server (every thread, 100 Hz, without pausing it) for one
+        phase, its stacks written collapsed ("raw") to ``<n>-<phase>.txt``."""
+        folder = self.settings.py_spy
+        if folder is None:
+            return None
+        binary = shutil.which("py-spy") or PY_SPY_FALLBACK
+        folder.mkdir(parents=True, exist_ok=True)
+        slug = "".join(c if c.isalnum() else "-" for c in name)
+        out = folder / f"{len(self.phases):02d}-{slug}.txt"
+        return subprocess.Popen(
+            [
+                *(binary, "record", "--pid", str(self.server.pid), "--rate", "100"),
+                *("--nonblocking", "--format", "raw", "--output", str(out)),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=(folder / f"{out.stem}.log").open("wb"),
+        )
 
     def _share(self, share: float) -> list[tuple[int]]:
         """``share`` of the tablets, as per-worker counts (each worker's first ones)."""
@@ -1163,6 +1196,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settle", type=float, default=d.settle)
     parser.add_argument("--rss-every", type=float, default=d.rss_every)
     parser.add_argument("--pause", type=float, default=d.pause)
+    parser.add_argument(
+        "--py-spy",
+        type=Path,
+        metavar="DIR",
+        help="record the server with py-spy during each phase (collapsed stacks in DIR)",
+    )
     parser.add_argument("--per-worker", type=int, default=d.per_worker)
     parser.add_argument("--connect-concurrency", type=int, default=d.connect_concurrency)
     parser.add_argument("--sign-in-concurrency", type=int, default=d.sign_in_concurrency)
