@@ -102,6 +102,7 @@ from bench.common import (
     raise_nofile,
     replace_section,
     rss_mb,
+    run_queue_seconds,
     settings_from,
     timeout_prefix,
 )
@@ -196,7 +197,7 @@ class Settings:
     # seconds for an order to reach every worker, or a state change every tablet, before
     # the next step
     pause: float = 1.0
-    py_spy: Path | None = None  # record the server with py-spy per phase, into this folder
+    py_spy: str = ""  # record the server with py-spy per phase, into this folder
     per_worker: int = 500  # tablets per load-generator process
     connect_concurrency: int = 16  # handshakes in flight per load-generator process
     sign_in_concurrency: int = 4  # sign-ins in flight per load-generator process
@@ -214,6 +215,7 @@ class PhaseResult:
     follow: Phase = field(default_factory=Phase)
     seconds: float = 0.0
     cpu_s: float = 0.0
+    waited_s: float = 0.0  # the server's threads runnable but waiting for a CPU
     rss_peak_mb: float = math.nan
     rss_end_mb: float = math.nan
     notes: list[str] = field(default_factory=list)
@@ -221,6 +223,10 @@ class PhaseResult:
     @property
     def cpu(self) -> float:
         return self.cpu_s / self.seconds if self.seconds else math.nan
+
+    @property
+    def waited(self) -> float:
+        return self.waited_s / self.seconds if self.seconds else math.nan
 
 
 @dataclass
@@ -445,6 +451,7 @@ class Meeting:
         self.sampler.phase = name
         profiler = self._profile(name)
         cpu0, began = cpu_seconds(self.server.pid), time.monotonic()
+        wait0 = run_queue_seconds(self.server.pid)
         log(f"phase {name}")
         try:
             yield result
@@ -458,6 +465,7 @@ class Meeting:
             result.seconds = time.monotonic() - began
             with contextlib.suppress(OSError):
                 result.cpu_s = cpu_seconds(self.server.pid) - cpu0
+                result.waited_s = run_queue_seconds(self.server.pid) - wait0
                 self.sampler.samples.append((time.monotonic(), name, rss_mb(self.server.pid)[0]))
             result.rss_peak_mb = self.sampler.peak(name)
             result.rss_end_mb = self.sampler.last(name)
@@ -472,9 +480,9 @@ class Meeting:
     def _profile(self, name: str) -> subprocess.Popen[bytes] | None:
         """py-spy sampling the server (every thread, 100 Hz, without pausing it) for one
         phase, its stacks written collapsed ("raw") to ``<n>-<phase>.txt``."""
-        folder = self.settings.py_spy
-        if folder is None:
+        if not self.settings.py_spy:
             return None
+        folder = Path(self.settings.py_spy)
         binary = shutil.which("py-spy") or PY_SPY_FALLBACK
         folder.mkdir(parents=True, exist_ok=True)
         slug = "".join(c if c.isalnum() else "-" for c in name)
@@ -1033,15 +1041,15 @@ def phases_table(meeting: Meeting) -> str:
     idle99 = idle.follow.p(99) if idle else math.nan
     lines = [
         "| phase | s | page changes | follow p50 / p99 / max ms | p99 / idle p99 | missed | "
-        "server CPU | RSS peak / end MB |",
+        "server CPU; waiting for a CPU | RSS peak / end MB |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for p in meeting.phases:
         f = p.follow
         lines.append(
             f"| {p.name} | {p.seconds:.1f} | {f.moves} | {ms(f.p(50))} / {ms(f.p(99))} / "
-            f"{ms(f.max_ms)} | {_ratio(f.p(99), idle99)} | {f.missed} | {p.cpu:.0%} | "
-            f"{p.rss_peak_mb:.0f} / {p.rss_end_mb:.0f} |"
+            f"{ms(f.max_ms)} | {_ratio(f.p(99), idle99)} | {f.missed} | {p.cpu:.0%}; "
+            f"{p.waited:.0%} | {p.rss_peak_mb:.0f} / {p.rss_end_mb:.0f} |"
         )
     return "\n".join(lines)
 
@@ -1053,6 +1061,15 @@ def errors_table(meeting: Meeting) -> str:
     for what, n in meeting.errors.counts.items():
         lines.append(f"| {what} | {n} |")
     lines.append(f"| **total** | **{meeting.errors.total}** |")
+    if any("(busy)" in what for what in meeting.errors.counts):
+        lines += [
+            "",
+            "`busy` is the room's annotation flow control: the batch is not kept, the tablet "
+            "keeps its strokes and sends them again after a wait (the database check above "
+            "says whether every stroke was kept in the end). It is counted here because it "
+            "is an error frame; it comes when more strokes arrive together than the room's "
+            "budget holds (`[annotations] ops_burst`).",
+        ]
     return "\n".join(lines)
 
 
@@ -1131,7 +1148,9 @@ def section(meeting: Meeting, facts: dict[str, Any], command: str) -> str:
         "",
         kinds_table(meeting),
         "",
-        "Per phase (server CPU: its CPU time / the phase's length, 100 % = one core; RSS "
+        "Per phase (server CPU: its CPU time / the phase's length, 100 % = one core; "
+        "waiting for a CPU: the time its threads were runnable but not running "
+        "(`/proc/<pid>/task/*/schedstat`) / the same length, other work on its CPU; RSS "
         f"sampled every {s.rss_every:g} s):",
         "",
         phases_table(meeting),
@@ -1198,7 +1217,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pause", type=float, default=d.pause)
     parser.add_argument(
         "--py-spy",
-        type=Path,
+        default=d.py_spy,
         metavar="DIR",
         help="record the server with py-spy during each phase (collapsed stacks in DIR)",
     )
