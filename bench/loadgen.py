@@ -85,7 +85,7 @@ from room_protocol.annotations import (
 )
 from room_protocol.codec import MAX_MESSAGE_BYTES, decode, encode
 from room_protocol.errors import ErrorCode, ProtocolError
-from room_protocol.live import FollowState
+from room_protocol.live import Ack, FollowState, RequestFloor
 from room_protocol.messages import (
     Channel,
     DocumentBegin,
@@ -106,6 +106,8 @@ _FOLLOW_TAG = '"follow.state"'
 _ANSWER_TAGS = ('"poll.recorded"', '"error"', '"ack"', '"annotation.kept"')
 _PACE_TAG = '"annotation.pace"'
 _SIGNED_IN_TAG = '"session.signed_in"'
+_ERROR_TAG = '"error"'
+_MEETING_TAG = '"meeting.state"'
 _CONTROL = frozenset({Opcode.PING, Opcode.PONG, Opcode.CLOSE})
 PING_INTERVAL = 20.0  # seconds, as the tablet app's connection (websockets' default)
 READ_BYTES = 256 * 1024
@@ -148,6 +150,10 @@ class StampedLink:
         self.on_answer: Callable[[], None] | None = None  # called after each answer is kept
         self.signed_in = False  # session.signed_in came (after a hello with a resume token)
         self.pace = 0.0  # seconds: the room's last annotation.pace
+        self.errors: list[str] = []  # every error frame, raw (a bench counts them all)
+        self.watch = ""  # text looked for in each meeting.state (a late document's sha256)
+        self.watch_seen = math.nan  # time.monotonic() the first meeting.state holding it came
+        self._pieces: list[bytes] | None = None  # a fragmented message being watched
         self._ping: asyncio.TimerHandle | None = None
         self._unsent = bytearray()  # what the socket did not take yet, sent when writable
 
@@ -273,6 +279,8 @@ class StampedLink:
             if _FOLLOW_TAG in head:  # decrypted and parsed: the code has it now
                 self.frames.append((time.monotonic(), arrived, text))
             elif any(tag in head for tag in _ANSWER_TAGS):
+                if _ERROR_TAG in head:
+                    self.errors.append(text)
                 self.answers.append((time.monotonic(), text))
                 if self.on_answer is not None:
                     self.on_answer()
@@ -282,12 +290,30 @@ class StampedLink:
                 pace = decode(text)
                 if isinstance(pace, AnnotationPace):
                     self.pace = pace.seconds
+            elif self.watch and _MEETING_TAG in head:
+                self._watched(text)
         elif event.opcode is Opcode.PONG:
             self.pongs += 1
         elif event.opcode is Opcode.CONT or event.opcode is Opcode.TEXT:
-            pass  # a fragment of a large message (the meeting state): not measured here
+            # A fragment of a large message (the meeting state): put together only while
+            # a late document is watched for, otherwise not measured here.
+            if not self.watch:
+                self._pieces = None
+            elif event.opcode is Opcode.TEXT:
+                self._pieces = [bytes(event.data)]
+            elif self._pieces is not None:
+                self._pieces.append(bytes(event.data))
+            if event.fin and self._pieces is not None:
+                whole = b"".join(self._pieces).decode()
+                self._pieces = None
+                if _MEETING_TAG in whole[:40]:
+                    self._watched(whole)
         elif event.opcode not in _CONTROL:
             self.bad += 1
+
+    def _watched(self, text: str) -> None:
+        if math.isnan(self.watch_seen) and self.watch in text:
+            self.watch_seen = time.monotonic()
 
     def send_text(self, text: str) -> bool:
         """Send one text message now (False: the connection is gone)."""
@@ -644,6 +670,7 @@ class Worker:
         self._seat(wanted)
         gate = asyncio.Semaphore(concurrency)
         failures: list[str] = []
+        timings: list[float] = []
         started = time.monotonic()
 
         async def sign_in(f: Follower) -> None:
@@ -656,6 +683,7 @@ class Worker:
                     f.delegate_id,
                     f.pin,
                     failures,
+                    timings,
                 )
             if token is not None:
                 f.tokens[server] = token
@@ -668,6 +696,7 @@ class Worker:
             "failed": len(failures),
             "failures": failures[:5],
             "seconds": time.monotonic() - started,
+            "latencies_ms": [t * 1000 for t in timings],  # sign-in sent -> ack and token
         }
 
     async def do_signed_in(self, server: str, seconds: float) -> dict[str, Any]:
@@ -728,8 +757,10 @@ class Worker:
         seconds: float,
         pace: tuple[float, int],
         answer_seconds: float,
+        count: int = -1,
     ) -> dict[str, Any]:
-        """Every tablet signed in on ``server`` draws ink strokes from ``start_at``
+        """Every tablet (the first ``count``, if not -1) signed in on ``server`` draws ink
+        strokes from ``start_at``
         (monotonic) for ``seconds``: ``strokes`` = (document, its pages, points per
         stroke), each stroke an operation making a new annotation on a page drawn at
         random, op id ``<tag>.<client id>.<k>``, sent as the reference tablet sends them
@@ -758,6 +789,8 @@ class Worker:
                 continue
             link.answers.clear()
             tablets.append(Strokes(f, link))
+        if count >= 0:
+            tablets = tablets[:count]
         checked = False
 
         def draw(t: Strokes) -> bool:
@@ -911,6 +944,130 @@ class Worker:
             "first_sent": first_sent,
             "last_answer": last_answer,
             "paces": sorted({t.link.pace for t in tablets}),
+        }
+
+    async def do_speak(
+        self,
+        server: str,
+        count: int,
+        tag: str,
+        start_at: float,
+        spread: float,
+        answer_seconds: float,
+    ) -> dict[str, Any]:
+        """The first ``count`` tablets signed in on ``server`` each ask for the floor once
+        (``floor.request``, op id ``<tag>.<client id>``) at a moment drawn uniformly from
+        [start_at, start_at + spread) (monotonic), then wait for its answer until
+        ``start_at + spread + answer_seconds``: per request, sent → ack seen by the code
+        (ms), and the refusals and requests never answered."""
+        late = time.monotonic() - start_at
+        rng = random.Random(f"{tag}:{self.index}")
+        speakers: list[tuple[StampedLink, str, float]] = []
+        for f in self.followers:
+            link = f.links.get(server)
+            if link is None or link.lost or server not in f.tokens:
+                continue
+            if len(speakers) == count:
+                break
+            link.answers.clear()
+            speakers.append((link, f"{tag}.{f.client_id}", start_at + rng.random() * spread))
+        sent: dict[str, float] = {}
+
+        async def ask(link: StampedLink, op_id: str, at: float) -> None:
+            await asyncio.sleep(max(0.0, at - time.monotonic()))
+            now = time.monotonic()
+            if link.send_text(encode(RequestFloor(op_id))):
+                sent[op_id] = now
+
+        await asyncio.gather(*(ask(*s) for s in speakers))
+        until = start_at + spread + answer_seconds
+        answered: dict[str, tuple[float, Any]] = {}
+        while True:
+            for link, op_id, _at in speakers:
+                if op_id in answered:
+                    continue
+                for seen, raw in link.answers:
+                    if op_id not in raw:
+                        continue
+                    message = decode(raw)
+                    ref = message.ref if isinstance(message, ErrorMessage) else ""
+                    ref = message.op_id if isinstance(message, Ack) else ref
+                    if ref == op_id:
+                        answered[op_id] = (seen, message)
+                        break
+            if len(answered) >= len(sent) or time.monotonic() > until:
+                break
+            await asyncio.sleep(0.02)
+        latencies = [
+            (seen - sent[op_id]) * 1000
+            for op_id, (seen, message) in answered.items()
+            if isinstance(message, Ack)
+        ]
+        refusals = [
+            f"{m.code}: {m.message}" for _s, m in answered.values() if isinstance(m, ErrorMessage)
+        ]
+        for link, _op_id, _at in speakers:
+            link.answers.clear()
+        return {
+            "asked": len(speakers),
+            "sent": len(sent),
+            "latencies_ms": latencies,
+            "refused": len(refusals),
+            "refusals": refusals[:5],
+            "unanswered": len(sent) - len(answered),
+            "late": late,
+            "lost": sum(f.lost(server) for f in self.followers),
+        }
+
+    async def do_watch(self, server: str, text: str) -> dict[str, Any]:
+        """From now on, stamp the first ``meeting.state`` from ``server`` holding ``text``
+        (a late document's sha256) on every tablet."""
+        for f in self.followers:
+            link = f.links.get(server)
+            if link is not None:
+                link.watch, link.watch_seen = text, math.nan
+        return {}
+
+    async def do_watched(self, server: str, seconds: float) -> dict[str, Any]:
+        """Wait until every connected tablet holds the watched ``meeting.state``, or
+        ``seconds``; when each got it (time.monotonic(), nan: never). Watching stops."""
+        links = [f.links[server] for f in self.followers if server in f.links]
+        until = time.monotonic() + seconds
+        while any(math.isnan(k.watch_seen) and not k.lost for k in links):
+            if time.monotonic() > until:
+                break
+            await asyncio.sleep(0.02)
+        stamps = [k.watch_seen for k in links]
+        for k in links:
+            k.watch, k.watch_seen, k._pieces = "", math.nan, None
+        return {"stamps": stamps}
+
+    async def do_errors(self, server: str) -> dict[str, Any]:
+        """Every error frame each tablet got from ``server`` so far, by code (decoded by
+        the real codec), and the connections lost."""
+        codes: dict[str, int] = {}
+        samples: list[str] = []
+        for f in self.followers:
+            link = f.links.get(server)
+            if link is None:
+                continue
+            for raw in link.errors:
+                try:
+                    message = decode(raw)
+                except ProtocolError:
+                    codes["bad_frame"] = codes.get("bad_frame", 0) + 1
+                    continue
+                code = message.code if isinstance(message, ErrorMessage) else "?"
+                codes[code] = codes.get(code, 0) + 1
+                if len(samples) < 5:
+                    samples.append(f"{f.client_id}: {raw[:200]}")
+        links = [f.links[server] for f in self.followers if server in f.links]
+        return {
+            "codes": codes,
+            "samples": samples,
+            "lost": sum(f.lost(server) for f in self.followers),
+            "bad_frames": sum(k.bad for k in links),
+            "connected": len(links),
         }
 
     async def do_reset(self, server: str) -> dict[str, Any]:
@@ -1082,28 +1239,39 @@ class Worker:
         seconds: float,
         fresh: bool,
         drop_at: int = 0,
+        count: int = -1,
     ) -> dict[str, Any]:
         """Every tablet fetches each of ``documents`` ((sha256, size, confidential)) it
         does not hold yet from ``source``, one after the other, from ``start_at``
-        (monotonic) for at most ``seconds``: ``"hemicycle"`` on a documents connection as
+        (monotonic) for at most ``seconds``: a room server (``"hemicycle"``, or the name
+        the orchestrator gave it) on a documents connection as
         the tablet does (a confidential one only on a tablet where a member signed in),
         or ``"nginx"`` over HTTPS (``GET /d/<sha256>``, keep-alive). ``fresh``: forget
         what the tablets held from ``source`` first. ``drop_at``: each tablet cuts its
-        connection once, after that many bytes of the phase (a Wi-Fi drop), and resumes."""
+        connection once, after that many bytes of the phase (a Wi-Fi drop), and resumes.
+        ``count``: only the first that many tablets fetch (-1: all)."""
         stats = FetchStats()
-        tablets = [f for f in self.followers if source != "hemicycle" or "hemicycle" in f.links]
+        tablets = [f for f in self.followers if source == "nginx" or source in f.links]
+        if count >= 0:
+            tablets = tablets[:count]
         for f in tablets:
             if fresh or source not in f.held:
                 f.held[source] = set()
         await asyncio.sleep(max(0.0, start_at - time.monotonic()))
-        fetch = self._fetch_documents if source == "hemicycle" else self._fetch_https
+        fetch = (
+            self._fetch_https
+            if source == "nginx"
+            else functools.partial(self._fetch_documents, server=source)
+        )
         gate = asyncio.Semaphore(self.concurrency)  # TLS handshakes at once, as do_grow
         jobs = [
             asyncio.create_task(fetch(f, documents, stats, gate, Cut(drop_at))) for f in tablets
         ]
-        _done, pending = await asyncio.wait(
-            jobs, timeout=max(0.0, start_at + seconds - time.monotonic())
-        )
+        pending: set[asyncio.Task[None]] = set()
+        if jobs:
+            _done, pending = await asyncio.wait(
+                jobs, timeout=max(0.0, start_at + seconds - time.monotonic())
+            )
         for job in pending:
             job.cancel()
         await asyncio.gather(*jobs, return_exceptions=True)
@@ -1132,16 +1300,18 @@ class Worker:
         stats: FetchStats,
         gate: asyncio.Semaphore,
         cut: Cut,
+        server: str = "hemicycle",
     ) -> None:
-        """One tablet, on the documents channel: each document it lacks, verified."""
-        held = f.held["hemicycle"]
+        """One tablet, on the documents channel of ``server``: each document it lacks,
+        verified."""
+        held = f.held[server]
         ws: ClientConnection | None = None
         try:
             for sha256, size, confidential in documents:
                 if sha256 in held:
                     stats.skipped += 1
                     continue
-                if confidential and "hemicycle" not in f.tokens:
+                if confidential and server not in f.tokens:
                     continue  # nobody signed in here: not this tablet's to read
                 digest = hashlib.sha256()
                 position = 0
@@ -1149,7 +1319,7 @@ class Worker:
                     if ws is None:
                         async with gate:
                             ws, _welcome = await open_channel(
-                                self.endpoints["hemicycle"],
+                                self.endpoints[server],
                                 self._context(f),
                                 Channel.DOCUMENTS,
                                 f.client_id,

@@ -441,16 +441,22 @@ async def sign_in_once(
     delegate_id: str,
     pin: str,
     failures: list[str],
+    timings: list[float] | None = None,
 ) -> str | None:
     """Connect, sign in with the member's PIN, disconnect: the token (None, with a line
-    in ``failures``, if that did not work). The tablet walks away; its sign-in stays."""
+    in ``failures``, if that did not work). The tablet walks away; its sign-in stays.
+    ``timings``: where to add the seconds from the sign-in's send to its ack and token."""
     try:
         ws, _welcome = await open_control(endpoint, access, client_id, seat_id)
     except ConnectError as exc:
         failures.append(f"{delegate_id}: {exc}")
         return None
     try:
-        return await asyncio.wait_for(_sign_in(ws, delegate_id, pin), SIGN_IN_TIMEOUT)
+        sent = time.monotonic()
+        token = await asyncio.wait_for(_sign_in(ws, delegate_id, pin), SIGN_IN_TIMEOUT)
+        if timings is not None:
+            timings.append(time.monotonic() - sent)
+        return token
     except (TimeoutError, ConnectionClosed, ProtocolError, RuntimeError) as exc:
         failures.append(f"{delegate_id}: {type(exc).__name__}: {exc}")
         return None

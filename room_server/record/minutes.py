@@ -113,6 +113,9 @@ def _count_pages(body: str, css: str, archive: Any) -> int:
     story = pymupdf.Story(body, user_css=css, archive=archive)
     for pages in range(1, MAX_PAGES + 1):
         more, _ = story.place(BODY)
+        # Only drawing moves the story past what was placed (None: draw nowhere); placing
+        # alone would place the first page again and again.
+        story.draw(None)
         if not more:
             return pages
     raise ValueError(f"the minutes would be more than {MAX_PAGES} pages")

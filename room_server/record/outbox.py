@@ -516,12 +516,15 @@ class Outbox:
             done = entry.done or {}
             folder = self.records_dir / entry.meeting_id
             bytes_done = entry.bytes_total if entry.state is State.UPLOADED else 0
-            if entry.state is not State.UPLOADED and done:
+            live = self._live.get(entry.meeting_id)
+            # An upload's own count (``live``, once it reported) starts from these files'
+            # sizes: no need to look at each file again for every report, on the event
+            # loop (a congress's record has a thousand files).
+            if entry.state is not State.UPLOADED and done and not (live and live[0]):
                 bytes_done = sum(
                     (folder / p).stat().st_size for p in done if (folder / p).is_file()
                 )
             files_done = entry.files_total if entry.state is State.UPLOADED else len(done)
-            live = self._live.get(entry.meeting_id)
             if live is not None:
                 bytes_done = max(bytes_done, live[0])
                 files_done = max(files_done, live[1])

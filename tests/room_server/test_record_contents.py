@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import io
 import json
 import unicodedata
@@ -22,7 +23,8 @@ from room_protocol.voting import (
     YES,
 )
 from room_server.record.contents import DocumentDamaged, write_contents
-from room_server.record.tables import MeetingNotFound
+from room_server.record.minutes import build_minutes
+from room_server.record.tables import MeetingNotFound, read_meeting, read_only
 from tests.rooms import RunningRoom, running_room, sha256_file
 from tests.scripted_meeting import CONTENTS, MEETING, NAMES, run_meeting
 
@@ -247,6 +249,22 @@ def test_the_minutes_name_every_item_decision_and_attendee(
         pages = doc.page_count
         page.get_pixmap(dpi=72).save(f"/tmp/minutes-{language}-page1.png")
     assert f"{pages}" in text
+
+
+def test_minutes_longer_than_a_page_are_laid_out_to_the_end(built: Built) -> None:
+    """A congress: the attendance list alone fills pages. The minutes of the real meeting's
+    record with its register repeated 60 times run over several pages and end with the
+    signatures (found by bench.session: only one-page minutes were built)."""
+    with read_only(built.room.state_dir / "room.sqlite3") as conn:
+        record = read_meeting(conn, MEETING)
+    long = dataclasses.replace(record, register=record.register * 60)
+    path = built.out.parent / "long-minutes-en.pdf"
+    path.write_bytes(build_minutes(long, "en"))
+    with pymupdf.open(path) as doc:
+        pages = doc.page_count
+        last = " ".join(doc[-1].get_text().split())
+    assert pages > 2
+    assert "Clerk Person" in last and f"page {pages} of {pages}" in last
 
 
 def test_the_vietnamese_minutes_keep_their_diacritics(built: Built) -> None:
