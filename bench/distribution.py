@@ -90,7 +90,7 @@ from bench.loadgen import worker_main
 from bench.votes import REPO, Server, assign_members, stop_server
 from bench.watermark import tree_cpu
 from room_protocol.codec import decode
-from room_protocol.messages import MeetingState
+from room_protocol.messages import MeetingRoster, MeetingState
 from room_protocol.transfer import DEFAULT_CHUNK_SIZE
 from room_server.server import MAX_TRANSFERS
 from tests import packages
@@ -368,6 +368,8 @@ async def meeting_documents(
         ws, _welcome = await open_control(server.room.endpoint(), access, *READER)
         try:
             message = decode(await asyncio.wait_for(ws.recv(), 30))
+            if isinstance(message, MeetingRoster):  # the roster comes first
+                message = decode(await asyncio.wait_for(ws.recv(), 30))
         finally:
             await ws.close()
         current = message.meeting if isinstance(message, MeetingState) else None

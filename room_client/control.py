@@ -9,6 +9,7 @@ shell around it.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,13 @@ from dataclasses import dataclass
 from room_protocol.annotations import AnnotationsKept
 from room_protocol.errors import ErrorCode
 from room_protocol.live import Ack, Request, SignedIn, SignedOut
-from room_protocol.messages import ErrorMessage, MeetingSnapshot, MeetingState, Message
+from room_protocol.messages import (
+    ErrorMessage,
+    MeetingRoster,
+    MeetingSnapshot,
+    MeetingState,
+    Message,
+)
 from room_protocol.voting import BallotRecorded
 
 __all__ = ["Answer", "ControlSession", "Received"]
@@ -54,6 +61,7 @@ class ControlSession:
         self.meeting: MeetingSnapshot | None = None
         self.signed_in: SignedIn | None = None
         self.latest: dict[str, Message] = {}  # last message of each type, e.g. "floor.state"
+        self.roster: MeetingRoster | None = None  # the last the room sent
         self._prefix = prefix
         self._outbox: dict[str, Request] = {}  # by op_id, in the order first sent
         self._counter = 0
@@ -90,7 +98,14 @@ class ControlSession:
 
     def receive(self, message: Message) -> Received:
         if isinstance(message, MeetingState):
-            self.meeting = message.meeting
+            self.meeting = self._with_roster(message.meeting)
+            return Received(meeting_changed=True)
+        if isinstance(message, MeetingRoster):
+            self.roster = message
+            meeting = self.meeting
+            if meeting is None or meeting.roster_id != message.roster_id or meeting.roster:
+                return Received()  # the meeting.state naming it comes next, or it has it
+            self.meeting = self._with_roster(self.meeting)
             return Received(meeting_changed=True)
         if isinstance(message, Ack | ErrorMessage | BallotRecorded | AnnotationsKept):
             return self._answer(message)
@@ -100,6 +115,15 @@ class ControlSession:
             self.signed_in = None
         self.latest[message.TYPE] = message
         return Received(news=message)
+
+    def _with_roster(self, meeting: MeetingSnapshot | None) -> MeetingSnapshot | None:
+        """The meeting with the members its ``roster_id`` names, when the room sent them
+        (until then, and for a room that sends them inline, as it came)."""
+        if meeting is None or not meeting.roster_id or meeting.roster:
+            return meeting
+        if self.roster is None or self.roster.roster_id != meeting.roster_id:
+            return meeting
+        return dataclasses.replace(meeting, roster=self.roster.roster)
 
     def _answer(self, message: Answer) -> Received:
         ref = message.ref if isinstance(message, ErrorMessage) else message.op_id

@@ -12,6 +12,9 @@ of control messages.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -180,7 +183,12 @@ class MeetingSnapshot:
     documents: tuple[DocumentInfo, ...] = field(metadata=MANY)
     current_item_id: str | None = field(default=None, metadata=IDENT)
     current_started_at: str | None = field(default=None, metadata=limits(max_len=40))
+    # On the wire (protocol 9) the roster travels on its own, as ``meeting.roster``, only
+    # when it changes: a 2,000-member roster is ~230 kB, sent again with every agenda
+    # move it cost seconds of the room's CPU. ``roster_id`` names the roster this state
+    # goes with; the client puts the two together (empty: the roster is in ``roster``).
     roster: tuple[RosterEntry, ...] = field(default=(), metadata=MANY)
+    roster_id: str = field(default="", metadata=limits(pattern=re.compile(r"(?:[0-9a-f]{64})?")))
     notices: tuple[Notice, ...] = field(default=(), metadata=limits(max_items=200))
     # When the chair closed the meeting (ISO 8601, UTC); None while it is open. A closed
     # meeting takes no more changes; its documents stay readable until another is active.
@@ -263,6 +271,28 @@ class MeetingState(Message):
 
     TYPE: ClassVar[str] = "meeting.state"
     meeting: MeetingSnapshot | None
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class MeetingRoster(Message):
+    """The meeting's members, sent before the ``meeting.state`` that names it by
+    ``roster_id`` (the sha256 of its members' canonical JSON), after ``welcome`` and
+    again only when the roster changes."""
+
+    TYPE: ClassVar[str] = "meeting.roster"
+    roster_id: str = field(metadata=SHA256)
+    roster: tuple[RosterEntry, ...] = field(metadata=MANY)
+
+
+def roster_id(roster: tuple[RosterEntry, ...]) -> str:
+    """The name of a roster: the same members in the same order give the same name."""
+    canonical = json.dumps(
+        [dataclasses.astuple(member) for member in roster],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 @register

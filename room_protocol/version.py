@@ -1,3 +1,3 @@
 """Protocol version: bump it whenever the wire changes, and say how in CHANGELOG.md."""
 
-PROTOCOL_VERSION = 8
+PROTOCOL_VERSION = 9

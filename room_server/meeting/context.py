@@ -8,6 +8,7 @@ here, so imports run one way: dispatch → meeting words → context.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -16,7 +17,15 @@ from typing import Any
 from room_protocol.codec import encode
 from room_protocol.errors import ErrorCode
 from room_protocol.live import SignedOut
-from room_protocol.messages import ErrorMessage, MeetingSnapshot, MeetingState, Message, Role
+from room_protocol.messages import (
+    ErrorMessage,
+    MeetingRoster,
+    MeetingSnapshot,
+    MeetingState,
+    Message,
+    Role,
+    roster_id,
+)
 from room_server.rules import Refusal
 from room_server.store import Store
 from room_server.writer import Transaction, WriteFailed, Writer
@@ -90,7 +99,9 @@ class Context:
     clock: Callable[[], float] = time.time
     clients: set[Client] = field(default_factory=set)
     snapshot: MeetingSnapshot | None = None
-    state_frame: str = ""
+    state_frame: str = ""  # meeting.state, without the roster
+    roster_frame: str = ""  # meeting.roster ("" with no meeting)
+    _roster_id: str = ""
     on_broadcast: Callable[[str, int], None] | None = None  # (message type, recipients)
     hooks: Hooks = field(default_factory=Hooks)
 
@@ -110,15 +121,34 @@ class Context:
         snapshot = self.store.snapshot()
         if snapshot == self.snapshot and self.state_frame:
             return False
+        before = self.snapshot
         self.snapshot = snapshot
-        self.state_frame = encode(MeetingState(snapshot))
+        if snapshot is None:
+            self.roster_frame = ""
+            self.state_frame = encode(MeetingState(None))
+            return True
+        if before is None or before.roster != snapshot.roster or not self.roster_frame:
+            self._roster_id = roster_id(snapshot.roster)
+            self.roster_frame = encode(MeetingRoster(self._roster_id, snapshot.roster))
+        wire = dataclasses.replace(snapshot, roster=(), roster_id=self._roster_id)
+        self.state_frame = encode(MeetingState(wire))
         return True
 
+    def bring_up_to_date(self, client: Client) -> None:
+        """A client that just connected: the roster, then the meeting."""
+        if self.roster_frame:
+            self.send([client], self.roster_frame)
+        self.send([client], self.state_frame)
+
     def publish_meeting(self) -> None:
-        """Send the meeting to everyone if it changed (an import, an agenda edit)."""
+        """Send the meeting to everyone if it changed (an import, an agenda edit); the
+        roster only if it changed too (an import)."""
         before = self.snapshot.meeting_id if self.snapshot else None
+        roster_before = self.roster_frame
         if not self.refresh_meeting():
             return
+        if self.roster_frame and self.roster_frame != roster_before:
+            self.broadcast(self.clients, self.roster_frame, "meeting.roster")
         self.broadcast(self.clients, self.state_frame, "meeting.state")
         after = self.snapshot.meeting_id if self.snapshot else None
         switched = after != before

@@ -198,7 +198,7 @@ class LiveSession:
     def connected(self, client: Client, resume_token: str | None) -> None:
         """A control connection said hello: bring it up to date."""
         self.ctx.clients.add(client)
-        self.ctx.send([client], self.ctx.state_frame)
+        self.ctx.bring_up_to_date(client)
         if resume_token:
             self.signin.resume(client, resume_token)
         for listener in self.ctx.hooks.connected:

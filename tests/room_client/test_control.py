@@ -7,7 +7,15 @@ import itertools
 from room_client.control import ControlSession, Received
 from room_protocol.errors import ErrorCode
 from room_protocol.live import Ack, Announcement, RequestFloor, SignedIn, SignedOut, WithdrawFloor
-from room_protocol.messages import ErrorMessage, MeetingState, Role
+from room_protocol.messages import (
+    ErrorMessage,
+    MeetingRoster,
+    MeetingSnapshot,
+    MeetingState,
+    Role,
+    RosterEntry,
+    roster_id,
+)
 from room_protocol.voting import BallotRecorded, CastBallot, Receipt
 
 AT = "2026-11-21T09:00:00.000+00:00"
@@ -106,3 +114,47 @@ def test_a_request_over_the_rate_limit_stays_pending_to_go_again() -> None:
     assert session.is_pending(request.op_id)
     assert session.receive(Ack(request.op_id)) == Received(answered=request)
     assert not session.pending
+
+
+def _members(*names: str) -> tuple[RosterEntry, ...]:
+    return tuple(RosterEntry(n.lower(), n, Role.DELEGATE, voting=True) for n in names)
+
+
+def _meeting(roster: tuple[RosterEntry, ...], item: str) -> MeetingSnapshot:
+    """A meeting as the room sends it: the roster named, not included."""
+    return MeetingSnapshot(
+        "m1", "Plenary", "2026-12-07", "Hall", 1, (), (), item, roster_id=roster_id(roster)
+    )
+
+
+def test_the_meeting_is_given_the_roster_its_state_names() -> None:
+    s = session()
+    first = _members("An", "Binh")
+    assert s.receive(MeetingRoster(roster_id(first), first)) == Received()  # no meeting yet
+    assert s.receive(MeetingState(_meeting(first, "opening"))) == Received(meeting_changed=True)
+    assert s.meeting is not None and s.meeting.roster == first
+    # An agenda move names the same roster: the members stay.
+    s.receive(MeetingState(_meeting(first, "budget")))
+    assert s.meeting.roster == first and s.meeting.current_item_id == "budget"
+    # A new roster goes before the state naming it; the old meeting keeps its members.
+    second = _members("An", "Binh", "Chi")
+    assert s.receive(MeetingRoster(roster_id(second), second)) == Received()
+    assert s.meeting.roster == first
+    s.receive(MeetingState(_meeting(second, "budget")))
+    assert s.meeting.roster == second
+
+
+def test_a_roster_arriving_after_its_state_completes_the_meeting() -> None:
+    s = session()
+    members = _members("An")
+    s.receive(MeetingState(_meeting(members, "opening")))
+    assert s.meeting is not None and s.meeting.roster == ()  # not known yet
+    assert s.receive(MeetingRoster(roster_id(members), members)) == Received(meeting_changed=True)
+    assert s.meeting is not None and s.meeting.roster == members
+
+
+def test_a_roster_id_names_the_members_in_order() -> None:
+    members = _members("An", "Binh")
+    assert roster_id(members) == roster_id(_members("An", "Binh"))
+    assert roster_id(members) != roster_id(members[::-1])
+    assert roster_id(members) != roster_id(_members("An", "Bình"))

@@ -32,14 +32,21 @@ from room_protocol.messages import (
     ErrorMessage,
     FetchDocument,
     Hello,
+    MeetingRoster,
     MeetingSnapshot,
     MeetingState,
     Role,
+    RosterEntry,
     Welcome,
+    roster_id,
 )
 
 SHA = "ab" * 32
 
+ROSTER = (
+    RosterEntry("d1", "Nguyễn Văn An", Role.DELEGATE, "A1", "Hà Nội", voting=True, weight=2),
+    RosterEntry("obs", "Press", Role.OBSERVER),
+)
 SNAPSHOT = MeetingSnapshot(
     meeting_id="council-1",
     title="Hội đồng nhân dân — kỳ họp thứ 7",
@@ -269,6 +276,8 @@ EXAMPLES = [
     FetchDocument(SHA, 1024),
     Welcome(PROTOCOL_VERSION, "room-1", "Council chamber", "2026-11-21T09:00:00+00:00", "s1"),
     MeetingState(SNAPSHOT),
+    MeetingState(replace(SNAPSHOT, roster_id=roster_id(ROSTER))),
+    MeetingRoster(roster_id(ROSTER), ROSTER),
     MeetingState(None),
     DocumentBegin(SHA, 10, 0, 262144),
     DocumentBegin(SHA, 12, 0, 262144, delivered_sha256="b" * 64),

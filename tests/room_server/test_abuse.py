@@ -37,6 +37,7 @@ from room_protocol.messages import (
     ErrorMessage,
     FetchDocument,
     Hello,
+    MeetingRoster,
     MeetingState,
     Welcome,
 )
@@ -105,6 +106,7 @@ async def test_refusal_flood_from_nobody_stores_nothing(tmp_path: Path, package_
     with running_room(tmp_path / "room", package=package_dir, mdns=False, limits=UNLIMITED) as room:
         ws = await raw_channel(room, Channel.CONTROL, "intruder")
         async with ws:
+            assert isinstance(decode(await ws.recv()), MeetingRoster)
             assert isinstance(decode(await ws.recv()), MeetingState)
             before = database_bytes(room), count(room, "operations"), count(room, "audit_log")
             answers: list[ErrorMessage] = []

@@ -18,7 +18,7 @@ from websockets.uri import parse_uri
 from room_protocol import PROTOCOL_VERSION
 from room_protocol.codec import decode, encode
 from room_protocol.live import FollowState, SetCurrentItem, SetFollow
-from room_protocol.messages import Channel, Hello, MeetingState, Welcome
+from room_protocol.messages import Channel, Hello, MeetingRoster, MeetingState, Welcome
 from room_server.server import FRAGMENT_BYTES, fragments
 from tests.live_clients import Tablet, until
 from tests.rooms import RunningRoom, running_room, timeout, write_package
@@ -122,10 +122,20 @@ async def test_every_tablet_gets_the_large_meeting_state_whole_a_stalled_one_too
             slow.transport.resume_reading()
             current: list[str | None] = []
             pages: list[int] = []
+            rosters: list[MeetingRoster] = []
             while len(pages) <= MOVES or len(current) <= MOVES:
-                message = decode(await asyncio.wait_for(slow.recv(), timeout(20)))
-                if isinstance(message, MeetingState) and message.meeting is not None:
-                    assert len(message.meeting.roster) >= MEMBERS
+                raw = await asyncio.wait_for(slow.recv(), timeout(20))
+                message = decode(raw)
+                if isinstance(message, MeetingRoster):
+                    rosters.append(message)
+                elif isinstance(message, MeetingState) and message.meeting is not None:
+                    # The roster came once, before the first state; a move sends only
+                    # the agenda's state, which names it.
+                    [roster] = rosters
+                    assert len(roster.roster) >= MEMBERS
+                    assert message.meeting.roster == ()
+                    assert message.meeting.roster_id == roster.roster_id
+                    assert len(raw) < 20_000
                     current.append(message.meeting.current_item_id)
                 elif isinstance(message, FollowState):
                     pages.append(message.page)

@@ -6,6 +6,7 @@ import asyncio
 import json
 import socket
 import ssl
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -34,9 +35,11 @@ from room_protocol.messages import (
     ErrorMessage,
     FetchDocument,
     Hello,
+    MeetingRoster,
     MeetingSnapshot,
     MeetingState,
     Welcome,
+    roster_id,
 )
 from room_server.tls import ensure_certificates
 from tests.rooms import RunningRoom, running_room, sha256_file, timeout, write_package
@@ -47,10 +50,13 @@ async def first_state(room: RunningRoom) -> tuple[Welcome, MeetingSnapshot]:
         room.endpoint(), room.device("seat-a1").context(), Channel.CONTROL, "seat-a1", "Seat A1"
     )
     async with ws:
+        roster = decode(await asyncio.wait_for(ws.recv(), timeout(5)))
         message = decode(await asyncio.wait_for(ws.recv(), timeout(5)))
-    assert isinstance(message, MeetingState)
-    assert message.meeting is not None
-    return welcome, message.meeting
+    # The roster first, then the meeting naming it (protocol 9).
+    assert isinstance(roster, MeetingRoster) and isinstance(message, MeetingState)
+    assert message.meeting is not None and message.meeting.roster == ()
+    assert message.meeting.roster_id == roster.roster_id == roster_id(roster.roster)
+    return welcome, replace(message.meeting, roster=roster.roster)
 
 
 async def test_hello_then_agenda(room: RunningRoom, package_dir: Path) -> None:
@@ -190,6 +196,7 @@ async def test_bad_first_message_is_refused(room: RunningRoom, first: str, expec
 async def test_bad_messages_after_hello_change_nothing(room: RunningRoom) -> None:
     ws, _ = await open_channel(room.endpoint(), room.device("t1").context(), Channel.CONTROL, "t1")
     async with ws:
+        assert isinstance(decode(await ws.recv()), MeetingRoster)
         before = decode(await ws.recv())
         for _ in range(6):  # follow, floor, screens, attendance, polls and presenter ink follow
             decode(await ws.recv())
@@ -198,7 +205,8 @@ async def test_bad_messages_after_hello_change_nothing(room: RunningRoom) -> Non
             reply = decode(await ws.recv())
             assert isinstance(reply, ErrorMessage), reply
         _w, after = await first_state(room)
-        assert isinstance(before, MeetingState) and before.meeting == after
+        assert isinstance(before, MeetingState) and before.meeting is not None
+        assert replace(before.meeting, roster=after.roster) == after
 
 
 async def test_document_errors(room: RunningRoom, tmp_path: Path) -> None:

@@ -40,6 +40,7 @@ from room_protocol.messages import (
     DocumentBegin,
     ErrorMessage,
     FetchDocument,
+    MeetingRoster,
     MeetingState,
 )
 from tests.live_clients import Tablet, until
@@ -317,6 +318,7 @@ async def test_the_room_display_cannot_sign_in(room: RunningRoom) -> None:
     display = room.device("display-1", display=True)
     ws, _ = await open_channel(room.endpoint(), display.context(), Channel.CONTROL, "x")
     async with ws:
+        assert isinstance(decode(await ws.recv()), MeetingRoster)
         assert isinstance(decode(await ws.recv()), MeetingState)
         await ws.send(encode(SignIn("op-1", delegate_id="chair", pin="1111")))
         while True:
