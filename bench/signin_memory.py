@@ -153,6 +153,11 @@ async def probe(server: Server, access: Any, member: int, settle: float, row: Ro
         await ws.close()
 
 
+def _log_failures(phase: str, failures: list[str]) -> None:
+    for text in failures[:5]:
+        log(f"{phase} failed: {text}")
+
+
 def start_server(workdir: Path, members: int, seconds: float, prefix: str) -> Server:
     workdir.mkdir(parents=True, exist_ok=True)
     package = write_package(workdir / "package", more_delegates=members)
@@ -204,11 +209,13 @@ async def run_one(settings: Settings, n: int, workdir: Path, deadline: float) ->
             )
             row.sign_in_s = round(max(x["seconds"] for x in signed), 1)
             row.failures = sum(x["failed"] for x in signed)
+            _log_failures("sign-in", [f for x in signed for f in x["failures"]])
             await asyncio.sleep(settings.settle)
             row.rss_between_mb = round(rss_mb(server.pid)[0], 1)
             grown = await workers.ask("grow", [(t,) for t in tablets], limit=600)
             row.connect_s = round(max(g["seconds"] for g in grown), 1)
             row.failures += sum(g["failed"] for g in grown)
+            _log_failures("reconnect", [f for g in grown for f in g.get("failures", [])])
             short = await workers.ask_all("signed_in", "room", 60.0, limit=120)
             row.failures += sum(x["short"] for x in short)
             await asyncio.sleep(settings.settle)

@@ -59,7 +59,7 @@ from room_protocol.messages import (
 from room_protocol.notices import NoticeKind, RoomNotice
 from room_protocol.transfer import chunk_ranges
 from room_protocol.wire import frame_safe_logger
-from room_server import audit, devices, notices
+from room_server import audit, devices, notices, read_buffers
 from room_server.confidential import MemberCopies, MemberCopy, Reader
 from room_server.config import ServerConfig, annotation_limits, failure_limits
 from room_server.devices import Authority, Device, DeviceKind, EnrollmentError
@@ -155,6 +155,8 @@ class Link(ServerConnection):
         ssl_object = transport.get_extra_info("ssl_object")
         self.certificate = ssl_object.getpeercert(binary_form=True) if ssl_object else None
         self.links.opened(self)
+        # Between two reads (the next loop turn), the TLS read buffer holds nothing.
+        asyncio.get_running_loop().call_soon(read_buffers.release, transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
