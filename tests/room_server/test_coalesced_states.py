@@ -1,10 +1,11 @@
 """``floor.state`` goes to every tablet at most every ``FLOOR_INTERVAL_S``: a burst of
 speaker requests is a few broadcasts, not one each (each costs the one event loop about
 20 µs a tablet), the first change of a quiet spell goes out at once, the last is never
-lost, and the chair hears every change at once.
+lost, and the chair hears every change at once. ``attendance.state`` likewise, every
+``ATTENDANCE_INTERVAL_S``.
 
-The coalescer with the test's clock and timers; the floor through a real room server
-process and real tablets over TLS.
+The coalescer with the test's clock and timers; the floor and attendance through a real
+room server process and real tablets over TLS.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from room_protocol.live import FloorState, RequestFloor, WithdrawFloor
+from room_protocol.voting import AttendanceState, CheckIn
+from room_server.meeting.attendance import ATTENDANCE_INTERVAL_S
 from room_server.meeting.context import Coalescer
 from room_server.meeting.floor import FLOOR_INTERVAL_S
 from tests.live_clients import Tablet, until
@@ -188,3 +191,19 @@ async def test_a_burst_of_speaker_requests_is_a_few_floor_states_and_every_table
             mine = tablet.of_type(FloorState)[-1]
             assert (mine.seq, mine.queue) == (last.seq, last.queue)
         await asyncio.gather(*(t.stop() for t in (chair, watcher, *members)))
+
+
+async def test_a_lone_check_in_is_told_at_once(tmp_path: Path, voting_package_dir: Path) -> None:
+    """attendance.state is coalesced too (at most every ``ATTENDANCE_INTERVAL_S``), but the
+    first change of a quiet spell is not held back: the clerk has it before the answer to
+    the clerk's next request."""
+    with running_room(tmp_path / "room", package=voting_package_dir, mdns=False) as room:
+        clerk = await Tablet(room, "tab-clerk").start()
+        await clerk.sign_in("clerk", "3333")
+        await until(lambda: bool(clerk.of_type(AttendanceState)))
+        await asyncio.sleep(2 * ATTENDANCE_INTERVAL_S)  # a quiet spell
+        before = clerk.of_type(AttendanceState)[-1].present_members
+        await clerk.ok(CheckIn(clerk.op(), "d4"))
+        await clerk.refused(CheckIn(clerk.op(), "d4"), "bad_state", "already checked in")
+        assert clerk.of_type(AttendanceState)[-1].present_members == before + 1
+        await clerk.stop()
