@@ -2,20 +2,20 @@
 
 What goes to 2,000 tablets is built once per change, not once per tablet: the state is
 cached until the next change, changes that come in a wave (everyone signing in) go out
-together at most every ``ATTENDANCE_INTERVAL_S``, and a delegate gets only their part of
-the list (the chair and clerks see everyone; everyone else sees the counts).
+together at most every ``ATTENDANCE_INTERVAL_S`` (the first of a quiet spell at once), and
+a delegate gets only their part of the list (the chair and clerks see everyone; everyone
+else sees the counts).
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 
 from room_protocol.codec import encode
 from room_protocol.errors import ErrorCode
 from room_protocol.live import Request
 from room_protocol.voting import AttendanceState, CheckIn, CheckMethod, SetProxy
-from room_server.meeting.context import Client, Context, Effects, Handler
+from room_server.meeting.context import Client, Coalescer, Context, Effects, Handler
 from room_server.repo import attendance as repo
 from room_server.repo import signin as signin_repo
 from room_server.rules import Refusal
@@ -31,7 +31,7 @@ class AttendanceWord:
         self._state: AttendanceState | None = None  # cached until the next change
         self._frames: dict[str, str] = {}
         self._last_sent: AttendanceState | None = None
-        self._due: asyncio.TimerHandle | None = None
+        self._soon = Coalescer(self._send, ATTENDANCE_INTERVAL_S)
         self.handlers: dict[type[Request], Handler] = {
             CheckIn: self.clerk_check_in,
             SetProxy: self.set_proxy,
@@ -81,14 +81,11 @@ class AttendanceWord:
         self._forget()
         if only_if_changed:
             self._send(only_if_changed=True)
-        elif self._due is None:
-            loop = asyncio.get_running_loop()
-            self._due = loop.call_later(ATTENDANCE_INTERVAL_S, self._send)
+        else:
+            self._soon.changed()
 
     def _send(self, *, only_if_changed: bool = False) -> None:
-        if self._due is not None:
-            self._due.cancel()
-            self._due = None
+        self._soon.cancel()  # this send has the latest state
         self._forget()
         state = self.state()
         if state is None:
@@ -102,9 +99,7 @@ class AttendanceWord:
             self.ctx.on_broadcast("attendance.state", len(self.ctx.clients))
 
     def stop(self) -> None:
-        if self._due is not None:
-            self._due.cancel()
-            self._due = None
+        self._soon.cancel()
 
     # --- requests ----------------------------------------------------------------------
 

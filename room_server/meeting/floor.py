@@ -22,7 +22,7 @@ from room_protocol.live import (
     Speech,
     WithdrawFloor,
 )
-from room_server.meeting.context import Client, Context, Effects, Handler
+from room_server.meeting.context import Client, Coalescer, Context, Effects, Handler
 from room_server.repo import agenda as agenda_repo
 from room_server.repo import floor as repo
 from room_server.rules import Refusal
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 KEY_FLOOR_LIMIT = "floor_limit_seconds"
 DEFAULT_SPEAKING_LIMIT_S = 180
+FLOOR_INTERVAL_S = 0.1  # floor.state to every tablet at most this often
 
 
 class FloorWord:
@@ -41,6 +42,7 @@ class FloorWord:
         self.ctx = ctx
         self._seq = int(time.time() * 1000)  # floor.state numbers only go up, across restarts
         self._expiry: asyncio.TimerHandle | None = None
+        self._everyone = Coalescer(self._send_everyone, FLOOR_INTERVAL_S)
         self.handlers: dict[type[Request], Handler] = {
             RequestFloor: self.request_floor,
             WithdrawFloor: self.withdraw_floor,
@@ -50,8 +52,10 @@ class FloorWord:
             SetSpeakingLimit: self.set_limit,
         }
         ctx.hooks.connected.append(lambda client: ctx.send([client], encode(self.state())))
-        ctx.hooks.meeting_changed.append(lambda switched: self.publish() if switched else None)
-        ctx.hooks.meeting_closed.append(lambda meeting_id: self.publish())  # speech ended
+        ctx.hooks.meeting_changed.append(
+            lambda switched: self.publish(at_once=True) if switched else None
+        )
+        ctx.hooks.meeting_closed.append(lambda meeting_id: self.publish(at_once=True))
 
     # --- what everyone sees ----------------------------------------------------------------
 
@@ -93,9 +97,20 @@ class FloorWord:
         )
         return FloorState(self._seq, speaking, queue, self._limit())
 
-    def publish(self) -> None:
-        self.ctx.broadcast(self.ctx.clients, encode(self.state()), "floor.state")
+    def publish(self, *, at_once: bool = False) -> None:
+        """The floor changed: every tablet hears it at most every ``FLOOR_INTERVAL_S`` (a
+        wave of speaker requests goes out as one ``floor.state``, the latest), the chair
+        and clerks at once. ``seq`` only goes up, so a tablet keeps the newest."""
+        if at_once:
+            self._everyone.now()
+        elif not self._everyone.changed():
+            presiding = self.ctx.presiding()
+            if presiding:
+                self.ctx.broadcast(presiding, encode(self.state()), "floor.state")
         self._schedule_expiry()
+
+    def _send_everyone(self) -> None:
+        self.ctx.broadcast(self.ctx.clients, encode(self.state()), "floor.state")
 
     # --- requests ----------------------------------------------------------------------------
 
@@ -197,6 +212,7 @@ class FloorWord:
         self._schedule_expiry()
 
     def stop(self) -> None:
+        self._everyone.cancel()
         if self._expiry is not None:
             self._expiry.cancel()
             self._expiry = None

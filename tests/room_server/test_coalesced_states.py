@@ -1,0 +1,209 @@
+"""``floor.state`` goes to every tablet at most every ``FLOOR_INTERVAL_S``: a burst of
+speaker requests is a few broadcasts, not one each (each costs the one event loop about
+20 µs a tablet), the first change of a quiet spell goes out at once, the last is never
+lost, and the chair hears every change at once. ``attendance.state`` likewise, every
+``ATTENDANCE_INTERVAL_S``.
+
+The coalescer with the test's clock and timers; the floor and attendance through a real
+room server process and real tablets over TLS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from room_protocol.live import FloorState, RequestFloor, WithdrawFloor
+from room_protocol.voting import AttendanceState, CheckIn
+from room_server.meeting.attendance import ATTENDANCE_INTERVAL_S
+from room_server.meeting.context import Coalescer
+from room_server.meeting.floor import FLOOR_INTERVAL_S
+from tests.live_clients import Tablet, until
+from tests.rooms import running_room, write_package
+
+# --- the coalescer, with the test's clock ---------------------------------------------
+
+
+@dataclass
+class _Handle:
+    cancelled: bool = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class Timers:
+    """A clock and ``call_later`` that move only when the test says."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.waiting: list[tuple[float, Callable[[], None], _Handle]] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def later(self, seconds: float, callback: Callable[[], None]) -> _Handle:
+        handle = _Handle()
+        self.waiting.append((self.now + seconds, callback, handle))
+        return handle
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock on, running each callback at its own time."""
+        end = self.now + seconds
+        while due := [w for w in self.waiting if w[0] <= end]:
+            first = min(due, key=lambda w: w[0])
+            self.waiting.remove(first)
+            self.now = max(self.now, first[0])
+            if not first[2].cancelled:
+                first[1]()
+        self.now = end
+
+
+class State:
+    """A state whose version goes up with each change; what was sent, when, and which."""
+
+    def __init__(self, timers: Timers) -> None:
+        self.version = 0
+        self.sent: list[tuple[float, int]] = []
+        self.timers = timers
+        self.coalescer = Coalescer(self.send, 0.1, clock=timers.clock, later=timers.later)
+
+    def send(self) -> None:
+        self.sent.append((round(self.timers.now, 6), self.version))
+
+    def change(self) -> bool:
+        self.version += 1
+        return self.coalescer.changed()
+
+
+def test_the_first_change_goes_at_once_and_a_burst_as_one_latest_state() -> None:
+    timers = Timers()
+    state = State(timers)
+    assert state.change()  # quiet until now: sent at once
+    assert state.sent == [(0.0, 1)]
+    timers.advance(0.02)
+    assert not state.change()
+    timers.advance(0.03)
+    assert not state.change()
+    assert not state.change()
+    assert state.coalescer.pending
+    assert state.sent == [(0.0, 1)]  # nothing more within the interval
+    assert len(timers.waiting) == 1  # one send due, however many changes
+    timers.advance(0.05)  # t = 0.1: the interval has passed since the first send
+    assert state.sent == [(0.0, 1), (0.1, 4)]  # the latest version, once
+    assert not state.coalescer.pending
+
+
+def test_the_last_change_is_never_lost_and_a_quiet_spell_resets() -> None:
+    timers = Timers()
+    state = State(timers)
+    for _ in range(25):  # a change every 10 ms for 250 ms
+        state.change()
+        timers.advance(0.01)
+    timers.advance(1.0)
+    versions = [v for _, v in state.sent]
+    assert versions[-1] == 25  # the last change went out
+    assert versions == sorted(versions)
+    times = [t for t, _ in state.sent]
+    assert all(b - a >= 0.1 - 1e-9 for a, b in itertools.pairwise(times))
+    assert len(state.sent) <= 4  # 25 changes in 250 ms: at most one send per 100 ms
+    before = len(state.sent)
+    assert state.change()  # a second after the last send: at once again
+    assert len(state.sent) == before + 1 and state.sent[-1][1] == 26
+
+
+def test_now_sends_at_once_and_cancel_drops_what_was_due() -> None:
+    timers = Timers()
+    state = State(timers)
+    state.change()
+    timers.advance(0.01)
+    state.change()
+    state.version += 1
+    state.coalescer.now()  # another meeting: must not wait
+    assert state.sent == [(0.0, 1), (0.01, 3)]
+    timers.advance(0.5)
+    assert state.sent == [(0.0, 1), (0.01, 3)]  # the send that was due is not made twice
+    timers.advance(0.01)
+    assert state.change()  # quiet since: at once
+    timers.advance(0.01)
+    assert not state.change()
+    state.coalescer.cancel()  # the room stops: version 5 is not sent
+    timers.advance(1.0)
+    assert [v for _, v in state.sent] == [1, 3, 4]
+
+
+# --- the floor through a real room ---------------------------------------------------------
+
+BURST = 30
+
+
+def _queue(tablet: Tablet) -> list[str]:
+    states = tablet.of_type(FloorState)
+    return [e.delegate_id for e in states[-1].queue] if states else []
+
+
+async def test_a_burst_of_speaker_requests_is_a_few_floor_states_and_every_tablet_ends_current(
+    tmp_path: Path,
+) -> None:
+    package = write_package(tmp_path / "pkg", more_delegates=BURST)
+    with running_room(tmp_path / "room", package=package, mdns=False) as room:
+        chair = await Tablet(room, "tab-chair", "A1").start()
+        await chair.sign_in("chair", "1111")
+        watcher = await Tablet(room, "tab-watch", "A3").start()  # nobody signed in
+        members = [await Tablet(room, f"tab-m{i:04d}", f"S{i:04d}").start() for i in range(BURST)]
+        await asyncio.gather(*(m.sign_in(f"m{i:04d}", f"1{i:04d}") for i, m in enumerate(members)))
+        first, rest = members[0], members[1:]
+
+        # A lone request: its floor.state is sent at once, so on the requester's own
+        # connection it comes before the answer to anything it asks next.
+        await asyncio.sleep(2 * FLOOR_INTERVAL_S)  # a quiet spell
+        await first.ok(RequestFloor(first.op()))
+        await first.refused(RequestFloor(first.op()), "bad_state", "already in the speaker queue")
+        assert _queue(first) == ["m0000"], "the lone request's state came after the next answer"
+        await until(lambda: _queue(watcher) == ["m0000"])
+
+        # The burst: 29 requests and a withdrawal, all at once.
+        await asyncio.sleep(2 * FLOOR_INTERVAL_S)
+        loop = asyncio.get_running_loop()
+        seen_watcher, seen_chair = len(watcher.of_type(FloorState)), len(chair.of_type(FloorState))
+        started = loop.time()
+        await asyncio.gather(
+            first.ok(WithdrawFloor(first.op())), *(m.ok(RequestFloor(m.op())) for m in rest)
+        )
+        answered = loop.time()
+        expected = {f"m{i:04d}" for i in range(1, BURST)}
+        await until(lambda: set(_queue(watcher)) == expected and len(_queue(watcher)) == BURST - 1)
+        await asyncio.sleep(3 * FLOOR_INTERVAL_S)  # anything still due has gone out
+
+        # Sends to everyone are at least an interval apart, the first at or after the
+        # first change and the last within an interval of the last change.
+        broadcasts = len(watcher.of_type(FloorState)) - seen_watcher
+        assert broadcasts <= 2 + (answered - started) / FLOOR_INTERVAL_S, broadcasts
+        assert broadcasts < BURST
+        # The chair heard every change (each at once), the last broadcast too.
+        assert len(chair.of_type(FloorState)) - seen_chair >= BURST
+        # Every tablet ends with the same, latest floor.state.
+        last = watcher.of_type(FloorState)[-1]
+        for tablet in (chair, *members):
+            mine = tablet.of_type(FloorState)[-1]
+            assert (mine.seq, mine.queue) == (last.seq, last.queue)
+        await asyncio.gather(*(t.stop() for t in (chair, watcher, *members)))
+
+
+async def test_a_lone_check_in_is_told_at_once(tmp_path: Path, voting_package_dir: Path) -> None:
+    """attendance.state is coalesced too (at most every ``ATTENDANCE_INTERVAL_S``), but the
+    first change of a quiet spell is not held back: the clerk has it before the answer to
+    the clerk's next request."""
+    with running_room(tmp_path / "room", package=voting_package_dir, mdns=False) as room:
+        clerk = await Tablet(room, "tab-clerk").start()
+        await clerk.sign_in("clerk", "3333")
+        await until(lambda: bool(clerk.of_type(AttendanceState)))
+        await asyncio.sleep(2 * ATTENDANCE_INTERVAL_S)  # a quiet spell
+        before = clerk.of_type(AttendanceState)[-1].present_members
+        await clerk.ok(CheckIn(clerk.op(), "d4"))
+        await clerk.refused(CheckIn(clerk.op(), "d4"), "bad_state", "already checked in")
+        assert clerk.of_type(AttendanceState)[-1].present_members == before + 1
+        await clerk.stop()
