@@ -86,9 +86,12 @@ MANY_HANDSHAKES = 200  # TLS handshakes pending at once that are worth a warning
 # goes to the next download and is taken again when the buffer drains: a tablet that
 # stops reading holds no slot. A reading tablet drains a 256 KiB chunk in milliseconds.
 SLOT_PATIENCE = 0.25
-# A document chunk's frame: at most a 10-byte header (RFC 6455 §5.2, unmasked, 64-bit
-# length) in front of the bytes read from the file.
+# Room in the chunk buffer in front of the bytes read from a file: a frame header of at
+# most 10 bytes (RFC 6455 §5.2, unmasked, 64-bit length) and a ``document.begin`` (about
+# 250 bytes); behind them, a ``document.end`` (about 120 bytes).
 FRAME_HEAD = 10
+FRAMES_BEFORE = 1024
+FRAMES_AFTER = 512
 # A larger message (the meeting state: ~240 kB with a 2,000-member roster) goes out as
 # fragments of this size (RFC 6455 §5.4), each written to the connection only while
 # its buffer is under websockets' write limit: TLS encrypts and buffers a connection's
@@ -118,29 +121,42 @@ ENROLL_WINDOW_S = 600.0
 CLOSE_POLICY_VIOLATION = 1008  # RFC 6455 §7.4.1: a tablet that keeps flooding
 
 
-def binary_head(length: int) -> bytes:
-    """The header of an unmasked, final binary frame of ``length`` bytes (RFC 6455 §5.2)."""
+def frame_head(length: int, opcode: int = 0x2) -> bytes:
+    """The header of an unmasked, final frame of ``length`` bytes (RFC 6455 §5.2); binary
+    unless ``opcode`` says otherwise (0x1: text)."""
+    first = 0x80 | opcode
     if length < 126:
-        return bytes((0x82, length))
+        return bytes((first, length))
     if length < 1 << 16:
-        return bytes((0x82, 126)) + length.to_bytes(2, "big")
-    return bytes((0x82, 127)) + length.to_bytes(8, "big")
+        return bytes((first, 126)) + length.to_bytes(2, "big")
+    return bytes((first, 127)) + length.to_bytes(8, "big")
+
+
+def text_frame(message: str) -> bytes:
+    """A text message as one unmasked, final frame (no extensions on this channel)."""
+    data = message.encode()
+    return frame_head(len(data), 0x1) + data
 
 
 class ChunkFrames:
-    """A document's chunks as binary frames, each read from the file into one buffer
-    behind room for its header, and written from there: no bytes object a chunk, no copy
-    into a frame. The buffer is used again only once nothing holds a view of it (the TLS
-    transport encrypts what it is given at once; should it ever keep a frame to write
-    later, the next chunk gets a buffer of its own)."""
+    """Documents' chunks as binary frames, each read from the file into one buffer behind
+    room for its header and written from there: no bytes object a chunk, no copy into a
+    frame. The room has one: a frame is handed to a transport before the next is read.
+    The buffer is used again only once nothing holds a view of it (the TLS transport
+    encrypts what it is given at once; should it ever keep a frame to write later, the
+    next chunk gets a buffer of its own).
+
+    A small message may ride in front of a chunk and behind it (``document.begin``,
+    ``document.end``): one write, one TLS record set and one send for a small document
+    instead of three."""
 
     def __init__(self, chunk_size: int) -> None:
         self.chunk_size = chunk_size
         self._buffer = self._new_buffer()
-        self.buffers = 1  # buffers this transfer needed (1 unless a frame was kept)
+        self.buffers = 1  # buffers needed so far (1 unless a transport kept a frame)
 
     def _new_buffer(self) -> bytearray:
-        buffer = bytearray(FRAME_HEAD + self.chunk_size + 1)
+        buffer = bytearray(FRAMES_BEFORE + self.chunk_size + FRAMES_AFTER + 1)
         del buffer[-1]  # keeps the capacity: the resize in ``_held`` needs no new memory
         return buffer
 
@@ -153,23 +169,33 @@ class ChunkFrames:
         del self._buffer[-1]
         return False
 
-    def frame(self, fd: int, offset: int, length: int) -> memoryview:
-        """The frame of the ``length`` bytes at ``offset`` in the file ``fd``; valid until
-        the next call. OSError when the file is shorter than that."""
+    def frame(
+        self, fd: int, offset: int, length: int, before: bytes = b"", after: bytes = b""
+    ) -> memoryview:
+        """``before``, the frame of the ``length`` bytes at ``offset`` in the file ``fd``,
+        then ``after`` (serialized frames of at most FRAMES_BEFORE - FRAME_HEAD and
+        FRAMES_AFTER bytes); valid until the next call. OSError when the file is shorter
+        than that."""
         if not 0 < length <= self.chunk_size:
             raise ValueError(f"a chunk of {length} bytes (chunk size {self.chunk_size})")
+        if len(before) > FRAMES_BEFORE - FRAME_HEAD or len(after) > FRAMES_AFTER:
+            raise ValueError(f"{len(before)} and {len(after)} bytes around a chunk: too many")
         if self._held():
             self._buffer = self._new_buffer()
             self.buffers += 1
         view = memoryview(self._buffer)
         # A local read of <= 4 MiB from the page cache takes microseconds: no thread hop.
-        got = os.preadv(fd, [view[FRAME_HEAD : FRAME_HEAD + length]], offset)
+        got = os.preadv(fd, [view[FRAMES_BEFORE : FRAMES_BEFORE + length]], offset)
         if got != length:
             raise OSError(f"read {got} of {length} bytes at {offset}: the file is shorter")
-        head = binary_head(length)
-        start = FRAME_HEAD - len(head)
-        view[start:FRAME_HEAD] = head
-        return view[start : FRAME_HEAD + length]
+        head = frame_head(length)
+        start = FRAMES_BEFORE - len(head)
+        view[start:FRAMES_BEFORE] = head
+        start -= len(before)
+        view[start : start + len(before)] = before
+        end = FRAMES_BEFORE + length
+        view[end : end + len(after)] = after
+        return view[start : end + len(after)]
 
 
 def fragments(data: bytes, size: int = FRAGMENT_BYTES) -> tuple[bytes, ...]:
@@ -407,6 +433,7 @@ class RoomServer:
             annotation_limits=annotation_limits(config),
         )
         self._transfers = asyncio.Semaphore(config.max_transfers)
+        self.frames = ChunkFrames(config.chunk_size)  # the one buffer documents are read into
         self.writer.on_storage = self._storage_changed
         self.copies = MemberCopies(config.state_dir / "confidential")
         self.session.ctx.hooks.meeting_closed.append(self._forget_copies)
@@ -927,29 +954,47 @@ class RoomServer:
                 ref=fetch.sha256,
             )
             return
-        chunk = self.config.chunk_size
-        await ws.send(encode(DocumentBegin(stored.sha256, size, fetch.offset, chunk, delivered)))
+        chunk = self.frames.chunk_size
+        begin = encode(DocumentBegin(stored.sha256, size, fetch.offset, chunk, delivered))
+        end = encode(DocumentEnd(stored.sha256, size))
         assert isinstance(ws, Link)
         fd = os.open(path, os.O_RDONLY)
         try:
-            await self._write_chunks(ws, fd, size, fetch.offset, chunk)
+            written = await self._write_chunks(
+                ws, fd, size, fetch.offset, text_frame(begin), text_frame(end)
+            )
         finally:
             os.close(fd)
-        await ws.send(encode(DocumentEnd(stored.sha256, size)))
+        if written is None:  # nothing to read: the tablet holds it all
+            await ws.send(begin)
+            await ws.send(end)
+        elif not written:
+            raise ConnectionClosed(None, None)  # the tablet went: nothing more to say
 
-    async def _write_chunks(self, ws: Link, fd: int, size: int, offset: int, chunk: int) -> None:
-        """The file's bytes from ``offset`` as binary frames, holding a transfer slot while
-        the tablet takes them (``SLOT_PATIENCE``). Returns early if the connection closes:
-        the ``document.end`` after it then raises ConnectionClosed."""
-        frames = ChunkFrames(chunk)
+    async def _write_chunks(
+        self, ws: Link, fd: int, size: int, offset: int, begin: bytes, end: bytes
+    ) -> bool | None:
+        """The file's bytes from ``offset`` as binary frames, ``begin`` written with the
+        first and ``end`` with the last, holding a transfer slot while the tablet takes
+        them (``SLOT_PATIENCE``). True once all is written, False if the connection closed
+        first, None if there was nothing to write (offset = size)."""
+        frames = self.frames
         slot = False  # holding one of the max_transfers slots
+        ranges = chunk_ranges(size, offset, frames.chunk_size)
         try:
-            for start, end in chunk_ranges(size, offset, chunk):
+            for i, (start, stop) in enumerate(ranges):
                 if not slot:
                     await self._transfers.acquire()
                     slot = True
-                if not ws.write_frame(frames.frame(fd, start, end - start)):
-                    return
+                last = stop == size
+                frame = frames.frame(
+                    fd, start, stop - start, begin if i == 0 else b"", end if last else b""
+                )
+                if not ws.write_frame(frame):
+                    return False
+                del frame
+                if last:
+                    return True
                 if ws.paused:  # the send buffer is full
                     if not await ws.drained(SLOT_PATIENCE):
                         # The tablet is not reading: wait for it without the slot.
@@ -960,6 +1005,7 @@ class RoomServer:
                     # The socket took it at once: let control messages and other
                     # transfers run between chunks.
                     await asyncio.sleep(0)
+            return None
         finally:
             if slot:
                 self._transfers.release()

@@ -374,6 +374,31 @@ async def test_slow_readers_get_every_byte_of_frames_read_into_a_reused_buffer(
         assert results[5] == expected
 
 
+async def test_a_fetch_of_bytes_the_tablet_holds_all_of_gets_begin_and_end(
+    tmp_path: Path,
+) -> None:
+    """A resume from the very end (the tablet holds every byte) has no chunk for the
+    begin and the end to ride with: they come on their own; then the same connection
+    serves a whole document, begin, chunks and end written together."""
+    package = write_package(tmp_path / "pkg")
+    with running_room(tmp_path / "room", package=package, mdns=False) as room:
+        path = package / "docs" / "agenda.pdf"
+        sha256, size = sha256_file(path), path.stat().st_size
+        ws = await raw_channel(room, Channel.DOCUMENTS, "resumer")
+        async with ws:
+            await ws.send(encode(FetchDocument(sha256, size)))
+            begin = decode(await asyncio.wait_for(ws.recv(), timeout(10)))
+            assert isinstance(begin, DocumentBegin) and (begin.offset, begin.size) == (size, size)
+            end = decode(await asyncio.wait_for(ws.recv(), timeout(10)))
+            assert isinstance(end, DocumentEnd) and end.size == size
+            await ws.send(encode(FetchDocument(sha256, 0)))
+            begin = decode(await asyncio.wait_for(ws.recv(), timeout(10)))
+            assert isinstance(begin, DocumentBegin) and begin.offset == 0
+            data = await asyncio.wait_for(ws.recv(), timeout(10))
+            assert data == path.read_bytes()  # a small document: one chunk
+            assert isinstance(decode(await asyncio.wait_for(ws.recv(), timeout(10))), DocumentEnd)
+
+
 async def test_a_stalled_connection_is_dropped_by_the_watchdog(tmp_path: Path) -> None:
     package = write_package(tmp_path / "pkg", big_document_bytes=4 * 1024 * 1024)
     with running_room(
