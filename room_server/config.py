@@ -59,6 +59,10 @@ class ServerConfig:
     sign_in_room_window_seconds: int = 600
     # [documents]
     chunk_size: int = 256 * 1024  # bytes per binary frame
+    # Documents being written at once. Loopback and LAN sockets take megabytes without
+    # blocking, so an unbounded set of transfers starves the event loop (and so control
+    # messages): bench/fanout.py and bench/distribution.py, docs/performance.md.
+    max_transfers: int = 16
     # [limits]
     requests_per_second: float = 10.0  # a tablet's steady request rate (ballots included)
     request_burst: int = 30  # requests a tablet may send at once above that rate
@@ -226,7 +230,7 @@ _LAYOUT: dict[str, dict[str, str]] = {
         "room_failures": "sign_in_room_failures",
         "room_window_seconds": "sign_in_room_window_seconds",
     },
-    "documents": {"chunk_size": "chunk_size"},
+    "documents": {"chunk_size": "chunk_size", "max_transfers": "max_transfers"},
     "limits": {
         "requests_per_second": "requests_per_second",
         "request_burst": "request_burst",
@@ -407,6 +411,8 @@ def _check(config: ServerConfig, path: Path | None) -> None:
             raise ConfigError(f"{where}sign_in.{key} must be 1-604800 (seconds)")
     if not 16 * 1024 <= config.chunk_size <= 4 * 1024 * 1024:
         raise ConfigError(f"{where}documents.chunk_size must be 16 KiB to 4 MiB (in bytes)")
+    if not 1 <= config.max_transfers <= 1_000:
+        raise ConfigError(f"{where}documents.max_transfers must be 1-1000")
     if not 0.05 <= config.store_poll_seconds <= 60:
         raise ConfigError(f"{where}storage.poll_seconds must be 0.05-60")
     if not 1 <= config.max_batch <= 100_000:

@@ -78,16 +78,20 @@ log = logging.getLogger(__name__)
 HELLO_TIMEOUT = 10.0  # seconds a client has to say hello after the TLS handshake
 HANDSHAKE_TIMEOUT = 10.0  # seconds for the TLS handshake, and again for the WebSocket one
 MANY_HANDSHAKES = 200  # TLS handshakes pending at once that are worth a warning
-# Concurrent document transfers. Loopback and LAN sockets take megabytes without
-# blocking, so an unbounded set of transfers starves the event loop (and so control
-# messages); measured in bench/fanout.py, docs/performance.md.
-MAX_TRANSFERS = 16
-# A document's transfer holds its slot from chunk to chunk (so that no more than
-# MAX_TRANSFERS move at once: taking a slot per chunk let all 2,000 downloads of
-# bench.fanout move together, 1.5 GB in socket buffers and page changes 461 ms late at
-# p99); a chunk the tablet has not taken within this many seconds is waited for
-# without it, and the slot is taken again for the next chunk.
-SLOT_PATIENCE = 5.0
+# A document's transfer holds its slot from chunk to chunk while the tablet takes what it
+# is sent, so that no more than ``[documents] max_transfers`` move at once (taking a slot
+# per chunk let all 2,000 downloads of bench.fanout move together, 1.5 GB in socket
+# buffers and page changes 461 ms late at p99). Once the connection's send buffer is full
+# (the transport paused writing) and has not drained within this many seconds, the slot
+# goes to the next download and is taken again when the buffer drains: a tablet that
+# stops reading holds no slot. A reading tablet drains a 256 KiB chunk in milliseconds.
+SLOT_PATIENCE = 0.25
+# Room in the chunk buffer in front of the bytes read from a file: a frame header of at
+# most 10 bytes (RFC 6455 §5.2, unmasked, 64-bit length) and a ``document.begin`` (about
+# 250 bytes); behind them, a ``document.end`` (about 120 bytes).
+FRAME_HEAD = 10
+FRAMES_BEFORE = 1024
+FRAMES_AFTER = 512
 # A larger message (the meeting state: ~240 kB with a 2,000-member roster) goes out as
 # fragments of this size (RFC 6455 §5.4), each written to the connection only while
 # its buffer is under websockets' write limit: TLS encrypts and buffers a connection's
@@ -115,6 +119,83 @@ ENROLL_FAILURES_PER_ADDRESS = 10
 ENROLL_FAILURES_VOID = 200
 ENROLL_WINDOW_S = 600.0
 CLOSE_POLICY_VIOLATION = 1008  # RFC 6455 §7.4.1: a tablet that keeps flooding
+
+
+def frame_head(length: int, opcode: int = 0x2) -> bytes:
+    """The header of an unmasked, final frame of ``length`` bytes (RFC 6455 §5.2); binary
+    unless ``opcode`` says otherwise (0x1: text)."""
+    first = 0x80 | opcode
+    if length < 126:
+        return bytes((first, length))
+    if length < 1 << 16:
+        return bytes((first, 126)) + length.to_bytes(2, "big")
+    return bytes((first, 127)) + length.to_bytes(8, "big")
+
+
+def text_frame(message: str) -> bytes:
+    """A text message as one unmasked, final frame (no extensions on this channel)."""
+    data = message.encode()
+    return frame_head(len(data), 0x1) + data
+
+
+class ChunkFrames:
+    """Documents' chunks as binary frames, each read from the file into one buffer behind
+    room for its header and written from there: no bytes object a chunk, no copy into a
+    frame. The room has one: a frame is handed to a transport before the next is read.
+    The buffer is used again only once nothing holds a view of it (the TLS transport
+    encrypts what it is given at once; should it ever keep a frame to write later, the
+    next chunk gets a buffer of its own).
+
+    A small message may ride in front of a chunk and behind it (``document.begin``,
+    ``document.end``): one write, one TLS record set and one send for a small document
+    instead of three."""
+
+    def __init__(self, chunk_size: int) -> None:
+        self.chunk_size = chunk_size
+        self._buffer = self._new_buffer()
+        self.buffers = 1  # buffers needed so far (1 unless a transport kept a frame)
+
+    def _new_buffer(self) -> bytearray:
+        buffer = bytearray(FRAMES_BEFORE + self.chunk_size + FRAMES_AFTER + 1)
+        del buffer[-1]  # keeps the capacity: the resize in ``_held`` needs no new memory
+        return buffer
+
+    def _held(self) -> bool:
+        """Whether something still holds a view of the buffer (a resize refuses then)."""
+        try:
+            self._buffer.append(0)
+        except BufferError:
+            return True
+        del self._buffer[-1]
+        return False
+
+    def frame(
+        self, fd: int, offset: int, length: int, before: bytes = b"", after: bytes = b""
+    ) -> memoryview:
+        """``before``, the frame of the ``length`` bytes at ``offset`` in the file ``fd``,
+        then ``after`` (serialized frames of at most FRAMES_BEFORE - FRAME_HEAD and
+        FRAMES_AFTER bytes); valid until the next call. OSError when the file is shorter
+        than that."""
+        if not 0 < length <= self.chunk_size:
+            raise ValueError(f"a chunk of {length} bytes (chunk size {self.chunk_size})")
+        if len(before) > FRAMES_BEFORE - FRAME_HEAD or len(after) > FRAMES_AFTER:
+            raise ValueError(f"{len(before)} and {len(after)} bytes around a chunk: too many")
+        if self._held():
+            self._buffer = self._new_buffer()
+            self.buffers += 1
+        view = memoryview(self._buffer)
+        # A local read of <= 4 MiB from the page cache takes microseconds: no thread hop.
+        got = os.preadv(fd, [view[FRAMES_BEFORE : FRAMES_BEFORE + length]], offset)
+        if got != length:
+            raise OSError(f"read {got} of {length} bytes at {offset}: the file is shorter")
+        head = frame_head(length)
+        start = FRAMES_BEFORE - len(head)
+        view[start:FRAMES_BEFORE] = head
+        start -= len(before)
+        view[start : start + len(before)] = before
+        end = FRAMES_BEFORE + length
+        view[end : end + len(after)] = after
+        return view[start : end + len(after)]
 
 
 def fragments(data: bytes, size: int = FRAGMENT_BYTES) -> tuple[bytes, ...]:
@@ -146,6 +227,7 @@ class Link(ServerConnection):
         # go when it takes more (``resume_writing``), in order, whole.
         self.queued: deque[bytes] = deque()
         self.queued_bytes = 0
+        self._drained: asyncio.Future[None] | None = None  # set when writing resumes
         links.accepted(self)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -163,6 +245,7 @@ class Link(ServerConnection):
         self.full_since = None
         self.queued.clear()
         self.queued_bytes = 0
+        self._wake_drained()
         self.links.closed(self)
 
     def pause_writing(self) -> None:
@@ -172,7 +255,39 @@ class Link(ServerConnection):
     def resume_writing(self) -> None:
         super().resume_writing()
         self.full_since = None
+        self._wake_drained()
         self.write_queued()
+
+    def _wake_drained(self) -> None:
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+
+    async def drained(self, seconds: float | None = None) -> bool:
+        """Wait until the transport takes writes again (its buffer under the low-water
+        mark) or the connection is gone; False if ``seconds`` passed first. No task:
+        one future a pause, shared by whoever waits."""
+        if not self.paused or self.protocol.state is State.CLOSED:
+            return True
+        if self._drained is None or self._drained.done():
+            self._drained = asyncio.get_running_loop().create_future()
+        done, _ = await asyncio.wait({self._drained}, timeout=seconds)
+        return bool(done)
+
+    def write_frame(self, frame: memoryview) -> bool:
+        """Write one serialized frame to the transport now, unless the connection is no
+        longer open (False). websockets' own writes go to the same transport in order;
+        a frame is written whole by one call, so none is cut into."""
+        if self.protocol.state is not State.OPEN or self.transport.is_closing():
+            return False
+        if self.queued:
+            # A large message's fragments are waiting: nothing may come between them
+            # (RFC 6455 §5.4), so this frame goes after them, as a copy (the buffer is
+            # the next chunk's).
+            self.queued.append(bytes(frame))
+            self.queued_bytes += len(frame)
+            return True
+        self.transport.write(frame)
+        return True
 
     def send_frames(self, frames: tuple[bytes, ...]) -> None:
         """Send one message's serialized frames (the fragments of a large one) after
@@ -326,7 +441,8 @@ class RoomServer:
             outbox=outbox,
             annotation_limits=annotation_limits(config),
         )
-        self._transfers = asyncio.Semaphore(MAX_TRANSFERS)
+        self._transfers = asyncio.Semaphore(config.max_transfers)
+        self.frames = ChunkFrames(config.chunk_size)  # the one buffer documents are read into
         self.writer.on_storage = self._storage_changed
         self.copies = MemberCopies(config.state_dir / "confidential")
         self.session.ctx.hooks.meeting_closed.append(self._forget_copies)
@@ -847,36 +963,61 @@ class RoomServer:
                 ref=fetch.sha256,
             )
             return
-        chunk = self.config.chunk_size
-        await ws.send(encode(DocumentBegin(stored.sha256, size, fetch.offset, chunk, delivered)))
+        chunk = self.frames.chunk_size
+        begin = encode(DocumentBegin(stored.sha256, size, fetch.offset, chunk, delivered))
+        end = encode(DocumentEnd(stored.sha256, size))
+        assert isinstance(ws, Link)
         fd = os.open(path, os.O_RDONLY)
-        slot = False  # holding one of the MAX_TRANSFERS slots
         try:
-            for start, end in chunk_ranges(size, fetch.offset, chunk):
+            written = await self._write_chunks(
+                ws, fd, size, fetch.offset, text_frame(begin), text_frame(end)
+            )
+        finally:
+            os.close(fd)
+        if written is None:  # nothing to read: the tablet holds it all
+            await ws.send(begin)
+            await ws.send(end)
+        elif not written:
+            raise ConnectionClosed(None, None)  # the tablet went: nothing more to say
+
+    async def _write_chunks(
+        self, ws: Link, fd: int, size: int, offset: int, begin: bytes, end: bytes
+    ) -> bool | None:
+        """The file's bytes from ``offset`` as binary frames, ``begin`` written with the
+        first and ``end`` with the last, holding a transfer slot while the tablet takes
+        them (``SLOT_PATIENCE``). True once all is written, False if the connection closed
+        first, None if there was nothing to write (offset = size)."""
+        frames = self.frames
+        slot = False  # holding one of the max_transfers slots
+        ranges = chunk_ranges(size, offset, frames.chunk_size)
+        try:
+            for i, (start, stop) in enumerate(ranges):
                 if not slot:
                     await self._transfers.acquire()
                     slot = True
-                # A local pread of <= 4 MiB takes microseconds; no thread hop needed.
-                sending = asyncio.ensure_future(ws.send(os.pread(fd, end - start, start)))
-                try:
-                    await asyncio.wait({sending}, timeout=SLOT_PATIENCE)
-                    if not sending.done():
-                        # The tablet is not reading: wait for it without the slot, so
-                        # stalled downloads cannot keep anyone else's from starting.
+                last = stop == size
+                frame = frames.frame(
+                    fd, start, stop - start, begin if i == 0 else b"", end if last else b""
+                )
+                if not ws.write_frame(frame):
+                    return False
+                del frame
+                if last:
+                    return True
+                if ws.paused:  # the send buffer is full
+                    if not await ws.drained(SLOT_PATIENCE):
+                        # The tablet is not reading: wait for it without the slot.
                         self._transfers.release()
                         slot = False
-                    await sending
-                finally:
-                    if not sending.done():
-                        sending.cancel()
-                # send() returns at once while the kernel buffers: let control
-                # messages and other transfers run between chunks.
-                await asyncio.sleep(0)
+                        await ws.drained()
+                else:
+                    # The socket took it at once: let control messages and other
+                    # transfers run between chunks.
+                    await asyncio.sleep(0)
+            return None
         finally:
             if slot:
                 self._transfers.release()
-            os.close(fd)
-        await ws.send(encode(DocumentEnd(stored.sha256, size)))
 
     async def _member_copy(
         self, ws: ServerConnection, device: Device, fetch: FetchDocument

@@ -360,6 +360,10 @@ class Store:
         self.path = database
         self.documents_dir = documents_dir
         self.secret_file = database.parent / "room-secret.key"
+        self._query_only = False
+        # servable_document's answers by hash, valid while data_version stays this
+        self._servable: dict[str, StoredDocument | None] = {}
+        self._servable_version = -1
         try:
             self.conn = connect(database)
             self.db = sqlite_utils.Database(self.conn)
@@ -373,6 +377,7 @@ class Store:
     def read_only(self) -> None:
         """From now on this connection only reads: the server's one writer has its own."""
         self.conn.execute("PRAGMA query_only = ON")
+        self._query_only = True
 
     def __enter__(self) -> Store:
         return self
@@ -553,7 +558,25 @@ class Store:
         return None if row is None else bytes(row["key"])
 
     def servable_document(self, sha256: str) -> StoredDocument | None:
-        """A document of the active meeting, by hash; others are not served."""
+        """A document of the active meeting, by hash; others are not served.
+
+        On a read-only connection (the server's) the answers are kept until another
+        connection commits (``PRAGMA data_version``): one cheap pragma a fetch instead of
+        a join. A connection that writes asks SQLite every time, since its own commits
+        leave data_version alone."""
+        if not self._query_only:
+            return self._servable_document(sha256)
+        version = self.data_version()
+        if version != self._servable_version:
+            self._servable.clear()
+            self._servable_version = version
+        try:
+            return self._servable[sha256]
+        except KeyError:
+            found = self._servable[sha256] = self._servable_document(sha256)
+            return found
+
+    def _servable_document(self, sha256: str) -> StoredDocument | None:
         row = self._row(
             "SELECT b.sha256, b.size, max(d.confidential) AS confidential "
             "FROM documents d JOIN blobs b USING (sha256) "

@@ -354,6 +354,7 @@ def write_config(
     interfaces: Sequence[str] = ("127.0.0.1",),
     hostname: str = "hemicycle-test",
     chunk_size: int = 64 * 1024,
+    max_transfers: int | None = None,
     port: int = 0,
     max_batch: int | None = None,
     max_unenrolled: int | None = None,
@@ -369,6 +370,7 @@ def write_config(
     unenrolled = (
         "" if max_unenrolled is None else f"max_unenrolled_connections = {max_unenrolled}\n"
     )
+    transfers = "" if max_transfers is None else f"max_transfers = {max_transfers}\n"
     limit_lines = "".join(f"{key} = {value!r}\n" for key, value in (limits or {}).items())
     config.write_text(
         f"""[room]
@@ -385,7 +387,7 @@ interfaces = {json.dumps(list(interfaces))}
 hostname = "{hostname}"
 [documents]
 chunk_size = {chunk_size}
-[storage]
+{transfers}[storage]
 state_dir = "state"
 poll_seconds = 0.1
 {batch}{extra}""",

@@ -45,7 +45,7 @@ from room_protocol.messages import (
     Hello,
     Welcome,
 )
-from room_server.server import MAX_TRANSFERS
+from room_server.config import ServerConfig
 from tests.drills.scale import drill_marks, seeded, sized
 from tests.live_clients import Tablet, until
 from tests.rooms import RunningRoom, running_room, sha256_file, timeout, write_package
@@ -53,6 +53,7 @@ from tests.rooms import RunningRoom, running_room, sha256_file, timeout, write_p
 pytestmark = drill_marks()
 
 STALLED_CONTROL = sized(8, 48)
+MAX_TRANSFERS = ServerConfig().max_transfers  # the room's default
 STALLED_DOWNLOADS = MAX_TRANSFERS + sized(4, 16)
 DOCUMENT_BYTES = sized(8, 32) * 1024 * 1024
 PAGE_CHANGES = sized(60, 300)

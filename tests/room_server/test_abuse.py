@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -303,6 +304,101 @@ async def test_stalled_downloads_do_not_block_a_normal_fetch(tmp_path: Path) -> 
         assert data == (package / "docs" / "agenda.pdf").read_bytes()
         for ws in stalled:
             ws.transport.abort()
+
+
+async def test_stalled_downloads_give_their_slots_up_as_their_buffers_fill(
+    tmp_path: Path,
+) -> None:
+    """Six times as many stalled downloads as transfer slots: each lets its slot go once
+    its send buffer is full and stays so (``SLOT_PATIENCE``), so a fetch behind all of
+    them waits rounds of a quarter of a second, not the 5 s a round the room took when a
+    slot was held until a chunk was taken (30 s here)."""
+    package = write_package(tmp_path / "pkg", big_document_bytes=8 * 1024 * 1024)
+    limits = {"stall_seconds": 3600}  # this is about transfer slots, not the watchdog
+    with running_room(
+        tmp_path / "room", package=package, mdns=False, limits=limits, max_transfers=2
+    ) as room:
+        big = sha256_file(package / "docs" / "budget.pdf")
+        small = sha256_file(package / "docs" / "agenda.pdf")
+        stalled = []
+        for i in range(12):
+            ws = await raw_channel(room, Channel.DOCUMENTS, f"stall-{i}", receive_buffer=4096)
+            stop_reading(ws)
+            await ws.send(encode(FetchDocument(big, 0)))
+            stalled.append(ws)
+        started = time.monotonic()
+        data = await asyncio.wait_for(fetch(room, small), timeout(20))
+        waited = time.monotonic() - started
+        assert data == (package / "docs" / "agenda.pdf").read_bytes()
+        assert waited < 12  # six rounds of 5 s would be 30 s
+        for ws in stalled:
+            ws.transport.abort()
+
+
+async def test_slow_readers_get_every_byte_of_frames_read_into_a_reused_buffer(
+    tmp_path: Path,
+) -> None:
+    """The room reads each chunk into one buffer per transfer and writes the frame from
+    it: tablets that read slowly, with tiny receive buffers (so that the room's send
+    buffers are full and its writes wait), next to each other and to a fast one, each
+    receive every frame whole and in order, byte for byte the stored file (its padding is
+    incompressible and different everywhere: a chunk overwritten by the next would
+    show)."""
+    package = write_package(tmp_path / "pkg", big_document_bytes=3 * 1024 * 1024)
+    with running_room(tmp_path / "room", package=package, mdns=False, max_transfers=2) as room:
+        path = package / "docs" / "budget.pdf"
+        big, expected = sha256_file(path), path.read_bytes()
+
+        async def slow_fetch(i: int) -> tuple[bytes, list[int]]:
+            ws = await raw_channel(room, Channel.DOCUMENTS, f"slow-{i}", receive_buffer=4096)
+            async with ws:
+                await ws.send(encode(FetchDocument(big, 1000 * i)))
+                begin = decode(await ws.recv())
+                assert isinstance(begin, DocumentBegin) and begin.offset == 1000 * i
+                data, sizes = bytearray(), []
+                while True:
+                    frame = await ws.recv()
+                    if not isinstance(frame, bytes):
+                        assert isinstance(decode(frame), DocumentEnd)
+                        return bytes(data), sizes
+                    data += frame
+                    sizes.append(len(frame))
+                    stop_reading(ws)  # the room's buffer for this tablet fills meanwhile
+                    await asyncio.sleep(0.02)
+                    ws.transport.resume_reading()
+
+        results = await asyncio.wait_for(
+            asyncio.gather(*(slow_fetch(i) for i in range(5)), fetch(room, big)), timeout(60)
+        )
+        for i, (data, sizes) in enumerate(results[:5]):
+            assert data == expected[1000 * i :]
+            assert all(size == 64 * 1024 for size in sizes[:-1]) and 0 < sizes[-1] <= 64 * 1024
+        assert results[5] == expected
+
+
+async def test_a_fetch_of_bytes_the_tablet_holds_all_of_gets_begin_and_end(
+    tmp_path: Path,
+) -> None:
+    """A resume from the very end (the tablet holds every byte) has no chunk for the
+    begin and the end to ride with: they come on their own; then the same connection
+    serves a whole document, begin, chunks and end written together."""
+    package = write_package(tmp_path / "pkg")
+    with running_room(tmp_path / "room", package=package, mdns=False) as room:
+        path = package / "docs" / "agenda.pdf"
+        sha256, size = sha256_file(path), path.stat().st_size
+        ws = await raw_channel(room, Channel.DOCUMENTS, "resumer")
+        async with ws:
+            await ws.send(encode(FetchDocument(sha256, size)))
+            begin = decode(await asyncio.wait_for(ws.recv(), timeout(10)))
+            assert isinstance(begin, DocumentBegin) and (begin.offset, begin.size) == (size, size)
+            end = decode(await asyncio.wait_for(ws.recv(), timeout(10)))
+            assert isinstance(end, DocumentEnd) and end.size == size
+            await ws.send(encode(FetchDocument(sha256, 0)))
+            begin = decode(await asyncio.wait_for(ws.recv(), timeout(10)))
+            assert isinstance(begin, DocumentBegin) and begin.offset == 0
+            data = await asyncio.wait_for(ws.recv(), timeout(10))
+            assert data == path.read_bytes()  # a small document: one chunk
+            assert isinstance(decode(await asyncio.wait_for(ws.recv(), timeout(10))), DocumentEnd)
 
 
 async def test_a_stalled_connection_is_dropped_by_the_watchdog(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ hostnames = ["council.example.internal"]
 addresses = ["127.0.0.1"]
 [documents]
 chunk_size = 131072
+max_transfers = 32
 [limits]
 requests_per_second = 5.5
 request_burst = 20
@@ -49,7 +50,7 @@ def test_every_key(tmp_path: Path) -> None:
     config = load_config(path)
     assert config.room_name == "Phòng họp Hội đồng"
     assert config.mdns_interfaces == ("127.0.0.1",)
-    assert config.chunk_size == 131072
+    assert config.chunk_size == 131072 and config.max_transfers == 32
     assert config.store_poll_seconds == 1.0
     assert config.max_connections_per_address == 4
     assert (config.requests_per_second, config.request_burst, config.flood_close_after) == (
@@ -75,6 +76,8 @@ def test_every_key(tmp_path: Path) -> None:
         ("[mdns]\ninterfaces = ['eth0']\n", "'eth0' is not an IP address"),
         ("[room]\nid = 'Council Chamber'\n", "room.id 'Council Chamber' must be"),
         ("[documents]\nchunk_size = 10\n", "chunk_size must be 16 KiB to 4 MiB"),
+        ("[documents]\nmax_transfers = 0\n", "documents.max_transfers must be 1-1000"),
+        ("[documents]\nmax_transfers = 'many'\n", "max_transfers"),
         ("room = 1\n", "room must be a table"),
         ("port = 8443\n", "put it under [server]"),
         ('[server]\nhost = "council.local"\n', "server.host 'council.local' must be an IP"),
