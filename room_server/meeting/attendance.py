@@ -2,20 +2,20 @@
 
 What goes to 2,000 tablets is built once per change, not once per tablet: the state is
 cached until the next change, changes that come in a wave (everyone signing in) go out
-together at most every ``ATTENDANCE_INTERVAL_S`` (the first of a quiet spell at once), and
-a delegate gets only their part of the list (the chair and clerks see everyone; everyone
-else sees the counts).
+together at most every ``ATTENDANCE_INTERVAL_S``, and a delegate gets only their part of
+the list (the chair and clerks see everyone; everyone else sees the counts).
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 from room_protocol.codec import encode
 from room_protocol.errors import ErrorCode
 from room_protocol.live import Request
 from room_protocol.voting import AttendanceState, CheckIn, CheckMethod, SetProxy
-from room_server.meeting.context import Client, Coalescer, Context, Effects, Handler
+from room_server.meeting.context import Client, Context, Effects, Handler
 from room_server.repo import attendance as repo
 from room_server.repo import signin as signin_repo
 from room_server.rules import Refusal
@@ -31,7 +31,7 @@ class AttendanceWord:
         self._state: AttendanceState | None = None  # cached until the next change
         self._frames: dict[str, str] = {}
         self._last_sent: AttendanceState | None = None
-        self._soon = Coalescer(self._send, ATTENDANCE_INTERVAL_S)
+        self._due: asyncio.TimerHandle | None = None
         self.handlers: dict[type[Request], Handler] = {
             CheckIn: self.clerk_check_in,
             SetProxy: self.set_proxy,
@@ -81,11 +81,14 @@ class AttendanceWord:
         self._forget()
         if only_if_changed:
             self._send(only_if_changed=True)
-        else:
-            self._soon.changed()
+        elif self._due is None:
+            loop = asyncio.get_running_loop()
+            self._due = loop.call_later(ATTENDANCE_INTERVAL_S, self._send)
 
     def _send(self, *, only_if_changed: bool = False) -> None:
-        self._soon.cancel()  # this send has the latest state
+        if self._due is not None:
+            self._due.cancel()
+            self._due = None
         self._forget()
         state = self.state()
         if state is None:
@@ -99,7 +102,9 @@ class AttendanceWord:
             self.ctx.on_broadcast("attendance.state", len(self.ctx.clients))
 
     def stop(self) -> None:
-        self._soon.cancel()
+        if self._due is not None:
+            self._due.cancel()
+            self._due = None
 
     # --- requests ----------------------------------------------------------------------
 

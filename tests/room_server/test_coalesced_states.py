@@ -193,10 +193,9 @@ async def test_a_burst_of_speaker_requests_is_a_few_floor_states_and_every_table
         await asyncio.gather(*(t.stop() for t in (chair, watcher, *members)))
 
 
-async def test_a_lone_check_in_is_told_at_once(tmp_path: Path, voting_package_dir: Path) -> None:
-    """attendance.state is coalesced too (at most every ``ATTENDANCE_INTERVAL_S``), but the
-    first change of a quiet spell is not held back: the clerk has it before the answer to
-    the clerk's next request."""
+async def test_a_lone_check_in_reaches_the_clerk(tmp_path: Path, voting_package_dir: Path) -> None:
+    """attendance.state goes out at most every ``ATTENDANCE_INTERVAL_S``, after the change
+    is committed: a lone check-in reaches the clerk, counted, within about that."""
     with running_room(tmp_path / "room", package=voting_package_dir, mdns=False) as room:
         clerk = await Tablet(room, "tab-clerk").start()
         await clerk.sign_in("clerk", "3333")
@@ -204,6 +203,6 @@ async def test_a_lone_check_in_is_told_at_once(tmp_path: Path, voting_package_di
         await asyncio.sleep(2 * ATTENDANCE_INTERVAL_S)  # a quiet spell
         before = clerk.of_type(AttendanceState)[-1].present_members
         await clerk.ok(CheckIn(clerk.op(), "d4"))
+        await until(lambda: clerk.of_type(AttendanceState)[-1].present_members == before + 1)
         await clerk.refused(CheckIn(clerk.op(), "d4"), "bad_state", "already checked in")
-        assert clerk.of_type(AttendanceState)[-1].present_members == before + 1
         await clerk.stop()
