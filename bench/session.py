@@ -357,16 +357,7 @@ def start_server(
     workdir: Path, settings: Settings, archive: NginxArchive, seconds: float
 ) -> Server:
     package = write_package(workdir / "package", voting=True, more_delegates=settings.tablets)
-    archive_table = "\n".join(
-        [
-            "[archive]",
-            f'url = "{archive.url()}"',
-            f'token_file = "{archive.token_file}"',
-            f'ca_file = "{archive.ca_file}"',
-            "retry_min_seconds = 1",
-            "retry_max_seconds = 2",
-        ]
-    )
+    archive_table = archive.config_table()
     room = start_room(
         workdir / "room",
         package=package,

@@ -10,6 +10,7 @@ reads back something else.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,20 @@ class NginxArchive:
 
     def url(self, place: str = "records") -> str:
         return f"https://127.0.0.1:{self.port}/{place}"
+
+    def config_table(self, **more: object) -> str:
+        """The room's ``[archive]`` table for this archive (retries after 1 to 2 s), ``more`` keys
+        added."""
+        lines = [
+            "[archive]",
+            f'url = "{self.url()}"',
+            f'token_file = "{self.token_file}"',
+            f'ca_file = "{self.ca_file}"',
+            "retry_min_seconds = 1",
+            "retry_max_seconds = 2",
+            *(f"{key} = {json.dumps(value)}" for key, value in more.items()),
+        ]
+        return "\n".join(lines) + "\n"
 
     def start(self) -> NginxArchive:
         self.server.start()

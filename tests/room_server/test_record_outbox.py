@@ -331,19 +331,6 @@ async def test_a_webdav_folder_like_nextclouds_takes_the_record(tmp_path: Path) 
         folder.stop()
 
 
-def archive_table(archive: NginxArchive, **more: object) -> str:
-    lines = [
-        "[archive]",
-        f'url = "{archive.url()}"',
-        f'token_file = "{archive.token_file}"',
-        f'ca_file = "{archive.ca_file}"',
-        "retry_min_seconds = 1",
-        "retry_max_seconds = 2",
-        *(f"{key} = {json.dumps(value)}" for key, value in more.items()),
-    ]
-    return "\n".join(lines) + "\n"
-
-
 def test_server_killed_mid_upload_finishes_after_restart_with_one_copy(
     tmp_path: Path, archive: NginxArchive
 ) -> None:
@@ -354,7 +341,7 @@ def test_server_killed_mid_upload_finishes_after_restart_with_one_copy(
     big = 24 * 1024 * 1024
     files = write_record(state, "council-big", big_bytes=big)
     # 8 MiB/s: the big file takes about 3 s, time to see it on its way.
-    extra = archive_table(archive, max_kib_per_second=8192)
+    extra = archive.config_table(max_kib_per_second=8192)
     room = start_room(room_dir, room_id=KILLED, mdns=False, extra=extra)
     state_file = state / "outbox" / "council-big.json"
     try:
@@ -401,7 +388,7 @@ def test_record_status_and_upload_now_from_the_command_line(
     config = room_dir / "room-server.toml"
     config.write_text(
         f'[room]\nid = "{ROOM}"\n[storage]\nstate_dir = "state"\n'
-        + archive_table(archive).replace(archive.url(), archive.url("broken")),
+        + archive.config_table().replace(archive.url(), archive.url("broken")),
         encoding="utf-8",
     )
     listed = room_cli(config, "record", "status")

@@ -25,7 +25,6 @@ from room_server.record.verify import verify_record
 from room_server.signing import ensure_signing_key
 from tests.archive import NginxArchive, files_of
 from tests.live_clients import Tablet
-from tests.room_server.test_record_outbox import archive_table
 from tests.rooms import RunningRoom, room_cli, running_room, timeout
 from tests.scripted_meeting import CONTENTS, MEETING, run_meeting, signed_in
 
@@ -76,7 +75,7 @@ def closed(tmp_path_factory: pytest.TempPathFactory, voting_package_dir: Path) -
             package=voting_package_dir,
             mdns=False,
             room_id=ROOM,
-            extra=archive_table(archive),
+            extra=archive.config_table(),
         ) as room:
             chair, clerk, delegate = asyncio.run(_close(room))
             yield Closed(

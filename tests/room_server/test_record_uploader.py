@@ -24,7 +24,6 @@ from tests.room_server.test_record_outbox import (
     ROOM,
     archive,
     archive_config,
-    archive_table,
     running,
     until,
     write_record,
@@ -38,7 +37,7 @@ def config_file(folder: Path, archive: NginxArchive, room_id: str = ROOM, **more
     config = folder / "room-server.toml"
     config.write_text(
         f'[room]\nid = "{room_id}"\n[storage]\nstate_dir = "state"\n'
-        + archive_table(archive, **more),
+        + archive.config_table(**more),
         encoding="utf-8",
     )
     return config
@@ -99,7 +98,7 @@ def test_beside_a_separate_uploader_the_server_only_seals(
     room_id = "room-separate"
     room_dir = tmp_path / "room"
     room = start_room(
-        room_dir, room_id=room_id, mdns=False, extra=archive_table(archive, uploader="separate")
+        room_dir, room_id=room_id, mdns=False, extra=archive.config_table(uploader="separate")
     )
     follower = None
     try:
