@@ -71,9 +71,11 @@ async def run(config: ServerConfig, stop: asyncio.Event | None = None) -> None:
                     interfaces=config.mdns_interfaces,
                 )
                 await advertiser.start()
-            _write_runtime(config, server.port, hostname, fingerprint, advertiser)
+            # Logged before the runtime file says the room is up, so whoever waits for
+            # that file finds where it listens already in the log.
             for warn, line in exposure(config, server.port, host_addresses()):
                 log.log(logging.WARNING if warn else logging.INFO, "%s", line)
+            _write_runtime(config, server.port, hostname, fingerprint, advertiser)
             print(f"room server ready on port {server.port}", flush=True)
             await serve_until(stop, f"serving room {config.room_id} on port {server.port}")
             log.info("stopping")

@@ -251,9 +251,11 @@ async def wait_for(condition: object, what: str, deadline: float) -> None:
         await asyncio.sleep(0.05)
 
 
-def save(widget: QWidget, directory: Path, name: str) -> Path | None:
+async def save(widget: QWidget, directory: Path, name: str) -> Path | None:
     """Save a screenshot of ``widget``; never of a confidential document (None)."""
-    QApplication.processEvents()
+    # Let the qasync loop lay out and paint first (processEvents here would run other
+    # tasks' callbacks inside this one).
+    await asyncio.sleep(0.05)
     reader = widget.findChild(DocumentView, "document_view")
     if reader is not None and reader.isVisible() and reader.confidential:
         print(f"screenshot {name}: skipped, a confidential document is on screen", flush=True)
@@ -280,7 +282,7 @@ async def screenshot_tour(controller: TabletController, out: Path, limit: float)
         await controller.start()
         if controller.settings.direct is None:
             await wait_for(lambda: bool(controller.rooms), "a room on the network", deadline)
-            save(window, out, "1-discovery")
+            await save(window, out, "1-discovery")
             controller.auto_join = True
             wanted = controller.settings.room_id
             room = next(
@@ -293,7 +295,7 @@ async def screenshot_tour(controller: TabletController, out: Path, limit: float)
             view = window.enroll_view
             await wait_for(lambda: window.screens.currentWidget() is view, "enroll", deadline)
             view.code.setText(code)
-            save(window, out, "1b-enroll")
+            await save(window, out, "1b-enroll")
             view.enroll.click()
         await wait_for(lambda: controller.meeting is not None, "the meeting", deadline)
         await wait_for(lambda: not controller.missing_documents(), "all documents", deadline)
@@ -302,14 +304,14 @@ async def screenshot_tour(controller: TabletController, out: Path, limit: float)
         item, first = next((i, sha) for _d, i in meeting.walk() for sha in i.documents)
         window.agenda_view.select_item(item.id)
         await asyncio.sleep(0.2)
-        save(window, out, "2-agenda")
+        await save(window, out, "2-agenda")
         await controller.open_document(first)
         await asyncio.sleep(0.6)  # thumbnails render in the background after the page
-        save(window, out, "3-document")
+        await save(window, out, "3-document")
         controller.reader.next_page()
         await wait_for(lambda: controller.reader.current_page == 1, "page 2", deadline)
         await asyncio.sleep(0.3)
-        save(window, out, "4-document-page-2")
+        await save(window, out, "4-document-page-2")
         vietnamese = next(
             (
                 d
@@ -322,18 +324,18 @@ async def screenshot_tour(controller: TabletController, out: Path, limit: float)
         if vietnamese is not None:
             await controller.open_document(vietnamese.sha256)
             await asyncio.sleep(0.3)
-            save(window, out, "5-document-vi")
+            await save(window, out, "5-document-vi")
         window.show_screen(window.agenda_view)
         if vietnamese is not None:
             window.agenda_view.select_item(
                 next(i.id for _d, i in meeting.walk() if vietnamese.sha256 in i.documents)
             )
         await asyncio.sleep(0.1)
-        save(window, out, "6-agenda-vi")
+        await save(window, out, "6-agenda-vi")
         return 0
     except (TimeoutError, LookupError) as exc:
         print(f"hemicycle-tablet: {exc}", file=sys.stderr)
-        save(window, out, "failure")
+        await save(window, out, "failure")
         return 1
     finally:
         await controller.stop()

@@ -69,6 +69,7 @@ BUS_CONF = """\
 # own): a private /run/avahi-daemon, the bus, then the daemon itself in this process.
 START = """\
 set -eu
+mkdir -p /run/avahi-daemon  # only the package's init script makes it
 mount -t tmpfs -o mode=0755 hemicycle-avahi /run/avahi-daemon
 dbus-daemon --config-file="$1/bus.conf" --nofork --nopidfile &
 while [ ! -S "$1/bus" ]; do sleep 0.02; done

@@ -66,8 +66,9 @@ async def shots(qtbot: QtBot, window: MainWindow, name: str) -> None:
         window.retranslate()  # a window without a TabletController too
         for width, height in SIZES:
             window.resize(width, height)
+            # The qasync loop lays the window out meanwhile; qtbot.wait would spin a nested
+            # Qt loop that wakes the room connection's task inside this one.
             await asyncio.sleep(0.05)
-            qtbot.wait(1)
             assert window.grab().save(str(SHOTS / f"{name}-{language}-{width}x{height}.png"))
     set_language("en")
     window.retranslate()

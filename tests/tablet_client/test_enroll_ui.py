@@ -30,6 +30,7 @@ from tablet_client.render import PageRenderer
 from tablet_client.tablet_controller import TabletController, TabletSettings
 from tablet_client.views.main_window import MainWindow
 from tests.rooms import RunningRoom, offline_room, running_room
+from tests.system_packages import qt_multimedia
 from tests.tablet_client.conftest import stopped_after_the_test
 from tests.tablet_client.test_live_ui import click, make_tablet, shot, sign_in_ui
 
@@ -284,9 +285,7 @@ def test_only_the_chair_and_clerk_see_the_devices_section(qtbot: QtBot) -> None:
 def test_frames_through_a_qt_video_sink_reach_the_decoder(qtbot: QtBot) -> None:
     """The camera's path without a camera: a QVideoSink wired as QrScanner.start wires
     it, fed a video frame of a real pairing link's QR code."""
-    multimedia = pytest.importorskip(
-        "PySide6.QtMultimedia", reason="Qt Multimedia is in PySide6-Addons (tablet-camera)"
-    )
+    multimedia = qt_multimedia()
     link = PairingCode.parse("K7Q2-M9XD-4HRT-PW3A")
     ca = "ab" * 32
     text = PairingCode.for_room(link.secret, ca).link(ca, "room-1")

@@ -20,6 +20,7 @@ import pytest
 from tablet_client.app import parse_args
 from tablet_client.views import keyboard_view
 from tests.rooms import die_with_the_tests, timeout
+from tests.system_packages import ensure
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = Path("/tmp/shots-connection")
@@ -60,6 +61,8 @@ def test_without_the_input_method_there_is_no_keyboard_and_it_says_why(
 
 
 def test_the_on_screen_keyboard_types_into_a_text_field(tmp_path: Path) -> None:
+    # Qt Virtual Keyboard loads Qt Multimedia, which links libpulse0 (docs/dependencies.md)
+    ensure("libpulse.so.0", "libpulse0")
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("QT_IM_", "QT_VIRTUALKEYBOARD"))
     }

@@ -2,7 +2,8 @@
 # ensure-command.sh COMMAND PACKAGE: make a Debian package's command available to the tests
 # that need it (minisign for the record seal, systemd-analyze for the unit files): install
 # PACKAGE with apt-get when COMMAND is missing and the tests run as root. Prints the reason
-# and exits 1 when it cannot (not root, no apt-get, apt failed).
+# and exits 1 when it cannot (not root, no apt-get, apt failed). COMMAND may be a shared
+# library's name instead (libpulse.so.0: Qt Multimedia links it), looked up with ldconfig.
 set -u
 if [ $# -ne 2 ]; then
     echo "usage: ensure-command.sh COMMAND PACKAGE"
@@ -10,7 +11,13 @@ if [ $# -ne 2 ]; then
 fi
 command=$1
 package=$2
-if command -v "$command" >/dev/null 2>&1; then
+present() {
+    case $command in
+        *.so | *.so.*) ldconfig -p 2>/dev/null | grep -qF "	$command (" ;;
+        *) command -v "$command" >/dev/null 2>&1 ;;
+    esac
+}
+if present; then
     exit 0
 fi
 if [ "$(id -u)" != 0 ]; then
@@ -29,4 +36,4 @@ if ! apt-get install -y --no-install-recommends "$package" >/dev/null 2>&1; then
         exit 1
     fi
 fi
-command -v "$command" >/dev/null 2>&1 || { echo "$command is still not on PATH after apt-get"; exit 1; }
+present || { echo "$command is still not there after apt-get install $package"; exit 1; }
