@@ -3,8 +3,12 @@
 Malformed JSON, truncated messages and frames, oversized messages, wrong types,
 out-of-order messages and valid messages with hostile values (huge integers, NaN, negative
 pages, unknown ids, 1 MB strings, lone surrogates) go to a real server process over real
-TLS, from enrolled devices some of which a delegate signed in on. The room stays up and
-answers every message with a clear error (a known code and a sentence) or closes that one
+TLS, from enrolled devices some of which a delegate signed in on; so do requests those
+delegates may send that name the room's own documents, open poll and members, with edge
+values (the last page and the one past it, a document's size as the offset, another
+member's annotation, a ballot for a proxy's giver) and often one hostile field, so that
+they reach each handler's own checks. The room stays up and answers every message with a
+clear error (a known code and a sentence, never ``internal``) or closes that one
 connection with a close code that says why; a well-behaved tablet following the chair sees
 every page change the chair makes meanwhile; what the room refused adds nothing to its
 database (page counts compared, with room only for what it accepted).
