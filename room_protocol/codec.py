@@ -267,6 +267,11 @@ def _number(lo: float | None, hi: float | None, value: Any, path: str) -> float:
     return float(value)
 
 
+# JSON may escape half of a UTF-16 surrogate pair on its own ("\ud800"); such a string is
+# not text: UTF-8 cannot carry it, so SQLite and the WebSocket layer would refuse it later.
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
 def _string(max_len: int | None, pattern: re.Pattern[str] | None, value: Any, path: str) -> str:
     if not isinstance(value, str):
         raise ProtocolError(ErrorCode.BAD_FIELD, f"{path}: expected a string")
@@ -274,6 +279,11 @@ def _string(max_len: int | None, pattern: re.Pattern[str] | None, value: Any, pa
         raise ProtocolError(ErrorCode.BAD_FIELD, f"{path}: longer than {max_len} characters")
     if pattern is not None and not pattern.fullmatch(value):
         raise ProtocolError(ErrorCode.BAD_FIELD, f"{path}: {value[:64]!r} is not well formed")
+    if not value.isascii() and _LONE_SURROGATE.search(value):
+        raise ProtocolError(
+            ErrorCode.BAD_FIELD,
+            f"{path}: holds half of a UTF-16 surrogate pair on its own, which is not text",
+        )
     return value
 
 

@@ -219,7 +219,14 @@ class Writer:
             started = time.perf_counter()
             await asyncio.to_thread(self._commit)
         except Exception as exc:  # the disk, or a bug in a part's flush: nothing is kept
-            log.error("committing %d change(s) failed; none was saved: %s", len(done), exc)
+            # Its tablets are answered ``internal`` unless the disk was the cause: a bug,
+            # whose traceback the log must show.
+            log.error(
+                "committing %d change(s) failed; none was saved: %s",
+                len(done),
+                exc,
+                exc_info=storage_problem(exc) is None,
+            )
             with contextlib.suppress(sqlite3.Error):
                 await asyncio.to_thread(self._rollback)
             self._fail([job for job, _, _ in done], exc)

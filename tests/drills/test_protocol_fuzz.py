@@ -3,8 +3,12 @@
 Malformed JSON, truncated messages and frames, oversized messages, wrong types,
 out-of-order messages and valid messages with hostile values (huge integers, NaN, negative
 pages, unknown ids, 1 MB strings, lone surrogates) go to a real server process over real
-TLS, from enrolled devices some of which a delegate signed in on. The room stays up and
-answers every message with a clear error (a known code and a sentence) or closes that one
+TLS, from enrolled devices some of which a delegate signed in on; so do requests those
+delegates may send that name the room's own documents, open poll and members, with edge
+values (the last page and the one past it, a document's size as the offset, another
+member's annotation, a ballot for a proxy's giver) and often one hostile field, so that
+they reach each handler's own checks. The room stays up and answers every message with a
+clear error (a known code and a sentence, never ``internal``) or closes that one
 connection with a close code that says why; a well-behaved tablet following the chair sees
 every page change the chair makes meanwhile; what the room refused adds nothing to its
 database (page counts compared, with room only for what it accepted).
@@ -34,8 +38,16 @@ from websockets.exceptions import ConnectionClosed
 from room_protocol import PROTOCOL_VERSION
 from room_protocol.codec import MAX_MESSAGE_BYTES, decode, encode
 from room_protocol.errors import ErrorCode, ProtocolError
-from room_protocol.live import Ack, FollowState, SetFollow, SignIn
-from room_protocol.messages import Channel, DocumentEnd, ErrorMessage, Hello, Message
+from room_protocol.live import Ack, FollowState, SetFollow, SignedOut, SignIn
+from room_protocol.messages import (
+    Channel,
+    DocumentEnd,
+    DocumentInfo,
+    ErrorMessage,
+    Hello,
+    Message,
+)
+from room_protocol.voting import CheckIn, OpenPoll
 from tests.drills.scale import drill_marks, seeded, sized
 from tests.live_clients import Tablet, until
 from tests.room_server.test_abuse import raw_channel
@@ -84,6 +96,7 @@ HOSTILE: list[Callable[[random.Random], Any]] = [
     lambda r: "../../../etc/passwd",
     lambda r: "\x00\x01\x1b[31m",
     lambda r: "\ud800",  # a lone surrogate: JSON may carry it, UTF-8 may not
+    lambda r: r.choice(("a\udc00b", "\udbff", "\ud83d")),  # inside text, half a pair
     lambda r: "x" * r.choice((65, 1_001, 10_000)),
     lambda r: "ư" * 200_000,  # 400 kB in UTF-8
     lambda r: [],
@@ -145,6 +158,119 @@ def mutated(corpus: list[dict[str, Any]], rng: random.Random, op_id: str) -> str
     return dumps(body, rng)
 
 
+# Polls the chair may open before the fuzz (a named one whose vote may change, a secret
+# election) and their options, so that ballots reach the checks past "voting is closed".
+OPEN_POLLS = {"p-budget": ("yes", "no", "abstain"), "p-board": ("c-lan", "c-minh", "c-hoa")}
+TEXTS: list[Callable[[random.Random], str]] = [
+    lambda r: "",
+    lambda r: "Still water, please",
+    lambda r: "x" * r.choice((280, 281, 2_000, 2_001)),
+    lambda r: "ư" * r.choice((280, 2_000)),  # at the limits in characters, twice in bytes
+    lambda r: "\U0001f600" * 140,  # astral: a surrogate pair each in JSON's escapes
+    lambda r: r.choice(("a\ud800b", "\udfff", "\ud83d")),  # half a pair
+    lambda r: "\u202e\x00\x1b[2J\r\n",
+]
+
+
+def _text(rng: random.Random) -> str:
+    return rng.choice(TEXTS)(rng)
+
+
+def _patch(rng: random.Random) -> dict[str, Any]:
+    patch: dict[str, Any] = {
+        "kind": rng.choice(("ink", "highlight", "note")),
+        "geometry": [
+            rng.choice((0.0, -0.0, 1e5, -1e5, 12.5)) for _ in range(rng.choice((0, 1, 2, 4, 7)))
+        ],
+        "colour": rng.choice(("#1d4ed8", "#FFFFFF", "#abc")),
+        "width": rng.choice((0.1, 2.0, 100, 100.5, 0.09)),
+        "text": _text(rng),
+        "visibility": rng.choice(("private", "chair", "everyone", "presenter")),
+        "deleted": rng.choice((True, False)),
+    }
+    return {k: v for k, v in patch.items() if rng.random() < 0.6} or {"deleted": False}
+
+
+def _annotation(documents: list[DocumentInfo], rng: random.Random, op_id: str) -> dict[str, Any]:
+    doc = rng.choice(documents)
+    return {
+        "op_id": op_id,
+        # a few ids shared by every fuzzer: another member's annotation, another page
+        "annotation_id": f"note-{rng.randrange(6)}",
+        "sha256": doc.sha256,
+        "page": rng.choice((0, doc.pages - 1, doc.pages, doc.pages + 1, 100_000)),
+        "stamp": rng.choice((0, 1, rng.randrange(2**40), 2**53)),
+        "patch": _patch(rng),
+    }
+
+
+def in_context(
+    documents: list[DocumentInfo],
+    rng: random.Random,
+    op_id: str,
+    member: str | None,
+    channel: Channel,
+) -> str:
+    """A request this tablet may send, naming what is in this room (its documents and
+    their pages and sizes, the open polls and their options, its members), with edge
+    values, and half the time one field (maybe nested) hostile: past the codec and "not
+    found", into each handler's own checks."""
+    doc = rng.choice(documents)
+    if channel is Channel.DOCUMENTS:
+        offsets = (0, doc.size - 1, doc.size, doc.size + 1, 2**53)
+        body: dict[str, Any] = {"type": "document.fetch", "sha256": doc.sha256}
+        body["offset"] = rng.choice(offsets)
+    else:
+        poll = rng.choice(list(OPEN_POLLS))
+        options = [*OPEN_POLLS[poll], "yes", "nope"]
+        voters = [member or "d2", "d1", "d5", *MEMBERS]  # d5 gave d1 their proxy
+        body = rng.choice(
+            (
+                {
+                    "type": "service.request",
+                    "kind": rng.choice(("water", "other")),
+                    "text": _text(rng),
+                },
+                {"type": "floor.request", "kind": rng.choice(("speak", "point_of_order"))},
+                {"type": "floor.withdraw"},
+                {"type": "follow.mode", "follow": rng.random() < 0.5},
+                {"type": "session.unlock", "pin": MEMBERS.get(member or "", "1234")},
+                {
+                    "type": "poll.cast",
+                    "poll_id": poll,
+                    "delegate_id": rng.choice(voters),
+                    "choices": rng.sample(options, rng.choice((0, 1, 1, 2, 3))),
+                },
+                {"type": "annotation.op", **_annotation(documents, rng, op_id)},
+                {
+                    "type": "annotation.batch",
+                    "ops": [
+                        _annotation(documents, rng, f"{op_id}.{i % 3}")  # some ids twice
+                        for i in range(rng.choice((1, 2, 5)))
+                    ],
+                },
+            )
+        )
+        body = {"type": body["type"], "op_id": op_id, **body}
+    if rng.random() < 0.5:
+        leaves = list(_leaves(body))
+        if leaves:
+            parent, key = rng.choice(leaves)
+            parent[key] = hostile_value(rng)
+    return dumps(body, rng)
+
+
+def _leaves(value: Any) -> Any:
+    """(container, key) of every field and item below ``value`` but its type and op id."""
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        if key in ("type", "op_id") and isinstance(value, dict) and "type" in value:
+            continue
+        yield value, key
+        if isinstance(item, dict | list) and item:
+            yield from _leaves(item)
+
+
 def malformed(corpus: list[dict[str, Any]], rng: random.Random, op_id: str) -> str | bytes:
     valid = json.dumps({**rng.choice(corpus), "op_id": op_id}, separators=(",", ":"))
     choice = rng.randrange(9)
@@ -195,7 +321,8 @@ def out_of_order(rng: random.Random, op_id: str, shas: list[str]) -> str:
             ),
             json.dumps({"type": "floor.withdraw", "op_id": op_id}),
             json.dumps({"type": "auth.sign_out", "op_id": op_id}),
-            encode(SignIn(op_id, delegate_id="d2", pin="0000")),
+            # a member no fuzzer signs in as: d2 locked out kept its fuzzers signed out
+            encode(SignIn(op_id, delegate_id="obs", pin="0000")),
         )
     )
 
@@ -231,8 +358,15 @@ def raw_frame(opcode: int, payload: bytes, *, claimed: int | None = None) -> byt
     return header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
-async def answer_to(ws: ClientConnection, op_id: str, tally: Tally) -> None:
-    """Read until the answer to what was just sent (other news is skipped)."""
+async def answer_to(
+    ws: ClientConnection,
+    op_id: str,
+    tally: Tally,
+    sent: str | bytes = "",
+    news: Callable[[Message], None] = lambda message: None,
+) -> None:
+    """Read until the answer to what was just sent (other news goes to ``news``);
+    ``sent`` (its start) goes with a failure's message."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout(ANSWER_S)
     while True:
@@ -250,11 +384,12 @@ async def answer_to(ws: ClientConnection, op_id: str, tally: Tally) -> None:
         if answers(message, op_id):
             if isinstance(message, ErrorMessage):
                 if message.code not in KNOWN_CODES or not message.message.strip():
-                    tally.unclear.append(f"unclear error {message}")
+                    tally.unclear.append(f"unclear error {message} to {sent[:400]!r}")
                 tally.error(message.code)
             else:
                 tally.accepted += 1
             return
+        news(message)
 
 
 class Fuzzer:
@@ -266,7 +401,7 @@ class Fuzzer:
         index: int,
         rng: random.Random,
         corpus: list[dict[str, Any]],
-        shas: list[str],
+        documents: list[DocumentInfo],
         tally: Tally,
     ) -> None:
         self.room = room
@@ -275,8 +410,10 @@ class Fuzzer:
         self.member = list(MEMBERS)[index % len(MEMBERS)] if index % 4 in (0, 1) else None
         self.rng = rng
         self.corpus = corpus
-        self.shas = shas
+        self.documents = documents
+        self.shas = [d.sha256 for d in documents]
         self.tally = tally
+        self.signed_out = False  # its member signed out: sign in again (not another's doing)
         self.ws: ClientConnection | None = None
         self.count = 0
         self.last: str | bytes = ""  # what was sent last (its start), for a failure's message
@@ -287,7 +424,12 @@ class Fuzzer:
             op = f"in-{self.device}-{self.count}"
             await ws.send(encode(SignIn(op, delegate_id=self.member, pin=MEMBERS[self.member])))
             await answer_to(ws, op, Tally())
+        self.signed_out = False
         return ws
+
+    def news(self, message: Message) -> None:
+        if isinstance(message, SignedOut) and message.reason == "signed out":
+            self.signed_out = True
 
     async def run(self, messages: int, deadline: float) -> None:
         loop = asyncio.get_running_loop()
@@ -317,17 +459,26 @@ class Fuzzer:
             if roll < 0.04:
                 await self.broken_frame()
                 return
-            if roll < 0.05:
-                frame: str | bytes = oversized(rng)
+            if self.member is not None and self.signed_out:
+                # in the message budget: a member whose tablet signed itself out keeps
+                # fuzzing what only a signed-in tablet reaches
+                self.signed_out = False
+                frame: str | bytes = encode(
+                    SignIn(op_id, delegate_id=self.member, pin=MEMBERS[self.member])
+                )
+            elif roll < 0.05:
+                frame = oversized(rng)
             elif roll < 0.40:
                 frame = malformed(self.corpus, rng, op_id)
-            elif roll < 0.90:
+            elif roll < 0.70:
                 frame = mutated(self.corpus, rng, op_id)
+            elif roll < 0.90:
+                frame = in_context(self.documents, rng, op_id, self.member, self.channel)
             else:
                 frame = out_of_order(rng, op_id, self.shas)
             self.last = frame[:400]
             await ws.send(frame)
-            await answer_to(ws, sent_op_id(frame, op_id), tally)
+            await answer_to(ws, sent_op_id(frame, op_id), tally, frame, self.news)
         except ConnectionClosed as closed:
             self.ws = None
             code = closed.rcvd.code if closed.rcvd is not None else -1
@@ -434,11 +585,16 @@ async def test_fuzzed_protocol_from_many_connections(tmp_path: Path) -> None:
         try:
             await chair.sign_in("chair", "1111")
             await follower.sign_in("d1", "2222")
-            shas = [d.sha256 for d in chair.meeting.documents]
+            documents = list(chair.meeting.documents)
+            shas = [d.sha256 for d in documents]
+            for member in MEMBERS:  # present, so that their ballots reach the poll's checks
+                await chair.ok(CheckIn(chair.op(), member))
+            poll = rng.choice(sorted(OPEN_POLLS))  # one poll is open at a time
+            await chair.ok(OpenPoll(chair.op(), poll, override_quorum=True))
             pages_before, size = page_count(room), page_size(room)
             tally = Tally()
             fuzzers = [
-                Fuzzer(room, i, random.Random(rng.getrandbits(64)), corpus, shas, tally)
+                Fuzzer(room, i, random.Random(rng.getrandbits(64)), corpus, documents, tally)
                 for i in range(CONNECTIONS)
             ]
             loop = asyncio.get_running_loop()
@@ -446,14 +602,15 @@ async def test_fuzzed_protocol_from_many_connections(tmp_path: Path) -> None:
             follow_from = len(follower.received)
             stop = asyncio.Event()
             paging = asyncio.ensure_future(chair_pages(chair, shas, stop, deadline))
+            started = loop.time()
             try:
                 await asyncio.gather(*(f.run(MESSAGES // CONNECTIONS, deadline) for f in fuzzers))
             finally:
                 stop.set()
                 pages = await paging
             print(
-                f"sent {tally.sent}, accepted {tally.accepted}, errors {tally.errors}, "
-                f"closes {tally.closes}, chair pages {len(pages)}"
+                f"sent {tally.sent} in {loop.time() - started:.1f} s, accepted {tally.accepted}, "
+                f"errors {tally.errors}, closes {tally.closes}, chair pages {len(pages)}"
             )
             assert room.process.poll() is None, "the room server died"
             assert tally.unclear == [], tally.unclear[:20]

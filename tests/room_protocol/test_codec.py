@@ -345,6 +345,19 @@ BAD = [
         "meeting.state.meeting.meeting_id: expected a string",
     ),
     ("[" * 100_000 + "]" * 100_000, ErrorCode.MALFORMED, "not valid JSON"),
+    # Half a surrogate pair, escaped: valid JSON, not text (UTF-8 cannot carry it).
+    (
+        '{"type": "service.request", "op_id": "s", "kind": "water", "text": "\\ud800"}',
+        ErrorCode.BAD_FIELD,
+        "service.request.text: holds half of a UTF-16 surrogate pair",
+    ),
+    (
+        '{"type": "annotation.op", "op_id": "a", "annotation_id": "n", "sha256": "'
+        + SHA
+        + '", "page": 0, "stamp": 1, "patch": {"text": "x\\udfffy"}}',
+        ErrorCode.BAD_FIELD,
+        "annotation.op.patch.text: holds half",
+    ),
 ]
 
 
@@ -354,6 +367,27 @@ def test_bad_input_is_refused_with_a_reason(raw: str | bytes, code: ErrorCode, t
         decode(raw)
     assert caught.value.code is code
     assert text in str(caught.value)
+
+
+def test_a_surrogate_pair_is_one_character_and_decodes() -> None:
+    raw = '{"type": "service.request", "op_id": "s", "kind": "water", "text": "\\ud83d\\ude00"}'
+    message = decode(raw)
+    assert isinstance(message, live.RequestService)
+    assert message.text == "\U0001f600"
+
+
+# st.text() never draws a surrogate: a list of characters joined does
+@given(st.lists(st.sampled_from("\ud800\udbff\udc00\udfff") | st.characters(), max_size=8))
+def test_every_string_decoded_can_be_stored_and_sent(characters: list[str]) -> None:
+    """What decode accepts, SQLite and the WebSocket layer can write as UTF-8."""
+    text = "".join(characters)
+    raw = json.dumps({"type": "service.request", "op_id": "s", "kind": "water", "text": text})
+    try:
+        message = decode(raw)
+    except ProtocolError as refused:
+        assert refused.code is ErrorCode.BAD_FIELD
+        return
+    encode(message).encode("utf-8")
 
 
 def test_oversized_message_is_refused_before_parsing() -> None:

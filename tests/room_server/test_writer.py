@@ -281,6 +281,34 @@ async def test_a_part_that_fails_to_flush_fails_its_batch_and_the_writer_goes_on
     await writer.stop()
 
 
+async def test_a_batch_failed_by_a_bug_logs_its_traceback_and_one_by_the_disk_does_not(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A batch that fails for another reason than the disk answers its tablets
+    ``internal``: the log must say where the bug is."""
+    writer = make_writer(tmp_path)
+    writer.start()
+    failures = [ValueError("a bug in a part"), OSError(errno.ENOSPC, "No space left on device")]
+
+    class Broken:
+        def __init__(self, tx: Transaction) -> None:
+            self.tx = tx
+
+        def flush(self) -> None:
+            raise failures.pop(0)
+
+    def part(tx: Transaction) -> None:
+        tx.part("broken", Broken)
+
+    for cause in ("a bug in a part", "No space left"):
+        caplog.clear()
+        with pytest.raises(WriteFailed, match=cause):
+            await writer.submit(part, part="broken")
+        (failed,) = [r for r in caplog.records if "none was saved" in r.getMessage()]
+        assert bool(failed.exc_info) is (cause == "a bug in a part"), failed
+    await writer.stop()
+
+
 async def test_a_poll_close_truncates_the_wal_even_if_a_reader_delays_it(tmp_path: Path) -> None:
     """The WAL keeps the order of a secret poll's commits: emptied after the close, and
     tried again after a reader kept it from being emptied."""
