@@ -289,9 +289,11 @@ class BallotBatch:
         key = (self.meeting_id, request.poll_id)
         recorded = Recorded(request.poll_id, request.delegate_id, request.op_id, sender)
         if spec.secret:
-            self._secret_voters.append((*key, request.delegate_id))
+            # The voter is noted only once the ballot has its slot: a failure between the
+            # two must not keep a member as having voted with no ballot anywhere.
             slot = self._slot(request.poll_id, spec)
             ballot = repo.encode_slot(request.choices, weight, self.slot_size(request.poll_id))
+            self._secret_voters.append((*key, request.delegate_id))
             self._fills.setdefault(request.poll_id, []).append((slot, ballot))
             recorded.data = {"poll": request.poll_id, "member": request.delegate_id, "secret": True}
         else:

@@ -636,3 +636,45 @@ def test_one_batch_recognises_resends_changes_and_second_ballots(
         assert store.rows("SELECT count(*) AS n FROM secret_ballots") == [{"n": 1}]
         assert len(store.rows("SELECT * FROM ballot_ids")) == 3
         assert audit.verify(store.conn).ok
+
+
+def test_a_secret_ballot_that_fails_midway_leaves_no_voter_without_a_ballot(
+    tmp_path: Path, voting_package_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug while a secret ballot is put in its slot (answered ``internal``) must not keep
+    the member as having voted: they could never vote again and their ballot is nowhere."""
+    from room_server.importer import import_package
+    from room_server.meeting.ballots import BallotBatch
+    from room_server.repo import ballots as repo
+    from room_server.store import Store
+
+    with Store(tmp_path / "room.sqlite3", tmp_path / "documents") as store:
+        import_package(store, voting_package_dir)
+        meeting = store.active_meeting_id()
+        with store.transaction():
+            store.conn.execute(
+                "INSERT INTO presence (meeting_id, delegate_id, method, since) "
+                "VALUES (?, 'd2', 'pin', '2026-11-21T09:00:00.000+00:00')",
+                (meeting,),
+            )
+            store.conn.execute("UPDATE polls SET state = 'open'")
+        encode = repo.encode_slot
+
+        def broken(*args: object, **kwargs: object) -> bytes:
+            raise RuntimeError("a bug")
+
+        with store.transaction():
+            batch = BallotBatch(store, meeting)
+            monkeypatch.setattr(repo, "encode_slot", broken)
+            with pytest.raises(RuntimeError):
+                batch.record("d2", CastBallot("s1", "p-secret", "d2", (YES,)))
+            monkeypatch.setattr(repo, "encode_slot", encode)
+            batch.flush()
+        assert store.rows("SELECT count(*) AS n FROM secret_voters") == [{"n": 0}]
+        with store.transaction():  # and the member votes as if nothing happened
+            batch = BallotBatch(store, meeting)
+            batch.record("d2", CastBallot("s2", "p-secret", "d2", (YES,)))
+            batch.flush()
+        assert store.rows("SELECT count(*) AS n FROM secret_voters") == [{"n": 1}]
+        filled = "SELECT count(*) AS n FROM secret_slots WHERE ballot != zeroblob(length(ballot))"
+        assert store.rows(filled) == [{"n": 1}]
