@@ -56,7 +56,7 @@ import socket
 import ssl
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -542,11 +542,24 @@ class Strokes:
     backing_off: bool = False
     busy_in_a_row: int = 0
     busy: int = 0  # batches answered busy
+    busy_at: list[float] = field(default_factory=list)  # time.monotonic() of each busy answer
+    sends: list[tuple[float, int]] = field(default_factory=list)  # (time.monotonic(), ops)
     batches: int = 0
     twice: int = 0
     bad: int = 0
     seen_answers: int = 0  # link.answers taken so far
     stamp: int = 0
+
+
+def _per_second(start: float, counts: Iterable[tuple[float, int]]) -> list[int]:
+    """``counts`` of (time.monotonic(), how many) added up per whole second from
+    ``start`` (anything before it in the first second)."""
+    seconds: list[int] = []
+    for at, count in counts:
+        second = max(0, int(at - start))
+        seconds.extend([0] * (second + 1 - len(seconds)))
+        seconds[second] += count
+    return seconds
 
 
 class Worker:
@@ -814,6 +827,7 @@ class Worker:
                 checked = True
             t.batches += 1
             t.last_sent = time.monotonic()
+            t.sends.append((t.last_sent, len(batch)))
             t.flight = (batch_id, batch, t.last_sent)
             if not t.link.send_text(ink.frame(batch_id, batch)):
                 t.flight = None
@@ -863,6 +877,7 @@ class Worker:
                             t.acked[op_id] = seen
                 elif isinstance(message, ErrorMessage) and message.code == ErrorCode.BUSY.value:
                     t.busy += 1  # over the room's budget: sent again after a wait
+                    t.busy_at.append(seen)
                     t.busy_in_a_row += 1
                     t.pending = batch + t.pending
                     wait = min(30.0, 2 ** min(t.busy_in_a_row - 1, 10)) * rng.uniform(0.5, 1.5)
@@ -909,6 +924,12 @@ class Worker:
                 if t.timer is not None:
                     t.timer.cancel()
         return self._strokes_answered(tablets) | {
+            "sent_per_second": _per_second(
+                start_at, ((at, ops) for t in tablets for at, ops in t.sends)
+            ),
+            "busy_per_second": _per_second(
+                start_at, ((at, 1) for t in tablets for at in t.busy_at)
+            ),
             "late": late,
             "lost": sum(f.lost(server) for f in self.followers),
         }
