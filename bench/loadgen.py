@@ -72,6 +72,7 @@ from websockets.uri import parse_uri
 from bench.common import run_worker, serve_commands
 from bench.enroll import Access
 from bench.vote_loadgen import Cast, cast_burst, sign_in_once
+from room_client.annotations import BatchPace
 from room_client.connection import OPEN_TIMEOUT, ConnectError, RoomEndpoint, open_channel
 from room_protocol.annotations import (
     MAX_BATCH_OPS,
@@ -526,8 +527,9 @@ Stroke = tuple[str, int, int]  # op id, page, stamp
 class Strokes:
     """One tablet's ink strokes in an ``annotate`` command, sent as the reference tablet
     sends them (:class:`room_client.annotations.AnnotationSync`): in batches, one on its
-    way at a time, private strokes gathered for the room's pace, a ``busy`` batch sent
-    again after a growing, jittered wait."""
+    way at a time, private strokes gathered for the room's pace (its own
+    :class:`~room_client.annotations.BatchPace`), a ``busy`` batch sent again after a
+    growing, jittered wait."""
 
     follower: Follower
     link: StampedLink
@@ -537,6 +539,7 @@ class Strokes:
     acked: dict[str, float] = field(default_factory=dict)  # op id -> answer seen
     refusals: list[str] = field(default_factory=list)
     batch_ms: list[float] = field(default_factory=list)  # batch sent -> its answer
+    pace: BatchPace = field(default_factory=BatchPace)  # set per command (its seeded draw)
     last_sent: float = -math.inf
     timer: asyncio.TimerHandle | None = None
     backing_off: bool = False
@@ -801,7 +804,7 @@ class Worker:
             if link is None or link.lost or server not in f.tokens:
                 continue
             link.answers.clear()
-            tablets.append(Strokes(f, link))
+            tablets.append(Strokes(f, link, pace=BatchPace(rng.random)))
         if count >= 0:
             tablets = tablets[:count]
         checked = False
@@ -827,6 +830,7 @@ class Worker:
                 checked = True
             t.batches += 1
             t.last_sent = time.monotonic()
+            t.pace.sent(t.last_sent)
             t.sends.append((t.last_sent, len(batch)))
             t.flight = (batch_id, batch, t.last_sent)
             if not t.link.send_text(ink.frame(batch_id, batch)):
@@ -836,9 +840,7 @@ class Worker:
         def schedule(t: Strokes, now: bool = False) -> None:
             if t.flight is not None or t.backing_off or not t.pending or t.link.lost:
                 return
-            due = t.last_sent + t.link.pace
-            if due < time.monotonic() and t.timer is None:  # after a quiet spell: spread
-                due = time.monotonic() + t.link.pace * rng.random()
+            due = t.pace.due(time.monotonic(), t.link.pace)
             if now or time.monotonic() >= due:
                 send(t)
             elif t.timer is None:
@@ -847,6 +849,7 @@ class Worker:
         def timed(t: Strokes) -> None:
             t.timer = None
             t.backing_off = False
+            t.pace.forget()
             schedule(t, now=True)
 
         def answered(t: Strokes) -> None:
