@@ -56,7 +56,7 @@ import socket
 import ssl
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -72,6 +72,7 @@ from websockets.uri import parse_uri
 from bench.common import run_worker, serve_commands
 from bench.enroll import Access
 from bench.vote_loadgen import Cast, cast_burst, sign_in_once
+from room_client.annotations import BatchPace
 from room_client.connection import OPEN_TIMEOUT, ConnectError, RoomEndpoint, open_channel
 from room_protocol.annotations import (
     MAX_BATCH_OPS,
@@ -526,8 +527,9 @@ Stroke = tuple[str, int, int]  # op id, page, stamp
 class Strokes:
     """One tablet's ink strokes in an ``annotate`` command, sent as the reference tablet
     sends them (:class:`room_client.annotations.AnnotationSync`): in batches, one on its
-    way at a time, private strokes gathered for the room's pace, a ``busy`` batch sent
-    again after a growing, jittered wait."""
+    way at a time, private strokes gathered for the room's pace (its own
+    :class:`~room_client.annotations.BatchPace`), a ``busy`` batch sent again after a
+    growing, jittered wait."""
 
     follower: Follower
     link: StampedLink
@@ -537,16 +539,30 @@ class Strokes:
     acked: dict[str, float] = field(default_factory=dict)  # op id -> answer seen
     refusals: list[str] = field(default_factory=list)
     batch_ms: list[float] = field(default_factory=list)  # batch sent -> its answer
+    pace: BatchPace = field(default_factory=BatchPace)  # set per command (its seeded draw)
     last_sent: float = -math.inf
     timer: asyncio.TimerHandle | None = None
     backing_off: bool = False
     busy_in_a_row: int = 0
     busy: int = 0  # batches answered busy
+    busy_at: list[float] = field(default_factory=list)  # time.monotonic() of each busy answer
+    sends: list[tuple[float, int]] = field(default_factory=list)  # (time.monotonic(), ops)
     batches: int = 0
     twice: int = 0
     bad: int = 0
     seen_answers: int = 0  # link.answers taken so far
     stamp: int = 0
+
+
+def _per_second(start: float, counts: Iterable[tuple[float, int]]) -> list[int]:
+    """``counts`` of (time.monotonic(), how many) added up per whole second from
+    ``start`` (anything before it in the first second)."""
+    seconds: list[int] = []
+    for at, count in counts:
+        second = max(0, int(at - start))
+        seconds.extend([0] * (second + 1 - len(seconds)))
+        seconds[second] += count
+    return seconds
 
 
 class Worker:
@@ -788,7 +804,7 @@ class Worker:
             if link is None or link.lost or server not in f.tokens:
                 continue
             link.answers.clear()
-            tablets.append(Strokes(f, link))
+            tablets.append(Strokes(f, link, pace=BatchPace(rng.random)))
         if count >= 0:
             tablets = tablets[:count]
         checked = False
@@ -814,6 +830,8 @@ class Worker:
                 checked = True
             t.batches += 1
             t.last_sent = time.monotonic()
+            t.pace.sent(t.last_sent)
+            t.sends.append((t.last_sent, len(batch)))
             t.flight = (batch_id, batch, t.last_sent)
             if not t.link.send_text(ink.frame(batch_id, batch)):
                 t.flight = None
@@ -822,9 +840,7 @@ class Worker:
         def schedule(t: Strokes, now: bool = False) -> None:
             if t.flight is not None or t.backing_off or not t.pending or t.link.lost:
                 return
-            due = t.last_sent + t.link.pace
-            if due < time.monotonic() and t.timer is None:  # after a quiet spell: spread
-                due = time.monotonic() + t.link.pace * rng.random()
+            due = t.pace.due(time.monotonic(), t.link.pace)
             if now or time.monotonic() >= due:
                 send(t)
             elif t.timer is None:
@@ -833,6 +849,7 @@ class Worker:
         def timed(t: Strokes) -> None:
             t.timer = None
             t.backing_off = False
+            t.pace.forget()
             schedule(t, now=True)
 
         def answered(t: Strokes) -> None:
@@ -863,6 +880,7 @@ class Worker:
                             t.acked[op_id] = seen
                 elif isinstance(message, ErrorMessage) and message.code == ErrorCode.BUSY.value:
                     t.busy += 1  # over the room's budget: sent again after a wait
+                    t.busy_at.append(seen)
                     t.busy_in_a_row += 1
                     t.pending = batch + t.pending
                     wait = min(30.0, 2 ** min(t.busy_in_a_row - 1, 10)) * rng.uniform(0.5, 1.5)
@@ -909,6 +927,12 @@ class Worker:
                 if t.timer is not None:
                     t.timer.cancel()
         return self._strokes_answered(tablets) | {
+            "sent_per_second": _per_second(
+                start_at, ((at, ops) for t in tablets for at, ops in t.sends)
+            ),
+            "busy_per_second": _per_second(
+                start_at, ((at, 1) for t in tablets for at in t.busy_at)
+            ),
             "late": late,
             "lost": sum(f.lost(server) for f in self.followers),
         }

@@ -77,7 +77,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -658,6 +658,11 @@ class Meeting:
                 f"{s.annotate_seconds:.0f} s, {s.ops_per_second:g} a second each; batches "
                 f"answered busy (sent again later): {sum(r['deferred'] for r in replies)}"
             )
+            result.notes.append(
+                "operations sent a second from the start (kept or answered busy): "
+                f"{_added(r['sent_per_second'] for r in replies)}; busy answers a second: "
+                f"{_added(r['busy_per_second'] for r in replies)}"
+            )
 
     async def poll(self, name: str, secret: bool, index: int) -> None:
         s = self.settings
@@ -830,6 +835,16 @@ class Meeting:
         self.errors.add("frames not whole text messages", sum(r["bad_frames"] for r in replies))
         self.errors.add("chair's requests refused", len(self.chair.refusals), self.chair.refusals)
         self.facts["connected_at_end"] = sum(r["connected"] for r in replies)
+
+
+def _added(series: Iterable[list[int]]) -> list[int]:
+    """Per-second counts of several workers added up, second by second."""
+    total: list[int] = []
+    for counts in series:
+        total.extend([0] * (len(counts) - len(total)))
+        for second, count in enumerate(counts):
+            total[second] += count
+    return total
 
 
 def _split(total: int, count: int) -> list[tuple[int]]:

@@ -514,6 +514,43 @@ class AnnotationBook:
         return [(str(a), str(b)) for a, b in json.loads(row[0])] if row else []
 
 
+class BatchPace:
+    """When a tablet's gathered private operations go to the room, on any clock (seconds).
+
+    ``seconds`` (the room's ``annotation.pace``) after the last batch left; after a quiet
+    spell (nothing sent for that long) at a moment drawn once in the next ``seconds``
+    (tablets that start drawing together do not send together), and every later edit is
+    gathered until that same moment: an edit never brings it forward, so the room's
+    batches stay spread over the pace (each tablet keeps its own phase after that).
+    """
+
+    __slots__ = ("_draw", "_due", "last_sent")
+
+    def __init__(self, draw: Callable[[], float] | None = None) -> None:
+        # uniform in [0, 1): random.random (not cryptography), or a bench's seeded one
+        self._draw = draw or random.random
+        self.last_sent = -math.inf  # the clock's time the last batch left
+        self._due: float | None = None  # the moment drawn or set for the gathered edits
+
+    def due(self, now: float, seconds: float) -> float:
+        """The moment operations gathered by ``now`` go, at a pace of ``seconds``."""
+        if self._due is None:
+            due = self.last_sent + seconds
+            if due < now:  # a quiet spell: a random part of the pace from now
+                due = now + seconds * self._draw()
+            self._due = due
+        return self._due
+
+    def sent(self, now: float) -> None:
+        """A batch left at ``now`` (whatever sent it): the next gathers from here."""
+        self.last_sent = now
+        self._due = None
+
+    def forget(self) -> None:
+        """The moment came and went with nothing sent (nothing was left pending)."""
+        self._due = None
+
+
 class AnnotationSync:
     """Carries a book's pending operations to the room while their member is signed in.
 
@@ -526,7 +563,8 @@ class AnnotationSync:
     The pace: the room says how long a tablet gathers its private operations
     (``annotation.pace``, longer in a full room); a private edit goes with the next batch,
     ``pace`` seconds after the last one, or after a quiet spell a random part of ``pace``
-    from now (tablets that start drawing together do not send together). An edit of a
+    from now (tablets that start drawing together do not send together), the same moment
+    for every edit until then (:class:`BatchPace`). An edit of a
     shared annotation (or one that shares or unshares it) goes at once: others see it
     live. After a ``busy`` answer the batch waits a growing, jittered time.
     """
@@ -540,7 +578,7 @@ class AnnotationSync:
         self._timer: asyncio.TimerHandle | None = None  # the next paced (or retried) batch
         self._backing_off = False  # the room said busy: wait for the timer
         self._busy_in_a_row = 0  # answers "busy" since the last batch taken: the backoff
-        self._last_sent = -math.inf  # loop time the last batch left
+        self._pace = BatchPace()  # on the event loop's clock
         book.on_pending = self._saved
 
     @property
@@ -583,11 +621,7 @@ class AnnotationSync:
         if not pending:
             return
         loop = asyncio.get_running_loop()
-        due = self._last_sent + self.pace
-        if due < loop.time() and self._timer is None:
-            # After a quiet spell, a random part of the pace: tablets that start drawing
-            # together do not send together, and each keeps its own phase after that.
-            due = loop.time() + self.pace * random.random()  # noqa: S311  not cryptography
+        due = self._pace.due(loop.time(), self.pace)
         if (
             now
             or loop.time() >= due
@@ -601,6 +635,7 @@ class AnnotationSync:
     def _timed(self) -> None:
         self._timer = None
         self._backing_off = False
+        self._pace.forget()
         self._schedule(now=True)
 
     def _cancel_timer(self) -> None:
@@ -609,7 +644,7 @@ class AnnotationSync:
             self._timer = None
 
     async def _deliver(self, ops: list[AnnotationOp]) -> None:
-        self._last_sent = asyncio.get_running_loop().time()
+        self._pace.sent(asyncio.get_running_loop().time())
         batch = AnnotationBatch(f"b-{secrets.token_hex(8)}", tuple(BatchedOp.of(op) for op in ops))
         try:
             answer = await self._send(batch)
