@@ -445,6 +445,7 @@ class FetchStats(Errors):
     done: list[float] = field(default_factory=list)  # monotonic: a tablet holds them all
     unfinished: int = 0  # tablets that did not hold every document in time
     cipher: str = ""
+    opened: int = 0  # connections opened for the fetch (a TLS handshake each)
 
 
 @dataclass
@@ -1291,6 +1292,7 @@ class Worker:
             "tablets": len(tablets),
             "unfinished": stats.unfinished,
             "cipher": stats.cipher,
+            "opened": stats.opened,
         }
 
     def _rcvbuf(self, sock: socket.socket | None) -> None:
@@ -1334,6 +1336,7 @@ class Worker:
                                 Channel.DOCUMENTS,
                                 f.client_id,
                             )
+                        stats.opened += 1
                         self._rcvbuf(ws.transport.get_extra_info("socket"))
                         stats.cipher = stats.cipher or _cipher(ws.transport)
                     if confidential:  # a member's own copy comes whole, from its start

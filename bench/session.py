@@ -791,12 +791,14 @@ class Meeting:
                 "bytes": sum(r["bytes"] for r in fetched),
                 "size": found["size"],
                 "last_s": (done[-1] - start_at) if done else math.nan,
+                "opened": sum(r.get("opened", 0) for r in fetched),
             }
             result.notes.append(
                 f"a {found['size'] / 1e6:.1f} MB PDF added with `room-server add-document`, "
                 "every tablet told (its next meeting.state lists it, with a notice); "
                 f"{self.fetch['fetched']} of {self.fetch['tablets']} tablets fetched it, the "
-                f"last {self.fetch['last_s']:.2f} s after the start"
+                f"last {self.fetch['last_s']:.2f} s after the start; "
+                f"{self.fetch['opened']} documents connections opened for it"
             )
 
     async def close(self) -> None:
