@@ -405,6 +405,7 @@ class Follower:
     links: dict[str, StampedLink] = field(default_factory=dict)
     frames: dict[str, Frames] = field(default_factory=dict)
     documents: ClientConnection | None = None
+    documents_server: str = ""  # the server ``documents`` is connected to
     download: asyncio.Task[None] | None = None
     context: ssl.SSLContext | None = None  # with its device certificate, loaded once
     held: dict[str, set[str]] = field(default_factory=dict)  # per source: sha256s it holds
@@ -445,6 +446,7 @@ class FetchStats(Errors):
     done: list[float] = field(default_factory=list)  # monotonic: a tablet holds them all
     unfinished: int = 0  # tablets that did not hold every document in time
     cipher: str = ""
+    opened: int = 0  # connections opened for the fetch (a TLS handshake each)
 
 
 @dataclass
@@ -1142,9 +1144,11 @@ class Worker:
             "pongs": sum(link.pongs for link in links),
         }
 
-    async def do_downloads_open(self) -> dict[str, Any]:
-        """Open a documents connection per tablet (to the room server), idle for now."""
-        endpoint = self.endpoints["hemicycle"]
+    async def do_downloads_open(self, server: str = "hemicycle", count: int = -1) -> dict[str, Any]:
+        """Open a documents connection per tablet (to the room server ``server``), idle
+        for now, as the tablet app keeps the one it fetched the meeting's documents on;
+        ``count``: only the first that many tablets (-1: all), as ``do_fetch`` counts."""
+        endpoint = self.endpoints[server]
         gate = asyncio.Semaphore(self.concurrency)
         failures: list[str] = []
         started = time.monotonic()
@@ -1165,11 +1169,12 @@ class Worker:
                 sock = ws.transport.get_extra_info("socket")
                 if sock is not None:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.documents_rcvbuf)
-            follower.documents = ws
+            follower.documents, follower.documents_server = ws, server
 
-        await asyncio.gather(
-            *(open_one(f) for f in self.followers if "hemicycle" in f.links and not f.documents)
-        )
+        tablets = [f for f in self.followers if server in f.links]
+        if count >= 0:
+            tablets = tablets[:count]
+        await asyncio.gather(*(open_one(f) for f in tablets if not f.documents))
         return {
             "opened": sum(1 for f in self.followers if f.documents is not None),
             "failed": len(failures),
@@ -1311,6 +1316,7 @@ class Worker:
             "tablets": len(tablets),
             "unfinished": stats.unfinished,
             "cipher": stats.cipher,
+            "opened": stats.opened,
         }
 
     def _rcvbuf(self, sock: socket.socket | None) -> None:
@@ -1329,7 +1335,13 @@ class Worker:
         """One tablet, on the documents channel of ``server``: each document it lacks,
         verified."""
         held = f.held[server]
-        ws: ClientConnection | None = None
+        # The documents connection the tablet holds (``do_downloads_open``) if any, kept
+        # after the fetch as the tablet app keeps it; else one of its own, closed after.
+        kept = f.documents is not None and f.documents_server == server
+        ws: ClientConnection | None = f.documents if kept else None
+        if ws is not None:
+            stats.cipher = stats.cipher or _cipher(ws.transport)
+        whole = False
         try:
             for sha256, size, confidential in documents:
                 if sha256 in held:
@@ -1348,6 +1360,7 @@ class Worker:
                                 Channel.DOCUMENTS,
                                 f.client_id,
                             )
+                        stats.opened += 1
                         self._rcvbuf(ws.transport.get_extra_info("socket"))
                         stats.cipher = stats.cipher or _cipher(ws.transport)
                     if confidential:  # a member's own copy comes whole, from its start
@@ -1366,11 +1379,17 @@ class Worker:
                     stats.fetched += 1
                     break
             stats.done.append(time.monotonic())
+            whole = True
         except (ConnectError, Refused, ProtocolError) as exc:
             stats.error(f"{f.client_id}: {type(exc).__name__}: {exc}")
         finally:
-            if ws is not None and ws.transport is not None:
-                ws.transport.abort()
+            if kept and whole:
+                f.documents = ws  # None if it was lost: reopened on the next fetch
+            else:
+                if kept:
+                    f.documents = None
+                if ws is not None and ws.transport is not None:
+                    ws.transport.abort()
 
     @staticmethod
     async def _receive_document(

@@ -20,7 +20,9 @@ The meeting, in phases, each bounded in count and time; the chair changes page e
 (``bench.follow_burst.PageChanges``), and every tablet follows:
 
 1. **sign-in**: every member signs in with the PIN (``session.sign_in``, the real
-   client code), keeps the token, and connects with it (``session.signed_in``);
+   client code), keeps the token, and connects with it (``session.signed_in``); the
+   ``--fetchers`` share then opens its documents connection and keeps it, as a tablet
+   keeps the one it fetched the meeting's documents on (the room does not close it);
 2. **idle**: ``--idle-moves`` page changes and nothing else: the baseline;
 3. **agenda**: the chair moves the agenda (``agenda.set_current``, ``agenda.step``);
 4. **speakers**: ``--speakers`` tablets ask for the floor (``floor.request``) over
@@ -33,7 +35,8 @@ The meeting, in phases, each bounded in count and time; the chair changes page e
    voter casts one ballot within ``--spread`` seconds, the chair closes and publishes it;
 7. **late document**: ``room-server add-document`` adds a PDF to an agenda item; every
    tablet is told (its next ``meeting.state`` lists it, with a notice) and a
-   ``--fetchers`` share fetches it on a documents connection (the real client code);
+   ``--fetchers`` share fetches it on the documents connection it holds (the real
+   client code; ``--fresh-documents``: on a new one, each a TLS handshake);
 8. **close**: the chair closes the meeting; the room builds and seals the record and
    uploads it to the archive (the chair sees ``record.progress`` and ``record.upload``).
 
@@ -190,6 +193,9 @@ class Settings:
     spread: float = 1.0  # seconds over which the ballots of a burst are sent
     answer_seconds: float = 60.0  # after the spread (or drawing), how long an answer may take
     fetchers: float = 0.25  # share of the tablets that fetch the late document
+    # the fetchers open a documents connection for the late document instead of using the
+    # one they hold from sign-in (the tablet app keeps it; the room does not close it)
+    fresh_documents: bool = False
     late_pages: int = 12
     late_bytes: int = 400_000  # padding in the late PDF
     settle: float = 15.0  # after a block, how long a page change may take to reach all
@@ -536,6 +542,22 @@ class Meeting:
             connect_s = max(g["seconds"] for g in grown)
             short = await self.workers.ask_all("signed_in", SERVER, 60.0, limit=120)
             self.errors.add("sessions not back after connecting", sum(x["short"] for x in short))
+            if not s.fresh_documents and s.fetchers > 0:
+                # Where a tablet fetched the meeting's documents on signing in, it keeps
+                # that connection; the late document's fetchers are those tablets.
+                kept = await self.workers.ask(
+                    "downloads_open", [(SERVER, n) for (n,) in self._share(s.fetchers)], limit=600
+                )
+                self.errors.add(
+                    "documents connections failed",
+                    sum(k["failed"] for k in kept),
+                    [t for k in kept for t in k["failures"]],
+                )
+                result.notes.append(
+                    f"{sum(k['opened'] for k in kept)} of them (the late document's fetchers) "
+                    "then opened their documents connection, as a tablet keeps the one it "
+                    "fetched the meeting's documents on"
+                )
             result.notes.append(
                 f"{s.tablets} members signed in over {sign_in_s:.0f} s, "
                 f"{s.sign_in_concurrency * self.workers_count} at a time; connected with "
@@ -774,12 +796,14 @@ class Meeting:
                 "bytes": sum(r["bytes"] for r in fetched),
                 "size": found["size"],
                 "last_s": (done[-1] - start_at) if done else math.nan,
+                "opened": sum(r.get("opened", 0) for r in fetched),
             }
             result.notes.append(
                 f"a {found['size'] / 1e6:.1f} MB PDF added with `room-server add-document`, "
                 "every tablet told (its next meeting.state lists it, with a notice); "
                 f"{self.fetch['fetched']} of {self.fetch['tablets']} tablets fetched it, the "
-                f"last {self.fetch['last_s']:.2f} s after the start"
+                f"last {self.fetch['last_s']:.2f} s after the start; "
+                f"{self.fetch['opened']} documents connections opened for it"
             )
 
     async def close(self) -> None:
@@ -1216,6 +1240,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spread", type=float, default=d.spread)
     parser.add_argument("--answer-seconds", type=float, default=d.answer_seconds)
     parser.add_argument("--fetchers", type=float, default=d.fetchers, help="share, 0..1")
+    parser.add_argument(
+        "--fresh-documents",
+        action="store_true",
+        help="the late document's fetchers open a new documents connection for it (by "
+        "default they use the one they hold from sign-in, as the tablet app does)",
+    )
     parser.add_argument("--late-pages", type=int, default=d.late_pages)
     parser.add_argument("--late-bytes", type=int, default=d.late_bytes)
     parser.add_argument("--settle", type=float, default=d.settle)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -209,8 +209,84 @@ class Cancellable(Protocol):
 Later = Callable[[float, Callable[[], None]], Cancellable]  # (seconds, callback) -> its handle
 
 
+Soon = Callable[[Callable[[], None]], Cancellable]  # callback -> its handle, next loop turn
+
+
 def call_later(seconds: float, callback: Callable[[], None]) -> Cancellable:
     return asyncio.get_running_loop().call_later(seconds, callback)
+
+
+def call_soon(callback: Callable[[], None]) -> Cancellable:
+    return asyncio.get_running_loop().call_soon(callback)
+
+
+class Spread:
+    """Sends a state whose later version supersedes the earlier (``floor.state``) to many
+    tablets a slice at a time, one slice per event-loop turn, so that what the loop has
+    to do meanwhile (a page change's ``follow.state``, a request's answer) waits for one
+    slice, not for the whole room: 2,000 tablets are ~40 ms of the loop, a slice of
+    ``slice_size`` a few. A new version replaces what is left of the one being sent
+    (everyone gets the new one). Each tablet keeps the state with the highest ``seq``,
+    so one that got a newer state at once (the chair) ignores an older one from here.
+    ``connected``: the room's clients as they are now (one gone since is skipped);
+    ``soon`` is the test's to replace."""
+
+    def __init__(
+        self,
+        send: Send,
+        connected: Collection[Client],
+        slice_size: int,
+        *,
+        soon: Soon = call_soon,
+    ) -> None:
+        if slice_size < 1:
+            raise ValueError(f"a slice of {slice_size} tablets")
+        self._send = send
+        self._connected = connected
+        self.slice_size = slice_size
+        self._soon = soon
+        self._left: list[Client] = []
+        self._frame = ""
+        self._next: Cancellable | None = None
+
+    @property
+    def sending(self) -> bool:
+        """Tablets are left to send the current version to."""
+        return bool(self._left)
+
+    def send(self, clients: Iterable[Client], frame: str, first: Iterable[Client] = ()) -> None:
+        """Send ``frame`` to ``clients``: ``first`` (those of them that must not wait)
+        and the first slice now, the rest on later turns; whatever was left of the
+        previous version is dropped."""
+        targets = list(clients)
+        wanted = set(targets)
+        ahead = [c for c in dict.fromkeys(first) if c in wanted]
+        chosen = set(ahead)
+        self._left = [*ahead, *(c for c in targets if c not in chosen)]
+        self._frame = frame
+        self._send_slice(max(self.slice_size, len(ahead)))
+        self._schedule()
+
+    def cancel(self) -> None:
+        self._left = []
+        if self._next is not None:
+            self._next.cancel()
+            self._next = None
+
+    def _turn(self) -> None:
+        self._next = None
+        self._send_slice(self.slice_size)
+        self._schedule()
+
+    def _send_slice(self, size: int) -> None:
+        now, self._left = self._left[:size], self._left[size:]
+        now = [c for c in now if c in self._connected]
+        if now:
+            self._send(now, self._frame)
+
+    def _schedule(self) -> None:
+        if self._left and self._next is None:
+            self._next = self._soon(self._turn)
 
 
 class Coalescer:

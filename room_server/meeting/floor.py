@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from room_protocol.codec import encode
@@ -22,7 +23,7 @@ from room_protocol.live import (
     Speech,
     WithdrawFloor,
 )
-from room_server.meeting.context import Client, Coalescer, Context, Effects, Handler
+from room_server.meeting.context import Client, Coalescer, Context, Effects, Handler, Spread
 from room_server.repo import agenda as agenda_repo
 from room_server.repo import floor as repo
 from room_server.rules import Refusal
@@ -34,7 +35,10 @@ log = logging.getLogger(__name__)
 
 KEY_FLOOR_LIMIT = "floor_limit_seconds"
 DEFAULT_SPEAKING_LIMIT_S = 180
-FLOOR_INTERVAL_S = 0.1  # floor.state to every tablet at most this often
+# floor.state to every tablet at most this often; the chair's, the clerks' and the
+# tablet whose request changed it hear every change at once
+FLOOR_INTERVAL_S = 0.5
+FLOOR_SLICE = 128  # tablets sent floor.state per event-loop turn (~2.5 ms of the loop)
 
 
 class FloorWord:
@@ -43,6 +47,8 @@ class FloorWord:
         self._seq = int(time.time() * 1000)  # floor.state numbers only go up, across restarts
         self._expiry: asyncio.TimerHandle | None = None
         self._everyone = Coalescer(self._send_everyone, FLOOR_INTERVAL_S)
+        self._spread = Spread(ctx.send, ctx.clients, FLOOR_SLICE)
+        self._first: list[Client] = []  # to be sent the next broadcast ahead of the room
         self.handlers: dict[type[Request], Handler] = {
             RequestFloor: self.request_floor,
             WithdrawFloor: self.withdraw_floor,
@@ -97,20 +103,33 @@ class FloorWord:
         )
         return FloorState(self._seq, speaking, queue, self._limit())
 
-    def publish(self, *, at_once: bool = False) -> None:
+    def publish(self, *, at_once: bool = False, concerned: Iterable[Client] = ()) -> None:
         """The floor changed: every tablet hears it at most every ``FLOOR_INTERVAL_S`` (a
-        wave of speaker requests goes out as one ``floor.state``, the latest), the chair
-        and clerks at once. ``seq`` only goes up, so a tablet keeps the newest."""
+        wave of speaker requests goes out as one ``floor.state``, the latest), a slice
+        of tablets per loop turn (``Spread``: a page change never waits for the whole
+        room); the chair, the clerks and the ``concerned`` tablets (the requester's, the
+        speaker's) at once. ``seq`` only goes up, so a tablet keeps the newest."""
+        self._first = [*self.ctx.presiding(), *concerned]
         if at_once:
             self._everyone.now()
-        elif not self._everyone.changed():
-            presiding = self.ctx.presiding()
-            if presiding:
-                self.ctx.broadcast(presiding, encode(self.state()), "floor.state")
+        elif not self._everyone.changed():  # the room later: these now
+            first, self._first = self._first, []
+            connected = [c for c in dict.fromkeys(first) if c in self.ctx.clients]
+            if connected:
+                self.ctx.broadcast(connected, encode(self.state()), "floor.state")
         self._schedule_expiry()
 
     def _send_everyone(self) -> None:
-        self.ctx.broadcast(self.ctx.clients, encode(self.state()), "floor.state")
+        first, self._first = self._first, []
+        self._spread_to_everyone(first)
+
+    def _spread_to_everyone(self, first: list[Client]) -> None:
+        self._spread.send(self.ctx.clients, encode(self.state()), first)
+        if self.ctx.on_broadcast:
+            self.ctx.on_broadcast("floor.state", len(self.ctx.clients))
+
+    def _members_tablets(self, delegate_id: str | None) -> list[Client]:
+        return [c for c in self.ctx.clients if delegate_id and c.delegate_id == delegate_id]
 
     # --- requests ----------------------------------------------------------------------------
 
@@ -124,13 +143,13 @@ class FloorWord:
             speech["delegate_id"] if speech else None,
         )
         repo.write_queue(tx.store, meeting_id, order)
-        return [self.publish]
+        return [lambda: self.publish(concerned=[client])]
 
     def withdraw_floor(self, tx: Transaction, client: Client, request: WithdrawFloor) -> Effects:
         meeting_id = self.ctx.meeting_id
         remaining = rules.withdraw(repo.queue(tx.store, meeting_id), client.delegate_id)
         repo.write_queue(tx.store, meeting_id, remaining)
-        return [self.publish]
+        return [lambda: self.publish(concerned=[client])]
 
     def _end(self, tx: Transaction, speech: dict[str, Any]) -> None:
         duration = max(0.0, self.ctx.clock() - speech["started_ts"])
@@ -153,14 +172,16 @@ class FloorWord:
         repo.start_speech(
             tx.store, meeting.meeting_id, item_id, chosen, self.ctx.clock(), self._limit(tx)
         )
-        return [self.publish]
+        speaker = chosen.delegate_id
+        return [lambda: self.publish(concerned=self._members_tablets(speaker))]
 
     def end_speech(self, tx: Transaction, client: Client, request: EndSpeech) -> Effects:
         current = repo.open_speech(tx.store, self.ctx.meeting_id)
         if current is None:
             raise Refusal(ErrorCode.BAD_STATE, "nobody has the floor")
         self._end(tx, current)
-        return [self.publish]
+        speaker = current["delegate_id"]
+        return [lambda: self.publish(concerned=self._members_tablets(speaker))]
 
     def reorder_queue(self, tx: Transaction, client: Client, request: ReorderQueue) -> Effects:
         meeting_id = self.ctx.meeting_id
@@ -204,7 +225,7 @@ class FloorWord:
         def done(future: asyncio.Future[bool]) -> None:
             if not future.cancelled() and future.exception() is None and future.result():
                 log.info("speaking time is up (speech %d)", speech_id)
-                self.ctx.broadcast(self.ctx.clients, encode(self.state()), "floor.state")
+                self._spread_to_everyone(self.ctx.presiding())
 
         self.ctx.writer.submit(expire).add_done_callback(done)
 
@@ -213,6 +234,7 @@ class FloorWord:
 
     def stop(self) -> None:
         self._everyone.cancel()
+        self._spread.cancel()
         if self._expiry is not None:
             self._expiry.cancel()
             self._expiry = None

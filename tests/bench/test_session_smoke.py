@@ -80,6 +80,10 @@ def test_a_whole_meeting_runs_without_an_error_and_its_record_reaches_the_archiv
     assert len(kinds["agenda move → chair's ack"]) == 4
     assert len(kinds["late document → meeting.state"]) == 6  # every tablet was told
     assert len(kinds["late document fetched whole"]) == 3  # half of them fetched it
+    sign_in = next(p for p in meeting.phases if p.name == "sign-in")
+    # ... on the documents connection they opened at sign-in and kept, as a tablet does
+    assert any(n.startswith("3 of them (the late document's fetchers)") for n in sign_in.notes)
+    assert meeting.fetch["opened"] == 0
     assert kinds["annotation stroke drawn → kept (pace included)"]
     assert kinds["annotation.batch → kept"]
     for name in ("idle", "agenda", "speakers", "annotations", "poll 1", "late document"):

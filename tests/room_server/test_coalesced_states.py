@@ -1,25 +1,28 @@
 """``floor.state`` goes to every tablet at most every ``FLOOR_INTERVAL_S``: a burst of
 speaker requests is a few broadcasts, not one each (each costs the one event loop about
 20 µs a tablet), the first change of a quiet spell goes out at once, the last is never
-lost, and the chair hears every change at once. ``attendance.state`` likewise, every
-``ATTENDANCE_INTERVAL_S``.
+lost, and the chair and the requester hear every change at once. A broadcast goes out a
+slice of tablets per event-loop turn (``Spread``), so a page change never waits for all
+of it. ``attendance.state`` likewise, every ``ATTENDANCE_INTERVAL_S``.
 
-The coalescer with the test's clock and timers; the floor and attendance through a real
-room server process and real tablets over TLS.
+The coalescer and the spread with the test's clock and timers; the floor and attendance
+through a real room server process and real tablets over TLS.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from room_protocol.live import FloorState, RequestFloor, WithdrawFloor
 from room_protocol.voting import AttendanceState, CheckIn
 from room_server.meeting.attendance import ATTENDANCE_INTERVAL_S
-from room_server.meeting.context import Coalescer
+from room_server.meeting.context import Client, Coalescer, Spread
 from room_server.meeting.floor import FLOOR_INTERVAL_S
 from tests.live_clients import Tablet, until
 from tests.rooms import running_room, write_package
@@ -135,6 +138,101 @@ def test_now_sends_at_once_and_cancel_drops_what_was_due() -> None:
     assert [v for _, v in state.sent] == [1, 3, 4]
 
 
+# --- the spread, with the test's loop turns -------------------------------------------------
+
+
+class Turns:
+    """``call_soon`` that runs only when the test turns the loop."""
+
+    def __init__(self) -> None:
+        self.waiting: list[tuple[Callable[[], None], _Handle]] = []
+
+    def soon(self, callback: Callable[[], None]) -> _Handle:
+        handle = _Handle()
+        self.waiting.append((callback, handle))
+        return handle
+
+    def turn(self) -> None:
+        """One loop turn: what was due before it, not what it schedules."""
+        due, self.waiting = self.waiting, []
+        for callback, handle in due:
+            if not handle.cancelled:
+                callback()
+
+    def run(self) -> int:
+        """Turn until nothing is due; how many turns that took."""
+        turns = 0
+        while self.waiting:
+            self.turn()
+            turns += 1
+        return turns
+
+
+class Room:
+    """Connected clients, and every frame sent: (client id, frame), in order."""
+
+    def __init__(self, tablets: int, slice_size: int) -> None:
+        self.clients = {Client(f"t{i:03d}") for i in range(tablets)}
+        self.by_id = {c.client_id: c for c in self.clients}
+        self.sent: list[tuple[str, str]] = []
+        self.turns = Turns()
+        self.spread = Spread(self.send, self.clients, slice_size, soon=self.turns.soon)
+
+    def send(self, clients: Iterable[Client], frame: str) -> None:
+        self.sent.extend((c.client_id, frame) for c in clients)
+
+    def got(self, frame: str) -> list[str]:
+        return [cid for cid, f in self.sent if f == frame]
+
+
+def test_a_spread_sends_a_slice_a_turn_and_other_frames_go_between() -> None:
+    room = Room(300, 128)
+    room.spread.send(room.clients, "floor-1")
+    assert len(room.got("floor-1")) == 128  # the first slice at once
+    assert room.spread.sending
+    room.send([room.by_id["t000"]], "follow-1")  # a page change on the next turn
+    room.turns.turn()
+    assert len(room.got("floor-1")) == 256
+    assert room.turns.run() == 1
+    assert not room.spread.sending
+    assert sorted(room.got("floor-1")) == sorted(room.by_id)  # each once
+    follow = room.sent.index(("t000", "follow-1"))
+    assert follow == 128  # after the first slice, ahead of the rest
+
+
+def test_first_go_at_once_whatever_the_slice_and_only_once() -> None:
+    room = Room(10, 2)
+    first = [room.by_id["t007"], room.by_id["t003"], room.by_id["t005"], room.by_id["t007"]]
+    room.spread.send(room.clients, "floor-1", first)
+    assert room.got("floor-1") == ["t007", "t003", "t005"]  # more than a slice: all now
+    room.turns.run()
+    assert sorted(room.got("floor-1")) == sorted(room.by_id)
+    outsider = Client("not-connected")
+    room.spread.send(room.clients, "floor-2", [outsider])  # only among the recipients
+    room.turns.run()
+    assert "not-connected" not in room.got("floor-2")
+
+
+def test_a_new_version_replaces_what_is_left_and_a_gone_tablet_is_skipped() -> None:
+    room = Room(300, 100)
+    room.spread.send(room.clients, "floor-1")
+    early = set(room.got("floor-1"))
+    gone = next(c for c in room.clients if c.client_id not in early)
+    room.clients.discard(gone)
+    room.spread.send(room.clients, "floor-2")
+    assert len(room.turns.waiting) == 1  # one turn due, not one per version
+    room.turns.run()
+    assert len(room.got("floor-1")) == 100  # the rest of version 1 never went
+    assert sorted(room.got("floor-2")) == sorted(c.client_id for c in room.clients)
+    assert gone.client_id not in room.got("floor-2")
+    room.spread.send(room.clients, "floor-3")
+    room.spread.cancel()  # the room stops: the rest is not sent
+    room.turns.run()
+    assert len(room.got("floor-3")) == 100
+    with pytest.raises(ValueError, match="a slice of 0 tablets"):
+        Spread(room.send, room.clients, 0)
+
+
 # --- the floor through a real room ---------------------------------------------------------
 
 BURST = 30
@@ -190,6 +288,37 @@ async def test_a_burst_of_speaker_requests_is_a_few_floor_states_and_every_table
         for tablet in (chair, *members):
             mine = tablet.of_type(FloorState)[-1]
             assert (mine.seq, mine.queue) == (last.seq, last.queue)
+        await asyncio.gather(*(t.stop() for t in (chair, watcher, *members)))
+
+
+async def test_the_requester_hears_its_own_request_at_once_while_the_room_waits(
+    tmp_path: Path,
+) -> None:
+    """Within the interval after a broadcast the room's floor.state waits, but the
+    tablet that asked (and the chair) get theirs at once: before the answer to
+    whatever they ask next."""
+    package = write_package(tmp_path / "pkg", more_delegates=3)
+    with running_room(tmp_path / "room", package=package, mdns=False) as room:
+        chair = await Tablet(room, "tab-chair", "A1").start()
+        await chair.sign_in("chair", "1111")
+        watcher = await Tablet(room, "tab-watch", "A3").start()  # nobody signed in
+        members = [await Tablet(room, f"tab-m{i:04d}", f"S{i:04d}").start() for i in range(3)]
+        await asyncio.gather(*(m.sign_in(f"m{i:04d}", f"1{i:04d}") for i, m in enumerate(members)))
+        first, second, third = members
+        await asyncio.sleep(2 * FLOOR_INTERVAL_S)  # a quiet spell
+        await first.ok(RequestFloor(first.op()))  # broadcast at once: the interval starts
+        await second.ok(RequestFloor(second.op()))
+        await second.refused(RequestFloor(second.op()), "bad_state", "already in the speaker queue")
+        assert _queue(second) == ["m0000", "m0001"], "the requester's state waited for the room"
+        assert _queue(chair) == ["m0000", "m0001"]
+        await second.ok(WithdrawFloor(second.op()))
+        await third.ok(RequestFloor(third.op()))
+        await second.ok(RequestFloor(second.op()))  # after the withdrawal: at the end
+        await second.refused(RequestFloor(second.op()), "bad_state", "already in the speaker queue")
+        assert _queue(second) == ["m0000", "m0002", "m0001"]
+        # The room hears it within an interval or so, the latest.
+        await until(lambda: _queue(watcher) == ["m0000", "m0002", "m0001"])
+        await until(lambda: _queue(third) == ["m0000", "m0002", "m0001"])
         await asyncio.gather(*(t.stop() for t in (chair, watcher, *members)))
 
 
