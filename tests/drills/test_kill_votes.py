@@ -154,8 +154,12 @@ async def test_every_acknowledged_ballot_is_there_once_after_kills(tmp_path: Pat
         verified = room.cli("audit", "verify")
         assert verified.returncode == 0, verified.stdout + verified.stderr
     finally:
-        for tablet in tablets:
-            await tablet.stop()
+        # Bounded, so that a failure above is reported as itself, not as the whole run's
+        # timeout (the stress run is one process: that ended it, 2026-12-08).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                asyncio.gather(*(tablet.stop() for tablet in tablets)), timeout(30)
+            )
         if room.process.poll() is None:
             room.process.kill()
             room.process.wait()
